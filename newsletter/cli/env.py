@@ -1,0 +1,45 @@
+"""What every command shares: the root folder, the database path, the settings."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import click
+import sqlite_utils
+
+from newsletter.config import Settings, load_settings
+from newsletter.db import open_db
+from newsletter.errors import NewsletterError
+
+
+class Env:
+    """Lazily loaded state for one invocation, shared through the click context."""
+
+    def __init__(self, root: Path, db_path: Path) -> None:
+        self.root = root
+        self.db_path = db_path
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.root)
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        return open_db(self.db_path)
+
+    def issue_dir(self, issue_id: str, *, must_exist: bool = True) -> Path:
+        if not issue_id or "/" in issue_id or "\\" in issue_id or issue_id.startswith("."):
+            raise NewsletterError(
+                f"'{issue_id}': not a valid issue ID. Use a folder name such as 2026-Q4."
+            )
+        folder = self.root / "issues" / issue_id
+        if must_exist and not folder.is_dir():
+            raise NewsletterError(
+                f"issues/{issue_id}: no such issue folder. "
+                f"Create it with: newsletter new {issue_id}"
+            )
+        return folder
+
+
+pass_env = click.make_pass_decorator(Env)

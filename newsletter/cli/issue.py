@@ -1,0 +1,88 @@
+"""Commands on one issue folder: new, check, build."""
+
+from __future__ import annotations
+
+import click
+
+from newsletter import scaffold
+from newsletter.build import CheckFailed
+from newsletter.build import build as build_issue
+from newsletter.cli.env import Env, pass_env
+from newsletter.collect import load_issue
+from newsletter.errors import NewsletterError
+
+
+@click.command()
+@click.argument("issue_id")
+@pass_env
+def new(env: Env, issue_id: str) -> None:
+    """Create a new issue folder with issue.toml, intro.md and an example item.
+
+    Example: newsletter new 2027-Q1
+    """
+    scaffold.new_issue(env.settings, env.issue_dir(issue_id, must_exist=False))
+    click.echo(f"Created issues/{issue_id}/: issue.toml, intro.md, items/example.md")
+    click.echo(f"Next: add items to issues/{issue_id}/items/, then: newsletter check {issue_id}")
+
+
+@click.command()
+@click.argument("issue_id")
+@pass_env
+def check(env: Env, issue_id: str) -> None:
+    """Validate an issue's issue.toml, intro.md and every item; list all problems.
+
+    Example: newsletter check 2026-Q4
+    """
+    issue, problems = load_issue(env.settings, env.issue_dir(issue_id))
+    if issue is None:
+        raise CheckFailed(issue_id, problems, "fix them before building")
+    for problem in problems:
+        click.echo(str(problem))
+    count = sum(len(s.items) for s in issue.sections)
+    warnings = len(problems)
+    summary = f"{warnings} warning{'s' * (warnings != 1)}" if warnings else "no problems"
+    click.echo(f"issues/{issue_id}: {count} items in {len(issue.sections)} sections, {summary}.")
+
+
+@click.command()
+@click.argument("issue_id")
+@click.option(
+    "--screenshots",
+    is_flag=True,
+    help="Also open the email in headless Chromium "
+    "at 375px and 800px and save PNGs under build/screenshots/.",
+)
+@pass_env
+def build(env: Env, issue_id: str, screenshots: bool) -> None:
+    """Build the email HTML, plain text, web page and report into issues/ID/build/.
+
+    Example: newsletter build 2026-Q4
+    """
+    result = build_issue(env.settings, env.issue_dir(issue_id))
+    for problem in result.warnings:
+        click.echo(str(problem))
+    rep = result.report
+    click.echo(
+        f"Built issues/{issue_id}/build/: email.html ({rep['size_kb']} KB), "
+        "email.txt, web.html, email.mjml, report.json"
+    )
+    titles = {s.key: s.title for s in result.issue.sections}
+    counts = ", ".join(f"{titles[k]} {n}" for k, n in rep["sections"].items())
+    click.echo(f"{rep['items']} items: {counts}")
+    for held in rep["held"]:
+        click.echo(f"Held back until {held['until']}: {held['item']}")
+    for line in rep["warnings"][len(result.warnings) :]:
+        click.echo(f"warning: {line}")
+    if screenshots:
+        from newsletter.browser import check_layout
+
+        for line in check_layout(result.out_dir / "email.html", result.issue):
+            click.echo(line)
+    if not result.ok:
+        for line in rep["errors"]:
+            click.echo(f"error: {line}", err=True)
+        raise NewsletterError(
+            f"issues/{issue_id}/build/report.json: {len(rep['errors'])} accessibility or size "
+            "errors. Fix the templates or content and build again."
+        )
+    click.echo("Accessibility and size: no findings.")

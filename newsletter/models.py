@@ -1,0 +1,121 @@
+"""Plain values passed between the stages. Frozen, so no stage edits another's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SectionConfig:
+    """A section as configured: a stable key and the title readers see."""
+
+    key: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of `check`, printed as ``path:line: message``."""
+
+    path: str
+    line: int | None
+    message: str
+    severity: str = "error"  # "error" fails the check; "warning" does not
+
+    def __str__(self) -> str:
+        loc = f"{self.path}:{self.line}" if self.line else self.path
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{loc}: {prefix}{self.message}"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One news item, tool, event or spotlight, from a contributor's file."""
+
+    slug: str
+    title: str
+    section: str
+    summary_html: str  # sanitised HTML of the Markdown body
+    path: str = ""
+    link: str | None = None
+    date: dt.date | None = None
+    source: str | None = None
+    contributor: str | None = None
+    image: str | None = None
+    image_alt: str | None = None
+    tags: tuple[str, ...] = ()
+    weight: int = 0
+    embargo: dt.date | None = None
+    extra: tuple[tuple[str, str], ...] = ()  # feed provenance kept verbatim
+
+
+@dataclass(frozen=True)
+class Section:
+    """A configured section with the items that go in it, in reading order."""
+
+    key: str
+    title: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An issue folder, loaded and validated."""
+
+    id: str
+    folder: Path
+    number: int
+    title: str
+    date: dt.date
+    subject: str
+    preheader: str
+    window_from: dt.date
+    window_to: dt.date
+    intro_html: str
+    sections: tuple[Section, ...]
+    held: tuple[Item, ...] = ()  # embargoed until a later date
+    draft: bool = False
+    section_order: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A focal point as stored in contacts.db."""
+
+    email: str
+    name: str = ""
+    organisation: str = ""
+    job_title: str = ""
+    country: str = ""
+    city: str = ""
+    phone: str = ""
+    topics: str = ""
+    listed: bool = True
+    status: str = "subscribed"
+    source: str = "manual"
+    id: int | None = None  # None until stored
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One personalised email, ready for a sender: envelope plus exact bytes."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
+
+
+# Per-recipient values are left in the built email as these markers and
+# spliced in by `send`. They are plain ASCII with no '=' so they survive
+# quoted-printable encoding intact; `render` breaks up any "%%" that comes from
+# untrusted content, so only the templates can place one.
+PLACEHOLDERS = {
+    "name": "%%NAME%%",
+    "email": "%%EMAIL%%",
+    "unsubscribe_url": "%%UNSUBSCRIBE_URL%%",
+}

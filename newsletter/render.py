@@ -1,0 +1,227 @@
+"""Render: Jinja2 makes MJML, text and the web page; mjml-python makes the HTML.
+
+Templates are looked up in the issue's ``templates/`` first and the house
+``templates/`` last, so an issue can override any one file (as mkdocs themes do).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import textwrap
+import traceback
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import mjml
+from markupsafe import Markup
+
+from newsletter.config import Settings
+from newsletter.errors import NewsletterError
+from newsletter.models import PLACEHOLDERS, Issue
+from newsletter.sanitize import html_to_paragraphs
+
+WIDTH = 78
+
+
+class Placeholder(Markup):
+    """A per-recipient marker placed by a template; the only "%%" left intact."""
+
+
+def _finalize(value: Any) -> Any:
+    # Untrusted text must not be able to forge a per-recipient marker such as
+    # %%EMAIL%%, so every "%%" not coming from a Placeholder is broken with a
+    # zero-width joiner.
+    if isinstance(value, Placeholder) or value is None:
+        return value
+    if isinstance(value, str) and "%%" in value:
+        return (
+            type(value)(value.replace("%%", "%\u200d%"))
+            if isinstance(value, Markup)
+            else (value.replace("%%", "%\u200d%"))
+        )
+    return value
+
+
+class LinkList:
+    """Numbered references for the plain-text part: each URL once, in order."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def ref(self, url: str) -> str:
+        if url not in self.urls:
+            self.urls.append(url)
+        return f"[{self.urls.index(url) + 1}]"
+
+    def __iter__(self):
+        return iter(enumerate(self.urls, 1))
+
+
+def wrap(text: str, width: int = WIDTH, indent: str = "") -> str:
+    """Wrap prose without ever splitting a word or URL across lines."""
+    return textwrap.fill(
+        " ".join(str(text).split()),
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def longdate(value: dt.date | None) -> str:
+    return f"{value.day} {value:%B %Y}" if value else ""
+
+
+def template_dirs(settings: Settings, folder: Path) -> list[Path]:
+    return [folder / "templates", settings.root / "templates"]
+
+
+def environment(settings: Settings, folder: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(settings, folder)]),
+        # Text templates are not HTML: escaping there would show "&amp;" to readers.
+        autoescape=lambda name: not (name or "").endswith(".txt.j2"),
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(wrap=wrap, longdate=longdate, paragraphs=html_to_paragraphs)
+    return env
+
+
+def context(settings: Settings, issue: Issue, directory: Any = None) -> dict[str, Any]:
+    return {
+        "settings": settings,
+        "issue": issue,
+        "sections": issue.sections,
+        "directory": directory,
+        "issue_url": f"{settings.web_url}/{issue.id}/",
+        "placeholders": {k: Placeholder(v) for k, v in PLACEHOLDERS.items()},
+    }
+
+
+def render_template(env: jinja2.Environment, name: str, ctx: dict[str, Any], root: Path) -> str:
+    """Render one template; template mistakes become ``templates/NAME:LINE: message``."""
+    try:
+        return env.get_template(name).render(ctx)
+    except jinja2.TemplateSyntaxError as exc:
+        raise NewsletterError(
+            f"{_rel(exc.filename or name, root)}:{exc.lineno}: {exc.message}. "
+            "Fix the template syntax."
+        ) from None
+    except jinja2.TemplateNotFound as exc:
+        raise NewsletterError(
+            f"templates/{exc.name}: template not found. "
+            "Restore it in templates/ or the issue's templates/."
+        ) from None
+    except (jinja2.UndefinedError, jinja2.TemplateError, TypeError, ValueError) as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+        if not frames:
+            raise
+        frame = frames[-1]
+        raise NewsletterError(
+            f"{_rel(frame.filename, root)}:{frame.lineno}: {exc}. Fix the template."
+        ) from None
+
+
+def _rel(filename: str, root: Path) -> str:
+    path = Path(filename)
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def render_all(settings: Settings, issue: Issue, directory: Any = None) -> dict[str, str]:
+    """Render the MJML, text and web templates for ``issue`` (no compilation yet)."""
+    env = environment(settings, issue.folder)
+    ctx = context(settings, issue, directory)
+    out = {
+        "email.mjml": render_template(env, "email.mjml.j2", ctx, settings.root),
+        "web.html": render_template(env, "web.html.j2", ctx, settings.root),
+    }
+    ctx["links"] = LinkList()
+    out["email.txt"] = render_template(env, "email.txt.j2", ctx, settings.root)
+    return out
+
+
+def compile_mjml(source: str, settings: Settings, issue: Issue) -> str:
+    """MJML -> HTML with no web-font requests; errors point into the templates."""
+    try:
+        return mjml.mjml2html(source, fonts={}, disable_comments=True)
+    except ValueError as exc:
+        line = _first_bad_line(source)
+        where = _locate(source, line, template_dirs(settings, issue.folder), settings.root)
+        raise NewsletterError(
+            f"{where}: MJML error: {exc}. Check that every <mj-…> tag is closed and nested "
+            f"correctly (the generated MJML is in issues/{issue.id}/build/email.mjml)."
+        ) from None
+
+
+class _Balance(HTMLParser):
+    """Find the first line where MJML tags stop nesting properly."""
+
+    VOID = {
+        "br",
+        "img",
+        "hr",
+        "meta",
+        "link",
+        "input",
+        "mj-breakpoint",
+        "mj-all",
+        "mj-image",
+        "mj-divider",
+        "mj-spacer",
+        "mj-class",
+        "mj-font",
+        "mj-preview",
+    }
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, int]] = []
+        self.bad: int | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag not in self.VOID:
+            self.stack.append((tag, self.getpos()[0]))
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        pass
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        if self.stack and self.stack[-1][0] == tag:
+            self.stack.pop()
+        elif self.bad is None:
+            self.bad = self.stack[-1][1] if self.stack else self.getpos()[0]
+
+
+def _first_bad_line(source: str) -> int:
+    checker = _Balance()
+    checker.feed(source)
+    checker.close()
+    if checker.bad is not None:
+        return checker.bad
+    return checker.stack[-1][1] if checker.stack else 1
+
+
+def _locate(source: str, line: int, dirs: list[Path], root: Path) -> str:
+    """Map a line of generated MJML back to the template line that wrote it, if static."""
+    lines = source.splitlines()
+    needle = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    if needle and not re.fullmatch(r"[\s<>/]*", needle):
+        for folder in dirs:
+            for path in sorted(folder.glob("*.mjml.j2")) if folder.is_dir() else []:
+                for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                    if text.strip() == needle:
+                        return f"{_rel(str(path), root)}:{n}"
+    return f"{_rel(str(dirs[0].parent / 'build' / 'email.mjml'), root)}:{line}"

@@ -1,0 +1,159 @@
+"""The build report: what went in, how big it is, and what a mail client or a
+screen reader would trip over in the compiled HTML."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+WARN_KB = 90
+MAX_KB = 102  # Gmail clips a message body larger than this
+MIN_FONT_PX = 14
+VAGUE_LINKS = {"click here", "here", "read more", "more", "link", "this link", "learn more"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+_FONT = re.compile(r"font-size\s*:\s*([\d.]+)(px|pt)", re.I)
+
+
+@dataclass
+class Finding:
+    rule: str
+    message: str
+    severity: str = "error"
+
+
+@dataclass
+class _Link:
+    text: list[str] = field(default_factory=list)
+
+
+class _Audit(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.findings: list[Finding] = []
+        self.headings: list[int] = []
+        self.links: list[_Link] = []
+        self.html_lang: str | None = None
+        self.small_fonts: set[str] = set()
+        self.in_style = False
+        # Open elements with the font size each declares, so a size only
+        # counts where text is actually set in it (MJML uses 0px and 1px on
+        # spacers and dividers that hold no text).
+        self.fonts: list[tuple[str, str | None]] = []
+
+    def add(self, rule: str, message: str) -> None:
+        self.findings.append(Finding(rule, message))
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "html":
+            self.html_lang = a.get("lang") or ""
+        elif tag == "table" and a.get("role") != "presentation":
+            self.add("table-role", 'a layout <table> lacks role="presentation".')
+        elif tag == "img":
+            alt = (a.get("alt") or "").strip()
+            if not alt:
+                self.add("img-alt", f'<img src="{a.get("src", "")}"> has no alt text.')
+            for link in self.links:
+                link.text.append(alt)
+        elif re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        elif tag == "a":
+            self.links.append(_Link())
+        elif tag == "style":
+            self.in_style = True
+        elif tag.startswith("mj-"):
+            self.add("mjml-leftover", f"<{tag}> reached the HTML; MJML does not know this tag.")
+        if tag not in VOID:
+            style = a.get("style") or ""
+            sizes = _FONT.findall(style)
+            # The preheader is hidden text (display:none); its size is moot.
+            hidden = re.search(r"display\s*:\s*none", style, re.I)
+            self.fonts.append((tag, "hidden" if hidden else "".join(sizes[-1]) if sizes else None))
+
+    def handle_endtag(self, tag: str) -> None:
+        if any(t == tag for t, _ in self.fonts):
+            while self.fonts and self.fonts.pop()[0] != tag:
+                pass
+        if tag == "a" and self.links:
+            text = " ".join(" ".join(self.links.pop().text).split())
+            if not text:
+                self.add("link-text", "a link has no text. Give every link words or alt text.")
+            elif text.lower().strip(" .:!»›→") in VAGUE_LINKS:
+                self.add(
+                    "link-text", f"link text '{text}' says nothing on its own. Name the target."
+                )
+        elif tag == "style":
+            self.in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self.in_style:
+            self._fonts(data)
+            return
+        for link in self.links:
+            link.text.append(data)
+        if data.strip():
+            size = next((s for _, s in reversed(self.fonts) if s), None)
+            if (
+                size
+                and size != "hidden"
+                and not any(s == "hidden" for _, s in self.fonts)
+                and _too_small(size)
+            ):
+                self.small_fonts.add(size)
+
+    def _fonts(self, css: str) -> None:
+        for size, unit in _FONT.findall(css):
+            if _too_small(size + unit):
+                self.small_fonts.add(size + unit)
+
+
+def _too_small(size: str) -> bool:
+    value, unit = _FONT.match("font-size:" + size).groups()  # type: ignore[union-attr]
+    px = float(value) * (4 / 3 if unit.lower() == "pt" else 1)
+    # 0px is MJML's trick against gaps between inline-block columns, not text.
+    return 0 < px < MIN_FONT_PX
+
+
+def audit(html: str) -> list[Finding]:
+    """Accessibility and client-safety findings for compiled email HTML."""
+    parser = _Audit()
+    parser.feed(html)
+    parser.close()
+    found = parser.findings
+    if not parser.html_lang or parser.html_lang == "und":
+        found.append(Finding("lang", "<html> has no lang attribute. Set language in settings."))
+    h = parser.headings
+    if h.count(1) != 1:
+        found.append(Finding("headings", f"found {h.count(1)} <h1> elements; use exactly one."))
+    for prev, cur in zip(h, h[1:], strict=False):
+        if cur > prev + 1:
+            found.append(Finding("headings", f"heading level skips from h{prev} to h{cur}."))
+            break
+    if parser.small_fonts:
+        sizes = ", ".join(sorted(parser.small_fonts))
+        found.append(Finding("font-size", f"text smaller than {MIN_FONT_PX}px: {sizes}."))
+    for marker in ("{{", "{%"):
+        if marker in html:
+            found.append(Finding("leftover", f"a leftover '{marker}' is in the HTML."))
+    # Collapse repeats (one line per rule and message) so a report stays readable.
+    unique: dict[tuple[str, str], Finding] = {}
+    for f in found:
+        unique.setdefault((f.rule, f.message), f)
+    return list(unique.values())
+
+
+def size_findings(html: str) -> tuple[float, list[Finding]]:
+    kb = len(html.encode("utf-8")) / 1024
+    if kb > MAX_KB:
+        return kb, [
+            Finding(
+                "size",
+                f"email.html is {kb:.1f} KB; Gmail clips above {MAX_KB} KB. "
+                "Shorten summaries or move items to the web page.",
+            )
+        ]
+    if kb > WARN_KB:
+        msg = f"email.html is {kb:.1f} KB, close to Gmail's {MAX_KB} KB clipping limit."
+        return kb, [Finding("size", msg, "warning")]
+    return kb, []
