@@ -10,10 +10,12 @@ be narrower than 500px.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,10 @@ FLAGS = [
     "--hide-scrollbars",
     "--mute-audio",
 ]
+TRAMPOLINE = (
+    "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+    "os.execv(sys.argv[3], sys.argv[3:])"
+)
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 
@@ -43,6 +49,12 @@ def find_chromium() -> str | None:
     if explicit:
         return explicit if shutil.which(explicit) else None
     return next((p for p in map(shutil.which, CANDIDATES) if p), None)
+
+
+def _above_four(fd: int) -> int:
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return high
 
 
 class Browser:
@@ -59,13 +71,17 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="newsletter-chromium-")
         to_child, self._write = os.pipe()
         self._read, from_child = os.pipe()
-        # The shell maps our pipe ends onto fds 3 and 4, where Chromium expects them.
-        script = f'exec "$0" "$@" 3<&{to_child} 4>&{from_child}'
+        # Move the child's ends above 4 first: "3<&4 4>&3" would cross the wires.
+        to_child, from_child = (_above_four(fd) for fd in (to_child, from_child))
+        # A tiny Python trampoline puts our pipe ends on fds 3 and 4, where
+        # Chromium expects them (a shell cannot name fds above 9).
         self.proc = subprocess.Popen(
             [
-                "sh",
+                sys.executable,
                 "-c",
-                script,
+                TRAMPOLINE,
+                str(to_child),
+                str(from_child),
                 exe,
                 *FLAGS,
                 "--remote-debugging-pipe",

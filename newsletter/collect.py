@@ -141,7 +141,8 @@ def _load_toml(
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+)", str(exc))
         reason = re.sub(r"\s*\(at line.*\)$", "", str(exc))
-        problem(int(match[1]) if match else 1, f"invalid TOML ({reason}). Fix the syntax.")
+        line = int(match[1]) if match else text.count("\n") + 1  # "at end of document"
+        problem(line, f"invalid TOML ({reason}). Fix the syntax.")
         return {}
     meta: dict[str, Any] = {}
     for key in data:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from newsletter.models import Item, Problem
-from newsletter.sanitize import html_to_text, markdown_to_html
+from newsletter.sanitize import html_to_text, markdown_to_html, neutralise
 
 try:  # libyaml is much faster when the wheel has it
     from yaml import CSafeLoader as Loader
@@ -137,16 +137,19 @@ def load_item(
     def at(key: str) -> int:
         return lines.get(key, 1)
 
+    misspelt: set[str] = set()
     for key in data:
         if key not in FIELDS:
             close = difflib.get_close_matches(str(key), FIELDS, n=1)
             hint = f"Did you mean '{close[0]}'?" if close else f"Use one of: {', '.join(FIELDS)}."
             problem(at(str(key)), f"unknown field '{key}'. {hint}")
+            misspelt.update(close)
 
     def text_field(key: str, required: bool = False) -> str | None:
         value = data.get(key)
         if value is None or value == "":
-            if required:
+            # A misspelt key was already reported with its fix; "missing" would repeat it.
+            if required and key not in misspelt:
                 where = at(key) if key in data else 1
                 problem(
                     where, f"'{key}' is missing or empty. Add '{key}: ...' to the front matter."
@@ -155,7 +158,7 @@ def load_item(
         if isinstance(value, dict | list):
             problem(at(key), f"'{key}' must be text, not a list or mapping.")
             return None
-        value = " ".join(str(value).split())
+        value = neutralise(" ".join(str(value).split()))
         if _CONTROL.search(value):
             problem(at(key), f"'{key}' contains control characters. Remove them.")
             return None
@@ -207,7 +210,8 @@ def load_item(
             at("embargo"), f"embargoed until {dates['embargo']}; held back until then.", "warning"
         )
     if any(p.severity == "error" for p in problems):
-        return None, problems
+        # Warnings about a file that does not load yet are noise; fix errors first.
+        return None, [p for p in problems if p.severity == "error"]
     extra = tuple((k, str(data[k])) for k in ("collected_at", "feed", "guid") if data.get(k))
     item = Item(
         slug=path.stem,

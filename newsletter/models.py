@@ -112,8 +112,8 @@ class Message:
 
 # Per-recipient values are left in the built email as these markers and
 # spliced in by `send`. They are plain ASCII with no '=' so they survive
-# quoted-printable encoding intact; `render` breaks up any "%%" that comes from
-# untrusted content, so only the templates can place one.
+# quoted-printable encoding intact. Untrusted text has any "%%" broken up on
+# the way in (sanitize.neutralise), so only the templates can place a marker.
 PLACEHOLDERS = {
     "name": "%%NAME%%",
     "email": "%%EMAIL%%",

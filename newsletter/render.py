@@ -26,25 +26,6 @@ from newsletter.sanitize import html_to_paragraphs
 WIDTH = 78
 
 
-class Placeholder(Markup):
-    """A per-recipient marker placed by a template; the only "%%" left intact."""
-
-
-def _finalize(value: Any) -> Any:
-    # Untrusted text must not be able to forge a per-recipient marker such as
-    # %%EMAIL%%, so every "%%" not coming from a Placeholder is broken with a
-    # zero-width joiner.
-    if isinstance(value, Placeholder) or value is None:
-        return value
-    if isinstance(value, str) and "%%" in value:
-        return (
-            type(value)(value.replace("%%", "%\u200d%"))
-            if isinstance(value, Markup)
-            else (value.replace("%%", "%\u200d%"))
-        )
-    return value
-
-
 class LinkList:
     """Numbered references for the plain-text part: each URL once, in order."""
 
@@ -86,7 +67,6 @@ def environment(settings: Settings, folder: Path) -> jinja2.Environment:
         # Text templates are not HTML: escaping there would show "&amp;" to readers.
         autoescape=lambda name: not (name or "").endswith(".txt.j2"),
         undefined=jinja2.StrictUndefined,
-        finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -102,7 +82,7 @@ def context(settings: Settings, issue: Issue, directory: Any = None) -> dict[str
         "sections": issue.sections,
         "directory": directory,
         "issue_url": f"{settings.web_url}/{issue.id}/",
-        "placeholders": {k: Placeholder(v) for k, v in PLACEHOLDERS.items()},
+        "placeholders": {k: Markup(v) for k, v in PLACEHOLDERS.items()},
     }
 
 
@@ -215,13 +195,26 @@ def _first_bad_line(source: str) -> int:
 
 
 def _locate(source: str, line: int, dirs: list[Path], root: Path) -> str:
-    """Map a line of generated MJML back to the template line that wrote it, if static."""
-    lines = source.splitlines()
-    needle = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    if needle and not re.fullmatch(r"[\s<>/]*", needle):
-        for folder in dirs:
-            for path in sorted(folder.glob("*.mjml.j2")) if folder.is_dir() else []:
-                for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                    if text.strip() == needle:
-                        return f"{_rel(str(path), root)}:{n}"
-    return f"{_rel(str(dirs[0].parent / 'build' / 'email.mjml'), root)}:{line}"
+    """Map a line of generated MJML back to the template line that wrote it.
+
+    Generic lines such as ``<mj-column>`` occur in many partials, so the
+    template whose following lines also match the output best wins.
+    """
+    out = [text.strip() for text in source.splitlines()]
+    if not 0 < line <= len(out) or re.fullmatch(r"[\s<>/]*", out[line - 1]):
+        return f"{_rel(str(dirs[0].parent / 'build' / 'email.mjml'), root)}:{line}"
+    best: tuple[int, str] | None = None
+    for folder in dirs:
+        for path in sorted(folder.glob("*.mjml.j2")) if folder.is_dir() else []:
+            lines = [text.strip() for text in path.read_text(encoding="utf-8").splitlines()]
+            for n, text in enumerate(lines):
+                if text != out[line - 1]:
+                    continue
+                run = 0
+                while n + run < len(lines) and line - 1 + run < len(out):
+                    if lines[n + run] != out[line - 1 + run]:
+                        break
+                    run += 1
+                if best is None or run > best[0]:
+                    best = (run, f"{_rel(str(path), root)}:{n + 1}")
+    return best[1] if best else f"{_rel(str(dirs[0].parent / 'build' / 'email.mjml'), root)}:{line}"

@@ -66,12 +66,33 @@ _IMG = re.compile(r"<img\b[^>]*>")
 _ALT = re.compile(r'\balt="([^"]*)"')
 
 
+# Characters XML (and so MJML) cannot carry: C0/C1 controls other than tab and
+# newlines, and the Unicode noncharacters. They are never meaningful in an email.
+_INVALID = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
+    + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(17))
+    + "]"
+)
+
+
+def neutralise(text: str) -> str:
+    """Make untrusted text safe to place in a template.
+
+    Drops characters MJML cannot parse, and breaks up "%%" so the text can never
+    forge a per-recipient marker such as %%EMAIL%% (see models.PLACEHOLDERS);
+    the zero-width joiner put between the two signs is invisible.
+    """
+    return _INVALID.sub("", text).replace("%%", "%\u200d%")
+
+
 def _filter(tag: str, attr: str, value: str) -> str | None:
     if attr in ("href", "src"):
         # nh3 already drops javascript:, data: and vbscript:; also refuse
         # scheme-relative and relative links, which mean nothing in an inbox.
-        scheme = value.split(":", 1)[0].lower() if ":" in value else ""
-        if scheme not in SCHEMES or (tag == "img" and scheme == "mailto"):
+        # Relative URLs are left to nh3's url_relative policy (resolved against
+        # a feed's base, or denied).
+        scheme = value.split(":", 1)[0].strip().lower() if ":" in value else None
+        if scheme is not None and (scheme not in SCHEMES or (tag == "img" and scheme == "mailto")):
             return None
     return value
 
@@ -79,7 +100,7 @@ def _filter(tag: str, attr: str, value: str) -> str | None:
 def clean_html(html: str, base_url: str | None = None) -> str:
     """Sanitise an HTML fragment; relative links resolve against ``base_url`` if given."""
     cleaned = nh3.clean(
-        html,
+        _INVALID.sub("", html),
         tags=TAGS,
         clean_content_tags=DROP_WITH_CONTENT,
         attributes=ATTRIBUTES,
@@ -91,7 +112,7 @@ def clean_html(html: str, base_url: str | None = None) -> str:
     # An image with no alt text is invisible to screen readers and to the
     # accessibility check; drop it rather than ship it.
     cleaned = _IMG.sub(lambda m: m.group(0) if _has_alt(m.group(0)) else "", cleaned)
-    return cleaned.strip()
+    return neutralise(cleaned.strip())
 
 
 def _has_alt(tag: str) -> bool:

@@ -1,0 +1,86 @@
+"""The built email in a real headless Chromium, at phone and desktop widths."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from click.testing import CliRunner
+from conftest import make_issue
+
+from newsletter.browser import Browser, find_chromium
+from newsletter.cli import main
+
+pytestmark = pytest.mark.skipif(
+    find_chromium() is None,
+    reason="no Chromium found (apt-get install chromium, or set NEWSLETTER_CHROMIUM)",
+)
+
+LONG = "https://example.org/" + "an-unbreakable-path-segment-" * 6
+
+
+def png_size(path):
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+def test_email_fits_a_phone_and_every_title_is_visible(project):
+    items = {
+        f"i{n}.md": f"---\ntitle: Visible title {n}\nsection: news\nlink: {LONG}{n}\n"
+        f"date: 2026-10-0{n}\n---\nA summary with a long link {LONG}{n} in it.\n"
+        for n in range(1, 4)
+    }
+    items["pic.md"] = (
+        "---\ntitle: Item with a picture\nsection: tools\nlink: https://example.org/p\n"
+        "image: https://example.org/p.png\nimage_alt: A diagram\n---\nText.\n"
+    )
+    folder = make_issue(project, items=items)
+    result = CliRunner().invoke(main, ["--root", str(project), "build", "2026-Q4", "--screenshots"])
+    assert result.exit_code == 0, result.output
+    assert "375px: scroll width 375 of 375, 4/4 titles visible, screenshots/email-375.png" in (
+        result.output
+    )
+    assert "800px: scroll width 800 of 800, 4/4 titles visible" in result.output
+    shots = folder / "build" / "screenshots"
+    assert png_size(shots / "email-375.png")[0] == 375
+    assert png_size(shots / "email-800.png")[0] == 800
+
+
+def test_layout_check_fails_on_a_page_wider_than_the_phone(project):
+    folder = make_issue(project)
+    path = project / "templates/_intro.mjml.j2"
+    path.write_text(
+        path.read_text().replace(
+            "<h2>Editor's note</h2>", '<h2>Editor\'s note</h2><div style="width:900px">wide</div>'
+        )
+    )
+    result = CliRunner().invoke(main, ["--root", str(project), "build", "2026-Q4", "--screenshots"])
+    assert result.exit_code == 1
+    assert "layout check failed: " in result.output
+    assert "px: the page scrolls sideways (" in result.output
+    assert (folder / "build/screenshots/email-375.png").exists()
+
+
+def test_mobile_layout_stacks_columns(project):
+    folder = make_issue(
+        project,
+        items={
+            "pic.md": (
+                "---\ntitle: Picture item\nsection: tools\nlink: https://example.org/p\n"
+                "image: https://example.org/p.png\nimage_alt: A diagram\n---\nText.\n"
+            )
+        },
+    )
+    assert CliRunner().invoke(main, ["--root", str(project), "build", "2026-Q4"]).exit_code == 0
+    url = (folder / "build" / "email.html").as_uri()
+    js = (
+        "[...document.querySelectorAll('.nl-item-image')].map(e => e.getBoundingClientRect().width)"
+    )
+    with Browser() as browser:
+        browser.open(url, 375, mobile=True)
+        phone = browser.evaluate(js)
+        browser.open(url, 800)
+        desktop = browser.evaluate(js)
+    assert phone and phone[0] >= 370  # image column takes the full width below 480px
+    assert desktop and desktop[0] < 300  # and a third of 600px on a desktop

@@ -1,0 +1,202 @@
+"""`newsletter check`: every bad-input class gets its own exact line and exit 1."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from conftest import make_issue
+
+from newsletter.cli import main
+
+GOOD = """\
+---
+title: A good item
+section: news
+link: https://example.org/good
+date: 2026-10-05
+---
+A summary.
+"""
+
+P = "issues/2026-Q4/items/bad.md"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "---\ntitle: \nsection: news\nlink: https://example.org/\n---\nBody\n",
+            f"{P}:2: 'title' is missing or empty. Add 'title: ...' to the front matter.",
+        ),
+        (
+            "---\nsection: news\nlink: https://example.org/\n---\nBody\n",
+            f"{P}:1: 'title' is missing or empty. Add 'title: ...' to the front matter.",
+        ),
+        (
+            "---\ntitle: T\nsection: gossip\nlink: https://example.org/\n---\n",
+            f"{P}:3: unknown section 'gossip'. Use one of: news, tools, events, spotlight.",
+        ),
+        (
+            "---\ntitle: T\nsection: news\ndate: 5 Oct 2026\nlink: https://example.org/\n---\n",
+            f"{P}:4: date '5 Oct 2026' is not a date. Write it as YYYY-MM-DD.",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: javascript:alert(1)\n---\n",
+            f"{P}:4: link 'javascript:alert(1)' is not an http(s) URL. Use https://...",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: ftp://example.org/f\n---\n",
+            f"{P}:4: link 'ftp://example.org/f' is not an http(s) URL. Use https://...",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: https://example.org/\n"
+            "image: https://example.org/a.png\n---\n",
+            f"{P}:5: image has no image_alt. Describe the picture in 'image_alt: ...'.",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: https://example.org/\nfoo: [unclosed\n---\n",
+            # The reason in brackets comes from the YAML parser (libyaml or pure Python).
+            (f"{P}:6: invalid YAML front matter (", "). Check quotes, colons and indents."),
+        ),
+        (
+            "---\ntitel: T\nsection: news\nlink: https://example.org/\n---\n",
+            f"{P}:2: unknown field 'titel'. Did you mean 'title'?",
+        ),
+        (
+            b"---\ntitle: Caf\xe9\nsection: news\n---\n",
+            f"{P}:2: not UTF-8 (byte 0xe9). Save the file as UTF-8.",
+        ),
+        (
+            "",
+            f"{P}:1: the file is empty. Add front matter with a title and section, then a summary.",
+        ),
+        (
+            "Just text, no front matter.\n",
+            f"{P}:1: no front matter. Start the file with a '---' line, the fields, then '---'.",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nweight: heavy\nlink: https://example.org/\n---\n",
+            f"{P}:4: weight 'heavy' must be a whole number, such as 10 or -5.",
+        ),
+        (
+            "---\ntitle: T\ntitle: U\nsection: news\nlink: https://example.org/\n---\n",
+            f"{P}:3: 'title' appears twice. Keep one.",
+        ),
+    ],
+    ids=[
+        "empty-title",
+        "missing-title",
+        "unknown-section",
+        "bad-date",
+        "javascript-link",
+        "ftp-link",
+        "image-without-alt",
+        "invalid-yaml",
+        "unknown-key-typo",
+        "not-utf8",
+        "empty-file",
+        "no-front-matter",
+        "bad-weight",
+        "duplicate-key",
+    ],
+)
+def test_bad_item_is_reported_with_path_and_line(project, text, expected):
+    folder = make_issue(project, items={"good.md": GOOD})
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    (folder / "items" / "bad.md").write_bytes(data)
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    if isinstance(expected, tuple):
+        assert lines[0].startswith(expected[0]) and lines[0].endswith(expected[1]), lines[0]
+    else:
+        assert lines[0] == expected
+    assert lines[-1] == (
+        "Error: 1 error in issues/2026-Q4; fix them before building. "
+        "Fix the lines above and run again."
+    )
+
+
+def test_every_problem_is_reported_not_only_the_first(project):
+    folder = make_issue(project, items={"good.md": GOOD})
+    (folder / "items" / "a.md").write_text("---\ntitel: x\nsection: news\n---\n")
+    (folder / "items" / "b.md").write_text("---\ntitle: y\nsection: nope\n---\n")
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "issues/2026-Q4/items/a.md:2: unknown field 'titel'. Did you mean 'title'?",
+        "issues/2026-Q4/items/b.md:3: unknown section 'nope'. "
+        "Use one of: news, tools, events, spotlight.",
+        "Error: 2 errors in issues/2026-Q4; fix them before building. "
+        "Fix the lines above and run again.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "---\ntitle: No link\nsection: news\ndate: 2026-10-05\n---\nBody\n",
+            f"{P}:1: warning: no link. Add 'link: https://...' so readers can find out more.",
+        ),
+        (
+            "---\ntitle: Old\nsection: news\nlink: https://example.org/\ndate: 2025-01-01\n---\n",
+            f"{P}:5: warning: date 2025-01-01 is outside the issue window 2026-10-01 to 2026-12-31.",
+        ),
+        (
+            "---\ntitle: Long\nsection: news\nlink: https://example.org/\n---\n" + "word " * 121,
+            f"{P}:6: warning: summary has 121 words. Trim it to 120 or fewer.",
+        ),
+        (
+            "---\ntitle: Later\nsection: news\nlink: https://example.org/\nembargo: 2999-01-01\n---\n",
+            f"{P}:5: warning: embargoed until 2999-01-01; held back until then.",
+        ),
+    ],
+    ids=["no-link", "outside-window", "long-summary", "embargo-future"],
+)
+def test_warnings_do_not_fail_the_check(project, text, expected):
+    folder = make_issue(project, items={"good.md": GOOD})
+    (folder / "items" / "bad.md").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == expected
+    assert result.output.splitlines()[-1].endswith("1 warning.")
+
+
+@pytest.mark.parametrize(
+    "toml,expected",
+    [
+        ("number = 7\n", "issues/2026-Q4/issue.toml: 'title' is missing or empty."),
+        (
+            'number = 7\ntitle = "T"\ndate = 2026-12-15\nsubject = "S"\npreheader = "short"\ncolour = 1\n',
+            "issues/2026-Q4/issue.toml:6: unknown key 'colour'.",
+        ),
+        (
+            'number = 7\ntitle = "T"\ndate = 2026-12-15\nsubject = "S"\npreheader = "short"\n',
+            "issues/2026-Q4/issue.toml:5: preheader has 5 characters; make it 40 to 130",
+        ),
+        ("number = [\n", "issues/2026-Q4/issue.toml:2: invalid TOML"),
+    ],
+    ids=["missing-fields", "unknown-key", "short-preheader", "invalid-toml"],
+)
+def test_bad_issue_toml(project, toml, expected):
+    folder = make_issue(project, items={"good.md": GOOD})
+    (folder / "issue.toml").write_text(toml, encoding="utf-8")
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    assert result.exit_code == 1
+    assert any(line.startswith(expected) for line in result.output.splitlines()), result.output
+
+
+def test_clean_issue_passes(project):
+    make_issue(project)
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "issues/2026-Q4: 4 items in 4 sections, no problems.\n"
+
+
+def test_missing_issue_folder(project):
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2031-Q1"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: issues/2031-Q1: no such issue folder. Create it with: newsletter new 2031-Q1\n"
+    )
