@@ -23,7 +23,7 @@ from newsletter import render, report
 from newsletter.collect import load_issue
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.models import Issue, Problem
+from newsletter.models import Issue, Problem, plural
 
 OUTPUTS = ("email.mjml", "email.html", "email.txt", "web.html", "report.json")
 
@@ -33,10 +33,9 @@ class CheckFailed(NewsletterError):
 
     def __init__(self, issue_id: str, problems: list[Problem], action: str) -> None:
         self.problems = problems
-        errors = sum(p.severity == "error" for p in problems)
+        errors = plural(sum(p.severity == "error" for p in problems), "error")
         super().__init__(
-            f"{errors} error{'s' * (errors != 1)} in issues/{issue_id}; {action}. "
-            "Fix the lines above and run again."
+            f"{errors} in issues/{issue_id}; {action}. Fix the lines above and run again."
         )
 
     def show(self, file: Any = None) -> None:

@@ -59,14 +59,40 @@ def load_issue(
         )
     intro_html = _load_intro(folder / "intro.md", f"{rel}/intro.md", problems)
     items: list[Item] = []
+    links: dict[str, str] = {}
     item_dir = folder / "items"
-    for path in sorted(item_dir.glob("*.md")) if item_dir.is_dir() else []:
-        item, found = load_item(
-            path, f"{rel}/items/{path.name}", settings.section_keys, window, today
-        )
+    for path in sorted(item_dir.iterdir()) if item_dir.is_dir() else []:
+        display = f"{rel}/items/{path.name}"
+        if path.name.startswith(".") or path.is_dir():
+            continue
+        if path.suffix != ".md":
+            problems.append(
+                Problem(
+                    display,
+                    None,
+                    "ignored: items must be Markdown files ending in .md. Rename or move it.",
+                    "warning",
+                )
+            )
+            continue
+        item, found = load_item(path, display, settings.section_keys, window, today)
         problems.extend(found)
+        if item and item.link in links:
+            problems.append(
+                Problem(
+                    display,
+                    None,
+                    f"same link as {links[item.link]}. Merge the two items or drop one.",
+                    "warning",
+                )
+            )
         if item:
             items.append(item)
+            if item.link:
+                links.setdefault(item.link, display)
+    if not items and not any(p.severity == "error" for p in problems):
+        note = "no items yet. Add Markdown files to items/."
+        problems.append(Problem(f"{rel}/items", None, note, "warning"))
     if any(p.severity == "error" for p in problems):
         return None, problems
     order = list(meta.get("sections") or ())

@@ -45,7 +45,7 @@ FIELDS = (
     "undated",
 )
 SUMMARY_WORDS = 120
-_FENCE = re.compile(r"^---[ \t]*$")
+_FENCE = re.compile(r"^-{3,}[ \t]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -109,7 +109,13 @@ def load_item(
         return None, problems
     split = split_front_matter(text)
     if split is None:
-        problem(1, "no front matter. Start the file with a '---' line, the fields, then '---'.")
+        first = text.lstrip().split("\n", 1)[0].strip()
+        if _FENCE.match(first):
+            problem(1, "front matter is not closed. Add a '---' line after the last field.")
+        elif first.startswith(("+++", "{")):
+            problem(1, "front matter must be YAML between '---' lines (TOML or JSON is not read).")
+        else:
+            problem(1, "no front matter. Start the file with a '---' line, the fields, then '---'.")
         return None, problems
     head, body, body_line = split
     try:

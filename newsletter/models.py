@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def plural(count: int, word: str) -> str:
+    """``plural(1, "item")`` is "1 item"; ``plural(2, "item")`` is "2 items"."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class SectionConfig:
     """A section as configured: a stable key and the title readers see."""

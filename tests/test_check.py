@@ -200,3 +200,65 @@ def test_missing_issue_folder(project):
     assert result.output == (
         "Error: issues/2031-Q1: no such issue folder. Create it with: newsletter new 2031-Q1\n"
     )
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "---\ntitle: T\nsection: news\n",
+            f"{P}:1: front matter is not closed. Add a '---' line after the last field.",
+        ),
+        (
+            "+++\ntitle = 'T'\n+++\nBody\n",
+            f"{P}:1: front matter must be YAML between '---' lines (TOML or JSON is not read).",
+        ),
+    ],
+    ids=["unclosed", "toml-front-matter"],
+)
+def test_front_matter_shape(project, text, expected):
+    folder = make_issue(project, items={"good.md": GOOD})
+    (folder / "items" / "bad.md").write_text(text)
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == expected
+
+
+def test_stray_files_and_duplicate_links_are_warnings(project):
+    folder = make_issue(project, items={"good.md": GOOD, "copy.md": GOOD.replace("A good", "Same")})
+    (folder / "items" / "notes.txt").write_text("not an item")
+    (folder / "items" / ".DS_Store").write_bytes(b"\0\1")
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "issues/2026-Q4/items/good.md: warning: same link as issues/2026-Q4/items/copy.md. Merge the two items or drop one.",
+        "issues/2026-Q4/items/notes.txt: warning: ignored: items must be Markdown files ending in .md. Rename or move it.",
+        "issues/2026-Q4: 2 items in 1 section, 2 warnings.",
+    ]
+
+
+def test_front_matter_corpus(corpus):
+    """python-frontmatter's YAML cases split the same way; others get a clear error."""
+    import json
+
+    import yaml
+
+    from newsletter.items import split_front_matter
+
+    base = corpus / "frontmatter" / "python-frontmatter"
+    cases = sorted(
+        p for d in ("yaml", "empty") for p in (base / d).glob("*") if p.suffix in (".md", ".txt")
+    )
+    assert cases
+    for path in cases:
+        expected = json.loads(path.with_suffix(".result.json").read_text(encoding="utf-8"))
+        split = split_front_matter(path.read_text(encoding="utf-8"))
+        if split is None:
+            assert set(expected) == {"content"}, path.name
+            continue
+        head, body, _ = split
+        meta = yaml.safe_load(head) or {}
+        assert body.strip() == expected["content"].strip(), path.name
+        assert json.loads(json.dumps(meta, default=str)) == {
+            k: v for k, v in expected.items() if k != "content"
+        }, path.name

@@ -22,7 +22,7 @@ def test_new_issue_passes_check(project):
     assert 'title = "First quarter 2027"' in toml
     check = runner.invoke(main, ["--root", str(project), "check", "2027-Q1"])
     assert check.exit_code == 0, check.output
-    assert check.output == "issues/2027-Q1: 1 items in 1 sections, no problems.\n"
+    assert check.output == "issues/2027-Q1: 1 item in 1 section, no problems.\n"
     assert runner.invoke(main, ["--root", str(project), "build", "2027-Q1"]).exit_code == 0
 
 

@@ -10,6 +10,7 @@ from newsletter.build import build as build_issue
 from newsletter.cli.env import Env, pass_env
 from newsletter.collect import load_issue
 from newsletter.errors import NewsletterError
+from newsletter.models import plural
 
 
 @click.command()
@@ -38,10 +39,11 @@ def check(env: Env, issue_id: str) -> None:
         raise CheckFailed(issue_id, problems, "fix them before building")
     for problem in problems:
         click.echo(str(problem))
-    count = sum(len(s.items) for s in issue.sections)
-    warnings = len(problems)
-    summary = f"{warnings} warning{'s' * (warnings != 1)}" if warnings else "no problems"
-    click.echo(f"issues/{issue_id}: {count} items in {len(issue.sections)} sections, {summary}.")
+    count = plural(sum(len(s.items) for s in issue.sections), "item")
+    summary = plural(len(problems), "warning") if problems else "no problems"
+    click.echo(
+        f"issues/{issue_id}: {count} in {plural(len(issue.sections), 'section')}, {summary}."
+    )
 
 
 @click.command()
@@ -68,7 +70,7 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
     )
     titles = {s.key: s.title for s in result.issue.sections}
     counts = ", ".join(f"{titles[k]} {n}" for k, n in rep["sections"].items())
-    click.echo(f"{rep['items']} items: {counts}")
+    click.echo(f"{plural(rep['items'], 'item')}: {counts}")
     for held in rep["held"]:
         click.echo(f"Held back until {held['until']}: {held['item']}")
     for line in rep["warnings"][len(result.warnings) :]:
