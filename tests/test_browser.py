@@ -84,3 +84,15 @@ def test_mobile_layout_stacks_columns(project):
         desktop = browser.evaluate(js)
     assert phone and phone[0] >= 370  # image column takes the full width below 480px
     assert desktop and desktop[0] < 300  # and a third of 600px on a desktop
+
+
+def test_readable_at_320px(project):
+    from newsletter.browser import check_layout
+    from newsletter.build import build
+    from newsletter.config import load_settings
+
+    result = build(load_settings(project), make_issue(project))
+    lines = check_layout(result.out_dir / "email.html", result.issue, widths=(320,))
+    assert lines == [
+        "320px: scroll width 320 of 320, 4/4 titles visible, screenshots/email-320.png"
+    ]
