@@ -133,7 +133,11 @@ def _load_intro(path: Path, display: str, problems: list[Problem]) -> str:
     if not path.is_file():
         problems.append(Problem(display, None, "missing. Write the editor's note in intro.md."))
         return ""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(display, None, f"cannot be read ({exc.strerror}). Check it."))
+        return ""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -157,7 +161,11 @@ def _load_toml(
             None, "missing. Create it with: newsletter new ID (or copy one from another issue)."
         )
         return {}
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problem(None, f"cannot be read ({exc.strerror}). Check the file's permissions.")
+        return {}
     try:
         text = raw.decode("utf-8-sig")
         data = tomllib.loads(text)

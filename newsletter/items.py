@@ -97,7 +97,11 @@ def load_item(
     def problem(line: int | None, message: str, severity: str = "error") -> None:
         problems.append(Problem(display, line, message, severity))
 
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problem(None, f"cannot be read ({exc.strerror}). Check the file's permissions.")
+        return None, problems
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

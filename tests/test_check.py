@@ -262,3 +262,14 @@ def test_front_matter_corpus(corpus):
         assert json.loads(json.dumps(meta, default=str)) == {
             k: v for k, v in expected.items() if k != "content"
         }, path.name
+
+
+def test_unreadable_item_is_a_problem_not_a_traceback(project):
+    folder = make_issue(project, items={"good.md": GOOD})
+    (folder / "items" / "gone.md").symlink_to(folder / "items" / "missing-target.md")
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "issues/2026-Q4/items/gone.md: cannot be read (No such file or directory). "
+        "Check the file's permissions."
+    )
