@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import click
 from newsletter import render, report
 from newsletter.collect import load_issue
 from newsletter.config import Settings
+from newsletter.directory import EMAIL_BUDGET
 from newsletter.errors import NewsletterError
 from newsletter.models import Issue, Problem, plural
 
@@ -57,16 +59,29 @@ class BuildResult:
         return self.report["ok"]
 
 
+# Settings tables that change how an issue is sent or synced, not what is built:
+# editing them must not make a finished build look stale to `send`.
+NOT_BUILD_INPUTS = ("senders", "send", "sources")
+
+
 def input_digest(settings: Settings, folder: Path) -> str:
-    """A fingerprint of everything a build reads, so `send` can spot a stale build."""
+    """A fingerprint of everything a build reads, so `send` can spot a stale build.
+
+    contacts.db is deliberately left out: unsubscribes arrive during a send, and
+    they must not stop it from resuming.
+    """
     digest = hashlib.sha256()
-    paths = [settings.root / "pyproject.toml", folder / "issue.toml", folder / "intro.md"]
+    table = tomllib.loads((settings.root / "pyproject.toml").read_text(encoding="utf-8"))
+    house = {k: v for k, v in table["tool"]["newsletter"].items() if k not in NOT_BUILD_INPUTS}
+    digest.update(json.dumps(house, sort_keys=True, default=str).encode() + b"\0")
+    paths = [folder / "issue.toml", folder / "intro.md"]
     paths += sorted((folder / "items").glob("*.md"))
     for tdir in render.template_dirs(settings, folder):
         paths += sorted(tdir.glob("*.j2")) if tdir.is_dir() else []
     for path in paths:
         if path.is_file():
-            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+            name = path.relative_to(settings.root).as_posix()
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -90,6 +105,8 @@ def build(
     if issue is None:
         raise CheckFailed(folder.name, problems, "nothing was built")
     lap("load")
+    if callable(directory):  # directory.directory_for needs the issue's date
+        directory = directory(issue)
     env = render.environment(settings, folder)
     ctx = render.context(settings, issue, directory)
     mjml_source = render.render_template(env, "email.mjml.j2", ctx, settings.root)
@@ -97,6 +114,12 @@ def build(
     out_dir = folder / "build"
     try:
         html = render.compile_mjml(mjml_source, settings, issue)
+        if directory is not None and len(html.encode()) > EMAIL_BUDGET:
+            # Gmail would clip it: the email (HTML and text) keeps the directory's
+            # summary and changes and links to web.html, which has it all.
+            ctx["directory"] = directory.compact()
+            mjml_source = render.render_template(env, "email.mjml.j2", ctx, settings.root)
+            html = render.compile_mjml(mjml_source, settings, issue)
     except NewsletterError:
         write_files(out_dir, {"email.mjml": mjml_source})
         raise
@@ -104,7 +127,7 @@ def build(
     ctx["links"] = render.LinkList()
     text = render.render_template(env, "email.txt.j2", ctx, settings.root)
     lap("text")
-    web = render.render_template(env, "web.html.j2", ctx, settings.root)
+    web = render.render_template(env, "web.html.j2", {**ctx, "directory": directory}, settings.root)
     lap("web")
     kb, size = report.size_findings(html)
     findings = report.audit(html) + size

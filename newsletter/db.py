@@ -18,7 +18,9 @@ from sqlite_utils.migrations import Migrations
 from newsletter.errors import NewsletterError
 
 # Modules that define a module-level ``migrations`` set, applied in this order.
-MIGRATION_MODULES: tuple[str, ...] = ("newsletter.contacts",)
+MIGRATION_MODULES: tuple[str, ...] = (
+    "newsletter.contacts",
+)
 
 
 def migration_sets() -> list[Migrations]:

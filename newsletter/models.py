@@ -53,6 +53,9 @@ class Item:
     tags: tuple[str, ...] = ()
     weight: int = 0
     embargo: dt.date | None = None
+    # An event's start and end: a date (all day) or a datetime (dt.datetime is a dt.date).
+    starts: dt.date | None = None
+    ends: dt.date | None = None
     extra: tuple[tuple[str, str], ...] = ()  # feed provenance kept verbatim
 
 

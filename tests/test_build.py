@@ -278,3 +278,16 @@ def test_sample_issue_builds_clean():
     assert result.warnings == [] and result.report["warnings"] == []
     assert result.report["items"] >= 12
     assert result.report["size_kb"] < 90
+
+
+def test_input_digest_tracks_content_not_send_settings(project):
+    from newsletter.build import input_digest
+    from newsletter.config import load_settings
+
+    folder = make_issue(project)
+    first = input_digest(load_settings(project), folder)
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + "\n[tool.newsletter.send]\nrate = 5\n")
+    assert input_digest(load_settings(project), folder) == first
+    (folder / "items" / "item-1.md").write_text(item("Changed"))
+    assert input_digest(load_settings(project), folder) != first

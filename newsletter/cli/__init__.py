@@ -44,5 +44,9 @@ def _register() -> None:
     for command in (issue.new, issue.check, issue.build):
         main.add_command(command)
 
+    from newsletter.cli import contacts
+
+    main.add_command(contacts.contacts)
+
 
 _register()

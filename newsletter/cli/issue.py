@@ -60,7 +60,14 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
 
     Example: newsletter build 2026-Q4
     """
-    result = build_issue(env.settings, env.issue_dir(issue_id))
+    directory = None
+    if env.db_path.is_file():  # without contacts.db the email links to the web page
+        from newsletter.directory import directory_for
+
+        def directory(issue):
+            return directory_for(env.db, env.settings, issue.id, issue.date)
+
+    result = build_issue(env.settings, env.issue_dir(issue_id), directory=directory)
     for problem in result.warnings:
         click.echo(str(problem))
     rep = result.report

@@ -1,0 +1,243 @@
+"""``newsletter contacts ...``: the focal-point directory in contacts.db.
+
+Exit codes: 0 done; 1 nothing done (a user error, the message says why);
+3 done, but some rows were rejected or some sources could not be loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from newsletter import manage
+from newsletter.cli.env import Env, pass_env
+from newsletter.contacts import STATUSES, find_contacts, history, history_text
+from newsletter.contacts import unsubscribe as unsubscribe_
+from newsletter.exports import export_text, write_atomic
+from newsletter.fields import show
+from newsletter.imports import Plan, import_file
+from newsletter.sync import parse_sources
+from newsletter.sync import sync as sync_sources
+
+PARTIAL = 3
+
+
+def _report(plan: Plan, dry_run: bool) -> None:
+    for line in plan.diff() if dry_run else ():
+        click.echo(line)
+    for line in (*plan.rejected, *plan.notes):
+        click.echo(line)
+    for contact in plan.left if not dry_run else ():
+        click.echo(f"{plan.display}: marked left: {show(contact.name)} <{contact.email}>")
+    click.echo(plan.summary() + (" (dry run: nothing written)" if dry_run else ""))
+
+
+def _fields(func):
+    """The contact field options shared by add and edit."""
+    for opt in reversed(("name", "org", "job-title", "country", "city", "phone", "topics")):
+        func = click.option(
+            f"--{opt}", default=None, help=f"The contact's {opt.replace('-', ' ')}."
+        )(func)
+    return click.option("--listed/--unlisted", default=None, help="Show in the directory.")(func)
+
+
+def _raw(**options: object) -> dict[str, object]:
+    names = {"org": "organisation"}
+    return {names.get(k, k): v for k, v in options.items() if v is not None}
+
+
+@click.group()
+def contacts() -> None:
+    """Manage the focal points in contacts.db: import, sync, edit, export.
+
+    Example: newsletter contacts import examples/focal-points.csv --dry-run
+    """
+
+
+@contacts.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--source", help="Who owns these records.  [default: import:FILE]")
+@click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@pass_env
+@click.pass_context
+def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_run: bool) -> None:
+    """Add or update contacts from a UTF-8 CSV (comma or semicolon) or JSON file.
+
+    Example: newsletter contacts import examples/focal-points.csv --dry-run
+    """
+    plan = import_file(env.db, file, source, dry_run)
+    _report(plan, dry_run)
+    if plan.rejected:
+        ctx.exit(PARTIAL)
+
+
+@contacts.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (CSV with a BOM, for spreadsheets) instead of stdout.",
+)
+@click.option("--org", help="Only this organisation (name or acronym).")
+@click.option("--status", type=click.Choice(STATUSES), help="Only contacts with this status.")
+@pass_env
+def export(env: Env, fmt: str, output: Path | None, org: str | None, status: str | None) -> None:
+    """Write contacts as CSV (formula cells neutralised) or JSON.
+
+    Example: newsletter contacts export --format csv -o focal-points.csv
+    """
+    people = find_contacts(env.db, org, status)
+    text = export_text(people, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text, "utf-8-sig" if fmt == "csv" else "utf-8")
+    click.echo(f"Wrote {len(people)} contacts to {output}.", err=True)
+
+
+@contacts.command("list")
+@click.option("--org", help="Only this organisation (name or acronym).")
+@click.option("--status", type=click.Choice(STATUSES), help="Only contacts with this status.")
+@pass_env
+def list_(env: Env, org: str | None, status: str | None) -> None:
+    """Show contacts as a table: email, name, organisation, status, listed.
+
+    Example: newsletter contacts list --org UNICEF --status subscribed
+    """
+    people = find_contacts(env.db, org, status)
+    rows = [("Email", "Name", "Organisation", "Status", "Listed")]
+    rows += [
+        (c.email, c.name, c.organisation, c.status, "yes" if c.listed else "no") for c in people
+    ]
+    cells = [[show(v, 36)[1:-1] for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(5)]
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    click.echo(f"{len(people)} contact{'s' * (len(people) != 1)}")
+
+
+@contacts.command("show")
+@click.argument("email")
+@pass_env
+def show_(env: Env, email: str) -> None:
+    """Show one contact with its full change history.
+
+    Example: newsletter contacts show jane.doe@unicef.example.org
+    """
+    contact = manage.existing_contact(env.db, email)
+    for label, value in (("Email", contact.email), ("Name", contact.name),
+                         ("Organisation", contact.organisation), ("Job title", contact.job_title),
+                         ("Country", contact.country), ("City", contact.city),
+                         ("Phone", contact.phone), ("Topics", contact.topics),
+                         ("Listed", "yes" if contact.listed else "no"), ("Status", contact.status),
+                         ("Source", contact.source), ("Created", contact.created_at),
+                         ("Updated", contact.updated_at)):  # fmt: skip
+        click.echo(f"{label + ':':<14}{show(value, 200)[1:-1]}")
+    click.echo("History:")
+    for h in history(env.db, contact.id or 0):
+        change = (
+            h.field
+            if h.field in ("created", "purged")
+            else f"{h.field}: {show(h.old)} → {show(h.new)}"
+        )
+        click.echo(f"  {h.at}  {h.source} ({h.actor})  {change}")
+
+
+@contacts.command()
+@click.argument("email")
+@_fields
+@pass_env
+def add(env: Env, email: str, **options: object) -> None:
+    """Add one contact, subscribed, validated like an imported row.
+
+    Example: newsletter contacts add jane.doe@unicef.example.org --name "Jane Doe" --org UNICEF
+    """
+    contact = manage.add_contact(env.db, {"email": email, **_raw(**options)})
+    click.echo(f"Added {contact.email} ({show(contact.name)}, {show(contact.organisation)}).")
+
+
+@contacts.command()
+@click.argument("email")
+@click.option("--email", "new_email", help="A new address for the contact.")
+@_fields
+@click.option(
+    "--status", type=click.Choice(STATUSES), help="Set the status (not back to subscribed)."
+)
+@click.option("--resubscribe", is_flag=True, help="Subscribe again; only when the person asked.")
+@pass_env
+def edit(env: Env, email: str, new_email: str | None, resubscribe: bool, **options: object) -> None:
+    """Change fields of one contact; an empty value clears a field.
+
+    Example: newsletter contacts edit jane.doe@unicef.example.org --job-title "Partnerships Lead"
+    """
+    raw = _raw(**options) | ({"email": new_email} if new_email else {})
+    contact, changes = manage.edit_contact(env.db, email, raw, resubscribe)
+    if not changes:
+        click.echo(f"{contact.email}: nothing to change.")
+    for field in changes:
+        click.echo(f"{contact.email}: {field} set to {show(history_text(getattr(contact, field)))}")
+
+
+@contacts.command()
+@click.argument("email")
+@click.option(
+    "--purge", is_flag=True, help="Erase the person's data; keep only a suppression hash."
+)
+@click.option("--yes", is_flag=True, help="Do not ask before purging.")
+@pass_env
+def remove(env: Env, email: str, purge: bool, yes: bool) -> None:
+    """Mark a contact left (history kept), or with --purge erase them for good.
+
+    Example: newsletter contacts remove jane.doe@unicef.example.org --purge --yes
+    """
+    if not purge:
+        changed = manage.remove_contact(env.db, email)
+        click.echo(f"{email}: " + ("marked left; record and history kept." if changed
+                                   else "already left; nothing changed."))  # fmt: skip
+        return
+    if not yes:
+        click.confirm(f"Erase all data about {email}? This cannot be undone", abort=True)
+    result = manage.purge_contact(env.db, email)
+    what = "contact and history values erased" if result.found else "not in contacts.db"
+    click.echo(f"{email}: {what}; its hash is on the suppression list, so it is never added again.")
+    if not result.checkpointed:
+        warning = "warning: another process has contacts.db open; old pages stay in the WAL file"
+        click.echo(f"{warning} until it closes. Run the purge again then.", err=True)
+
+
+@contacts.command("unsubscribe")
+@click.argument("email")
+@click.option("--source", default="manual", show_default=True, help="Where the request came from.")
+@pass_env
+def unsubscribe_cmd(env: Env, email: str, source: str) -> None:
+    """Mark a contact unsubscribed, so they get no more issues.
+
+    Example: newsletter contacts unsubscribe jane.doe@unicef.example.org
+    """
+    contact = manage.existing_contact(env.db, email)
+    changed = unsubscribe_(env.db, contact.id or 0, source)
+    click.echo(f"{contact.email}: " + ("unsubscribed." if changed else "already unsubscribed."))
+
+
+@contacts.command()
+@click.option("--source", "only", help="Sync only the source with this name.")
+@click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@pass_env
+@click.pass_context
+def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool) -> None:
+    """Apply every contact source in pyproject.toml; missing people are marked left.
+
+    Example: newsletter contacts sync --dry-run
+    """
+    parse_sources(env.settings)  # a bad 'sources' entry stops before the database is opened
+    result = sync_sources(env.db, env.settings, only, dry_run)
+    for plan in result.plans:
+        _report(plan, dry_run)
+    for warning in result.warnings:
+        click.echo(warning, err=True)
+    if result.warnings or any(plan.rejected for plan in result.plans):
+        ctx.exit(PARTIAL)
