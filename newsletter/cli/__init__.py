@@ -48,5 +48,10 @@ def _register() -> None:
 
     main.add_command(contacts.contacts)
 
+    from newsletter.cli import feeds
+
+    for command in feeds.COMMANDS:
+        main.add_command(command)
+
 
 _register()

@@ -1,0 +1,207 @@
+"""Feed commands: the registry (feeds add/list/remove), collect, and inbox triage."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from newsletter import feeds as registry
+from newsletter import harvest, inbox
+from newsletter.cli.env import Env, pass_env
+from newsletter.errors import NewsletterError
+from newsletter.fetch import TIMEOUT
+
+HEALTH = ("NEW", "DUP", "OLD", "ERRORS")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int]) -> list[str]:
+    """Columns padded to the widest cell; ``right`` holds the numeric column indexes."""
+    cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return [
+        "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                  for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        for row in cells
+    ]  # fmt: skip
+
+
+def _when(stamp: str | None) -> str:
+    return stamp[:16].replace("T", " ") if stamp else "-"
+
+
+def _chase(items: list[tuple[str, str]]) -> None:
+    if items:
+        click.echo("Feeds to chase:")
+        for name, why in items:
+            click.echo(f"  {name}: {why}")
+
+
+@click.group()
+def feeds() -> None:
+    """Register, list and remove the feeds that `collect` reads.
+
+    Example: newsletter feeds add https://news.un.org/feed/rss.xml --section news
+    """
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--section", required=True, help="Section key the feed's entries go to.")
+@click.option("--name", help="Short name shown in the inbox and the health report.")
+@pass_env
+def add(env: Env, url: str, section: str, name: str | None) -> None:
+    """Register a feed: an http(s) URL, a file:// URL or a local path.
+
+    Example: newsletter feeds add https://www.undp.org/rss.xml --section news --name UNDP
+    """
+    feed = registry.add_feed(env.db, env.settings, url, section, name)
+    click.echo(f"Added feed '{feed.name}' ({feed.section}): {feed.url}")
+
+
+@feeds.command("list")
+@pass_env
+def list_(env: Env) -> None:
+    """Show every feed with its section, last status, health and error count.
+
+    Example: newsletter feeds list
+    """
+    found = registry.list_feeds(env.db)
+    if not found:
+        click.echo("No feeds. Add one with: newsletter feeds add URL --section SECTION")
+        return
+    rows = [
+        (f.name, f.section, f.last_status or "never collected", _when(f.last_success), f.seen,
+         f.last_new, f.last_duplicate, f.last_old, f.errors, f.url)
+        for f in found
+    ]  # fmt: skip
+    headers = ("NAME", "SECTION", "STATUS", "LAST SUCCESS", "SEEN", *HEALTH, "URL")
+    for line in table(headers, rows, right={4, 5, 6, 7, 8}):
+        click.echo(line)
+    quiet = registry.quiet_feeds(env.db)
+    _chase([
+        (f.name, f"failed: {f.last_error}" if f.last_status == "failed"
+         else f.last_error if f.last_status == "warning" else "nothing new this quarter")
+        for f in found
+        if f.last_status in ("failed", "warning") or (f.id in quiet and f.last_status)
+    ])  # fmt: skip
+
+
+@feeds.command("remove")
+@click.argument("name_or_url")
+@pass_env
+def remove(env: Env, name_or_url: str) -> None:
+    """Unregister a feed by name or URL; rejections are kept.
+
+    Example: newsletter feeds remove UNDP
+    """
+    feed = registry.remove_feed(env.db, name_or_url)
+    click.echo(f"Removed feed '{feed.name}': {feed.url}")
+
+
+@click.command()
+@click.argument("issue_id")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=TIMEOUT,
+              show_default=True, help="Seconds allowed for each feed.")  # fmt: skip
+@pass_env
+def collect(env: Env, issue_id: str, timeout: float) -> None:
+    """Fetch every feed and write the window's new entries to issues/ID/inbox/.
+
+    Example: newsletter collect 2026-Q4
+    """
+    folder = env.issue_dir(issue_id)
+    total = len(registry.list_feeds(env.db))
+    if sys.stderr.isatty() and total:
+        with click.progressbar(length=total, label="Fetching feeds", file=sys.stderr) as bar:
+            result = harvest.collect(env.db, env.settings, folder, timeout=timeout,
+                                     progress=lambda: bar.update(1))  # fmt: skip
+    else:
+        result = harvest.collect(env.db, env.settings, folder, timeout=timeout)
+    for feed in result.feeds:
+        if feed.reason:
+            click.echo(f"warning: {feed.name}: {feed.reason}", err=True)
+    start, end = result.window
+    n = len(result.written)
+    click.echo(f"issues/{issue_id}/inbox/: {n} new candidate{'s' * (n != 1)} "
+               f"(window {start} to {end}).")  # fmt: skip
+    rows = [(f.name, f.status, f.new, f.duplicate, f.old, f.errors) for f in result.feeds]
+    for line in table(("FEED", "STATUS", *HEALTH), rows, right={2, 3, 4, 5}):
+        click.echo(line)
+    for feed in result.feeds:
+        if feed.moved_to:
+            click.echo(f"{feed.name}: moved permanently; URL updated to {feed.moved_to}")
+    _chase([
+        (f.name, f"failed: {f.reason}" if f.status == "failed" else f.reason
+         or "nothing new this quarter")
+        for f in result.feeds if f.reason or f.quiet
+    ])  # fmt: skip
+    if not result.ok:
+        raise NewsletterError("feeds: every feed failed. Check the URLs above, then collect again.")
+    if n:
+        click.echo(f"Next: newsletter inbox {issue_id}")
+
+
+@click.command("inbox")
+@click.argument("issue_id")
+@pass_env
+def inbox_(env: Env, issue_id: str) -> None:
+    """List an issue's candidates: name, section, date, source and title.
+
+    Example: newsletter inbox 2026-Q4
+    """
+    listed = inbox.list_inbox(env.settings, env.issue_dir(issue_id))
+    if not listed:
+        click.echo(f"issues/{issue_id}/inbox/: no candidates. Run: newsletter collect {issue_id}")
+        return
+    rows = []
+    for c in listed:
+        for problem in c.problems:
+            click.echo(str(problem), err=True)
+        item = c.item
+        title = item.title if item else "(cannot be read; see above)"
+        title = title if len(title) <= 70 else title[:69] + "\u2026"
+        rows.append((c.name, item.section if item else "-", item.date or "-" if item else "-",
+                     (item.source or "-") if item else "-", title))  # fmt: skip
+    for line in table(("NAME", "SECTION", "DATE", "SOURCE", "TITLE"), rows, right=set()):
+        click.echo(line)
+    n = len(listed)
+    click.echo(f"{n} candidate{'s' * (n != 1)}. Accept with: newsletter accept {issue_id} NAME... "
+               f"(or --all); reject with: newsletter reject {issue_id} NAME...")  # fmt: skip
+
+
+@click.command()
+@click.argument("issue_id")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Accept every candidate in the inbox.")
+@pass_env
+def accept(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
+    """Move candidates from the inbox into items/, ready for check and build.
+
+    Example: newsletter accept 2026-Q4 un-launches-supplier-code
+    """
+    moved = inbox.accept(env.db, env.issue_dir(issue_id), names, all_)
+    for old, new in moved:
+        click.echo(f"inbox/{old} -> items/{new}")
+    n = len(moved)
+    click.echo(f"Accepted {n} candidate{'s' * (n != 1)} into issues/{issue_id}/items/. "
+               f"Next: newsletter check {issue_id}")  # fmt: skip
+
+
+@click.command()
+@click.argument("issue_id")
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Reject every candidate left in the inbox.")
+@pass_env
+def reject(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
+    """Delete candidates and remember them, so no feed proposes them again.
+
+    Example: newsletter reject 2026-Q4 weekly-digest-12
+    """
+    gone = inbox.reject(env.db, env.issue_dir(issue_id), names, all_)
+    n = len(gone)
+    click.echo(f"Rejected {n} candidate{'s' * (n != 1)}; they will not be proposed again: "
+               f"{', '.join(gone) or '-'}")  # fmt: skip
+
+
+COMMANDS = (feeds, collect, inbox_, accept, reject)

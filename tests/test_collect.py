@@ -1,0 +1,434 @@
+"""`newsletter collect`, `inbox`, `accept`, `reject` against a local HTTP server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from click.testing import CliRunner
+from conftest import make_issue
+from feed_server import FeedServer, Route, rss
+
+from newsletter.cli import main
+from newsletter.config import load_settings
+from newsletter.items import load_item
+
+OCT = "Mon, 05 Oct 2026 10:00:00 GMT"
+NOV = "Mon, 02 Nov 2026 09:00:00 GMT"
+
+
+@pytest.fixture
+def server():
+    with FeedServer() as srv:
+        yield srv
+
+
+def run(project, *args):
+    result = CliRunner().invoke(main, ["--root", str(project), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def add(project, server, name, section, route):
+    server.routes[f"/{name}"] = route
+    run(project, "feeds", "add", server.url(f"/{name}"), "--section", section, "--name", name)
+
+
+def inbox_files(project, issue="2026-Q4"):
+    return sorted(p.name for p in (project / "issues" / issue / "inbox").glob("*.md"))
+
+
+def assert_loadable(project, issue="2026-Q4"):
+    """Every inbox file is an item file with no errors."""
+    sections = load_settings(project).section_keys
+    for path in (project / "issues" / issue / "inbox").glob("*.md"):
+        item, problems = load_item(path, path.name, sections)
+        assert item is not None, [str(p) for p in problems]
+        assert not [p for p in problems if p.severity == "error"]
+
+
+UN = [
+    {"title": "UN Supplier Code of Conduct updated", "pubDate": OCT, "guid": "urn:un:1",
+     "link": "https://un.example.org/code?utm_source=rss",
+     "description": "The &lt;b&gt;updated&lt;/b&gt; code."},
+    {"title": "Old story", "link": "https://un.example.org/old", "pubDate": "Fri, 01 May 2026 "
+     "10:00:00 GMT"},
+    {"title": "Undated note", "link": "https://un.example.org/note"},
+    {"title": "Already an item", "link": "https://EXAMPLE.org/item-1/#top", "pubDate": OCT},
+]  # fmt: skip
+UNDP = [
+    {"title": "UN supplier code of conduct updated!", "link": "https://undp.example.org/code",
+     "pubDate": NOV},
+    {"title": "Partnering Skills course", "link": "https://undp.example.org/course",
+     "pubDate": NOV, "description": "Courses for UN staff."},
+]  # fmt: skip
+
+
+def sample(project, server):
+    make_issue(project)
+    add(project, server, "UN-News", "news", Route(rss(UN), etag='"un1"'))
+    add(project, server, "UNDP", "tools", Route(rss(UNDP)))
+    add(project, server, "Broken", "news", Route(b"down", status=500))
+
+
+def test_collect_triage_and_check(project, server):
+    sample(project, server)
+    result = run(project, "collect", "2026-Q4")
+    assert result.exit_code == 0
+    assert result.stderr == "warning: Broken: HTTP 500 Internal Server Error\n"
+    assert result.stdout.splitlines() == [
+        "issues/2026-Q4/inbox/: 3 new candidates (window 2026-10-01 to 2026-12-31).",
+        "FEED     STATUS  NEW  DUP  OLD  ERRORS",
+        "UN-News  ok        2    1    1       0",
+        "UNDP     ok        2    0    0       0",
+        "Broken   failed    0    0    0       1",
+        "Feeds to chase:",
+        "  Broken: failed: HTTP 500 Internal Server Error",
+        "Next: newsletter inbox 2026-Q4",
+    ]
+    assert server.requests[0][1]["user-agent"].startswith("newsletter/")
+    assert inbox_files(project) == [
+        "partnering-skills-course.md", "un-supplier-code-of-conduct-updated.md", "undated-note.md",
+    ]  # fmt: skip
+    assert_loadable(project)
+    inbox = project / "issues" / "2026-Q4" / "inbox"
+    text = (inbox / "un-supplier-code-of-conduct-updated.md").read_text()
+    head, body = text.split("---\n")[1:]
+    assert head.replace(head.split("collected_at: ")[1].split("\n")[0], "T") == (
+        "title: UN Supplier Code of Conduct updated\n"
+        "section: news\n"
+        "link: https://un.example.org/code?utm_source=rss\n"
+        "date: 2026-10-05\n"
+        "source: UN-News\n"
+        "collected_at: T\n"
+        f"feed: {server.url('/UN-News')}\n"
+        "guid: urn:un:1\n"
+        "sources:\n"
+        "- name: UN-News\n  link: https://un.example.org/code?utm_source=rss\n"
+        "- name: UNDP\n  link: https://undp.example.org/code\n"
+    )
+    assert body == "<p>The <b>updated</b> code.</p>\n"
+    undated = (inbox / "undated-note.md").read_text()
+    assert "undated: true\n" in undated
+    assert f"date: {dt.datetime.now(dt.UTC).date()}\n" in undated
+
+    today = dt.datetime.now(dt.UTC).date()
+    assert run(project, "inbox", "2026-Q4").stdout.splitlines() == [
+        "NAME                                 SECTION  DATE        SOURCE   TITLE",
+        f"undated-note                         news     {today}  UN-News  Undated note"
+        if today > dt.date(2026, 10, 5)
+        else "",
+        "un-supplier-code-of-conduct-updated  news     2026-10-05  UN-News  "
+        "UN Supplier Code of Conduct updated",
+        "partnering-skills-course             tools    2026-11-02  UNDP     Partnering Skills course",
+        "3 candidates. Accept with: newsletter accept 2026-Q4 NAME... (or --all); "
+        "reject with: newsletter reject 2026-Q4 NAME...",
+    ]
+
+    result = run(project, "accept", "2026-Q4", "partnering-skills-course", "undated-note.md")
+    assert result.stdout.splitlines() == [
+        "inbox/partnering-skills-course.md -> items/partnering-skills-course.md",
+        "inbox/undated-note.md -> items/undated-note.md",
+        "Accepted 2 candidates into issues/2026-Q4/items/. Next: newsletter check 2026-Q4",
+    ]
+    assert run(project, "accept", "2026-Q4", "--all").exit_code == 0
+    assert inbox_files(project) == []
+    check = run(project, "check", "2026-Q4")
+    assert check.exit_code == 0, check.output
+    assert "7 items" in check.stdout
+
+
+def test_collect_again_is_idempotent_and_keeps_edits(project, server):
+    sample(project, server)
+    run(project, "collect", "2026-Q4")
+    inbox = project / "issues" / "2026-Q4" / "inbox"
+    edited = inbox / "partnering-skills-course.md"
+    edited.write_text(edited.read_text().replace("Courses for UN staff.", "Edited by hand."))
+    before = {p.name: p.read_bytes() for p in inbox.glob("*.md")}
+    result = run(project, "collect", "2026-Q4")
+    assert result.stdout.splitlines()[:5] == [
+        "issues/2026-Q4/inbox/: 0 new candidates (window 2026-10-01 to 2026-12-31).",
+        "FEED     STATUS        NEW  DUP  OLD  ERRORS",
+        "UN-News  not modified    0    0    0       0",
+        "UNDP     ok              0    2    0       0",
+        "Broken   failed          0    0    0       2",
+    ]
+    assert server.requests[-3][1].get("if-none-match") == '"un1"' or any(
+        h.get("if-none-match") == '"un1"' for _, h in server.requests[3:]
+    )
+    assert {p.name: p.read_bytes() for p in inbox.glob("*.md")} == before
+    # Even when the feed answers in full again and the memory of what it gave is lost,
+    # the links already in the inbox are recognised.
+    server.routes["/UN-News"].etag = '"un2"'
+    project.joinpath("contacts.db").unlink()
+    for name in ("UN-News", "UNDP"):
+        run(project, "feeds", "add", server.url(f"/{name}"), "--section", "news", "--name", name)
+    assert "0 new candidates" in run(project, "collect", "2026-Q4").stdout
+    assert {p.name: p.read_bytes() for p in inbox.glob("*.md")} == before
+
+
+def test_rejections_are_remembered_across_feeds_and_issues(project, server):
+    sample(project, server)
+    run(project, "collect", "2026-Q4")
+    result = run(project, "reject", "2026-Q4", "un-supplier-code-of-conduct-updated")
+    assert result.stdout == (
+        "Rejected 1 candidate; they will not be proposed again: "
+        "un-supplier-code-of-conduct-updated.md\n"
+    )
+    assert "un-supplier-code-of-conduct-updated.md" not in inbox_files(project)
+    # Another feed carrying the same story, by URL or by title, in a later issue.
+    make_issue(project, "2027-Q1", items={})
+    toml = project / "issues" / "2027-Q1" / "issue.toml"
+    toml.write_text(toml.read_text() + "window = { from = 2026-10-01, to = 2027-03-31 }\n")
+    mirror = [
+        {"title": "Another headline", "link": "https://un.example.org/code#x", "pubDate": OCT},
+        {"title": "UN Supplier Code of Conduct Updated", "link": "https://m.org/1", "pubDate": OCT},
+        {"title": "Something new", "link": "https://m.org/2", "pubDate": OCT},
+    ]
+    add(project, server, "Mirror", "news", Route(rss(mirror)))
+    run(project, "collect", "2027-Q1")
+    assert inbox_files(project, "2027-Q1") == ["something-new.md"]
+
+
+def test_cross_issue_duplicates_are_skipped(project, server):
+    make_issue(project, "2026-Q3", items={"old.md": (
+        "---\ntitle: Told before\nsection: news\nlink: https://Site.org/story/\n---\nText.\n")})  # fmt: skip
+    make_issue(project)
+    items = [
+        {"title": "Told again", "link": "https://site.org/story?utm_medium=rss&amp;fbclid=9",
+         "pubDate": OCT},
+        {"title": "Fresh", "link": "https://site.org/fresh", "pubDate": OCT},
+    ]  # fmt: skip
+    add(project, server, "Site", "news", Route(rss(items)))
+    result = run(project, "collect", "2026-Q4")
+    assert "Site  ok        1    1    0       0" in result.stdout
+    assert inbox_files(project) == ["fresh.md"]
+
+
+def test_collect_exits_1_when_every_feed_fails(project, server):
+    make_issue(project)
+    add(project, server, "Gone", "news", Route(status=404))
+    result = run(project, "collect", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "warning: Gone: HTTP 404 Not Found\n"
+        "Error: feeds: every feed failed. Check the URLs above, then collect again.\n"
+    )
+
+
+def test_collect_needs_feeds_and_an_issue(project):
+    result = run(project, "collect", "2026-Q4")
+    assert result.exit_code == 1 and "no such issue folder" in result.output
+    make_issue(project)
+    result = run(project, "collect", "2026-Q4")
+    assert result.output == (
+        "Error: feeds: none registered. Add one with: newsletter feeds add URL --section news\n"
+    )
+
+
+HTML_PAGE = b"<!DOCTYPE html><html><head><title>Moved</title></head><body>Hi</body></html>"
+BOZO = rss([{"title": "Kept", "link": "https://x.org/k", "pubDate": OCT}]).replace(b"</rss>", b"")
+MISLABELLED = rss([{"title": "Caf\u00e9 \u20ac", "link": "https://x.org/c", "pubDate": OCT}]
+                  ).replace(b'encoding="utf-8"', b'encoding="windows-1252"')  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "route,warning,status",
+    [
+        (Route(rss([]), delay=1.5), "timed out after 0.3 s", "failed"),
+        (Route(status=404), "HTTP 404 Not Found", "failed"),
+        (Route(b"x", status=500), "HTTP 500 Internal Server Error", "failed"),
+        (Route(HTML_PAGE, headers={"Content-Type": "text/html"}), "an HTML page, not a feed",
+         "failed"),
+        (Route(BOZO), "ill-formed XML (line 3: no element found); kept what could be read",
+         "warning"),
+        (Route(MISLABELLED), "declared encoding windows-1252 is wrong; read as utf-8", "warning"),
+        (Route(b"<rss>" + b" " * (5 * 1024 * 1024) + b"</rss>"),
+         "body larger than the 5 MB size cap", "failed"),
+        (Route(status=301, headers={"Location": "/Bad"}), "redirect loop ({u}/Bad -> {u}/Bad)",
+         "failed"),
+        (Route(b"", headers={}), "empty document", "failed"),
+        (Route(b'{"version": "https://jsonfeed.org/version/1"}'),
+         "JSON, not RSS or Atom (JSON Feed is not supported)", "failed"),
+    ],
+    ids=["timeout", "404", "500", "html", "bozo", "encoding", "oversize", "loop", "empty", "json"],
+)  # fmt: skip
+def test_bad_feeds_warn_once_and_others_still_collect(project, server, route, warning, status):
+    make_issue(project)
+    add(project, server, "Good", "news", Route(rss([UNDP[1]])))
+    add(project, server, "Bad", "tools", route)
+    result = run(project, "collect", "2026-Q4", "--timeout", "0.3")
+    assert result.exit_code == 0
+    warning = warning.format(u=server.url(""))
+    assert result.stderr == f"warning: Bad: {warning}\n"
+    lines = result.stdout.splitlines()
+    assert lines[2].split()[:3] == ["Good", "ok", "1"]
+    assert lines[3].split()[:2] == ["Bad", status] and lines[3].endswith(" 1")
+    assert f"  Bad: {'failed: ' if status == 'failed' else ''}{warning}" in lines
+    assert "partnering-skills-course.md" in inbox_files(project)
+    assert_loadable(project)
+    listed = run(project, "feeds", "list").stdout
+    assert f"Bad   tools    {status}" in listed
+
+
+def test_mislabelled_encoding_is_read_as_utf8(project, server):
+    make_issue(project)
+    add(project, server, "Enc", "news", Route(MISLABELLED))
+    run(project, "collect", "2026-Q4")
+    (name,) = inbox_files(project)
+    text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text(encoding="utf-8")
+    assert "title: Caf\u00e9 \u20ac\n" in text
+
+
+def test_permanent_redirect_updates_the_registry(project, server):
+    make_issue(project)
+    add(project, server, "Moved", "news", Route(status=301, headers={"Location": "/new"}))
+    server.routes["/new"] = Route(rss([UNDP[1]]))
+    result = run(project, "collect", "2026-Q4")
+    assert f"Moved: moved permanently; URL updated to {server.url('/new')}" in result.stdout
+    assert server.url("/new") in run(project, "feeds", "list").stdout
+
+
+HOSTILE = (
+    '<p onclick="steal()" style="width: expression(alert(1))">Hello'
+    '<script>alert(1)</script><iframe src="https://evil.test/"></iframe>'
+    '<object data="x.swf"></object><embed src="x.swf">'
+    '<a href="javascript:alert(1)">js</a> <a href="data:text/html;base64,PHNjcmlwdD4=">data</a>'
+    '<img src="https://e.org/a.png" alt="A chart" onerror="alert(1)">'
+    '<img src="data:image/png;base64,AAAA" alt="x"> <a href="vbscript:x">vb</a></p>'
+)
+HOSTILE_MARKS = ("<script", "<iframe", "<object", "<embed", "onclick", "onerror", "javascript:",
+                 "data:", "vbscript:", "expression(", "style=")  # fmt: skip
+
+
+def test_hostile_content_never_reaches_the_inbox(project, server):
+    make_issue(project)
+    from html import escape
+
+    items = [{"title": "Hostile <script>x</script>", "link": "javascript:alert(1)",
+              "pubDate": OCT, "description": escape(HOSTILE)}]  # fmt: skip
+    add(project, server, "Evil", "news", Route(rss(items)))
+    run(project, "collect", "2026-Q4")
+    (name,) = inbox_files(project)
+    text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text()
+    for mark in HOSTILE_MARKS:
+        assert mark not in text.lower(), mark
+    body = text.split("\n---\n")[1]
+    assert (
+        body.replace(' alt="A chart"', "")
+        == '<p>Hellojs data<img src="https://e.org/a.png"> vb</p>\n'
+    )
+    assert ' alt="A chart"' in body
+    assert "\nlink:" not in text  # a javascript: link is dropped, not written
+    assert_loadable(project)
+
+
+def test_stage_collect_reports_progress_and_stamps_files(project, server):
+    from newsletter import harvest
+    from newsletter.db import open_db
+
+    make_issue(project)
+    add(project, server, "UN-News", "news", Route(rss(UN)))
+    add(project, server, "UNDP", "tools", Route(rss(UNDP)))
+    ticks = []
+    when = dt.datetime(2026, 11, 3, 8, 30, tzinfo=dt.UTC)
+    result = harvest.collect(open_db(project / "contacts.db"), load_settings(project),
+                             project / "issues" / "2026-Q4", when=when,
+                             progress=lambda: ticks.append(1))  # fmt: skip
+    assert len(ticks) == 2 and result.ok
+    assert [(f.name, f.status, f.new, f.duplicate, f.old) for f in result.feeds] == [
+        ("UN-News", "ok", 2, 1, 1), ("UNDP", "ok", 2, 0, 0),
+    ]  # fmt: skip
+    text = (project / "issues" / "2026-Q4" / "inbox" / "undated-note.md").read_text()
+    assert "date: 2026-11-03\n" in text
+    assert "collected_at: '2026-11-03T08:30:00+00:00'\n" in text
+
+
+def test_generic_titles_do_not_merge_and_names_get_suffixes(project, server):
+    make_issue(project)
+    for name in ("A", "B"):
+        items = [{"title": "Weekly update", "link": f"https://{name}.org/w", "pubDate": OCT}]
+        add(project, server, name, "news", Route(rss(items)))
+    run(project, "collect", "2026-Q4")
+    assert inbox_files(project) == ["weekly-update-2.md", "weekly-update.md"]
+    # And rejecting a generic title does not silence it for ever.
+    run(project, "reject", "2026-Q4", "--all")
+    items = [{"title": "Weekly update", "link": "https://a.org/w2", "pubDate": NOV}]
+    server.routes["/A"] = Route(rss(items))
+    run(project, "collect", "2026-Q4")
+    assert inbox_files(project) == ["weekly-update.md"]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["accept", "2026-Q4"], "issues/2026-Q4/inbox: no candidates named. Give NAME... or "
+         "--all; list them with: newsletter inbox 2026-Q4"),
+        (["accept", "2026-Q4", "x", "--all"],
+         "issues/2026-Q4/inbox: give candidate names or --all, not both."),
+        (["reject", "2026-Q4", "nope"], "issues/2026-Q4/inbox/nope.md: no such candidate. "
+         "List them with: newsletter inbox 2026-Q4"),
+        (["accept", "2026-Q4", "../items/item-1"], "issues/2026-Q4/inbox/../items/item-1.md: no "
+         "such candidate. List them with: newsletter inbox 2026-Q4"),
+    ],
+)  # fmt: skip
+def test_triage_errors(project, args, message):
+    make_issue(project)
+    result = run(project, *args)
+    assert result.exit_code == 1
+    assert result.output == f"Error: {message}\n"
+
+
+def test_inbox_shows_a_broken_candidate(project):
+    folder = make_issue(project)
+    (folder / "inbox").mkdir()
+    (folder / "inbox" / "broken.md").write_text("---\ntitle: [unclosed\n---\n")
+    result = run(project, "inbox", "2026-Q4")
+    assert result.stderr.startswith("issues/2026-Q4/inbox/broken.md:3: invalid YAML")
+    assert result.stdout.splitlines()[1].split() == ["broken", "-", "-", "-", "(cannot", "be",
+                                                    "read;", "see", "above)"]  # fmt: skip
+    empty = make_issue(project, "2027-Q1", items={})
+    assert run(project, "inbox", empty.name).stdout == (
+        "issues/2027-Q1/inbox/: no candidates. Run: newsletter collect 2027-Q1\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "issue_id,extra,message",
+    [
+        ("2026-Q4", "window = { from = 2026-12-01, to = 2026-10-01 }\n",
+         "issues/2026-Q4/issue.toml: 'window' must be { from = YYYY-MM-DD, to = YYYY-MM-DD }, "
+         "from before to."),
+        ("special", "",
+         "issues/special/issue.toml: no window and the ID is not YYYY-Qn. "
+         "Add window = { from = 2026-10-01, to = 2026-12-31 }."),
+    ],
+)  # fmt: skip
+def test_collect_window_errors(project, server, issue_id, extra, message):
+    folder = make_issue(project, issue_id, items={})
+    (folder / "issue.toml").write_text((folder / "issue.toml").read_text() + extra)
+    add(project, server, "A", "news", Route(rss([])))
+    result = run(project, "collect", issue_id)
+    assert result.exit_code == 1 and result.output == f"Error: {message}\n"
+
+
+def test_feeds_list_shows_health_after_collect(project, server):
+    sample(project, server)
+    run(project, "collect", "2026-Q4")
+    lines = run(project, "feeds", "list").stdout.splitlines()
+    rows = [line.split() for line in lines[1:4]]
+    assert rows[0][:3] + rows[0][5:] == ["UN-News", "news", "ok", "3", "2", "1", "1", "0",
+                                         server.url("/UN-News")]  # fmt: skip
+    assert rows[1][:3] + rows[1][5:] == ["UNDP", "tools", "ok", "2", "2", "0", "0", "0",
+                                         server.url("/UNDP")]  # fmt: skip
+    assert rows[2] == ["Broken", "news", "failed", "-", "0", "0", "0", "0", "1",
+                       server.url("/Broken")]  # fmt: skip
+    assert lines[4:] == ["Feeds to chase:", "  Broken: failed: HTTP 500 Internal Server Error"]
+
+
+def test_server_text_cannot_drive_the_terminal(project, server):
+    make_issue(project)
+    add(project, server, "Good", "news", Route(rss([UNDP[1]])))
+    add(project, server, "Evil", "news", Route(status=302, headers={"Location": "ftp://x/\x1b[2J"}))
+    result = run(project, "collect", "2026-Q4")
+    assert result.stderr == "warning: Evil: redirect to a non-web URL (ftp://x/[2J)\n"

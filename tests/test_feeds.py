@@ -1,0 +1,256 @@
+"""The feed registry, fetching over a local HTTP server, and entry cleaning."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from click.testing import CliRunner
+from feed_server import FeedServer, Route, rss
+
+from newsletter import __version__
+from newsletter.cli import main
+from newsletter.dedupe import canonical_url, title_key
+from newsletter.entries import parse_feed, summarise
+from newsletter.fetch import fetch
+from newsletter.inbox import slugify
+
+AGENT = f"newsletter/{__version__} (+https://focalpoint.example.org)"
+
+
+@pytest.fixture
+def server():
+    with FeedServer() as srv:
+        yield srv
+
+
+def run(project, *args):
+    result = CliRunner().invoke(main, ["--root", str(project), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+@pytest.mark.parametrize(
+    "url,canonical",
+    [
+        ("HTTPS://Example.ORG/News/", "https://example.org/News"),
+        ("https://example.org", "https://example.org/"),
+        ("https://example.org/", "https://example.org/"),
+        ("https://example.org/a?utm_source=x&id=3&UTM_Medium=y#top", "https://example.org/a?id=3"),
+        ("https://example.org/a?fbclid=1&gclid=2", "https://example.org/a"),
+        ("http://example.org:80/a", "http://example.org/a"),
+        ("https://example.org:8443/a/", "https://example.org:8443/a"),
+        ("https://example.org/a?b=1&utm=keep", "https://example.org/a?b=1&utm=keep"),
+    ],
+)
+def test_canonical_url(url, canonical):
+    assert canonical_url(url) == canonical
+
+
+@pytest.mark.parametrize(
+    "a,b,same",
+    [
+        ("UN launches the Supplier Code!", "un launches supplier code", True),
+        ("Café Résumé", "cafe resume", True),
+        ("Quarterly report 2026 Q1", "Quarterly report 2026 Q2", False),
+    ],
+)
+def test_title_key(a, b, same):
+    assert (title_key(a) == title_key(b)) is same
+
+
+@pytest.mark.parametrize(
+    "title,slug",
+    [
+        ("UN Supplier Code of Conduct: what's new?", "un-supplier-code-of-conduct-what-s-new"),
+        ("Épargne & Développement", "epargne-developpement"),
+        ("a" * 30 + " " + "b" * 40, "a" * 30),
+    ],
+)
+def test_slugify(title, slug):
+    assert slugify(title) == slug
+
+
+def test_slugify_non_latin_titles_are_stable_and_distinct():
+    assert slugify("Новости") == slugify("Новости") != slugify("Здравствуй")
+    assert slugify("Новости").startswith("entry-")
+
+
+# --- the registry --------------------------------------------------------------------
+
+
+def test_feeds_add_list_remove(project, tmp_path):
+    local = tmp_path / "local.xml"
+    local.write_bytes(rss([]))
+    assert run(project, "feeds", "list").output == (
+        "No feeds. Add one with: newsletter feeds add URL --section SECTION\n"
+    )
+    out = run(project, "feeds", "add", "https://news.example.org/rss", "--section", "news").output
+    assert out == "Added feed 'news.example.org' (news): https://news.example.org/rss\n"
+    out = run(project, "feeds", "add", f"file://{local}", "--section", "tools", "--name", "Local")
+    assert out.output == f"Added feed 'Local' (tools): {local}\n"
+    assert run(project, "feeds", "list").output.splitlines() == [
+        "NAME              SECTION  STATUS           LAST SUCCESS  SEEN  NEW  DUP  OLD  ERRORS  URL",
+        "news.example.org  news     never collected  -                0    0    0    0       0  "
+        "https://news.example.org/rss",
+        f"Local             tools    never collected  -                0    0    0    0       0  {local}",
+    ]
+    out = run(project, "feeds", "remove", "local.xml").output  # a path, relative to here
+    assert out == f"Removed feed 'Local': {local}\n"
+    out = run(project, "feeds", "remove", "https://news.example.org/rss").output
+    assert out == "Removed feed 'news.example.org': https://news.example.org/rss\n"
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["https://x.org/f", "--section", "gossip"],
+         "--section: unknown section 'gossip'. Use one of: news, tools, events, spotlight."),
+        (["ftp://x.org/f", "--section", "news"],
+         "ftp://x.org/f: not a feed URL. Use https://..., file://... or a path."),
+        (["missing.xml", "--section", "news"],
+         "missing.xml: no such file. Give an http(s) URL or an existing file."),
+        (["https://a.org/rss", "--section", "news"], "https://a.org/rss: already registered as 'A'."),
+        (["https://b.org/rss", "--section", "news", "--name", "a"],
+         "--name: a feed is already named 'a'. Pick another name."),
+    ],
+)  # fmt: skip
+def test_feeds_add_errors(project, args, message):
+    run(project, "feeds", "add", "https://a.org/rss", "--section", "news", "--name", "A")
+    result = run(project, "feeds", "add", *args)
+    assert result.exit_code == 1
+    assert result.output == f"Error: {message}\n"
+
+
+def test_feeds_remove_unknown(project):
+    result = run(project, "feeds", "remove", "nope")
+    assert result.exit_code == 1
+    assert result.output == "Error: nope: no such feed. See the names with: newsletter feeds list\n"
+
+
+# --- fetching ------------------------------------------------------------------------
+
+
+def test_fetch_sends_user_agent_and_conditional_headers(server):
+    server.routes["/f"] = Route(rss([]), etag='"v1"', last_modified="Mon, 05 Oct 2026 10:00:00 GMT")
+    first = fetch(server.url("/f"), agent=AGENT)
+    assert first.body == rss([]) and first.etag == '"v1"' and not first.not_modified
+    again = fetch(server.url("/f"), agent=AGENT, etag=first.etag, last_modified=first.last_modified)
+    assert again.not_modified and again.body is None and again.error is None
+    (_, h1), (_, h2) = server.requests
+    assert h1["user-agent"] == AGENT and "if-none-match" not in h1
+    assert h2["if-none-match"] == '"v1"'
+    assert h2["if-modified-since"] == "Mon, 05 Oct 2026 10:00:00 GMT"
+
+
+def test_fetch_redirects(server):
+    server.routes["/old"] = Route(status=301, headers={"Location": "/mid"})
+    server.routes["/mid"] = Route(status=308, headers={"Location": "/new"})
+    server.routes["/new"] = Route(rss([]))
+    server.routes["/temp"] = Route(status=302, headers={"Location": "/old"})
+    moved = fetch(server.url("/old"), agent=AGENT)
+    assert moved.body == rss([]) and moved.moved_to == server.url("/new")
+    temporary = fetch(server.url("/temp"), agent=AGENT)
+    assert temporary.body == rss([]) and temporary.moved_to is None
+
+
+@pytest.mark.parametrize(
+    "routes,error",
+    [
+        ({"/f": Route(status=302, headers={"Location": "/g"}),
+          "/g": Route(status=301, headers={"Location": "/f"})},
+         "redirect loop ({u}/f -> {u}/g -> {u}/f)"),
+        ({f"/f{i}" if i else "/f": Route(status=302, headers={"Location": f"/f{i + 1}"})
+          for i in range(9)}, "more than 5 redirects"),
+        ({"/f": Route(status=301, headers={"Location": "file:///etc/passwd"})},
+         "redirect to a non-web URL (file:///etc/passwd)"),
+        ({"/f": Route(b"oops", status=500)}, "HTTP 500 Internal Server Error"),
+        ({}, "HTTP 404 Not Found"),
+        ({"/f": Route(rss([]), delay=2)}, "timed out after 0.3 s"),
+        ({"/f": Route(b"x" * 3000)}, "body larger than the 2 KB size cap"),
+        ({"/f": Route(b"x" * 3000, chunked=True)}, "body larger than the 2 KB size cap"),
+        ({"/f": Route(gzip.compress(b"x" * 100_000),
+                      headers={"Content-Encoding": "gzip"})}, "body larger than the 2 KB size cap"),
+    ],
+    ids=["loop", "too-many", "to-file", "500", "404", "slow", "oversize", "oversize-chunked",
+         "gzip-bomb"],
+)  # fmt: skip
+def test_fetch_errors(server, routes, error):
+    server.routes.update(routes)
+    got = fetch(server.url("/f"), agent=AGENT, timeout=0.3, max_bytes=2048)
+    assert got.error == error.format(u=server.url("")) and got.body is None
+
+
+def test_fetch_gzip_and_local_files(server, tmp_path):
+    server.routes["/f"] = Route(gzip.compress(rss([])), headers={"Content-Encoding": "gzip"})
+    assert fetch(server.url("/f"), agent=AGENT).body == rss([])
+    path = tmp_path / "feed.xml"
+    path.write_bytes(rss([]))
+    first = fetch(f"file://{path}", agent=AGENT)
+    assert first.body == rss([])
+    assert fetch(str(path), agent=AGENT, last_modified=first.last_modified).not_modified
+    assert fetch(str(tmp_path / "gone.xml"), agent=AGENT).error == (
+        f"file not found: {tmp_path / 'gone.xml'}"
+    )
+
+
+def test_fetch_connection_refused():
+    got = fetch("http://127.0.0.1:9/feed", agent=AGENT, timeout=1)
+    assert got.error == "connection refused"
+
+
+# --- entries -------------------------------------------------------------------------
+
+
+def words(n: int, stop_at: int | None = None) -> str:
+    return " ".join(f"w{i}{'.' if i == stop_at else ''}" for i in range(n))
+
+
+@pytest.mark.parametrize(
+    "html,expected",
+    [
+        ("<p>short <b>text</b></p>", "<p>short <b>text</b></p>"),
+        ("loose <i>inline</i> text<ul><li>one</li></ul>tail",
+         "<p>loose <i>inline</i> text</p>\n<ul><li>one</li></ul>\n<p>tail</p>"),
+        (f"<p>{words(100)}</p>", f"<p>{words(80)}\u2026</p>"),
+        (f"<p>{words(100, stop_at=60)}</p>", f"<p>{words(61, stop_at=60)}</p>"),
+        (f"<p>x <a href=\"https://e.org/\">{words(100)}</a> y</p>",
+         f"<p>x <a href=\"https://e.org/\">{words(79)}\u2026</a></p>"),
+        ("<p>a</p>\n\n\n<p>b</p>", "<p>a</p>\n<p>b</p>"),
+    ],
+    ids=["short", "blocks", "cut-at-word", "cut-at-sentence", "cut-inside-link", "blank-lines"],
+)  # fmt: skip
+def test_summarise(html, expected):
+    assert summarise(html) == expected
+
+
+def test_parse_feed_cleans_entries():
+    body = rss([{
+        "title": "Tools &amp; &lt;b&gt;resources&lt;/b&gt;",
+        "link": "/news/1?utm_source=rss",
+        "description": "&lt;p onclick=\"x()\"&gt;See &lt;a href=\"../more\"&gt;more&lt;/a&gt;"
+                       "&lt;img src=\"/a.png\"&gt;&lt;img src=\"/b.png\" alt=\"Chart\"&gt;"
+                       "&lt;script&gt;alert(1)&lt;/script&gt;&lt;/p&gt;",
+        "guid": "tag:1", "pubDate": "Mon, 05 Oct 2026 10:00:00 GMT",
+    }])  # fmt: skip
+    parsed = parse_feed(body, (("content-type", "application/rss+xml"),), "https://e.org/feeds/rss")
+    assert parsed.error is None and parsed.warning is None
+    (entry,) = parsed.entries
+    assert entry.title == "Tools & resources"  # markup in a title is dropped, text kept
+    assert entry.link == "https://e.org/news/1?utm_source=rss"
+    assert entry.guid == "tag:1" and str(entry.date) == "2026-10-05"
+    assert entry.summary == (
+        '<p>See <a href="https://e.org/more" rel="noopener noreferrer">more</a>'
+        '<img alt="Chart" src="https://e.org/b.png"></p>'
+    )
+
+
+def test_parse_feed_escapes_text_plain():
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>urn:1</id>'
+        b'<title>x</title><summary type="text">&lt;script&gt;alert(1)&lt;/script&gt; &amp; more'
+        b"</summary></entry></feed>"
+    )
+    (entry,) = parse_feed(body, (), "https://e.org/atom").entries
+    assert entry.summary == "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; more</p>"
+    assert entry.date is None
