@@ -20,6 +20,7 @@ from newsletter.errors import NewsletterError
 # Modules that define a module-level ``migrations`` set, applied in this order.
 MIGRATION_MODULES: tuple[str, ...] = (
     "newsletter.contacts",
+    "newsletter.ledger",
     "newsletter.feeds",
 )
 

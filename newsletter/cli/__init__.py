@@ -53,5 +53,10 @@ def _register() -> None:
     for command in feeds.COMMANDS:
         main.add_command(command)
 
+    from newsletter.cli import send
+
+    for command in (send.send, send.senders, send.status):
+        main.add_command(command)
+
 
 _register()

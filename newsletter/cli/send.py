@@ -1,0 +1,239 @@
+"""Commands that deliver an issue: send, senders, status."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from newsletter import ledger
+from newsletter.cli.env import Env, pass_env
+from newsletter.errors import NewsletterError
+from newsletter.preflight import prepare
+from newsletter.rehearse import plan, sample, send_tests
+from newsletter.send import run
+from newsletter.senders import SENT, installed, parse_overrides
+
+
+@click.command()
+@click.argument("issue_id")
+@click.option(
+    "--sender",
+    "sender_name",
+    metavar="NAME",
+    help="Sender to use (see: newsletter senders).  [default: send.sender, else outbox]",
+)
+@click.option(
+    "-o",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set a sender option for this run, e.g. -o port=2525. Repeatable.",
+)
+@click.option(
+    "--to",
+    "test_to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Send a [TEST] copy to ADDRESS only; not recorded. Repeatable.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Write and send nothing; show the count and a sample."
+)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--retry-failed", is_flag=True, help="Queue the failed recipients again.")
+@click.option(
+    "--retry-uncertain",
+    is_flag=True,
+    help="Resend messages that may have arrived (after a crash): they may arrive twice.",
+)
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Connections.  [default: 4]")
+@click.option("--rate", type=click.FloatRange(0, min_open=True), help="Messages a second, evenly.")
+@click.option("--max-per-hour", type=click.IntRange(1), help="At most N messages in any hour.")
+@pass_env
+def send(
+    env: Env,
+    issue_id: str,
+    sender_name: str | None,
+    options: tuple[str, ...],
+    test_to: tuple[str, ...],
+    dry_run: bool,
+    yes: bool,
+    retry_failed: bool,
+    retry_uncertain: bool,
+    concurrency: int | None,
+    rate: float | None,
+    max_per_hour: int | None,
+) -> None:
+    """Send a built issue to every subscribed contact, exactly once each; resumable.
+
+    Example: newsletter send 2026-Q4 --sender smtp --rate 20
+    """
+    prep = prepare(
+        env.settings,
+        env.issue_dir(issue_id),
+        sender_name,
+        parse_overrides(options),
+        concurrency=concurrency,
+        rate=rate,
+        max_per_hour=max_per_hour,
+    )
+    if prep.dev_secret:
+        click.echo(
+            "Note: NEWSLETTER_SECRET is not set; the outbox uses the development "
+            "secret, so its unsubscribe links only work for rehearsals.",
+            err=True,
+        )
+    if test_to:
+        if dry_run:
+            raise NewsletterError("--to and --dry-run: use one or the other.")
+        bad = 0
+        for address, result in send_tests(prep, test_to):
+            bad += result.status != SENT
+            click.echo(f"Test to {address}: {result.status} ({result.reply})")
+        if bad:
+            raise NewsletterError(f"{bad} test message(s) not sent. See the replies above.")
+        return
+    db = env.db
+    p = plan(db, prep, retry_failed, retry_uncertain)
+    _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain)
+    if dry_run:
+        address, data = sample(db, prep)
+        click.echo(
+            f"Dry run: nothing written or sent. Sample message to {address}, {len(data):,} bytes:\n"
+        )
+        click.echo(data.decode("ascii").replace("\r\n", "\n"))
+        return
+    if not p.to_send:
+        if p.snapshot:
+            raise NewsletterError(
+                f"{env.db_path}: no subscribed contacts. Add or import contacts, then run again."
+            )
+        click.echo(f"Nothing to send. See: newsletter status {issue_id}")
+        return
+    if not yes:
+        click.confirm(f"Send to {p.to_send:,} recipients via {p.sender}?", abort=True)
+    tally = _run_with_bar(db, prep, retry_failed, retry_uncertain, p.to_send)
+    _report(issue_id, prep.spec.name, tally)
+
+
+def _describe(issue_id: str, subject: str, p, retry_failed: bool, retry_uncertain: bool) -> None:
+    first = " (new snapshot of subscribed contacts)."
+    later = f"; already {p.sent:,} sent, {p.skipped:,} skipped."
+    click.echo(
+        f'issues/{issue_id} "{subject}" via {p.sender}: {p.to_send:,} to send'
+        + (first if p.snapshot else later)
+    )
+    if p.failed and not retry_failed:
+        click.echo(f"{p.failed:,} failed are left alone; queue them again with --retry-failed.")
+    if p.uncertain and not retry_uncertain:
+        click.echo(
+            f"{p.uncertain:,} uncertain (may have arrived) are left alone; "
+            "resend them with --retry-uncertain."
+        )
+
+
+def _run_with_bar(db, prep, retry_failed: bool, retry_uncertain: bool, length: int):
+    started = time.monotonic()
+    bar = click.progressbar(
+        length=length,
+        label=f"Sending via {prep.spec.name}",
+        show_eta=True,
+        show_pos=True,
+        file=sys.stderr,
+        item_show_func=lambda rate: rate,
+    )
+    done = 0
+
+    def progress(step: int, total: int) -> None:
+        nonlocal done
+        done += step
+        bar.length = total
+        rate = done / max(time.monotonic() - started, 1e-6)
+        bar.update(step, f"{rate:,.0f} msg/s")
+
+    def notice(text: str) -> None:
+        click.echo(f"\n{text}", err=True)
+
+    try:
+        with bar:
+            return run(db, prep, retry_failed, retry_uncertain, progress, notice)
+    except KeyboardInterrupt:
+        click.echo("Stopped at once: the messages in flight will show as uncertain.", err=True)
+        raise SystemExit(130) from None
+
+
+def _report(issue_id: str, sender: str, t) -> None:
+    rate = t.sent / t.elapsed if t.elapsed else 0.0
+    click.echo(
+        f"Sent {t.sent:,} via {sender} in {t.elapsed:.1f} s ({rate:,.0f} msg/s); "
+        f"{t.failed:,} failed, {t.uncertain:,} uncertain, {t.skipped:,} skipped "
+        f"(unsubscribed or suppressed since the snapshot), {t.retries:,} retries."
+    )
+    if t.recovered:
+        click.echo(
+            f"{t.recovered:,} message(s) were being handed over when the last run stopped; "
+            "they are now uncertain. Resend with --retry-uncertain (they may arrive twice)."
+        )
+    for line in t.failures:
+        click.echo(f"failed: {line}")
+    if t.failed or t.uncertain:
+        click.echo(f"All failures: newsletter status {issue_id}")
+    if t.stopped == "interrupted":
+        click.echo(f"Stopped; {t.remaining:,} still queued. Run the same command to continue.")
+        raise SystemExit(130)
+    if t.stopped:
+        raise NewsletterError(
+            f"issues/{issue_id}: send stopped: {t.stopped} ({t.remaining:,} still queued)"
+        )
+
+
+@click.command()
+@pass_env
+def senders(env: Env) -> None:
+    """List the installed senders, their options, and which are configured.
+
+    Example: newsletter senders
+    """
+    try:
+        configured = env.settings.senders
+    except NewsletterError:  # listing plugins works outside a project too
+        configured = {}
+    for s in installed():
+        click.echo(f"{s.name} ({s.dist}): {s.error or s.description}")
+        click.echo(f"  options: {', '.join(sorted(s.options)) or 'none'}")
+        for name, table in configured.items():
+            if (table.get("plugin", name) if isinstance(table, dict) else name) == s.name:
+                click.echo(f"  configured: [tool.newsletter.senders.{name}]")
+
+
+@click.command()
+@click.argument("issue_id")
+@click.option("--sender", "sender_name", metavar="NAME", help="Only this sender's deliveries.")
+@pass_env
+def status(env: Env, issue_id: str, sender_name: str | None) -> None:
+    """Show an issue's deliveries: counts per status, then failures with reasons.
+
+    Example: newsletter status 2026-Q4
+    """
+    env.issue_dir(issue_id, must_exist=False)
+    counts = ledger.counts(env.db, issue_id)
+    if sender_name:
+        counts = {k: v for k, v in counts.items() if k == sender_name}
+    if not counts:
+        click.echo(f"issues/{issue_id}: no deliveries recorded yet.")
+        return
+    for name, c in counts.items():
+        click.echo(f"issues/{issue_id} via {name}: {sum(c.values()):,} recipients")
+        for st in ledger.STATUSES:
+            if c[st] or st in ("queued", "sent", "failed", "uncertain"):
+                click.echo(f"  {st:<10}{c[st]:>9,}")
+        problems = ledger.rows(env.db, issue_id, name, ("failed", "uncertain", "sending"))
+        for row in problems:
+            reason = row.last_error or "being handed over now, or when a send crashed"
+            click.echo(
+                f"  {row.status}: {row.email or '(erased)'} (contact {row.contact_id}, "
+                f"{row.attempts} attempt{'s' * (row.attempts != 1)}): {reason}"
+            )

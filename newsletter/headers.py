@@ -1,0 +1,137 @@
+"""Header values: refuse anything that could add a header, encode the rest.
+
+Names come from imports and subjects from editors, so a value is checked
+before it goes anywhere near a header: a raw, Unicode or encoded line break
+(RFC 2047 encoded word, %0A, =0A) is refused with the field named. What
+passes is still encoded, never pasted, so even a miss could not add a line.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from newsletter.errors import NewsletterError
+
+# CR, LF and the characters that some software also treats as a line end.
+_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # category Cc, less the above and tab
+_ENCODED_BREAK = re.compile(r"%0[ad]|=0[ad]|\\[rn]|&#(?:x0*[ad]|0*1[03]);", re.I)
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?", re.I)
+# RFC 5322 "specials": a display name with any of them must be quoted.
+_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+FOLD = "\r\n "
+# 39 bytes make 52 base64 characters: "Subject: " plus the 64-character word is
+# 73, inside RFC 2047's 76 for a line that holds an encoded word.
+_PAYLOAD = 39
+MAX_PLAIN_NAME = 60  # longer names (and words) are encoded, so they can be folded
+
+
+class HeaderInjection(NewsletterError):
+    """A value that would break out of its header."""
+
+
+def header_problem(value: str) -> str | None:
+    """Why ``value`` may not go in a header, or None when it is safe."""
+    if _LINE_BREAK.search(value):
+        return "contains a line break"
+    if _CONTROL.search(value):
+        return "contains a control character"
+    if _ENCODED_BREAK.search(value):
+        return "contains an encoded line break"
+    if _ENCODED_WORD.search(value):
+        return "contains an RFC 2047 encoded word (=?...?=)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode"
+    return None
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` may not be an envelope or To address, or None."""
+    problem = header_problem(address)
+    if problem:
+        return problem
+    local, _, domain = address.rpartition("@")
+    if not local or not domain:
+        return "is not an email address"
+    if not local.isascii():
+        return "has a non-ASCII local part, which needs SMTPUTF8 (not supported)"
+    try:
+        ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "has a domain that is not a valid internationalised name"
+    if not _ADDRESS.fullmatch(f"{local}@{ascii_domain}") or ".." in local:
+        return "has characters that are not allowed in an address"
+    return None
+
+
+def check(value: str, where: str, field: str) -> str:
+    """``value`` unchanged, or a HeaderInjection naming ``where`` and ``field``."""
+    problem = header_problem(value)
+    if problem:
+        raise HeaderInjection(
+            f"{where}: {field} {problem}, which could add a header. "
+            f"Remove it from the {field} and run again."
+        )
+    return value
+
+
+def check_address(address: str, where: str) -> str:
+    """The address with its domain in ASCII (IDNA), or a HeaderInjection."""
+    problem = address_problem(address)
+    if problem:
+        raise HeaderInjection(f"{where}: address {problem}. Correct the address and run again.")
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
+def encoded_words(text: str) -> list[str]:
+    """RFC 2047 base64 words, short enough that a folded line stays within 76 characters."""
+    data = text.encode("utf-8")
+    if len(data) <= _PAYLOAD:
+        return [f"=?utf-8?b?{base64.b64encode(data).decode('ascii')}?="]
+    words, current = [], b""
+    for char in text:
+        raw = char.encode("utf-8")
+        if len(current) + len(raw) > _PAYLOAD:  # never split a character across words
+            words.append(current)
+            current = b""
+        current += raw
+    words.append(current)
+    return [f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words]
+
+
+def _is_plain(text: str) -> bool:
+    return text.isascii() and text.isprintable() and "=?" not in text and text == text.strip()
+
+
+def mailbox(name: str, address: str) -> str:
+    """``Name <address>``: the name as it is, quoted or encoded, folded to short lines."""
+    if not name:
+        return f"<{address}>"
+    if _is_plain(name) and len(name) <= MAX_PLAIN_NAME:
+        if _SPECIALS.search(name) or "  " in name:
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        phrase = name
+    else:
+        phrase = FOLD.join(encoded_words(name))
+    last = phrase.rpartition("\n")[2]
+    # "Reply-To: " is the longest header name a mailbox is written after here.
+    fits = len("Reply-To: ") + len(last) + len(address) + 3 <= 76
+    return f"{phrase}{' ' if fits else FOLD}<{address}>"
+
+
+def unstructured(text: str, name: str = "Subject") -> str:
+    """A Subject-like value: plain ASCII folded at spaces, anything else encoded."""
+    if not _is_plain(text) or max(map(len, text.split(" "))) > MAX_PLAIN_NAME:
+        return FOLD.join(encoded_words(text))  # encoded words fold where plain words cannot
+    lines, width = [""], len(name) + 2
+    for n, word in enumerate(text.split(" ")):
+        if n and len(lines[-1]) + 1 + len(word) + width > 76 and lines[-1].strip():
+            lines.append("")
+            width = 0
+        lines[-1] += (" " if n else "") + word
+    return "\r\n".join(lines)

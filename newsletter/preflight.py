@@ -1,0 +1,206 @@
+"""Before a send: a fresh, clean build; a passing check; a sender; a secret; a composer.
+
+Everything that can refuse a send refuses here, before a row is written or
+a connection opened. ``[tool.newsletter.send]`` is validated here too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from newsletter import headers, tokens
+from newsletter.build import CheckFailed, input_digest
+from newsletter.collect import load_issue
+from newsletter.config import Settings
+from newsletter.errors import NewsletterError
+from newsletter.message import Composer, Layout
+from newsletter.senders import SenderSpec, load_sender
+from newsletter.signing import load_signer
+
+# The outbox never reaches anyone, so a fresh clone can rehearse a send
+# without a secret. Links signed with it are useless to a real server.
+DEV_SECRET = b"newsletter development secret: outbox rehearsals only"
+
+
+@dataclass(frozen=True)
+class SendConfig:
+    """``[tool.newsletter.send]``; every field can be set there."""
+
+    sender: str = "outbox"
+    concurrency: int = 4
+    rate: float = 0.0  # messages a second; 0 = no limit
+    max_per_hour: int = 0  # 0 = no cap
+    max_attempts: int = 5  # per message, for 4xx replies and lost connections
+    retry_delay: float = 2.0  # seconds before the first retry; doubles each time
+    retry_delay_max: float = 300.0
+    max_consecutive_failures: int = 20  # then the run pauses
+    durable: bool = True  # fsync every ledger commit (survives power loss, not only crashes)
+    return_path: str = ""  # envelope sender; default from_address
+    unsubscribe_address: str = ""  # the mailto: in List-Unsubscribe; default from_address
+    dkim: dict | None = None
+
+
+_MINIMUM = {"concurrency": 1, "max_attempts": 1, "max_consecutive_failures": 1}
+
+
+def send_config(settings: Settings, **overrides: Any) -> SendConfig:
+    """Validate [tool.newsletter.send], then apply command-line overrides (None = unset)."""
+    where = f"{settings.path}: [tool.newsletter.send]"
+    types = {f.name: f.type for f in fields(SendConfig)}
+    values: dict[str, Any] = {}
+    for key, value in {
+        **settings.send,
+        **{k: v for k, v in overrides.items() if v is not None},
+    }.items():
+        kind = types.get(key)
+        if kind is None:
+            raise NewsletterError(
+                f"{where} unknown key '{key}'. Use one of: {', '.join(sorted(types))}."
+            )
+        ok = {
+            "str": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+            "float": isinstance(value, int | float) and not isinstance(value, bool) and value >= 0,
+            "bool": isinstance(value, bool),
+            "dict | None": isinstance(value, dict),
+        }[kind]
+        if not ok or (kind == "int" and value < _MINIMUM.get(key, 0)):
+            label = {
+                "str": "a string",
+                "int": "a whole number",
+                "float": "a number",
+                "bool": "true or false",
+                "dict | None": "a table",
+            }[kind]
+            raise NewsletterError(
+                f"{where} '{key}' must be {label}"
+                + (f" of at least {_MINIMUM[key]}" if key in _MINIMUM else " (0 or more)")
+                * (kind in ("int", "float"))
+                + "."
+            )
+        values[key] = float(value) if kind == "float" else value
+    return SendConfig(**values)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A send that passed every check: what the run and the test sends need."""
+
+    settings: Settings
+    issue_id: str
+    folder: Path
+    config: SendConfig
+    spec: SenderSpec
+    composer: Composer
+    secret: bytes
+    dev_secret: bool  # the outbox rehearsal secret is in use
+    mail_from: str
+
+
+def check_build(settings: Settings, folder: Path) -> dict[str, Any]:
+    """The build report, or a NewsletterError when the build is missing, failing or stale."""
+    rel, build = f"issues/{folder.name}", folder / "build"
+    needed = [build / name for name in ("email.html", "email.txt", "report.json")]
+    try:
+        if not all(p.is_file() for p in needed):
+            raise ValueError
+        report = json.loads((build / "report.json").read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        raise NewsletterError(
+            f"{rel}/build: no complete build to send. Run: newsletter build {folder.name}"
+        ) from None
+    if not report.get("ok"):
+        raise NewsletterError(
+            f"{rel}/build/report.json: the build has accessibility or size errors. "
+            f"Fix them, then run: newsletter build {folder.name}"
+        )
+    if report.get("inputs") != input_digest(settings, folder):
+        raise NewsletterError(
+            f"{rel}/build: older than its inputs (files changed since the last build). "
+            f"Run: newsletter build {folder.name}"
+        )
+    return report
+
+
+def secret_for(spec: SenderSpec) -> tuple[bytes, bool]:
+    """NEWSLETTER_SECRET; the development secret only for a sender that delivers nothing."""
+    try:
+        return tokens.secret_from_env(), False
+    except NewsletterError as exc:
+        if spec.delivers:
+            raise NewsletterError(
+                f"sender {spec.name} delivers real mail, so: {exc.message}"
+            ) from None
+        return DEV_SECRET, True
+
+
+def list_id(settings: Settings) -> str:
+    """List-Id: the configured one, or the newsletter's name and a label under its domain."""
+    where = f"{settings.path}: [tool.newsletter] 'list_id'"
+    value = headers.check(settings.list_id, where, "list_id")
+    if not value:
+        label = re.sub(r"[^a-z0-9]+", "-", settings.name.lower()).strip("-") or "newsletter"
+        value = f"{settings.name} <{label}.{settings.domain}>"
+    phrase, _, ident = value.rpartition("<")
+    ident = ident.rstrip(">").strip()
+    if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", ident):
+        raise NewsletterError(f'{where} must look like "Name <label.example.org>".')
+    return headers.mailbox(phrase.strip(), ident)
+
+
+def prepare(
+    settings: Settings,
+    folder: Path,
+    sender: str | None = None,
+    options: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Prepared:
+    """Check everything a send needs; raise NewsletterError naming the first problem."""
+    issue_id = folder.name
+    check_build(settings, folder)
+    issue, problems = load_issue(settings, folder)
+    if issue is None:
+        raise CheckFailed(issue_id, problems, "nothing was sent")
+    config = send_config(settings, **overrides)
+    spec = load_sender(sender or config.sender, options or {}, settings, issue_id, folder)
+    secret, dev = secret_for(spec)
+    where = f"{settings.path}: [tool.newsletter]"
+    headers.check(issue.subject, f"issues/{issue_id}/issue.toml", "subject")
+    headers.check(settings.from_name, where, "from_name")
+    from_address = headers.check_address(settings.from_address, f"{where} 'from_address'")
+    for key in ("return_path", "unsubscribe_address"):
+        value = getattr(config, key)
+        if value:
+            headers.check_address(value, f"{settings.path}: [tool.newsletter.send] '{key}'")
+    if settings.reply_to:
+        headers.check_address(settings.reply_to, f"{where} 'reply_to'")
+    label = re.sub(r"[^A-Za-z0-9]+", "-", issue_id).strip("-") or "issue"
+    layout = Layout(
+        from_header=headers.mailbox(settings.from_name, from_address),
+        subject=issue.subject,
+        list_id=list_id(settings),
+        unsubscribe_url=f"{settings.web_url}/unsubscribe/",
+        unsubscribe_mailto=config.unsubscribe_address or from_address,
+        feedback_id=f"{label}:newsletter:{settings.domain}",
+        domain=settings.domain,
+        reply_to=settings.reply_to,
+    )
+    build = folder / "build"
+    signer = load_signer(
+        config.dkim or {},
+        settings.root,
+        settings.domain,
+        f"{settings.path}: [tool.newsletter.send.dkim]",
+    )
+    composer = Composer(
+        layout,
+        (build / "email.txt").read_text(encoding="utf-8"),
+        (build / "email.html").read_text(encoding="utf-8"),
+        signer,
+    )
+    mail_from = config.return_path or from_address
+    return Prepared(settings, issue_id, folder, config, spec, composer, secret, dev, mail_from)

@@ -1,0 +1,187 @@
+"""Senders: plugins that hand one finished message to a mail service.
+
+A sender is a class registered in the ``newsletter.senders`` entry-point
+group; the built-in ``outbox`` and ``smtp`` register there in our own
+pyproject.toml, exactly as a third-party package would. The class declares
+the options it accepts; it is built with the merged options from
+``[tool.newsletter.senders.NAME]`` and ``-o KEY=VALUE``, once per connection.
+
+A plugin looks like this::
+
+    class MySender:
+        description = "One line for `newsletter senders`."
+        options = {"api_key_env": str, "timeout": float}
+        delivers = True   # mail leaves the machine: NEWSLETTER_SECRET is required
+
+        def __init__(self, options: dict, context: SenderContext) -> None: ...
+        def open(self) -> None: ...            # raise SenderError when it cannot work at all
+        def send(self, envelope: Envelope, data: bytes) -> Result: ...
+        def close(self) -> None: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any, Protocol
+
+from newsletter.config import Settings
+from newsletter.errors import NewsletterError
+
+GROUP = "newsletter.senders"
+SENT, TEMPORARY, PERMANENT, UNCERTAIN = "sent", "temporary", "permanent", "uncertain"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one message.
+
+    ``temporary`` means not accepted, so it is retried; ``uncertain`` means
+    no answer came after the whole message was handed over (a timeout), so
+    it may have been accepted and is resent only with --retry-uncertain.
+    """
+
+    status: str  # SENT, TEMPORARY, PERMANENT or UNCERTAIN
+    reply: str = ""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    mail_from: str
+    recipient: str
+    message_id: str
+    test: bool = False  # a --to test send, not recorded in the ledger
+
+
+@dataclass(frozen=True)
+class SenderContext:
+    name: str  # the name the ledger records, e.g. "smtp" or "office-relay"
+    issue_id: str
+    issue_dir: Path
+    settings: Settings
+
+
+class SenderError(NewsletterError):
+    """The sender cannot work at all (bad options, refused login): the run stops."""
+
+
+class Sender(Protocol):
+    def open(self) -> None: ...
+    def send(self, envelope: Envelope, data: bytes) -> Result: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SenderSpec:
+    """A loaded plugin with validated options; ``new()`` makes one connection's sender."""
+
+    name: str
+    plugin: str
+    factory: Any
+    options: Mapping[str, Any]
+    context: SenderContext
+
+    @property
+    def delivers(self) -> bool:
+        return bool(getattr(self.factory, "delivers", True))  # unknown plugins: assume real
+
+    def new(self) -> Sender:
+        return self.factory(dict(self.options), self.context)
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+@dataclass(frozen=True)
+class Installed:
+    name: str
+    dist: str
+    description: str
+    options: tuple[str, ...]
+    error: str = ""
+
+
+def installed() -> list[Installed]:
+    """Every sender in the entry-point group, loaded to read its description."""
+    found = []
+    for name, ep in sorted(_entry_points().items()):
+        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "?"
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a broken plugin is listed, not fatal
+            found.append(Installed(name, dist, "", (), f"cannot load {ep.value}: {exc}"))
+            continue
+        doc = getattr(cls, "description", "") or (cls.__doc__ or "").strip().split("\n")[0]
+        found.append(Installed(name, dist, doc, tuple(getattr(cls, "options", {}))))
+    return found
+
+
+def _coerce(value: Any, kind: type, where: str, key: str, text: bool) -> Any:
+    """``value`` as ``kind``; ``text`` values (from -o) are parsed, TOML values must match."""
+    if text and kind is not str:
+        word = value.strip().lower()
+        try:
+            if kind is bool:
+                if word not in {"true", "false", "yes", "no", "1", "0", "on", "off"}:
+                    raise ValueError
+                return word in {"true", "yes", "1", "on"}
+            return kind(word)
+        except ValueError:
+            pass
+    elif isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
+        return value
+    elif kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    label = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    raise NewsletterError(f"{where} option '{key}' must be {label.get(kind, kind.__name__)}.")
+
+
+def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``-o KEY=VALUE`` pairs as a dict; values stay strings until the plugin's types apply."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise NewsletterError(f"-o {pair}: expected KEY=VALUE, e.g. -o port=2525.")
+        out[key.strip()] = value
+    return out
+
+
+def load_sender(
+    name: str, overrides: Mapping[str, str], settings: Settings, issue_id: str, issue_dir: Path
+) -> SenderSpec:
+    """The sender called ``name``, with options from pyproject.toml and the command line."""
+    raw = settings.senders.get(name, {})
+    where = f"{settings.path}: [tool.newsletter.senders.{name}]"
+    if not isinstance(raw, dict):
+        raise NewsletterError(f"{where} must be a table of options.")
+    table = dict(raw)
+    plugin = table.pop("plugin", name)  # lets two configurations share one plugin
+    if not isinstance(plugin, str):
+        raise NewsletterError(f"{where} 'plugin' must be the name of an installed sender.")
+    eps = _entry_points()
+    if plugin not in eps:
+        names = ", ".join(sorted(eps)) or "none"
+        raise NewsletterError(
+            f"sender '{plugin}': not installed. Installed senders: {names}. "
+            "List them with: newsletter senders"
+        )
+    factory = eps[plugin].load()
+    accepted: Mapping[str, type] = getattr(factory, "options", {})
+    options: dict[str, Any] = {}
+    for source, values in ((where, table), (f"-o (sender {name})", overrides)):
+        text = values is overrides
+        for key, value in values.items():
+            if key not in accepted:
+                known = ", ".join(sorted(accepted)) or "none"
+                raise NewsletterError(
+                    f"{source} unknown option '{key}' for sender {plugin}. Use one of: {known}."
+                )
+            options[key] = _coerce(value, accepted[key], source, key, text)
+    context = SenderContext(name, issue_id, issue_dir, settings)
+    spec = SenderSpec(name, plugin, factory, options, context)
+    spec.new()  # constructing validates the options, before anything is sent
+    return spec

@@ -1,0 +1,210 @@
+"""Composed messages: splicing, encoding, structure, DKIM."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import quopri
+import re
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from send_helpers import parse
+
+from newsletter.errors import NewsletterError
+from newsletter.message import Composer, Layout, Recipient, qp, qp_value
+from newsletter.signing import Signer, load_signer
+
+LAYOUT = Layout(
+    from_header="UN Global Compact Office <focalpoint@example.org>",
+    subject="The UN-Business Focal Point: test issue",
+    list_id="The UN-Business Focal Point <focal-point.example.org>",
+    unsubscribe_url="https://focalpoint.example.org/unsubscribe/",
+    unsubscribe_mailto="focalpoint@example.org",
+    feedback_id="2026-Q4:newsletter:example.org",
+    domain="example.org",
+    reply_to="partnerships@example.org",
+)
+TEXT = "Dear %%NAME%%,\n\nYou are %%EMAIL%%.\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n"
+HTML = '<p>Dear %%NAME%%,</p><p>%%EMAIL%%</p><a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a>\n'
+NAMES = [
+    "",
+    "Jane Doe",
+    "José Núñez-Ávila",
+    '<b>Tom & "Jerry"</b>',
+    "%%EMAIL%%",
+    ".dot",
+    "From here",
+    "A" * 300,
+    "李小龍 " * 30,
+    "trailing space ",
+    "tab\there",
+    "= sign =3D",
+]
+
+
+def recipient(name: str = "Jane Doe", email: str = "jane@example.org") -> Recipient:
+    return Recipient(email, name, "<2026-Q4.abc@example.org>", "MTo.token")
+
+
+def decoded(body: bytes) -> str:
+    return quopri.decodestring(body).decode("utf-8")
+
+
+def check_7bit_crlf(data: bytes, width: int = 998) -> None:
+    assert all(b < 128 for b in data)
+    assert b"\n" not in data.replace(b"\r\n", b"") and b"\r" not in data.replace(b"\r\n", b"")
+    assert max(len(line) for line in data.split(b"\r\n")) <= width
+
+
+def test_quoted_printable_round_trips_with_short_lines(corpus):
+    strings = json.loads((corpus / "contacts" / "blns" / "blns.json").read_text("utf-8"))
+    strings += [".leading dot", "From the top", "x" * 500, "a=b " * 40, "é" * 200, "end \t"]
+    for s in strings:
+        text = s.replace("\r\n", "\n").replace("\r", "\n") + "\n"
+        encoded = qp(text)
+        assert decoded(encoded).replace("\r\n", "\n") == text
+        check_7bit_crlf(encoded, width=76)
+        lines = encoded.split(b"\r\n")
+        assert not any(line.startswith((b".", b"From ")) for line in lines)
+        value = qp_value(s.replace("\r", " ").replace("\n", " "))
+        assert value == b"" or value.endswith(b"=\r\n")
+        check_7bit_crlf(value, width=76)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_values_are_spliced_at_every_column(name):
+    # A marker at every column of a 76-character line: a soft break never splits one.
+    text = "".join("x" * k + "%%NAME%% %%EMAIL%%\n" for k in range(90))
+    composer = Composer(LAYOUT, text, text.replace("\n", "<br>\n"), None)
+    data = composer.compose(recipient(name))
+    check_7bit_crlf(data, width=78)
+    msg = parse(data)
+    plain, rich = (p.get_content().replace("\r\n", "\n") for p in msg.iter_parts())
+    shown = name or "colleague"
+    assert plain == "".join("x" * k + f"{shown} jane@example.org\n" for k in range(90))
+    assert rich == "".join(
+        "x" * k + f"{html.escape(shown)} jane@example.org<br>\n" for k in range(90)
+    )
+    assert "%%" not in plain.replace(shown, "")
+
+
+def test_structure_and_headers():
+    data = Composer(LAYOUT, TEXT, HTML, None).compose(recipient("Zoë O'Brien"))
+    check_7bit_crlf(data, width=78)
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    names = [line.split(":")[0] for line in head.split("\r\n") if not line.startswith(" ")]
+    assert names == [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "Feedback-ID",
+        "Reply-To",
+        "MIME-Version",
+        "Content-Type",
+    ]
+    msg = parse(data)
+    assert msg["To"].addresses[0].display_name == "Zoë O'Brien"
+    assert msg["List-Unsubscribe"] == (
+        "<https://focalpoint.example.org/unsubscribe/MTo.token>, "
+        "<mailto:focalpoint@example.org?subject=unsubscribe%20MTo.token>"
+    )
+    text, rich = msg.iter_parts()
+    assert text.get_content() == (
+        "Dear Zoë O'Brien,\r\n\r\nYou are jane@example.org.\r\n"
+        "Unsubscribe: https://focalpoint.example.org/unsubscribe/MTo.token\r\n"
+    )
+    assert "Dear Zoë O&#x27;Brien," in rich.get_content()
+    assert re.search(r"^Date: \w{3}, \d+ \w{3} \d{4} [\d:]{8} [+-]\d{4}\r?$", head, re.M)
+
+
+def test_non_ascii_subject_and_long_names_are_encoded_and_folded():
+    layout = Layout(**{**LAYOUT.__dict__, "subject": "Les nouvelles du réseau — édition " * 3})
+    composer = Composer(layout, TEXT, HTML, None)
+    data = composer.compose(recipient("Ана-Мария " * 12), subject_prefix="[TEST] ")
+    check_7bit_crlf(data, width=76)
+    msg = parse(data)
+    assert msg["Subject"] == "[TEST] " + layout.subject
+    assert msg["To"].addresses[0].addr_spec == "jane@example.org"
+
+
+def rsa_key(bits: int = 1024) -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem, der
+
+
+def dns_stub(public_der: bytes, selector: str = "nl", domain: str = "example.org"):
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        if name == f"{selector}._domainkey.{domain}.".encode():
+            return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public_der)
+        return None
+
+    return lookup
+
+
+def test_dkim_signature_verifies_and_covers_the_list_headers():
+    pem, der = rsa_key()
+    composer = Composer(LAYOUT, TEXT, HTML, Signer("example.org", "nl", pem, "test"))
+    data = composer.compose(recipient("José  Núñez"))
+    check_7bit_crlf(data, width=78)
+    assert data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;")
+    assert dkim.verify(data, dnsfunc=dns_stub(der))
+    sig = parse(data)["DKIM-Signature"]
+    signed = re.search(r"h=([^;]+);", sig)[1].replace(" ", "").split(":")
+    for name in (
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "list-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "feedback-id",
+    ):
+        assert name in signed
+    assert signed.count("from") == 2 and signed.count("subject") == 2  # over-signed
+    # Any change breaks it: the body, a header, or an added Subject.
+    assert not dkim.verify(data.replace(b"You are", b"You were"), dnsfunc=dns_stub(der))
+    assert not dkim.verify(
+        data.replace(b"Feedback-ID: 2026", b"Feedback-ID: 2027"), dnsfunc=dns_stub(der)
+    )
+    forged = data.replace(b"\r\nFrom:", b"\r\nSubject: Win a prize\r\nFrom:", 1)
+    assert not dkim.verify(forged, dnsfunc=dns_stub(der))
+
+
+def test_dkim_keys_stay_out_of_the_repository(project, tmp_path, monkeypatch):
+    pem, _ = rsa_key()
+    where = "pyproject.toml: [tool.newsletter.send.dkim]"
+    (project / "dkim.pem").write_bytes(pem)
+    with pytest.raises(NewsletterError, match="inside the project folder"):
+        load_signer({"selector": "nl", "key_file": "dkim.pem"}, project, "example.org", where)
+    outside = tmp_path / "keys" / "dkim.pem"
+    outside.parent.mkdir()
+    outside.write_bytes(pem)
+    signer = load_signer({"selector": "nl", "key_file": str(outside)}, project, "ex.org", where)
+    assert signer.domain == "ex.org"
+    monkeypatch.setenv("DKIM_KEY", pem.decode().replace("\n", "\\n"))  # as CI stores it
+    assert load_signer({"selector": "nl", "key_env": "DKIM_KEY"}, project, "x.org", where)
+    monkeypatch.setenv("DKIM_KEY", "not a key")
+    with pytest.raises(NewsletterError, match="not an unencrypted PEM private key") as info:
+        load_signer({"selector": "nl", "key_env": "DKIM_KEY"}, project, "x.org", where)
+    assert "not a key" not in info.value.message
+    with pytest.raises(NewsletterError, match="exactly one of 'key_env'"):
+        load_signer({"selector": "nl"}, project, "x.org", where)
+    with pytest.raises(NewsletterError, match="unknown key 'keyfile'"):
+        load_signer({"selector": "nl", "keyfile": "x"}, project, "x.org", where)

@@ -1,0 +1,64 @@
+"""Throughput controls: the token bucket, the sliding hour, backoff with jitter."""
+
+from __future__ import annotations
+
+from send_helpers import add_contacts, built, cli
+
+from newsletter.config import load_settings
+from newsletter.db import open_db
+from newsletter.preflight import prepare
+from newsletter.send import Run
+from newsletter.throttle import HourlyWindow, TokenBucket, backoff
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_bucket_spaces_messages_and_never_bursts():
+    clock = Clock()
+    bucket = TokenBucket(4, clock)
+    assert bucket.wait() == 0
+    bucket.take()
+    assert bucket.wait() == 0.25
+    clock.now += 0.25
+    assert bucket.wait() == 0
+    bucket.take()
+    clock.now += 60  # a long idle spell saves nothing up
+    bucket.take()
+    assert bucket.wait() == 0.25
+    assert TokenBucket(0, clock).wait() == 0  # no rate: no limit
+
+
+def test_hourly_window_slides_and_counts_earlier_sends():
+    clock = Clock()
+    window = HourlyWindow(3, earlier=[clock.now - 3500, clock.now - 100], clock=clock)
+    assert window.wait() == 0
+    window.take()
+    assert window.wait() == 100  # the oldest leaves the window 3,600 s after it was sent
+    clock.now += 100
+    assert window.wait() == 0
+    assert HourlyWindow(0, clock=clock).wait() == 0
+
+
+def test_backoff_doubles_with_jitter_and_a_cap():
+    for attempt, full in [(1, 2), (2, 4), (3, 8), (9, 60)]:
+        delays = [backoff(attempt, 2, 60) for _ in range(200)]
+        assert all(full / 2 <= d <= full for d in delays)
+        assert len(set(delays)) > 100
+
+
+def test_the_hourly_cap_remembers_earlier_runs(project):
+    built(project, settings="[tool.newsletter.send]\nmax_per_hour = 3\n")
+    add_contacts(project, 3)
+    assert cli(project, "send", "2026-Q4", "--yes").exit_code == 0
+    built(project, issue_id="2027-Q1")
+    settings = load_settings(project)
+    prep = prepare(settings, project / "issues" / "2027-Q1")
+    db = open_db(project / "contacts.db")
+    run = Run(db, prep, None, None)
+    assert 3500 < run.window.wait() <= 3600  # the next message must wait for the hour
