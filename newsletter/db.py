@@ -22,6 +22,7 @@ MIGRATION_MODULES: tuple[str, ...] = (
     "newsletter.contacts",
     "newsletter.ledger",
     "newsletter.feeds",
+    "newsletter.bounces",
 )
 
 

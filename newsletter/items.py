@@ -37,6 +37,8 @@ FIELDS = (
     "tags",
     "weight",
     "embargo",
+    "starts",
+    "ends",
     # Provenance written by `collect` into inbox files; kept when accepted.
     "collected_at",
     "feed",
@@ -69,6 +71,21 @@ def parse_date(value: Any) -> dt.date | None:
     if isinstance(value, str):
         try:
             return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
+        except ValueError:
+            return None
+    return None
+
+
+def parse_moment(value: Any) -> dt.date | None:
+    """An event's start or end: a date (all day) or a date and time; None otherwise."""
+    if isinstance(value, dt.date):  # YAML gives dates and datetimes already parsed
+        return value
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            if len(text) == 10:
+                return dt.date.fromisoformat(text)
+            return dt.datetime.fromisoformat(text)
         except ValueError:
             return None
     return None
@@ -193,6 +210,18 @@ def load_item(
         dates[key] = parse_date(value) if value not in (None, "") else None
         if value not in (None, "") and dates[key] is None:
             problem(at(key), f"{key} '{value}' is not a date. Write it as YYYY-MM-DD.")
+    for key in ("starts", "ends"):
+        value = data.get(key)
+        dates[key] = parse_moment(value) if value not in (None, "") else None
+        if value not in (None, "") and dates[key] is None:
+            problem(at(key), f"{key} '{value}' is not a date. Use YYYY-MM-DD or YYYY-MM-DD HH:MM.")
+    starts, ends = dates["starts"], dates["ends"]
+    # Compare to the minute when both have a time, else by day (an all-day end is inclusive).
+    cut = 16 if isinstance(starts, dt.datetime) and isinstance(ends, dt.datetime) else 10
+    if ends and not starts:
+        problem(at("ends"), "'ends' needs 'starts'. Add 'starts: YYYY-MM-DD' for the event.")
+    elif ends and str(ends)[:cut] < str(starts)[:cut]:
+        problem(at("ends"), "the event ends before it starts. Check 'starts' and 'ends'.")
     weight = data.get("weight", 0)
     if weight is None or isinstance(weight, bool) or not isinstance(weight, int):
         problem(at("weight"), f"weight '{weight}' must be a whole number, such as 10 or -5.")
@@ -238,6 +267,8 @@ def load_item(
         tags=tags,
         weight=weight,
         embargo=dates["embargo"],
+        starts=dates["starts"],
+        ends=dates["ends"],
         extra=extra,
     )
     return item, problems

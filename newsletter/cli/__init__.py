@@ -58,5 +58,10 @@ def _register() -> None:
     for command in (send.send, send.senders, send.status):
         main.add_command(command)
 
+    from newsletter.cli import web
+
+    for command in web.COMMANDS:
+        main.add_command(command)
+
 
 _register()

@@ -1,0 +1,160 @@
+"""The web side and the return path: preview, archive, serve, bounces."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from newsletter.cli.env import Env, pass_env
+from newsletter.errors import NewsletterError
+from newsletter.models import plural
+
+
+def _directory(env: Env):
+    """What `build` gets for the directory: read from contacts.db when there is one."""
+    if not env.db_path.is_file():
+        return None
+    from newsletter.db import open_db
+    from newsletter.directory import directory_for
+
+    def directory(issue):
+        # Rebuilds run on the watcher thread, and an SQLite connection stays on its own.
+        db = open_db(env.db_path)
+        try:
+            return directory_for(db, env.settings, issue.id, issue.date)
+        finally:
+            db.conn.close()
+
+    return directory
+
+
+@click.command()
+@click.argument("issue_id")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@pass_env
+def preview(env: Env, issue_id: str, port: int) -> None:
+    """Serve a live preview of an issue on 127.0.0.1: desktop and phone, text, report.
+
+    Example: newsletter preview 2026-Q4
+    """
+    from newsletter.preview import Preview
+
+    folder = env.issue_dir(issue_id)
+    server = Preview(env.settings, folder, _directory(env), port=port)
+    server.rebuild()
+    click.echo(f"Previewing issues/{issue_id} at {server.url} (Ctrl-C to stop)")
+    if server.error:
+        click.echo("The build failed; the page shows why.")
+    server.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+        click.echo("Stopped.")
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write the site to.  [default: ROOT/site]",
+)
+@pass_env
+def archive(env: Env, out: Path | None) -> None:
+    """Publish the static web archive of every built, non-draft issue.
+
+    Example: newsletter archive --out site
+    """
+    from newsletter.archive import build_archive
+
+    db = env.db if env.db_path.is_file() else None
+    result = build_archive(env.settings, db, out or env.root / "site")
+    for note in result.notes:
+        click.echo(note)
+    shown = result.out.relative_to(env.root) if result.out.is_relative_to(env.root) else result.out
+    issues = ", ".join(result.issues) or "none yet"
+    click.echo(
+        f"Published {shown}/: {plural(len(result.issues), 'issue')} ({issues}), "
+        f"{plural(result.files, 'file')}; open {shown}/index.html"
+    )
+    if db is None:
+        click.echo(f"No {env.db_path.name}: the directory page says it is being updated.")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--site",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The archive folder to serve.  [default: ROOT/site]",
+)
+@pass_env
+def serve(env: Env, host: str, port: int, site: Path | None) -> None:
+    """Serve the archive and the one-click unsubscribe endpoint (needs NEWSLETTER_SECRET).
+
+    Example: newsletter serve --host 127.0.0.1 --port 8000
+    """
+    from newsletter.webapp import create_app
+
+    app = create_app(env.settings, env.db_path, site)
+    try:
+        from waitress import serve as waitress_serve
+    except ImportError:
+        waitress_serve = None
+    click.echo(f"Serving http://{host}:{port}/ and /unsubscribe/<token> (Ctrl-C to stop)")
+    if waitress_serve is not None:
+        waitress_serve(app, host=host, port=port)
+        return
+    from werkzeug.serving import run_simple
+
+    try:
+        run_simple(host, port, app, threaded=True)
+    except OSError as exc:
+        raise NewsletterError(
+            f"{host}:{port}: cannot listen ({exc}). Pass another --port."
+        ) from None
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@pass_env
+def bounces(env: Env, path: Path) -> None:
+    """Process returned mail (an mbox file or a Maildir): bounces retire addresses.
+
+    Example: newsletter bounces ~/Maildir/.bounces
+    """
+    from newsletter.bounces import process
+
+    kinds: Counter[str] = Counter()
+    changed = 0
+    for outcome in process(env.db, path):
+        click.echo(str(outcome))
+        kinds[outcome.kind] += 1
+        changed += outcome.changed
+    labels = {
+        "hard": "hard bounce",
+        "soft": "soft bounce",
+        "auto-reply": "auto-reply",
+        "unsubscribe": "unsubscribe request",
+    }
+    parts = [plural(kinds[k], label) for k, label in labels.items() if kinds[k]]
+    other = sum(n for k, n in kinds.items() if k not in labels and k != "seen")
+    if other:
+        parts.append(f"{other} other")
+    if kinds["seen"]:
+        parts.append(f"{kinds['seen']} already processed")
+    total = sum(kinds.values())
+    click.echo(
+        f"{plural(total, 'message')}: {', '.join(parts) or 'none'}; "
+        f"{plural(changed, 'contact')} changed."
+    )
+
+
+COMMANDS = (preview, archive, serve, bounces)

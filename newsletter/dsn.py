@@ -1,0 +1,314 @@
+"""Read one returned message: a bounce (RFC 3464 or a common older style), or not.
+
+Pure parsing, no database: ``classify(data)`` says what a message is, which
+enhanced status code (RFC 3463) it carries, which addresses it names and which
+original Message-IDs it quotes. ``newsletter.bounces`` decides what to do.
+
+Kinds: ``hard`` and ``soft`` failures, ``delayed`` (a warning; the server is
+still trying), ``delivered`` (a success report), ``auto-reply``,
+``unsubscribe`` (a reply to the List-Unsubscribe mailto, whose subject is
+"unsubscribe TOKEN"), ``other`` (mail that is not a bounce) and ``malformed``.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.policy
+import re
+from dataclasses import dataclass
+from email.message import Message
+from email.parser import HeaderParser
+
+REPORT_TYPES = ("message/delivery-status", "message/global-delivery-status")  # RFC 3464, 6533
+# Where a report returns the original message, or only its headers.
+ORIGINAL_TYPES = (
+    "message/rfc822",
+    "message/global",
+    "text/rfc822-headers",
+    "message/global-headers",
+)
+# 5.x.x is permanent, but these subjects say nothing about the address: a full
+# mailbox empties (RFC 3463 calls X.2.2 a "persistent transient failure"), a
+# too-big message or a policy/spam block is about our mail, not the reader.
+# They count as soft, so only three issues in a row retire the address.
+NOT_ABOUT_ADDRESS = ("2.2", "3.4", "6.", "7.")
+
+_ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
+_SMTP = re.compile(r"(?:^|[:(\s#])([45])\d\d(?=[\s:-])", re.M)
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_MSGID = re.compile(r"^message-id:\s*(<[^<>\s]+>)", re.I | re.M)
+_UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+([\w-]+\.[\w-]+)\s*$", re.I)
+_DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery (sub)?system|mail-daemon", re.I)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered mail|delivery (status notification|failure|has failed)|"
+    r"failure notice|mail delivery failed|returned mail|delivery notification|"
+    r"could not be delivered|non remis|unzustellbar|no entregado",
+    re.I,
+)
+_REPLY = re.compile(r"\s*(re|fwd?|aw|wg|sv|tr|rv)\s*:", re.I)
+_DELAY_SUBJECT = re.compile(r"\(delay\)|delayed|will retry|warning: message", re.I)
+_BODY_MARKERS = re.compile(
+    r"this is the qmail-send program|could not be delivered to one or more|"
+    r"following address(es)? failed|delivery to the following recipient|"
+    r"i'm afraid i wasn't able to deliver|message could not be delivered|"
+    r"permanent error|delivery has failed",
+    re.I,
+)
+_AUTO_SUBJECT = re.compile(
+    r"out of (the )?office|automatic reply|auto[- ]?(reply|response)|^auto:|"
+    r"away from (the )?office|on vacation|vacation reply|abwesenheit|"
+    r"r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|autosvar|"
+    r"automatisch antwoord|fuera de la oficina",
+    re.I,
+)
+_COPY_MARKERS = re.compile(
+    r"^.*(below this line is a copy|this is a copy of the message|original message follows|"
+    r"original message headers|-{2,} ?original message ?-{2,}|undelivered message).*$",
+    re.I | re.M,
+)
+_PHRASES = (  # when a non-standard bounce gives no code at all
+    (
+        re.compile(r"mailbox (is )?full|over ?quota|quota exceeded|insufficient storage", re.I),
+        "4.2.2",
+    ),
+    (
+        re.compile(
+            r"user unknown|unknown user|no such (user|mailbox|recipient)|does not exist|"
+            r"invalid (recipient|mailbox)|address rejected|no mailbox here|"
+            r"mailbox unavailable|not our customer|account (is )?disabled|"
+            r"does(n't| not) have an? [\w.-]+ account",
+            re.I,
+        ),
+        "5.1.1",
+    ),
+    (re.compile(r"retry time(out)? (was )?exceeded|temporar(y|ily)", re.I), "4.0.0"),
+    (re.compile(r"permanent (error|failure)|i've given up", re.I), "5.0.0"),
+)
+
+
+@dataclass(frozen=True)
+class Bounce:
+    kind: str  # hard, soft, delayed, delivered, auto-reply, unsubscribe, other, malformed
+    status: str = ""  # enhanced status code, e.g. "5.1.1"
+    recipients: tuple[str, ...] = ()  # addresses the report names, most specific first
+    message_ids: tuple[str, ...] = ()  # Message-IDs of the original, most reliable first
+    reason: str = ""  # a short human reason: the diagnostic or why it was not a bounce
+
+
+def severity(status: str) -> str:
+    """'hard' or 'soft' for a failure status code."""
+    klass, _, subject = status.partition(".")
+    if klass == "5" and not subject.startswith(NOT_ABOUT_ADDRESS):
+        return "hard"
+    return "soft"
+
+
+def classify(data: bytes) -> Bounce:
+    """What one raw message is; never raises on bad input."""
+    try:
+        msg = email.message_from_bytes(data, policy=email.policy.compat32)
+        if not msg.keys() or not any(k.lower() in ("from", "subject", "date") for k in msg.keys()):
+            return Bounce("malformed", reason="no mail headers")
+        return _classify(msg)
+    except Exception as exc:  # one broken message must not stop the run
+        return Bounce("malformed", reason=f"{type(exc).__name__}: {exc}"[:120])
+
+
+def _classify(msg: Message) -> Bounce:
+    subject = _header(msg, "subject")
+    request = _UNSUBSCRIBE.match(subject)
+    if request:  # the mailto: in List-Unsubscribe; the token says who
+        return Bounce("unsubscribe", reason=request.group(1))
+    ids = _original_ids(msg)
+    report = next((p for p in msg.walk() if p.get_content_type() in REPORT_TYPES), None)
+    if report is not None:
+        return _from_report(report, ids)
+    sender = _header(msg, "from")
+    text = _body_text(msg)
+    failed = [a for v in msg.get_all("x-failed-recipients") or [] for a in _ADDRESS.findall(v)]
+    # A person's reply ("Re: Undeliverable ...", or one that mentions a permanent
+    # error) quotes our Message-ID too, so it must not pass for a bounce: the
+    # sender, a failure header or a non-reply subject has to say so, or else the
+    # body's wording together with the null return path that bounces carry.
+    reply = bool(_REPLY.match(subject))
+    if (
+        _DAEMON.search(sender)
+        or failed
+        or (_BOUNCE_SUBJECT.search(subject) and not reply)
+        or (_BODY_MARKERS.search(text) and _header(msg, "return-path") == "<>" and not reply)
+    ):
+        if _DELAY_SUBJECT.search(subject) and not failed:
+            return Bounce("delayed", "4.0.0", message_ids=ids, reason="delivery delayed")
+        return _from_text(text, failed, sender, ids)
+    auto = (msg.get("auto-submitted") or "no").strip().lower()
+    if (
+        auto != "no"
+        or msg.get("x-autoreply")
+        or msg.get("x-autorespond")
+        or (msg.get("precedence") or "").strip().lower() == "auto_reply"
+        or _AUTO_SUBJECT.search(subject)
+    ):
+        return Bounce("auto-reply", message_ids=ids, reason=subject[:80] or "auto-reply")
+    return Bounce("other", message_ids=ids, reason=f"not a bounce: {subject[:60]!r}")
+
+
+def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
+    """RFC 3464: the worst per-recipient block decides."""
+    # The first block is about the message; the others each name one recipient.
+    blocks = [b for b in _report_blocks(report) if b.get("action") or b.get("final-recipient")]
+    found: list[tuple[int, str, str, str]] = []  # rank, status, recipient, diagnostic
+    for block in blocks:
+        action = (block.get("action") or "").strip().lower()
+        diagnostic = _unfold(block.get("diagnostic-code") or "").partition(";")[2].strip()
+        status = _status(block.get("status") or "", diagnostic, action)
+        recipient = ""
+        for field in ("final-recipient", "original-recipient", "x-actual-recipient"):
+            match = _ADDRESS.search((block.get(field) or "").partition(";")[2])
+            if match:
+                recipient = recipient or match.group(0)
+        rank = {"failed": 3, "delayed": 1}.get(action, 0)
+        if not action and status.startswith(("4", "5")):
+            rank = 3  # no Action field: a failure code still means it failed
+        found.append((rank, status, recipient, diagnostic))
+    if not found:
+        return Bounce("malformed", message_ids=ids, reason="delivery report with no recipients")
+    found.sort(key=lambda f: (-f[0], f[1][:1] != "5"))
+    rank, status, _, diagnostic = found[0]
+    recipients = tuple(dict.fromkeys(f[2] for f in found if f[2] and f[0] == rank))
+    if rank == 0:
+        return Bounce("delivered", status, recipients, ids, "a success report")
+    if rank == 1:
+        return Bounce("delayed", status, recipients, ids, diagnostic[:120] or "delivery delayed")
+    if not status.startswith(("4", "5")):
+        status = "5.0.0"  # "failed" with no usable code: RFC 3464 says failed is permanent
+    return Bounce(severity(status), status, recipients, ids, diagnostic[:120])
+
+
+def _report_blocks(report: Message) -> list[Message]:
+    """The report's field blocks, however the parser split (or did not split) them."""
+    payload = report.get_payload()
+    if isinstance(payload, list):  # message/delivery-status: already blocks; the RFC 6533
+        # global type is parsed as one message whose body holds the other blocks
+        raw = b"\n\n".join(b.as_bytes() for b in payload if isinstance(b, Message))
+    else:
+        raw = report.get_payload(decode=True) or b""
+    text = raw.decode("utf-8", "replace").replace("\r\n", "\n")  # RFC 6533 allows raw UTF-8
+    return [HeaderParser().parsestr(chunk) for chunk in re.split(r"\n\s*\n", text) if chunk.strip()]
+
+
+def _status(field: str, diagnostic: str, action: str) -> str:
+    """The Status field, made specific from the diagnostic when it is only X.0.0."""
+    match = _ENHANCED.search(field)
+    status = ".".join(match.groups()) if match else ""
+    detail = _ENHANCED.search(diagnostic)
+    if detail and (not status or (status.endswith(".0.0") and detail.group(1) == status[0])):
+        status = ".".join(detail.groups())
+    if not status:
+        smtp = _SMTP.search(diagnostic)
+        status = f"{smtp.group(1)}.0.0" if smtp else ("5.0.0" if action == "failed" else "")
+    return status
+
+
+def _from_text(text: str, failed: list[str], sender: str, ids: tuple[str, ...]) -> Bounce:
+    """Exim, qmail and plain-text bounces: read the part before the returned copy."""
+    marker = _COPY_MARKERS.search(text)
+    diagnostic = text[: marker.start()] if marker else text
+    # The most specific evidence wins: an enhanced code, a known phrase, an SMTP reply.
+    status, found = "", None
+    code = next((m for m in _ENHANCED.finditer(diagnostic) if m.group(1) in "45"), None)
+    phrase = next(((rx.search(diagnostic), s) for rx, s in _PHRASES if rx.search(diagnostic)), None)
+    smtp = _SMTP.search(diagnostic)
+    if code:
+        status, found = ".".join(code.groups()), code
+    elif phrase:
+        found, status = phrase
+    elif smtp:
+        status, found = f"{smtp.group(1)}.0.0", smtp
+    recipients = list(failed)
+    recipients += re.findall(r"^<([^<>\s]+@[^<>\s]+)>:", diagnostic, re.M)  # qmail
+    recipients += re.findall(r"^\s{2,}(\S+@[\w.-]+)\s*$", diagnostic, re.M)  # Exim
+    if not recipients:
+        recipients = _ADDRESS.findall(diagnostic)
+    own = {a.lower() for a in _ADDRESS.findall(sender)}
+    recipients = [
+        r
+        for r in dict.fromkeys(a.strip("<>.,;:") for a in recipients)
+        if r.lower() not in own and not _DAEMON.search(r)
+    ]
+    if not status:
+        return Bounce("other", "", tuple(recipients), ids, "a bounce with no status or reason")
+    start = diagnostic.rfind("\n", 0, found.start()) + 1 if found else 0
+    line = diagnostic[start:].split("\n", 1)[0].strip()
+    return Bounce(severity(status), status, tuple(recipients), ids, line[:120])
+
+
+def _original_ids(msg: Message) -> tuple[str, ...]:
+    """Message-IDs of the returned original: attached copy, quoted copy, then threading."""
+    ids: list[str] = []
+    for part in msg.walk():
+        if part.get_content_type() not in ORIGINAL_TYPES:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):  # the parser read message/* parts as a message
+            ids.append(_header(payload[0], "message-id") if payload else "")
+        else:
+            ids.append(_header(HeaderParser().parsestr(_decode(part)), "message-id"))
+    ids += _MSGID.findall(_body_text(msg))
+    for name in ("in-reply-to", "references"):
+        ids += re.findall(r"<[^<>\s]+>", _header(msg, name))
+    own = _header(msg, "message-id")
+    return tuple(i for i in dict.fromkeys(i.strip() for i in ids) if i and i != own)
+
+
+def _body_text(msg: Message) -> str:
+    """The report's own text parts (not the returned original), decoded."""
+    texts = []
+    for part in _own_parts(msg):
+        if part.get_content_type() == "text/plain":
+            texts.append(_decode(part))
+        elif part.get_content_type() == "text/html":
+            texts.append(re.sub(r"<[^>]+>", " ", _decode(part)))
+    return "\n".join(texts).replace("\r\n", "\n")
+
+
+def _own_parts(msg: Message):
+    if msg.get_content_type() in ORIGINAL_TYPES:
+        return
+    if msg.is_multipart():
+        for part in msg.get_payload():
+            if isinstance(part, Message):
+                yield from _own_parts(part)
+    else:
+        yield msg
+
+
+def _decode(part: Message) -> str:
+    raw = part.get_payload(decode=True)
+    if raw is None:
+        payload = part.get_payload()
+        return payload if isinstance(payload, str) else ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return raw.decode(charset, "replace")
+    except LookupError:  # an unknown charset name
+        return raw.decode("utf-8", "replace")
+
+
+def _unfold(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _header(msg: Message, name: str) -> str:
+    """A header as text, with RFC 2047 words decoded; "" when missing or broken."""
+    value = msg.get(name)
+    if value is None:
+        return ""
+    try:
+        parts = email.header.decode_header(str(value))
+        text = "".join(
+            p.decode(c or "utf-8", "replace") if isinstance(p, bytes) else p for p, c in parts
+        )
+    except (LookupError, ValueError, TypeError):
+        text = str(value)
+    return _unfold(text)

@@ -1,0 +1,278 @@
+"""`newsletter archive`: a static site that is deterministic, self-contained and private."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+from conftest import make_issue
+
+from newsletter.cli import main
+from newsletter.contacts import create_contact, mark_bounced
+from newsletter.db import open_db
+from newsletter.models import Contact
+from newsletter.sitecheck import broken_links, links_of
+
+EVENT = """\
+---
+title: Annual meeting of focal points
+section: events
+link: https://example.org/meeting
+date: 2026-11-02
+starts: 2027-03-23
+ends: 2027-03-24
+---
+Geneva and online; the agenda covers due diligence.
+"""
+WEBINAR = """\
+---
+title: "Webinar: screening, step by step"
+section: events
+link: https://example.org/webinar
+starts: 2027-02-10T14:00:00+01:00
+ends: 2027-02-10T15:00:00+01:00
+---
+One hour, online.
+"""
+NO_START = (
+    "---\ntitle: Courses in 2027\nsection: events\nlink: https://example.org/c\n---\nDates.\n"
+)
+
+PEOPLE = [
+    ("jane.doe@unicef.example", "Jane Doe", "UNICEF", "+41 22 000 00 00"),
+    ("omar@undp.example", "Omar Haddad", "UNDP", "+1 212 000 0000"),
+    ("left.soon@wfp.example", "Lea Soon", "WFP", ""),
+]
+
+
+def run(project, *args):
+    return CliRunner().invoke(main, ["--root", str(project), *args])
+
+
+@pytest.fixture
+def site(project):
+    """Three issues (one a draft, one never built) and a directory; the archive built."""
+    db = open_db(project / "contacts.db")
+    for email, name, org, phone in PEOPLE:
+        when = "2026-06-01T09:00:00+00:00"
+        create_contact(
+            db, Contact(email=email, name=name, organisation=org, phone=phone), "t", "t", when
+        )
+    make_issue(project, "2026-Q3")
+    q4 = make_issue(project, "2026-Q4")
+    for name, text in (("meeting.md", EVENT), ("webinar.md", WEBINAR), ("courses.md", NO_START)):
+        (q4 / "items" / name).write_text(text)
+    draft = make_issue(project, "2027-Q1")
+    (draft / "issue.toml").write_text(
+        (draft / "issue.toml").read_text().replace("2026-12-15", "2027-03-15") + "draft = true\n"
+    )
+    make_issue(project, "2027-Q2")  # never built
+    # The Q3 date must come first for the "newest first" check.
+    q3 = project / "issues" / "2026-Q3" / "issue.toml"
+    q3.write_text(q3.read_text().replace("2026-12-15", "2026-09-15").replace("= 7", "= 6"))
+    for issue in ("2026-Q3", "2026-Q4", "2027-Q1"):
+        result = run(project, "build", issue)
+        assert result.exit_code == 0, result.output
+    mark_bounced(db, "left.soon@wfp.example", at="2026-11-20T09:00:00+00:00")
+    result = run(project, "archive")
+    assert result.exit_code == 0, result.output
+    return project / "site", result.output
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_output_and_layout(site):
+    out, output = site
+    assert "issues/2027-Q1: draft = true; left out" in output
+    assert "issues/2027-Q2: not built yet; left out (newsletter build 2027-Q2)" in output
+    assert output.splitlines()[-1] == (
+        "Published site/: 2 issues (2026-Q4, 2026-Q3), 9 files; open site/index.html"
+    )
+    assert sorted(files(out)) == [
+        ".newsletter-archive",
+        "2026-Q3/index.html",
+        "2026-Q4/event-meeting.ics",
+        "2026-Q4/event-webinar.ics",
+        "2026-Q4/events.ics",
+        "2026-Q4/index.html",
+        "directory.html",
+        "feed.xml",
+        "index.html",
+    ]
+    index = (out / "index.html").read_text()
+    assert index.index("2026-Q4/index.html") < index.index("2026-Q3/index.html")  # newest first
+    assert "2027-Q1" not in index
+
+
+def test_deterministic(site, project):
+    out, _ = site
+    before = files(out)
+    assert run(project, "archive").exit_code == 0
+    assert files(out) == before
+    assert run(project, "archive", "--out", str(project / "copy")).exit_code == 0
+    assert files(project / "copy") == before
+
+
+def test_every_internal_link_resolves_and_is_relative(site):
+    out, _ = site
+    assert broken_links(out) == []
+    internal = [
+        (page.relative_to(out).as_posix(), link)
+        for page in sorted(out.rglob("*"))
+        if page.suffix in (".html", ".xml")
+        for link in links_of(page)
+        if not link.startswith(("http://", "https://", "mailto:"))
+    ]
+    assert ("2026-Q4/index.html", "../directory.html") in internal
+    assert ("2026-Q4/index.html", "event-webinar.ics") in internal
+    assert ("feed.xml", "2026-Q4/index.html") in internal
+    assert all(not link.startswith("/") for _, link in internal)
+    assert not [
+        link
+        for page in out.rglob("*.html")
+        for link in links_of(page)
+        if link.startswith("https://focalpoint.example.org")
+    ]
+
+
+def test_the_link_checker_finds_problems(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<a href="a/x.html">x</a><a href="/abs.html">abs</a><a href="#nope">f</a>'
+        '<a href="a/b.html#here">ok</a><a href="https://example.org/">ext</a>'
+    )
+    (tmp_path / "a" / "b.html").write_text('<p id="here">b</p>')
+    assert broken_links(tmp_path) == [
+        "index.html: a/x.html: no such file",
+        "index.html: /abs.html: not a relative link",
+        "index.html: #nope: no element with id 'nope'",
+    ]
+
+
+def test_no_personal_data_anywhere(site, project):
+    out, _ = site
+    db = open_db(project / "contacts.db")
+    addresses = [row[0] for row in db.execute("SELECT email FROM contacts")]
+    assert len(addresses) == 3
+    # The built web page does carry the directory with addresses: the archive must not.
+    assert "jane.doe@unicef.example" in (project / "issues/2026-Q4/build/web.html").read_text()
+    blob = b"\n".join(files(out).values()).decode("utf-8").lower()
+    for address in addresses:
+        assert address.lower() not in blob
+    for _, _, _, phone in PEOPLE:
+        assert not phone or phone not in blob
+    assert "%%" not in blob
+
+
+def test_directory_page_lists_people_and_seats_to_fill(site):
+    out, _ = site
+    page = (out / "directory.html").read_text()
+    assert "Jane Doe" in page and "Omar Haddad" in page
+    assert "World Food Programme" not in page  # only what is in the database
+    needs = page.split('id="needs-update"')[1]
+    assert "Vacant" in needs and "WFP" in needs  # its only focal point bounced
+    assert "Lea Soon, WFP (email bounced)" in needs
+
+
+def test_atom_feed_is_valid(site):
+    out, _ = site
+    feed = feedparser.parse((out / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.feed.title == "The UN-Business Focal Point"
+    assert [e.id for e in feed.entries] == [
+        "https://focalpoint.example.org/2026-Q4/",
+        "https://focalpoint.example.org/2026-Q3/",
+    ]
+    assert [e.link for e in feed.entries] == ["2026-Q4/index.html", "2026-Q3/index.html"]
+    assert feed.entries[0].updated == "2026-12-15T00:00:00Z"
+    assert feed.entries[0].summary.startswith("News, tools and events")
+
+
+def test_calendar_files(site):
+    out, _ = site
+    text = (out / "2026-Q4" / "events.ics").read_bytes().decode()
+    assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and text.endswith(
+        "END:VCALENDAR\r\n"
+    )
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    assert text.count("BEGIN:VEVENT") == 2  # the item without a start date is not an event
+    assert "DTSTART;VALUE=DATE:20270323\r\nDTEND;VALUE=DATE:20270325" in text
+    assert "DTSTART:20270210T130000Z\r\nDTEND:20270210T140000Z" in text
+    assert "SUMMARY:Webinar: screening\\, step by step" in text
+    assert "UID:2026-Q4-meeting@example.org" in text
+    one = (out / "2026-Q4" / "event-meeting.ics").read_text()
+    assert one.count("BEGIN:VEVENT") == 1
+    page = (out / "2026-Q4" / "index.html").read_text()
+    assert page.count("Add to calendar</a>") == 2
+    assert "23 March 2027 to 24 March 2027" in page
+    assert not (out / "2026-Q3" / "events.ics").exists()
+
+
+def test_unsubscribe_markers_are_removed(project):
+    folder = make_issue(project)
+    footer = project / "templates" / "web.html.j2"
+    footer.write_text(
+        footer.read_text().replace(
+            "</footer>",
+            "<p>Not for you, {{ placeholders.name }}? "
+            '<a href="{{ placeholders.unsubscribe_url }}">Unsubscribe</a>.</p>\n'
+            '<p><a href="{{ issue_url }}">This issue online</a></p></footer>',
+        )
+    )
+    assert run(project, "build", "2026-Q4").exit_code == 0
+    assert "%%UNSUBSCRIBE_URL%%" in (folder / "build" / "web.html").read_text()
+    assert run(project, "archive").exit_code == 0
+    page = (project / "site" / "2026-Q4" / "index.html").read_text()
+    assert "%%" not in page and "Unsubscribe" not in page
+    assert '<a href="../2026-Q4/index.html">This issue online</a>' in page
+
+
+def test_refuses_to_replace_a_folder_it_did_not_make(project):
+    make_issue(project)
+    (project / "site").mkdir()
+    (project / "site" / "notes.txt").write_text("mine")
+    result = run(project, "archive")
+    assert result.exit_code == 1
+    assert "exists and was not made by newsletter archive" in result.output
+    assert (project / "site" / "notes.txt").read_text() == "mine"
+    assert run(project, "archive", "--out", str(project)).exit_code == 1
+
+
+def test_no_database_no_issues(project):
+    result = run(project, "archive")
+    assert result.exit_code == 0, result.output
+    assert "0 issues (none yet)" in result.output
+    assert "being updated" in (project / "site" / "directory.html").read_text()
+    assert not feedparser.parse((project / "site" / "feed.xml").read_bytes()).bozo
+
+
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ("starts: next week", "starts 'next week' is not a date. Use YYYY-MM-DD or"),
+        ("ends: 2027-03-24", "'ends' needs 'starts'"),
+        ("starts: 2027-03-24\nends: 2027-03-23", "the event ends before it starts"),
+        ("starts: 2027-03-24 15:00\nends: 2027-03-24 14:00", "the event ends before it starts"),
+    ],
+)
+def test_event_dates_are_checked(project, fields, message):
+    item = (
+        f"---\ntitle: An event\nsection: events\nlink: https://example.org/e\n{fields}\n---\nX.\n"
+    )
+    make_issue(project, items={"event.md": item})
+    result = run(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_an_all_day_end_on_the_start_day_is_fine(project):
+    item = (
+        "---\ntitle: An event\nsection: events\nlink: https://example.org/e\n"
+        "starts: 2027-03-24 09:00\nends: 2027-03-24\n---\nX.\n"
+    )
+    make_issue(project, items={"event.md": item})
+    assert run(project, "check", "2026-Q4").exit_code == 0

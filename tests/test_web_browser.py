@@ -1,0 +1,115 @@
+"""The preview and the unsubscribe page in a real headless Chromium, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+from conftest import make_issue
+from werkzeug.serving import make_server
+
+from newsletter.browser import Browser, find_chromium
+from newsletter.config import load_settings
+from newsletter.contacts import create_contact, get_contact, history
+from newsletter.db import open_db
+from newsletter.models import Contact
+from newsletter.preview import Preview
+from newsletter.tokens import make_token
+from newsletter.webapp import create_app
+
+pytestmark = pytest.mark.skipif(
+    find_chromium() is None,
+    reason="no Chromium found (apt-get install chromium, or set NEWSLETTER_CHROMIUM)",
+)
+
+SECRET = "a-test-secret-that-is-long-enough"
+
+
+def until(browser: Browser, expression: str, timeout: float = 15.0):
+    """Evaluate until truthy; a page that is navigating cannot answer, so retry."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = browser.evaluate(expression)
+        except RuntimeError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"never true: {expression}")
+
+
+FRAMES = """
+[...document.querySelectorAll('iframe')].map(f => ({
+  width: f.getBoundingClientRect().width,
+  scroll: f.contentDocument.documentElement.scrollWidth,
+  text: f.contentDocument.body.innerText,
+}))
+"""
+
+
+def test_preview_page_side_by_side_and_live(project, tmp_path):
+    folder = make_issue(project)
+    server = Preview(load_settings(project), folder, interval=0.1).start()
+    try:
+        with Browser() as browser:
+            browser.open(server.url, 1300)
+            frames = until(
+                browser,
+                f"(() => {{ const f = {FRAMES}; return f.length && f[0].text && f[1].text && f; }})()",
+            )
+            assert [round(f["width"]) for f in frames] == [802, 377]  # 800 and 375 plus borders
+            assert frames[1]["scroll"] <= 375  # the phone view does not scroll sideways
+            assert all("Dear Alex Sample," in f["text"] for f in frames)
+            assert "Build report" in browser.evaluate("document.body.innerText")
+            browser.screenshot(tmp_path / "preview.png")
+
+            browser.evaluate("window.stale = true")
+            item = folder / "items" / "item-2.md"
+            item.write_text(item.read_text().replace("Item number 2", "Changed while you watched"))
+            stat = item.stat()
+            os.utime(item, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+            until(browser, "window.stale === undefined")  # the page reloaded by itself
+            until(browser, f"{FRAMES}[0].text.includes('Changed while you watched')")
+    finally:
+        server.stop()
+    assert (tmp_path / "preview.png").stat().st_size > 10_000
+
+
+@pytest.fixture
+def live_app(project, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    app = create_app(load_settings(project), project / "contacts.db")
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join(timeout=10)
+
+
+def test_unsubscribe_page_button(project, live_app, tmp_path):
+    db = open_db(project / "contacts.db")
+    jane = create_contact(db, Contact(email="jane.doe@unicef.example", name="Jane"), "test", "t")
+    url = f"{live_app}/unsubscribe/{make_token(SECRET.encode(), jane.id, '2026-Q4')}"
+    with Browser() as browser:
+        browser.open(url, 400, mobile=True)
+        text = browser.evaluate("document.body.innerText")
+        assert "Stop receiving The UN-Business Focal Point?" in text
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 400
+        browser.screenshot(tmp_path / "unsubscribe.png")
+        assert get_contact(db, jane.id).status == "subscribed"  # the GET did nothing
+
+        browser.evaluate("document.querySelector('#unsubscribe').click()")
+        until(browser, "document.body.innerText.includes('You are unsubscribed')")
+        browser.screenshot(tmp_path / "unsubscribed.png")
+    assert get_contact(db, jane.id).status == "unsubscribed"
+    assert history(db, jane.id)[-1].source == "unsubscribe-link:2026-Q4"
+
+
+def test_bad_link_page(project, live_app):
+    with Browser() as browser:
+        browser.open(f"{live_app}/unsubscribe/not-a-token", 800)
+        assert "This unsubscribe link is not valid" in browser.evaluate("document.body.innerText")
