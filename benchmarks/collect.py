@@ -154,11 +154,16 @@ def main() -> None:
         (f"baseline: feedparser.parse of the {args.feeds} documents", baseline_parse, ""),
         (f"baseline: write and rename {n} files like the inbox's", baseline_write, ""),
         (f"first run: {n} of {total} entries new, in the inbox", first_time, "target < 3 s"),
-        (f"second run: {len(second.written)} new, every feed {statuses}", second_time,
-         "target < 0.5 s"),
-    ]  # fmt: skip
-    print(f"collect: {args.feeds} feeds x {args.entries} entries from a local HTTP server, "
-          f"{os.cpu_count()} CPUs")  # fmt: skip
+        (
+            f"second run: {len(second.written)} new, every feed {statuses}",
+            second_time,
+            "target < 0.5 s",
+        ),
+    ]
+    print(
+        f"collect: {args.feeds} feeds x {args.entries} entries from a local HTTP server, "
+        f"{os.cpu_count()} CPUs"
+    )
     for label, seconds, target in rows:
         print(f"  {label:<58} {seconds:6.3f} s  {target}".rstrip())
 

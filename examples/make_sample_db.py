@@ -54,7 +54,7 @@ UPDATED = {
     "rahul.mehta@fao.example.org": ("2026-11-02T09:00:00+00:00", {"job_title": "Programme Analyst", "city": "Copenhagen", "country": "Denmark"}),
     "grace.achieng@unep.example.org": ("2026-11-17T16:40:00+00:00", {"name": "Grace Achieng Otieno"}),
     "sara.haile@unhabitat.example.org": ("2026-12-01T10:30:00+00:00", {"job_title": "Partnerships Officer"}),
-}  # fmt: skip
+}
 # People in the first import who are no longer in the CSV.
 GONE = [
     # (email, name, organisation, acronym, job title, what happened, when)
@@ -68,7 +68,7 @@ GONE = [
      "Partnerships Analyst", "unsubscribed", "2026-10-02T18:30:00+00:00"),
     ("beatrice.wong@ilo.example.org", "Beatrice Wong", "International Labour Organization", "ILO",
      "Programme Officer", "left", "2026-08-30T10:00:00+00:00"),  # before the Q3 issue
-]  # fmt: skip
+]
 FIRST_IMPORT = "2026-06-02T09:00:00+00:00"
 # A change before the Q3 issue: in the history, but no badge in Q4.
 EARLIER = {"yasmin.farouk@ilo.example.org": ("2026-08-20T14:00:00+00:00", {"phone": "+41 555 0019"})}
@@ -88,7 +88,7 @@ def build(output: Path) -> None:
         rows.append((line, {**row, **old}))
     for n, (email, name, org, acronym, title, *_rest) in enumerate(GONE, 1):
         rows.append((1000 + n, {"email": email, "name": name, "organisation": org,
-                                "acronym": acronym, "job_title": title, "listed": "yes"}))  # fmt: skip
+                                "acronym": acronym, "job_title": title, "listed": "yes"}))
     first = Records("focal-points-2026-06.csv", current.columns, tuple(rows))
     with db.atomic():
         plan = plan_import(db, first, "import:focal-points-2026-06.csv")
@@ -99,7 +99,7 @@ def build(output: Path) -> None:
         for email, at in NEW.items():
             row = by_email[email]
             fields = {k: str(row.get(k, "")) for k in ("name", "job_title", "country", "city",
-                                                         "phone", "topics")}  # fmt: skip
+                                                         "phone", "topics")}
             organisation = organisation_id(db, str(row["organisation"]), str(row["acronym"]))
             org_name = db.execute("SELECT name FROM organisations WHERE id = ?", [organisation])
             contact = Contact(email=email, organisation=org_name.fetchone()[0], **fields)

@@ -38,25 +38,42 @@ def m001_contacts(db: sqlite_utils.Database) -> None:
     db["organisations"].create_index(["name"], unique=True)
     db["contacts"].create(
         {
-            "id": int, "email": str, "name": str, "organisation_id": int, "job_title": str,
-            "country": str, "city": str, "phone": str, "topics": str, "listed": int,
-            "status": str, "source": str, "created_at": str, "updated_at": str,
+            "id": int,
+            "email": str,
+            "name": str,
+            "organisation_id": int,
+            "job_title": str,
+            "country": str,
+            "city": str,
+            "phone": str,
+            "topics": str,
+            "listed": int,
+            "status": str,
+            "source": str,
+            "created_at": str,
+            "updated_at": str,
         },
         pk="id",
         not_null={"email", "status"},
         defaults={"listed": 1, "status": "subscribed", "source": "manual"},
         foreign_keys=[("organisation_id", "organisations", "id")],
-    )  # fmt: skip
+    )
     # Emails are stored normalised (lower-cased), and the index is NOCASE as a
     # second guard so two spellings of one address can never both exist.
     db.execute("CREATE UNIQUE INDEX idx_contacts_email ON contacts(email COLLATE NOCASE)")
     db["history"].create(
         {
-            "id": int, "contact_id": int, "field": str, "old": str, "new": str,
-            "at": str, "source": str, "actor": str,
+            "id": int,
+            "contact_id": int,
+            "field": str,
+            "old": str,
+            "new": str,
+            "at": str,
+            "source": str,
+            "actor": str,
         },
         pk="id",
-    )  # fmt: skip
+    )
     db["history"].create_index(["contact_id"])
     db["history"].create_index(["at"])
     db["suppression"].create({"hash": str, "reason": str, "at": str}, pk="hash")
@@ -117,9 +134,16 @@ def record_change(
     db.execute(
         "INSERT INTO history (contact_id, field, old, new, at, source, actor)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [contact_id, field, history_text(old), history_text(new), at or now(), source,
-         actor or default_actor()],
-    )  # fmt: skip
+        [
+            contact_id,
+            field,
+            history_text(old),
+            history_text(new),
+            at or now(),
+            source,
+            actor or default_actor(),
+        ],
+    )
 
 
 _SELECT = (
@@ -234,10 +258,23 @@ def create_contact(
         "INSERT INTO contacts (id, email, name, organisation_id, job_title, country, city, phone,"
         " topics, listed, status, source, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [new_id, contact.email, contact.name, org_id, contact.job_title, contact.country,
-         contact.city, contact.phone, contact.topics, int(contact.listed), contact.status, source,
-         at, at],
-    )  # fmt: skip
+        [
+            new_id,
+            contact.email,
+            contact.name,
+            org_id,
+            contact.job_title,
+            contact.country,
+            contact.city,
+            contact.phone,
+            contact.topics,
+            int(contact.listed),
+            contact.status,
+            source,
+            at,
+            at,
+        ],
+    )
     record_change(db, new_id, "created", None, contact.email, source, actor, at)
     return replace(contact, id=new_id, source=source, created_at=at, updated_at=at)
 
@@ -267,8 +304,9 @@ def unsubscribe(
     at: str | None = None,
 ) -> bool:
     """Mark a contact (id or email) unsubscribed; False when unknown or already so."""
-    return _set_status(db, who, "unsubscribed", ("subscribed", "bounced", "left"),
-                       source, actor, at)  # fmt: skip
+    return _set_status(
+        db, who, "unsubscribed", ("subscribed", "bounced", "left"), source, actor, at
+    )
 
 
 def mark_bounced(
@@ -290,8 +328,9 @@ def mark_left(
     at: str | None = None,
 ) -> bool:
     """Mark a contact as having left the role; the record and its history stay."""
-    return _set_status(db, who, "left", ("subscribed", "bounced", "unsubscribed"),
-                       source, actor, at)  # fmt: skip
+    return _set_status(
+        db, who, "left", ("subscribed", "bounced", "unsubscribed"), source, actor, at
+    )
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,9 @@ def parse_raw(body: bytes, headers: dict[str, str], url: str) -> Any:
     if is_web_url(url):
         hdrs.setdefault("content-location", url)
     # A BytesIO, never bare bytes: feedparser would try bytes as a file name.
-    return feedparser.parse(io.BytesIO(body), response_headers=hdrs,
-                            sanitize_html=False, resolve_relative_uris=True)  # fmt: skip
+    return feedparser.parse(
+        io.BytesIO(body), response_headers=hdrs, sanitize_html=False, resolve_relative_uris=True
+    )
 
 
 def parse_feed(body: bytes, headers: tuple[tuple[str, str], ...], url: str) -> Parsed:

@@ -18,10 +18,36 @@ from pathlib import Path
 from newsletter.fields import neutralise
 from newsletter.models import Contact
 
-COLUMNS = ("email", "name", "organisation", "job_title", "country", "city", "phone", "topics",
-           "listed", "status", "source", "created_at", "updated_at")  # fmt: skip
-HEADERS = ("Email", "Name", "Organisation", "Job title", "Country", "City", "Phone", "Topics",
-           "Listed", "Status", "Source", "Created at", "Updated at")  # fmt: skip
+COLUMNS = (
+    "email",
+    "name",
+    "organisation",
+    "job_title",
+    "country",
+    "city",
+    "phone",
+    "topics",
+    "listed",
+    "status",
+    "source",
+    "created_at",
+    "updated_at",
+)
+HEADERS = (
+    "Email",
+    "Name",
+    "Organisation",
+    "Job title",
+    "Country",
+    "City",
+    "Phone",
+    "Topics",
+    "Listed",
+    "Status",
+    "Source",
+    "Created at",
+    "Updated at",
+)
 
 
 def export_text(contacts: list[Contact], fmt: str = "csv") -> str:

@@ -29,14 +29,28 @@ migrations = Migrations("newsletter.feeds")
 def m001_feeds(db: sqlite_utils.Database) -> None:
     db["feeds"].create(
         {
-            "id": int, "url": str, "name": str, "section": str, "added_at": str,
-            "etag": str, "last_modified": str, "cache_key": str, "moved_from": str,
-            "last_status": str, "last_error": str, "last_checked": str, "last_success": str,
-            "last_new": int, "last_duplicate": int, "last_old": int, "errors": int,
+            "id": int,
+            "url": str,
+            "name": str,
+            "section": str,
+            "added_at": str,
+            "etag": str,
+            "last_modified": str,
+            "cache_key": str,
+            "moved_from": str,
+            "last_status": str,
+            "last_error": str,
+            "last_checked": str,
+            "last_success": str,
+            "last_new": int,
+            "last_duplicate": int,
+            "last_old": int,
+            "errors": int,
         },
-        pk="id", not_null={"url", "name", "section"},
+        pk="id",
+        not_null={"url", "name", "section"},
         defaults={"last_new": 0, "last_duplicate": 0, "last_old": 0, "errors": 0},
-    )  # fmt: skip
+    )
     db["feeds"].create_index(["url"], unique=True)
     db.execute("CREATE UNIQUE INDEX idx_feeds_name ON feeds(name COLLATE NOCASE)")
     # Every in-window entry a feed has given: "that feed has already given it".
@@ -59,10 +73,17 @@ def m001_feeds(db: sqlite_utils.Database) -> None:
     )
     # Rejections are remembered forever; any one key matching skips an entry.
     db["feed_rejections"].create(
-        {"id": int, "canonical_url": str, "guid": str, "title_key": str, "title": str,
-         "issue_id": str, "rejected_at": str},
+        {
+            "id": int,
+            "canonical_url": str,
+            "guid": str,
+            "title_key": str,
+            "title": str,
+            "issue_id": str,
+            "rejected_at": str,
+        },
         pk="id",
-    )  # fmt: skip
+    )
     for column in ("canonical_url", "guid", "title_key"):
         db["feed_rejections"].create_index([column])
     # Canonical URLs of candidates accepted into an issue, kept even if the file goes.

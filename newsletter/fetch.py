@@ -100,8 +100,13 @@ def fetch(
         except urllib.error.HTTPError as exc:
             exc.close()
             if exc.code == 304:
-                return Fetched(current, not_modified=True, etag=etag, last_modified=last_modified,
-                               moved_to=_moved(visited, permanent))  # fmt: skip
+                return Fetched(
+                    current,
+                    not_modified=True,
+                    etag=etag,
+                    last_modified=last_modified,
+                    moved_to=_moved(visited, permanent),
+                )
             if exc.code not in (301, 302, 303, 307, 308):
                 return Fetched(current, error=f"HTTP {exc.code} {exc.reason}".strip())
             location = exc.headers.get("Location")
@@ -126,9 +131,13 @@ def fetch(
         except (http.client.HTTPException, OSError, ValueError, zlib.error) as exc:
             return Fetched(current, error=_url_error(exc, timeout))
         return Fetched(
-            current, body=body, headers=tuple(got.items()), etag=got.get("etag"),
-            last_modified=got.get("last-modified"), moved_to=_moved(visited, permanent),
-        )  # fmt: skip
+            current,
+            body=body,
+            headers=tuple(got.items()),
+            etag=got.get("etag"),
+            last_modified=got.get("last-modified"),
+            moved_to=_moved(visited, permanent),
+        )
 
 
 class _TooBig(Exception):

@@ -146,8 +146,19 @@ def show(value: object, limit: int = 60) -> str:
 
 # Columns an import may carry; the first/last name and the organisation's
 # acronym and website only help to build a contact's own fields.
-TEXT_FIELDS = ("name", "first_name", "last_name", "organisation", "acronym", "website",
-               "job_title", "country", "city", "phone", "topics")  # fmt: skip
+TEXT_FIELDS = (
+    "name",
+    "first_name",
+    "last_name",
+    "organisation",
+    "acronym",
+    "website",
+    "job_title",
+    "country",
+    "city",
+    "phone",
+    "topics",
+)
 CONTACT_TEXT = ("name", "organisation", "job_title", "country", "city", "phone", "topics")
 _TEXT = frozenset(TEXT_FIELDS)
 

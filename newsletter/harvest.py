@@ -79,20 +79,25 @@ def issue_window(folder: Path) -> tuple[dt.date, dt.date]:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise NewsletterError(f"{rel}: cannot read it ({exc}). Run: newsletter check "
-                                  f"{folder.name}") from None  # fmt: skip
+            raise NewsletterError(
+                f"{rel}: cannot read it ({exc}). Run: newsletter check {folder.name}"
+            ) from None
         raw = data.get("window")
         if raw is not None:
             start = parse_date(raw.get("from")) if isinstance(raw, dict) else None
             end = parse_date(raw.get("to")) if isinstance(raw, dict) else None
             if start is None or end is None or start > end:
-                raise NewsletterError(f"{rel}: 'window' must be {{ from = YYYY-MM-DD, "
-                                      "to = YYYY-MM-DD }, from before to.")  # fmt: skip
+                raise NewsletterError(
+                    f"{rel}: 'window' must be {{ from = YYYY-MM-DD, "
+                    "to = YYYY-MM-DD }, from before to."
+                )
             window = (start, end)
     window = window or quarter_window(folder.name)
     if window is None:
-        raise NewsletterError(f"{rel}: no window and the ID is not YYYY-Qn. "
-                              "Add window = { from = 2026-10-01, to = 2026-12-31 }.")  # fmt: skip
+        raise NewsletterError(
+            f"{rel}: no window and the ID is not YYYY-Qn. "
+            "Add window = { from = 2026-10-01, to = 2026-12-31 }."
+        )
     return window
 
 
@@ -112,8 +117,10 @@ def collect(
     window = issue_window(folder)
     feeds = registry.list_feeds(db)
     if not feeds:
-        raise NewsletterError("feeds: none registered. Add one with: newsletter feeds add URL "
-                              f"--section {settings.section_keys[0]}")  # fmt: skip
+        raise NewsletterError(
+            "feeds: none registered. Add one with: newsletter feeds add URL "
+            f"--section {settings.section_keys[0]}"
+        )
     cache_key = f"{folder.name} {window[0]} {window[1]}"
     fetched = _fetch_all(feeds, settings, cache_key, timeout, max_bytes, progress)
     parsed = _parse_all(fetched)
@@ -130,9 +137,13 @@ Seen = tuple[int, str, str | None, str]
 
 
 def _sift(
-    db: sqlite_utils.Database, settings: Settings, feeds: list[Feed], parsed: dict[int, Parsed],
-    window: tuple[dt.date, dt.date], stamp: str,
-) -> tuple[dict[int, list[int]], list[Seen], list[Pending]]:  # fmt: skip
+    db: sqlite_utils.Database,
+    settings: Settings,
+    feeds: list[Feed],
+    parsed: dict[int, Parsed],
+    window: tuple[dt.date, dt.date],
+    stamp: str,
+) -> tuple[dict[int, list[int]], list[Seen], list[Pending]]:
     """Count each feed's entries as new, duplicate or old; keep the new ones."""
     seen = {(r[0], r[1]) for r in db.execute("SELECT feed_id, key FROM feed_entries")}
     bad_urls, bad_guids, bad_titles = rejected(db)
@@ -147,8 +158,11 @@ def _sift(
                 count[2] += 1
                 continue
             canon = canonical_url(entry.link) if entry.link else None
-            key = entry.guid or canon or "sha1:" + hashlib.sha1(
-                f"{entry.title}\n{entry.summary}".encode()).hexdigest()  # fmt: skip
+            key = (
+                entry.guid
+                or canon
+                or "sha1:" + hashlib.sha1(f"{entry.title}\n{entry.summary}".encode()).hexdigest()
+            )
             if (feed.id, key) in seen:
                 count[1] += 1
                 continue
@@ -169,16 +183,23 @@ def _sift(
 
 
 def _fetch_all(
-    feeds: list[Feed], settings: Settings, cache_key: str, timeout: float, max_bytes: int,
+    feeds: list[Feed],
+    settings: Settings,
+    cache_key: str,
+    timeout: float,
+    max_bytes: int,
     progress: Callable[[], None] | None,
-) -> dict[int, Fetched]:  # fmt: skip
+) -> dict[int, Fetched]:
     agent = fetch.user_agent(settings)
     results: dict[int, Fetched] = {}
     todo = []
     for feed in feeds:
         if feed.section not in settings.section_keys:
-            results[feed.id] = Fetched(feed.url, error=f"section '{feed.section}' is no longer "
-                                       "configured; remove the feed and add it again")  # fmt: skip
+            results[feed.id] = Fetched(
+                feed.url,
+                error=f"section '{feed.section}' is no longer "
+                "configured; remove the feed and add it again",
+            )
             if progress:
                 progress()
         else:
@@ -186,12 +207,16 @@ def _fetch_all(
     with ThreadPoolExecutor(max_workers=min(registry.WORKERS, len(todo) or 1)) as pool:
         futures = {
             pool.submit(
-                fetch.fetch, feed.url, agent=agent, timeout=timeout, max_bytes=max_bytes,
+                fetch.fetch,
+                feed.url,
+                agent=agent,
+                timeout=timeout,
+                max_bytes=max_bytes,
                 etag=feed.etag if feed.cache_key == cache_key else None,
                 last_modified=feed.last_modified if feed.cache_key == cache_key else None,
             ): feed
             for feed in todo
-        }  # fmt: skip
+        }
         for future in as_completed(futures):
             results[futures[future].id] = future.result()
             if progress:
@@ -215,8 +240,9 @@ def _parse_all(fetched: dict[int, Fetched]) -> dict[int, Parsed]:
         try:
             # fork: the fetch threads have all ended, and workers start in milliseconds.
             with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
-                futures = {i: pool.submit(_safe_parse, f.body, f.headers, f.url)
-                           for i, f in jobs.items()}  # fmt: skip
+                futures = {
+                    i: pool.submit(_safe_parse, f.body, f.headers, f.url) for i, f in jobs.items()
+                }
                 return {i: future.result() for i, future in futures.items()}
         except (BrokenProcessPool, OSError):
             pass  # no workers to be had, or one died: parse here instead
@@ -234,17 +260,30 @@ def _candidate(members: list[Pending], today: dt.date) -> Candidate:
     date = entry.date or next((p[2].date for p in group if p[2].date), None)
     sources = tuple((p[1].name, p[2].link) for p in group) if len(group) > 1 else ()
     return Candidate(
-        title=entry.title, section=feed.section, link=entry.link, date=date or today,
-        source=feed.name, feed=feed.url, guid=entry.guid, summary=entry.summary,
-        undated=date is None, sources=sources,
-    )  # fmt: skip
+        title=entry.title,
+        section=feed.section,
+        link=entry.link,
+        date=date or today,
+        source=feed.name,
+        feed=feed.url,
+        guid=entry.guid,
+        summary=entry.summary,
+        undated=date is None,
+        sources=sources,
+    )
 
 
 def _record(
-    db: sqlite_utils.Database, feeds: list[Feed], fetched: dict[int, Fetched],
-    parsed: dict[int, Parsed], counts: dict[int, list[int]],
-    new_seen: list[Seen], issue_id: str, stamp: str, cache_key: str,
-) -> tuple[FeedHealth, ...]:  # fmt: skip
+    db: sqlite_utils.Database,
+    feeds: list[Feed],
+    fetched: dict[int, Fetched],
+    parsed: dict[int, Parsed],
+    counts: dict[int, list[int]],
+    new_seen: list[Seen],
+    issue_id: str,
+    stamp: str,
+    cache_key: str,
+) -> tuple[FeedHealth, ...]:
     """Write the run to the registry in one transaction; return each feed's health."""
     health = []
     urls = {f.url for f in feeds}
@@ -256,8 +295,15 @@ def _record(
             error = got.error or (result.error if result else None)
             reason = _printable(error or (result.warning if result else None))
             new, dup, old = counts[feed.id]
-            status = ("failed" if error else "warning" if reason
-                      else "not modified" if got.not_modified else "ok")  # fmt: skip
+            status = (
+                "failed"
+                if error
+                else "warning"
+                if reason
+                else "not modified"
+                if got.not_modified
+                else "ok"
+            )
             moved = got.moved_to if got.moved_to and got.moved_to not in urls else None
             db.execute(
                 "INSERT INTO feed_stats VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET"
@@ -265,23 +311,41 @@ def _record(
                 " old = old + excluded.old, runs = runs + 1, last_run = excluded.last_run",
                 [feed.id, issue_id, new, dup, old, stamp],
             )
-            total_new = db.execute("SELECT new FROM feed_stats WHERE feed_id = ? AND issue_id = ?",
-                                   [feed.id, issue_id]).fetchone()[0]  # fmt: skip
+            total_new = db.execute(
+                "SELECT new FROM feed_stats WHERE feed_id = ? AND issue_id = ?", [feed.id, issue_id]
+            ).fetchone()[0]
             values = {
                 "last_status": status,
-                "last_error": reason, "last_checked": stamp, "last_new": new,
-                "last_duplicate": dup, "last_old": old, "errors": feed.errors + bool(reason),
-            }  # fmt: skip
+                "last_error": reason,
+                "last_checked": stamp,
+                "last_new": new,
+                "last_duplicate": dup,
+                "last_old": old,
+                "errors": feed.errors + bool(reason),
+            }
             if not error:
-                values.update(last_success=stamp, cache_key=cache_key, etag=got.etag,
-                              last_modified=got.last_modified)  # fmt: skip
+                values.update(
+                    last_success=stamp,
+                    cache_key=cache_key,
+                    etag=got.etag,
+                    last_modified=got.last_modified,
+                )
             if moved:
                 values.update(url=moved, moved_from=feed.url)
             sets = ", ".join(f"{k} = ?" for k in values)
             db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", [*values.values(), feed.id])
-            health.append(FeedHealth(
-                name=feed.name, url=moved or feed.url, status=status, new=new, duplicate=dup,
-                old=old, errors=values["errors"], reason=reason, moved_to=moved,
-                quiet=not error and total_new == 0,
-            ))  # fmt: skip
+            health.append(
+                FeedHealth(
+                    name=feed.name,
+                    url=moved or feed.url,
+                    status=status,
+                    new=new,
+                    duplicate=dup,
+                    old=old,
+                    errors=values["errors"],
+                    reason=reason,
+                    moved_to=moved,
+                    quiet=not error and total_new == 0,
+                )
+            )
     return tuple(health)

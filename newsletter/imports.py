@@ -50,8 +50,10 @@ class Plan:
     present: frozenset[str] = field(default_factory=frozenset)  # valid addresses in the file
 
     def summary(self) -> str:
-        text = (f"{self.display}: {len(self.added)} added, {len(self.updated)} updated, "
-                f"{self.unchanged} unchanged, {len(self.rejected)} rejected")  # fmt: skip
+        text = (
+            f"{self.display}: {len(self.added)} added, {len(self.updated)} updated, "
+            f"{self.unchanged} unchanged, {len(self.rejected)} rejected"
+        )
         return text + (f", {len(self.left)} marked left" if self.left else "")
 
     def diff(self) -> list[str]:
@@ -119,13 +121,17 @@ def plan_import(
         email = str(values["email"])
         here = f"{records.display}:{line}"  # a row number is never 0
         if email in seen:
-            rejected.append(f"{here}: {email} is already on row {seen[email]}. "
-                            "Keep one row per address and delete the other.")  # fmt: skip
+            rejected.append(
+                f"{here}: {email} is already on row {seen[email]}. "
+                "Keep one row per address and delete the other."
+            )
             continue
         seen[email] = line
         if line in records.extra_cells:
-            rejected.append(f"{here}: more cells than the header has columns. "
-                            "Quote cells that contain the delimiter.")  # fmt: skip
+            rejected.append(
+                f"{here}: more cells than the header has columns. "
+                "Quote cells that contain the delimiter."
+            )
             continue
         org = str(values.get("organisation") or "")
         if owned is not None:
@@ -167,10 +173,25 @@ def plan_import(
             unchanged += 1
     left: tuple[Contact, ...] = ()
     if owned is not None:
-        left = tuple(c for c in existing.values() if c.organisation == owned
-                     and c.email not in seen and c.status in ("subscribed", "bounced"))  # fmt: skip
-    return Plan(records.display, source, tuple(added), tuple(updated), unchanged,
-                tuple(rejected), tuple(notes), left, tuple(orgs.new), frozenset(seen))  # fmt: skip
+        left = tuple(
+            c
+            for c in existing.values()
+            if c.organisation == owned
+            and c.email not in seen
+            and c.status in ("subscribed", "bounced")
+        )
+    return Plan(
+        records.display,
+        source,
+        tuple(added),
+        tuple(updated),
+        unchanged,
+        tuple(rejected),
+        tuple(notes),
+        left,
+        tuple(orgs.new),
+        frozenset(seen),
+    )
 
 
 def apply_plan(
@@ -185,10 +206,24 @@ def apply_plan(
     }
     next_id = next_contact_id(db)
     rows = [
-        (n, c.email, c.name, org_ids.get(c.organisation.casefold()), c.job_title, c.country,
-         c.city, c.phone, c.topics, int(c.listed), c.status, plan.source, at, at)
+        (
+            n,
+            c.email,
+            c.name,
+            org_ids.get(c.organisation.casefold()),
+            c.job_title,
+            c.country,
+            c.city,
+            c.phone,
+            c.topics,
+            int(c.listed),
+            c.status,
+            plan.source,
+            at,
+            at,
+        )
         for n, c in enumerate(plan.added, next_id)
-    ]  # fmt: skip
+    ]
     # Bulk statements: a 100,000-row import would spend most of its time in
     # per-row round trips otherwise. The new rows are exactly the ids from
     # next_id up, as this transaction holds the write lock.

@@ -81,8 +81,14 @@ def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
 
 
 def render(c: Candidate, collected_at: str) -> str:
-    head = yaml.dump(front_matter(c, collected_at), Dumper=Dumper, sort_keys=False,
-                     allow_unicode=True, width=10_000, default_flow_style=False)  # fmt: skip
+    head = yaml.dump(
+        front_matter(c, collected_at),
+        Dumper=Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=10_000,
+        default_flow_style=False,
+    )
     return f"---\n{head}---\n{c.summary}\n" if c.summary else f"---\n{head}---\n"
 
 
@@ -176,8 +182,9 @@ def _names(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
     return paths
 
 
-def accept(db: sqlite_utils.Database, folder: Path, names: tuple[str, ...], all_: bool
-           ) -> list[tuple[str, str]]:  # fmt: skip
+def accept(
+    db: sqlite_utils.Database, folder: Path, names: tuple[str, ...], all_: bool
+) -> list[tuple[str, str]]:
     """Move candidates into items/; return (candidate, item file) pairs."""
     paths = _names(folder, names, all_)
     items = folder / "items"
@@ -241,8 +248,9 @@ def list_inbox(settings: Settings, folder: Path) -> list[Listed]:
     inbox = folder / "inbox"
     found = []
     for path in sorted(inbox.glob("*.md")) if inbox.is_dir() else []:
-        item, problems = load_item(path, f"issues/{folder.name}/inbox/{path.name}",
-                                   settings.section_keys)  # fmt: skip
+        item, problems = load_item(
+            path, f"issues/{folder.name}/inbox/{path.name}", settings.section_keys
+        )
         errors = tuple(p for p in problems if p.severity == "error")
         found.append(Listed(path.stem, item, errors))
     order = {k: n for n, k in enumerate(settings.section_keys)}

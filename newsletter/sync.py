@@ -152,8 +152,10 @@ def sync(
             plan = plan_import(db, records, f"sync:{source.name}", authority=source.organisation)
             if not plan.present:
                 # Applying it would mark every contact of the organisation left.
-                warnings.append(f"warning: source '{source.name}': {source.location}: no row has "
-                                "a valid email address. Nothing changed for it.")  # fmt: skip
+                warnings.append(
+                    f"warning: source '{source.name}': {source.location}: no row has "
+                    "a valid email address. Nothing changed for it."
+                )
                 continue
             if not dry_run:
                 apply_plan(db, plan, actor, at)

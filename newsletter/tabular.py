@@ -19,18 +19,48 @@ from newsletter.errors import where
 from newsletter.fields import show
 
 ALIASES: dict[str, tuple[str, ...]] = {
-    "email": ("email", "emailaddress", "mail", "emailid", "contactemail", "courriel",
-              "workemail", "primaryemail", "businessemail", "emailaddressprimary"),
+    "email": (
+        "email",
+        "emailaddress",
+        "mail",
+        "emailid",
+        "contactemail",
+        "courriel",
+        "workemail",
+        "primaryemail",
+        "businessemail",
+        "emailaddressprimary",
+    ),
     "name": ("name", "fullname", "contactname", "focalpoint", "focalpointname", "displayname"),
     "first_name": ("firstname", "givenname", "forename", "first"),
     "last_name": ("lastname", "surname", "familyname", "last"),
-    "organisation": ("organisation", "organization", "agency", "org", "entity", "unentity",
-                     "organisationorganization", "organizationorganisation",
-                     "nameoforganisation", "nameoforganization",
-                     "organisationname", "organizationname", "agencyname", "unorganisation",
-                     "unorganization", "unagency", "company"),
-    "acronym": ("acronym", "agencyacronym", "organisationacronym", "organizationacronym",
-                "orgacronym", "shortname"),
+    "organisation": (
+        "organisation",
+        "organization",
+        "agency",
+        "org",
+        "entity",
+        "unentity",
+        "organisationorganization",
+        "organizationorganisation",
+        "nameoforganisation",
+        "nameoforganization",
+        "organisationname",
+        "organizationname",
+        "agencyname",
+        "unorganisation",
+        "unorganization",
+        "unagency",
+        "company",
+    ),
+    "acronym": (
+        "acronym",
+        "agencyacronym",
+        "organisationacronym",
+        "organizationacronym",
+        "orgacronym",
+        "shortname",
+    ),
     "website": ("website", "organisationwebsite", "organizationwebsite", "agencywebsite", "url"),
     "job_title": ("jobtitle", "title", "position", "role", "function", "designation"),
     "country": ("country", "dutystationcountry"),
@@ -39,7 +69,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "topics": ("topics", "topic", "focusareas", "areas", "interests", "tags", "themes"),
     "listed": ("listed", "indirectory", "showindirectory", "publish", "public"),
     "status": ("status", "subscription", "subscriptionstatus"),
-}  # fmt: skip
+}
 # Columns our own export writes that an import reads past without comment.
 EXPORT_ONLY = {"id", "source", "createdat", "updatedat"}
 _LOOKUP = {alias: field for field, aliases in ALIASES.items() for alias in aliases}

@@ -70,8 +70,8 @@ def create_app(
     def lookup(token: str) -> tuple[int, str] | None:
         return tokens.read_token(secret, token) if len(token) <= MAX_TOKEN else None
 
-    @app.get("/unsubscribe/<token>")
-    def confirm(token: str) -> Response:
+    def handle(token: str, act: bool) -> Response:
+        # GET only shows the confirmation (mail scanners follow links); POST acts.
         db = open_db(db_path)
         try:
             found = lookup(token)
@@ -80,27 +80,23 @@ def create_app(
             contact = contacts.get_contact(db, found[0])
             if contact is None:
                 return page("gone")
-            state = "already" if contact.status == "unsubscribed" else "confirm"
-            return page(state, mask(contact.email))
-        finally:
-            db.conn.close()
-
-    @app.post("/unsubscribe/<token>")
-    def unsubscribe(token: str) -> Response:
-        db = open_db(db_path)
-        try:
-            found = lookup(token)
-            if found is None:
-                return page("invalid", status=400)
-            contact = contacts.get_contact(db, found[0])
-            if contact is None:
-                return page("gone")
+            if not act:
+                state = "already" if contact.status == "unsubscribed" else "confirm"
+                return page(state, mask(contact.email))
             changed = contacts.unsubscribe(
                 db, contact.id or 0, source=f"unsubscribe-link:{found[1]}", actor="recipient"
             )
             return page("done" if changed else "already", mask(contact.email))
         finally:
             db.conn.close()
+
+    @app.get("/unsubscribe/<token>")
+    def confirm(token: str) -> Response:
+        return handle(token, act=False)
+
+    @app.post("/unsubscribe/<token>")
+    def unsubscribe(token: str) -> Response:
+        return handle(token, act=True)
 
     @app.get("/")
     @app.get("/<path:path>")

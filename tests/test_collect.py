@@ -48,20 +48,34 @@ def assert_loadable(project, issue="2026-Q4"):
 
 
 UN = [
-    {"title": "UN Supplier Code of Conduct updated", "pubDate": OCT, "guid": "urn:un:1",
-     "link": "https://un.example.org/code?utm_source=rss",
-     "description": "The &lt;b&gt;updated&lt;/b&gt; code."},
-    {"title": "Old story", "link": "https://un.example.org/old", "pubDate": "Fri, 01 May 2026 "
-     "10:00:00 GMT"},
+    {
+        "title": "UN Supplier Code of Conduct updated",
+        "pubDate": OCT,
+        "guid": "urn:un:1",
+        "link": "https://un.example.org/code?utm_source=rss",
+        "description": "The &lt;b&gt;updated&lt;/b&gt; code.",
+    },
+    {
+        "title": "Old story",
+        "link": "https://un.example.org/old",
+        "pubDate": "Fri, 01 May 2026 10:00:00 GMT",
+    },
     {"title": "Undated note", "link": "https://un.example.org/note"},
     {"title": "Already an item", "link": "https://EXAMPLE.org/item-1/#top", "pubDate": OCT},
-]  # fmt: skip
+]
 UNDP = [
-    {"title": "UN supplier code of conduct updated!", "link": "https://undp.example.org/code",
-     "pubDate": NOV},
-    {"title": "Partnering Skills course", "link": "https://undp.example.org/course",
-     "pubDate": NOV, "description": "Courses for UN staff."},
-]  # fmt: skip
+    {
+        "title": "UN supplier code of conduct updated!",
+        "link": "https://undp.example.org/code",
+        "pubDate": NOV,
+    },
+    {
+        "title": "Partnering Skills course",
+        "link": "https://undp.example.org/course",
+        "pubDate": NOV,
+        "description": "Courses for UN staff.",
+    },
+]
 
 
 def sample(project, server):
@@ -88,8 +102,10 @@ def test_collect_triage_and_check(project, server):
     ]
     assert server.requests[0][1]["user-agent"].startswith("newsletter/")
     assert inbox_files(project) == [
-        "partnering-skills-course.md", "un-supplier-code-of-conduct-updated.md", "undated-note.md",
-    ]  # fmt: skip
+        "partnering-skills-course.md",
+        "un-supplier-code-of-conduct-updated.md",
+        "undated-note.md",
+    ]
     assert_loadable(project)
     inbox = project / "issues" / "2026-Q4" / "inbox"
     text = (inbox / "un-supplier-code-of-conduct-updated.md").read_text()
@@ -191,14 +207,24 @@ def test_rejections_are_remembered_across_feeds_and_issues(project, server):
 
 
 def test_cross_issue_duplicates_are_skipped(project, server):
-    make_issue(project, "2026-Q3", items={"old.md": (
-        "---\ntitle: Told before\nsection: news\nlink: https://Site.org/story/\n---\nText.\n")})  # fmt: skip
+    make_issue(
+        project,
+        "2026-Q3",
+        items={
+            "old.md": (
+                "---\ntitle: Told before\nsection: news\nlink: https://Site.org/story/\n---\nText.\n"
+            )
+        },
+    )
     make_issue(project)
     items = [
-        {"title": "Told again", "link": "https://site.org/story?utm_medium=rss&amp;fbclid=9",
-         "pubDate": OCT},
+        {
+            "title": "Told again",
+            "link": "https://site.org/story?utm_medium=rss&amp;fbclid=9",
+            "pubDate": OCT,
+        },
         {"title": "Fresh", "link": "https://site.org/fresh", "pubDate": OCT},
-    ]  # fmt: skip
+    ]
     add(project, server, "Site", "news", Route(rss(items)))
     result = run(project, "collect", "2026-Q4")
     assert "Site  ok        1    1    0       0" in result.stdout
@@ -228,8 +254,9 @@ def test_collect_needs_feeds_and_an_issue(project):
 
 HTML_PAGE = b"<!DOCTYPE html><html><head><title>Moved</title></head><body>Hi</body></html>"
 BOZO = rss([{"title": "Kept", "link": "https://x.org/k", "pubDate": OCT}]).replace(b"</rss>", b"")
-MISLABELLED = rss([{"title": "Caf\u00e9 \u20ac", "link": "https://x.org/c", "pubDate": OCT}]
-                  ).replace(b'encoding="utf-8"', b'encoding="windows-1252"')  # fmt: skip
+MISLABELLED = rss(
+    [{"title": "Caf\u00e9 \u20ac", "link": "https://x.org/c", "pubDate": OCT}]
+).replace(b'encoding="utf-8"', b'encoding="windows-1252"')
 
 
 @pytest.mark.parametrize(
@@ -238,21 +265,36 @@ MISLABELLED = rss([{"title": "Caf\u00e9 \u20ac", "link": "https://x.org/c", "pub
         (Route(rss([]), delay=1.5), "timed out after 0.3 s", "failed"),
         (Route(status=404), "HTTP 404 Not Found", "failed"),
         (Route(b"x", status=500), "HTTP 500 Internal Server Error", "failed"),
-        (Route(HTML_PAGE, headers={"Content-Type": "text/html"}), "an HTML page, not a feed",
-         "failed"),
-        (Route(BOZO), "ill-formed XML (line 3: no element found); kept what could be read",
-         "warning"),
+        (
+            Route(HTML_PAGE, headers={"Content-Type": "text/html"}),
+            "an HTML page, not a feed",
+            "failed",
+        ),
+        (
+            Route(BOZO),
+            "ill-formed XML (line 3: no element found); kept what could be read",
+            "warning",
+        ),
         (Route(MISLABELLED), "declared encoding windows-1252 is wrong; read as utf-8", "warning"),
-        (Route(b"<rss>" + b" " * (5 * 1024 * 1024) + b"</rss>"),
-         "body larger than the 5 MB size cap", "failed"),
-        (Route(status=301, headers={"Location": "/Bad"}), "redirect loop ({u}/Bad -> {u}/Bad)",
-         "failed"),
+        (
+            Route(b"<rss>" + b" " * (5 * 1024 * 1024) + b"</rss>"),
+            "body larger than the 5 MB size cap",
+            "failed",
+        ),
+        (
+            Route(status=301, headers={"Location": "/Bad"}),
+            "redirect loop ({u}/Bad -> {u}/Bad)",
+            "failed",
+        ),
         (Route(b"", headers={}), "empty document", "failed"),
-        (Route(b'{"version": "https://jsonfeed.org/version/1"}'),
-         "JSON, not RSS or Atom (JSON Feed is not supported)", "failed"),
+        (
+            Route(b'{"version": "https://jsonfeed.org/version/1"}'),
+            "JSON, not RSS or Atom (JSON Feed is not supported)",
+            "failed",
+        ),
     ],
     ids=["timeout", "404", "500", "html", "bozo", "encoding", "oversize", "loop", "empty", "json"],
-)  # fmt: skip
+)
 def test_bad_feeds_warn_once_and_others_still_collect(project, server, route, warning, status):
     make_issue(project)
     add(project, server, "Good", "news", Route(rss([UNDP[1]])))
@@ -297,16 +339,33 @@ HOSTILE = (
     '<img src="https://e.org/a.png" alt="A chart" onerror="alert(1)">'
     '<img src="data:image/png;base64,AAAA" alt="x"> <a href="vbscript:x">vb</a></p>'
 )
-HOSTILE_MARKS = ("<script", "<iframe", "<object", "<embed", "onclick", "onerror", "javascript:",
-                 "data:", "vbscript:", "expression(", "style=")  # fmt: skip
+HOSTILE_MARKS = (
+    "<script",
+    "<iframe",
+    "<object",
+    "<embed",
+    "onclick",
+    "onerror",
+    "javascript:",
+    "data:",
+    "vbscript:",
+    "expression(",
+    "style=",
+)
 
 
 def test_hostile_content_never_reaches_the_inbox(project, server):
     make_issue(project)
     from html import escape
 
-    items = [{"title": "Hostile <script>x</script>", "link": "javascript:alert(1)",
-              "pubDate": OCT, "description": escape(HOSTILE)}]  # fmt: skip
+    items = [
+        {
+            "title": "Hostile <script>x</script>",
+            "link": "javascript:alert(1)",
+            "pubDate": OCT,
+            "description": escape(HOSTILE),
+        }
+    ]
     add(project, server, "Evil", "news", Route(rss(items)))
     run(project, "collect", "2026-Q4")
     (name,) = inbox_files(project)
@@ -332,13 +391,18 @@ def test_stage_collect_reports_progress_and_stamps_files(project, server):
     add(project, server, "UNDP", "tools", Route(rss(UNDP)))
     ticks = []
     when = dt.datetime(2026, 11, 3, 8, 30, tzinfo=dt.UTC)
-    result = harvest.collect(open_db(project / "contacts.db"), load_settings(project),
-                             project / "issues" / "2026-Q4", when=when,
-                             progress=lambda: ticks.append(1))  # fmt: skip
+    result = harvest.collect(
+        open_db(project / "contacts.db"),
+        load_settings(project),
+        project / "issues" / "2026-Q4",
+        when=when,
+        progress=lambda: ticks.append(1),
+    )
     assert len(ticks) == 2 and result.ok
     assert [(f.name, f.status, f.new, f.duplicate, f.old) for f in result.feeds] == [
-        ("UN-News", "ok", 2, 1, 1), ("UNDP", "ok", 2, 0, 0),
-    ]  # fmt: skip
+        ("UN-News", "ok", 2, 1, 1),
+        ("UNDP", "ok", 2, 0, 0),
+    ]
     text = (project / "issues" / "2026-Q4" / "inbox" / "undated-note.md").read_text()
     assert "date: 2026-11-03\n" in text
     assert "collected_at: '2026-11-03T08:30:00+00:00'\n" in text
@@ -362,16 +426,27 @@ def test_generic_titles_do_not_merge_and_names_get_suffixes(project, server):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["accept", "2026-Q4"], "issues/2026-Q4/inbox: no candidates named. Give NAME... or "
-         "--all; list them with: newsletter inbox 2026-Q4"),
-        (["accept", "2026-Q4", "x", "--all"],
-         "issues/2026-Q4/inbox: give candidate names or --all, not both."),
-        (["reject", "2026-Q4", "nope"], "issues/2026-Q4/inbox/nope.md: no such candidate. "
-         "List them with: newsletter inbox 2026-Q4"),
-        (["accept", "2026-Q4", "../items/item-1"], "issues/2026-Q4/inbox/../items/item-1.md: no "
-         "such candidate. List them with: newsletter inbox 2026-Q4"),
+        (
+            ["accept", "2026-Q4"],
+            "issues/2026-Q4/inbox: no candidates named. Give NAME... or "
+            "--all; list them with: newsletter inbox 2026-Q4",
+        ),
+        (
+            ["accept", "2026-Q4", "x", "--all"],
+            "issues/2026-Q4/inbox: give candidate names or --all, not both.",
+        ),
+        (
+            ["reject", "2026-Q4", "nope"],
+            "issues/2026-Q4/inbox/nope.md: no such candidate. "
+            "List them with: newsletter inbox 2026-Q4",
+        ),
+        (
+            ["accept", "2026-Q4", "../items/item-1"],
+            "issues/2026-Q4/inbox/../items/item-1.md: no "
+            "such candidate. List them with: newsletter inbox 2026-Q4",
+        ),
     ],
-)  # fmt: skip
+)
 def test_triage_errors(project, args, message):
     make_issue(project)
     result = run(project, *args)
@@ -385,8 +460,17 @@ def test_inbox_shows_a_broken_candidate(project):
     (folder / "inbox" / "broken.md").write_text("---\ntitle: [unclosed\n---\n")
     result = run(project, "inbox", "2026-Q4")
     assert result.stderr.startswith("issues/2026-Q4/inbox/broken.md:3: invalid YAML")
-    assert result.stdout.splitlines()[1].split() == ["broken", "-", "-", "-", "(cannot", "be",
-                                                    "read;", "see", "above)"]  # fmt: skip
+    assert result.stdout.splitlines()[1].split() == [
+        "broken",
+        "-",
+        "-",
+        "-",
+        "(cannot",
+        "be",
+        "read;",
+        "see",
+        "above)",
+    ]
     empty = make_issue(project, "2027-Q1", items={})
     assert run(project, "inbox", empty.name).stdout == (
         "issues/2027-Q1/inbox/: no candidates. Run: newsletter collect 2027-Q1\n"
@@ -396,14 +480,20 @@ def test_inbox_shows_a_broken_candidate(project):
 @pytest.mark.parametrize(
     "issue_id,extra,message",
     [
-        ("2026-Q4", "window = { from = 2026-12-01, to = 2026-10-01 }\n",
-         "issues/2026-Q4/issue.toml: 'window' must be { from = YYYY-MM-DD, to = YYYY-MM-DD }, "
-         "from before to."),
-        ("special", "",
-         "issues/special/issue.toml: no window and the ID is not YYYY-Qn. "
-         "Add window = { from = 2026-10-01, to = 2026-12-31 }."),
+        (
+            "2026-Q4",
+            "window = { from = 2026-12-01, to = 2026-10-01 }\n",
+            "issues/2026-Q4/issue.toml: 'window' must be { from = YYYY-MM-DD, to = YYYY-MM-DD }, "
+            "from before to.",
+        ),
+        (
+            "special",
+            "",
+            "issues/special/issue.toml: no window and the ID is not YYYY-Qn. "
+            "Add window = { from = 2026-10-01, to = 2026-12-31 }.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_collect_window_errors(project, server, issue_id, extra, message):
     folder = make_issue(project, issue_id, items={})
     (folder / "issue.toml").write_text((folder / "issue.toml").read_text() + extra)
@@ -417,12 +507,40 @@ def test_feeds_list_shows_health_after_collect(project, server):
     run(project, "collect", "2026-Q4")
     lines = run(project, "feeds", "list").stdout.splitlines()
     rows = [line.split() for line in lines[1:4]]
-    assert rows[0][:3] + rows[0][5:] == ["UN-News", "news", "ok", "3", "2", "1", "1", "0",
-                                         server.url("/UN-News")]  # fmt: skip
-    assert rows[1][:3] + rows[1][5:] == ["UNDP", "tools", "ok", "2", "2", "0", "0", "0",
-                                         server.url("/UNDP")]  # fmt: skip
-    assert rows[2] == ["Broken", "news", "failed", "-", "0", "0", "0", "0", "1",
-                       server.url("/Broken")]  # fmt: skip
+    assert rows[0][:3] + rows[0][5:] == [
+        "UN-News",
+        "news",
+        "ok",
+        "3",
+        "2",
+        "1",
+        "1",
+        "0",
+        server.url("/UN-News"),
+    ]
+    assert rows[1][:3] + rows[1][5:] == [
+        "UNDP",
+        "tools",
+        "ok",
+        "2",
+        "2",
+        "0",
+        "0",
+        "0",
+        server.url("/UNDP"),
+    ]
+    assert rows[2] == [
+        "Broken",
+        "news",
+        "failed",
+        "-",
+        "0",
+        "0",
+        "0",
+        "0",
+        "1",
+        server.url("/Broken"),
+    ]
     assert lines[4:] == ["Feeds to chase:", "  Broken: failed: HTTP 500 Internal Server Error"]
 
 

@@ -112,10 +112,16 @@ def test_sync_applies_sources_and_marks_missing_people_left(project, server, mon
         ("quit.early@unicef.example.org", "unsubscribed", "manual"),  # consent kept
     ]
     # The new contact joined the organisation the source owns.
-    assert rows(db, "SELECT o.acronym FROM contacts c JOIN organisations o ON o.id = "
-                    "c.organisation_id WHERE c.email LIKE 'new.person%'") == [("UNICEF",)]  # fmt: skip
-    assert rows(db, "SELECT field, old, new, source FROM history WHERE field = 'status' "
-                    "AND source LIKE 'sync:%'") == [("status", "subscribed", "left", "sync:UNICEF")]  # fmt: skip
+    assert rows(
+        db,
+        "SELECT o.acronym FROM contacts c JOIN organisations o ON o.id = "
+        "c.organisation_id WHERE c.email LIKE 'new.person%'",
+    ) == [("UNICEF",)]
+    assert rows(
+        db,
+        "SELECT field, old, new, source FROM history WHERE field = 'status' "
+        "AND source LIKE 'sync:%'",
+    ) == [("status", "subscribed", "left", "sync:UNICEF")]
     again = run(project, "contacts", "sync")
     assert again.output.splitlines()[-2:] == [
         f"{server.url}/unicef.csv: 0 added, 0 updated, 2 unchanged, 0 rejected",

@@ -38,11 +38,13 @@ def store(project):
     with db.atomic():
         person(db, "old@unicef.example.org", "UNICEF", name="Olga Old", job_title="Officer")
         person(db, "moved@unicef.example.org", "UNICEF", name="Mo Moved", job_title="Officer")
-        change_contact(db, get_contact(db, "moved@unicef.example.org"), {"job_title": "Head"},
-                       "test", "t", NEW)  # fmt: skip
+        change_contact(
+            db, get_contact(db, "moved@unicef.example.org"), {"job_title": "Head"}, "test", "t", NEW
+        )
         person(db, "topic@unicef.example.org", "UNICEF", name="Ted Topic")
-        change_contact(db, get_contact(db, "topic@unicef.example.org"), {"topics": "climate"},
-                       "test", "t", NEW)  # fmt: skip
+        change_contact(
+            db, get_contact(db, "topic@unicef.example.org"), {"topics": "climate"}, "test", "t", NEW
+        )
         person(db, "fresh@who.example.org", "WHO", NEW, name="Fay Fresh", phone="+41 22 555 0100")
         person(db, "edge@who.example.org", "WHO", "2026-09-15T00:00:00+00:00", name="Ed Edge")
         person(db, "late@who.example.org", "WHO", "2026-12-16T00:00:00+00:00", name="Lu Late")
@@ -134,8 +136,14 @@ def test_hostile_contact_fields_are_escaped(project):
     two_issues(project)
     db = open_db(project / "contacts.db")
     with db.atomic():
-        person(db, "o'brien+x@who.example.org", '<script>alert(1)</script>', NEW,
-               job_title='"><img src=x onerror=alert(1)>', phone="%%EMAIL%%")  # fmt: skip
+        person(
+            db,
+            "o'brien+x@who.example.org",
+            "<script>alert(1)</script>",
+            NEW,
+            job_title='"><img src=x onerror=alert(1)>',
+            phone="%%EMAIL%%",
+        )
         person(db, "a?b#c%d@who.example.org", "Query", NEW)
     db.conn.close()
     result = build(project)
@@ -156,9 +164,15 @@ def test_a_large_directory_moves_to_the_web_page(project):
     with db.atomic():
         for n in range(1500):
             at = NEW if n % 100 == 0 else OLD
-            person(db, f"person{n}@agency{n % 60}.example.org", f"Agency {n % 60}", at,
-                   name=f"Person Number {n}", job_title="Private Sector Partnerships Specialist",
-                   phone="+41 22 555 0100")  # fmt: skip
+            person(
+                db,
+                f"person{n}@agency{n % 60}.example.org",
+                f"Agency {n % 60}",
+                at,
+                name=f"Person Number {n}",
+                job_title="Private Sector Partnerships Specialist",
+                phone="+41 22 555 0100",
+            )
     db.conn.close()
     result = build(project)
     assert result.exit_code == 0, result.output
@@ -188,8 +202,9 @@ def test_without_a_database_the_email_links_to_the_web_page(project):
 def test_the_sample_shows_new_updated_left_and_vacant(tmp_path):
     copy = tmp_path / "sample"
     for name in ("2026-Q3", "2026-Q4"):
-        shutil.copytree(REPO / "issues" / name, copy / "issues" / name,
-                        ignore=shutil.ignore_patterns("build"))  # fmt: skip
+        shutil.copytree(
+            REPO / "issues" / name, copy / "issues" / name, ignore=shutil.ignore_patterns("build")
+        )
     shutil.copytree(REPO / "templates", copy / "templates")
     shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
     shutil.copy(REPO / "contacts.db", copy / "contacts.db")

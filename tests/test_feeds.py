@@ -104,17 +104,28 @@ def test_feeds_add_list_remove(project, tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["https://x.org/f", "--section", "gossip"],
-         "--section: unknown section 'gossip'. Use one of: news, tools, events, spotlight."),
-        (["ftp://x.org/f", "--section", "news"],
-         "ftp://x.org/f: not a feed URL. Use https://..., file://... or a path."),
-        (["missing.xml", "--section", "news"],
-         "missing.xml: no such file. Give an http(s) URL or an existing file."),
-        (["https://a.org/rss", "--section", "news"], "https://a.org/rss: already registered as 'A'."),
-        (["https://b.org/rss", "--section", "news", "--name", "a"],
-         "--name: a feed is already named 'a'. Pick another name."),
+        (
+            ["https://x.org/f", "--section", "gossip"],
+            "--section: unknown section 'gossip'. Use one of: news, tools, events, spotlight.",
+        ),
+        (
+            ["ftp://x.org/f", "--section", "news"],
+            "ftp://x.org/f: not a feed URL. Use https://..., file://... or a path.",
+        ),
+        (
+            ["missing.xml", "--section", "news"],
+            "missing.xml: no such file. Give an http(s) URL or an existing file.",
+        ),
+        (
+            ["https://a.org/rss", "--section", "news"],
+            "https://a.org/rss: already registered as 'A'.",
+        ),
+        (
+            ["https://b.org/rss", "--section", "news", "--name", "a"],
+            "--name: a feed is already named 'a'. Pick another name.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_feeds_add_errors(project, args, message):
     run(project, "feeds", "add", "https://a.org/rss", "--section", "news", "--name", "A")
     result = run(project, "feeds", "add", *args)
@@ -157,24 +168,46 @@ def test_fetch_redirects(server):
 @pytest.mark.parametrize(
     "routes,error",
     [
-        ({"/f": Route(status=302, headers={"Location": "/g"}),
-          "/g": Route(status=301, headers={"Location": "/f"})},
-         "redirect loop ({u}/f -> {u}/g -> {u}/f)"),
-        ({f"/f{i}" if i else "/f": Route(status=302, headers={"Location": f"/f{i + 1}"})
-          for i in range(9)}, "more than 5 redirects"),
-        ({"/f": Route(status=301, headers={"Location": "file:///etc/passwd"})},
-         "redirect to a non-web URL (file:///etc/passwd)"),
+        (
+            {
+                "/f": Route(status=302, headers={"Location": "/g"}),
+                "/g": Route(status=301, headers={"Location": "/f"}),
+            },
+            "redirect loop ({u}/f -> {u}/g -> {u}/f)",
+        ),
+        (
+            {
+                f"/f{i}" if i else "/f": Route(status=302, headers={"Location": f"/f{i + 1}"})
+                for i in range(9)
+            },
+            "more than 5 redirects",
+        ),
+        (
+            {"/f": Route(status=301, headers={"Location": "file:///etc/passwd"})},
+            "redirect to a non-web URL (file:///etc/passwd)",
+        ),
         ({"/f": Route(b"oops", status=500)}, "HTTP 500 Internal Server Error"),
         ({}, "HTTP 404 Not Found"),
         ({"/f": Route(rss([]), delay=2)}, "timed out after 0.3 s"),
         ({"/f": Route(b"x" * 3000)}, "body larger than the 2 KB size cap"),
         ({"/f": Route(b"x" * 3000, chunked=True)}, "body larger than the 2 KB size cap"),
-        ({"/f": Route(gzip.compress(b"x" * 100_000),
-                      headers={"Content-Encoding": "gzip"})}, "body larger than the 2 KB size cap"),
+        (
+            {"/f": Route(gzip.compress(b"x" * 100_000), headers={"Content-Encoding": "gzip"})},
+            "body larger than the 2 KB size cap",
+        ),
     ],
-    ids=["loop", "too-many", "to-file", "500", "404", "slow", "oversize", "oversize-chunked",
-         "gzip-bomb"],
-)  # fmt: skip
+    ids=[
+        "loop",
+        "too-many",
+        "to-file",
+        "500",
+        "404",
+        "slow",
+        "oversize",
+        "oversize-chunked",
+        "gzip-bomb",
+    ],
+)
 def test_fetch_errors(server, routes, error):
     server.routes.update(routes)
     got = fetch(server.url("/f"), agent=AGENT, timeout=0.3, max_bytes=2048)
@@ -210,29 +243,38 @@ def words(n: int, stop_at: int | None = None) -> str:
     "html,expected",
     [
         ("<p>short <b>text</b></p>", "<p>short <b>text</b></p>"),
-        ("loose <i>inline</i> text<ul><li>one</li></ul>tail",
-         "<p>loose <i>inline</i> text</p>\n<ul><li>one</li></ul>\n<p>tail</p>"),
+        (
+            "loose <i>inline</i> text<ul><li>one</li></ul>tail",
+            "<p>loose <i>inline</i> text</p>\n<ul><li>one</li></ul>\n<p>tail</p>",
+        ),
         (f"<p>{words(100)}</p>", f"<p>{words(80)}\u2026</p>"),
         (f"<p>{words(100, stop_at=60)}</p>", f"<p>{words(61, stop_at=60)}</p>"),
-        (f"<p>x <a href=\"https://e.org/\">{words(100)}</a> y</p>",
-         f"<p>x <a href=\"https://e.org/\">{words(79)}\u2026</a></p>"),
+        (
+            f'<p>x <a href="https://e.org/">{words(100)}</a> y</p>',
+            f'<p>x <a href="https://e.org/">{words(79)}\u2026</a></p>',
+        ),
         ("<p>a</p>\n\n\n<p>b</p>", "<p>a</p>\n<p>b</p>"),
     ],
     ids=["short", "blocks", "cut-at-word", "cut-at-sentence", "cut-inside-link", "blank-lines"],
-)  # fmt: skip
+)
 def test_summarise(html, expected):
     assert summarise(html) == expected
 
 
 def test_parse_feed_cleans_entries():
-    body = rss([{
-        "title": "Tools &amp; &lt;b&gt;resources&lt;/b&gt;",
-        "link": "/news/1?utm_source=rss",
-        "description": "&lt;p onclick=\"x()\"&gt;See &lt;a href=\"../more\"&gt;more&lt;/a&gt;"
-                       "&lt;img src=\"/a.png\"&gt;&lt;img src=\"/b.png\" alt=\"Chart\"&gt;"
-                       "&lt;script&gt;alert(1)&lt;/script&gt;&lt;/p&gt;",
-        "guid": "tag:1", "pubDate": "Mon, 05 Oct 2026 10:00:00 GMT",
-    }])  # fmt: skip
+    body = rss(
+        [
+            {
+                "title": "Tools &amp; &lt;b&gt;resources&lt;/b&gt;",
+                "link": "/news/1?utm_source=rss",
+                "description": '&lt;p onclick="x()"&gt;See &lt;a href="../more"&gt;more&lt;/a&gt;'
+                '&lt;img src="/a.png"&gt;&lt;img src="/b.png" alt="Chart"&gt;'
+                "&lt;script&gt;alert(1)&lt;/script&gt;&lt;/p&gt;",
+                "guid": "tag:1",
+                "pubDate": "Mon, 05 Oct 2026 10:00:00 GMT",
+            }
+        ]
+    )
     parsed = parse_feed(body, (("content-type", "application/rss+xml"),), "https://e.org/feeds/rss")
     assert parsed.error is None and parsed.warning is None
     (entry,) = parsed.entries

@@ -21,27 +21,37 @@ FILES = sorted(p for p in FEEDS.rglob("*") if p.is_file()) if FEEDS.is_dir() els
 _HEADER = re.compile(r"^Header:\s*([\w-]+):\s*(.*?)\s*$", re.M)
 _EXPECT = re.compile(r"^Expect:\s*(.*?)\s*$", re.M)
 EXPECTED = [
-    (p, m[1]) for p in FILES if "feedparser" in p.parts
+    (p, m[1])
+    for p in FILES
+    if "feedparser" in p.parts
     if (m := _EXPECT.search(p.read_bytes()[:4000].decode("latin-1")))
-]  # fmt: skip
+]
 KNOWN = {
-    **{f"illformed/chardet/{n}.xml": "guessing an undeclared encoding needs chardet, "
-       "feedparser's optional helper, which is not installed"
-       for n in ("big5", "gb2312", "koi8r", "shiftjis", "windows1255")},
+    **{
+        f"illformed/chardet/{n}.xml": "guessing an undeclared encoding needs chardet, "
+        "feedparser's optional helper, which is not installed"
+        for n in ("big5", "gb2312", "koi8r", "shiftjis", "windows1255")
+    },
     "wellformed/rss/item_description_not_a_doctype.xml": "written for no document URI; "
     "given one, feedparser resolves href='foo' against it",
-    **{name: "feedparser's own sanitiser rewrites this markup; it is off, since nh3 "
-       "(sanitize.clean_html) is the one allowlist. The inbox files are checked instead."
-       for name in ("encoding/bozo_linenoise.xml", "wellformed/namespace/rss2.0mathml.xml")},
-}  # fmt: skip
-SANITIZER = ("these expectations test feedparser's own sanitiser, which is off: nh3 "
-             "(sanitize.clean_html) is the one allowlist, and it drops script, style and "
-             "the like with their content. The hostile part is checked absent from the inbox "
-             "files in test_the_whole_corpus_through_collect.")  # fmt: skip
+    **{
+        name: "feedparser's own sanitiser rewrites this markup; it is off, since nh3 "
+        "(sanitize.clean_html) is the one allowlist. The inbox files are checked instead."
+        for name in ("encoding/bozo_linenoise.xml", "wellformed/namespace/rss2.0mathml.xml")
+    },
+}
+SANITIZER = (
+    "these expectations test feedparser's own sanitiser, which is off: nh3 "
+    "(sanitize.clean_html) is the one allowlist, and it drops script, style and "
+    "the like with their content. The hostile part is checked absent from the inbox "
+    "files in test_the_whole_corpus_through_collect."
+)
 # Markup that must never reach an inbox file, whatever the feed.
-HOSTILE_TAGS = re.compile(r"<(script|iframe|object|embed|applet|style|form|svg|math)\b"
-                          r"|<[^>]*\s(on\w+|style)\s*=|(javascript|vbscript|data):|expression\(",
-                          re.I)  # fmt: skip
+HOSTILE_TAGS = re.compile(
+    r"<(script|iframe|object|embed|applet|style|form|svg|math)\b"
+    r"|<[^>]*\s(on\w+|style)\s*=|(javascript|vbscript|data):|expression\(",
+    re.I,
+)
 
 
 def headers(path: Path) -> dict[str, str]:
@@ -74,12 +84,27 @@ def test_the_whole_corpus_through_collect(corpus, project):
     with FeedServer() as server:
         for n, path in enumerate(FILES):
             got = headers(path)
-            server.routes[f"/{n}"] = Route(path.read_bytes(), headers={
-                "Content-Type": got.get("content-type", "application/xml"),
-                **{k: v for k, v in got.items() if k != "content-type"}})  # fmt: skip
-            result = runner.invoke(main, ["--root", str(project), "feeds", "add",
-                                          server.url(f"/{n}"), "--section", "news",
-                                          "--name", rel(path)])  # fmt: skip
+            server.routes[f"/{n}"] = Route(
+                path.read_bytes(),
+                headers={
+                    "Content-Type": got.get("content-type", "application/xml"),
+                    **{k: v for k, v in got.items() if k != "content-type"},
+                },
+            )
+            result = runner.invoke(
+                main,
+                [
+                    "--root",
+                    str(project),
+                    "feeds",
+                    "add",
+                    server.url(f"/{n}"),
+                    "--section",
+                    "news",
+                    "--name",
+                    rel(path),
+                ],
+            )
             assert result.exit_code == 0, result.output
         result = runner.invoke(main, ["--root", str(project), "collect", "2026-Q4"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
@@ -87,8 +112,11 @@ def test_the_whole_corpus_through_collect(corpus, project):
     warned = [line.split(": ", 2)[1] for line in result.stderr.splitlines()]
     assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
     assert len(warned) == len(set(warned)), "a feed warned twice"
-    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[2:]
-            if line.split() and line.split()[0] in {rel(p) for p in FILES}}  # fmt: skip
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in result.stdout.splitlines()[2:]
+        if line.split() and line.split()[0] in {rel(p) for p in FILES}
+    }
     assert len(rows) == len(FILES)
     for name, (status, *_) in rows.items():
         assert (status == "ok") == (name not in warned), name

@@ -129,13 +129,21 @@ def show_(env: Env, email: str) -> None:
     Example: newsletter contacts show jane.doe@unicef.example.org
     """
     contact = manage.existing_contact(env.db, email)
-    for label, value in (("Email", contact.email), ("Name", contact.name),
-                         ("Organisation", contact.organisation), ("Job title", contact.job_title),
-                         ("Country", contact.country), ("City", contact.city),
-                         ("Phone", contact.phone), ("Topics", contact.topics),
-                         ("Listed", "yes" if contact.listed else "no"), ("Status", contact.status),
-                         ("Source", contact.source), ("Created", contact.created_at),
-                         ("Updated", contact.updated_at)):  # fmt: skip
+    for label, value in (
+        ("Email", contact.email),
+        ("Name", contact.name),
+        ("Organisation", contact.organisation),
+        ("Job title", contact.job_title),
+        ("Country", contact.country),
+        ("City", contact.city),
+        ("Phone", contact.phone),
+        ("Topics", contact.topics),
+        ("Listed", "yes" if contact.listed else "no"),
+        ("Status", contact.status),
+        ("Source", contact.source),
+        ("Created", contact.created_at),
+        ("Updated", contact.updated_at),
+    ):
         click.echo(f"{label + ':':<14}{show(value, 200)[1:-1]}")
     click.echo("History:")
     for h in history(env.db, contact.id or 0):
@@ -196,8 +204,14 @@ def remove(env: Env, email: str, purge: bool, yes: bool) -> None:
     """
     if not purge:
         changed = manage.remove_contact(env.db, email)
-        click.echo(f"{email}: " + ("marked left; record and history kept." if changed
-                                   else "already left; nothing changed."))  # fmt: skip
+        click.echo(
+            f"{email}: "
+            + (
+                "marked left; record and history kept."
+                if changed
+                else "already left; nothing changed."
+            )
+        )
         return
     if not yes:
         click.confirm(f"Erase all data about {email}? This cannot be undone", abort=True)

@@ -21,10 +21,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[i
     cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     return [
-        "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                  for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
         for row in cells
-    ]  # fmt: skip
+    ]
 
 
 def _when(stamp: str | None) -> str:
@@ -72,20 +74,38 @@ def list_(env: Env) -> None:
         click.echo("No feeds. Add one with: newsletter feeds add URL --section SECTION")
         return
     rows = [
-        (f.name, f.section, f.last_status or "never collected", _when(f.last_success), f.seen,
-         f.last_new, f.last_duplicate, f.last_old, f.errors, f.url)
+        (
+            f.name,
+            f.section,
+            f.last_status or "never collected",
+            _when(f.last_success),
+            f.seen,
+            f.last_new,
+            f.last_duplicate,
+            f.last_old,
+            f.errors,
+            f.url,
+        )
         for f in found
-    ]  # fmt: skip
+    ]
     headers = ("NAME", "SECTION", "STATUS", "LAST SUCCESS", "SEEN", *HEALTH, "URL")
     for line in table(headers, rows, right={4, 5, 6, 7, 8}):
         click.echo(line)
     quiet = registry.quiet_feeds(env.db)
-    _chase([
-        (f.name, f"failed: {f.last_error}" if f.last_status == "failed"
-         else f.last_error if f.last_status == "warning" else "nothing new this quarter")
-        for f in found
-        if f.last_status in ("failed", "warning") or (f.id in quiet and f.last_status)
-    ])  # fmt: skip
+    _chase(
+        [
+            (
+                f.name,
+                f"failed: {f.last_error}"
+                if f.last_status == "failed"
+                else f.last_error
+                if f.last_status == "warning"
+                else "nothing new this quarter",
+            )
+            for f in found
+            if f.last_status in ("failed", "warning") or (f.id in quiet and f.last_status)
+        ]
+    )
 
 
 @feeds.command("remove")
@@ -102,8 +122,13 @@ def remove(env: Env, name_or_url: str) -> None:
 
 @click.command()
 @click.argument("issue_id")
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=TIMEOUT,
-              show_default=True, help="Seconds allowed for each feed.")  # fmt: skip
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.01),
+    default=TIMEOUT,
+    show_default=True,
+    help="Seconds allowed for each feed.",
+)
 @pass_env
 def collect(env: Env, issue_id: str, timeout: float) -> None:
     """Fetch every feed and write the window's new entries to issues/ID/inbox/.
@@ -114,8 +139,9 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
     total = len(registry.list_feeds(env.db))
     if sys.stderr.isatty() and total:
         with click.progressbar(length=total, label="Fetching feeds", file=sys.stderr) as bar:
-            result = harvest.collect(env.db, env.settings, folder, timeout=timeout,
-                                     progress=lambda: bar.update(1))  # fmt: skip
+            result = harvest.collect(
+                env.db, env.settings, folder, timeout=timeout, progress=lambda: bar.update(1)
+            )
     else:
         result = harvest.collect(env.db, env.settings, folder, timeout=timeout)
     for feed in result.feeds:
@@ -123,19 +149,27 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
             click.echo(f"warning: {feed.name}: {feed.reason}", err=True)
     start, end = result.window
     n = len(result.written)
-    click.echo(f"issues/{issue_id}/inbox/: {n} new candidate{'s' * (n != 1)} "
-               f"(window {start} to {end}).")  # fmt: skip
+    click.echo(
+        f"issues/{issue_id}/inbox/: {n} new candidate{'s' * (n != 1)} (window {start} to {end})."
+    )
     rows = [(f.name, f.status, f.new, f.duplicate, f.old, f.errors) for f in result.feeds]
     for line in table(("FEED", "STATUS", *HEALTH), rows, right={2, 3, 4, 5}):
         click.echo(line)
     for feed in result.feeds:
         if feed.moved_to:
             click.echo(f"{feed.name}: moved permanently; URL updated to {feed.moved_to}")
-    _chase([
-        (f.name, f"failed: {f.reason}" if f.status == "failed" else f.reason
-         or "nothing new this quarter")
-        for f in result.feeds if f.reason or f.quiet
-    ])  # fmt: skip
+    _chase(
+        [
+            (
+                f.name,
+                f"failed: {f.reason}"
+                if f.status == "failed"
+                else f.reason or "nothing new this quarter",
+            )
+            for f in result.feeds
+            if f.reason or f.quiet
+        ]
+    )
     if not result.ok:
         raise NewsletterError("feeds: every feed failed. Check the URLs above, then collect again.")
     if n:
@@ -161,13 +195,22 @@ def inbox_(env: Env, issue_id: str) -> None:
         item = c.item
         title = item.title if item else "(cannot be read; see above)"
         title = title if len(title) <= 70 else title[:69] + "\u2026"
-        rows.append((c.name, item.section if item else "-", item.date or "-" if item else "-",
-                     (item.source or "-") if item else "-", title))  # fmt: skip
+        rows.append(
+            (
+                c.name,
+                item.section if item else "-",
+                item.date or "-" if item else "-",
+                (item.source or "-") if item else "-",
+                title,
+            )
+        )
     for line in table(("NAME", "SECTION", "DATE", "SOURCE", "TITLE"), rows, right=set()):
         click.echo(line)
     n = len(listed)
-    click.echo(f"{n} candidate{'s' * (n != 1)}. Accept with: newsletter accept {issue_id} NAME... "
-               f"(or --all); reject with: newsletter reject {issue_id} NAME...")  # fmt: skip
+    click.echo(
+        f"{n} candidate{'s' * (n != 1)}. Accept with: newsletter accept {issue_id} NAME... "
+        f"(or --all); reject with: newsletter reject {issue_id} NAME..."
+    )
 
 
 @click.command()
@@ -184,8 +227,10 @@ def accept(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
     for old, new in moved:
         click.echo(f"inbox/{old} -> items/{new}")
     n = len(moved)
-    click.echo(f"Accepted {n} candidate{'s' * (n != 1)} into issues/{issue_id}/items/. "
-               f"Next: newsletter check {issue_id}")  # fmt: skip
+    click.echo(
+        f"Accepted {n} candidate{'s' * (n != 1)} into issues/{issue_id}/items/. "
+        f"Next: newsletter check {issue_id}"
+    )
 
 
 @click.command()
@@ -200,8 +245,10 @@ def reject(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
     """
     gone = inbox.reject(env.db, env.issue_dir(issue_id), names, all_)
     n = len(gone)
-    click.echo(f"Rejected {n} candidate{'s' * (n != 1)}; they will not be proposed again: "
-               f"{', '.join(gone) or '-'}")  # fmt: skip
+    click.echo(
+        f"Rejected {n} candidate{'s' * (n != 1)}; they will not be proposed again: "
+        f"{', '.join(gone) or '-'}"
+    )
 
 
 COMMANDS = (feeds, collect, inbox_, accept, reject)
