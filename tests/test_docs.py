@@ -29,7 +29,7 @@ def test_there_are_commands():
 
 @pytest.mark.parametrize("path,command", ALL, ids=[p for p, _ in ALL])
 def test_command_has_a_readme_section(path, command):
-    assert f"### `{path}" in README, f"README.md has no '### `{path}' section"
+    assert f"### `{path}`" in README, f"README.md has no '### `{path}`' section"
 
 
 @pytest.mark.parametrize("path,command", ALL, ids=[p for p, _ in ALL])
