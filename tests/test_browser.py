@@ -96,3 +96,20 @@ def test_readable_at_320px(project):
     assert lines == [
         "320px: scroll width 320 of 320, 4/4 titles visible, screenshots/email-320.png"
     ]
+
+
+def test_wide_pictures_and_code_do_not_widen_the_email(project):
+    from newsletter.browser import check_layout
+    from newsletter.build import build
+    from newsletter.config import load_settings
+
+    body = (
+        '<img src="https://example.org/wide.png" alt="A wide chart" width="1400" height="300">\n\n'
+        "    " + "x" * 300 + "\n"
+    )
+    items = {
+        "wide.md": f"---\ntitle: Wide content\nsection: news\nlink: https://example.org/w\n---\n{body}"
+    }
+    result = build(load_settings(project), make_issue(project, items=items))
+    lines = check_layout(result.out_dir / "email.html", result.issue, widths=(375,))
+    assert lines[0].startswith("375px: scroll width 375 of 375, 1/1 titles visible")

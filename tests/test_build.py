@@ -291,3 +291,18 @@ def test_input_digest_tracks_content_not_send_settings(project):
     assert input_digest(load_settings(project), folder) == first
     (folder / "items" / "item-1.md").write_text(item("Changed"))
     assert input_digest(load_settings(project), folder) != first
+
+
+def test_template_like_text_in_content_is_not_a_leftover(project):
+    make_issue(project, items={"a.md": item("Pricing {{ braces }} and {% tags %}")})
+    result = build(project)
+    assert result.exit_code == 0, result.output
+    text = (project / "issues/2026-Q4/build/email.txt").read_text()
+    assert "Pricing {\u200d{ braces }} and {\u200d% tags %}" in text
+
+
+def test_lower_case_quarter_id_gets_its_window(project):
+    make_issue(project, "2027-q2", items={"a.md": item("Spring", date="2027-05-01")})
+    result = CliRunner().invoke(main, ["--root", str(project), "check", "2027-q2"])
+    assert result.exit_code == 0, result.output
+    assert "outside the issue window" not in result.output
