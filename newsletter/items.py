@@ -92,7 +92,11 @@ def parse_moment(value: Any) -> dt.date | None:
 
 
 def is_web_url(value: str) -> bool:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[bad/x"
+        return False
     return (
         parts.scheme in ("http", "https")
         and bool(parts.netloc)

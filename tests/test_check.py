@@ -45,6 +45,14 @@ P = "issues/2026-Q4/items/bad.md"
             f"{P}:4: link 'javascript:alert(1)' is not an http(s) URL. Use https://...",
         ),
         (
+            '---\ntitle: T\nsection: news\nlink: "http://[bad/x"\n---\n',
+            f"{P}:4: link 'http://[bad/x' is not an http(s) URL. Use https://...",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: https://example.org:99999/\n---\n",
+            f"{P}:4: link 'https://example.org:99999/' is not an http(s) URL. Use https://...",
+        ),
+        (
             "---\ntitle: T\nsection: news\nlink: ftp://example.org/f\n---\n",
             f"{P}:4: link 'ftp://example.org/f' is not an http(s) URL. Use https://...",
         ),
@@ -89,6 +97,8 @@ P = "issues/2026-Q4/items/bad.md"
         "unknown-section",
         "bad-date",
         "javascript-link",
+        "bad-ipv6-link",
+        "bad-port-link",
         "ftp-link",
         "image-without-alt",
         "invalid-yaml",

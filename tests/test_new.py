@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from conftest import make_issue
 
@@ -43,9 +44,11 @@ def test_new_with_a_free_form_id_gets_a_window(project):
     assert check.exit_code == 0, check.output
 
 
-def test_new_rejects_a_path_as_id(project):
-    result = CliRunner().invoke(main, ["--root", str(project), "new", "../escape"])
+@pytest.mark.parametrize("bad", ["../escape", "2026 Q4", "2026-Qé", ".hidden", "a/b", ""])
+def test_new_rejects_an_id_that_is_not_a_plain_name(project, bad):
+    result = CliRunner().invoke(main, ["--root", str(project), "new", bad])
     assert result.exit_code == 1
     assert result.output == (
-        "Error: '../escape': not a valid issue ID. Use a folder name such as 2026-Q4.\n"
+        f"Error: '{bad}': not a valid issue ID. Use letters, digits and dashes, such as 2026-Q4.\n"
     )
+    assert list((project / "issues").iterdir()) == []

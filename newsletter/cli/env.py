@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import sqlite_utils
 from newsletter.config import Settings, load_settings
 from newsletter.db import open_db
 from newsletter.errors import NewsletterError
+
+_ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class Env:
@@ -29,9 +32,12 @@ class Env:
         return open_db(self.db_path)
 
     def issue_dir(self, issue_id: str, *, must_exist: bool = True) -> Path:
-        if not issue_id or "/" in issue_id or "\\" in issue_id or issue_id.startswith("."):
+        # The ID becomes a folder, a URL path and part of every Message-ID, so
+        # it is kept to letters, digits, dots, dashes and underscores.
+        if not _ISSUE_ID.fullmatch(issue_id):
             raise NewsletterError(
-                f"'{issue_id}': not a valid issue ID. Use a folder name such as 2026-Q4."
+                f"'{issue_id}': not a valid issue ID. Use letters, digits and dashes, "
+                "such as 2026-Q4."
             )
         folder = self.root / "issues" / issue_id
         if must_exist and not folder.is_dir():
