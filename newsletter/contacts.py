@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from newsletter.db import writing
 from newsletter.models import Contact
 
 STATUSES = ("subscribed", "unsubscribed", "bounced", "left")
@@ -288,7 +289,7 @@ def _set_status(
     actor: str | None,
     at: str | None,
 ) -> bool:
-    with db.atomic():
+    with writing(db):
         contact = get_contact(db, who)
         if contact is None or contact.status not in allowed_from:
             return False

@@ -9,8 +9,9 @@ previous issue's publication date (``since``, inclusive) and this issue's
   re-subscribed);
 * **updated**: any shown field (name, job title, email, phone, organisation,
   city, country) changed in it; a contact that is new is not also updated;
-* **left**: status changed to left or bounced in it and still so; these are
-  listed as "needs an update" by name and organisation, never by address.
+* **left**: status changed to left or bounced in it and still so; these, and
+  anyone whose address still bounces, are listed as "needs an update" by name
+  and organisation, never by address.
 
 Organisations with no listed, subscribed contact are **vacant**. Unsubscribed
 people are never mentioned: opting out is not news.
@@ -36,6 +37,10 @@ from newsletter.sanitize import neutralise
 # The largest email.html that keeps the full directory: Gmail clips above
 # report.MAX_KB, and sending adds a few hundred bytes of per-recipient values.
 EMAIL_BUDGET = (MAX_KB - 2) * 1024
+# The short email version lists at most this many new/updated entries and as
+# many departures: a first import or a large sync changes hundreds, and the
+# list of changes alone would then push the email past the clipping size.
+EMAIL_CHANGES = 40
 SHOWN = {"name", "job_title", "email", "phone", "organisation", "city", "country"}
 GONE = ("left", "bounced")
 
@@ -79,6 +84,7 @@ class Departure:
     name: str
     organisation: str
     status: str  # "left" or "bounced"
+    recent: bool = True  # changed since the previous issue (counted as "left")
 
 
 @dataclass(frozen=True)
@@ -87,14 +93,17 @@ class Directory:
     since: dt.date | None
     groups: tuple[Group, ...]  # organisations with at least one entry
     vacant: tuple[Group, ...]  # organisations with none
-    departures: tuple[Departure, ...]  # left or bounced since the previous issue
+    # Left or bounced since the previous issue, plus everyone still bouncing:
+    # a bouncing address is a seat the office must ask the agency to fill.
+    departures: tuple[Departure, ...]
     new: int = 0
     updated: int = 0
     full_in_email: bool = True  # False: the email carries the summary and changes only
+    limit: int | None = None  # how many changes and departures to list; None: all
 
     @property
     def left(self) -> int:
-        return len(self.departures)
+        return sum(d.recent for d in self.departures)
 
     @property
     def total(self) -> int:
@@ -102,12 +111,27 @@ class Directory:
 
     @property
     def changed(self) -> tuple[Group, ...]:
-        """Only the new and updated entries, for the short email version."""
-        groups = (replace(g, entries=tuple(e for e in g.entries if e.badge)) for g in self.groups)
-        return tuple(g for g in groups if g.entries)
+        """Only the new and updated entries (up to ``limit``), for the short email version."""
+        room = self.new + self.updated if self.limit is None else self.limit
+        groups = []
+        for group in self.groups:
+            entries = tuple(e for e in group.entries if e.badge)[: max(room, 0)]
+            room -= len(entries)
+            if entries:
+                groups.append(replace(group, entries=entries))
+        return tuple(groups)
+
+    @property
+    def more_changes(self) -> int:
+        """New and updated entries that ``changed`` leaves out."""
+        return self.new + self.updated - sum(len(g.entries) for g in self.changed)
+
+    @property
+    def listed_departures(self) -> tuple[Departure, ...]:
+        return self.departures if self.limit is None else self.departures[: self.limit]
 
     def compact(self) -> Directory:
-        return replace(self, full_in_email=False)
+        return replace(self, full_in_email=False, limit=EMAIL_CHANGES)
 
 
 def _fold(text: str) -> str:
@@ -161,15 +185,16 @@ def build_directory(
         entries = sorted(members.get(org_id, ()), key=lambda e: (_fold(e.name), e.email))
         (groups if entries else vacant).append(replace(group, entries=tuple(entries)))
     departures = []
-    if departed:
-        marks = ",".join("?" * len(departed))
-        for name, org, status in db.execute(
-            "SELECT coalesce(c.name, ''), coalesce(o.name, ''), c.status FROM contacts c"
-            " LEFT JOIN organisations o ON o.id = c.organisation_id"
-            f" WHERE c.id IN ({marks}) AND c.listed = 1 AND c.status IN ('left', 'bounced')",
-            sorted(departed),
-        ):
-            departures.append(Departure(neutralise(name), neutralise(org), status))
+    marks = ",".join("?" * len(departed))
+    for contact_id, name, org, status in db.execute(
+        "SELECT c.id, coalesce(c.name, ''), coalesce(o.name, ''), c.status FROM contacts c"
+        " LEFT JOIN organisations o ON o.id = c.organisation_id WHERE c.listed = 1 AND"
+        f" (c.status = 'bounced' OR (c.id IN ({marks}) AND c.status IN ('left', 'bounced')))",
+        sorted(departed),
+    ):
+        # Named, never by address; someone stored without a name is still counted.
+        name = neutralise(name) or "A focal point"
+        departures.append(Departure(name, neutralise(org), status, contact_id in departed))
     return Directory(
         until=until,
         since=since,

@@ -26,6 +26,7 @@ from newsletter.contacts import (
     now,
     organisation_id,
 )
+from newsletter.db import writing
 from newsletter.errors import NewsletterError, where
 from newsletter.fields import CONTACT_TEXT, RowError, clean_row, normalise_email, show, unformula
 from newsletter.models import Contact
@@ -93,11 +94,26 @@ class _Organisations:
         return name
 
 
+def owner(db: sqlite_utils.Database, authority: str) -> str:
+    """The stored name of the organisation a sync source owns (by name or acronym)."""
+    return _Organisations(db).resolve(authority, create=False) or authority
+
+
 def plan_import(
-    db: sqlite_utils.Database, records: Records, source: str, authority: str | None = None
+    db: sqlite_utils.Database,
+    records: Records,
+    source: str,
+    authority: str | None = None,
+    keep: frozenset[str] | None = frozenset(),
 ) -> Plan:
-    """Compare a file with the store. ``authority``: the organisation a sync source owns."""
-    existing = {c.email: c for c in find_contacts(db)}
+    """Compare a file with the store. ``authority``: the organisation a sync source owns.
+
+    Its contacts missing from the file are marked left, except the addresses
+    in ``keep`` (listed by another source for the same organisation); with
+    ``keep=None`` nobody is, as another source for it could not be read.
+    """
+    # Keyed lower-case like the NOCASE index, in case a row was stored unnormalised.
+    existing = {c.email.lower(): c for c in find_contacts(db)}
     suppressed = {row[0] for row in db.execute("SELECT hash FROM suppression")}
     orgs = _Organisations(db)
     owned = orgs.resolve(authority) if authority else None
@@ -133,6 +149,12 @@ def plan_import(
                 "Quote cells that contain the delimiter."
             )
             continue
+        current = existing.get(email)
+        # Before the organisation is looked up: a refused row creates nothing.
+        if current is None and suppressed and address_hash(email) in suppressed:
+            reason = "was erased on request and is on the suppression list"
+            rejected.append(f"{here}: {email} {reason}; it is never re-added. Delete the row.")
+            continue
         org = str(values.get("organisation") or "")
         if owned is not None:
             if org and orgs.resolve(org, str(values.get("acronym", "")), create=False) != owned:
@@ -143,12 +165,7 @@ def plan_import(
         elif org:
             acronym, website = str(values.get("acronym", "")), str(values.get("website", ""))
             values["organisation"] = orgs.resolve(org, acronym, website)
-        current = existing.get(email)
         if current is None:
-            if suppressed and address_hash(email) in suppressed:
-                reason = "was erased on request and is on the suppression list"
-                rejected.append(f"{here}: {email} {reason}; it is never re-added. Delete the row.")
-                continue
             fields = {k: v for k, v in values.items() if k in STORED}
             added.append(Contact(email=email, source=source, **fields))  # type: ignore[arg-type]
             continue
@@ -172,12 +189,13 @@ def plan_import(
         else:
             unchanged += 1
     left: tuple[Contact, ...] = ()
-    if owned is not None:
+    if owned is not None and keep is not None:
         left = tuple(
             c
-            for c in existing.values()
+            for email, c in existing.items()
             if c.organisation == owned
-            and c.email not in seen
+            and email not in seen
+            and email not in keep
             and c.status in ("subscribed", "bounced")
         )
     return Plan(
@@ -273,7 +291,9 @@ def import_file(
     """Import one CSV/JSON file in one transaction (none at all for a dry run)."""
     records = load_records(path, display)
     source = source or f"import:{path.name}"
-    with db.atomic():
+    # A real run takes the write lock before planning, so the plan is made
+    # from what it will change; a dry run only reads.
+    with db.atomic() if dry_run else writing(db):
         plan = plan_import(db, records, source)
         if records.ignored:
             note = (

@@ -17,6 +17,7 @@ from newsletter.contacts import (
     is_suppressed,
     mark_left,
 )
+from newsletter.db import writing
 from newsletter.errors import NewsletterError
 from newsletter.fields import CONTACT_TEXT, RowError, clean_row, normalise_email, show
 from newsletter.models import Contact
@@ -41,7 +42,9 @@ def _clean(raw: dict[str, object]) -> dict[str, object]:
     try:
         return clean_row(raw, OPTION)
     except RowError as exc:
-        raise NewsletterError(f"{show(raw.get('email', ''))}: {exc}") from None
+        # A bad address is already quoted at the start of the message.
+        where = "" if "valid email address" in str(exc) else f"{show(raw.get('email', ''))}: "
+        raise NewsletterError(f"{where}{exc}") from None
 
 
 def existing_contact(db: sqlite_utils.Database, email: str) -> Contact:
@@ -63,7 +66,7 @@ def add_contact(
     """Add one contact; refuses an address that exists or was erased on request."""
     values = _clean(raw)
     email = str(values["email"])
-    with db.atomic():
+    with writing(db):
         if get_contact(db, email):
             raise NewsletterError(
                 f"{email}: already in contacts.db. Change it with: newsletter contacts edit {email}"
@@ -89,7 +92,7 @@ def edit_contact(
     actor: str | None = None,
 ) -> tuple[Contact, dict[str, object]]:
     """Change the given fields; returns the stored contact and what changed."""
-    with db.atomic():
+    with writing(db):
         current = existing_contact(db, email)
         values = _clean({**raw, "email": raw.get("email") or current.email})
         editable = CONTACT_TEXT + ("listed", "status")
@@ -120,7 +123,7 @@ def remove_contact(
     db: sqlite_utils.Database, email: str, source: str = "manual", actor: str | None = None
 ) -> bool:
     """Mark a contact left, keeping the record; False when already left."""
-    with db.atomic():
+    with writing(db):
         contact = existing_contact(db, email)
         return mark_left(db, contact.id or 0, source, actor)
 

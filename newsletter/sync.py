@@ -9,24 +9,29 @@ Sources are declared in pyproject.toml::
     ]
 
 Each source is applied like an import. Its organisation's contacts that are
-missing from it are marked left (never deleted). A source that cannot be
-loaded, or has no valid row, changes nothing and yields one warning; the others
-still apply, all in one transaction.
+missing from it are marked left (never deleted). When an organisation has
+several sources, that means missing from all of them, and it is decided only
+when all of them loaded. A source that cannot be loaded, or has no valid row,
+changes nothing and yields one warning; the others still apply, all in one
+transaction.
 """
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
+import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlite_utils
 
 from newsletter import __version__
 from newsletter.config import Settings
+from newsletter.db import writing
 from newsletter.errors import NewsletterError
-from newsletter.imports import Plan, apply_plan, plan_import
+from newsletter.imports import Plan, apply_plan, owner, plan_import
 from newsletter.tabular import ReadError, read_records
 
 KEYS = ("name", "organisation", "path", "url", "format", "timeout")
@@ -72,6 +77,8 @@ def parse_sources(settings: Settings) -> tuple[Source, ...]:
         location = entry[where[0]].strip()
         if where == ["url"] and not location.lower().startswith(("http://", "https://")):
             raise NewsletterError(f"{label}: 'url' must start with http:// or https://.")
+        if where == ["url"] and not _valid_url(location):
+            raise NewsletterError(f"{label}: 'url' is not a valid URL. Copy it from the browser.")
         fmt = entry.get("format")
         if fmt not in (None, "csv", "json"):
             raise NewsletterError(f'{label}: \'format\' must be "csv" or "json".')
@@ -91,6 +98,15 @@ def parse_sources(settings: Settings) -> tuple[Source, ...]:
     return tuple(sources)
 
 
+def _valid_url(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return bool(parts.hostname) and not any(c.isspace() for c in url)
+
+
 def fetch(source: Source, root: Path) -> tuple[bytes, str | None]:
     """The source's bytes and format; ReadError with a one-line reason when it fails."""
     fmt = source.format or ("json" if source.location.lower().endswith(".json") else None)
@@ -105,6 +121,7 @@ def fetch(source: Source, root: Path) -> tuple[bytes, str | None]:
     try:
         with urllib.request.urlopen(request, timeout=source.timeout) as response:
             data = response.read(MAX_BYTES + 1)
+            promised = response.headers.get("Content-Length", "")
             if "json" in response.headers.get("Content-Type", "") and fmt is None:
                 fmt = "json"
     except urllib.error.HTTPError as exc:
@@ -113,10 +130,19 @@ def fetch(source: Source, root: Path) -> tuple[bytes, str | None]:
         raise ReadError(f"{source.location}: unreachable ({exc.reason}).") from None
     except TimeoutError:
         raise ReadError(f"{source.location}: no answer within {source.timeout:g} s.") from None
-    except OSError as exc:
-        raise ReadError(f"{source.location}: download failed ({exc}).") from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # A connection cut mid-answer, a malformed reply or redirect.
+        reason = str(exc) or type(exc).__name__
+        raise ReadError(f"{source.location}: download failed ({reason}).") from None
     if len(data) > MAX_BYTES:
         raise ReadError(f"{source.location}: larger than {MAX_BYTES // 2**20} MB.")
+    # read(n) returns what arrived when the server hangs up early; a list cut
+    # short would mark everyone after the cut as left.
+    if promised.isdigit() and len(data) < int(promised):
+        raise ReadError(
+            f"{source.location}: download cut short "
+            f"({len(data)} of {promised} bytes arrived). Try again later."
+        )
     return data, fmt
 
 
@@ -129,7 +155,7 @@ def sync(
     at: str | None = None,
 ) -> SyncResult:
     """Fetch every source, then apply them in one transaction (none for a dry run)."""
-    sources = parse_sources(settings)
+    sources = everything = parse_sources(settings)
     if not sources:
         raise NewsletterError(
             f"{settings.path}: [tool.newsletter] has no 'sources'. Add e.g. sources = [{EXAMPLE}]."
@@ -140,23 +166,46 @@ def sync(
             raise NewsletterError(f"no source named '{only}'. See 'sources' in {settings.path}.")
     warnings: list[str] = []
     loaded = []
+    # Sources whose people are unknown this run: the others for the same
+    # organisation must not mark them left.
+    unsure = [(s, "was not part of this sync") for s in everything if s not in sources]
     for source in sources:  # network first, outside the transaction
         try:
             data, fmt = fetch(source, settings.root)
             loaded.append((source, read_records(data, source.location, fmt)))
         except ReadError as exc:
             warnings.append(f"warning: source '{source.name}': {exc} Nothing changed for it.")
+            unsure.append((source, "could not be loaded"))
     plans = []
-    with db.atomic():
+    with db.atomic() if dry_run else writing(db):
+        # An organisation may publish several lists (headquarters, regions):
+        # a person is missing only when missing from all of them.
+        keys = {s.name: owner(db, s.organisation).casefold() for s in everything}
+        present: dict[str, set[str]] = {}
+        usable = []
         for source, records in loaded:
-            plan = plan_import(db, records, f"sync:{source.name}", authority=source.organisation)
-            if not plan.present:
+            found = plan_import(db, records, "", source.organisation).present
+            if not found:
                 # Applying it would mark every contact of the organisation left.
                 warnings.append(
                     f"warning: source '{source.name}': {source.location}: no row has "
                     "a valid email address. Nothing changed for it."
                 )
+                unsure.append((source, "has no valid row"))
                 continue
+            present.setdefault(keys[source.name], set()).update(found)
+            usable.append((source, records))
+        doubt = {keys[s.name]: (s.name, why) for s, why in unsure}
+        for source, records in usable:
+            key = keys[source.name]
+            keep = None if key in doubt else frozenset(present[key])
+            plan = plan_import(db, records, f"sync:{source.name}", source.organisation, keep)
+            if key in doubt:
+                note = (
+                    f"{source.location}: note: nobody was marked left, as source "
+                    f"'{doubt[key][0]}' for the same organisation {doubt[key][1]}."
+                )
+                plan = replace(plan, notes=(*plan.notes, note))
             if not dry_run:
                 apply_plan(db, plan, actor, at)
             plans.append(plan)

@@ -30,6 +30,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "primaryemail",
         "businessemail",
         "emailaddressprimary",
+        "email1value",  # Google Contacts export
+        "emailaddress1",
     ),
     "name": ("name", "fullname", "contactname", "focalpoint", "focalpointname", "displayname"),
     "first_name": ("firstname", "givenname", "forename", "first"),
@@ -52,6 +54,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "unorganization",
         "unagency",
         "company",
+        "organization1name",  # Google Contacts export
     ),
     "acronym": (
         "acronym",
@@ -62,10 +65,28 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "shortname",
     ),
     "website": ("website", "organisationwebsite", "organizationwebsite", "agencywebsite", "url"),
-    "job_title": ("jobtitle", "title", "position", "role", "function", "designation"),
+    "job_title": (
+        "jobtitle",
+        "title",
+        "position",
+        "role",
+        "function",
+        "designation",
+        "organizationtitle",  # Google Contacts export
+        "organization1title",
+    ),
     "country": ("country", "dutystationcountry"),
     "city": ("city", "dutystation", "location", "town"),
-    "phone": ("phone", "telephone", "tel", "phonenumber", "mobile", "telephonenumber"),
+    "phone": (
+        "phone",
+        "telephone",
+        "tel",
+        "phonenumber",
+        "mobile",
+        "telephonenumber",
+        "businessphone",  # Outlook export
+        "phone1value",  # Google Contacts export
+    ),
     "topics": ("topics", "topic", "focusareas", "areas", "interests", "tags", "themes"),
     "listed": ("listed", "indirectory", "showindirectory", "publish", "public"),
     "status": ("status", "subscription", "subscriptionstatus"),
@@ -74,6 +95,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 EXPORT_ONLY = {"id", "source", "createdat", "updatedat"}
 _LOOKUP = {alias: field for field, aliases in ALIASES.items() for alias in aliases}
 _DELIMITERS = (",", ";", "\t")
+# Something like an address, to tell a cell that swallowed rows from a note.
+_ADDRESS = re.compile(r"[^\s@,;\t\"]+@[^\s@,;\t\"]+\.[^\s@,;\t\"]+")
 
 
 class ReadError(ValueError):
@@ -170,6 +193,9 @@ def _read_csv(text: str, display: str) -> Records:
         delimiter, text = sep[1], text.replace(first, "", 1)
     else:  # the delimiter whose header cells we recognise best; a tie goes to ","
         delimiter = max(_DELIMITERS, key=lambda d: _score(first, d))
+    # A cell over csv's 128 KB limit would refuse the whole file; let it
+    # through, so its row alone is rejected for its length.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, dict[str, object]]] = []
     extra: list[int] = []
@@ -187,6 +213,12 @@ def _read_csv(text: str, display: str) -> Records:
             line, start = start, reader.line_num + 1
             if not "".join(cells).strip():
                 continue  # blank line or a row of empty cells
+            if start - line > 1 and _swallows(cells, delimiter):
+                raise ReadError(
+                    f"{display}:{line}: a quote opened on this line is not closed until line "
+                    f"{start - 1}, so the rows in between would be lost. "
+                    f"Check the quotes on line {line}."
+                )
             if len(cells) != width:
                 if "".join(cells[width:]).strip():
                     extra.append(line)
@@ -200,6 +232,20 @@ def _read_csv(text: str, display: str) -> Records:
     if not rows:
         raise ReadError(f"{display}: a header but no rows. Add one row per contact.")
     return Records(display, columns, tuple(rows), tuple(ignored), tuple(extra))
+
+
+def _swallows(cells: list[str], delimiter: str) -> bool:
+    """Whether a cell that spans lines holds what looks like another row.
+
+    That is a line with the delimiter and a cell that is just an address; a
+    note such as "or write to jo@un.org, any day" does not count.
+    """
+    for cell in cells:
+        for part in cell.splitlines()[1:]:
+            parts = part.split(delimiter)
+            if len(parts) > 1 and any(_ADDRESS.fullmatch(p.strip(' "')) for p in parts):
+                return True
+    return False
 
 
 def _score(line: str, delimiter: str) -> tuple[int, int]:

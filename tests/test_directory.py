@@ -222,3 +222,14 @@ def test_the_sample_shows_new_updated_left_and_vacant(tmp_path):
     addresses = [e for (e,) in db.execute("SELECT email FROM contacts")]
     assert len(addresses) >= 60 and all(a.endswith(".example.org") for a in addresses)
     assert db.execute("SELECT count(*) FROM organisations").fetchone()[0] >= 20
+
+
+def test_a_bouncing_address_needs_an_update_even_without_a_previous_issue(project):
+    db = store(project)
+    first = build_directory(db, load_settings(project), None, UNTIL)
+    assert first.left == 0  # nothing "changed" without a previous issue to compare with
+    assert [(d.name, d.status, d.recent) for d in first.departures] == [
+        ("Bo Bounce", "bounced", False)
+    ]
+    later = build_directory(db, load_settings(project), dt.date(2026, 11, 1), UNTIL)
+    assert later.left == 0 and [d.name for d in later.departures] == ["Bo Bounce"]

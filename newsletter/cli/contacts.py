@@ -1,7 +1,8 @@
 """``newsletter contacts ...``: the focal-point directory in contacts.db.
 
-Exit codes: 0 done; 1 nothing done (a user error, the message says why);
-3 done, but some rows were rejected or some sources could not be loaded.
+Exit codes: 0 done; 1 nothing done (a user error, the message says why, or
+every row was rejected, or no source could be loaded); 3 done, but some rows
+were rejected or some sources could not be loaded.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from newsletter import manage
 from newsletter.cli.env import Env, pass_env
 from newsletter.contacts import STATUSES, find_contacts, history, history_text
 from newsletter.contacts import unsubscribe as unsubscribe_
+from newsletter.errors import NewsletterError
 from newsletter.exports import export_text, write_atomic
 from newsletter.fields import show
 from newsletter.imports import Plan, import_file
@@ -69,7 +71,7 @@ def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_ru
     plan = import_file(env.db, file, source, dry_run)
     _report(plan, dry_run)
     if plan.rejected:
-        ctx.exit(PARTIAL)
+        ctx.exit(PARTIAL if plan.added or plan.updated or plan.unchanged else 1)
 
 
 @contacts.command()
@@ -95,7 +97,12 @@ def export(env: Env, fmt: str, output: Path | None, org: str | None, status: str
     if output is None:
         click.echo(text, nl=False)
         return
-    write_atomic(output, text, "utf-8-sig" if fmt == "csv" else "utf-8")
+    try:
+        write_atomic(output, text, "utf-8-sig" if fmt == "csv" else "utf-8")
+    except OSError as exc:
+        raise NewsletterError(
+            f"{output}: cannot write it ({exc.strerror}). Check that the folder exists."
+        ) from None
     click.echo(f"Wrote {len(people)} contacts to {output}.", err=True)
 
 
@@ -253,5 +260,7 @@ def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool) -> None:
         _report(plan, dry_run)
     for warning in result.warnings:
         click.echo(warning, err=True)
+    if not result.plans:
+        ctx.exit(1)  # every source failed: nothing was applied
     if result.warnings or any(plan.rejected for plan in result.plans):
         ctx.exit(PARTIAL)
