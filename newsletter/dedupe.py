@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from newsletter.entries import Entry
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 _TRACKING = re.compile(r"^(utm_[^=]*|fbclid|gclid)$", re.I)
 _STOP = {"a", "an", "the", "of", "for", "and", "to", "in", "on", "at", "by", "with", "from"}
+_SAFE = "/%:@!$&'()*+,;=~"  # reserved characters kept as they are when %-encoding
 FUZZY = 0.9  # difflib ratio above which two titles from different feeds are one story
 
 # (feed order, feed, entry, canonical URL, title key): an entry that is new.
@@ -27,9 +28,21 @@ Pending = tuple[int, "Feed", "Entry", str | None, str]
 
 
 def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, fragment and tracking parameters dropped, no trailing /."""
-    parts = urlsplit(url.strip())
-    host = parts.hostname or ""
+    """Scheme and host lower-cased, fragment and tracking parameters dropped, no trailing /.
+
+    A non-ASCII host or path is compared in its ASCII form (IDNA, %-encoding), so
+    "bücher.example/straße" and "xn--bcher-kva.example/stra%C3%9Fe" are one URL.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+    except ValueError:  # e.g. an unclosed "[": compared as written, and never a crash
+        return url.strip()
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
     if ":" in host:
         host = f"[{host}]"
     try:
@@ -42,6 +55,8 @@ def canonical_url(url: str) -> str:
         p for p in parts.query.split("&") if p and not _TRACKING.match(p.split("=", 1)[0])
     )
     path = parts.path.rstrip("/") or "/"
+    if not (path + query).isascii():
+        path, query = quote(path, safe=_SAFE), quote(query, safe=_SAFE + "?")
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 

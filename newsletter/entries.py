@@ -10,6 +10,7 @@ picklable values so ``collect`` can run it in worker processes.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import html
 import io
 import re
@@ -28,6 +29,12 @@ _CONTROL = re.compile(
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 _DEAD_LINK = re.compile(r"<a\b(?![^>]*\shref=)[^>]*>(.*?)</a>", re.S)
 _NO_SRC = re.compile(r"<img\b(?![^>]*\ssrc=)[^>]*>")
+_EMPTY_LINK = re.compile(r"<a\b[^>]*>(\s*)</a>")
+_HOSTILE_ELEMENT = re.compile(
+    r"<(script|style|iframe|object|embed|svg|math|noscript|template)\b.*?</\1\s*>", re.I | re.S
+)
+_TAG_LIKE = re.compile(r"<(?:[a-z!/?][^<>]*)>", re.I)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _BLOCKS = {"p", "ul", "ol", "blockquote", "pre", "li"}
 _VOID = {"br", "img"}
 _BLOCK_START = ("<p>", "<ul>", "<ol>", "<blockquote>", "<pre>")
@@ -54,8 +61,13 @@ class Parsed:
     error: str | None = None
 
 
-def parse_raw(body: bytes, headers: dict[str, str], url: str) -> Any:
-    """feedparser's view of ``body``, given the response headers and document URL."""
+def parse_raw(body: bytes, headers: dict[str, str], url: str, *, resolve: bool = True) -> Any:
+    """feedparser's view of ``body``, given the response headers and document URL.
+
+    ``resolve=False`` leaves relative URLs inside HTML content for ``clean_html``
+    to resolve against the content's base: feedparser's resolver is slow, and it
+    takes an entity-encoded "&#106;avascript:" for a relative path and prefixes it.
+    """
     import feedparser  # slow to import; only collect needs it
 
     hdrs = {k.lower(): v for k, v in headers.items()}
@@ -64,24 +76,34 @@ def parse_raw(body: bytes, headers: dict[str, str], url: str) -> Any:
         hdrs.setdefault("content-location", url)
     # A BytesIO, never bare bytes: feedparser would try bytes as a file name.
     return feedparser.parse(
-        io.BytesIO(body), response_headers=hdrs, sanitize_html=False, resolve_relative_uris=True
+        io.BytesIO(body), response_headers=hdrs, sanitize_html=False, resolve_relative_uris=resolve
     )
 
 
-def parse_feed(body: bytes, headers: tuple[tuple[str, str], ...], url: str) -> Parsed:
-    """Parse a feed body into entries, with one warning or error reason at most."""
+Window = tuple[dt.date, dt.date]
+
+
+def parse_feed(
+    body: bytes, headers: tuple[tuple[str, str], ...], url: str, window: Window | None = None
+) -> Parsed:
+    """Parse a feed body into entries, with one warning or error reason at most.
+
+    An entry dated outside ``window`` comes back with its date only: it is merely
+    counted, so cleaning its title and summary would be wasted work.
+    """
     hdrs = dict(headers)
-    result = parse_raw(body, hdrs, url)
+    result = parse_raw(body, hdrs, url, resolve=False)
     warning = None
     if _utf8_mislabelled(body, result):
         declared = result.get("encoding") or "another encoding"
-        result = parse_raw(body, {**hdrs, "content-type": "application/xml; charset=utf-8"}, url)
+        utf8 = {**hdrs, "content-type": "application/xml; charset=utf-8"}
+        result = parse_raw(body, utf8, url, resolve=False)
         warning = f"declared encoding {declared} is wrong; read as utf-8"
     if not result.get("version") and not result.get("entries"):
         return Parsed(error=_not_a_feed(body, hdrs, result.get("bozo_exception")))
     warning = warning or _bozo_reason(result)
     base = hdrs.get("content-location") or url
-    entries = tuple(e for e in (_entry(raw, base) for raw in result.entries) if e)
+    entries = tuple(e for e in (_entry(raw, base, window) for raw in result.entries) if e)
     if skipped := len(result.entries) - len(entries):
         empty = f"{skipped} entr{'y' if skipped == 1 else 'ies'} with no title or text skipped"
         warning = f"{warning}; {empty}" if warning else empty
@@ -143,26 +165,31 @@ def _one_line(value: object) -> str:
 
 
 def plain(value: str, detail: Any = None) -> str:
-    """One line of plain text: tags stripped from HTML, control characters removed."""
+    """One line of plain text: tags stripped from HTML, control characters removed.
+
+    Text that is not declared HTML still loses anything shaped like a tag: a
+    title such as "Hi <img src=x onerror=...>" is mis-declared markup far more
+    often than prose about markup, and hostile text must not reach an inbox file.
+    """
     kind = (detail or {}).get("type", "text/plain") if detail is not None else "text/plain"
     if "html" in kind:
         value = html_to_text(clean_html(value))
-    return " ".join(_CONTROL.sub("", value or "").split())
+    value = _TAG_LIKE.sub(" ", _HOSTILE_ELEMENT.sub(" ", value or ""))
+    return " ".join(_CONTROL.sub("", value).split())
 
 
-def _entry(raw: Any, doc_base: str) -> Entry | None:
-    link = (raw.get("link") or "").strip()
+def _entry(raw: Any, doc_base: str, window: Window | None = None) -> Entry | None:
+    date = _date(raw)
+    if date and window and not window[0] <= date <= window[1]:
+        return Entry(title="", link=None, guid=None, date=date, summary="")
+    # As a browser does: tabs and newlines inside a URL dropped, a space %-encoded.
+    link = re.sub(r"[\t\r\n]", "", (raw.get("link") or "").strip()).replace(" ", "%20")
     link = link if is_web_url(link) else None
-    guid = plain(str(raw.get("id") or ""))[:500] or None
-    stamp = raw.get("published_parsed") or raw.get("updated_parsed") or raw.get("created_parsed")
-    try:
-        date = dt.date(*stamp[:3]) if stamp else None
-    except (TypeError, ValueError):
-        date = None
+    guid = " ".join(_CONTROL.sub("", str(raw.get("id") or "")).split())[:500] or None
     summary = _summary(raw, doc_base)
     title = plain(raw.get("title", ""), raw.get("title_detail"))
     if not title:
-        words = html_to_text(summary).split()
+        words = plain(html_to_text(summary)).split()  # escaped "<tags>" in it are text now
         title = " ".join(words[:12]) + (" \u2026" if len(words) > 12 else "")
     title = title or link or ""
     if not title:
@@ -170,6 +197,32 @@ def _entry(raw: Any, doc_base: str) -> Entry | None:
     if len(title) > TITLE_CHARS:
         title = title[:TITLE_CHARS].rsplit(" ", 1)[0] + " \u2026"
     return Entry(title=title, link=link, guid=guid, date=date, summary=summary)
+
+
+def _date(raw: Any) -> dt.date | None:
+    """The entry's date as its publisher wrote it, not as UTC sees it.
+
+    feedparser gives UTC, so "Thu, 01 Oct 2026 01:30 +0300" would be 30 September
+    and fall out of a quarter that starts on 1 October. The written date is used
+    when it can be read and lies within a day of feedparser's.
+    """
+    for key in ("published", "updated", "created"):
+        stamp = raw.get(f"{key}_parsed")
+        try:
+            utc = dt.date(*stamp[:3]) if stamp else None
+        except (TypeError, ValueError):
+            utc = None
+        if utc is None:
+            continue
+        text = str(raw.get(key) or "").strip()
+        match = _ISO_DATE.match(text)
+        fields = tuple(map(int, match.groups())) if match else email.utils.parsedate_tz(text)
+        try:
+            local = dt.date(*fields[:3]) if fields else None
+        except (TypeError, ValueError):
+            local = None
+        return local if local and abs((local - utc).days) <= 1 else utc
+    return None
 
 
 def _summary(raw: Any, doc_base: str) -> str:
@@ -186,7 +239,8 @@ def _summary(raw: Any, doc_base: str) -> str:
         cleaned = clean_html(value, base)
     # A link whose target was refused (relative to a file, javascript:...) keeps its
     # text; an image whose source was refused goes.
-    return summarise(_NO_SRC.sub("", _DEAD_LINK.sub(r"\1", cleaned)))
+    cleaned = _NO_SRC.sub("", _DEAD_LINK.sub(r"\1", cleaned))
+    return summarise(_EMPTY_LINK.sub(r"\1", cleaned))  # e.g. a link around a dropped image
 
 
 def summarise(cleaned: str, limit: int = SUMMARY_WORDS) -> str:

@@ -93,6 +93,13 @@ def m001_feeds(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_rejection_feed(db: sqlite_utils.Database) -> None:
+    # A guid is only unique within its feed ("42" in two feeds is two stories), so a
+    # rejection remembers the feed its guid came from. NULL: matched by guid alone.
+    db["feed_rejections"].add_column("feed", str)
+
+
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """One explicit transaction; use plain SQL inside (sqlite-utils writes commit early)."""
@@ -153,14 +160,22 @@ def add_feed(
             f"--section: unknown section '{section}'. "
             f"Use one of: {', '.join(settings.section_keys)}."
         )
-    scheme = urlsplit(url).scheme.lower()
+    if not url:
+        raise NewsletterError("URL: empty. Give an http(s) URL, a file:// URL or a path.")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise NewsletterError(f"{url}: not a valid URL. Check it and try again.") from None
     if is_local(url):
         path = local_path(url)
         if not path.is_file():
             raise NewsletterError(f"{url}: no such file. Give an http(s) URL or an existing file.")
         url = str(path.resolve())
-    elif scheme not in ("http", "https") or not urlsplit(url).netloc:
+    elif parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise NewsletterError(f"{url}: not a feed URL. Use https://..., file://... or a path.")
+    else:
+        url = _normal(url)
     feeds = list_feeds(db)
     for feed in feeds:
         if feed.url == url:
@@ -185,6 +200,14 @@ def add_feed(
     return next(f for f in list_feeds(db) if f.url == url)
 
 
+def _normal(url: str) -> str:
+    """Scheme and host lower-cased, as they are case-blind: one feed, one registry row."""
+    parts = urlsplit(url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    netloc = (f"{userinfo}@" if userinfo else "") + hostport.lower()
+    return parts._replace(scheme=parts.scheme.lower(), netloc=netloc).geturl()
+
+
 def quiet_feeds(db: sqlite_utils.Database) -> set[int]:
     """Feeds that gave nothing new for the issue they were last collected for."""
     rows = db.execute(
@@ -197,8 +220,14 @@ def quiet_feeds(db: sqlite_utils.Database) -> set[int]:
 def find_feed(db: sqlite_utils.Database, name_or_url: str) -> Feed:
     key = name_or_url.strip()
     path = str(local_path(key).resolve()) if key and is_local(key) else None
+    try:
+        normal = _normal(key) if key and not is_local(key) else None
+    except ValueError:
+        normal = None
+    wanted = {key, path, normal} - {None}
     for feed in list_feeds(db):
-        if feed.name.casefold() == key.casefold() or feed.url in (key, path):
+        # A feed that moved permanently is still found by the URL it was added with.
+        if feed.name.casefold() == key.casefold() or {feed.url, feed.moved_from} & wanted:
             return feed
     raise NewsletterError(f"{name_or_url}: no such feed. See the names with: newsletter feeds list")
 

@@ -19,7 +19,7 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from newsletter import __version__
 from newsletter.config import Settings
@@ -31,7 +31,10 @@ ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;
 
 
 def is_local(url: str) -> bool:
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:  # e.g. an unclosed "[" in the host: not a path either
+        return False
     return scheme == "file" or scheme == "" or (len(scheme) == 1 and os.name == "nt")
 
 
@@ -60,8 +63,12 @@ def user_agent(settings: Settings) -> str:
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # redirects are followed by hand, to count them and spot loops
+    """Redirects are followed by hand, to count them, spot loops and vet the Location."""
+
+    def http_error_302(self, *args, **kwargs):
+        return None  # not even parsed here: urllib's own urljoin raises on a bad Location
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect())
@@ -80,10 +87,14 @@ def fetch(
     """GET a feed with conditional headers, following redirects by hand."""
     if is_local(url):
         return _fetch_local(url, last_modified, max_bytes)
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return Fetched(url, error="not an http(s) URL, a file:// URL or a path")
+    try:
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            return Fetched(url, error="not an http(s) URL, a file:// URL or a path")
+        start = as_uri(url)
+    except (UnicodeError, ValueError):
+        return Fetched(url, error="not a valid URL")
     deadline = time.monotonic() + timeout
-    visited = [url]
+    visited = [start]
     permanent = True
     while True:
         headers = {"User-Agent": agent, "Accept-Encoding": "gzip", "Accept": ACCEPT}
@@ -95,7 +106,7 @@ def fetch(
         try:
             request = urllib.request.Request(current, headers=headers)
             with _OPENER.open(request, timeout=max(deadline - time.monotonic(), 0.01)) as resp:
-                body = _read(resp, deadline, max_bytes, timeout)
+                body = _read(resp, deadline, max_bytes)
                 got = {k.lower(): v for k, v in resp.headers.items()}
         except urllib.error.HTTPError as exc:
             exc.close()
@@ -112,9 +123,9 @@ def fetch(
             location = exc.headers.get("Location")
             if not location:
                 return Fetched(current, error=f"HTTP {exc.code} redirect without a Location")
-            target = urljoin(current, location.strip())
-            if urlsplit(target).scheme.lower() not in ("http", "https"):
-                return Fetched(current, error=f"redirect to a non-web URL ({target[:80]})")
+            target, bad = _target(current, location)
+            if bad:
+                return Fetched(current, error=bad)
             if target in visited:
                 return Fetched(current, error=f"redirect loop ({' -> '.join([*visited, target])})")
             if len(visited) > max_redirects:
@@ -140,21 +151,59 @@ def fetch(
         )
 
 
+def _target(current: str, location: str) -> tuple[str, str | None]:
+    """Where a redirect leads, as a URI; or why it cannot be followed."""
+    try:
+        target = urljoin(current, location.strip())
+        parts = urlsplit(target)
+        if parts.scheme.lower() not in ("http", "https"):
+            return target, f"redirect to a non-web URL ({target[:80]})"
+        if not parts.hostname or parts.port == 0:  # .port raises past 65535
+            raise ValueError("no host or port")
+        return as_uri(target), None
+    except (UnicodeError, ValueError):  # a malformed host, port or IDNA label
+        return location, f"redirect to an invalid URL ({location.strip()[:80]})"
+
+
 class _TooBig(Exception):
     pass
 
 
-def _read(resp: http.client.HTTPResponse, deadline: float, max_bytes: int, timeout: float) -> bytes:
+def as_uri(url: str) -> str:
+    """An IRI as the ASCII URI http.client can send: IDNA host, path and query %-encoded."""
+    if url.isascii() and not any(c.isspace() for c in url):
+        return url
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").encode("idna").decode("ascii")
+    host = f"[{host}]" if ":" in host else host
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (f"{userinfo}@" if userinfo else "") + host + (f":{parts.port}" if parts.port else "")
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=~")
+    query = quote(parts.query, safe="/?%:@!$&'()*+,;=~")
+    return urlunsplit((parts.scheme, quote(netloc, safe="@:[]%"), path, query, ""))
+
+
+def _read(resp: http.client.HTTPResponse, deadline: float, max_bytes: int) -> bytes:
     length = resp.headers.get("Content-Length", "")
     gzipped = "gzip" in resp.headers.get("Content-Encoding", "").lower()
     if length.isdigit() and int(length) > max_bytes and not gzipped:
         raise _TooBig
     inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+    # The socket timeout bounds each wait, not the whole body: a server dripping a
+    # byte a second would never time out. So read what has arrived (read1), and
+    # shrink the socket timeout to what is left of the deadline before each wait.
+    sock = getattr(getattr(resp.fp, "raw", None), "_sock", None)
     chunks: list[bytes] = []
     size = 0
-    while chunk := resp.read(65536):
-        if time.monotonic() > deadline:
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise TimeoutError
+        if isinstance(sock, socket.socket):
+            sock.settimeout(left)
+        chunk = resp.read1(65536)
+        if not chunk:
+            break
         if inflate is not None:
             chunk = inflate.decompress(chunk, max_bytes + 1 - size)
         size += len(chunk)

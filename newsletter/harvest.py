@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import multiprocessing
 import os
 import re
@@ -32,7 +33,7 @@ from newsletter.entries import Parsed, parse_feed
 from newsletter.errors import NewsletterError
 from newsletter.feeds import Feed, transaction
 from newsletter.fetch import Fetched
-from newsletter.inbox import Candidate, known_entries, rejected, write_candidates
+from newsletter.inbox import Candidate, has_guid, known_entries, rejected, write_candidates
 from newsletter.items import parse_date
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -123,7 +124,7 @@ def collect(
         )
     cache_key = f"{folder.name} {window[0]} {window[1]}"
     fetched = _fetch_all(feeds, settings, cache_key, timeout, max_bytes, progress)
-    parsed = _parse_all(fetched)
+    parsed = _parse_all(fetched, window)
     counts, new_seen, pending = _sift(db, settings, feeds, parsed, window, stamp)
     candidates = [_candidate(group, today) for group in group(pending)]
     candidates.sort(key=lambda c: (c.date, c.title))
@@ -152,6 +153,7 @@ def _sift(
     new_seen: list[Seen] = []
     pending: list[Pending] = []
     for order, feed in enumerate(feeds):
+        feed_urls = {feed.url, feed.moved_from} - {None, ""}
         for entry in parsed[feed.id].entries if feed.id in parsed else ():
             count = counts[feed.id]
             if entry.date and not window[0] <= entry.date <= window[1]:
@@ -173,7 +175,8 @@ def _sift(
             if (
                 (canon and (canon in known[0] or canon in bad_urls))
                 or (tkey in bad_titles and len(tkey.split()) >= REJECTED_TITLE_WORDS)
-                or (entry.guid and (entry.guid in known[1] or entry.guid in bad_guids))
+                or has_guid(known[1], feed_urls, entry.guid)
+                or has_guid(bad_guids, feed_urls, entry.guid)
             ):
                 count[1] += 1
                 continue
@@ -218,35 +221,44 @@ def _fetch_all(
             for feed in todo
         }
         for future in as_completed(futures):
-            results[futures[future].id] = future.result()
+            feed = futures[future]
+            try:
+                results[feed.id] = future.result()
+            except Exception as exc:  # a fetch bug on one feed must not stop the others
+                results[feed.id] = Fetched(feed.url, error=f"fetch failed ({type(exc).__name__})")
             if progress:
                 progress()
     return results
 
 
-def _safe_parse(body: bytes, headers: tuple[tuple[str, str], ...], url: str) -> Parsed:
+def _safe_parse(
+    body: bytes, headers: tuple[tuple[str, str], ...], url: str, window: tuple[dt.date, dt.date]
+) -> Parsed:
     try:
-        return parse_feed(body, headers, url)
+        return parse_feed(body, headers, url, window)
     except Exception as exc:  # a parser crash on one feed must not stop the others
         return Parsed(error=f"could not be parsed ({type(exc).__name__}: {exc})"[:200])
 
 
-def _parse_all(fetched: dict[int, Fetched]) -> dict[int, Parsed]:
+def _parse_all(fetched: dict[int, Fetched], window: tuple[dt.date, dt.date]) -> dict[int, Parsed]:
     """Parse every body; a big batch in worker processes, as feedparser is pure Python."""
     jobs = {i: f for i, f in fetched.items() if f.body is not None}
     size = sum(len(f.body or b"") for f in jobs.values())
     count = min(os.cpu_count() or 1, 4, len(jobs))
     if count > 1 and size >= POOL_MIN_BYTES and "fork" in multiprocessing.get_all_start_methods():
+        # Imported once here, so each forked worker inherits it instead of importing it.
+        importlib.import_module("feedparser")
         try:
             # fork: the fetch threads have all ended, and workers start in milliseconds.
             with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
                 futures = {
-                    i: pool.submit(_safe_parse, f.body, f.headers, f.url) for i, f in jobs.items()
+                    i: pool.submit(_safe_parse, f.body, f.headers, f.url, window)
+                    for i, f in jobs.items()
                 }
                 return {i: future.result() for i, future in futures.items()}
         except (BrokenProcessPool, OSError):
             pass  # no workers to be had, or one died: parse here instead
-    return {i: _safe_parse(f.body or b"", f.headers, f.url) for i, f in jobs.items()}
+    return {i: _safe_parse(f.body or b"", f.headers, f.url, window) for i, f in jobs.items()}
 
 
 def _printable(text: str | None) -> str | None:
@@ -258,7 +270,11 @@ def _candidate(members: list[Pending], today: dt.date) -> Candidate:
     group = sorted(members, key=lambda p: (p[2].link is None, p[0]))
     _, feed, entry, _, _ = group[0]
     date = entry.date or next((p[2].date for p in group if p[2].date), None)
-    sources = tuple((p[1].name, p[2].link) for p in group) if len(group) > 1 else ()
+    # One line per feed and story: a feed listing one link twice is still one source.
+    distinct: dict[tuple[int, str | None], tuple[str, str | None]] = {}
+    for p in group:
+        distinct.setdefault((p[1].id, p[3] or p[2].link), (p[1].name, p[2].link))
+    sources = tuple(distinct.values()) if len({p[1].id for p in group}) > 1 else ()
     return Candidate(
         title=entry.title,
         section=feed.section,
@@ -305,6 +321,8 @@ def _record(
                 else "ok"
             )
             moved = got.moved_to if got.moved_to and got.moved_to not in urls else None
+            if moved:  # two feeds moving to one URL: only the first takes it (URLs are unique)
+                urls.add(moved)
             db.execute(
                 "INSERT INTO feed_stats VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET"
                 " new = new + excluded.new, duplicate = duplicate + excluded.duplicate,"

@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as Loader  # type: ignore[assignment]
 
 SLUG_CHARS = 60
+_UNSAFE_SCHEME = re.compile(r"\s*(javascript|vbscript|livescript|data):", re.I)
 WRITERS = 4  # threads creating inbox files
 
 
@@ -71,7 +72,7 @@ def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
     if c.link:
         data["link"] = c.link
     data.update(date=c.date, source=c.source, collected_at=collected_at, feed=c.feed)
-    if c.guid:
+    if c.guid and not _UNSAFE_SCHEME.match(c.guid):  # an id, but it must not look like a script
         data["guid"] = c.guid
     if c.sources:
         data["sources"] = [{"name": n, "link": u} if u else {"name": n} for n, u in c.sources]
@@ -144,17 +145,29 @@ def entry_keys(data: dict[str, Any]) -> tuple[set[str], str | None]:
     return urls, str(guid) if guid not in (None, "") else None
 
 
-def known_entries(root: Path, db: sqlite_utils.Database) -> tuple[set[str], set[str]]:
-    """Canonical URLs and guids of every item and candidate in every issue."""
+# A guid is unique only within its feed: "42" from two feeds is two stories. So
+# guids are kept as (feed URL, guid) pairs; a feed of None matches any feed.
+FeedGuid = tuple[str | None, str]
+
+
+def known_entries(root: Path, db: sqlite_utils.Database) -> tuple[set[str], set[FeedGuid]]:
+    """Canonical URLs, and (feed, guid) pairs, of every item and candidate in every issue."""
     urls = {row[0] for row in db.execute("SELECT canonical_url FROM feed_used")}
-    guids: set[str] = set()
+    guids: set[FeedGuid] = set()
     for folder in ("items", "inbox"):
         for path in (root / "issues").glob(f"*/{folder}/*.md"):
-            found, guid = entry_keys(read_front(path))
+            data = read_front(path)
+            found, guid = entry_keys(data)
             urls |= found
             if guid:
-                guids.add(guid)
+                feed = data.get("feed")
+                guids.add((str(feed) if feed else None, guid))
     return urls, guids
+
+
+def has_guid(guids: set[FeedGuid], feed_urls: set[str], guid: str | None) -> bool:
+    """Whether ``guid`` from a feed known by any of ``feed_urls`` is among ``guids``."""
+    return bool(guid) and any((u, guid) in guids for u in (None, *feed_urls))
 
 
 def _names(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
@@ -218,20 +231,24 @@ def reject(
             urls, guid = entry_keys(data)
             title = str(data.get("title") or "")
             rows = [(u, guid) for u in sorted(urls)] or [(None, guid)]
+            feed = str(data["feed"]) if data.get("feed") else None
             for url, g in rows:
                 db.execute(
                     "INSERT INTO feed_rejections (canonical_url, guid, title_key, title, issue_id,"
-                    " rejected_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [url, g, title_key(title) or None, title, folder.name, stamp],
+                    " rejected_at, feed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [url, g, title_key(title) or None, title, folder.name, stamp, feed],
                 )
     for path in paths:
         path.unlink(missing_ok=True)
     return [p.name for p in paths]
 
 
-def rejected(db: sqlite_utils.Database) -> tuple[set[str], set[str], set[str]]:
-    rows = db.execute("SELECT canonical_url, guid, title_key FROM feed_rejections").fetchall()
-    return tuple({r[i] for r in rows if r[i]} for i in range(3))  # type: ignore[return-value]
+def rejected(db: sqlite_utils.Database) -> tuple[set[str], set[FeedGuid], set[str]]:
+    """Rejected canonical URLs, (feed, guid) pairs and title keys."""
+    rows = db.execute("SELECT canonical_url, guid, title_key, feed FROM feed_rejections").fetchall()
+    urls = {r[0] for r in rows if r[0]}
+    guids = {(r[3], r[1]) for r in rows if r[1]}
+    return urls, guids, {r[2] for r in rows if r[2]}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ class Route:
     etag: str | None = None
     last_modified: str | None = None
     chunked: bool = False  # no Content-Length: the client must count the bytes
+    drip: float = 0.0  # seconds between single bytes of the body: slow but never silent
 
 
 class _Quiet(ThreadingHTTPServer):
@@ -56,6 +57,14 @@ class FeedServer:
                 if route.last_modified:
                     self.send_header("Last-Modified", route.last_modified)
                 body = b"" if status == 304 else route.body
+                if route.drip and body:
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for byte in body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(route.drip)
+                    return
                 if route.chunked and body:
                     self.send_header("Connection", "close")
                     self.end_headers()

@@ -550,3 +550,126 @@ def test_server_text_cannot_drive_the_terminal(project, server):
     add(project, server, "Evil", "news", Route(status=302, headers={"Location": "ftp://x/\x1b[2J"}))
     result = run(project, "collect", "2026-Q4")
     assert result.stderr == "warning: Evil: redirect to a non-web URL (ftp://x/[2J)\n"
+
+
+# --- audit: guids per feed, merged sources, moved feeds, what reaches a file ----------
+
+
+def guid_item(title, guid, link):
+    return {"title": title, "guid": guid, "link": link, "pubDate": OCT}
+
+
+def opaque(items):
+    """RSS whose guids are opaque ids (isPermaLink="false"), as many CMSs number them."""
+    return Route(rss(items).replace(b"<guid>", b'<guid isPermaLink="false">'))
+
+
+def test_a_guid_is_only_unique_within_its_feed(project, server):
+    """Two feeds numbering their entries alike: "42" from B is not "42" from A."""
+    make_issue(project)
+    items = [guid_item("Procurement reform explained", "42", "https://a.org/s1")]
+    add(project, server, "A", "news", opaque(items))
+    run(project, "collect", "2026-Q4")
+    run(project, "reject", "2026-Q4", "procurement-reform-explained")
+    items = [guid_item("Water partnerships in 2026", "42", "https://b.org/water")]
+    add(project, server, "B", "news", opaque(items))
+    result = run(project, "collect", "2026-Q4")
+    assert result.stdout.splitlines()[3].split() == ["B", "ok", "1", "0", "0", "0"]
+    assert inbox_files(project) == ["water-partnerships-in-2026.md"]
+    # B's candidate, once accepted, still keeps B's own "42" from coming back.
+    run(project, "accept", "2026-Q4", "--all")
+    server.routes["/B"].etag = '"changed"'
+    project.joinpath("contacts.db").unlink()
+    run(project, "feeds", "add", server.url("/B"), "--section", "news", "--name", "B")
+    assert "0 new candidates" in run(project, "collect", "2026-Q4").stdout
+
+
+def test_one_feed_listing_a_link_twice_is_one_source(project, server):
+    make_issue(project)
+    items = [
+        guid_item("Story about procurement reform", "urn:1", "https://a.org/s1?utm_source=rss"),
+        guid_item("Story about procurement reform (updated)", "urn:2", "https://a.org/s1/#top"),
+    ]
+    add(project, server, "A", "news", Route(rss(items)))
+    run(project, "collect", "2026-Q4")
+    (name,) = inbox_files(project)
+    text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text()
+    assert "sources:" not in text
+    # With a second feed, each feed is listed once.
+    other = [guid_item("Other title", "x", "https://a.org/s1")]
+    add(project, server, "B", "news", Route(rss(other)))
+    project.joinpath("issues", "2026-Q4", "inbox", name).unlink()
+    project.joinpath("contacts.db").unlink()
+    for feed in ("A", "B"):
+        run(project, "feeds", "add", server.url(f"/{feed}"), "--section", "news", "--name", feed)
+    run(project, "collect", "2026-Q4")
+    (name,) = inbox_files(project)
+    text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text()
+    assert text.split("sources:\n")[1].split("---")[0] == (
+        "- name: A\n  link: https://a.org/s1?utm_source=rss\n- name: B\n  link: https://a.org/s1\n"
+    )
+
+
+def test_two_feeds_moving_to_one_url(project, server):
+    make_issue(project)
+    add(project, server, "A", "news", Route(status=301, headers={"Location": "/new"}))
+    add(project, server, "B", "news", Route(status=308, headers={"Location": "/new"}))
+    server.routes["/new"] = Route(rss([UNDP[1]]))
+    result = run(project, "collect", "2026-Q4")
+    assert result.exit_code == 0
+    moved = [line for line in result.stdout.splitlines() if "moved permanently" in line]
+    assert len(moved) == 1
+    # The feed that moved is still found by the URL it was added with.
+    name = moved[0].split(":")[0]
+    result = run(project, "feeds", "remove", server.url(f"/{name}"))
+    assert result.stdout == f"Removed feed '{name}': {server.url('/new')}\n"
+
+
+def test_hostile_titles_and_guids_never_reach_the_inbox(project, server):
+    make_issue(project)
+    items = [
+        {
+            "title": "Hello &lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt;",
+            "guid": "javascript:alert(3)",
+            "link": "https://e.org/a",
+            "pubDate": OCT,
+            "description": "&lt;a href='&amp;#106;avascript:alert(4)'&gt;click&lt;/a&gt;",
+        }
+    ]
+    add(project, server, "Evil", "news", Route(rss(items)))
+    run(project, "collect", "2026-Q4")
+    (name,) = inbox_files(project)
+    text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text()
+    for mark in HOSTILE_MARKS:
+        assert mark not in text.lower(), mark
+    assert "title: Hello\n" in text and "guid:" not in text
+    assert text.endswith("---\n<p>click</p>\n")
+    # Recognised again all the same: the feed remembers the guid.
+    assert "0 new candidates" in run(project, "collect", "2026-Q4").stdout
+
+
+def test_a_malformed_link_in_an_item_does_not_stop_collect(project, server):
+    bad = '---\ntitle: Bad link\nsection: news\nlink: "http://[oops/x"\n---\nText.\n'
+    make_issue(project, "2026-Q3", items={"bad.md": bad})
+    make_issue(project)
+    add(project, server, "UNDP", "tools", Route(rss(UNDP)))
+    result = run(project, "collect", "2026-Q4")
+    assert result.exit_code == 0 and "2 new candidates" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "text/html; charset=utf-8"},
+        {"Content-Type": "text/plain"},
+        {},
+        {"Content-Type": "application/octet-stream"},
+    ],
+    ids=["text-html", "text-plain", "none", "octet-stream"],
+)
+def test_a_feed_with_the_wrong_content_type_is_still_read(project, server, headers):
+    make_issue(project)
+    add(project, server, "Odd", "tools", Route(rss([UNDP[1]]), headers=headers))
+    result = run(project, "collect", "2026-Q4")
+    assert result.stderr == "" and result.exit_code == 0
+    assert inbox_files(project) == ["partnering-skills-course.md"]

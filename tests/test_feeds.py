@@ -41,6 +41,10 @@ def run(project, *args):
         ("http://example.org:80/a", "http://example.org/a"),
         ("https://example.org:8443/a/", "https://example.org:8443/a"),
         ("https://example.org/a?b=1&utm=keep", "https://example.org/a?b=1&utm=keep"),
+        ("https://B\u00fccher.example/stra\u00dfe/", "https://xn--bcher-kva.example/stra%C3%9Fe"),
+        ("https://xn--bcher-kva.example/stra%C3%9Fe", "https://xn--bcher-kva.example/stra%C3%9Fe"),
+        ("https://e.org/?q=\u00fc&utm_source=x", "https://e.org/?q=%C3%BC"),
+        ("http://[bad/x", "http://[bad/x"),  # malformed: as written, never a crash
     ],
 )
 def test_canonical_url(url, canonical):
@@ -283,7 +287,7 @@ def test_parse_feed_cleans_entries():
     assert entry.guid == "tag:1" and str(entry.date) == "2026-10-05"
     assert entry.summary == (
         '<p>See <a href="https://e.org/more" rel="noopener noreferrer">more</a>'
-        '<img alt="Chart" src="https://e.org/b.png"></p>'
+        '<img src="https://e.org/b.png" alt="Chart"></p>'
     )
 
 
@@ -296,3 +300,207 @@ def test_parse_feed_escapes_text_plain():
     (entry,) = parse_feed(body, (), "https://e.org/atom").entries
     assert entry.summary == "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; more</p>"
     assert entry.date is None
+
+
+# --- audit: fetching edge cases, the registry's URLs, entry cleaning ------------------
+
+
+def test_fetch_deadline_covers_a_dripping_body(server):
+    """A server sending a byte at a time never trips the socket timeout; the deadline must."""
+    import time
+
+    server.routes["/f"] = Route(b"x" * 200, drip=0.05)
+    start = time.monotonic()
+    got = fetch(server.url("/f"), agent=AGENT, timeout=0.5)
+    assert got.error == "timed out after 0.5 s" and got.body is None
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize(
+    "url,path",
+    [
+        ("/actualit\u00e9s/fil", "/actualit%C3%A9s/fil"),
+        ("/a b.xml", "/a%20b.xml"),
+        ("/f?q=\u00fc&x=%20", "/f?q=%C3%BC&x=%20"),
+    ],
+    ids=["non-ascii-path", "space", "non-ascii-query"],
+)
+def test_fetch_sends_an_iri_as_a_uri(server, url, path):
+    server.routes[path] = Route(rss([]))
+    got = fetch(server.url(url), agent=AGENT)
+    assert got.error is None and got.body == rss([])
+    assert server.requests[-1][0] == path
+
+
+@pytest.mark.parametrize(
+    "location,error",
+    [
+        ("http://[::1/x", "redirect to an invalid URL (http://[::1/x)"),
+        ("http://x.org:99999/f", "redirect to an invalid URL (http://x.org:99999/f)"),
+    ],
+)
+def test_fetch_refuses_a_malformed_redirect(server, location, error):
+    server.routes["/f"] = Route(status=302, headers={"Location": location})
+    assert fetch(server.url("/f"), agent=AGENT).error == error
+
+
+def test_fetch_relative_redirect_with_non_ascii(server):
+    server.routes["/f"] = Route(status=307, headers={"Location": "new%20feed"})
+    server.routes["/new%20feed"] = Route(rss([]))
+    got = fetch(server.url("/f"), agent=AGENT)
+    assert got.body == rss([]) and got.url == server.url("/new%20feed")
+
+
+@pytest.mark.parametrize(
+    "url,message",
+    [
+        ("http://[::1/rss", "http://[::1/rss: not a valid URL. Check it and try again."),
+        (
+            "https://x.org:99999/rss",
+            "https://x.org:99999/rss: not a valid URL. Check it and try again.",
+        ),
+        ("", "URL: empty. Give an http(s) URL, a file:// URL or a path."),
+        ("HTTPS://A.ORG/rss", "https://a.org/rss: already registered as 'A'."),
+        ("https:///rss", "https:///rss: not a feed URL. Use https://..., file://... or a path."),
+    ],
+    ids=["ipv6-unclosed", "port", "empty", "case-of-host", "no-host"],
+)
+def test_feeds_add_refuses_bad_urls_without_a_traceback(project, url, message):
+    run(project, "feeds", "add", "https://a.org/rss", "--section", "news", "--name", "A")
+    result = run(project, "feeds", "add", url, "--section", "news")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {message}\n"
+
+
+def test_feeds_add_lowercases_scheme_and_host_only(project):
+    out = run(project, "feeds", "add", "HTTPS://News.UN.org/Feed/RSS", "--section", "news").output
+    assert out == "Added feed 'news.un.org' (news): https://news.un.org/Feed/RSS\n"
+    assert run(project, "feeds", "remove", "https://NEWS.un.org/Feed/RSS").exit_code == 0
+
+
+def feed_with(description: str = "", title: str = "x", **fields: str) -> bytes:
+    from html import escape
+
+    item = {"title": title, **fields}
+    if description:
+        item["description"] = escape(description)
+    return rss([item])
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<a href="&#106;avascript:alert(1)">x</a>',
+        '<a href="java&#x09;script:alert(1)">x</a>',
+        '<a href="jav&#x0A;ascript:alert(1)">x</a>',
+        '<a href="javascript&colon;alert(1)">x</a>',
+        '<img src="&#100;ata:image/png;base64,AAAA" alt="x">',
+    ],
+    ids=["decimal-entity", "tab-entity", "newline-entity", "named-colon", "data-entity"],
+)
+def test_entity_obfuscated_scripts_are_not_kept_as_paths(html):
+    """feedparser's resolver took these for relative paths ("https://e.org/javascript:...")."""
+    (entry,) = parse_feed(feed_with(html), (), "https://e.org/f").entries
+    assert entry.summary == "<p>x</p>" or entry.summary == ""
+    assert "script" not in entry.summary and "data" not in entry.summary
+
+
+def test_relative_links_resolve_against_the_document_and_xml_base():
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://e.org/blog/">'
+        b"<title>t</title><entry xml:base='posts/'><id>urn:1</id><title>a</title>"
+        b'<link href="one.html"/><summary type="html">&lt;a href="../two.html"&gt;two&lt;/a&gt;'
+        b' &lt;a href="//cdn.e.org/x"&gt;cdn&lt;/a&gt; &lt;img src="p.png" alt="P"&gt;'
+        b' &lt;a href="t.html"&gt;&lt;img src="no-alt.png"&gt;&lt;/a&gt;</summary></entry></feed>'
+    )
+    (entry,) = parse_feed(body, (), "https://e.org/feed.atom").entries
+    assert entry.link == "https://e.org/blog/posts/one.html"
+    assert entry.summary == (
+        '<p><a href="https://e.org/blog/two.html" rel="noopener noreferrer">two</a>'
+        ' <a href="https://cdn.e.org/x" rel="noopener noreferrer">cdn</a>'
+        ' <img src="https://e.org/blog/posts/p.png" alt="P"></p>'
+    )
+
+
+@pytest.mark.parametrize(
+    "title,expected",
+    [
+        ("Hello &lt;script&gt;alert(1)&lt;/script&gt; world", "Hello world"),
+        ("Hi &lt;img src=x onerror=alert(1)&gt; there", "Hi there"),
+        ("Why &lt;iframe&gt; tags matter", "Why tags matter"),
+        ("A &lt;b&gt;bold&lt;/b&gt; move", "A bold move"),
+        ("5 &lt; 6 &amp; 7 &gt; 3", "5 < 6 & 7 > 3"),
+        ("Arrows &lt;-- and --&gt; stay", "Arrows <-- and --> stay"),
+    ],
+)
+def test_markup_in_a_text_title_is_dropped(title, expected):
+    (entry,) = parse_feed(feed_with(title=title), (), "https://e.org/f").entries
+    assert entry.title == expected
+
+
+def test_a_title_made_from_a_text_summary_has_no_markup():
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>urn:1</id>'
+        b'<summary type="text">Use &lt;iframe src="x"&gt; with care</summary></entry></feed>'
+    )
+    (entry,) = parse_feed(body, (), "https://e.org/f").entries
+    assert entry.title == "Use with care"
+    assert entry.summary == '<p>Use &lt;iframe src="x"&gt; with care</p>'
+
+
+@pytest.mark.parametrize(
+    "stamp,date",
+    [
+        ("Thu, 01 Oct 2026 01:30:00 +0300", "2026-10-01"),  # UTC: 30 September
+        ("Thu, 31 Dec 2026 23:30:00 -0500", "2026-12-31"),  # UTC: 1 January
+        ("Mon, 05 Oct 2026 10:00:00 GMT", "2026-10-05"),
+        ("Mon, 05 Oct 26 10:00:00 GMT", "2026-10-05"),
+    ],
+)
+def test_entry_date_is_the_publishers_date(stamp, date):
+    (entry,) = parse_feed(feed_with(pubDate=stamp), (), "https://e.org/f").entries
+    assert str(entry.date) == date
+
+
+def test_atom_dates_with_offsets_keep_the_written_day():
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>urn:1</id>'
+        b"<title>a</title><published>2026-10-01T00:30:00+02:00</published></entry></feed>"
+    )
+    (entry,) = parse_feed(body, (), "https://e.org/f").entries
+    assert str(entry.date) == "2026-10-01"
+
+
+@pytest.mark.parametrize(
+    "link,expected",
+    [
+        ("https://e.org/files/Annual Report.pdf", "https://e.org/files/Annual%20Report.pdf"),
+        ("https://e.org/a\n  /b", "https://e.org/a  /b".replace(" ", "%20")),
+        ("https://b\u00fccher.example/stra\u00dfe", "https://b\u00fccher.example/stra\u00dfe"),
+        ("javascript:alert(1)", None),
+    ],
+    ids=["space", "newline", "iri", "javascript"],
+)
+def test_entry_links(link, expected):
+    (entry,) = parse_feed(feed_with(link=link), (), "https://e.org/f").entries
+    assert entry.link == expected
+
+
+def test_entries_outside_the_window_are_only_dated():
+    import datetime as dt
+
+    body = rss(
+        [
+            {"title": "Old", "link": "https://e.org/o", "pubDate": "Fri, 01 May 2026 10:00:00 GMT"},
+            {"title": "", "description": "", "pubDate": "Fri, 01 May 2026 10:00:00 GMT"},
+            {"title": "New", "link": "https://e.org/n", "pubDate": "Mon, 05 Oct 2026 10:00:00 GMT"},
+        ]
+    )
+    window = (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    parsed = parse_feed(body, (), "https://e.org/f", window)
+    assert parsed.warning is None  # an empty entry out of the window is not worth a warning
+    assert [(e.title, str(e.date)) for e in parsed.entries] == [
+        ("", "2026-05-01"),
+        ("", "2026-05-01"),
+        ("New", "2026-10-05"),
+    ]

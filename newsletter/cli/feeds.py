@@ -138,7 +138,9 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
     folder = env.issue_dir(issue_id)
     total = len(registry.list_feeds(env.db))
     if sys.stderr.isatty() and total:
-        with click.progressbar(length=total, label="Fetching feeds", file=sys.stderr) as bar:
+        with click.progressbar(
+            length=total, label="Fetching feeds", show_pos=True, file=sys.stderr
+        ) as bar:
             result = harvest.collect(
                 env.db, env.settings, folder, timeout=timeout, progress=lambda: bar.update(1)
             )
