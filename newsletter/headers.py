@@ -20,6 +20,7 @@ _ENCODED_BREAK = re.compile(r"%0[ad]|=0[ad]|\\[rn]|&#(?:x0*[ad]|0*1[03]);", re.I
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?", re.I)
 # RFC 5322 "specials": a display name with any of them must be quoted.
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")  # RFC 5322 atext
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 FOLD = "\r\n "
 # 39 bytes make 52 base64 characters: "Subject: " plus the 64-character word is
@@ -88,40 +89,68 @@ def check_address(address: str, where: str) -> str:
     return f"{local}@{domain.encode('idna').decode('ascii')}"
 
 
-def encoded_words(text: str) -> list[str]:
-    """RFC 2047 base64 words, short enough that a folded line stays within 76 characters."""
+def encoded_words(text: str, at_spaces: bool = False) -> list[str]:
+    """RFC 2047 base64 words, short enough that a folded line stays within 76 characters.
+
+    ``at_spaces``: cut after a space where one is near, so a reader that wrongly
+    shows the fold between two words as a space (Python's address parser does)
+    shows a doubled space, not one inside a word.
+    """
     data = text.encode("utf-8")
     if len(data) <= _PAYLOAD:
         return [f"=?utf-8?b?{base64.b64encode(data).decode('ascii')}?="]
-    words, current = [], b""
+    words, current = [], ""
     for char in text:
-        raw = char.encode("utf-8")
-        if len(current) + len(raw) > _PAYLOAD:  # never split a character across words
-            words.append(current)
-            current = b""
-        current += raw
+        if len((current + char).encode("utf-8")) > _PAYLOAD:  # never split a character
+            cut = current.rfind(" ") + 1 if at_spaces else 0
+            cut = cut if cut > len(current) // 2 else len(current)
+            words.append(current[:cut])
+            current = current[cut:]
+        current += char
     words.append(current)
-    return [f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words]
+    return [f"=?utf-8?b?{base64.b64encode(w.encode()).decode('ascii')}?=" for w in words]
 
 
 def _is_plain(text: str) -> bool:
     return text.isascii() and text.isprintable() and "=?" not in text and text == text.strip()
 
 
+def _phrase(name: str) -> list[str]:
+    """A display name as atoms, a quoted string or encoded words, in pieces a fold may
+    separate (a space, in the name, between each)."""
+    words = name.split(" ")
+    if _is_plain(name) and max(map(len, words)) <= MAX_PLAIN_NAME:
+        if _SPECIALS.search(name) or "  " in name:
+            return ('"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"').split(" ")
+        return words
+    if not name.isprintable() or name != " ".join(filter(None, words)):
+        return encoded_words(name, at_spaces=True)  # odd spacing or tabs: encoded whole
+    # Words that can stay atoms do, and each run of the others becomes encoded
+    # words: whitespace between an atom and an encoded word counts, but between
+    # two encoded words it is dropped (RFC 2047), so a run keeps its spaces inside.
+    pieces: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if word and _ATOM.fullmatch(word) and "=?" not in word and len(word) <= MAX_PLAIN_NAME:
+            pieces += encoded_words(" ".join(run), at_spaces=True) if run else []
+            pieces.append(word)
+            run = []
+        elif word:
+            run.append(word)
+    return pieces + (encoded_words(" ".join(run), at_spaces=True) if run else [])
+
+
 def mailbox(name: str, address: str) -> str:
     """``Name <address>``: the name as it is, quoted or encoded, folded to short lines."""
-    if not name:
+    if not name.strip():
         return f"<{address}>"
-    if _is_plain(name) and len(name) <= MAX_PLAIN_NAME:
-        if _SPECIALS.search(name) or "  " in name:
-            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        phrase = name
-    else:
-        phrase = FOLD.join(encoded_words(name))
-    last = phrase.rpartition("\n")[2]
-    # "Reply-To: " is the longest header name a mailbox is written after here.
-    fits = len("Reply-To: ") + len(last) + len(address) + 3 <= 76
-    return f"{phrase}{' ' if fits else FOLD}<{address}>"
+    out, width = "", len("List-Id: ")  # the longest header name a mailbox follows here
+    for piece in [*_phrase(name), f"<{address}>"]:
+        if out and piece and width + 1 + len(piece) > 76:
+            out, width = out + FOLD + piece, 1 + len(piece)
+        else:
+            out, width = out + (" " if out else "") + piece, width + 1 + len(piece)
+    return out
 
 
 def unstructured(text: str, name: str = "Subject") -> str:

@@ -18,6 +18,7 @@ from sqlite_utils.migrations import Migrations
 
 from newsletter import purge
 from newsletter.contacts import now
+from newsletter.message import id_label
 
 STATUSES = ("queued", "sending", "sent", "failed", "uncertain", "skipped")
 
@@ -52,6 +53,16 @@ def m001_deliveries(db: sqlite_utils.Database) -> None:
     # every message, and keeping such an index current halved the send rate.
     db.execute("CREATE INDEX idx_deliveries_message_id ON deliveries(message_id)")
     db.execute("CREATE INDEX idx_deliveries_contact ON deliveries(contact_id)")
+
+
+@migrations()
+def m002_deliveries_indexes(db: sqlite_utils.Database) -> None:
+    # Databases made before m001 settled (the shipped sample among them) carry two
+    # indexes m001 no longer makes, each rewritten on every status change, and lack
+    # the contact index: bring them to the same set as a new database.
+    db.execute("DROP INDEX IF EXISTS idx_deliveries_todo")
+    db.execute("DROP INDEX IF EXISTS idx_deliveries_sent_at")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_deliveries_contact ON deliveries(contact_id)")
 
 
 @dataclass(frozen=True)
@@ -93,13 +104,14 @@ def snapshot(db: sqlite_utils.Database, issue: str, sender: str, domain: str) ->
         if has_snapshot(db, issue, sender):
             return 0
         at = now()
+        label = id_label(issue)
         return db.execute(
             "INSERT INTO deliveries (issue, sender, contact_id, email, status, message_id,"
             " queued_at, updated_at)"
             " SELECT ?, ?, id, email, 'queued',"
             " '<' || ? || '.' || lower(hex(randomblob(8))) || '@' || ? || '>', ?, ?"
             " FROM contacts WHERE status = 'subscribed' ORDER BY id",
-            [issue, sender, issue, domain, at, at],
+            [issue, sender, label, domain, at, at],
         ).rowcount
 
 

@@ -180,7 +180,7 @@ class Composer:
 
     def compose(self, r: Recipient, subject_prefix: str = "") -> bytes:
         values = {
-            "name": r.name or "colleague",
+            "name": r.name if r.name.strip() else "colleague",  # a blank name greets no one
             "email": r.email,
             "unsubscribe_url": self.layout.unsubscribe_url + r.token,
         }
@@ -204,5 +204,14 @@ class Composer:
         return head + b"\r\n" + b"".join(body)
 
 
+def id_label(issue_id: str) -> str:
+    """The issue ID as it may appear in a Message-ID or Feedback-ID.
+
+    Issue IDs are folder names and may hold spaces, "<" or non-ASCII letters,
+    none of which a Message-ID (dot-atom text) can carry.
+    """
+    return re.sub(r"[^A-Za-z0-9]+", "-", issue_id).strip("-") or "issue"
+
+
 def new_message_id(issue_id: str, domain: str) -> str:
-    return f"<{issue_id}.{secrets.token_hex(8)}@{domain}>"
+    return f"<{id_label(issue_id)}.{secrets.token_hex(8)}@{domain}>"

@@ -17,7 +17,7 @@ from newsletter.build import CheckFailed, input_digest
 from newsletter.collect import load_issue
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.message import Composer, Layout
+from newsletter.message import Composer, Layout, id_label
 from newsletter.senders import SenderSpec, load_sender
 from newsletter.signing import load_signer
 
@@ -138,18 +138,45 @@ def secret_for(spec: SenderSpec) -> tuple[bytes, bool]:
         return DEV_SECRET, True
 
 
-def list_id(settings: Settings) -> str:
+def list_id(settings: Settings, domain: str) -> str:
     """List-Id: the configured one, or the newsletter's name and a label under its domain."""
     where = f"{settings.path}: [tool.newsletter] 'list_id'"
     value = headers.check(settings.list_id, where, "list_id")
     if not value:
         label = re.sub(r"[^a-z0-9]+", "-", settings.name.lower()).strip("-") or "newsletter"
-        value = f"{settings.name} <{label}.{settings.domain}>"
+        value = f"{settings.name} <{label}.{domain}>"
     phrase, _, ident = value.rpartition("<")
     ident = ident.rstrip(">").strip()
     if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", ident):
         raise NewsletterError(f'{where} must look like "Name <label.example.org>".')
     return headers.mailbox(phrase.strip(), ident)
+
+
+# What may appear in a URL inside List-Unsubscribe's angle brackets: printable
+# ASCII less space, quotes, "<", ">" and the comma that separates the entries.
+_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+;=%-]+")
+
+
+def unsubscribe_base(settings: Settings, delivers: bool) -> str:
+    """``web_url`` + "/unsubscribe/", once it is safe to put in a header.
+
+    web_url goes into List-Unsubscribe verbatim, so a line break or ">" in it
+    would add a header to every message. Mailbox providers honour one-click
+    unsubscribe only over HTTPS, so real mail needs an https:// URL.
+    """
+    where = f"{settings.path}: [tool.newsletter] 'web_url'"
+    url = settings.web_url
+    if not _URL.fullmatch(url):
+        raise NewsletterError(
+            f"{where} {url!r} cannot go in the List-Unsubscribe header: use a plain ASCII URL "
+            "without spaces, quotes, commas, < > or line breaks (percent-encode the rest)."
+        )
+    if delivers and not url.startswith("https://"):
+        raise NewsletterError(
+            f"{where} must start with https:// for a sender that delivers real mail: "
+            "mailbox providers only honour one-click unsubscribe links over HTTPS."
+        )
+    return f"{url}/unsubscribe/"
 
 
 def prepare(
@@ -171,29 +198,34 @@ def prepare(
     where = f"{settings.path}: [tool.newsletter]"
     headers.check(issue.subject, f"issues/{issue_id}/issue.toml", "subject")
     headers.check(settings.from_name, where, "from_name")
+    # Addresses as check_address returns them: an internationalised domain in
+    # ASCII (IDNA), since headers and the SMTP envelope are 7-bit.
     from_address = headers.check_address(settings.from_address, f"{where} 'from_address'")
-    for key in ("return_path", "unsubscribe_address"):
-        value = getattr(config, key)
-        if value:
-            headers.check_address(value, f"{settings.path}: [tool.newsletter.send] '{key}'")
-    if settings.reply_to:
-        headers.check_address(settings.reply_to, f"{where} 'reply_to'")
-    label = re.sub(r"[^A-Za-z0-9]+", "-", issue_id).strip("-") or "issue"
+    domain = from_address.rpartition("@")[2]
+    send_where = f"{settings.path}: [tool.newsletter.send]"
+    return_path, unsubscribe = (
+        headers.check_address(value, f"{send_where} '{key}'") if value else from_address
+        for key, value in (
+            ("return_path", config.return_path),
+            ("unsubscribe_address", config.unsubscribe_address),
+        )
+    )
+    reply_to = settings.reply_to and headers.check_address(settings.reply_to, f"{where} 'reply_to'")
     layout = Layout(
         from_header=headers.mailbox(settings.from_name, from_address),
         subject=issue.subject,
-        list_id=list_id(settings),
-        unsubscribe_url=f"{settings.web_url}/unsubscribe/",
-        unsubscribe_mailto=config.unsubscribe_address or from_address,
-        feedback_id=f"{label}:newsletter:{settings.domain}",
-        domain=settings.domain,
-        reply_to=settings.reply_to,
+        list_id=list_id(settings, domain),
+        unsubscribe_url=unsubscribe_base(settings, spec.delivers),
+        unsubscribe_mailto=unsubscribe,
+        feedback_id=f"{id_label(issue_id)}:newsletter:{domain}",
+        domain=domain,
+        reply_to=reply_to,
     )
     build = folder / "build"
     signer = load_signer(
         config.dkim or {},
         settings.root,
-        settings.domain,
+        domain,
         f"{settings.path}: [tool.newsletter.send.dkim]",
     )
     composer = Composer(
@@ -202,5 +234,4 @@ def prepare(
         (build / "email.html").read_text(encoding="utf-8"),
         signer,
     )
-    mail_from = config.return_path or from_address
-    return Prepared(settings, issue_id, folder, config, spec, composer, secret, dev, mail_from)
+    return Prepared(settings, issue_id, folder, config, spec, composer, secret, dev, return_path)

@@ -6,17 +6,44 @@ test sends go through the real sender but leave no row behind.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlite_utils
 
 from newsletter import headers, ledger
+from newsletter.db import migration_sets
+from newsletter.errors import NewsletterError
 from newsletter.message import Recipient, new_message_id
 from newsletter.preflight import Prepared
 from newsletter.senders import Envelope, Result
 from newsletter.tokens import make_token
 
 TEST_PREFIX = "[TEST] "
+
+
+def readonly_db(path: Path) -> sqlite_utils.Database:
+    """contacts.db for a dry run: opened read-only and never migrated, so not a byte changes.
+
+    A missing database, or one from before the ledger existed, is read from an
+    in-memory copy brought up to date instead; the file itself stays as it was.
+    """
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    if path.is_file():
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            db = sqlite_utils.Database(conn)
+            if {"contacts", "suppression", "deliveries"} <= set(db.table_names()):
+                return db
+            conn.backup(memory)
+            conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise NewsletterError(f"{path}: not a usable SQLite database ({exc}).") from None
+    db = sqlite_utils.Database(memory)
+    for migrations in migration_sets():
+        migrations.apply(db)
+    return db
 
 
 @dataclass(frozen=True)
@@ -53,11 +80,11 @@ def sample(db: sqlite_utils.Database, prep: Prepared) -> tuple[str, bytes]:
         "SELECT id, email, coalesce(name, '') FROM contacts WHERE status = 'subscribed'"
         " ORDER BY id LIMIT 1"
     ).fetchone()
-    contact_id, email, name = row or (0, f"colleague@{prep.settings.domain}", "")
+    contact_id, email, name = row or (0, f"colleague@{prep.composer.layout.domain}", "")
     address = headers.check_address(email, f"contacts.db: contact {contact_id}")
     headers.check(name, f"contacts.db: contact {contact_id} <{email}>", "name")
     token = make_token(prep.secret, contact_id, prep.issue_id)
-    message_id = new_message_id(prep.issue_id, prep.settings.domain)
+    message_id = new_message_id(prep.issue_id, prep.composer.layout.domain)
     return address, prep.composer.compose(Recipient(address, name, message_id, token))
 
 
@@ -71,7 +98,7 @@ def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Re
         for address in checked:
             # Contact 0 exists nowhere, so the test's unsubscribe link cannot unsubscribe anyone.
             token = make_token(prep.secret, 0, prep.issue_id)
-            message_id = new_message_id(f"test.{prep.issue_id}", prep.settings.domain)
+            message_id = new_message_id(f"test.{prep.issue_id}", prep.composer.layout.domain)
             data = prep.composer.compose(Recipient(address, "", message_id, token), TEST_PREFIX)
             envelope = Envelope(prep.mail_from, address, message_id, test=True)
             results.append((address, sender.send(envelope, data)))

@@ -58,9 +58,10 @@ class Run:
         self.tally = Tally()
         self.stopping = self.hard = False  # hard: a second Ctrl-C, leave at once
         self.in_flight = self.after_id = self.consecutive = 0
+        self.limit = self.cfg.concurrency  # connections actually open
         self.page: list[tuple] = []
         self.exhausted = False
-        self.retry: list[tuple[float, int, tuple]] = []  # (due, row id, row)
+        self.retry: list[tuple[float, int, tuple, int]] = []  # (due, row id, row, attempts)
         self.bucket = TokenBucket(self.cfg.rate)
         since = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
         earlier = ledger.sent_since(db, self.sender, since) if self.cfg.max_per_hour else []
@@ -87,16 +88,17 @@ class Run:
             return None
         return max(ready, self.bucket.wait(), self.window.wait())
 
-    def _next_row(self) -> tuple:
+    def _next_row(self) -> tuple[tuple, int]:
+        """The next row to claim, and its attempts so far (row[3] stays as at the start)."""
         if self.retry and self.retry[0][0] <= time.monotonic():
-            return heapq.heappop(self.retry)[2]
+            return heapq.heappop(self.retry)[2:]
         row = self.page.pop()
         self.after_id = row[0]
-        return row
+        return row, row[3]
 
-    def _claim(self, row: tuple, at: str) -> Job | None:
+    def _claim(self, row: tuple, attempts: int, at: str) -> Job | None:
         """Mark the row ``sending`` if its contact is still subscribed and not suppressed."""
-        row_id, contact_id, _, attempts, email, _ = row
+        row_id, contact_id, _, _, email, _ = row
         args = [at, row_id, contact_id, email, address_hash(email or "")]
         if self.conn.execute(ledger.CLAIM, args).rowcount:
             return Job(row, attempts + 1)
@@ -123,10 +125,11 @@ class Run:
         return Job((*row[:4], found[0], found[1]), attempts + 1)
 
     # -- recording results ------------------------------------------------------
-    def _done(self, row_id: int, status: str, error: str | None, reply: str | None, at: str):
-        self.conn.execute(ledger.MARK_DONE, [status, error, reply, at, status, at, row_id])
+    def _done(self, job: Job, status: str, error: str | None, reply: str | None, at: str):
+        self.conn.execute(ledger.MARK_DONE, [status, error, reply, at, status, at, job.row_id])
         if status == "failed" and len(self.tally.failures) < SHOWN:
-            self.tally.failures.append(error or "")
+            who = "" if (error or "").startswith("contact ") else f"{job.row[4]}: "
+            self.tally.failures.append(who + (error or ""))  # a server's reply names no one
         if status != "queued":
             setattr(self.tally, status, getattr(self.tally, status) + 1)
 
@@ -136,27 +139,28 @@ class Run:
             # A SenderError comes before the message is handed over; anything else, who knows.
             known = isinstance(exc, SenderError)
             text = exc.message if known else f"sender {self.sender} raised {exc!r}"
-            self._done(job.row_id, "queued" if known else "uncertain", text, None, at)
+            self._done(job, "queued" if known else "uncertain", text, None, at)
             return self.stop(text)
         assert result is not None
         if result.status == SENT:
             self.consecutive = 0
-            return self._done(job.row_id, "sent", None, result.reply, at)
+            return self._done(job, "sent", None, result.reply, at)
         if result.status == INVALID:  # the contact's data, not the server: no pause for it
-            return self._done(job.row_id, "failed", result.reply, None, at)
+            return self._done(job, "failed", result.reply, None, at)
         self.consecutive += 1
-        if result.status == TEMPORARY and job.attempt < self.cfg.max_attempts:
-            self._done(job.row_id, "queued", result.reply, None, at)
+        # Attempts in this run: --retry-failed gives a row that gave up a full set again.
+        tries = job.attempt - job.row[3]
+        if result.status == TEMPORARY and tries < self.cfg.max_attempts:
+            self._done(job, "queued", result.reply, None, at)
             self.tally.retries += 1
-            wait = backoff(job.attempt, self.cfg.retry_delay, self.cfg.retry_delay_max)
-            row = (*job.row[:3], job.attempt, *job.row[4:])
-            heapq.heappush(self.retry, (time.monotonic() + wait, job.row_id, row))
+            wait = backoff(tries, self.cfg.retry_delay, self.cfg.retry_delay_max)
+            heapq.heappush(self.retry, (time.monotonic() + wait, job.row_id, job.row, job.attempt))
         elif result.status == TEMPORARY:
-            error = f"gave up after {job.attempt} attempts: {result.reply}"
-            self._done(job.row_id, "failed", error, None, at)
+            error = f"gave up after {tries} attempts: {result.reply}"
+            self._done(job, "failed", error, None, at)
         else:
             status = "failed" if result.status == PERMANENT else "uncertain"
-            self._done(job.row_id, status, result.reply, None, at)
+            self._done(job, status, result.reply, None, at)
         if self.consecutive >= self.cfg.max_consecutive_failures:
             self.stop(
                 f"paused after {self.consecutive} failures in a row; the last: {result.reply}. "
@@ -190,7 +194,7 @@ class Run:
             time.sleep(min(0.25, deadline - time.monotonic()))
 
     def _loop(self, jobs: queue.SimpleQueue, results: queue.SimpleQueue) -> None:
-        limit, reported = self.cfg.concurrency, 0
+        limit, reported = self.limit, 0
         while not self.hard:
             ready = self._ready_in()
             if not self.in_flight:
@@ -209,7 +213,7 @@ class Run:
                 for job, result, exc in batch:
                     self._record(job, result, exc, at)
                 while self.in_flight + len(claimed) < limit and self._ready_in() == 0:
-                    job = self._claim(self._next_row(), at)
+                    job = self._claim(*self._next_row(), at)
                     if job:
                         claimed.append(job)
                         self.bucket.take()
@@ -233,8 +237,21 @@ class Run:
         senders: list = []
         try:
             for _ in range(self.cfg.concurrency):
-                senders.append(self.prep.spec.new())
-                senders[-1].open()  # a refused login stops here, before the ledger is touched
+                sender = self.prep.spec.new()
+                try:
+                    sender.open()  # a refused login stops here, before the ledger is touched
+                except SenderError as exc:
+                    if not senders:
+                        raise
+                    # Many servers cap connections per client ("421 too many
+                    # connections"): send with those that opened rather than not at all.
+                    self.notice(
+                        f"Sending with {len(senders)} of {self.cfg.concurrency} connections; "
+                        f"the next could not be opened: {exc.message}"
+                    )
+                    break
+                senders.append(sender)
+            self.limit = len(senders)
             self._begin(retry_failed, retry_uncertain)
             if self.tally.total:
                 jobs: queue.SimpleQueue = queue.SimpleQueue()
@@ -268,7 +285,7 @@ class Run:
             again = ("failed",) * retry_failed + ("uncertain",) * retry_uncertain
             if again:
                 ledger.requeue(self.db, self.issue, self.sender, again)
-        ledger.snapshot(self.db, self.issue, self.sender, self.prep.settings.domain)
+        ledger.snapshot(self.db, self.issue, self.sender, self.prep.composer.layout.domain)
         self.tally.total = self._count("queued")
 
 

@@ -41,6 +41,7 @@ OVERSIGNED = ("from", "subject")
 _WSP_RUN = re.compile(rb"[ \t]+")
 _WSP_EOL = re.compile(rb" \r\n")
 _STR_WSP = re.compile(r"[ \t]+")
+_DNS_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 
 def relaxed_body(chunk: bytes) -> bytes:
@@ -150,4 +151,13 @@ def load_signer(dkim: dict, root: Path, default_domain: str, where: str) -> Sign
             raise NewsletterError(
                 f"{where} cannot read key_file {path} ({exc.strerror}). Check the path."
             ) from None
-    return Signer(dkim.get("domain", default_domain), dkim["selector"], pem, where)
+    # Both go into the DKIM-Signature header verbatim: DNS labels only, in ASCII.
+    names = {"selector": dkim["selector"], "domain": dkim.get("domain", default_domain)}
+    for key, value in names.items():
+        try:
+            names[key] = value.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass  # refused just below
+        if not _DNS_NAME.fullmatch(names[key]):
+            raise NewsletterError(f"{where} '{key}' {value!r} is not a DNS name.")
+    return Signer(names["domain"], names["selector"], pem, where)

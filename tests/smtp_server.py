@@ -3,6 +3,9 @@
 ``server.fail(address, "451 4.3.0 Try later", stage="data")`` makes the next
 message to ``address`` get that reply; ``stage="drop"`` closes the connection
 in the middle of DATA. Every accepted message is kept, bytes as received.
+``max_connections`` refuses connections beyond it with 421, as many providers
+do; ``per_connection`` answers MAIL with 421 and hangs up after that many
+messages on one connection.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class Handler:
         self.pipelining = True
         self.delay = 0.0
         self.connections = 0
+        self.open_connections = 0
+        self.max_connections = 0  # 0: no limit
+        self.per_connection = 0  # 0: no limit
 
     def take(self, address: str, stage: str) -> str | None:
         with self.lock:
@@ -77,11 +83,31 @@ class _SMTP(SMTP):
             await self._reader.readuntil(b"\r\n")  # a line of the message, then hang up
             self.transport.close()
             return
+        before = len(self.event_handler.messages)
         await super().smtp_DATA(arg)
+        self.accepted += len(self.event_handler.messages) > before
+
+    async def smtp_MAIL(self, arg: str) -> None:
+        handler = self.event_handler
+        if handler.per_connection and self.accepted >= handler.per_connection:
+            await self.push("421 4.7.0 Too many messages on this connection")
+            self.transport.close()
+            return
+        await super().smtp_MAIL(arg)
 
     def connection_made(self, transport) -> None:
-        self.event_handler.connections += 1
+        handler = self.event_handler
+        handler.connections += 1
+        handler.open_connections += 1
+        self.accepted = 0
         super().connection_made(transport)
+        if handler.max_connections and handler.open_connections > handler.max_connections:
+            transport.write(b"421 4.7.0 Too many connections from your address\r\n")
+            transport.close()
+
+    def connection_lost(self, exc) -> None:
+        self.event_handler.open_connections -= 1
+        super().connection_lost(exc)
 
 
 class _Controller(Controller):

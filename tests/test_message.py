@@ -7,6 +7,7 @@ import html
 import json
 import quopri
 import re
+from email.header import decode_header, make_header
 
 import dkim
 import pytest
@@ -208,3 +209,34 @@ def test_dkim_keys_stay_out_of_the_repository(project, tmp_path, monkeypatch):
         load_signer({"selector": "nl"}, project, "x.org", where)
     with pytest.raises(NewsletterError, match="unknown key 'keyfile'"):
         load_signer({"selector": "nl", "keyfile": "x"}, project, "x.org", where)
+    # Both go into the DKIM-Signature header as they are: DNS names, in ASCII.
+    monkeypatch.setenv("DKIM_KEY", pem.decode())
+    dkim_env = {"selector": "nl", "key_env": "DKIM_KEY"}
+    with pytest.raises(NewsletterError, match=r"'selector' 'nl\\r\\nBcc: x@y.org' is not a DNS"):
+        load_signer({**dkim_env, "selector": "nl\r\nBcc: x@y.org"}, project, "x.org", where)
+    with pytest.raises(NewsletterError, match="'domain' 'x.org; s=evil' is not a DNS name"):
+        load_signer({**dkim_env, "domain": "x.org; s=evil"}, project, "x.org", where)
+    assert load_signer(dkim_env, project, "exämple.org", where).domain == "xn--exmple-cua.org"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Maria Concepción Fernández de la Rodríguez y Villanueva-Santos",
+        "Anne-Marie Dupont-Lefèvre (UNICEF, Geneva)",
+        "Wolfeschlegelsteinhausenbergerdorff " * 6 + "Jr.",
+        "Doe, Jane " * 8 + "(UNDP)",
+        "van der Berg-Müller",
+    ],
+)
+def test_long_display_names_fold_and_read_back_exactly(name):
+    # Two encoded words side by side lose the space between them (RFC 2047), and
+    # Python's address parser wrongly shows one: so atoms stay atoms, and only a
+    # run of words that need encoding is encoded, spaces inside.
+    data = Composer(LAYOUT, TEXT, HTML, None).compose(recipient(name))
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 76
+    assert parse(data)["To"].addresses[0].display_name == name
+    to = re.search(rb"^To: (.*?)\r\n(?! )", head, re.M | re.S)[1].replace(b"\r\n", b"")
+    phrase = str(make_header(decode_header(to.decode().rsplit(" <", 1)[0])))
+    assert phrase.strip('"').replace('\\"', '"') == name  # as a standards reader sees it

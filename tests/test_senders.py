@@ -87,7 +87,8 @@ def test_a_third_party_sender_is_installed_and_used(project, tiny, monkeypatch):
         "fail_for=person2@example.org",
     )
     assert result.exit_code == 0, result.output
-    assert "Sent 3 via tiny" in result.output and "failed: 550 no thanks" in result.output
+    assert "Sent 3 via tiny" in result.output
+    assert "failed: person2@example.org: 550 no thanks" in result.output
     records = sorted(
         (json.loads(line) for line in tiny.read_text().splitlines()), key=lambda r: r["to"]
     )
@@ -122,6 +123,12 @@ def test_a_configuration_can_name_its_plugin(project, tiny, monkeypatch):
         ),
         ("", ["-o", "hots=x"], "-o (sender smtp) unknown option 'hots' for sender smtp"),
         ("", ["-o", "port=many"], "option 'port' must be an integer."),
+        ("", ["-o", "port=70000"], "'port' must be between 1 and 65535."),
+        ("", ["-o", "timeout=0"], "'timeout' must be a number of seconds above 0."),
+        ("", ["-o", "helo=a\rb"], "'helo' must be a host name or an address literal"),
+        ("", ["-o", "cafile=/etc/passwd"], "cafile /etc/passwd holds no usable PEM"),
+        ("", ["-o", "host=a\r\nb"], "'host' 'a\\r\\nb' is not a host name."),
+        ("", ["-o", "timeout=-5"], "'timeout' must be a number of seconds above 0."),
         ("", ["-o", "host"], "-o host: expected KEY=VALUE"),
         ("", ["-o", "security=ssl"], "'security' must be starttls, tls or none."),
         ("", ["-o", "username=me"], "set both 'username' and 'password_env'"),
@@ -172,3 +179,15 @@ def test_the_outbox_folder_option(project, tmp_path):
         sorted(p.name for p in target.iterdir())
         == textwrap.dedent("""person0@example.org.eml person1@example.org.eml""").split()
     )
+
+
+def test_outbox_files_of_similar_addresses_never_overwrite_each_other(project):
+    built(project)
+    long = "x" * 64 + "@" + ("d" * 63 + ".") * 2 + "example.org"  # cut to 200 for its name
+    emails = ["a=b@example.org", "a_b@example.org", "a/b@example.org", long]
+    add_contacts(project, [{"email": e, "name": "N"} for e in emails])
+    result = cli(project, "send", "2026-Q4", "--yes")
+    assert result.exit_code == 0 and "Sent 4 via outbox" in result.output, result.output
+    files = sorted((project / "issues" / "2026-Q4" / "outbox").glob("*.eml"))
+    assert len(files) == 4 and "a_b@example.org.eml" in {f.name for f in files}
+    assert {parse(f.read_bytes())["To"].addresses[0].addr_spec for f in files} == set(emails)

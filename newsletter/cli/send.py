@@ -11,7 +11,7 @@ from newsletter import ledger
 from newsletter.cli.env import Env, pass_env
 from newsletter.errors import NewsletterError
 from newsletter.preflight import prepare
-from newsletter.rehearse import plan, sample, send_tests
+from newsletter.rehearse import plan, readonly_db, sample, send_tests
 from newsletter.send import run
 from newsletter.senders import SENT, installed, parse_overrides
 
@@ -96,7 +96,7 @@ def send(
         if bad:
             raise NewsletterError(f"{bad} test message(s) not sent. See the replies above.")
         return
-    db = env.db
+    db = readonly_db(env.db_path) if dry_run else env.db
     p = plan(db, prep, retry_failed, retry_uncertain)
     _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain)
     if dry_run:

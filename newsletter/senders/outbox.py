@@ -6,6 +6,7 @@ and diffed. Files land by rename, so a crash never leaves half a message.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -33,7 +34,12 @@ class OutboxSender:
 
     def send(self, envelope: Envelope, data: bytes) -> Result:
         # Named by address (unique among contacts) so a retry overwrites, never adds.
-        name = _UNSAFE.sub("_", envelope.recipient)[:200] + ".eml"
+        name = _UNSAFE.sub("_", envelope.recipient)
+        if name != envelope.recipient or len(name) > 200:
+            # Replaced or cut: a digest keeps "a=b@x.org" and "a_b@x.org" in two files.
+            digest = hashlib.sha256(envelope.recipient.encode("utf-8")).hexdigest()[:12]
+            name = f"{name[:180]}-{digest}"
+        name += ".eml"
         if envelope.test:
             name = "test-" + name
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)

@@ -6,16 +6,13 @@ message costs two round trips instead of four. The reply to the final dot
 decides: 250 is sent, 4xx temporary, 5xx permanent. A connection lost
 before that reply is temporary (a server accepts only by replying), but a
 *timeout* waiting for it is uncertain: the server may still accept.
+Opening a connection (options, TLS, login) is in ``smtp_connect.py``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
-import socket
-import ssl
-from pathlib import Path
 from typing import Any
 
 from newsletter.senders import (
@@ -28,19 +25,9 @@ from newsletter.senders import (
     SenderContext,
     SenderError,
 )
+from newsletter.senders.smtp_connect import Server, Unavailable, close, connect, text
 
-DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _LINE_START_DOT = re.compile(rb"(?m)^\.")
-
-
-class _Unavailable(Exception):
-    """The server could not be reached or greeted; worth retrying later."""
-
-
-def _text(reply: bytes | str) -> str:
-    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-    return " ".join(text.split())
 
 
 class SMTPSender:
@@ -61,127 +48,40 @@ class SMTPSender:
     delivers = True
 
     def __init__(self, options: dict[str, Any], context: SenderContext) -> None:
-        where = f"{context.settings.path}: [tool.newsletter.senders.{context.name}]"
-        self.host = options.get("host", "")
-        self.security = options.get("security", "starttls")
-        if not self.host:
-            raise SenderError(f"{where} 'host' is missing. Add host = \"smtp.example.org\".")
-        if self.security not in DEFAULT_PORTS:
-            raise SenderError(f"{where} 'security' must be starttls, tls or none.")
-        self.port = options.get("port", DEFAULT_PORTS[self.security])
-        self.username = options.get("username", "")
-        self.password_env = options.get("password_env", "")
-        if bool(self.username) != bool(self.password_env):
-            raise SenderError(
-                f"{where} set both 'username' and 'password_env' (the name of the environment "
-                "variable holding the password), or neither."
-            )
-        if self.username and self.security == "none" and self.host not in LOCAL_HOSTS:
-            raise SenderError(
-                f"{where} refusing to send a password unencrypted to {self.host}. "
-                "Set security = 'starttls' or 'tls'."
-            )
-        self.timeout = options.get("timeout", 120.0)
-        self.cafile = options.get("cafile")
-        if self.cafile and not Path(self.cafile).is_file():
-            raise SenderError(f"{where} cafile {self.cafile} does not exist.")
-        self.verify = options.get("verify", True)
-        self.helo = options.get("helo") or None
-        self.label = f"{context.name} ({self.host}:{self.port})"
+        self.server = Server.from_options(options, context)
+        self.label = self.server.label
+        self.timeout = self.server.timeout
         self.conn: smtplib.SMTP | None = None
         self.pipelining = False
 
     def open(self) -> None:
         try:
             self._connect()
-        except _Unavailable as exc:
+        except Unavailable as exc:
             raise SenderError(f"{self.label}: {exc}. Check host, port and security.") from None
 
     def _connect(self) -> None:
-        password = ""
-        if self.username:
-            password = os.environ.get(self.password_env, "")
-            if not password:
-                raise SenderError(
-                    f"{self.password_env}: not set. Export the SMTP password for "
-                    f"{self.username} in it."
-                )
-        ctx = ssl.create_default_context(cafile=self.cafile)
-        if not self.verify:
-            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-        conn: smtplib.SMTP | None = None
-        try:
-            if self.security == "tls":
-                conn = smtplib.SMTP_SSL(
-                    self.host, self.port, self.helo, timeout=self.timeout, context=ctx
-                )
-            else:
-                conn = smtplib.SMTP(self.host, self.port, self.helo, timeout=self.timeout)
-            conn.ehlo_or_helo_if_needed()
-            if self.security == "starttls":
-                if not conn.has_extn("starttls"):
-                    raise SenderError(
-                        f"{self.label}: the server does not offer STARTTLS. "
-                        "Set security = 'tls' (implicit TLS) or, on a local relay, 'none'."
-                    )
-                conn.starttls(context=ctx)
-                conn.ehlo()
-            if self.username:
-                conn.login(self.username, password)
-        except smtplib.SMTPAuthenticationError as exc:
-            _close(conn)
-            raise SenderError(
-                f"{self.label}: login as {self.username} refused ({exc.smtp_code} "
-                f"{_text(exc.smtp_error)}). Check 'username' and the password in "
-                f"${self.password_env}."
-            ) from None
-        except ssl.SSLCertVerificationError as exc:
-            _close(conn)
-            raise SenderError(
-                f"{self.label}: certificate check failed ({exc.verify_message}). Fix the "
-                "server's certificate, or set 'cafile' to the CA that signed it."
-            ) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            _close(conn)
-            raise _Unavailable(
-                f"cannot connect ({_text(str(exc)) or type(exc).__name__})"
-            ) from None
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.pipelining = conn.has_extn("pipelining")
-        self.conn = conn
+        self.conn = connect(self.server)
+        self.pipelining = self.conn.has_extn("pipelining")
 
     def send(self, envelope: Envelope, data: bytes) -> Result:
-        if self.conn is None:
-            try:
-                self._connect()
-            except _Unavailable as exc:
-                return Result(TEMPORARY, str(exc))
+        reused = self.conn is not None
+        for attempt in (1, 2):
+            if self.conn is None:
+                try:
+                    self._connect()
+                except Unavailable as exc:
+                    return Result(TEMPORARY, str(exc))
+            refused = self._envelope(envelope)
+            if refused is None:
+                break
+            if self.conn is not None or not reused or attempt == 2:
+                return refused
+            # A kept-open connection the server had closed (idle timeout, or a limit of
+            # messages per connection): nothing of this message went out, so reconnect
+            # at once instead of spending one of its attempts and a backoff.
         conn = self.conn
         assert conn is not None
-        commands = [
-            (f"MAIL FROM:<{envelope.mail_from}>\r\n", (250,)),
-            (f"RCPT TO:<{envelope.recipient}>\r\n", (250, 251)),
-            ("DATA\r\n", (354,)),
-        ]
-        try:
-            if self.pipelining:
-                conn.send("".join(c for c, _ in commands))
-                replies = [conn.getreply() for _ in commands]
-            else:
-                replies = []
-                for command, ok in commands:
-                    conn.send(command)
-                    replies.append(conn.getreply())
-                    if replies[-1][0] not in ok:
-                        break
-            for (_, ok), (code, reply) in zip(commands, replies, strict=False):
-                if code not in ok:
-                    self._abort(replies[-1][0] == 354, code)
-                    status = PERMANENT if 500 <= code < 600 else TEMPORARY
-                    return Result(status, f"{code} {_text(reply)}")
-        except smtplib.SMTPServerDisconnected as exc:
-            self.conn = None
-            return Result(TEMPORARY, f"connection lost before the message was sent: {exc}")
         if data.startswith(b".") or b"\n." in data:  # the composer never does this; plugins might
             data = _LINE_START_DOT.sub(b"..", data)
         try:
@@ -200,12 +100,55 @@ class SMTPSender:
             # A server accepts by replying 250; one that drops the connection first has not,
             # so, as MTAs do (RFC 1047), the message is retried.
             return Result(TEMPORARY, f"connection lost before the server accepted: {exc}")
-        if code == 250:
-            return Result(SENT, f"{code} {_text(reply)}")
+        if 200 <= code < 300:  # RFC 5321: any 2yz is success, not only 250
+            return Result(SENT, f"{code} {text(reply)}")
         if code == 421:
             self._drop()
         status = TEMPORARY if 400 <= code < 500 else PERMANENT if 500 <= code < 600 else UNCERTAIN
-        return Result(status, f"{code} {_text(reply)}")
+        return Result(status, f"{code} {text(reply)}")
+
+    def _envelope(self, envelope: Envelope) -> Result | None:
+        """MAIL, RCPT and DATA; None when the server waits for the message.
+
+        On a failure the connection is left ready for the next message, or
+        dropped (``self.conn`` is None) when the server closed it.
+        """
+        conn = self.conn
+        assert conn is not None
+        commands = [
+            (f"MAIL FROM:<{envelope.mail_from}>\r\n", range(200, 300)),
+            (f"RCPT TO:<{envelope.recipient}>\r\n", range(200, 300)),  # 251, 252 too
+            ("DATA\r\n", range(354, 355)),
+        ]
+        try:
+            if self.pipelining:
+                conn.send("".join(c for c, _ in commands))
+                replies = [conn.getreply() for _ in commands]
+            else:
+                replies = []
+                for command, ok in commands:
+                    conn.send(command)
+                    replies.append(conn.getreply())
+                    if replies[-1][0] not in ok:
+                        break
+        except smtplib.SMTPServerDisconnected as exc:
+            self.conn = None
+            return Result(TEMPORARY, f"connection lost before the message was sent: {exc}")
+        for stage, ((_, ok), (code, reply)) in enumerate(zip(commands, replies, strict=False)):
+            if code in ok:
+                continue
+            self._abort(replies[-1][0] == 354, code)
+            if stage == 0 and 500 <= code < 600:
+                # The sender, not this recipient, is refused: every message would fail
+                # the same way, so stop with the row still queued.
+                raise SenderError(
+                    f"{self.label}: the server refused the sender <{envelope.mail_from}> "
+                    f"({code} {text(reply)}). Check from_address, return_path and the "
+                    "login, then run the same command to continue."
+                )
+            status = PERMANENT if 500 <= code < 600 else TEMPORARY
+            return Result(status, f"{code} {text(reply)}")
+        return None
 
     def _abort(self, in_data: bool, code: int) -> None:
         """Leave the connection ready for the next message, or drop it."""
@@ -222,7 +165,7 @@ class SMTPSender:
             self._drop()
 
     def _drop(self) -> None:
-        _close(self.conn)
+        close(self.conn)
         self.conn = None
 
     def close(self) -> None:
@@ -232,11 +175,3 @@ class SMTPSender:
             except (OSError, smtplib.SMTPException):
                 pass
             self._drop()
-
-
-def _close(conn: smtplib.SMTP | None) -> None:
-    if conn is not None:
-        try:
-            conn.close()
-        except OSError:
-            pass
