@@ -78,7 +78,14 @@ def published(settings: Settings) -> tuple[list[Published], list[str]]:
         if report.get("inputs") not in (None, input_digest(settings, folder)):
             notes.append(f"{rel}: changed since it was built; the archive has the last build")
         items = tuple(i for i in ics.events(issue) if i.path not in held)
-        found.append(Published(issue, web.read_text(encoding="utf-8"), items))
+        try:
+            page = web.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or "not UTF-8 text"
+            fix = f"newsletter build {folder.name}"
+            notes.append(f"{rel}/build/web.html: unreadable ({why}); left out ({fix})")
+            continue
+        found.append(Published(issue, page, items))
     found.sort(key=lambda p: (p.issue.date, p.issue.number, p.issue.id), reverse=True)
     return found, notes
 
@@ -120,7 +127,16 @@ def site_files(
     latest = issues[0].issue if issues else None
     since = previous_issue_date(settings.root, latest.id, latest.date) if latest else None
     directory = build_directory(db, settings, since, FAR) if db is not None else None
-    ctx = {"settings": settings, "issues": entries, "base": "", "directory": directory}
+    # The standing page lists every seat still to fill, however long ago its focal
+    # point bounced or left: the window above is empty before a second issue exists.
+    seats = build_directory(db, settings, dt.date.min, FAR).departures if db is not None else ()
+    ctx = {
+        "settings": settings,
+        "issues": entries,
+        "base": "",
+        "directory": directory,
+        "seats": seats,
+    }
     for name, template in (
         ("index.html", "archive_index.html.j2"),
         ("directory.html", "archive_directory.html.j2"),
@@ -142,8 +158,14 @@ def build_archive(settings: Settings, db: sqlite_utils.Database | None, out: Pat
         )
     issues, notes = published(settings)
     files = site_files(settings, db, issues)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    except OSError as exc:
+        raise NewsletterError(
+            f"{out}: cannot write the site there ({exc.strerror or exc}). "
+            "Pass --out with a folder you can write to."
+        ) from None
     try:
         for rel, data in sorted(files.items()):
             path = tmp / rel

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import mailbox
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,32 +59,53 @@ class Outcome:
         return f"{self.label}: {self.text}"
 
 
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:")  # a field name and its colon (RFC 5322 2.2)
+
+
 def read_mailbox(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(label, raw bytes) for each message of an mbox file or a Maildir folder."""
-    if path.is_dir():
-        if not all((path / sub).is_dir() for sub in ("cur", "new")):
-            raise NewsletterError(
-                f"{path}: a folder but not a Maildir (no cur/ and new/). "
-                "Pass a Maildir folder or an mbox file."
-            )
-        box: mailbox.Mailbox = mailbox.Maildir(path, factory=None, create=False)
-        for key in sorted(box.keys()):
-            yield key, box.get_bytes(key)
-        return
-    if not path.is_file():
-        raise NewsletterError(f"{path}: no such file or folder. Pass an mbox file or a Maildir.")
-    with path.open("rb") as fh:
-        if fh.read(5) != b"From ":
-            raise NewsletterError(
-                f"{path}: not an mbox file (it does not start with a 'From ' line). "
-                "Export the mailbox as mbox, or pass a Maildir folder."
-            )
-    box = mailbox.mbox(path, factory=None, create=False)
+    """(label, raw bytes) for each message of an mbox file, a Maildir folder or one .eml."""
     try:
-        for n, key in enumerate(box.keys(), 1):
-            yield f"message {n}", box.get_bytes(key)
-    finally:
-        box.close()
+        if path.is_dir():
+            yield from _maildir(path)
+            return
+        if not path.is_file():
+            raise NewsletterError(f"{path}: no such file or folder. Pass an mbox file or Maildir.")
+        with path.open("rb") as fh:
+            start = fh.read(5)
+        if start == b"":
+            return  # an emptied mailbox: nothing to do
+        if start != b"From ":
+            data = path.read_bytes()
+            if not _HEADER_LINE.match(data):
+                raise NewsletterError(
+                    f"{path}: not an mbox file (it does not start with a 'From ' line) nor "
+                    "one message. Export the mailbox as mbox, or pass a Maildir folder."
+                )
+            yield path.name, data  # one saved message (.eml)
+            return
+        box = mailbox.mbox(path, factory=None, create=False)
+        try:
+            for n, key in enumerate(box.keys(), 1):
+                yield f"message {n}", box.get_bytes(key)
+        finally:
+            box.close()
+    except OSError as exc:  # permissions, a file removed mid-run: say which and stop
+        where = exc.filename or path
+        raise NewsletterError(
+            f"{where}: cannot read it ({exc.strerror or exc}). Check that it exists and that "
+            "you may read it; messages before it are done, and a second run skips them."
+        ) from None
+
+
+def _maildir(path: Path) -> Iterator[tuple[str, bytes]]:
+    if not all((path / sub).is_dir() for sub in ("cur", "new")):
+        raise NewsletterError(
+            f"{path}: a folder but not a Maildir (no cur/ and new/). "
+            "Pass a Maildir folder or an mbox file."
+        )
+    box = mailbox.Maildir(path, factory=None, create=False)
+    for key in sorted(box.keys()):
+        yield key, box.get_bytes(key)
 
 
 def process(db: sqlite_utils.Database, path: Path, actor: str | None = None) -> Iterator[Outcome]:

@@ -12,9 +12,12 @@ still trying), ``delivered`` (a success report), ``auto-reply``,
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import email.header
 import email.policy
+import quopri
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -37,7 +40,7 @@ NOT_ABOUT_ADDRESS = ("2.2", "3.4", "6.", "7.")
 _ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 _SMTP = re.compile(r"(?:^|[:(\s#])([45])\d\d(?=[\s:-])", re.M)
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
-_MSGID = re.compile(r"^message-id:\s*(<[^<>\s]+>)", re.I | re.M)
+_MSGID = re.compile(r"^message-id:\s*<?([^<>\s@]+@[^<>\s]+?)>?(?=\s|$)", re.I | re.M)
 _UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+([\w-]+\.[\w-]+)\s*$", re.I)
 _DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery (sub)?system|mail-daemon", re.I)
 _BOUNCE_SUBJECT = re.compile(
@@ -57,9 +60,11 @@ _BODY_MARKERS = re.compile(
 )
 _AUTO_SUBJECT = re.compile(
     r"out of (the )?office|automatic reply|auto[- ]?(reply|response)|^auto:|"
-    r"away from (the )?office|on vacation|vacation reply|abwesenheit|"
-    r"r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|autosvar|"
-    r"automatisch antwoord|fuera de la oficina",
+    r"away from (the )?office|on vacation|vacation reply|abwesenheit|automatische antwort|"
+    r"r[ée]ponse automatique|respuesta autom[áa]tica|resposta autom[áa]tica|"
+    r"risposta automatica|autosvar|automatisch antwoord|fuera de la oficina|absent du bureau|"
+    r"au(ss|ß)er haus|автоматический ответ|автоответ|自动回复|自動回覆|自動返信|自動応答|"
+    r"^(ooo|absence|absent|abwesend)\b",
     re.I,
 )
 _COPY_MARKERS = re.compile(
@@ -67,16 +72,20 @@ _COPY_MARKERS = re.compile(
     r"original message headers|-{2,} ?original message ?-{2,}|undelivered message).*$",
     re.I | re.M,
 )
+_FULL = re.compile(
+    r"mailbox (is )?full|over ?quota|quota exceeded|insufficient storage|"
+    r"mailbox size limit|exceeded (its|the) (storage|quota)",
+    re.I,
+)
 _PHRASES = (  # when a non-standard bounce gives no code at all
-    (
-        re.compile(r"mailbox (is )?full|over ?quota|quota exceeded|insufficient storage", re.I),
-        "4.2.2",
-    ),
+    (_FULL, "4.2.2"),
     (
         re.compile(
-            r"user unknown|unknown user|no such (user|mailbox|recipient)|does not exist|"
-            r"invalid (recipient|mailbox)|address rejected|no mailbox here|"
-            r"mailbox unavailable|not our customer|account (is )?disabled|"
+            r"(user|recipient|address) (unknown|not found)|unknown (user|recipient|address)|"
+            r"no such (user|mailbox|recipient|address)|does not exist|unrouteable address|"
+            r"invalid (recipient|mailbox|address)|address rejected|no mailbox here|"
+            r"mailbox (unavailable|not found)|not our customer|account (is |has been )?disabled|"
+            r"not listed in (the )?(domino )?directory|"  # Lotus Domino
             r"does(n't| not) have an? [\w.-]+ account",
             re.I,
         ),
@@ -132,25 +141,36 @@ def _classify(msg: Message) -> Bounce:
     # sender, a failure header or a non-reply subject has to say so, or else the
     # body's wording together with the null return path that bounces carry.
     reply = bool(_REPLY.match(subject))
-    if (
-        _DAEMON.search(sender)
-        or failed
-        or (_BOUNCE_SUBJECT.search(subject) and not reply)
-        or (_BODY_MARKERS.search(text) and _header(msg, "return-path") == "<>" and not reply)
-    ):
-        if _DELAY_SUBJECT.search(subject) and not failed:
-            return Bounce("delayed", "4.0.0", message_ids=ids, reason="delivery delayed")
-        return _from_text(text, failed, sender, ids)
-    auto = (msg.get("auto-submitted") or "no").strip().lower()
-    if (
-        auto != "no"
-        or msg.get("x-autoreply")
+    bounce_subject = None if reply else _BOUNCE_SUBJECT.search(subject)
+    auto_subject = _AUTO_SUBJECT.search(subject)
+    auto_header = (
+        msg.get("x-autoreply")
         or msg.get("x-autorespond")
         or (msg.get("precedence") or "").strip().lower() == "auto_reply"
-        or _AUTO_SUBJECT.search(subject)
-    ):
+    )
+    # Whichever the subject names first wins: "Automatic reply: Undeliverable: ..."
+    # is someone's out-of-office, "Undeliverable: Out of office hours ..." a bounce.
+    if bounce_subject and not auto_header and auto_subject:
+        bounce_subject = bounce_subject if bounce_subject.start() < auto_subject.start() else None
+    if _DAEMON.search(sender) or failed or bounce_subject:
+        return _text_bounce(subject, text, failed, sender, ids)
+    # Auto-replies come before the body's wording: "this mailbox is no longer
+    # monitored, your message could not be delivered" from a person's
+    # out-of-office, sent with a null return path, is still not a bounce.
+    auto = (msg.get("auto-submitted") or "no").strip().lower()
+    if auto != "no" or auto_header or auto_subject:
         return Bounce("auto-reply", message_ids=ids, reason=subject[:80] or "auto-reply")
+    if _BODY_MARKERS.search(text) and _header(msg, "return-path") == "<>" and not reply:
+        return _text_bounce(subject, text, failed, sender, ids)
     return Bounce("other", message_ids=ids, reason=f"not a bounce: {subject[:60]!r}")
+
+
+def _text_bounce(
+    subject: str, text: str, failed: list[str], sender: str, ids: tuple[str, ...]
+) -> Bounce:
+    if _DELAY_SUBJECT.search(subject) and not failed:
+        return Bounce("delayed", "4.0.0", message_ids=ids, reason="delivery delayed")
+    return _from_text(text, failed, sender, ids)
 
 
 def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
@@ -188,10 +208,12 @@ def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
 def _report_blocks(report: Message) -> list[Message]:
     """The report's field blocks, however the parser split (or did not split) them."""
     payload = report.get_payload()
-    if isinstance(payload, list):  # message/delivery-status: already blocks; the RFC 6533
-        # global type is parsed as one message whose body holds the other blocks
+    # message/delivery-status is parsed into blocks already; the RFC 6533 global
+    # type as one message whose body holds the other blocks; an encoded one not at all.
+    raw = _encoded_body(report)
+    if raw is None and isinstance(payload, list):
         raw = b"\n\n".join(b.as_bytes() for b in payload if isinstance(b, Message))
-    else:
+    elif raw is None:
         raw = report.get_payload(decode=True) or b""
     text = raw.decode("utf-8", "replace").replace("\r\n", "\n")  # RFC 6533 allows raw UTF-8
     return [HeaderParser().parsestr(chunk) for chunk in re.split(r"\n\s*\n", text) if chunk.strip()]
@@ -207,6 +229,13 @@ def _status(field: str, diagnostic: str, action: str) -> str:
     if not status:
         smtp = _SMTP.search(diagnostic)
         status = f"{smtp.group(1)}.0.0" if smtp else ("5.0.0" if action == "failed" else "")
+    return _refine(status, diagnostic)
+
+
+def _refine(status: str, text: str) -> str:
+    """X.0.0 only says "failed"; "552 Mailbox full" in words is X.2.2, so soft."""
+    if status.endswith(".0.0") and _FULL.search(text):
+        return f"{status[0]}.2.2"
     return status
 
 
@@ -220,7 +249,7 @@ def _from_text(text: str, failed: list[str], sender: str, ids: tuple[str, ...]) 
     phrase = next(((rx.search(diagnostic), s) for rx, s in _PHRASES if rx.search(diagnostic)), None)
     smtp = _SMTP.search(diagnostic)
     if code:
-        status, found = ".".join(code.groups()), code
+        status, found = _refine(".".join(code.groups()), diagnostic), code
     elif phrase:
         found, status = phrase
     elif smtp:
@@ -250,7 +279,11 @@ def _original_ids(msg: Message) -> tuple[str, ...]:
         if part.get_content_type() not in ORIGINAL_TYPES:
             continue
         payload = part.get_payload()
-        if isinstance(payload, list):  # the parser read message/* parts as a message
+        encoded = _encoded_body(part)
+        if encoded is not None:
+            headers = HeaderParser().parsestr(encoded.decode("utf-8", "replace"))
+            ids.append(_header(headers, "message-id"))
+        elif isinstance(payload, list):  # the parser read message/* parts as a message
             ids.append(_header(payload[0], "message-id") if payload else "")
         else:
             ids.append(_header(HeaderParser().parsestr(_decode(part)), "message-id"))
@@ -258,7 +291,28 @@ def _original_ids(msg: Message) -> tuple[str, ...]:
     for name in ("in-reply-to", "references"):
         ids += re.findall(r"<[^<>\s]+>", _header(msg, name))
     own = _header(msg, "message-id")
-    return tuple(i for i in dict.fromkeys(i.strip() for i in ids) if i and i != own)
+    # Some servers quote the id without its angle brackets; the ledger keeps them.
+    found = (f"<{i.strip().strip('<>')}>" for i in ids if i.strip().strip("<>"))
+    return tuple(i for i in dict.fromkeys(found) if i != own)
+
+
+def _encoded_body(part: Message) -> bytes | None:
+    """The decoded body of a message/* part sent as base64 or quoted-printable.
+
+    RFC 6533 allows it for the global types, and some servers do it for the
+    others too; the parser then reads the encoded text as an empty message.
+    None when the part is not message/* or not encoded.
+    """
+    cte = (part.get("content-transfer-encoding") or "").strip().lower()
+    payload = part.get_payload()
+    if cte not in ("base64", "quoted-printable") or not isinstance(payload, list):
+        return None
+    text = "".join(p.as_string() if isinstance(p, Message) else str(p) for p in payload)
+    data = text.encode("ascii", "replace")
+    try:
+        return base64.b64decode(data) if cte == "base64" else quopri.decodestring(data)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 def _body_text(msg: Message) -> str:
@@ -305,10 +359,17 @@ def _header(msg: Message, name: str) -> str:
     if value is None:
         return ""
     try:
-        parts = email.header.decode_header(str(value))
-        text = "".join(
-            p.decode(c or "utf-8", "replace") if isinstance(p, bytes) else p for p, c in parts
-        )
-    except (LookupError, ValueError, TypeError):
+        # The Header object itself, not str() of it: raw 8-bit UTF-8 (RFC 6532) comes
+        # back as bytes in "unknown-8bit" rather than as replacement characters.
+        parts = email.header.decode_header(value)
+        text = "".join(_text(p, c) if isinstance(p, bytes) else p for p, c in parts)
+    except (ValueError, TypeError):
         text = str(value)
     return _unfold(text)
+
+
+def _text(data: bytes, charset: str | None) -> str:
+    try:
+        return data.decode(charset or "utf-8", "replace")
+    except LookupError:  # "unknown-8bit" or a made-up charset name: most such mail is UTF-8
+        return data.decode("utf-8", "replace")

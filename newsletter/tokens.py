@@ -12,10 +12,16 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 
 from newsletter.errors import NewsletterError
 
 MIN_SECRET = 16
+# Unpadded URL-safe base64, then a 32-byte MAC in exactly 43 characters. Anything
+# else is refused before decoding: the decoder skips stray characters and the
+# last character's unused bits, so "token + '='" or a changed last letter would
+# otherwise still pass the MAC check.
+_SHAPE = re.compile(r"[A-Za-z0-9_-]{2,200}\.[A-Za-z0-9_-]{43}")
 
 
 def secret_from_env() -> bytes:
@@ -49,9 +55,13 @@ def make_token(secret: bytes, contact_id: int, issue_id: str) -> str:
 
 def read_token(secret: bytes, token: str) -> tuple[int, str] | None:
     """(contact_id, issue_id) for a genuine token; None for anything forged or damaged."""
+    if not _SHAPE.fullmatch(token):
+        return None
     try:
         payload_part, mac_part = token.split(".")
         payload, mac = _unb64(payload_part), _unb64(mac_part)
+        if _b64(payload) != payload_part or _b64(mac) != mac_part:
+            return None  # a non-canonical spelling of a genuine token: altered
         if not hmac.compare_digest(mac, _mac(secret, payload)):
             return None
         contact, issue_id = payload.decode("utf-8").split(":", 1)

@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, Response, abort, send_from_directory
+from flask import Flask, Response, abort, redirect, send_from_directory
 from werkzeug.exceptions import NotFound
 
 from newsletter import contacts, render, tokens
 from newsletter.config import Settings, load_settings
 from newsletter.db import open_db
+from newsletter.errors import NewsletterError
 
 # A token is about 60 characters; anything far longer is not one of ours.
 MAX_TOKEN = 200
@@ -51,8 +52,15 @@ def create_app(
     site_dir: Path | None = None,
     secret: bytes | None = None,
 ) -> Flask:
-    """The app; raises NewsletterError without a usable NEWSLETTER_SECRET."""
+    """The app; raises NewsletterError without a usable NEWSLETTER_SECRET or database."""
     secret = secret if secret is not None else tokens.secret_from_env()
+    if not db_path.is_file():
+        # Started in the wrong folder, it would make an empty database and tell every
+        # recipient "no longer on our list" while send goes on mailing them.
+        raise NewsletterError(
+            f"{db_path}: no contacts database. Point it at the one send uses: --root or "
+            "--db (NEWSLETTER_ROOT or NEWSLETTER_DB for a WSGI server)."
+        )
     site = (site_dir or settings.root / "site").resolve()
     open_db(db_path).conn.close()  # create and migrate once, and fail now if it is unusable
     env = render.environment(settings, settings.root)
@@ -98,12 +106,26 @@ def create_app(
     def unsubscribe(token: str) -> Response:
         return handle(token, act=True)
 
+    # A link cut short before its token, or one that carries a slash: damaged, so
+    # the same 400 page rather than the archive's 404 or a 405 for the POST.
+    @app.route("/unsubscribe", methods=["GET", "POST"])
+    @app.route("/unsubscribe/", methods=["GET", "POST"])
+    @app.route("/unsubscribe/<path:token>", methods=["GET", "POST"])
+    def damaged(token: str = "") -> Response:
+        return page("invalid", status=400)
+
     @app.get("/")
     @app.get("/<path:path>")
     def archive(path: str = "") -> Response:
         if not (site / "index.html").is_file():
             abort(404, "No archive yet. Publish one with: newsletter archive")
+        if any(part.startswith(".") for part in path.split("/")):
+            abort(404)  # the archive's marker file, or an editor's stray dotfiles
         target = site / path
+        if path and not path.endswith("/") and target.is_dir():
+            # As static servers do: the page's relative links (../index.html,
+            # event-x.ics) only resolve from ID/, not from ID.
+            return redirect(f"{path.rsplit('/', 1)[-1]}/", code=301)
         if path.endswith("/") or path == "" or target.is_dir():
             path = path.rstrip("/") + "/index.html" if path.strip("/") else "index.html"
         try:

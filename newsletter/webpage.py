@@ -118,20 +118,31 @@ def _when(item: Item) -> str:
 
 
 def _calendar_links(page: str, events: tuple[Item, ...], links: dict[str, str]) -> str:
-    """After each event's heading, an "add to calendar" line (when the heading is found)."""
-    titles = {item.title: item for item in events}
+    """After each event's heading, an "add to calendar" line (when the heading is found).
 
-    def add(match: re.Match) -> str:
-        item = titles.get(html.unescape(_TAGS.sub("", match.group(1))).strip())
-        if item is None:
-            return match.group(0)
-        href = quote(links[item.slug])
-        return (
-            f'{match.group(0)}\n<p class="meta">{html.escape(_when(item))} · '
-            f'<a href="{href}" type="text/calendar">Add to calendar</a></p>'
-        )
+    Headings are looked for only inside the event's own section, and each event
+    is used once, so a news item that shares an event's title gets no link.
+    """
+    for section in dict.fromkeys(item.section for item in events):
+        # A house template without section ids: look in the whole page instead.
+        span = _element_span(page, section) or (0, len(page))
+        waiting = [item for item in events if item.section == section]
 
-    return _H3.sub(add, page)
+        def add(match: re.Match, waiting: list[Item] = waiting) -> str:
+            title = html.unescape(_TAGS.sub("", match.group(1))).strip()
+            item = next((i for i in waiting if i.title == title), None)
+            if item is None:
+                return match.group(0)
+            waiting.remove(item)
+            href = quote(links[item.slug])
+            return (
+                f'{match.group(0)}\n<p class="meta">{html.escape(_when(item))} · '
+                f'<a href="{href}" type="text/calendar">Add to calendar</a></p>'
+            )
+
+        start, end = span
+        page = page[:start] + _H3.sub(add, page[start:end]) + page[end:]
+    return page
 
 
 def _calendar_card(events: tuple[Item, ...], links: dict[str, str]) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from xml.etree import ElementTree
 
 import feedparser
 import pytest
@@ -192,6 +194,26 @@ def test_atom_feed_is_valid(site):
     assert feed.entries[0].summary.startswith("News, tools and events")
 
 
+def test_atom_feed_has_what_rfc_4287_requires(site):
+    out, _ = site
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ElementTree.parse(out / "feed.xml").getroot()
+    assert feed.tag == f"{atom}feed"
+    for element in (feed, *feed.iter(f"{atom}entry")):
+        for child in ("id", "title", "updated"):
+            assert len(element.findall(f"{atom}{child}")) == 1, (element.tag, child)
+        stamp = element.find(f"{atom}updated").text
+        assert dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).tzinfo is not None
+    assert feed.find(f"{atom}author/{atom}name").text  # so entries need none of their own
+    assert feed.find(f"{atom}link[@rel='self']").get("href") == "feed.xml"
+    entries = feed.findall(f"{atom}entry")
+    assert [e.find(f"{atom}link[@rel='alternate']").get("href") for e in entries] == [
+        "2026-Q4/index.html",
+        "2026-Q3/index.html",
+    ]
+    assert len({e.find(f"{atom}id").text for e in entries}) == len(entries)
+
+
 def test_calendar_files(site):
     out, _ = site
     text = (out / "2026-Q4" / "events.ics").read_bytes().decode()
@@ -276,3 +298,81 @@ def test_an_all_day_end_on_the_start_day_is_fine(project):
     )
     make_issue(project, items={"event.md": item})
     assert run(project, "check", "2026-Q4").exit_code == 0
+
+
+def test_a_news_item_that_shares_an_events_title_gets_no_calendar_link(project):
+    same = "---\ntitle: Partnering skills\nsection: {section}\nlink: https://example.org/{n}\n"
+    make_issue(
+        project,
+        items={
+            "news.md": same.format(section="news", n=1) + "date: 2026-11-02\n---\nA report.\n",
+            "course.md": same.format(section="events", n=2)
+            + "starts: 2027-02-01\n---\nA course.\n",
+        },
+    )
+    assert run(project, "build", "2026-Q4").exit_code == 0
+    assert run(project, "archive").exit_code == 0
+    page = (project / "site" / "2026-Q4" / "index.html").read_text()
+    news = page.split('id="news"')[1].split("</section>")[0]
+    events = page.split('id="events"')[1].split("</section>")[0]
+    assert "Add to calendar" not in news
+    assert events.count("Add to calendar</a>") == 1
+
+
+def unfold(ics: bytes) -> list[str]:
+    """The content lines of an iCalendar file, checked for RFC 5545 3.1 on the way."""
+    assert ics.endswith(b"\r\n") and b"\n" not in ics.replace(b"\r\n", b"")
+    for line in ics.split(b"\r\n"):
+        assert len(line) <= 75
+        line.decode("utf-8")  # folding never splits a character
+    return ics.decode("utf-8").replace("\r\n ", "").split("\r\n")[:-1]
+
+
+def test_calendar_text_is_escaped_and_folded(project):
+    title = 'Réunion; "Genève, salle 3" \\ Zürich — ' + "ünïcödé " * 8
+    item = (
+        f"---\ntitle: '{title.strip()}'\nsection: events\nlink: https://example.org/r?a=1,2\n"
+        "starts: 2027-04-10 14:00:00+02:00\n---\nFirst, second; third.\n"
+    )
+    make_issue(project, items={"reunion.md": item})
+    assert run(project, "build", "2026-Q4").exit_code == 0
+    assert run(project, "archive").exit_code == 0
+    lines = unfold((project / "site" / "2026-Q4" / "event-reunion.ics").read_bytes())
+    escaped = title.strip().replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    assert f"SUMMARY:{escaped}" in lines
+    assert "DESCRIPTION:First\\, second\\; third." in lines
+    assert "URL:https://example.org/r?a=1,2" in lines  # a URI value is not TEXT-escaped
+    assert "DTSTART:20270410T120000Z" in lines and "DTSTAMP:20261215T000000Z" in lines
+    assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
+
+
+def test_seats_to_fill_with_a_single_issue(project):
+    """With no earlier issue there is no "since", yet a bounced focal point still needs
+    replacing, whenever they bounced: the standing page lists them."""
+    db = open_db(project / "contacts.db")
+    for email, name in (("ann@unicef.example", "Ann Stay"), ("bob@unicef.example", "Bob Gone")):
+        create_contact(db, Contact(email=email, name=name, organisation="UNICEF"), "t", "t")
+    mark_bounced(db, "bob@unicef.example", at="2025-01-10T09:00:00+00:00")
+    make_issue(project)
+    assert run(project, "build", "2026-Q4").exit_code == 0
+    assert run(project, "archive").exit_code == 0
+    page = (project / "site" / "directory.html").read_text()
+    needs = page.split('id="needs-update"')[1]
+    assert "Bob Gone, UNICEF (email bounced)" in needs
+    assert "Vacant" not in needs  # Ann is still there
+
+
+def test_user_mistakes_are_one_line_not_a_traceback(project):
+    make_issue(project)
+    assert run(project, "build", "2026-Q4").exit_code == 0
+    (project / "blocker").write_text("a file, not a folder")
+    result = run(project, "archive", "--out", str(project / "blocker" / "site"))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {project / 'blocker' / 'site'}: cannot write the site")
+    (project / "issues/2026-Q4/build/web.html").write_bytes(b"\xff\xfe not UTF-8")
+    result = run(project, "archive")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "issues/2026-Q4/build/web.html: unreadable (not UTF-8 text); left out"
+        " (newsletter build 2026-Q4)"
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import mailbox
+import quopri
 import re
 from pathlib import Path
 
@@ -96,6 +98,24 @@ ALL = [
         ("global-5.1.1.eml", "hard", "5.1.1", "jürgen@beispiel.example", "9999"),
         ("yahoo-554.eml", "hard", "5.1.1", "someone@yahoo.example", "aaaa"),
         ("exchange-text.eml", "hard", "5.1.10", "ann@contoso.example", "bbbb"),
+        ("office365-5.1.10.eml", "hard", "5.1.10", "gone.away@unicef.example", "1111"),
+        ("exchange-legacy.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("outlook-delivery-has-failed.eml", "hard", "5.5.0", "gone.away@unicef.example", "1111"),
+        ("sendmail-5.1.1.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("gmail-5.1.1.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("gmail-5.2.2.eml", "soft", "5.2.2", "full.box@undp.example", "2222"),
+        ("ses-5.1.1.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("mailgun-style.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("references-only.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("german-latin1.eml", "hard", "5.1.1", "old.post@unhcr.example", "4444"),
+        ("broken-mime.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("expired-4.4.7.eml", "soft", "4.4.7", "slow.server@who.example", "6666"),
+        ("domino.eml", "hard", "5.1.1", "hans.muster@unido.example", None),  # words, no code
+        # Status says only "failed"; the diagnostic, with no code, says a full mailbox.
+        ("status-5.0.0-mailbox-full.eml", "soft", "5.2.2", "full.box@undp.example", "2222"),
+        # Out-of-office replies with a bounce's words, or a bounce's subject quoted.
+        ("ooo-no-longer-monitored.eml", "auto-reply", "", None, "1111"),
+        ("automatische-antwort.eml", "auto-reply", "", None, "7777"),
     ],
 )
 def test_classify_samples(name, kind, status, recipient, message_id):
@@ -107,6 +127,37 @@ def test_classify_samples(name, kind, status, recipient, message_id):
         assert b.message_ids[0] == f"<2026-Q4.{message_id * 4}@example.org>"
     else:
         assert b.message_ids == ()
+
+
+@pytest.mark.parametrize(
+    "fields,kind,status",
+    [
+        ("Status: 5.0.0\nDiagnostic-Code: smtp; 550 5.1.1 user unknown", "hard", "5.1.1"),
+        ("Status: 5.0.0\nDiagnostic-Code: smtp; 552 Mailbox full", "soft", "5.2.2"),
+        ("Status: 5.0.0\nDiagnostic-Code: smtp; 552-5.2.2 over quota", "soft", "5.2.2"),
+        (
+            "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.7.1 policy",
+            "hard",
+            "5.1.1",
+        ),  # specific wins
+        ("Status: 4.0.0\nDiagnostic-Code: smtp; 452 4.2.2 mailbox full", "soft", "4.2.2"),
+        ("Diagnostic-Code: smtp; 550 5.1.10 RecipientNotFound", "hard", "5.1.10"),  # no Status
+        ("Status: 5.1.1 (bad destination mailbox address)", "hard", "5.1.1"),
+        ("Diagnostic-Code: smtp; 550 no such user", "hard", "5.0.0"),  # only the reply code
+        ("Status: 4.4.7\nDiagnostic-Code: X-Postfix; connect timed out", "soft", "4.4.7"),
+        ("Status: 5.2.2", "soft", "5.2.2"),
+        ("", "hard", "5.0.0"),  # "failed" alone is permanent (RFC 3464)
+    ],
+)
+def test_status_and_diagnostic_disagreements(fields, kind, status):
+    report = (
+        "From: MAILER-DAEMON@mx.example.org\nSubject: Undelivered Mail Returned to Sender\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        f"Final-Recipient: rfc822; a@b.example\nAction: failed\n{fields}\n\n--b--\n"
+    )
+    b = classify(report.encode())
+    assert (b.kind, b.status) == (kind, status)
 
 
 def test_severity_keeps_full_mailboxes_and_policy_blocks_soft():
@@ -122,10 +173,75 @@ def test_auto_replies_in_many_forms_are_ignored():
         ("Re: The UN-Business Focal Point", "Precedence: auto_reply"),
         ("AUTO: Jane Doe is out of the office", ""),
         ("Abwesenheitsnotiz", ""),
+        ("Automatische Antwort: The UN-Business Focal Point", ""),
+        ("Resposta automática: The UN-Business Focal Point", ""),
+        ("Автоматический ответ: The UN-Business Focal Point", ""),
+        ("自动回复: The UN-Business Focal Point", ""),
+        ("OOO: back on Monday", ""),
+        ("Thank you for your message", "Auto-Submitted: auto-replied"),
+        # A person's auto-reply that reads like a bounce, sent with a null return path.
+        ("Out of Office", "Return-Path: <>\n\nDelivery has failed: permanent error"),
+        ("Automatic reply: Undeliverable: your mail", "Auto-Submitted: auto-replied"),
     ]:
         assert classify(base.format(subject=subject, extra=extra).encode()).kind == "auto-reply"
     plain = base.format(subject="Thanks for the issue", extra="").encode()
     assert classify(plain).kind == "other"
+
+
+def test_a_bounce_whose_subject_quotes_an_out_of_office_is_still_a_bounce():
+    data = (
+        (DATA / "references-only.eml")
+        .read_bytes()
+        .replace(
+            b"Subject: Mail delivery failed", b"Subject: Undeliverable: Out of office hours support"
+        )
+    )
+    assert classify(data.replace(b"MAILER-DAEMON", b"it")).kind == "hard"
+
+
+ORIGINAL = b"Message-ID: <2026-Q4.1111111111111111@example.org>\r\nSubject: x\r\n\r\nHello\r\n"
+
+
+@pytest.mark.parametrize(
+    "part,encoding",
+    [
+        ("message/rfc822", "base64"),
+        ("message/rfc822", "quoted-printable"),
+        ("message/global", "base64"),  # RFC 6533 allows it
+        ("message/global-headers", "base64"),
+        ("text/rfc822-headers", "base64"),
+        ("message/delivery-status", "base64"),
+    ],
+)
+def test_encoded_report_parts_are_decoded(part, encoding):
+    status = b"Reporting-MTA: dns; x\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\n"
+    status += b"Action: failed\r\nStatus: 5.1.1\r\n"
+    parts = {"message/delivery-status": status, "text/rfc822-headers": ORIGINAL, part: ORIGINAL}
+    if part == "message/delivery-status":
+        parts = {part: status, "text/rfc822-headers": ORIGINAL}
+    body = b""
+    for ctype, data in parts.items():
+        cte = encoding if ctype == part else "7bit"
+        data = base64.encodebytes(data) if cte == "base64" else quopri.encodestring(data)
+        body += f"--b\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n".encode()
+        body += data + b"\r\n"
+    message = (
+        b"From: MAILER-DAEMON@x.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/report; boundary="b"\r\n\r\n'
+        + body
+        + b"--b--\r\n"
+    )
+    b = classify(message)
+    assert (b.kind, b.status, b.recipients) == ("hard", "5.1.1", ("a@b.example",))
+    assert b.message_ids == ("<2026-Q4.1111111111111111@example.org>",)
+
+
+def test_a_message_id_quoted_without_angle_brackets():
+    text = (DATA / "qmail.eml").read_bytes()
+    bare = text.replace(
+        b"<2026-Q4.5555555555555555@example.org>", b"2026-Q4.5555555555555555@example.org"
+    )
+    assert classify(bare).message_ids == ("<2026-Q4.5555555555555555@example.org>",)
 
 
 def test_a_person_replying_about_an_error_is_not_a_bounce():
@@ -196,6 +312,66 @@ def test_maildir_works_too(project, db, tmp_path):
     assert result.exit_code == 0, result.output
     assert "marked bounced" in result.output and "ignored: auto-reply" in result.output
     assert get_contact(db, "gone.away@unicef.example").status == "bounced"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "office365-5.1.10.eml",
+        "exchange-legacy.eml",
+        "outlook-delivery-has-failed.eml",
+        "sendmail-5.1.1.eml",
+        "gmail-5.1.1.eml",
+        "ses-5.1.1.eml",
+        "mailgun-style.eml",
+        "references-only.eml",
+        "broken-mime.eml",
+    ],
+)
+def test_each_format_reaches_its_contact_through_the_ledger(project, db, tmp_path, name):
+    result = run(project, "bounces", str(mbox(tmp_path, [name])))
+    assert result.exit_code == 0, result.output
+    status = classify((DATA / name).read_bytes()).status
+    assert result.output.splitlines()[0] == (
+        f"message 1: hard bounce {status} for gone.away@unicef.example"
+        " (issue 2026-Q4, by Message-ID): marked bounced"
+    )
+    assert get_contact(db, "gone.away@unicef.example").status == "bounced"
+
+
+def test_an_out_of_office_with_a_bounces_words_changes_nothing(project, db, tmp_path):
+    box = mbox(tmp_path, ["ooo-no-longer-monitored.eml", "automatische-antwort.eml"])
+    result = run(project, "bounces", str(box))
+    assert result.output.splitlines() == [
+        "message 1: ignored: auto-reply (Out of Office: The UN-Business Focal Point: test issue)",
+        "message 2: ignored: auto-reply (Automatische Antwort: Undeliverable: The UN-Business Focal Point)",
+        "2 messages: 2 auto-replies; 0 contacts changed.",
+    ]
+    assert get_contact(db, "gone.away@unicef.example").status == "subscribed"
+
+
+def test_an_empty_mailbox_and_a_single_saved_message(project, db, tmp_path):
+    (tmp_path / "empty.mbox").write_bytes(b"")
+    result = run(project, "bounces", str(tmp_path / "empty.mbox"))
+    assert (result.exit_code, result.output) == (0, "0 messages: none; 0 contacts changed.\n")
+    saved = tmp_path / "returned.eml"
+    saved.write_bytes((DATA / "gmail-5.1.1.eml").read_bytes())
+    result = run(project, "bounces", str(saved))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "returned.eml: hard bounce 5.1.1 for gone.away@unicef.example"
+        " (issue 2026-Q4, by Message-ID): marked bounced"
+    )
+
+
+def test_no_database_is_a_user_error_not_an_empty_one(project, tmp_path):
+    result = run(project, "bounces", str(mbox(tmp_path, ["hard-5.1.1.eml"])))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {project / 'contacts.db'}: no contacts database here. "
+        "Run it in the project folder, or pass --root or --db.\n"
+    )
+    assert not (project / "contacts.db").exists()
 
 
 def test_wrong_paths_are_user_errors(project, db, tmp_path):

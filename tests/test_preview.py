@@ -35,8 +35,15 @@ def wait_for(server: Preview, old: int, timeout: float = 15.0) -> dict:
 
 
 def touch(path, text):
-    """Write and move the mtime on, so a change within one clock tick is still seen."""
-    path.write_text(text, encoding="utf-8")
+    """Replace the file in one step and move its mtime on.
+
+    One step, because the watcher polls every 50 ms and could otherwise catch
+    a half-written file (and report "the file is empty"); the mtime moves so a
+    change within one clock tick is still seen.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
 

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
 import pytest
 from click.testing import CliRunner
 
@@ -102,6 +109,13 @@ def test_a_token_from_an_old_issue_still_works(project, people, client):
     assert status(project, jane.email) == "unsubscribed"
 
 
+def spare_bits(char: str) -> str:
+    """Another last character that decodes to the same bytes: 43 characters carry
+    32 bytes and two spare bits, which the decoder ignores."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return alphabet[alphabet.index(char) ^ 1]
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -112,6 +126,12 @@ def test_a_token_from_an_old_issue_still_works(project, people, client):
         lambda t, other: make_token(b"another-secret-of-16+", 1, "2026-Q4"),  # forged
         lambda t, other: "x" * 500,
         lambda t, other: "%00.%00",
+        lambda t, other: t + "=",  # base64 padding the decoder would have ignored
+        lambda t, other: t[:-1] + spare_bits(t[-1]),  # same bytes, different text
+        lambda t, other: t.replace(".", ".!", 1),  # a character the decoder would skip
+        lambda t, other: t + "%0A",
+        lambda t, other: "é" + t,
+        lambda t, other: t.split(".")[0] + "/" + t.split(".")[1],
     ],
 )
 def test_bad_tokens_get_400_and_change_nothing(project, people, client, bad):
@@ -122,6 +142,14 @@ def test_bad_tokens_get_400_and_change_nothing(project, people, client, bad):
         assert reply.status_code == 400
         assert "This unsubscribe link is not valid" in reply.get_data(as_text=True)
     assert status(project, jane.email) == status(project, omar.email) == "subscribed"
+
+
+@pytest.mark.parametrize("path", ["/unsubscribe/", "/unsubscribe", "/unsubscribe/a/b"])
+def test_a_link_cut_before_its_token_gets_400(client, path):
+    for method in (client.get, client.post):
+        reply = method(path, data=ONE_CLICK["data"])
+        assert reply.status_code == 400
+        assert "This unsubscribe link is not valid" in reply.get_data(as_text=True)
 
 
 def test_a_token_for_someone_else_only_unsubscribes_them(project, people, client):
@@ -151,6 +179,14 @@ def test_refuses_to_start_without_a_secret(project, people):
     assert "NEWSLETTER_SECRET: not set" in result.output and "Traceback" not in result.output
 
 
+def test_refuses_to_start_without_the_database(project, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    result = CliRunner().invoke(main, ["--root", str(project), "serve"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {project / 'contacts.db'}: no contacts database.")
+    assert not (project / "contacts.db").exists()  # and it made no empty one
+
+
 def test_mask():
     assert mask("jane.doe@unicef.org") == "j•••e@unicef.org"
     assert mask("jo@x.org") == "j•••@x.org"
@@ -165,11 +201,56 @@ def test_serves_the_archive(project, people, client, tmp_path):
     (site / "feed.xml").write_text("<feed/>")
     assert client.get("/").get_data(as_text=True) == "<h1>Archive</h1>"
     assert client.get("/2026-Q4/").get_data(as_text=True) == "<h1>Q4</h1>"
-    assert client.get("/2026-Q4").get_data(as_text=True) == "<h1>Q4</h1>"
+    moved = client.get("/2026-Q4")  # so that the page's relative links resolve
+    assert (moved.status_code, moved.headers["Location"]) == (301, "2026-Q4/")
+    assert client.get("/2026-Q4", follow_redirects=True).get_data(as_text=True) == "<h1>Q4</h1>"
     assert client.get("/feed.xml").status_code == 200
     assert client.get("/missing.html").status_code == 404
     assert client.get("/../pyproject.toml").status_code == 404
+    assert client.get("/.newsletter-archive").status_code == 404  # the archive's marker
     assert client.get("/%2e%2e/pyproject.toml").status_code == 404
+
+
+def test_serve_says_when_it_cannot_listen(project, people, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["--root", str(project), "serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: 127.0.0.1:{port}: cannot listen (Address already in use). "
+        "Pass another --port, or a --host of this machine.\n"
+    )
+
+
+def test_the_serve_command_over_real_http(project, people, monkeypatch):
+    """`newsletter serve` as a process, hit with urllib as a mail provider would."""
+    jane, _ = people
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    command = [sys.executable, "-m", "newsletter", "--root", str(project), "serve", "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        base = re.match(r"Serving (http://127\.0\.0\.1:\d+)/ ", line)
+        assert base, line + server.stderr.read()
+        url = f"{base.group(1)}/unsubscribe/{token(jane)}"
+        for method in ("GET", "HEAD", "OPTIONS"):
+            urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10)
+        assert status(project, jane.email) == "subscribed"
+        one_click = urllib.request.Request(url, data=ONE_CLICK["data"].encode(), method="POST")
+        one_click.add_header("Content-Type", ONE_CLICK["content_type"])
+        with urllib.request.urlopen(one_click, timeout=10) as reply:
+            assert (reply.status, reply.url) == (200, url)  # no redirect followed
+            assert reply.headers.get("Set-Cookie") is None
+        assert status(project, jane.email) == "unsubscribed"
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(urllib.request.Request(url[:-3], method="POST"), timeout=10)
+        assert bad.value.code == 400
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_app_from_env_for_a_wsgi_server(project, people, monkeypatch, tmp_path):

@@ -81,6 +81,7 @@ def test_preview_page_side_by_side_and_live(project, tmp_path):
 @pytest.fixture
 def live_app(project, monkeypatch):
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    open_db(project / "contacts.db").conn.close()
     app = create_app(load_settings(project), project / "contacts.db")
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import Counter
 from pathlib import Path
@@ -104,21 +105,41 @@ def serve(env: Env, host: str, port: int, site: Path | None) -> None:
     from newsletter.webapp import create_app
 
     app = create_app(env.settings, env.db_path, site)
+    _check_listen(host, port)
     try:
-        from waitress import serve as waitress_serve
-    except ImportError:
-        waitress_serve = None
-    click.echo(f"Serving http://{host}:{port}/ and /unsubscribe/<token> (Ctrl-C to stop)")
-    if waitress_serve is not None:
-        waitress_serve(app, host=host, port=port)
-        return
-    from werkzeug.serving import run_simple
+        from waitress import create_server  # the production server, when installed
 
+        server = create_server(app, host=host, port=port)
+        port, run = server.effective_port, server.run
+    except ImportError:
+        from werkzeug.serving import make_server
+
+        dev = make_server(host, port, app, threaded=True)
+        port, run = dev.server_port, dev.serve_forever
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 literal, as a URL writes it
+    click.echo(f"Serving http://{shown}:{port}/ and /unsubscribe/<token> (Ctrl-C to stop)")
     try:
-        run_simple(host, port, app, threaded=True)
+        run()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Fail with one line, before "Serving", when the port is busy or the host wrong.
+
+    The development server would print its own message and exit by itself.
+    """
+    try:
+        # The family the servers pick: IPv6 only for an IPv6 literal such as ::1.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
+            probe.bind(address)
     except OSError as exc:
         raise NewsletterError(
-            f"{host}:{port}: cannot listen ({exc}). Pass another --port."
+            f"{host}:{port}: cannot listen ({exc.strerror or exc}). "
+            "Pass another --port, or a --host of this machine."
         ) from None
 
 
@@ -132,6 +153,13 @@ def bounces(env: Env, path: Path) -> None:
     """
     from newsletter.bounces import process
 
+    if not env.db_path.is_file():
+        # Run from the wrong folder, it would make an empty database and call every
+        # bounce "not our mail"; the delivery ledger it needs lives in contacts.db.
+        raise NewsletterError(
+            f"{env.db_path}: no contacts database here. Run it in the project folder, "
+            "or pass --root or --db."
+        )
     kinds: Counter[str] = Counter()
     changed = 0
     for outcome in process(env.db, path):
@@ -144,7 +172,11 @@ def bounces(env: Env, path: Path) -> None:
         "auto-reply": "auto-reply",
         "unsubscribe": "unsubscribe request",
     }
-    parts = [plural(kinds[k], label) for k, label in labels.items() if kinds[k]]
+    parts = [
+        plural(kinds[k], label).replace("replys", "replies")
+        for k, label in labels.items()
+        if kinds[k]
+    ]
     other = sum(n for k, n in kinds.items() if k not in labels and k != "seen")
     if other:
         parts.append(f"{other} other")
