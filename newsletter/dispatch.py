@@ -21,7 +21,7 @@ from newsletter import headers
 from newsletter.errors import NewsletterError
 from newsletter.message import Recipient
 from newsletter.preflight import Prepared
-from newsletter.senders import PERMANENT, SENT, TEMPORARY, UNCERTAIN, Envelope, Result
+from newsletter.senders import PERMANENT, SENT, TEMPORARY, UNCERTAIN, Message, Result
 from newsletter.tokens import make_token
 
 # Not a sender's answer: the contact's data cannot be put in a message at all.
@@ -73,7 +73,7 @@ def _one(prep: Prepared, sender: Any, job: Job) -> tuple[Result | None, Exceptio
     except Exception as exc:  # cannot build this one; the others may be fine
         return Result(INVALID, f"cannot build the message: {exc}"), None
     try:
-        result = sender.send(Envelope(prep.mail_from, email, message_id), data)
+        result = sender.send(Message(prep.mail_from, email, message_id), data)
     except Exception as exc:  # SenderError: not sent; anything else: we cannot know
         return None, exc
     if not isinstance(result, Result) or result.status not in OUTCOMES:

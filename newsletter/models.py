@@ -110,12 +110,12 @@ class Contact:
 
 @dataclass(frozen=True)
 class Message:
-    """One personalised email, ready for a sender: envelope plus exact bytes."""
+    """The envelope of one personalised email; a sender gets it with the exact bytes."""
 
-    sender: str
+    mail_from: str
     recipient: str
     message_id: str
-    data: bytes
+    test: bool = False  # a --to test send, not recorded in the ledger
 
 
 # Per-recipient values are left in the built email as these markers and

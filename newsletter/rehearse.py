@@ -17,7 +17,7 @@ from newsletter.db import migration_sets
 from newsletter.errors import NewsletterError
 from newsletter.message import Recipient, new_message_id
 from newsletter.preflight import Prepared
-from newsletter.senders import Envelope, Result
+from newsletter.senders import Message, Result
 from newsletter.tokens import make_token
 
 TEST_PREFIX = "[TEST] "
@@ -100,8 +100,8 @@ def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Re
             token = make_token(prep.secret, 0, prep.issue_id)
             message_id = new_message_id(f"test.{prep.issue_id}", prep.composer.layout.domain)
             data = prep.composer.compose(Recipient(address, "", message_id, token), TEST_PREFIX)
-            envelope = Envelope(prep.mail_from, address, message_id, test=True)
-            results.append((address, sender.send(envelope, data)))
+            message = Message(prep.mail_from, address, message_id, test=True)
+            results.append((address, sender.send(message, data)))
     finally:
         sender.close()
     return results

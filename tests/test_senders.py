@@ -26,13 +26,13 @@ class TinySender:
     def open(self):
         pass
 
-    def send(self, envelope, data):
+    def send(self, message, data):
         from newsletter.senders import PERMANENT, SENT, Result
 
-        if envelope.recipient == self.fail_for:
+        if message.recipient == self.fail_for:
             return Result(PERMANENT, "550 no thanks")
         with open(self.path, "a") as fh:
-            record = {"to": envelope.recipient, "id": envelope.message_id, "sender": self.name,
+            record = {"to": message.recipient, "id": message.message_id, "sender": self.name,
                       "data": data.decode("ascii")}
             fh.write(json.dumps(record) + "\\n")
         return Result(SENT, "250 stored")

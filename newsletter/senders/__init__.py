@@ -15,7 +15,7 @@ A plugin looks like this::
 
         def __init__(self, options: dict, context: SenderContext) -> None: ...
         def open(self) -> None: ...            # raise SenderError when it cannot work at all
-        def send(self, envelope: Envelope, data: bytes) -> Result: ...
+        def send(self, message: Message, data: bytes) -> Result: ...
         def close(self) -> None: ...
 """
 
@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
+from newsletter.models import Message
 
 GROUP = "newsletter.senders"
 SENT, TEMPORARY, PERMANENT, UNCERTAIN = "sent", "temporary", "permanent", "uncertain"
@@ -48,14 +49,6 @@ class Result:
 
 
 @dataclass(frozen=True)
-class Envelope:
-    mail_from: str
-    recipient: str
-    message_id: str
-    test: bool = False  # a --to test send, not recorded in the ledger
-
-
-@dataclass(frozen=True)
 class SenderContext:
     name: str  # the name the ledger records, e.g. "smtp" or "office-relay"
     issue_id: str
@@ -69,7 +62,7 @@ class SenderError(NewsletterError):
 
 class Sender(Protocol):
     def open(self) -> None: ...
-    def send(self, envelope: Envelope, data: bytes) -> Result: ...
+    def send(self, message: Message, data: bytes) -> Result: ...
     def close(self) -> None: ...
 
 

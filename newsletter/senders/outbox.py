@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from newsletter.senders import SENT, Envelope, Result, SenderContext
+from newsletter.senders import SENT, Message, Result, SenderContext
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
 
@@ -32,15 +32,15 @@ class OutboxSender:
     def open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, envelope: Envelope, data: bytes) -> Result:
+    def send(self, message: Message, data: bytes) -> Result:
         # Named by address (unique among contacts) so a retry overwrites, never adds.
-        name = _UNSAFE.sub("_", envelope.recipient)
-        if name != envelope.recipient or len(name) > 200:
+        name = _UNSAFE.sub("_", message.recipient)
+        if name != message.recipient or len(name) > 200:
             # Replaced or cut: a digest keeps "a=b@x.org" and "a_b@x.org" in two files.
-            digest = hashlib.sha256(envelope.recipient.encode("utf-8")).hexdigest()[:12]
+            digest = hashlib.sha256(message.recipient.encode("utf-8")).hexdigest()[:12]
             name = f"{name[:180]}-{digest}"
         name += ".eml"
-        if envelope.test:
+        if message.test:
             name = "test-" + name
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
         try:

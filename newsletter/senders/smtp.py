@@ -20,7 +20,7 @@ from newsletter.senders import (
     SENT,
     TEMPORARY,
     UNCERTAIN,
-    Envelope,
+    Message,
     Result,
     SenderContext,
     SenderError,
@@ -64,7 +64,7 @@ class SMTPSender:
         self.conn = connect(self.server)
         self.pipelining = self.conn.has_extn("pipelining")
 
-    def send(self, envelope: Envelope, data: bytes) -> Result:
+    def send(self, message: Message, data: bytes) -> Result:
         reused = self.conn is not None
         for attempt in (1, 2):
             if self.conn is None:
@@ -72,7 +72,7 @@ class SMTPSender:
                     self._connect()
                 except Unavailable as exc:
                     return Result(TEMPORARY, str(exc))
-            refused = self._envelope(envelope)
+            refused = self._envelope(message)
             if refused is None:
                 break
             if self.conn is not None or not reused or attempt == 2:
@@ -107,7 +107,7 @@ class SMTPSender:
         status = TEMPORARY if 400 <= code < 500 else PERMANENT if 500 <= code < 600 else UNCERTAIN
         return Result(status, f"{code} {text(reply)}")
 
-    def _envelope(self, envelope: Envelope) -> Result | None:
+    def _envelope(self, message: Message) -> Result | None:
         """MAIL, RCPT and DATA; None when the server waits for the message.
 
         On a failure the connection is left ready for the next message, or
@@ -116,8 +116,8 @@ class SMTPSender:
         conn = self.conn
         assert conn is not None
         commands = [
-            (f"MAIL FROM:<{envelope.mail_from}>\r\n", range(200, 300)),
-            (f"RCPT TO:<{envelope.recipient}>\r\n", range(200, 300)),  # 251, 252 too
+            (f"MAIL FROM:<{message.mail_from}>\r\n", range(200, 300)),
+            (f"RCPT TO:<{message.recipient}>\r\n", range(200, 300)),  # 251, 252 too
             ("DATA\r\n", range(354, 355)),
         ]
         try:
@@ -142,7 +142,7 @@ class SMTPSender:
                 # The sender, not this recipient, is refused: every message would fail
                 # the same way, so stop with the row still queued.
                 raise SenderError(
-                    f"{self.label}: the server refused the sender <{envelope.mail_from}> "
+                    f"{self.label}: the server refused the sender <{message.mail_from}> "
                     f"({code} {text(reply)}). Check from_address, return_path and the "
                     "login, then run the same command to continue."
                 )
