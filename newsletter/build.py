@@ -27,8 +27,6 @@ from newsletter.directory import EMAIL_BUDGET
 from newsletter.errors import NewsletterError
 from newsletter.models import Issue, Problem, plural
 
-OUTPUTS = ("email.mjml", "email.html", "email.txt", "web.html", "report.json")
-
 
 class CheckFailed(NewsletterError):
     """The check found errors: show every problem line, then one summary line."""

@@ -30,13 +30,6 @@ SCHEMA: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "send": (dict, {}),
 }
 
-DEFAULT_SECTIONS = [
-    {"key": "news", "title": "News"},
-    {"key": "tools", "title": "Tools & resources"},
-    {"key": "events", "title": "Events & training"},
-    {"key": "spotlight", "title": "Partnership spotlight"},
-]
-
 
 @dataclass(frozen=True)
 class Settings:

@@ -144,8 +144,7 @@ def load_item(
         return None, problems
     head, body, body_line = split
     try:
-        node = yaml.compose(head, Loader=Loader)
-        data = yaml.load(head, Loader=Loader)
+        node, data = _parse_yaml(head)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark else 1
@@ -231,8 +230,9 @@ def load_item(
         problem(at("weight"), f"weight '{weight}' must be a whole number, such as 10 or -5.")
         weight = 0
     tags = _tags(data.get("tags"), lambda m: problem(at("tags"), m))
-    for key in ("source", "contributor", "collected_at", "feed", "guid"):
-        text_field(key)
+    plain = {
+        key: text_field(key) for key in ("source", "contributor", "collected_at", "feed", "guid")
+    }
 
     summary_html = markdown_to_html(body) if body.strip() else ""
     if title is not None and not link:
@@ -255,7 +255,7 @@ def load_item(
     if any(p.severity == "error" for p in problems):
         # Warnings about a file that does not load yet are noise; fix errors first.
         return None, [p for p in problems if p.severity == "error"]
-    extra = tuple((k, str(data[k])) for k in ("collected_at", "feed", "guid") if data.get(k))
+    extra = tuple((k, plain[k]) for k in ("collected_at", "feed", "guid") if plain[k])
     item = Item(
         slug=path.stem,
         title=title or "",
@@ -264,8 +264,8 @@ def load_item(
         path=display,
         link=link,
         date=dates["date"],
-        source=text_field("source"),
-        contributor=text_field("contributor"),
+        source=plain["source"],
+        contributor=plain["contributor"],
         image=image,
         image_alt=image_alt,
         tags=tags,
@@ -276,6 +276,16 @@ def load_item(
         extra=extra,
     )
     return item, problems
+
+
+def _parse_yaml(text: str) -> tuple[Any, Any]:
+    """Parse once, keeping the node tree (for each key's line) and the values."""
+    loader = Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def _tags(value: Any, problem: Callable[[str], None]) -> tuple[str, ...]:

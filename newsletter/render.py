@@ -118,19 +118,6 @@ def _rel(filename: str, root: Path) -> str:
         return path.as_posix()
 
 
-def render_all(settings: Settings, issue: Issue, directory: Any = None) -> dict[str, str]:
-    """Render the MJML, text and web templates for ``issue`` (no compilation yet)."""
-    env = environment(settings, issue.folder)
-    ctx = context(settings, issue, directory)
-    out = {
-        "email.mjml": render_template(env, "email.mjml.j2", ctx, settings.root),
-        "web.html": render_template(env, "web.html.j2", ctx, settings.root),
-    }
-    ctx["links"] = LinkList()
-    out["email.txt"] = render_template(env, "email.txt.j2", ctx, settings.root)
-    return out
-
-
 def compile_mjml(source: str, settings: Settings, issue: Issue) -> str:
     """MJML -> HTML with no web-font requests; errors point into the templates."""
     try:

@@ -10,7 +10,7 @@ from conftest import make_issue
 
 from newsletter.cli import main
 
-OUTPUTS = ["email.html", "email.mjml", "email.txt", "report.json", "web.html"]
+OUTPUTS = ["email.html", "email.mjml", "email.txt", "report.json", "web.html"]  # sorted
 
 
 def build(project, *args):
