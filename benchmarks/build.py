@@ -26,7 +26,7 @@ from markdown_it import MarkdownIt
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from newsletter.build import build  # noqa: E402
+from newsletter.build.pipeline import build  # noqa: E402
 from newsletter.config import load_settings  # noqa: E402
 
 SECTIONS = ("news", "tools", "events", "spotlight")

@@ -36,10 +36,10 @@ import feedparser
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from newsletter import feeds  # noqa: E402
 from newsletter.config import load_settings  # noqa: E402
-from newsletter.db import open_db  # noqa: E402
-from newsletter.harvest import collect  # noqa: E402
+from newsletter.feeds import registry as feeds  # noqa: E402
+from newsletter.feeds.collect import collect  # noqa: E402
+from newsletter.store.db import open_db  # noqa: E402
 
 SECTIONS = ("news", "tools", "events", "spotlight")
 

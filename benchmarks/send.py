@@ -28,9 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from newsletter.build import build  # noqa: E402
+from newsletter.build.pipeline import build  # noqa: E402
 from newsletter.config import load_settings  # noqa: E402
-from newsletter.db import open_db  # noqa: E402
+from newsletter.store.db import open_db  # noqa: E402
 
 ITEM = """---
 title: Benchmark item {n}
@@ -274,8 +274,8 @@ def _dkim_key(folder: Path) -> Path:
 
 def _one_message(root: Path) -> bytes:
     """A message exactly as the send builds it, for the baseline."""
-    from newsletter.preflight import prepare
-    from newsletter.rehearse import sample
+    from newsletter.send.preflight import prepare
+    from newsletter.send.rehearse import sample
 
     os.environ.setdefault("NEWSLETTER_SECRET", "benchmark-secret-0123456789")
     settings = load_settings(root)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from newsletter.contacts import (
+from newsletter.store.contacts import (
     change_contact,
     create_contact,
     get_contact,
@@ -31,10 +31,10 @@ from newsletter.contacts import (
     organisation_id,
     unsubscribe,
 )
-from newsletter.db import open_db
-from newsletter.imports import apply_plan, load_records, plan_import
+from newsletter.store.db import open_db
+from newsletter.contacts.imports import apply_plan, load_records, plan_import
 from newsletter.models import Contact
-from newsletter.tabular import Records
+from newsletter.contacts.tabular import Records
 
 HERE = Path(__file__).resolve().parent
 CSV = HERE / "focal-points.csv"

@@ -9,11 +9,11 @@ from pathlib import Path
 from click.testing import CliRunner
 from conftest import make_issue
 
-from newsletter.build import build
+from newsletter.build.pipeline import build
 from newsletter.cli import main
 from newsletter.config import load_settings
-from newsletter.contacts import address_hash, now
-from newsletter.db import open_db
+from newsletter.store.contacts import address_hash, now
+from newsletter.store.db import open_db
 
 SECRET = "test-secret-0123456789abcdef"
 

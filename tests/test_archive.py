@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from conftest import make_issue
 
 from newsletter.cli import main
-from newsletter.contacts import create_contact, mark_bounced
-from newsletter.db import open_db
 from newsletter.models import Contact
-from newsletter.sitecheck import broken_links, links_of
+from newsletter.publish.sitecheck import broken_links, links_of
+from newsletter.store.contacts import create_contact, mark_bounced
+from newsletter.store.db import open_db
 
 EVENT = """\
 ---

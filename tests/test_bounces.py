@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter import ledger
-from newsletter.bounces import soft_streak
 from newsletter.cli import main
 from newsletter.config import load_settings
-from newsletter.contacts import create_contact, get_contact, history
-from newsletter.db import open_db
-from newsletter.directory import build_directory
-from newsletter.dsn import classify, severity
+from newsletter.contacts.directory import build_directory
 from newsletter.models import Contact
+from newsletter.returns.bounces import soft_streak
+from newsletter.returns.dsn import classify, severity
+from newsletter.store import ledger
+from newsletter.store.contacts import create_contact, get_contact, history
+from newsletter.store.db import open_db
 from newsletter.tokens import make_token
 
 DATA = Path(__file__).parent / "data" / "bounces"

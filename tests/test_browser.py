@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import make_issue
 
-from newsletter.browser import Browser, find_chromium
+from newsletter.build.browser import Browser, find_chromium
 from newsletter.cli import main
 
 pytestmark = pytest.mark.skipif(
@@ -87,8 +87,8 @@ def test_mobile_layout_stacks_columns(project):
 
 
 def test_readable_at_320px(project):
-    from newsletter.browser import check_layout
-    from newsletter.build import build
+    from newsletter.build.browser import check_layout
+    from newsletter.build.pipeline import build
     from newsletter.config import load_settings
 
     result = build(load_settings(project), make_issue(project))
@@ -99,8 +99,8 @@ def test_readable_at_320px(project):
 
 
 def test_wide_pictures_and_code_do_not_widen_the_email(project):
-    from newsletter.browser import check_layout
-    from newsletter.build import build
+    from newsletter.build.browser import check_layout
+    from newsletter.build.pipeline import build
     from newsletter.config import load_settings
 
     body = (

@@ -235,7 +235,7 @@ def test_accessibility_report_on_a_broken_template(project, old, new, finding):
 
 
 def test_layout_table_without_role_is_reported():
-    from newsletter.report import audit
+    from newsletter.build.report import audit
 
     findings = audit(
         '<html lang="en"><body><h1>x</h1><table><tr><td>x</td></tr></table></body></html>'
@@ -244,7 +244,7 @@ def test_layout_table_without_role_is_reported():
 
 
 def test_size_limits():
-    from newsletter.report import size_findings
+    from newsletter.build.report import size_findings
 
     assert size_findings("x" * 50 * 1024) == (50.0, [])
     kb, warn = size_findings("x" * 95 * 1024)
@@ -257,7 +257,7 @@ def test_sample_issue_builds_clean():
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
-    from newsletter.build import build as build_issue
+    from newsletter.build.pipeline import build as build_issue
     from newsletter.config import load_settings
 
     settings = load_settings(repo)
@@ -281,7 +281,7 @@ def test_sample_issue_builds_clean():
 
 
 def test_input_digest_tracks_content_not_send_settings(project):
-    from newsletter.build import input_digest
+    from newsletter.build.pipeline import input_digest
     from newsletter.config import load_settings
 
     folder = make_issue(project)

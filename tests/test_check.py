@@ -253,7 +253,7 @@ def test_front_matter_corpus(corpus):
 
     import yaml
 
-    from newsletter.items import split_front_matter
+    from newsletter.issue.items import split_front_matter
 
     base = corpus / "frontmatter" / "python-frontmatter"
     cases = sorted(

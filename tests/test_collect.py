@@ -11,7 +11,7 @@ from feed_server import FeedServer, Route, rss
 
 from newsletter.cli import main
 from newsletter.config import load_settings
-from newsletter.items import load_item
+from newsletter.issue.items import load_item
 
 OCT = "Mon, 05 Oct 2026 10:00:00 GMT"
 NOV = "Mon, 02 Nov 2026 09:00:00 GMT"
@@ -383,8 +383,8 @@ def test_hostile_content_never_reaches_the_inbox(project, server):
 
 
 def test_stage_collect_reports_progress_and_stamps_files(project, server):
-    from newsletter import harvest
-    from newsletter.db import open_db
+    from newsletter.feeds import collect as harvest
+    from newsletter.store.db import open_db
 
     make_issue(project)
     add(project, server, "UN-News", "news", Route(rss(UN)))

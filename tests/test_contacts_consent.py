@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from test_contacts import dump, rows, write
 
-from newsletter import contacts
 from newsletter.cli import main
-from newsletter.db import open_db
-from newsletter.purge import purge
+from newsletter.store import contacts
+from newsletter.store.db import open_db
+from newsletter.store.purge import purge
 
 
 @pytest.fixture

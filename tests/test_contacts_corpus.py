@@ -24,8 +24,8 @@ import pytest
 from email_validator import EmailNotValidError, validate_email
 from test_contacts import dump, rows, run
 
-from newsletter import fields
-from newsletter.fields import normalise_email
+from newsletter.contacts import fields
+from newsletter.contacts.fields import normalise_email
 
 ACCEPT = {"ISEMAIL_VALID_CATEGORY", "ISEMAIL_DNSWARN"}
 EXCEPTIONS = {"test@io": False, " test@iana.org": True, "test@iana.org ": True}

@@ -14,12 +14,12 @@ from test_contacts import dump, rows, run, write
 from test_contacts_sync import configure
 from test_directory import NEW, OLD, SINCE, UNTIL, build, person, two_issues
 
-import newsletter.db
+import newsletter.store.db
 from newsletter.config import load_settings
-from newsletter.contacts import mark_left
-from newsletter.db import open_db, writing
-from newsletter.directory import EMAIL_CHANGES, Departure, build_directory
+from newsletter.contacts.directory import EMAIL_CHANGES, Departure, build_directory
 from newsletter.errors import NewsletterError
+from newsletter.store.contacts import mark_left
+from newsletter.store.db import open_db, writing
 
 
 @pytest.fixture
@@ -89,8 +89,8 @@ def test_pending_migrations_wait_for_another_writer(project, db, monkeypatch):
     # sqlite-utils' add_column does.
     newer = Migrations("test.newer")
     newer()(lambda store: store["contacts"].add_column("nickname", str))
-    sets = newsletter.db.migration_sets()
-    monkeypatch.setattr(newsletter.db, "migration_sets", lambda: [*sets, newer])
+    sets = newsletter.store.db.migration_sets()
+    monkeypatch.setattr(newsletter.store.db, "migration_sets", lambda: [*sets, newer])
     thread = hold_write_lock(db, 0.3)
     store = open_db(db)
     thread.join()

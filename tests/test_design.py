@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import REPO
 
+from newsletter.build.render import environment
 from newsletter.config import load_settings
-from newsletter.render import environment
 
 
 def luminance(hex_colour: str) -> float:

@@ -12,7 +12,9 @@ from conftest import REPO, make_issue
 
 from newsletter.cli import main
 from newsletter.config import load_settings
-from newsletter.contacts import (
+from newsletter.contacts.directory import build_directory, previous_issue_date
+from newsletter.models import Contact
+from newsletter.store.contacts import (
     change_contact,
     create_contact,
     get_contact,
@@ -21,9 +23,7 @@ from newsletter.contacts import (
     organisation_id,
     unsubscribe,
 )
-from newsletter.db import open_db
-from newsletter.directory import build_directory, previous_issue_date
-from newsletter.models import Contact
+from newsletter.store.db import open_db
 
 SINCE, UNTIL = dt.date(2026, 9, 15), dt.date(2026, 12, 15)
 OLD, NEW = "2026-06-01T09:00:00+00:00", "2026-10-10T09:00:00+00:00"

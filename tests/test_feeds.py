@@ -10,10 +10,10 @@ from feed_server import FeedServer, Route, rss
 
 from newsletter import __version__
 from newsletter.cli import main
-from newsletter.dedupe import canonical_url, title_key
-from newsletter.entries import parse_feed, summarise
-from newsletter.fetch import fetch
-from newsletter.inbox import slugify
+from newsletter.download import fetch
+from newsletter.feeds.dedupe import canonical_url, title_key
+from newsletter.feeds.entries import parse_feed, summarise
+from newsletter.issue.inbox import slugify
 
 AGENT = f"newsletter/{__version__} (+https://focalpoint.example.org)"
 

@@ -12,8 +12,8 @@ from feed_server import FeedServer, Route
 
 from newsletter.cli import main
 from newsletter.config import load_settings
-from newsletter.entries import parse_raw
-from newsletter.items import load_item
+from newsletter.feeds.entries import parse_raw
+from newsletter.issue.items import load_item
 
 FEEDS = CORPUS / "feeds"
 FILES = sorted(p for p in FEEDS.rglob("*") if p.is_file()) if FEEDS.is_dir() else []

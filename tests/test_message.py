@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from send_helpers import parse
 
 from newsletter.errors import NewsletterError
-from newsletter.message import Composer, Layout, Recipient, qp, qp_value
-from newsletter.signing import Signer, load_signer
+from newsletter.send.message import Composer, Layout, Recipient, qp, qp_value
+from newsletter.send.signing import Signer, load_signer
 
 LAYOUT = Layout(
     from_header="UN Global Compact Office <focalpoint@example.org>",

@@ -11,8 +11,8 @@ import urllib.request
 import pytest
 from conftest import make_issue
 
+from newsletter.build.preview import Preview
 from newsletter.config import load_settings
-from newsletter.preview import Preview
 
 
 def get(url: str) -> str:

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from conftest import make_issue
 
-from newsletter.build import build
+from newsletter.build.pipeline import build
 from newsletter.config import load_settings
-from newsletter.items import load_item
+from newsletter.issue.items import load_item
 from newsletter.sanitize import clean_html, markdown_to_html
 
 SECTIONS = ("news", "tools", "events", "spotlight")

@@ -19,12 +19,12 @@ from send_helpers import (
     suppress,
 )
 
-from newsletter import ledger
-from newsletter.build import build, input_digest
+from newsletter.build.pipeline import build, input_digest
 from newsletter.config import load_settings
-from newsletter.db import open_db
-from newsletter.headers import header_problem
-from newsletter.preflight import DEV_SECRET
+from newsletter.send.headers import header_problem
+from newsletter.send.preflight import DEV_SECRET
+from newsletter.store import ledger
+from newsletter.store.db import open_db
 from newsletter.tokens import read_token
 
 ATTACKS = [
@@ -225,7 +225,7 @@ def test_send_settings_are_validated(project):
 
 
 def test_purge_erases_the_address_from_the_ledger(ready):
-    from newsletter.purge import purge
+    from newsletter.store.purge import purge
 
     assert cli(ready, "send", "2026-Q4", "--yes").exit_code == 0
     db = open_db(ready / "contacts.db")
@@ -325,7 +325,7 @@ def test_an_issue_id_any_folder_name_makes_valid_message_ids(project):
     assert "not a valid issue ID" in result.output
     result = cli(project, "send", "Special_Edition.2026", "--yes")
     assert "not a valid issue ID" not in result.output
-    from newsletter.message import id_label, new_message_id
+    from newsletter.send.message import id_label, new_message_id
 
     assert id_label(issue_id) == "Q4-2026"
     assert re.fullmatch(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from send_helpers import add_contacts, built, cli
 
 from newsletter.config import load_settings
-from newsletter.db import open_db
-from newsletter.preflight import prepare
-from newsletter.send import Run
-from newsletter.throttle import HourlyWindow, TokenBucket, backoff
+from newsletter.send.preflight import prepare
+from newsletter.send.run import Run
+from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
+from newsletter.store.db import open_db
 
 
 class Clock:

@@ -27,7 +27,7 @@ class TinySender:
         pass
 
     def send(self, message, data):
-        from newsletter.senders import PERMANENT, SENT, Result
+        from newsletter.send.senders import PERMANENT, SENT, Result
 
         if message.recipient == self.fail_for:
             return Result(PERMANENT, "550 no thanks")

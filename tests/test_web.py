@@ -14,11 +14,11 @@ from click.testing import CliRunner
 
 from newsletter.cli import main
 from newsletter.config import load_settings
-from newsletter.contacts import create_contact, get_contact, history, mark_bounced
-from newsletter.db import open_db
 from newsletter.models import Contact
+from newsletter.returns.webapp import app_from_env, create_app, mask
+from newsletter.store.contacts import create_contact, get_contact, history, mark_bounced
+from newsletter.store.db import open_db
 from newsletter.tokens import make_token
-from newsletter.webapp import app_from_env, create_app, mask
 
 SECRET = "a-test-secret-that-is-long-enough"
 # Exactly what a mail client sends for RFC 8058 one-click (and no cookies).

@@ -10,14 +10,14 @@ import pytest
 from conftest import make_issue
 from werkzeug.serving import make_server
 
-from newsletter.browser import Browser, find_chromium
+from newsletter.build.browser import Browser, find_chromium
+from newsletter.build.preview import Preview
 from newsletter.config import load_settings
-from newsletter.contacts import create_contact, get_contact, history
-from newsletter.db import open_db
 from newsletter.models import Contact
-from newsletter.preview import Preview
+from newsletter.returns.webapp import create_app
+from newsletter.store.contacts import create_contact, get_contact, history
+from newsletter.store.db import open_db
 from newsletter.tokens import make_token
-from newsletter.webapp import create_app
 
 pytestmark = pytest.mark.skipif(
     find_chromium() is None,

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import click
 
-from newsletter import manage
 from newsletter.cli.env import Env, pass_env
-from newsletter.contacts import STATUSES, find_contacts, history, history_text
-from newsletter.contacts import unsubscribe as unsubscribe_
+from newsletter.contacts import manage
+from newsletter.contacts.exports import export_text, write_atomic
+from newsletter.contacts.fields import show
+from newsletter.contacts.imports import Plan, import_file
+from newsletter.contacts.sync import parse_sources
+from newsletter.contacts.sync import sync as sync_sources
 from newsletter.errors import NewsletterError
-from newsletter.exports import export_text, write_atomic
-from newsletter.fields import show
-from newsletter.imports import Plan, import_file
-from newsletter.sync import parse_sources
-from newsletter.sync import sync as sync_sources
+from newsletter.store.contacts import STATUSES, find_contacts, history, history_text
+from newsletter.store.contacts import unsubscribe as unsubscribe_
 
 PARTIAL = 3
 

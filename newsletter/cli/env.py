@@ -10,8 +10,8 @@ import click
 import sqlite_utils
 
 from newsletter.config import Settings, load_settings
-from newsletter.db import open_db
 from newsletter.errors import NewsletterError
+from newsletter.store.db import open_db
 
 _ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 import click
 
-from newsletter import feeds as registry
-from newsletter import harvest, inbox
 from newsletter.cli.env import Env, pass_env
+from newsletter.download import TIMEOUT
 from newsletter.errors import NewsletterError
-from newsletter.fetch import TIMEOUT
+from newsletter.feeds import collect as harvest
+from newsletter.feeds import registry
+from newsletter.issue import inbox
 
 HEALTH = ("NEW", "DUP", "OLD", "ERRORS")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from newsletter import scaffold
-from newsletter.build import CheckFailed
-from newsletter.build import build as build_issue
+from newsletter.build.pipeline import CheckFailed
+from newsletter.build.pipeline import build as build_issue
 from newsletter.cli.env import Env, pass_env
-from newsletter.collect import load_issue
 from newsletter.errors import NewsletterError
+from newsletter.issue import scaffold
+from newsletter.issue.load import load_issue
 from newsletter.models import plural
 
 
@@ -62,7 +62,7 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
     """
     directory = None
     if env.db_path.is_file():  # without contacts.db the email links to the web page
-        from newsletter.directory import directory_for
+        from newsletter.contacts.directory import directory_for
 
         def directory(issue):
             return directory_for(env.db, env.settings, issue.id, issue.date)
@@ -83,7 +83,7 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
     for line in rep["warnings"][len(result.warnings) :]:
         click.echo(f"warning: {line}")
     if screenshots:
-        from newsletter.browser import check_layout
+        from newsletter.build.browser import check_layout
 
         for line in check_layout(result.out_dir / "email.html", result.issue):
             click.echo(line)

@@ -7,13 +7,13 @@ import time
 
 import click
 
-from newsletter import ledger
 from newsletter.cli.env import Env, pass_env
 from newsletter.errors import NewsletterError
-from newsletter.preflight import prepare
-from newsletter.rehearse import plan, readonly_db, sample, send_tests
-from newsletter.send import run
-from newsletter.senders import SENT, installed, parse_overrides
+from newsletter.send.preflight import prepare
+from newsletter.send.rehearse import plan, readonly_db, sample, send_tests
+from newsletter.send.run import run
+from newsletter.send.senders import SENT, installed, parse_overrides
+from newsletter.store import ledger
 
 
 @click.command()

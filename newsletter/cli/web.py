@@ -18,8 +18,8 @@ def _directory(env: Env):
     """What `build` gets for the directory: read from contacts.db when there is one."""
     if not env.db_path.is_file():
         return None
-    from newsletter.db import open_db
-    from newsletter.directory import directory_for
+    from newsletter.contacts.directory import directory_for
+    from newsletter.store.db import open_db
 
     def directory(issue):
         # Rebuilds run on the watcher thread, and an SQLite connection stays on its own.
@@ -41,7 +41,7 @@ def preview(env: Env, issue_id: str, port: int) -> None:
 
     Example: newsletter preview 2026-Q4
     """
-    from newsletter.preview import Preview
+    from newsletter.build.preview import Preview
 
     folder = env.issue_dir(issue_id)
     server = Preview(env.settings, folder, _directory(env), port=port)
@@ -71,7 +71,7 @@ def archive(env: Env, out: Path | None) -> None:
 
     Example: newsletter archive --out site
     """
-    from newsletter.archive import build_archive
+    from newsletter.publish.archive import build_archive
 
     db = env.db if env.db_path.is_file() else None
     result = build_archive(env.settings, db, out or env.root / "site")
@@ -102,7 +102,7 @@ def serve(env: Env, host: str, port: int, site: Path | None) -> None:
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
-    from newsletter.webapp import create_app
+    from newsletter.returns.webapp import create_app
 
     app = create_app(env.settings, env.db_path, site)
     _check_listen(host, port)
@@ -151,7 +151,7 @@ def bounces(env: Env, path: Path) -> None:
 
     Example: newsletter bounces ~/Maildir/.bounces
     """
-    from newsletter.bounces import process
+    from newsletter.returns.bounces import process
 
     if not env.db_path.is_file():
         # Run from the wrong folder, it would make an empty database and call every

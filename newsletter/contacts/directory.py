@@ -1,0 +1,237 @@
+"""The focal-point directory of an issue, read from contacts.db and its history.
+
+Who is shown: contacts that are listed and subscribed, grouped by organisation
+in alphabetical order. What changed is read from the history between the
+previous issue's publication date (``since``, inclusive) and this issue's
+(``until``, inclusive):
+
+* **new**: created in that window, or made visible in it (listed again, or
+  re-subscribed);
+* **updated**: any shown field (name, job title, email, phone, organisation,
+  city, country) changed in it; a contact that is new is not also updated;
+* **left**: status changed to left or bounced in it and still so; these, and
+  anyone whose address still bounces, are listed as "needs an update" by name
+  and organisation, never by address.
+
+Organisations with no listed, subscribed contact are **vacant**. Unsubscribed
+people are never mentioned: opting out is not news.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlite_utils
+
+from newsletter.build.report import MAX_KB
+from newsletter.config import Settings
+from newsletter.issue.items import parse_date
+from newsletter.sanitize import neutralise
+
+# The largest email.html that keeps the full directory: Gmail clips above
+# report.MAX_KB, and sending adds a few hundred bytes of per-recipient values.
+EMAIL_BUDGET = (MAX_KB - 2) * 1024
+# The short email version lists at most this many new/updated entries and as
+# many departures: a first import or a large sync changes hundreds, and the
+# list of changes alone would then push the email past the clipping size.
+EMAIL_CHANGES = 40
+SHOWN = {"name", "job_title", "email", "phone", "organisation", "city", "country"}
+GONE = ("left", "bounced")
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    job_title: str
+    email: str
+    phone: str
+    city: str
+    country: str
+    badge: str = ""  # "new", "updated" or ""
+    mailto: str = ""
+
+    @property
+    def place(self) -> str:
+        return ", ".join(v for v in (self.city, self.country) if v)
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    acronym: str
+    website: str
+    entries: tuple[Entry, ...]
+
+    @property
+    def title(self) -> str:
+        same = not self.acronym or self.acronym.casefold() == self.name.casefold()
+        return self.name if same else f"{self.name} ({self.acronym})"
+
+    @property
+    def anchor(self) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", _fold(self.acronym or self.name)).strip("-")
+        return f"dir-{slug or 'org'}"
+
+
+@dataclass(frozen=True)
+class Departure:
+    name: str
+    organisation: str
+    status: str  # "left" or "bounced"
+    recent: bool = True  # changed since the previous issue (counted as "left")
+
+
+@dataclass(frozen=True)
+class Directory:
+    until: dt.date
+    since: dt.date | None
+    groups: tuple[Group, ...]  # organisations with at least one entry
+    vacant: tuple[Group, ...]  # organisations with none
+    # Left or bounced since the previous issue, plus everyone still bouncing:
+    # a bouncing address is a seat the office must ask the agency to fill.
+    departures: tuple[Departure, ...]
+    new: int = 0
+    updated: int = 0
+    full_in_email: bool = True  # False: the email carries the summary and changes only
+    limit: int | None = None  # how many changes and departures to list; None: all
+
+    @property
+    def left(self) -> int:
+        return sum(d.recent for d in self.departures)
+
+    @property
+    def total(self) -> int:
+        return sum(len(g.entries) for g in self.groups)
+
+    @property
+    def changed(self) -> tuple[Group, ...]:
+        """Only the new and updated entries (up to ``limit``), for the short email version."""
+        room = self.new + self.updated if self.limit is None else self.limit
+        groups = []
+        for group in self.groups:
+            entries = tuple(e for e in group.entries if e.badge)[: max(room, 0)]
+            room -= len(entries)
+            if entries:
+                groups.append(replace(group, entries=entries))
+        return tuple(groups)
+
+    @property
+    def more_changes(self) -> int:
+        """New and updated entries that ``changed`` leaves out."""
+        return self.new + self.updated - sum(len(g.entries) for g in self.changed)
+
+    @property
+    def listed_departures(self) -> tuple[Departure, ...]:
+        return self.departures if self.limit is None else self.departures[: self.limit]
+
+    def compact(self) -> Directory:
+        return replace(self, full_in_email=False, limit=EMAIL_CHANGES)
+
+
+def _fold(text: str) -> str:
+    """A sort key that puts "Élise" with "Elise" and ignores case."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+
+
+def previous_issue_date(root: Path, issue_id: str, date: dt.date) -> dt.date | None:
+    """The latest publication date among the other issues that is before ``date``."""
+    best: dt.date | None = None
+    for path in (root / "issues").glob("*/issue.toml"):
+        if path.parent.name == issue_id:
+            continue
+        try:
+            found = parse_date(tomllib.loads(path.read_text(encoding="utf-8-sig")).get("date"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # `check` reports a broken issue; it just cannot be "previous"
+        if found and found < date and (best is None or found > best):
+            best = found
+    return best
+
+
+def build_directory(
+    db: sqlite_utils.Database, settings: Settings, since: dt.date | None, until: dt.date
+) -> Directory:
+    """The directory as it stands, with badges and counts for changes in [since, until]."""
+    orgs = {
+        org_id: Group(neutralise(name), neutralise(acronym or ""), website or "", ())
+        for org_id, name, acronym, website in db.execute(
+            "SELECT id, name, acronym, website FROM organisations"
+        )
+    }
+    new, updated, departed = _changes(db, since, until)
+    members: dict[int | None, list[Entry]] = {}
+    for row in db.execute(
+        "SELECT id, organisation_id, coalesce(name, ''), coalesce(job_title, ''), email,"
+        " coalesce(phone, ''), coalesce(city, ''), coalesce(country, '')"
+        " FROM contacts WHERE listed = 1 AND status = 'subscribed'"
+    ):
+        badge = "new" if row[0] in new else "updated" if row[0] in updated else ""
+        # Contact fields are untrusted: neutralise keeps them from forging a
+        # per-recipient marker such as %%EMAIL%%; the templates escape them.
+        # "?", "#", "&" and "%" are legal in an address but not raw in a URL.
+        mailto = "mailto:" + quote(row[4], safe="@")
+        fields = [neutralise(v) for v in row[2:]]
+        members.setdefault(row[1], []).append(Entry(*fields, badge=badge, mailto=mailto))
+    if None in members:  # contacts with no organisation are still in the directory
+        orgs[None] = Group("Other organisations", "", "", ())  # type: ignore[index]
+    groups, vacant = [], []
+    for org_id, group in orgs.items():
+        entries = sorted(members.get(org_id, ()), key=lambda e: (_fold(e.name), e.email))
+        (groups if entries else vacant).append(replace(group, entries=tuple(entries)))
+    departures = []
+    marks = ",".join("?" * len(departed))
+    for contact_id, name, org, status in db.execute(
+        "SELECT c.id, coalesce(c.name, ''), coalesce(o.name, ''), c.status FROM contacts c"
+        " LEFT JOIN organisations o ON o.id = c.organisation_id WHERE c.listed = 1 AND"
+        f" (c.status = 'bounced' OR (c.id IN ({marks}) AND c.status IN ('left', 'bounced')))",
+        sorted(departed),
+    ):
+        # Named, never by address; someone stored without a name is still counted.
+        name = neutralise(name) or "A focal point"
+        departures.append(Departure(name, neutralise(org), status, contact_id in departed))
+    return Directory(
+        until=until,
+        since=since,
+        groups=tuple(sorted(groups, key=lambda g: _fold(g.name))),
+        vacant=tuple(sorted(vacant, key=lambda g: _fold(g.name))),
+        departures=tuple(sorted(departures, key=lambda d: (_fold(d.organisation), _fold(d.name)))),
+        new=sum(e.badge == "new" for g in groups for e in g.entries),
+        updated=sum(e.badge == "updated" for g in groups for e in g.entries),
+    )
+
+
+def _changes(
+    db: sqlite_utils.Database, since: dt.date | None, until: dt.date
+) -> tuple[set[int], set[int], set[int]]:
+    """Contact ids that are new, updated and departed within the window."""
+    if since is None:
+        return set(), set(), set()
+    new: set[int] = set()
+    updated: set[int] = set()
+    departed: set[int] = set()
+    end = (until + dt.timedelta(days=1)).isoformat()
+    for contact_id, field, value in db.execute(
+        "SELECT contact_id, field, new FROM history WHERE at >= ? AND at < ? ORDER BY id",
+        [since.isoformat(), end],
+    ):
+        if field == "created" or (field, value) in (("status", "subscribed"), ("listed", "yes")):
+            new.add(contact_id)
+        elif field == "status" and value in GONE:
+            departed.add(contact_id)
+        elif field in SHOWN:
+            updated.add(contact_id)
+    return new, updated - new, departed
+
+
+def directory_for(
+    db: sqlite_utils.Database, settings: Settings, issue_id: str, date: dt.date
+) -> Directory:
+    """The directory for one issue: changes since the previous issue's date."""
+    since = previous_issue_date(settings.root, issue_id, date)
+    return build_directory(db, settings, since, date)

@@ -1,0 +1,212 @@
+"""Sync contact lists that agencies publish, each authoritative for one organisation.
+
+Sources are declared in pyproject.toml::
+
+    [tool.newsletter]
+    sources = [
+        { organisation = "UNICEF", url = "https://unicef.example.org/focal-points.csv" },
+        { name = "unhcr", organisation = "UNHCR", path = "sources/unhcr.json", format = "json" },
+    ]
+
+Each source is applied like an import. Its organisation's contacts that are
+missing from it are marked left (never deleted). When an organisation has
+several sources, that means missing from all of them, and it is decided only
+when all of them loaded. A source that cannot be loaded, or has no valid row,
+changes nothing and yields one warning; the others still apply, all in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import http.client
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import sqlite_utils
+
+from newsletter import __version__
+from newsletter.config import Settings
+from newsletter.contacts.imports import Plan, apply_plan, owner, plan_import
+from newsletter.contacts.tabular import ReadError, read_records
+from newsletter.errors import NewsletterError
+from newsletter.store.db import writing
+
+KEYS = ("name", "organisation", "path", "url", "format", "timeout")
+MAX_BYTES = 20 * 1024 * 1024
+EXAMPLE = '{ organisation = "UNICEF", url = "https://..." }'
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    organisation: str
+    location: str  # a path (relative to the root) or an http(s) URL
+    is_url: bool
+    format: str | None = None  # "csv" or "json"; None: from the name or content
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    plans: tuple[Plan, ...]
+    warnings: tuple[str, ...]
+
+
+def parse_sources(settings: Settings) -> tuple[Source, ...]:
+    """Validate ``sources``; NewsletterError naming pyproject.toml and the entry."""
+    path = settings.path or settings.root / "pyproject.toml"
+    sources: list[Source] = []
+    for n, entry in enumerate(settings.sources, 1):
+        label = f"{path}: [tool.newsletter] 'sources' entry {n}"
+        if not isinstance(entry, dict):
+            raise NewsletterError(f"{label} must be a table such as {EXAMPLE}.")
+        for key in entry:
+            if key not in KEYS:
+                raise NewsletterError(f"{label}: unknown key '{key}'. Use: {', '.join(KEYS)}.")
+        org = entry.get("organisation")
+        if not isinstance(org, str) or not org.strip():
+            raise NewsletterError(
+                f"{label}: 'organisation' is missing. Name the organisation it owns."
+            )
+        where = [k for k in ("path", "url") if k in entry]
+        if len(where) != 1 or not isinstance(entry[where[0]], str) or not entry[where[0]].strip():
+            raise NewsletterError(f"{label}: give exactly one of 'path' or 'url' as a string.")
+        location = entry[where[0]].strip()
+        if where == ["url"] and not location.lower().startswith(("http://", "https://")):
+            raise NewsletterError(f"{label}: 'url' must start with http:// or https://.")
+        if where == ["url"] and not _valid_url(location):
+            raise NewsletterError(f"{label}: 'url' is not a valid URL. Copy it from the browser.")
+        fmt = entry.get("format")
+        if fmt not in (None, "csv", "json"):
+            raise NewsletterError(f'{label}: \'format\' must be "csv" or "json".')
+        timeout = entry.get("timeout", 30)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout <= 600
+        ):
+            raise NewsletterError(f"{label}: 'timeout' must be a number of seconds, 1 to 600.")
+        name = entry.get("name", org.strip())
+        if not isinstance(name, str) or not name.strip():
+            raise NewsletterError(f"{label}: 'name' must be a non-empty string.")
+        if name in {s.name for s in sources}:
+            raise NewsletterError(f"{label}: the name '{name}' is used twice. Give each a 'name'.")
+        sources.append(Source(name, org.strip(), location, where == ["url"], fmt, float(timeout)))
+    return tuple(sources)
+
+
+def _valid_url(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return bool(parts.hostname) and not any(c.isspace() for c in url)
+
+
+def fetch(source: Source, root: Path) -> tuple[bytes, str | None]:
+    """The source's bytes and format; ReadError with a one-line reason when it fails."""
+    fmt = source.format or ("json" if source.location.lower().endswith(".json") else None)
+    if not source.is_url:
+        try:
+            return (root / source.location).read_bytes(), fmt
+        except OSError as exc:
+            raise ReadError(f"{source.location}: cannot read it ({exc.strerror}).") from None
+    request = urllib.request.Request(
+        source.location, headers={"User-Agent": f"newsletter/{__version__} contacts-sync"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=source.timeout) as response:
+            data = response.read(MAX_BYTES + 1)
+            promised = response.headers.get("Content-Length", "")
+            if "json" in response.headers.get("Content-Type", "") and fmt is None:
+                fmt = "json"
+    except urllib.error.HTTPError as exc:
+        raise ReadError(f"{source.location}: HTTP {exc.code} {exc.reason}.") from None
+    except urllib.error.URLError as exc:
+        raise ReadError(f"{source.location}: unreachable ({exc.reason}).") from None
+    except TimeoutError:
+        raise ReadError(f"{source.location}: no answer within {source.timeout:g} s.") from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # A connection cut mid-answer, a malformed reply or redirect.
+        reason = str(exc) or type(exc).__name__
+        raise ReadError(f"{source.location}: download failed ({reason}).") from None
+    if len(data) > MAX_BYTES:
+        raise ReadError(f"{source.location}: larger than {MAX_BYTES // 2**20} MB.")
+    # read(n) returns what arrived when the server hangs up early; a list cut
+    # short would mark everyone after the cut as left.
+    if promised.isdigit() and len(data) < int(promised):
+        raise ReadError(
+            f"{source.location}: download cut short "
+            f"({len(data)} of {promised} bytes arrived). Try again later."
+        )
+    return data, fmt
+
+
+def sync(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    only: str | None = None,
+    dry_run: bool = False,
+    actor: str | None = None,
+    at: str | None = None,
+) -> SyncResult:
+    """Fetch every source, then apply them in one transaction (none for a dry run)."""
+    sources = everything = parse_sources(settings)
+    if not sources:
+        raise NewsletterError(
+            f"{settings.path}: [tool.newsletter] has no 'sources'. Add e.g. sources = [{EXAMPLE}]."
+        )
+    if only is not None:
+        sources = tuple(s for s in sources if s.name == only)
+        if not sources:
+            raise NewsletterError(f"no source named '{only}'. See 'sources' in {settings.path}.")
+    warnings: list[str] = []
+    loaded = []
+    # Sources whose people are unknown this run: the others for the same
+    # organisation must not mark them left.
+    unsure = [(s, "was not part of this sync") for s in everything if s not in sources]
+    for source in sources:  # network first, outside the transaction
+        try:
+            data, fmt = fetch(source, settings.root)
+            loaded.append((source, read_records(data, source.location, fmt)))
+        except ReadError as exc:
+            warnings.append(f"warning: source '{source.name}': {exc} Nothing changed for it.")
+            unsure.append((source, "could not be loaded"))
+    plans = []
+    with db.atomic() if dry_run else writing(db):
+        # An organisation may publish several lists (headquarters, regions):
+        # a person is missing only when missing from all of them.
+        keys = {s.name: owner(db, s.organisation).casefold() for s in everything}
+        present: dict[str, set[str]] = {}
+        usable = []
+        for source, records in loaded:
+            found = plan_import(db, records, "", source.organisation).present
+            if not found:
+                # Applying it would mark every contact of the organisation left.
+                warnings.append(
+                    f"warning: source '{source.name}': {source.location}: no row has "
+                    "a valid email address. Nothing changed for it."
+                )
+                unsure.append((source, "has no valid row"))
+                continue
+            present.setdefault(keys[source.name], set()).update(found)
+            usable.append((source, records))
+        doubt = {keys[s.name]: (s.name, why) for s, why in unsure}
+        for source, records in usable:
+            key = keys[source.name]
+            keep = None if key in doubt else frozenset(present[key])
+            plan = plan_import(db, records, f"sync:{source.name}", source.organisation, keep)
+            if key in doubt:
+                note = (
+                    f"{source.location}: note: nobody was marked left, as source "
+                    f"'{doubt[key][0]}' for the same organisation {doubt[key][1]}."
+                )
+                plan = replace(plan, notes=(*plan.notes, note))
+            if not dry_run:
+                apply_plan(db, plan, actor, at)
+            plans.append(plan)
+    return SyncResult(tuple(plans), tuple(warnings))

@@ -1,0 +1,369 @@
+"""``newsletter collect``: every feed fetched, the quarter's new entries into the inbox.
+
+Fetching runs in threads (at most ``feeds.WORKERS`` at once); parsing a large
+batch runs in worker processes, since feedparser is pure Python. Inbox files
+are written first, then every database change in one transaction, so a crash
+leaves at worst files that the next run recognises by their link and guid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import multiprocessing
+import os
+import re
+import tomllib
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from newsletter import download as fetch
+from newsletter.config import Settings
+from newsletter.download import Fetched
+from newsletter.errors import NewsletterError
+from newsletter.feeds import registry
+from newsletter.feeds.dedupe import Pending, canonical_url, group, title_key
+from newsletter.feeds.entries import Parsed, parse_feed
+from newsletter.feeds.registry import Feed, transaction
+from newsletter.issue.inbox import Candidate, has_guid, known_entries, rejected, write_candidates
+from newsletter.issue.items import parse_date
+from newsletter.issue.load import quarter_window
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+POOL_MIN_BYTES = 512 * 1024  # below this, parsing in-process beats starting workers
+# A rejected title blocks a new URL only when it is specific enough not to recur
+# ("Weekly update" from a feed must not be suppressed forever by one rejection).
+REJECTED_TITLE_WORDS = 5
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """How one feed did in this collect."""
+
+    name: str
+    url: str
+    status: str  # "ok", "warning" (usable but flawed), "not modified" or "failed"
+    new: int = 0
+    duplicate: int = 0
+    old: int = 0  # outside the collection window
+    errors: int = 0  # counted in the registry, all time
+    reason: str | None = None  # the warning, when there was one
+    moved_to: str | None = None
+    quiet: bool = False  # nothing new for this issue in any collect so far
+
+
+@dataclass(frozen=True)
+class Collected:
+    issue_id: str
+    window: tuple[dt.date, dt.date]
+    written: tuple[str, ...]
+    feeds: tuple[FeedHealth, ...]
+
+    @property
+    def ok(self) -> bool:
+        return any(f.status != "failed" for f in self.feeds)
+
+
+def issue_window(folder: Path) -> tuple[dt.date, dt.date]:
+    """The window from issue.toml, else the quarter named by the folder."""
+    path = folder / "issue.toml"
+    rel = f"issues/{folder.name}/issue.toml"
+    window = None
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise NewsletterError(
+                f"{rel}: cannot read it ({exc}). Run: newsletter check {folder.name}"
+            ) from None
+        raw = data.get("window")
+        if raw is not None:
+            start = parse_date(raw.get("from")) if isinstance(raw, dict) else None
+            end = parse_date(raw.get("to")) if isinstance(raw, dict) else None
+            if start is None or end is None or start > end:
+                raise NewsletterError(
+                    f"{rel}: 'window' must be {{ from = YYYY-MM-DD, "
+                    "to = YYYY-MM-DD }, from before to."
+                )
+            window = (start, end)
+    window = window or quarter_window(folder.name)
+    if window is None:
+        raise NewsletterError(
+            f"{rel}: no window and the ID is not YYYY-Qn. "
+            "Add window = { from = 2026-10-01, to = 2026-12-31 }."
+        )
+    return window
+
+
+def collect(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    folder: Path,
+    *,
+    when: dt.datetime | None = None,
+    timeout: float = fetch.TIMEOUT,
+    max_bytes: int = fetch.MAX_BYTES,
+    progress: Callable[[], None] | None = None,
+) -> Collected:
+    """Fetch every feed, keep the window's new entries, write them to inbox/."""
+    when = when or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    stamp, today = when.isoformat(), when.date()
+    window = issue_window(folder)
+    feeds = registry.list_feeds(db)
+    if not feeds:
+        raise NewsletterError(
+            "feeds: none registered. Add one with: newsletter feeds add URL "
+            f"--section {settings.section_keys[0]}"
+        )
+    cache_key = f"{folder.name} {window[0]} {window[1]}"
+    fetched = _fetch_all(feeds, settings, cache_key, timeout, max_bytes, progress)
+    parsed = _parse_all(fetched, window)
+    counts, new_seen, pending = _sift(db, settings, feeds, parsed, window, stamp)
+    candidates = [_candidate(group, today) for group in group(pending)]
+    candidates.sort(key=lambda c: (c.date, c.title))
+    written = write_candidates(folder, candidates, stamp)
+    health = _record(db, feeds, fetched, parsed, counts, new_seen, folder.name, stamp, cache_key)
+    return Collected(folder.name, window, tuple(written), health)
+
+
+# (feed id, entry key, canonical URL, first seen): a row of feed_entries.
+Seen = tuple[int, str, str | None, str]
+
+
+def _sift(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    feeds: list[Feed],
+    parsed: dict[int, Parsed],
+    window: tuple[dt.date, dt.date],
+    stamp: str,
+) -> tuple[dict[int, list[int]], list[Seen], list[Pending]]:
+    """Count each feed's entries as new, duplicate or old; keep the new ones."""
+    seen = {(r[0], r[1]) for r in db.execute("SELECT feed_id, key FROM feed_entries")}
+    bad_urls, bad_guids, bad_titles = rejected(db)
+    known: tuple[set[str], set[str]] | None = None  # scanned only if some entry needs it
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # new, duplicate, old
+    new_seen: list[Seen] = []
+    pending: list[Pending] = []
+    for order, feed in enumerate(feeds):
+        feed_urls = {feed.url, feed.moved_from} - {None, ""}
+        for entry in parsed[feed.id].entries if feed.id in parsed else ():
+            count = counts[feed.id]
+            if entry.date and not window[0] <= entry.date <= window[1]:
+                count[2] += 1
+                continue
+            canon = canonical_url(entry.link) if entry.link else None
+            key = (
+                entry.guid
+                or canon
+                or "sha1:" + hashlib.sha1(f"{entry.title}\n{entry.summary}".encode()).hexdigest()
+            )
+            if (feed.id, key) in seen:
+                count[1] += 1
+                continue
+            seen.add((feed.id, key))
+            new_seen.append((feed.id, key, canon, stamp))
+            known = known or known_entries(settings.root, db)
+            tkey = title_key(entry.title)
+            if (
+                (canon and (canon in known[0] or canon in bad_urls))
+                or (tkey in bad_titles and len(tkey.split()) >= REJECTED_TITLE_WORDS)
+                or has_guid(known[1], feed_urls, entry.guid)
+                or has_guid(bad_guids, feed_urls, entry.guid)
+            ):
+                count[1] += 1
+                continue
+            count[0] += 1
+            pending.append((order, feed, entry, canon, tkey))
+    return counts, new_seen, pending
+
+
+def _fetch_all(
+    feeds: list[Feed],
+    settings: Settings,
+    cache_key: str,
+    timeout: float,
+    max_bytes: int,
+    progress: Callable[[], None] | None,
+) -> dict[int, Fetched]:
+    agent = fetch.user_agent(settings)
+    results: dict[int, Fetched] = {}
+    todo = []
+    for feed in feeds:
+        if feed.section not in settings.section_keys:
+            results[feed.id] = Fetched(
+                feed.url,
+                error=f"section '{feed.section}' is no longer "
+                "configured; remove the feed and add it again",
+            )
+            if progress:
+                progress()
+        else:
+            todo.append(feed)
+    with ThreadPoolExecutor(max_workers=min(registry.WORKERS, len(todo) or 1)) as pool:
+        futures = {
+            pool.submit(
+                fetch.fetch,
+                feed.url,
+                agent=agent,
+                timeout=timeout,
+                max_bytes=max_bytes,
+                etag=feed.etag if feed.cache_key == cache_key else None,
+                last_modified=feed.last_modified if feed.cache_key == cache_key else None,
+            ): feed
+            for feed in todo
+        }
+        for future in as_completed(futures):
+            feed = futures[future]
+            try:
+                results[feed.id] = future.result()
+            except Exception as exc:  # a fetch bug on one feed must not stop the others
+                results[feed.id] = Fetched(feed.url, error=f"fetch failed ({type(exc).__name__})")
+            if progress:
+                progress()
+    return results
+
+
+def _safe_parse(
+    body: bytes, headers: tuple[tuple[str, str], ...], url: str, window: tuple[dt.date, dt.date]
+) -> Parsed:
+    try:
+        return parse_feed(body, headers, url, window)
+    except Exception as exc:  # a parser crash on one feed must not stop the others
+        return Parsed(error=f"could not be parsed ({type(exc).__name__}: {exc})"[:200])
+
+
+def _parse_all(fetched: dict[int, Fetched], window: tuple[dt.date, dt.date]) -> dict[int, Parsed]:
+    """Parse every body; a big batch in worker processes, as feedparser is pure Python."""
+    jobs = {i: f for i, f in fetched.items() if f.body is not None}
+    size = sum(len(f.body or b"") for f in jobs.values())
+    count = min(os.cpu_count() or 1, 4, len(jobs))
+    if count > 1 and size >= POOL_MIN_BYTES and "fork" in multiprocessing.get_all_start_methods():
+        # Imported once here, so each forked worker inherits it instead of importing it.
+        importlib.import_module("feedparser")
+        try:
+            # fork: the fetch threads have all ended, and workers start in milliseconds.
+            with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = {
+                    i: pool.submit(_safe_parse, f.body, f.headers, f.url, window)
+                    for i, f in jobs.items()
+                }
+                return {i: future.result() for i, future in futures.items()}
+        except (BrokenProcessPool, OSError):
+            pass  # no workers to be had, or one died: parse here instead
+    return {i: _safe_parse(f.body or b"", f.headers, f.url, window) for i, f in jobs.items()}
+
+
+def _printable(text: str | None) -> str | None:
+    """One line for the terminal: servers choose some of this text (status, Location)."""
+    return " ".join(_UNPRINTABLE.sub("", text).split())[:300] if text else None
+
+
+def _candidate(members: list[Pending], today: dt.date) -> Candidate:
+    group = sorted(members, key=lambda p: (p[2].link is None, p[0]))
+    _, feed, entry, _, _ = group[0]
+    date = entry.date or next((p[2].date for p in group if p[2].date), None)
+    # One line per feed and story: a feed listing one link twice is still one source.
+    distinct: dict[tuple[int, str | None], tuple[str, str | None]] = {}
+    for p in group:
+        distinct.setdefault((p[1].id, p[3] or p[2].link), (p[1].name, p[2].link))
+    sources = tuple(distinct.values()) if len({p[1].id for p in group}) > 1 else ()
+    return Candidate(
+        title=entry.title,
+        section=feed.section,
+        link=entry.link,
+        date=date or today,
+        source=feed.name,
+        feed=feed.url,
+        guid=entry.guid,
+        summary=entry.summary,
+        undated=date is None,
+        sources=sources,
+    )
+
+
+def _record(
+    db: sqlite_utils.Database,
+    feeds: list[Feed],
+    fetched: dict[int, Fetched],
+    parsed: dict[int, Parsed],
+    counts: dict[int, list[int]],
+    new_seen: list[Seen],
+    issue_id: str,
+    stamp: str,
+    cache_key: str,
+) -> tuple[FeedHealth, ...]:
+    """Write the run to the registry in one transaction; return each feed's health."""
+    health = []
+    urls = {f.url for f in feeds}
+    with transaction(db):
+        db.conn.executemany("INSERT OR IGNORE INTO feed_entries VALUES (?, ?, ?, ?)", new_seen)
+        for feed in feeds:
+            got = fetched[feed.id]
+            result = parsed.get(feed.id)
+            error = got.error or (result.error if result else None)
+            reason = _printable(error or (result.warning if result else None))
+            new, dup, old = counts[feed.id]
+            status = (
+                "failed"
+                if error
+                else "warning"
+                if reason
+                else "not modified"
+                if got.not_modified
+                else "ok"
+            )
+            moved = got.moved_to if got.moved_to and got.moved_to not in urls else None
+            if moved:  # two feeds moving to one URL: only the first takes it (URLs are unique)
+                urls.add(moved)
+            db.execute(
+                "INSERT INTO feed_stats VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET"
+                " new = new + excluded.new, duplicate = duplicate + excluded.duplicate,"
+                " old = old + excluded.old, runs = runs + 1, last_run = excluded.last_run",
+                [feed.id, issue_id, new, dup, old, stamp],
+            )
+            total_new = db.execute(
+                "SELECT new FROM feed_stats WHERE feed_id = ? AND issue_id = ?", [feed.id, issue_id]
+            ).fetchone()[0]
+            values = {
+                "last_status": status,
+                "last_error": reason,
+                "last_checked": stamp,
+                "last_new": new,
+                "last_duplicate": dup,
+                "last_old": old,
+                "errors": feed.errors + bool(reason),
+            }
+            if not error:
+                values.update(
+                    last_success=stamp,
+                    cache_key=cache_key,
+                    etag=got.etag,
+                    last_modified=got.last_modified,
+                )
+            if moved:
+                values.update(url=moved, moved_from=feed.url)
+            sets = ", ".join(f"{k} = ?" for k in values)
+            db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", [*values.values(), feed.id])
+            health.append(
+                FeedHealth(
+                    name=feed.name,
+                    url=moved or feed.url,
+                    status=status,
+                    new=new,
+                    duplicate=dup,
+                    old=old,
+                    errors=values["errors"],
+                    reason=reason,
+                    moved_to=moved,
+                    quiet=not error and total_new == 0,
+                )
+            )
+    return tuple(health)

@@ -1,0 +1,99 @@
+"""``newsletter new``: a fresh issue folder that passes ``check`` as it stands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from newsletter.config import Settings
+from newsletter.errors import NewsletterError
+from newsletter.issue.load import quarter_window
+
+ORDINALS = {1: "First", 2: "Second", 3: "Third", 4: "Fourth"}
+
+ISSUE_TOML = """\
+# Issue settings. Dates are YYYY-MM-DD.
+number = {number}
+title = "{title}"
+date = {date}
+subject = "{name}: {title}"
+# Shown after the subject in most inboxes: 40 to 130 characters.
+preheader = "News, tools and events for the private-sector focal points of the UN system."
+{window}# Optional: the order of sections for this issue, by key.
+# sections = [{keys}]
+"""
+
+INTRO = """\
+Dear colleagues,
+
+Welcome to this issue of *{name}*. Replace this note with the editor's message.
+"""
+
+EXAMPLE_ITEM = """\
+---
+title: Replace this example with a real item
+section: {section}
+link: https://example.org/
+date: {date}
+source: UN Global Compact Office
+contributor: Your name
+---
+Write two or three sentences of summary in Markdown. Delete this file when the
+issue has real items.
+"""
+
+
+def next_number(root: Path) -> int:
+    numbers = [0]
+    for path in (root / "issues").glob("*/issue.toml"):
+        match = re.search(
+            r"^number\s*=\s*(\d+)", path.read_text(encoding="utf-8", errors="replace"), re.M
+        )
+        if match:
+            numbers.append(int(match[1]))
+    return max(numbers) + 1
+
+
+def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) -> Path:
+    """Create ``folder`` with issue.toml, intro.md and an example item; never overwrite."""
+    if folder.exists():
+        raise NewsletterError(
+            f"issues/{folder.name}: already exists. Choose another ID or edit it."
+        )
+    window = quarter_window(folder.name)
+    today = today or dt.date.today()
+    if window:
+        end = window[1]
+        date, title = end.replace(day=15), f"{ORDINALS[(end.month) // 3]} quarter {end.year}"
+        window_text = ""
+    else:
+        date, title, window = today, folder.name, (today, today + dt.timedelta(days=90))
+        window_text = f"window = {{ from = {window[0]}, to = {window[1]} }}\n"
+    files = {
+        "issue.toml": ISSUE_TOML.format(
+            number=next_number(settings.root),
+            title=title,
+            date=date,
+            name=settings.name,
+            window=window_text,
+            keys=", ".join(f'"{k}"' for k in settings.section_keys),
+        ),
+        "intro.md": INTRO.format(name=settings.name),
+        "items/example.md": EXAMPLE_ITEM.format(section=settings.section_keys[0], date=window[0]),
+    }
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # Build the folder beside its final place and rename it in, so an
+    # interrupted `new` leaves nothing behind.
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, text in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_text(text, encoding="utf-8")
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder

@@ -1,0 +1,152 @@
+"""The web app of ``newsletter serve``: the static archive and one-click unsubscribe.
+
+``GET /unsubscribe/<token>`` only asks: mail scanners and link previewers
+follow every link, so a GET never changes anything. ``POST`` to the same URL
+unsubscribes and answers 200 with no redirect; that is the RFC 8058 one-click
+endpoint mail clients call with the body ``List-Unsubscribe=One-Click`` and no
+cookies. The HMAC token is the authorisation, so there is no session and no
+CSRF token; any POST with a genuine token unsubscribes (a forged POST could
+only unsubscribe the person whose token it already holds). Both are idempotent.
+
+Production: a WSGI server such as waitress or gunicorn calls ``app_from_env()``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, Response, abort, redirect, send_from_directory
+from werkzeug.exceptions import NotFound
+
+from newsletter import tokens
+from newsletter.build import render
+from newsletter.config import Settings, load_settings
+from newsletter.errors import NewsletterError
+from newsletter.store import contacts
+from newsletter.store.db import open_db
+
+# A token is about 60 characters; anything far longer is not one of ours.
+MAX_TOKEN = 200
+HEADERS = {
+    # The token is in the URL: keep it out of caches, Referer headers and indexes.
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def mask(email: str) -> str:
+    """Enough of an address to recognise it, too little to harvest: j•••e@unicef.org."""
+    local, _, domain = email.partition("@")
+    shown = local[0] + "•••" + local[-1] if len(local) > 2 else local[:1] + "•••"
+    return f"{shown}@{domain}"
+
+
+def create_app(
+    settings: Settings,
+    db_path: Path,
+    site_dir: Path | None = None,
+    secret: bytes | None = None,
+) -> Flask:
+    """The app; raises NewsletterError without a usable NEWSLETTER_SECRET or database."""
+    secret = secret if secret is not None else tokens.secret_from_env()
+    if not db_path.is_file():
+        # Started in the wrong folder, it would make an empty database and tell every
+        # recipient "no longer on our list" while send goes on mailing them.
+        raise NewsletterError(
+            f"{db_path}: no contacts database. Point it at the one send uses: --root or "
+            "--db (NEWSLETTER_ROOT or NEWSLETTER_DB for a WSGI server)."
+        )
+    site = (site_dir or settings.root / "site").resolve()
+    open_db(db_path).conn.close()  # create and migrate once, and fail now if it is unusable
+    env = render.environment(settings, settings.root)
+    app = Flask("newsletter", static_folder=None)
+
+    def page(state: str, address: str = "", status: int = 200) -> Response:
+        html = render.render_template(
+            env,
+            "unsubscribe.html.j2",
+            {"settings": settings, "state": state, "address": address, "base": "../"},
+            settings.root,
+        )
+        return Response(html, status=status, mimetype="text/html", headers=HEADERS)
+
+    def lookup(token: str) -> tuple[int, str] | None:
+        return tokens.read_token(secret, token) if len(token) <= MAX_TOKEN else None
+
+    def handle(token: str, act: bool) -> Response:
+        # GET only shows the confirmation (mail scanners follow links); POST acts.
+        db = open_db(db_path)
+        try:
+            found = lookup(token)
+            if found is None:
+                return page("invalid", status=400)
+            contact = contacts.get_contact(db, found[0])
+            if contact is None:
+                return page("gone")
+            if not act:
+                state = "already" if contact.status == "unsubscribed" else "confirm"
+                return page(state, mask(contact.email))
+            changed = contacts.unsubscribe(
+                db, contact.id or 0, source=f"unsubscribe-link:{found[1]}", actor="recipient"
+            )
+            return page("done" if changed else "already", mask(contact.email))
+        finally:
+            db.conn.close()
+
+    @app.get("/unsubscribe/<token>")
+    def confirm(token: str) -> Response:
+        return handle(token, act=False)
+
+    @app.post("/unsubscribe/<token>")
+    def unsubscribe(token: str) -> Response:
+        return handle(token, act=True)
+
+    # A link cut short before its token, or one that carries a slash: damaged, so
+    # the same 400 page rather than the archive's 404 or a 405 for the POST.
+    @app.route("/unsubscribe", methods=["GET", "POST"])
+    @app.route("/unsubscribe/", methods=["GET", "POST"])
+    @app.route("/unsubscribe/<path:token>", methods=["GET", "POST"])
+    def damaged(token: str = "") -> Response:
+        return page("invalid", status=400)
+
+    @app.get("/")
+    @app.get("/<path:path>")
+    def archive(path: str = "") -> Response:
+        if not (site / "index.html").is_file():
+            abort(404, "No archive yet. Publish one with: newsletter archive")
+        if any(part.startswith(".") for part in path.split("/")):
+            abort(404)  # the archive's marker file, or an editor's stray dotfiles
+        target = site / path
+        if path and not path.endswith("/") and target.is_dir():
+            # As static servers do: the page's relative links (../index.html,
+            # event-x.ics) only resolve from ID/, not from ID.
+            return redirect(f"{path.rsplit('/', 1)[-1]}/", code=301)
+        if path.endswith("/") or path == "" or target.is_dir():
+            path = path.rstrip("/") + "/index.html" if path.strip("/") else "index.html"
+        try:
+            response = send_from_directory(site, path, max_age=300)
+        except NotFound:
+            abort(404)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return app
+
+
+def app_from_env() -> Flask:
+    """The app for a WSGI server, configured like the CLI by environment variables.
+
+    NEWSLETTER_ROOT (default: the current folder), NEWSLETTER_DB (default
+    ROOT/contacts.db), NEWSLETTER_SITE (default ROOT/site), NEWSLETTER_SECRET.
+    """
+    root = Path(os.environ.get("NEWSLETTER_ROOT") or ".").resolve()
+    db_path = Path(os.environ.get("NEWSLETTER_DB") or root / "contacts.db").resolve()
+    site = os.environ.get("NEWSLETTER_SITE")
+    return create_app(load_settings(root), db_path, Path(site) if site else None)

@@ -1,0 +1,117 @@
+"""The worker side of a send: one thread per connection composes and sends.
+
+Per-recipient work that needs no database (address and name checks, the
+unsubscribe token, composing, sending) happens here, so the thread that owns
+the ledger does as little as possible per message.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import queue
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from newsletter.errors import NewsletterError
+from newsletter.send import headers
+from newsletter.send.message import Recipient
+from newsletter.send.preflight import Prepared
+from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, UNCERTAIN, Message, Result
+from newsletter.tokens import make_token
+
+# Not a sender's answer: the contact's data cannot be put in a message at all.
+INVALID = "invalid"
+OUTCOMES = {SENT, TEMPORARY, PERMANENT, UNCERTAIN}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed ledger row; ``row`` is kept as fetched so a retry can claim it again."""
+
+    row: tuple  # (id, contact_id, message_id, attempts, email, name)
+    attempt: int
+
+    @property
+    def row_id(self) -> int:
+        return self.row[0]
+
+
+def problem(contact_id: int, email: str, name: str) -> str | None:
+    """Why this contact cannot be mailed safely, naming the contact and the field."""
+    if reason := headers.address_problem(email):
+        return f"contact {contact_id} <{email!r}>: address {reason}"
+    if reason := headers.header_problem(name):
+        return f"contact {contact_id} <{email!r}>: name {reason}, which could add a header"
+    return None
+
+
+def work(prep: Prepared, sender: Any, jobs: queue.SimpleQueue, results: queue.SimpleQueue) -> None:
+    """A worker thread: take jobs until None; put exactly one (job, result, error) for each."""
+    while (job := jobs.get()) is not None:
+        try:
+            results.put((job, *_one(prep, sender, job)))
+        except BaseException as exc:  # never leave the main thread waiting for an answer
+            results.put((job, None, exc))
+
+
+def _one(prep: Prepared, sender: Any, job: Job) -> tuple[Result | None, Exception | None]:
+    _, contact_id, message_id, _, email, name = job.row
+    name = name or ""
+    if reason := problem(contact_id, email, name):
+        return Result(INVALID, reason), None
+    if not email.isascii():  # an internationalised domain goes out as IDNA
+        local, _, domain = email.rpartition("@")
+        email = f"{local}@{domain.encode('idna').decode('ascii')}"
+    token = make_token(prep.secret, contact_id, prep.issue_id)
+    try:
+        data = prep.composer.compose(Recipient(email, name, message_id, token))
+    except Exception as exc:  # cannot build this one; the others may be fine
+        return Result(INVALID, f"cannot build the message: {exc}"), None
+    try:
+        result = sender.send(Message(prep.mail_from, email, message_id), data)
+    except Exception as exc:  # SenderError: not sent; anything else: we cannot know
+        return None, exc
+    if not isinstance(result, Result) or result.status not in OUTCOMES:
+        return None, TypeError(f"send() returned {result!r}, not a Result")
+    return result, None
+
+
+@contextmanager
+def send_lock(folder: Path) -> Iterator[None]:
+    """One send per issue at a time; the OS drops the lock if the process dies."""
+    with open(folder / "build" / ".send.lock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise NewsletterError(
+                f"issues/{folder.name}: another newsletter send for this issue is running. "
+                "Wait for it to finish or stop it, then run again."
+            ) from None
+        yield
+
+
+@contextmanager
+def interruptible(run: Any) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) once: finish the messages in flight, then stop. Twice: stop now."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if run.stopping and run.tally.stopped == "interrupted":
+            run.hard = True
+            return
+        run.stop("interrupted")
+        run.notice("Stopping after the messages in flight (Ctrl-C again to stop at once).")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

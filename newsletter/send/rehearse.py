@@ -1,0 +1,108 @@
+"""Looking before sending: the plan (counts), a sample message, and test sends.
+
+None of these writes to the ledger: a dry run writes nothing at all, and
+test sends go through the real sender but leave no row behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from newsletter.errors import NewsletterError
+from newsletter.send import headers
+from newsletter.send.message import Recipient, new_message_id
+from newsletter.send.preflight import Prepared
+from newsletter.send.senders import Message, Result
+from newsletter.store import ledger
+from newsletter.store.db import migration_sets
+from newsletter.tokens import make_token
+
+TEST_PREFIX = "[TEST] "
+
+
+def readonly_db(path: Path) -> sqlite_utils.Database:
+    """contacts.db for a dry run: opened read-only and never migrated, so not a byte changes.
+
+    A missing database, or one from before the ledger existed, is read from an
+    in-memory copy brought up to date instead; the file itself stays as it was.
+    """
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    if path.is_file():
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            db = sqlite_utils.Database(conn)
+            if {"contacts", "suppression", "deliveries"} <= set(db.table_names()):
+                return db
+            conn.backup(memory)
+            conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise NewsletterError(f"{path}: not a usable SQLite database ({exc}).") from None
+    db = sqlite_utils.Database(memory)
+    for migrations in migration_sets():
+        migrations.apply(db)
+    return db
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``send`` would do now, for the confirmation question."""
+
+    sender: str
+    to_send: int  # recipients this run would mail
+    snapshot: bool  # True when this run takes the snapshot (first run for issue and sender)
+    sent: int = 0
+    failed: int = 0
+    uncertain: int = 0  # including rows a crash left in `sending`
+    skipped: int = 0
+
+
+def plan(
+    db: sqlite_utils.Database, prep: Prepared, retry_failed: bool, retry_uncertain: bool
+) -> Plan:
+    name = prep.spec.name
+    counts = ledger.counts(db, prep.issue_id).get(name)
+    if counts is None:
+        sql = "SELECT count(*) FROM contacts WHERE status = 'subscribed'"
+        return Plan(name, db.execute(sql).fetchone()[0], True)
+    uncertain = counts["uncertain"] + counts["sending"]
+    to_send = counts["queued"] + counts["failed"] * retry_failed + uncertain * retry_uncertain
+    return Plan(
+        name, to_send, False, counts["sent"], counts["failed"], uncertain, counts["skipped"]
+    )
+
+
+def sample(db: sqlite_utils.Database, prep: Prepared) -> tuple[str, bytes]:
+    """(address, message) for the first subscribed contact, or a stand-in when there is none."""
+    row = db.execute(
+        "SELECT id, email, coalesce(name, '') FROM contacts WHERE status = 'subscribed'"
+        " ORDER BY id LIMIT 1"
+    ).fetchone()
+    contact_id, email, name = row or (0, f"colleague@{prep.composer.layout.domain}", "")
+    address = headers.check_address(email, f"contacts.db: contact {contact_id}")
+    headers.check(name, f"contacts.db: contact {contact_id} <{email}>", "name")
+    token = make_token(prep.secret, contact_id, prep.issue_id)
+    message_id = new_message_id(prep.issue_id, prep.composer.layout.domain)
+    return address, prep.composer.compose(Recipient(address, name, message_id, token))
+
+
+def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Result]]:
+    """Send "[TEST]" copies to any addresses through the chosen sender; nothing is recorded."""
+    checked = [headers.check_address(a.strip(), f"--to {a.strip()}") for a in addresses]
+    sender = prep.spec.new()
+    sender.open()
+    results = []
+    try:
+        for address in checked:
+            # Contact 0 exists nowhere, so the test's unsubscribe link cannot unsubscribe anyone.
+            token = make_token(prep.secret, 0, prep.issue_id)
+            message_id = new_message_id(f"test.{prep.issue_id}", prep.composer.layout.domain)
+            data = prep.composer.compose(Recipient(address, "", message_id, token), TEST_PREFIX)
+            message = Message(prep.mail_from, address, message_id, test=True)
+            results.append((address, sender.send(message, data)))
+    finally:
+        sender.close()
+    return results

@@ -1,0 +1,304 @@
+"""The send run: snapshot, resume, throttle, retry, and the ledger.
+
+The calling thread owns the database; each connection has a worker thread
+(``dispatch.work``). A row is committed as ``sending`` only when a worker is
+free to take it at once, so no more rows than connections are ever in
+flight: that is all a crash can leave uncertain. Results that arrive
+together are recorded in one transaction with the next claims (a group
+commit). Recipients stream from SQLite a page at a time; nothing is built
+ahead, so memory stays flat however long the list.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlite_utils
+
+from newsletter.send.dispatch import INVALID, Job, interruptible, send_lock, work
+from newsletter.send.preflight import Prepared
+from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, Result, SenderError
+from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
+from newsletter.store import ledger
+from newsletter.store.contacts import address_hash, now
+
+PAGE = 256
+SHOWN = 10  # failures kept for the summary; `status` lists them all
+
+
+@dataclass
+class Tally:
+    """What one run did; ``stopped`` says why it ended early ("" when it finished)."""
+
+    total: int = 0  # queued when the run started
+    sent: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    skipped: int = 0
+    retries: int = 0
+    recovered: int = 0  # left in `sending` by a crash, now uncertain
+    remaining: int = 0  # still queued at the end
+    elapsed: float = 0.0
+    stopped: str = ""
+    failures: list[str] = field(default_factory=list)  # the first few
+
+
+class Run:
+    def __init__(self, db: sqlite_utils.Database, prep: Prepared, progress, notice) -> None:
+        self.db, self.conn, self.prep, self.cfg = db, db.conn, prep, prep.config
+        self.issue, self.sender = prep.issue_id, prep.spec.name
+        self.progress: Callable[[int, int], None] = progress or (lambda done, total: None)
+        self.notice: Callable[[str], None] = notice or (lambda text: None)
+        self.tally = Tally()
+        self.stopping = self.hard = False  # hard: a second Ctrl-C, leave at once
+        self.in_flight = self.after_id = self.consecutive = 0
+        self.limit = self.cfg.concurrency  # connections actually open
+        self.page: list[tuple] = []
+        self.exhausted = False
+        self.retry: list[tuple[float, int, tuple, int]] = []  # (due, row id, row, attempts)
+        self.bucket = TokenBucket(self.cfg.rate)
+        since = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
+        earlier = ledger.sent_since(db, self.sender, since) if self.cfg.max_per_hour else []
+        stamps = [datetime.fromisoformat(t).timestamp() for t in earlier]
+        self.window = HourlyWindow(self.cfg.max_per_hour, stamps)
+
+    def stop(self, why: str) -> None:
+        if not self.stopping:
+            self.stopping, self.tally.stopped = True, why
+
+    # -- claiming rows --------------------------------------------------------
+    def _ready_in(self) -> float | None:
+        """Seconds until a row may be claimed: 0 now, more when throttled, None when none left."""
+        if self.stopping:
+            return None
+        if not self.page and not self.exhausted:
+            self.page = ledger.queued(self.db, self.issue, self.sender, self.after_id, PAGE)[::-1]
+            self.exhausted = len(self.page) < PAGE
+        if self.page:
+            ready = 0.0
+        elif self.retry:
+            ready = max(0.0, self.retry[0][0] - time.monotonic())
+        else:
+            return None
+        return max(ready, self.bucket.wait(), self.window.wait())
+
+    def _next_row(self) -> tuple[tuple, int]:
+        """The next row to claim, and its attempts so far (row[3] stays as at the start)."""
+        if self.retry and self.retry[0][0] <= time.monotonic():
+            return heapq.heappop(self.retry)[2:]
+        row = self.page.pop()
+        self.after_id = row[0]
+        return row, row[3]
+
+    def _claim(self, row: tuple, attempts: int, at: str) -> Job | None:
+        """Mark the row ``sending`` if its contact is still subscribed and not suppressed."""
+        row_id, contact_id, _, _, email, _ = row
+        args = [at, row_id, contact_id, email, address_hash(email or "")]
+        if self.conn.execute(ledger.CLAIM, args).rowcount:
+            return Job(row, attempts + 1)
+        # The rare cases, worked out one by one: skipped, or a changed address.
+        found = self.conn.execute(
+            "SELECT email, name, status FROM contacts WHERE id = ?", [contact_id]
+        ).fetchone()
+        reason = "the contact was deleted" if found is None else ""
+        if found and found[2] != "subscribed":
+            reason = f"the contact is {found[2]}"
+        elif (
+            found
+            and self.conn.execute(
+                "SELECT 1 FROM suppression WHERE hash = ?", [address_hash(found[0])]
+            ).fetchone()
+        ):
+            reason = "the address is on the suppression list"
+        if reason:
+            if self.conn.execute(ledger.MARK_SKIPPED, [reason, at, row_id]).rowcount:
+                self.tally.skipped += 1
+            return None
+        if not self.conn.execute(ledger.MARK_SENDING, [found[0], at, row_id]).rowcount:
+            return None  # no longer queued: changed by someone else
+        return Job((*row[:4], found[0], found[1]), attempts + 1)
+
+    # -- recording results ------------------------------------------------------
+    def _done(self, job: Job, status: str, error: str | None, reply: str | None, at: str):
+        self.conn.execute(ledger.MARK_DONE, [status, error, reply, at, status, at, job.row_id])
+        if status == "failed" and len(self.tally.failures) < SHOWN:
+            who = "" if (error or "").startswith("contact ") else f"{job.row[4]}: "
+            self.tally.failures.append(who + (error or ""))  # a server's reply names no one
+        if status != "queued":
+            setattr(self.tally, status, getattr(self.tally, status) + 1)
+
+    def _record(self, job: Job, result: Result | None, exc: Exception | None, at: str) -> None:
+        self.in_flight -= 1
+        if exc is not None:
+            # A SenderError comes before the message is handed over; anything else, who knows.
+            known = isinstance(exc, SenderError)
+            text = exc.message if known else f"sender {self.sender} raised {exc!r}"
+            self._done(job, "queued" if known else "uncertain", text, None, at)
+            return self.stop(text)
+        assert result is not None
+        if result.status == SENT:
+            self.consecutive = 0
+            return self._done(job, "sent", None, result.reply, at)
+        if result.status == INVALID:  # the contact's data, not the server: no pause for it
+            return self._done(job, "failed", result.reply, None, at)
+        self.consecutive += 1
+        # Attempts in this run: --retry-failed gives a row that gave up a full set again.
+        tries = job.attempt - job.row[3]
+        if result.status == TEMPORARY and tries < self.cfg.max_attempts:
+            self._done(job, "queued", result.reply, None, at)
+            self.tally.retries += 1
+            wait = backoff(tries, self.cfg.retry_delay, self.cfg.retry_delay_max)
+            heapq.heappush(self.retry, (time.monotonic() + wait, job.row_id, job.row, job.attempt))
+        elif result.status == TEMPORARY:
+            error = f"gave up after {tries} attempts: {result.reply}"
+            self._done(job, "failed", error, None, at)
+        else:
+            status = "failed" if result.status == PERMANENT else "uncertain"
+            self._done(job, status, result.reply, None, at)
+        if self.consecutive >= self.cfg.max_consecutive_failures:
+            self.stop(
+                f"paused after {self.consecutive} failures in a row; the last: {result.reply}. "
+                "Check the sender and the server, then run the same command to continue."
+            )
+
+    # -- the loop -----------------------------------------------------------------
+    def _collect(self, results: queue.SimpleQueue, timeout: float | None) -> list[tuple]:
+        """Results that have arrived, waiting up to ``timeout`` (None: until one does)."""
+        items: list[tuple] = []
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not items and not self.hard:
+            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            try:  # in slices, so a second Ctrl-C is noticed even while a server hangs
+                items.append(results.get(timeout=left) if left > 0 else results.get_nowait())
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        while True:
+            try:
+                items.append(results.get_nowait())
+            except queue.Empty:
+                return items
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 5:
+            until = datetime.fromtimestamp(time.time() + seconds).strftime("%H:%M:%S")
+            self.notice(f"Waiting until {until} for the hourly cap or a retry delay.")
+        deadline = time.monotonic() + seconds
+        while not self.stopping and not self.hard and time.monotonic() < deadline:
+            time.sleep(min(0.25, deadline - time.monotonic()))
+
+    def _loop(self, jobs: queue.SimpleQueue, results: queue.SimpleQueue) -> None:
+        limit, reported = self.limit, 0
+        while not self.hard:
+            ready = self._ready_in()
+            if not self.in_flight:
+                if ready is None:
+                    return
+                if ready > 0:
+                    self._wait(ready)
+                    continue
+                batch = []
+            else:
+                full = self.in_flight >= limit or ready is None
+                batch = self._collect(results, None if full else ready)
+            at, claimed = now(), []
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for job, result, exc in batch:
+                    self._record(job, result, exc, at)
+                while self.in_flight + len(claimed) < limit and self._ready_in() == 0:
+                    job = self._claim(*self._next_row(), at)
+                    if job:
+                        claimed.append(job)
+                        self.bucket.take()
+                        self.window.take()
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            for job in claimed:  # only now: a row is committed as sending before it goes
+                jobs.put(job)
+            self.in_flight += len(claimed)
+            t = self.tally
+            if (finished := t.sent + t.failed + t.uncertain + t.skipped) != reported:
+                self.progress(finished - reported, t.total)
+                reported = finished
+        raise KeyboardInterrupt  # a second Ctrl-C: rows in flight stay `sending`
+
+    def execute(self, retry_failed: bool, retry_uncertain: bool) -> Tally:
+        """Open every connection, then recover, snapshot and send."""
+        started = time.monotonic()
+        senders: list = []
+        try:
+            for _ in range(self.cfg.concurrency):
+                sender = self.prep.spec.new()
+                try:
+                    sender.open()  # a refused login stops here, before the ledger is touched
+                except SenderError as exc:
+                    if not senders:
+                        raise
+                    # Many servers cap connections per client ("421 too many
+                    # connections"): send with those that opened rather than not at all.
+                    self.notice(
+                        f"Sending with {len(senders)} of {self.cfg.concurrency} connections; "
+                        f"the next could not be opened: {exc.message}"
+                    )
+                    break
+                senders.append(sender)
+            self.limit = len(senders)
+            self._begin(retry_failed, retry_uncertain)
+            if self.tally.total:
+                jobs: queue.SimpleQueue = queue.SimpleQueue()
+                results: queue.SimpleQueue = queue.SimpleQueue()
+                for n, sender in enumerate(senders):
+                    args = (self.prep, sender, jobs, results)
+                    threading.Thread(target=work, args=args, name=f"send-{n}", daemon=True).start()
+                try:
+                    with interruptible(self):
+                        self._loop(jobs, results)
+                finally:
+                    for _ in senders:
+                        jobs.put(None)
+        finally:
+            for sender in senders:
+                try:
+                    sender.close()
+                except Exception:  # closing politely is best effort
+                    pass
+        self.tally.remaining = self._count("queued")
+        self.tally.elapsed = time.monotonic() - started
+        return self.tally
+
+    def _count(self, status: str) -> int:
+        sql = "SELECT count(*) FROM deliveries WHERE issue = ? AND sender = ? AND status = ?"
+        return self.conn.execute(sql, [self.issue, self.sender, status]).fetchone()[0]
+
+    def _begin(self, retry_failed: bool, retry_uncertain: bool) -> None:
+        with self.db.atomic():
+            self.tally.recovered = ledger.recover(self.db, self.issue, self.sender)
+            again = ("failed",) * retry_failed + ("uncertain",) * retry_uncertain
+            if again:
+                ledger.requeue(self.db, self.issue, self.sender, again)
+        ledger.snapshot(self.db, self.issue, self.sender, self.prep.composer.layout.domain)
+        self.tally.total = self._count("queued")
+
+
+def run(
+    db: sqlite_utils.Database,
+    prep: Prepared,
+    retry_failed: bool = False,
+    retry_uncertain: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> Tally:
+    """Send the issue to every queued recipient: resumable, never twice to anyone."""
+    with send_lock(prep.folder):
+        # FULL syncs each commit, so a `sending` mark survives a power cut, not only a crash.
+        db.execute(f"PRAGMA synchronous = {'FULL' if prep.config.durable else 'NORMAL'}")
+        return Run(db, prep, progress, notice).execute(retry_failed, retry_uncertain)

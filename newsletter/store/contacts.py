@@ -1,0 +1,349 @@
+"""The focal-point directory store: contacts, organisations, history, suppression.
+
+Every change to a contact goes through ``change_contact`` / ``record_change``
+so the history table is complete; the directory's "new / updated / left"
+badges are read from it. Consent only ever moves away from "subscribed" here:
+``unsubscribe``, ``mark_bounced`` and ``mark_left`` never re-subscribe anyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from newsletter.models import Contact
+from newsletter.store.db import writing
+
+STATUSES = ("subscribed", "unsubscribed", "bounced", "left")
+
+migrations = Migrations("newsletter.contacts")
+
+# Other parts of the tool that store addresses (the delivery ledger) register a
+# function here; purge.purge calls each, with (db, address, contact id or None),
+# inside its transaction.
+PURGE_HOOKS: list[Callable[[sqlite_utils.Database, str, int | None], None]] = []
+
+
+@migrations()
+def m001_contacts(db: sqlite_utils.Database) -> None:
+    db["organisations"].create(
+        {"id": int, "name": str, "acronym": str, "website": str}, pk="id", not_null={"name"}
+    )
+    db["organisations"].create_index(["name"], unique=True)
+    db["contacts"].create(
+        {
+            "id": int,
+            "email": str,
+            "name": str,
+            "organisation_id": int,
+            "job_title": str,
+            "country": str,
+            "city": str,
+            "phone": str,
+            "topics": str,
+            "listed": int,
+            "status": str,
+            "source": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"email", "status"},
+        defaults={"listed": 1, "status": "subscribed", "source": "manual"},
+        foreign_keys=[("organisation_id", "organisations", "id")],
+    )
+    # Emails are stored normalised (lower-cased), and the index is NOCASE as a
+    # second guard so two spellings of one address can never both exist.
+    db.execute("CREATE UNIQUE INDEX idx_contacts_email ON contacts(email COLLATE NOCASE)")
+    db["history"].create(
+        {
+            "id": int,
+            "contact_id": int,
+            "field": str,
+            "old": str,
+            "new": str,
+            "at": str,
+            "source": str,
+            "actor": str,
+        },
+        pk="id",
+    )
+    db["history"].create_index(["contact_id"])
+    db["history"].create_index(["at"])
+    db["suppression"].create({"hash": str, "reason": str, "at": str}, pk="hash")
+
+
+@migrations()
+def m002_organisation_lookup(db: sqlite_utils.Database) -> None:
+    # Imports match organisations without regard to case ("Unicef" is UNICEF),
+    # so the uniqueness must too; the directory groups contacts by organisation.
+    db.execute("DROP INDEX idx_organisations_name")
+    db.execute("CREATE UNIQUE INDEX idx_organisations_name ON organisations(name COLLATE NOCASE)")
+    db["contacts"].create_index(["organisation_id"])
+
+
+def now() -> str:
+    """UTC timestamp as stored in every table: ISO 8601, second precision."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def default_actor() -> str:
+    """Who is making a change, for the history: $NEWSLETTER_ACTOR or the login name."""
+    try:
+        return os.environ.get("NEWSLETTER_ACTOR") or getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return "unknown"
+
+
+def address_hash(email: str) -> str:
+    """The suppression key: a hash, so a purged person's address is not kept."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def is_suppressed(db: sqlite_utils.Database, email: str) -> bool:
+    sql = "SELECT 1 FROM suppression WHERE hash = ?"
+    return bool(db.execute(sql, [address_hash(email)]).fetchone())
+
+
+def history_text(value: object) -> str | None:
+    """How a field value is written in the history table."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def record_change(
+    db: sqlite_utils.Database,
+    contact_id: int,
+    field: str,
+    old: object,
+    new: object,
+    source: str,
+    actor: str | None = None,
+    at: str | None = None,
+) -> None:
+    """Append one history row; callers run inside the command's transaction."""
+    db.execute(
+        "INSERT INTO history (contact_id, field, old, new, at, source, actor)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            contact_id,
+            field,
+            history_text(old),
+            history_text(new),
+            at or now(),
+            source,
+            actor or default_actor(),
+        ],
+    )
+
+
+_SELECT = (
+    "SELECT c.email, coalesce(c.name, ''), coalesce(o.name, ''), coalesce(c.job_title, ''),"
+    " coalesce(c.country, ''), coalesce(c.city, ''), coalesce(c.phone, ''),"
+    " coalesce(c.topics, ''), c.listed, c.status, coalesce(c.source, ''), c.id,"
+    " coalesce(c.created_at, ''), coalesce(c.updated_at, '')"
+    " FROM contacts c LEFT JOIN organisations o ON o.id = c.organisation_id"
+)
+
+
+def _contact(row: tuple) -> Contact:
+    values = list(row)
+    values[8] = bool(values[8])
+    return Contact(*values)
+
+
+def get_contact(db: sqlite_utils.Database, who: int | str) -> Contact | None:
+    """The contact with this id or (case-insensitively) this address."""
+    if isinstance(who, int):
+        row = db.execute(f"{_SELECT} WHERE c.id = ?", [who]).fetchone()
+    else:
+        row = db.execute(f"{_SELECT} WHERE c.email = ? COLLATE NOCASE", [who.strip()]).fetchone()
+    return _contact(row) if row else None
+
+
+def find_contacts(
+    db: sqlite_utils.Database, organisation: str | None = None, status: str | None = None
+) -> list[Contact]:
+    """Contacts ordered by organisation, name and email; filters match case-insensitively."""
+    where, params = [], []
+    if organisation:
+        where.append("(o.name = ? COLLATE NOCASE OR o.acronym = ? COLLATE NOCASE)")
+        params += [organisation, organisation]
+    if status:
+        where.append("c.status = ?")
+        params.append(status)
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY coalesce(o.name, '') COLLATE NOCASE, c.name COLLATE NOCASE, c.email"
+    return [_contact(row) for row in db.execute(sql, params)]
+
+
+def organisation_id(
+    db: sqlite_utils.Database, name: str, acronym: str = "", website: str = ""
+) -> int:
+    """The organisation called ``name`` (or with that acronym), created if missing."""
+    row = db.execute(
+        "SELECT id FROM organisations WHERE name = ? COLLATE NOCASE"
+        " OR (acronym = ? COLLATE NOCASE AND acronym != '') ORDER BY name = ? COLLATE NOCASE DESC",
+        [name, name, name],
+    ).fetchone()
+    if row:
+        return row[0]
+    cursor = db.execute(
+        "INSERT INTO organisations (name, acronym, website) VALUES (?, ?, ?)",
+        [name, acronym or None, website or None],
+    )
+    return cursor.lastrowid
+
+
+def change_contact(
+    db: sqlite_utils.Database,
+    contact: Contact,
+    changes: Mapping[str, object],
+    source: str,
+    actor: str | None = None,
+    at: str | None = None,
+) -> Contact:
+    """Apply the fields that differ, one history row each; the caller holds the transaction."""
+    diffs = {f: v for f, v in changes.items() if getattr(contact, f) != v}
+    if not diffs or contact.id is None:
+        return contact
+    at = at or now()
+    row: dict[str, object] = {"updated_at": at, "source": source}
+    for field, value in diffs.items():
+        if field == "organisation":
+            row["organisation_id"] = organisation_id(db, str(value)) if value else None
+        else:
+            row[field] = int(value) if isinstance(value, bool) else value
+    db["contacts"].update(contact.id, row)
+    for field, value in diffs.items():
+        record_change(db, contact.id, field, getattr(contact, field), value, source, actor, at)
+    return replace(contact, **diffs, source=source, updated_at=at)  # type: ignore[arg-type]
+
+
+def next_contact_id(db: sqlite_utils.Database) -> int:
+    """A contact id never used before, even by a purged contact.
+
+    SQLite would reuse the id of a deleted last row; the history (and the
+    delivery ledger, and unsubscribe tokens) still refer to it, so a new person
+    must not inherit it. A purge always leaves a history row with the id.
+    """
+    row = db.execute(
+        "SELECT max(coalesce((SELECT max(id) FROM contacts), 0),"
+        " coalesce((SELECT max(contact_id) FROM history), 0))"
+    ).fetchone()
+    return row[0] + 1
+
+
+def create_contact(
+    db: sqlite_utils.Database,
+    contact: Contact,
+    source: str,
+    actor: str | None = None,
+    at: str | None = None,
+) -> Contact:
+    """Insert a new contact and its "created" history row."""
+    at = at or now()
+    org_id = organisation_id(db, contact.organisation) if contact.organisation else None
+    new_id = next_contact_id(db)
+    db.execute(
+        "INSERT INTO contacts (id, email, name, organisation_id, job_title, country, city, phone,"
+        " topics, listed, status, source, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            new_id,
+            contact.email,
+            contact.name,
+            org_id,
+            contact.job_title,
+            contact.country,
+            contact.city,
+            contact.phone,
+            contact.topics,
+            int(contact.listed),
+            contact.status,
+            source,
+            at,
+            at,
+        ],
+    )
+    record_change(db, new_id, "created", None, contact.email, source, actor, at)
+    return replace(contact, id=new_id, source=source, created_at=at, updated_at=at)
+
+
+def _set_status(
+    db: sqlite_utils.Database,
+    who: int | str,
+    status: str,
+    allowed_from: tuple[str, ...],
+    source: str,
+    actor: str | None,
+    at: str | None,
+) -> bool:
+    with writing(db):
+        contact = get_contact(db, who)
+        if contact is None or contact.status not in allowed_from:
+            return False
+        change_contact(db, contact, {"status": status}, source, actor, at)
+        return True
+
+
+def unsubscribe(
+    db: sqlite_utils.Database,
+    who: int | str,
+    source: str = "manual",
+    actor: str | None = None,
+    at: str | None = None,
+) -> bool:
+    """Mark a contact (id or email) unsubscribed; False when unknown or already so."""
+    return _set_status(
+        db, who, "unsubscribed", ("subscribed", "bounced", "left"), source, actor, at
+    )
+
+
+def mark_bounced(
+    db: sqlite_utils.Database,
+    email: str,
+    source: str = "send",
+    actor: str | None = None,
+    at: str | None = None,
+) -> bool:
+    """Mark a subscribed address bounced; other statuses are stronger and are kept."""
+    return _set_status(db, email, "bounced", ("subscribed",), source, actor, at)
+
+
+def mark_left(
+    db: sqlite_utils.Database,
+    who: int | str,
+    source: str = "manual",
+    actor: str | None = None,
+    at: str | None = None,
+) -> bool:
+    """Mark a contact as having left the role; the record and its history stay."""
+    return _set_status(
+        db, who, "left", ("subscribed", "bounced", "unsubscribed"), source, actor, at
+    )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: str
+    field: str
+    old: str | None
+    new: str | None
+    source: str
+    actor: str
+
+
+def history(db: sqlite_utils.Database, contact_id: int) -> list[HistoryEntry]:
+    sql = "SELECT at, field, old, new, source, actor FROM history WHERE contact_id = ? ORDER BY id"
+    return [HistoryEntry(*row) for row in db.execute(sql, [contact_id])]

@@ -1,0 +1,220 @@
+"""The delivery ledger: one row per issue, sender and contact, in contacts.db.
+
+A row moves queued → sending → sent | failed | skipped. ``sending`` is
+committed before a message is handed to the sender and ``sent`` only after
+the server accepted it, so a crash leaves at most one row per connection in
+``sending``; the next run turns those into ``uncertain``, which are resent
+only on request. ``skipped`` records a contact who unsubscribed, bounced,
+left or was suppressed after the snapshot. Rows are kept per issue *and*
+sender, so a rehearsal into the outbox never blocks the real send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from newsletter.send.message import id_label
+from newsletter.store import purge
+from newsletter.store.contacts import now
+
+STATUSES = ("queued", "sending", "sent", "failed", "uncertain", "skipped")
+
+migrations = Migrations("newsletter.ledger")
+
+
+@migrations()
+def m001_deliveries(db: sqlite_utils.Database) -> None:
+    # No foreign key to contacts: a purged contact's row must survive, minus the address.
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            issue TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            contact_id INTEGER NOT NULL,
+            email TEXT,
+            status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN
+                ('queued', 'sending', 'sent', 'failed', 'uncertain', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            reply TEXT,
+            message_id TEXT NOT NULL,
+            queued_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (issue, sender, contact_id)
+        )"""
+    )
+    # Bounce processing looks a message up by Message-ID, whichever sender sent it,
+    # or by contact. No index includes status or a timestamp: those change with
+    # every message, and keeping such an index current halved the send rate.
+    db.execute("CREATE INDEX idx_deliveries_message_id ON deliveries(message_id)")
+    db.execute("CREATE INDEX idx_deliveries_contact ON deliveries(contact_id)")
+
+
+@migrations()
+def m002_deliveries_indexes(db: sqlite_utils.Database) -> None:
+    # Databases made before m001 settled (the shipped sample among them) carry two
+    # indexes m001 no longer makes, each rewritten on every status change, and lack
+    # the contact index: bring them to the same set as a new database.
+    db.execute("DROP INDEX IF EXISTS idx_deliveries_todo")
+    db.execute("DROP INDEX IF EXISTS idx_deliveries_sent_at")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_deliveries_contact ON deliveries(contact_id)")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    issue: str
+    sender: str
+    contact_id: int
+    email: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    reply: str | None
+    message_id: str
+    queued_at: str
+    updated_at: str
+    sent_at: str | None
+
+
+_COLUMNS = (
+    "id, issue, sender, contact_id, email, status, attempts, last_error, reply, message_id,"
+    " queued_at, updated_at, sent_at"
+)
+
+
+def has_snapshot(db: sqlite_utils.Database, issue: str, sender: str) -> bool:
+    sql = "SELECT 1 FROM deliveries WHERE issue = ? AND sender = ? LIMIT 1"
+    return db.execute(sql, [issue, sender]).fetchone() is not None
+
+
+def snapshot(db: sqlite_utils.Database, issue: str, sender: str, domain: str) -> int:
+    """Queue every subscribed contact, once per issue and sender; the count queued.
+
+    Taken on the first run only: a resumed send keeps its original recipients.
+    Each row gets its Message-ID now, so a retry reuses it and receivers can
+    recognise a duplicate.
+    """
+    with db.atomic():
+        if has_snapshot(db, issue, sender):
+            return 0
+        at = now()
+        label = id_label(issue)
+        return db.execute(
+            "INSERT INTO deliveries (issue, sender, contact_id, email, status, message_id,"
+            " queued_at, updated_at)"
+            " SELECT ?, ?, id, email, 'queued',"
+            " '<' || ? || '.' || lower(hex(randomblob(8))) || '@' || ? || '>', ?, ?"
+            " FROM contacts WHERE status = 'subscribed' ORDER BY id",
+            [issue, sender, label, domain, at, at],
+        ).rowcount
+
+
+def counts(db: sqlite_utils.Database, issue: str) -> dict[str, dict[str, int]]:
+    """{sender: {status: count}} for one issue, every status present."""
+    out: dict[str, dict[str, int]] = {}
+    sql = "SELECT sender, status, count(*) FROM deliveries WHERE issue = ? GROUP BY 1, 2"
+    for sender, status, n in db.execute(sql, [issue]):
+        out.setdefault(sender, dict.fromkeys(STATUSES, 0))[status] = n
+    return dict(sorted(out.items()))
+
+
+def rows(
+    db: sqlite_utils.Database, issue: str, sender: str, statuses: tuple[str, ...]
+) -> list[Delivery]:
+    marks = ", ".join("?" * len(statuses))
+    sql = (
+        f"SELECT {_COLUMNS} FROM deliveries WHERE issue = ? AND sender = ?"
+        f" AND status IN ({marks}) ORDER BY id"
+    )
+    return [Delivery(*row) for row in db.execute(sql, [issue, sender, *statuses])]
+
+
+def find_message(db: sqlite_utils.Database, message_id: str) -> Delivery | None:
+    """The delivery with this Message-ID (angle brackets optional), for bounce processing."""
+    mid = message_id.strip()
+    mid = mid if mid.startswith("<") else f"<{mid}>"
+    row = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE message_id = ?", [mid]).fetchone()
+    return Delivery(*row) if row else None
+
+
+def recover(db: sqlite_utils.Database, issue: str, sender: str) -> int:
+    """Rows a crash left in ``sending`` become ``uncertain``; the count."""
+    return db.execute(
+        "UPDATE deliveries SET status = 'uncertain', updated_at = ?, last_error = "
+        "'the send stopped while this message was being handed over; it may have arrived'"
+        " WHERE issue = ? AND sender = ? AND status = 'sending'",
+        [now(), issue, sender],
+    ).rowcount
+
+
+def requeue(db: sqlite_utils.Database, issue: str, sender: str, statuses: tuple[str, ...]) -> int:
+    marks = ", ".join("?" * len(statuses))
+    return db.execute(
+        f"UPDATE deliveries SET status = 'queued', updated_at = ?"
+        f" WHERE issue = ? AND sender = ? AND status IN ({marks})",
+        [now(), issue, sender, *statuses],
+    ).rowcount
+
+
+def queued(
+    db: sqlite_utils.Database, issue: str, sender: str, after_id: int, limit: int
+) -> list[tuple]:
+    """The next queued rows after ``after_id``: (id, contact_id, message_id, attempts, email,
+    name), the address as snapshotted and the name as it is now."""
+    # NOT INDEXED: walk the rowid range from after_id, rows of one snapshot are
+    # contiguous, rather than sort an index scan of the whole issue per page.
+    return db.execute(
+        "SELECT d.id, d.contact_id, d.message_id, d.attempts, d.email, c.name"
+        " FROM deliveries d NOT INDEXED LEFT JOIN contacts c ON c.id = d.contact_id"
+        " WHERE d.issue = ? AND d.sender = ? AND d.status = 'queued' AND d.id > ?"
+        " ORDER BY d.id LIMIT ?",
+        [issue, sender, after_id, limit],
+    ).fetchall()
+
+
+def sent_since(db: sqlite_utils.Database, sender: str, since: str) -> list[str]:
+    """When this sender's messages were accepted since ``since``, for the hourly cap."""
+    sql = "SELECT sent_at FROM deliveries WHERE sender = ? AND sent_at >= ? ORDER BY sent_at"
+    return [row[0] for row in db.execute(sql, [sender, since])]
+
+
+# The run's per-message statements: kept here so the ledger's columns live in one module.
+# CLAIM checks consent and suppression in the same statement that marks the row,
+# just before the message goes: one statement per message keeps a send fast.
+CLAIM = (
+    "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?"
+    " WHERE id = ? AND status = 'queued'"
+    " AND EXISTS (SELECT 1 FROM contacts WHERE id = ? AND email = ? AND status = 'subscribed')"
+    " AND NOT EXISTS (SELECT 1 FROM suppression WHERE hash = ?)"
+)
+MARK_SENDING = (
+    "UPDATE deliveries SET status = 'sending', email = ?, attempts = attempts + 1,"
+    " updated_at = ? WHERE id = ? AND status = 'queued'"
+)
+MARK_DONE = (
+    "UPDATE deliveries SET status = ?, last_error = ?, reply = ?, updated_at = ?,"
+    " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?"
+)
+MARK_SKIPPED = (
+    "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ?"
+    " WHERE id = ? AND status = 'queued'"
+)
+
+
+def _forget(db: sqlite_utils.Database, address: str, contact_id: int | None) -> None:
+    """Purge hook: erase the address from the ledger, keep the counts."""
+    db.execute(
+        "UPDATE deliveries SET email = NULL, last_error = replace(last_error, ?, '(erased)'),"
+        " reply = replace(reply, ?, '(erased)') WHERE email = ? OR contact_id = ?",
+        [address, address, address, contact_id if contact_id is not None else -1],
+    )
+
+
+if _forget not in purge.PURGE_HOOKS:
+    purge.PURGE_HOOKS.append(_forget)
