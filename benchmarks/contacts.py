@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 from newsletter.config import load_settings  # noqa: E402
 from newsletter.contacts.directory import build_directory  # noqa: E402
 from newsletter.contacts.imports import import_file  # noqa: E402
+from newsletter.store import open_db  # noqa: E402
 from newsletter.store.contacts import change_contact, get_contact, mark_left  # noqa: E402
-from newsletter.store.db import open_db  # noqa: E402
 
 HEADER = ["Email", "Full name", "Organisation", "Job title", "Country", "City", "Phone", "Topics"]
 

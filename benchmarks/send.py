@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from newsletter.build.pipeline import build  # noqa: E402
 from newsletter.config import load_settings  # noqa: E402
-from newsletter.store.db import open_db  # noqa: E402
+from newsletter.store import open_db  # noqa: E402
 
 ITEM = """---
 title: Benchmark item {n}

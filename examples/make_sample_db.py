@@ -31,7 +31,7 @@ from newsletter.store.contacts import (
     organisation_id,
     unsubscribe,
 )
-from newsletter.store.db import open_db
+from newsletter.store import open_db
 from newsletter.contacts.imports import apply_plan, load_records, plan_import
 from newsletter.models import Contact
 from newsletter.contacts.tabular import Records

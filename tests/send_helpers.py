@@ -12,8 +12,8 @@ from conftest import make_issue
 from newsletter.build.pipeline import build
 from newsletter.cli import main
 from newsletter.config import load_settings
+from newsletter.store import open_db
 from newsletter.store.contacts import address_hash, now
-from newsletter.store.db import open_db
 
 SECRET = "test-secret-0123456789abcdef"
 

@@ -14,8 +14,8 @@ from conftest import make_issue
 from newsletter.cli import main
 from newsletter.models import Contact
 from newsletter.publish.sitecheck import broken_links, links_of
+from newsletter.store import open_db
 from newsletter.store.contacts import create_contact, mark_bounced
-from newsletter.store.db import open_db
 
 EVENT = """\
 ---

@@ -16,11 +16,10 @@ from newsletter.cli import main
 from newsletter.config import load_settings
 from newsletter.contacts.directory import build_directory
 from newsletter.models import Contact
-from newsletter.returns.bounces import soft_streak
 from newsletter.returns.dsn import classify, severity
-from newsletter.store import ledger
+from newsletter.store import ledger, open_db
+from newsletter.store.bounces import soft_streak
 from newsletter.store.contacts import create_contact, get_contact, history
-from newsletter.store.db import open_db
 from newsletter.tokens import make_token
 
 DATA = Path(__file__).parent / "data" / "bounces"
@@ -41,7 +40,7 @@ PEOPLE = {
 
 def sent(db, issue, ids=None, at="2026-12-15T09:00:00+00:00"):
     """Snapshot ``issue`` in the ledger and mark every row sent, with chosen Message-IDs."""
-    ledger.snapshot(db, issue, "smtp", "example.org")
+    ledger.snapshot(db, issue, "smtp", issue, "example.org")
     with db.atomic():
         for contact_id, email in db.execute(
             "SELECT contact_id, email FROM deliveries WHERE issue = ?", [issue]

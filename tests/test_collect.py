@@ -384,7 +384,7 @@ def test_hostile_content_never_reaches_the_inbox(project, server):
 
 def test_stage_collect_reports_progress_and_stamps_files(project, server):
     from newsletter.feeds import collect as harvest
-    from newsletter.store.db import open_db
+    from newsletter.store import open_db
 
     make_issue(project)
     add(project, server, "UN-News", "news", Route(rss(UN)))

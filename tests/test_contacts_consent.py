@@ -9,8 +9,7 @@ from click.testing import CliRunner
 from test_contacts import dump, rows, write
 
 from newsletter.cli import main
-from newsletter.store import contacts
-from newsletter.store.db import open_db
+from newsletter.store import contacts, open_db
 from newsletter.store.purge import purge
 
 

@@ -14,12 +14,11 @@ from test_contacts import dump, rows, run, write
 from test_contacts_sync import configure
 from test_directory import NEW, OLD, SINCE, UNTIL, build, person, two_issues
 
-import newsletter.store.db
 from newsletter.config import load_settings
 from newsletter.contacts.directory import EMAIL_CHANGES, Departure, build_directory
 from newsletter.errors import NewsletterError
+from newsletter.store import MIGRATIONS, open_db, writing
 from newsletter.store.contacts import mark_left
-from newsletter.store.db import open_db, writing
 
 
 @pytest.fixture
@@ -89,10 +88,8 @@ def test_pending_migrations_wait_for_another_writer(project, db, monkeypatch):
     # sqlite-utils' add_column does.
     newer = Migrations("test.newer")
     newer()(lambda store: store["contacts"].add_column("nickname", str))
-    sets = newsletter.store.db.migration_sets()
-    monkeypatch.setattr(newsletter.store.db, "migration_sets", lambda: [*sets, newer])
     thread = hold_write_lock(db, 0.3)
-    store = open_db(db)
+    store = open_db(db, [*MIGRATIONS, newer])
     thread.join()
     assert "nickname" in store["contacts"].columns_dict
     assert store.execute("PRAGMA secure_delete").fetchone() == (1,)

@@ -14,6 +14,7 @@ from newsletter.cli import main
 from newsletter.config import load_settings
 from newsletter.contacts.directory import build_directory, previous_issue_date
 from newsletter.models import Contact
+from newsletter.store import open_db
 from newsletter.store.contacts import (
     change_contact,
     create_contact,
@@ -23,7 +24,6 @@ from newsletter.store.contacts import (
     organisation_id,
     unsubscribe,
 )
-from newsletter.store.db import open_db
 
 SINCE, UNTIL = dt.date(2026, 9, 15), dt.date(2026, 12, 15)
 OLD, NEW = "2026-06-01T09:00:00+00:00", "2026-10-10T09:00:00+00:00"

@@ -11,9 +11,9 @@ from feed_server import FeedServer, Route, rss
 from newsletter import __version__
 from newsletter.cli import main
 from newsletter.download import fetch
-from newsletter.feeds.dedupe import canonical_url, title_key
 from newsletter.feeds.entries import parse_feed, summarise
 from newsletter.issue.inbox import slugify
+from newsletter.issue.keys import canonical_url, title_key
 
 AGENT = f"newsletter/{__version__} (+https://focalpoint.example.org)"
 

@@ -23,8 +23,7 @@ from newsletter.build.pipeline import build, input_digest
 from newsletter.config import load_settings
 from newsletter.send.headers import header_problem
 from newsletter.send.preflight import DEV_SECRET
-from newsletter.store import ledger
-from newsletter.store.db import open_db
+from newsletter.store import ledger, open_db
 from newsletter.tokens import read_token
 
 ATTACKS = [
@@ -125,7 +124,7 @@ def test_unsubscribed_bounced_left_and_suppressed_are_never_mailed(project):
     suppress(project, "person2@example.org")
     # A snapshot taken before the changes below: they must still be honoured.
     db = open_db(project / "contacts.db")
-    assert ledger.snapshot(db, "2026-Q4", "outbox", "example.org") == 7
+    assert ledger.snapshot(db, "2026-Q4", "outbox", "2026-Q4", "example.org") == 7
     db.conn.close()
     set_status(project, "person3@example.org", "bounced")
     set_status(project, "person4@example.org", "left")

@@ -8,7 +8,7 @@ from newsletter.config import load_settings
 from newsletter.send.preflight import prepare
 from newsletter.send.run import Run
 from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
-from newsletter.store.db import open_db
+from newsletter.store import open_db
 
 
 class Clock:

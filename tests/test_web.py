@@ -16,8 +16,8 @@ from newsletter.cli import main
 from newsletter.config import load_settings
 from newsletter.models import Contact
 from newsletter.returns.webapp import app_from_env, create_app, mask
+from newsletter.store import open_db
 from newsletter.store.contacts import create_contact, get_contact, history, mark_bounced
-from newsletter.store.db import open_db
 from newsletter.tokens import make_token
 
 SECRET = "a-test-secret-that-is-long-enough"

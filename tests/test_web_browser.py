@@ -15,8 +15,8 @@ from newsletter.build.preview import Preview
 from newsletter.config import load_settings
 from newsletter.models import Contact
 from newsletter.returns.webapp import create_app
+from newsletter.store import open_db
 from newsletter.store.contacts import create_contact, get_contact, history
-from newsletter.store.db import open_db
 from newsletter.tokens import make_token
 
 pytestmark = pytest.mark.skipif(

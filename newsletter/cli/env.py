@@ -7,11 +7,10 @@ from functools import cached_property
 from pathlib import Path
 
 import click
-import sqlite_utils
 
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
-from newsletter.store.db import open_db
+from newsletter.store import Database, open_db
 
 _ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -28,7 +27,7 @@ class Env:
         return load_settings(self.root)
 
     @cached_property
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> Database:
         return open_db(self.db_path)
 
     def issue_dir(self, issue_id: str, *, must_exist: bool = True) -> Path:

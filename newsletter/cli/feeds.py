@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 import click
 
+from newsletter import store
 from newsletter.cli.env import Env, pass_env
 from newsletter.download import TIMEOUT
 from newsletter.errors import NewsletterError
 from newsletter.feeds import collect as harvest
-from newsletter.feeds import registry
+from newsletter.feeds import registry, triage
 from newsletter.issue import inbox
 
 HEALTH = ("NEW", "DUP", "OLD", "ERRORS")
@@ -70,7 +71,7 @@ def list_(env: Env) -> None:
 
     Example: newsletter feeds list
     """
-    found = registry.list_feeds(env.db)
+    found = store.feeds.list_feeds(env.db)
     if not found:
         click.echo("No feeds. Add one with: newsletter feeds add URL --section SECTION")
         return
@@ -92,7 +93,7 @@ def list_(env: Env) -> None:
     headers = ("NAME", "SECTION", "STATUS", "LAST SUCCESS", "SEEN", *HEALTH, "URL")
     for line in table(headers, rows, right={4, 5, 6, 7, 8}):
         click.echo(line)
-    quiet = registry.quiet_feeds(env.db)
+    quiet = store.feeds.quiet_feeds(env.db)
     _chase(
         [
             (
@@ -137,7 +138,7 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
     Example: newsletter collect 2026-Q4
     """
     folder = env.issue_dir(issue_id)
-    total = len(registry.list_feeds(env.db))
+    total = len(store.feeds.list_feeds(env.db))
     if sys.stderr.isatty() and total:
         with click.progressbar(
             length=total, label="Fetching feeds", show_pos=True, file=sys.stderr
@@ -226,7 +227,7 @@ def accept(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
 
     Example: newsletter accept 2026-Q4 un-launches-supplier-code
     """
-    moved = inbox.accept(env.db, env.issue_dir(issue_id), names, all_)
+    moved = triage.accept(env.db, env.issue_dir(issue_id), names, all_)
     for old, new in moved:
         click.echo(f"inbox/{old} -> items/{new}")
     n = len(moved)
@@ -246,7 +247,7 @@ def reject(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
 
     Example: newsletter reject 2026-Q4 weekly-digest-12
     """
-    gone = inbox.reject(env.db, env.issue_dir(issue_id), names, all_)
+    gone = triage.reject(env.db, env.issue_dir(issue_id), names, all_)
     n = len(gone)
     click.echo(
         f"Rejected {n} candidate{'s' * (n != 1)}; they will not be proposed again: "

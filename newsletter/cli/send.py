@@ -10,10 +10,10 @@ import click
 from newsletter.cli.env import Env, pass_env
 from newsletter.errors import NewsletterError
 from newsletter.send.preflight import prepare
-from newsletter.send.rehearse import plan, readonly_db, sample, send_tests
+from newsletter.send.rehearse import plan, sample, send_tests
 from newsletter.send.run import run
 from newsletter.send.senders import SENT, installed, parse_overrides
-from newsletter.store import ledger
+from newsletter.store import ledger, readonly_db
 
 
 @click.command()

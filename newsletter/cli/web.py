@@ -19,7 +19,7 @@ def _directory(env: Env):
     if not env.db_path.is_file():
         return None
     from newsletter.contacts.directory import directory_for
-    from newsletter.store.db import open_db
+    from newsletter.store import open_db
 
     def directory(issue):
         # Rebuilds run on the watcher thread, and an SQLite connection stays on its own.

@@ -27,16 +27,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
-import sqlite_utils
-
-from newsletter.build.report import MAX_KB
+from newsletter import store
 from newsletter.config import Settings
 from newsletter.issue.items import parse_date
 from newsletter.sanitize import neutralise
 
-# The largest email.html that keeps the full directory: Gmail clips above
-# report.MAX_KB, and sending adds a few hundred bytes of per-recipient values.
-EMAIL_BUDGET = (MAX_KB - 2) * 1024
 # The short email version lists at most this many new/updated entries and as
 # many departures: a first import or a large sync changes hundreds, and the
 # list of changes alone would then push the email past the clipping size.
@@ -155,46 +150,40 @@ def previous_issue_date(root: Path, issue_id: str, date: dt.date) -> dt.date | N
 
 
 def build_directory(
-    db: sqlite_utils.Database, settings: Settings, since: dt.date | None, until: dt.date
+    db: store.Database, settings: Settings, since: dt.date | None, until: dt.date
 ) -> Directory:
     """The directory as it stands, with badges and counts for changes in [since, until]."""
-    orgs = {
-        org_id: Group(neutralise(name), neutralise(acronym or ""), website or "", ())
-        for org_id, name, acronym, website in db.execute(
-            "SELECT id, name, acronym, website FROM organisations"
-        )
+    # Contact fields are untrusted: neutralise keeps them from forging a
+    # per-recipient marker such as %%EMAIL%%; the templates escape them.
+    orgs: dict[int | None, Group] = {
+        o.id: Group(neutralise(o.name), neutralise(o.acronym), o.website, ())
+        for o in store.contacts.organisations(db)
     }
     new, updated, departed = _changes(db, since, until)
     members: dict[int | None, list[Entry]] = {}
-    for row in db.execute(
-        "SELECT id, organisation_id, coalesce(name, ''), coalesce(job_title, ''), email,"
-        " coalesce(phone, ''), coalesce(city, ''), coalesce(country, '')"
-        " FROM contacts WHERE listed = 1 AND status = 'subscribed'"
-    ):
-        badge = "new" if row[0] in new else "updated" if row[0] in updated else ""
-        # Contact fields are untrusted: neutralise keeps them from forging a
-        # per-recipient marker such as %%EMAIL%%; the templates escape them.
+    for c in store.contacts.listed_contacts(db):
+        badge = "new" if c.id in new else "updated" if c.id in updated else ""
         # "?", "#", "&" and "%" are legal in an address but not raw in a URL.
-        mailto = "mailto:" + quote(row[4], safe="@")
-        fields = [neutralise(v) for v in row[2:]]
-        members.setdefault(row[1], []).append(Entry(*fields, badge=badge, mailto=mailto))
+        mailto = "mailto:" + quote(c.email, safe="@")
+        fields = (c.name, c.job_title, c.email, c.phone, c.city, c.country)
+        entry = Entry(*(neutralise(v) for v in fields), badge=badge, mailto=mailto)
+        members.setdefault(c.organisation_id, []).append(entry)
     if None in members:  # contacts with no organisation are still in the directory
-        orgs[None] = Group("Other organisations", "", "", ())  # type: ignore[index]
+        orgs[None] = Group("Other organisations", "", "", ())
     groups, vacant = [], []
     for org_id, group in orgs.items():
         entries = sorted(members.get(org_id, ()), key=lambda e: (_fold(e.name), e.email))
         (groups if entries else vacant).append(replace(group, entries=tuple(entries)))
-    departures = []
-    marks = ",".join("?" * len(departed))
-    for contact_id, name, org, status in db.execute(
-        "SELECT c.id, coalesce(c.name, ''), coalesce(o.name, ''), c.status FROM contacts c"
-        " LEFT JOIN organisations o ON o.id = c.organisation_id WHERE c.listed = 1 AND"
-        f" (c.status = 'bounced' OR (c.id IN ({marks}) AND c.status IN ('left', 'bounced')))",
-        sorted(departed),
-    ):
+    departures = [
         # Named, never by address; someone stored without a name is still counted.
-        name = neutralise(name) or "A focal point"
-        departures.append(Departure(name, neutralise(org), status, contact_id in departed))
+        Departure(
+            neutralise(g.name) or "A focal point",
+            neutralise(g.organisation),
+            g.status,
+            g.id in departed,
+        )
+        for g in store.contacts.gone(db, departed)
+    ]
     return Directory(
         until=until,
         since=since,
@@ -207,7 +196,7 @@ def build_directory(
 
 
 def _changes(
-    db: sqlite_utils.Database, since: dt.date | None, until: dt.date
+    db: store.Database, since: dt.date | None, until: dt.date
 ) -> tuple[set[int], set[int], set[int]]:
     """Contact ids that are new, updated and departed within the window."""
     if since is None:
@@ -216,21 +205,19 @@ def _changes(
     updated: set[int] = set()
     departed: set[int] = set()
     end = (until + dt.timedelta(days=1)).isoformat()
-    for contact_id, field, value in db.execute(
-        "SELECT contact_id, field, new FROM history WHERE at >= ? AND at < ? ORDER BY id",
-        [since.isoformat(), end],
-    ):
+    for change in store.contacts.changes_between(db, since.isoformat(), end):
+        field, value = change.field, change.new
         if field == "created" or (field, value) in (("status", "subscribed"), ("listed", "yes")):
-            new.add(contact_id)
+            new.add(change.contact_id)
         elif field == "status" and value in GONE:
-            departed.add(contact_id)
+            departed.add(change.contact_id)
         elif field in SHOWN:
-            updated.add(contact_id)
+            updated.add(change.contact_id)
     return new, updated - new, departed
 
 
 def directory_for(
-    db: sqlite_utils.Database, settings: Settings, issue_id: str, date: dt.date
+    db: store.Database, settings: Settings, issue_id: str, date: dt.date
 ) -> Directory:
     """The directory for one issue: changes since the previous issue's date."""
     since = previous_issue_date(settings.root, issue_id, date)

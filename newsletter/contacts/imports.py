@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import sqlite_utils
-
+from newsletter import store
 from newsletter.contacts.fields import (
     CONTACT_TEXT,
     RowError,
@@ -28,16 +27,8 @@ from newsletter.contacts.fields import (
 from newsletter.contacts.tabular import ReadError, Records, read_records
 from newsletter.errors import NewsletterError, where
 from newsletter.models import Contact
-from newsletter.store.contacts import (
-    address_hash,
-    change_contact,
-    default_actor,
-    find_contacts,
-    next_contact_id,
-    now,
-    organisation_id,
-)
-from newsletter.store.db import writing
+from newsletter.store import Database
+from newsletter.store.contacts import address_hash, default_actor, find_contacts
 
 STORED = (*CONTACT_TEXT, "listed", "status")  # the fields a row can set, in display order
 
@@ -82,10 +73,10 @@ class Plan:
 class _Organisations:
     """Name and acronym lookup, so "UNICEF" and its full name are one organisation."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.index: dict[str, str] = {}
         self.new: list[tuple[str, str, str]] = []
-        for name, acronym in db.execute("SELECT name, acronym FROM organisations"):
+        for name, acronym in store.contacts.organisation_names(db):
             self.index.setdefault(name.casefold(), name)
             if acronym:
                 self.index.setdefault(acronym.casefold(), name)
@@ -101,13 +92,13 @@ class _Organisations:
         return name
 
 
-def owner(db: sqlite_utils.Database, authority: str) -> str:
+def owner(db: Database, authority: str) -> str:
     """The stored name of the organisation a sync source owns (by name or acronym)."""
     return _Organisations(db).resolve(authority, create=False) or authority
 
 
 def plan_import(
-    db: sqlite_utils.Database,
+    db: Database,
     records: Records,
     source: str,
     authority: str | None = None,
@@ -121,7 +112,7 @@ def plan_import(
     """
     # Keyed lower-case like the NOCASE index, in case a row was stored unnormalised.
     existing = {c.email.lower(): c for c in find_contacts(db)}
-    suppressed = {row[0] for row in db.execute("SELECT hash FROM suppression")}
+    suppressed = store.contacts.suppressed_hashes(db)
     orgs = _Organisations(db)
     owned = orgs.resolve(authority) if authority else None
     added: list[Contact] = []
@@ -219,54 +210,15 @@ def plan_import(
     )
 
 
-def apply_plan(
-    db: sqlite_utils.Database, plan: Plan, actor: str | None = None, at: str | None = None
-) -> None:
+def apply_plan(db: Database, plan: Plan, actor: str | None = None, at: str | None = None) -> None:
     """Write a plan; the caller holds the transaction."""
-    at, actor = at or now(), actor or default_actor()
-    for name, acronym, website in plan.organisations:
-        organisation_id(db, name, acronym, website)
-    org_ids = {
-        name.casefold(): id_ for id_, name in db.execute("SELECT id, name FROM organisations")
-    }
-    next_id = next_contact_id(db)
-    rows = [
-        (
-            n,
-            c.email,
-            c.name,
-            org_ids.get(c.organisation.casefold()),
-            c.job_title,
-            c.country,
-            c.city,
-            c.phone,
-            c.topics,
-            int(c.listed),
-            c.status,
-            plan.source,
-            at,
-            at,
-        )
-        for n, c in enumerate(plan.added, next_id)
-    ]
-    # Bulk statements: a 100,000-row import would spend most of its time in
-    # per-row round trips otherwise. The new rows are exactly the ids from
-    # next_id up, as this transaction holds the write lock.
-    db.conn.executemany(
-        "INSERT INTO contacts (id, email, name, organisation_id, job_title, country, city, phone,"
-        " topics, listed, status, source, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    db.execute(
-        "INSERT INTO history (contact_id, field, new, at, source, actor)"
-        " SELECT id, 'created', email, ?, ?, ? FROM contacts WHERE id >= ? ORDER BY id",
-        [at, plan.source, actor, next_id],
-    )
+    at, actor = at or store.now(), actor or default_actor()
+    store.contacts.add_organisations(db, plan.organisations)
+    store.contacts.create_contacts(db, plan.added, plan.source, actor, at)
     for contact, changes in plan.updated:
-        change_contact(db, contact, changes, plan.source, actor, at)
+        store.contacts.change_contact(db, contact, changes, plan.source, actor, at)
     for contact in plan.left:
-        change_contact(db, contact, {"status": "left"}, plan.source, actor, at)
+        store.contacts.change_contact(db, contact, {"status": "left"}, plan.source, actor, at)
 
 
 def load_records(path: Path, display: str | None = None, fmt: str | None = None) -> Records:
@@ -287,7 +239,7 @@ def load_records(path: Path, display: str | None = None, fmt: str | None = None)
 
 
 def import_file(
-    db: sqlite_utils.Database,
+    db: Database,
     path: Path,
     source: str | None = None,
     dry_run: bool = False,
@@ -300,7 +252,7 @@ def import_file(
     source = source or f"import:{path.name}"
     # A real run takes the write lock before planning, so the plan is made
     # from what it will change; a dry run only reads.
-    with db.atomic() if dry_run else writing(db):
+    with store.reading(db) if dry_run else store.writing(db):
         plan = plan_import(db, records, source)
         if records.ignored:
             note = (

@@ -8,34 +8,23 @@ because that needs the person's renewed consent.
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from newsletter.contacts.fields import CONTACT_TEXT, RowError, clean_row, normalise_email, show
 from newsletter.errors import NewsletterError
 from newsletter.models import Contact
+from newsletter.store import Database, writing
 from newsletter.store.contacts import (
+    canonical_organisation,
     change_contact,
     create_contact,
     get_contact,
     is_suppressed,
     mark_left,
 )
-from newsletter.store.db import writing
 from newsletter.store.purge import PurgeResult, purge
 
 OPTION = {name: f"--{name.replace('_', '-')}" for name in CONTACT_TEXT + ("listed", "status")}
 OPTION["email"] = "--email"
 OPTION["organisation"] = "--org"
-
-
-def canonical_organisation(db: sqlite_utils.Database, name: str) -> str:
-    """The stored name of the organisation called (or abbreviated) ``name``, else ``name``."""
-    row = db.execute(
-        "SELECT name FROM organisations WHERE name = ? COLLATE NOCASE OR acronym = ? COLLATE NOCASE"
-        " ORDER BY name = ? COLLATE NOCASE DESC",
-        [name, name, name],
-    ).fetchone()
-    return row[0] if row else name
 
 
 def _clean(raw: dict[str, object]) -> dict[str, object]:
@@ -47,7 +36,7 @@ def _clean(raw: dict[str, object]) -> dict[str, object]:
         raise NewsletterError(f"{where}{exc}") from None
 
 
-def existing_contact(db: sqlite_utils.Database, email: str) -> Contact:
+def existing_contact(db: Database, email: str) -> Contact:
     """The stored contact, or a NewsletterError saying it is not there."""
     contact = get_contact(db, email.strip())
     if contact is None:
@@ -58,7 +47,7 @@ def existing_contact(db: sqlite_utils.Database, email: str) -> Contact:
 
 
 def add_contact(
-    db: sqlite_utils.Database,
+    db: Database,
     raw: dict[str, object],
     source: str = "manual",
     actor: str | None = None,
@@ -84,7 +73,7 @@ def add_contact(
 
 
 def edit_contact(
-    db: sqlite_utils.Database,
+    db: Database,
     email: str,
     raw: dict[str, object],
     resubscribe: bool = False,
@@ -120,7 +109,7 @@ def edit_contact(
 
 
 def remove_contact(
-    db: sqlite_utils.Database, email: str, source: str = "manual", actor: str | None = None
+    db: Database, email: str, source: str = "manual", actor: str | None = None
 ) -> bool:
     """Mark a contact left, keeping the record; False when already left."""
     with writing(db):
@@ -129,7 +118,7 @@ def remove_contact(
 
 
 def purge_contact(
-    db: sqlite_utils.Database, email: str, source: str = "manual", actor: str | None = None
+    db: Database, email: str, source: str = "manual", actor: str | None = None
 ) -> PurgeResult:
     """Erase everything about an address except its suppression hash."""
     try:

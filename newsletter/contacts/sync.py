@@ -25,14 +25,12 @@ import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import sqlite_utils
-
 from newsletter import __version__
 from newsletter.config import Settings
 from newsletter.contacts.imports import Plan, apply_plan, owner, plan_import
 from newsletter.contacts.tabular import ReadError, read_records
 from newsletter.errors import NewsletterError
-from newsletter.store.db import writing
+from newsletter.store import Database, reading, writing
 
 KEYS = ("name", "organisation", "path", "url", "format", "timeout")
 MAX_BYTES = 20 * 1024 * 1024
@@ -147,7 +145,7 @@ def fetch(source: Source, root: Path) -> tuple[bytes, str | None]:
 
 
 def sync(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     only: str | None = None,
     dry_run: bool = False,
@@ -177,7 +175,7 @@ def sync(
             warnings.append(f"warning: source '{source.name}': {exc} Nothing changed for it.")
             unsure.append((source, "could not be loaded"))
     plans = []
-    with db.atomic() if dry_run else writing(db):
+    with reading(db) if dry_run else writing(db):
         # An organisation may publish several lists (headquarters, regions):
         # a person is missing only when missing from all of them.
         keys = {s.name: owner(db, s.organisation).casefold() for s in everything}

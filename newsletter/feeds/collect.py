@@ -22,19 +22,20 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
-
 from newsletter import download as fetch
+from newsletter import store
 from newsletter.config import Settings
 from newsletter.download import Fetched
 from newsletter.errors import NewsletterError
 from newsletter.feeds import registry
-from newsletter.feeds.dedupe import Pending, canonical_url, group, title_key
+from newsletter.feeds.dedupe import Pending, group
 from newsletter.feeds.entries import Parsed, parse_feed
-from newsletter.feeds.registry import Feed, transaction
-from newsletter.issue.inbox import Candidate, has_guid, known_entries, rejected, write_candidates
+from newsletter.issue.inbox import Candidate, known_keys, write_candidates
 from newsletter.issue.items import parse_date
+from newsletter.issue.keys import FeedGuid, canonical_url, has_guid, title_key
 from newsletter.issue.load import quarter_window
+from newsletter.store import Database
+from newsletter.store.feeds import Feed, Seen
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 POOL_MIN_BYTES = 512 * 1024  # below this, parsing in-process beats starting workers
@@ -103,7 +104,7 @@ def issue_window(folder: Path) -> tuple[dt.date, dt.date]:
 
 
 def collect(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     folder: Path,
     *,
@@ -116,7 +117,7 @@ def collect(
     when = when or dt.datetime.now(dt.UTC).replace(microsecond=0)
     stamp, today = when.isoformat(), when.date()
     window = issue_window(folder)
-    feeds = registry.list_feeds(db)
+    feeds = store.feeds.list_feeds(db)
     if not feeds:
         raise NewsletterError(
             "feeds: none registered. Add one with: newsletter feeds add URL "
@@ -133,23 +134,28 @@ def collect(
     return Collected(folder.name, window, tuple(written), health)
 
 
-# (feed id, entry key, canonical URL, first seen): a row of feed_entries.
-Seen = tuple[int, str, str | None, str]
+@dataclass
+class _Counts:
+    """One feed's entries in this collect (a running tally, so not frozen)."""
+
+    new: int = 0
+    duplicate: int = 0
+    old: int = 0  # outside the collection window
 
 
 def _sift(
-    db: sqlite_utils.Database,
+    db: Database,
     settings: Settings,
     feeds: list[Feed],
     parsed: dict[int, Parsed],
     window: tuple[dt.date, dt.date],
     stamp: str,
-) -> tuple[dict[int, list[int]], list[Seen], list[Pending]]:
+) -> tuple[dict[int, _Counts], list[Seen], list[Pending]]:
     """Count each feed's entries as new, duplicate or old; keep the new ones."""
-    seen = {(r[0], r[1]) for r in db.execute("SELECT feed_id, key FROM feed_entries")}
-    bad_urls, bad_guids, bad_titles = rejected(db)
-    known: tuple[set[str], set[str]] | None = None  # scanned only if some entry needs it
-    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # new, duplicate, old
+    seen = store.feeds.seen_keys(db)
+    bad_urls, bad_guids, bad_titles = store.feeds.rejections(db)
+    known: tuple[set[str], set[FeedGuid]] | None = None  # scanned only if some entry needs it
+    counts: dict[int, _Counts] = defaultdict(_Counts)
     new_seen: list[Seen] = []
     pending: list[Pending] = []
     for order, feed in enumerate(feeds):
@@ -157,7 +163,7 @@ def _sift(
         for entry in parsed[feed.id].entries if feed.id in parsed else ():
             count = counts[feed.id]
             if entry.date and not window[0] <= entry.date <= window[1]:
-                count[2] += 1
+                count.old += 1
                 continue
             canon = canonical_url(entry.link) if entry.link else None
             key = (
@@ -166,11 +172,13 @@ def _sift(
                 or "sha1:" + hashlib.sha1(f"{entry.title}\n{entry.summary}".encode()).hexdigest()
             )
             if (feed.id, key) in seen:
-                count[1] += 1
+                count.duplicate += 1
                 continue
             seen.add((feed.id, key))
-            new_seen.append((feed.id, key, canon, stamp))
-            known = known or known_entries(settings.root, db)
+            new_seen.append(Seen(feed.id, key, canon, stamp))
+            if known is None:
+                urls, guids = known_keys(settings.root)
+                known = (urls | store.feeds.used_urls(db), guids)
             tkey = title_key(entry.title)
             if (
                 (canon and (canon in known[0] or canon in bad_urls))
@@ -178,10 +186,10 @@ def _sift(
                 or has_guid(known[1], feed_urls, entry.guid)
                 or has_guid(bad_guids, feed_urls, entry.guid)
             ):
-                count[1] += 1
+                count.duplicate += 1
                 continue
-            count[0] += 1
-            pending.append((order, feed, entry, canon, tkey))
+            count.new += 1
+            pending.append(Pending(order, feed, entry, canon, tkey))
     return counts, new_seen, pending
 
 
@@ -267,14 +275,15 @@ def _printable(text: str | None) -> str | None:
 
 
 def _candidate(members: list[Pending], today: dt.date) -> Candidate:
-    group = sorted(members, key=lambda p: (p[2].link is None, p[0]))
-    _, feed, entry, _, _ = group[0]
-    date = entry.date or next((p[2].date for p in group if p[2].date), None)
+    group = sorted(members, key=lambda p: (p.entry.link is None, p.order))
+    first = group[0]
+    feed, entry = first.feed, first.entry
+    date = entry.date or next((p.entry.date for p in group if p.entry.date), None)
     # One line per feed and story: a feed listing one link twice is still one source.
     distinct: dict[tuple[int, str | None], tuple[str, str | None]] = {}
     for p in group:
-        distinct.setdefault((p[1].id, p[3] or p[2].link), (p[1].name, p[2].link))
-    sources = tuple(distinct.values()) if len({p[1].id for p in group}) > 1 else ()
+        distinct.setdefault((p.feed.id, p.canonical or p.entry.link), (p.feed.name, p.entry.link))
+    sources = tuple(distinct.values()) if len({p.feed.id for p in group}) > 1 else ()
     return Candidate(
         title=entry.title,
         section=feed.section,
@@ -290,11 +299,11 @@ def _candidate(members: list[Pending], today: dt.date) -> Candidate:
 
 
 def _record(
-    db: sqlite_utils.Database,
+    db: Database,
     feeds: list[Feed],
     fetched: dict[int, Fetched],
     parsed: dict[int, Parsed],
-    counts: dict[int, list[int]],
+    counts: dict[int, _Counts],
     new_seen: list[Seen],
     issue_id: str,
     stamp: str,
@@ -303,14 +312,14 @@ def _record(
     """Write the run to the registry in one transaction; return each feed's health."""
     health = []
     urls = {f.url for f in feeds}
-    with transaction(db):
-        db.conn.executemany("INSERT OR IGNORE INTO feed_entries VALUES (?, ?, ?, ?)", new_seen)
+    with store.writing(db):
+        store.feeds.add_seen(db, new_seen)
         for feed in feeds:
             got = fetched[feed.id]
             result = parsed.get(feed.id)
             error = got.error or (result.error if result else None)
             reason = _printable(error or (result.warning if result else None))
-            new, dup, old = counts[feed.id]
+            count = counts[feed.id]
             status = (
                 "failed"
                 if error
@@ -323,23 +332,18 @@ def _record(
             moved = got.moved_to if got.moved_to and got.moved_to not in urls else None
             if moved:  # two feeds moving to one URL: only the first takes it (URLs are unique)
                 urls.add(moved)
-            db.execute(
-                "INSERT INTO feed_stats VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET"
-                " new = new + excluded.new, duplicate = duplicate + excluded.duplicate,"
-                " old = old + excluded.old, runs = runs + 1, last_run = excluded.last_run",
-                [feed.id, issue_id, new, dup, old, stamp],
+            total_new = store.feeds.add_stats(
+                db, feed.id, issue_id, count.new, count.duplicate, count.old, stamp
             )
-            total_new = db.execute(
-                "SELECT new FROM feed_stats WHERE feed_id = ? AND issue_id = ?", [feed.id, issue_id]
-            ).fetchone()[0]
-            values = {
+            errors = feed.errors + bool(reason)
+            values: dict[str, object] = {
                 "last_status": status,
                 "last_error": reason,
                 "last_checked": stamp,
-                "last_new": new,
-                "last_duplicate": dup,
-                "last_old": old,
-                "errors": feed.errors + bool(reason),
+                "last_new": count.new,
+                "last_duplicate": count.duplicate,
+                "last_old": count.old,
+                "errors": errors,
             }
             if not error:
                 values.update(
@@ -350,17 +354,16 @@ def _record(
                 )
             if moved:
                 values.update(url=moved, moved_from=feed.url)
-            sets = ", ".join(f"{k} = ?" for k in values)
-            db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", [*values.values(), feed.id])
+            store.feeds.update_feed(db, feed.id, values)
             health.append(
                 FeedHealth(
                     name=feed.name,
                     url=moved or feed.url,
                     status=status,
-                    new=new,
-                    duplicate=dup,
-                    old=old,
-                    errors=values["errors"],
+                    new=count.new,
+                    duplicate=count.duplicate,
+                    old=count.old,
+                    errors=errors,
                     reason=reason,
                     moved_to=moved,
                     quiet=not error and total_new == 0,

@@ -1,8 +1,10 @@
-"""An issue's inbox: candidate files from feeds, and the editors' accept/reject.
+"""An issue's inbox: candidate item files waiting for an editor.
 
-Candidates are item files (``items.load_item`` reads them) in
-``issues/ID/inbox/``. Keys used to recognise an entry again: its canonical URL,
-its guid, and a title key that ignores case, accents and punctuation.
+A candidate is an item file (``items.load_item`` reads it) in
+``issues/ID/inbox/``; accepting moves it into ``items/``. Feeds write
+candidates here; ``feeds.triage`` accepts and rejects them and remembers what
+was rejected. Keys used to recognise an entry again: its canonical URL and
+its guid (unique only within its feed).
 """
 
 from __future__ import annotations
@@ -17,14 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 import yaml
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.feeds.dedupe import canonical_url, title_key
-from newsletter.feeds.registry import now, transaction
 from newsletter.issue.items import load_item, split_front_matter
+from newsletter.issue.keys import FeedGuid, canonical_url
 from newsletter.models import Item, Problem
 
 try:  # libyaml is much faster when the wheel has it
@@ -145,14 +145,9 @@ def entry_keys(data: dict[str, Any]) -> tuple[set[str], str | None]:
     return urls, str(guid) if guid not in (None, "") else None
 
 
-# A guid is unique only within its feed: "42" from two feeds is two stories. So
-# guids are kept as (feed URL, guid) pairs; a feed of None matches any feed.
-FeedGuid = tuple[str | None, str]
-
-
-def known_entries(root: Path, db: sqlite_utils.Database) -> tuple[set[str], set[FeedGuid]]:
+def known_keys(root: Path) -> tuple[set[str], set[FeedGuid]]:
     """Canonical URLs, and (feed, guid) pairs, of every item and candidate in every issue."""
-    urls = {row[0] for row in db.execute("SELECT canonical_url FROM feed_used")}
+    urls: set[str] = set()
     guids: set[FeedGuid] = set()
     for folder in ("items", "inbox"):
         for path in (root / "issues").glob(f"*/{folder}/*.md"):
@@ -165,12 +160,8 @@ def known_entries(root: Path, db: sqlite_utils.Database) -> tuple[set[str], set[
     return urls, guids
 
 
-def has_guid(guids: set[FeedGuid], feed_urls: set[str], guid: str | None) -> bool:
-    """Whether ``guid`` from a feed known by any of ``feed_urls`` is among ``guids``."""
-    return bool(guid) and any((u, guid) in guids for u in (None, *feed_urls))
-
-
-def _names(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
+def resolve(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
+    """The inbox files named (with or without .md), or all of them with ``all_``."""
     inbox = folder / "inbox"
     rel = f"issues/{folder.name}/inbox"
     if all_ and names:
@@ -195,60 +186,11 @@ def _names(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
     return paths
 
 
-def accept(
-    db: sqlite_utils.Database, folder: Path, names: tuple[str, ...], all_: bool
-) -> list[tuple[str, str]]:
-    """Move candidates into items/; return (candidate, item file) pairs."""
-    paths = _names(folder, names, all_)
+def move_to_items(folder: Path, path: Path, name: str) -> None:
+    """Move one candidate into items/ as ``name`` (see ``free_name``)."""
     items = folder / "items"
     items.mkdir(exist_ok=True)
-    taken = {p.stem for p in items.glob("*.md")}
-    moved, stamp = [], now()
-    with transaction(db):
-        for path in paths:
-            name = free_name(path.stem, taken)
-            taken.add(name)
-            urls, _ = entry_keys(read_front(path))
-            for url in urls:
-                db.execute(
-                    "INSERT OR REPLACE INTO feed_used VALUES (?, ?, ?, ?)",
-                    [url, folder.name, f"{name}.md", stamp],
-                )
-            os.replace(path, items / f"{name}.md")
-            moved.append((path.name, f"{name}.md"))
-    return moved
-
-
-def reject(
-    db: sqlite_utils.Database, folder: Path, names: tuple[str, ...], all_: bool
-) -> list[str]:
-    """Delete candidates and remember them, so no feed proposes them again."""
-    paths = _names(folder, names, all_)
-    stamp = now()
-    with transaction(db):
-        for path in paths:
-            data = read_front(path)
-            urls, guid = entry_keys(data)
-            title = str(data.get("title") or "")
-            rows = [(u, guid) for u in sorted(urls)] or [(None, guid)]
-            feed = str(data["feed"]) if data.get("feed") else None
-            for url, g in rows:
-                db.execute(
-                    "INSERT INTO feed_rejections (canonical_url, guid, title_key, title, issue_id,"
-                    " rejected_at, feed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [url, g, title_key(title) or None, title, folder.name, stamp, feed],
-                )
-    for path in paths:
-        path.unlink(missing_ok=True)
-    return [p.name for p in paths]
-
-
-def rejected(db: sqlite_utils.Database) -> tuple[set[str], set[FeedGuid], set[str]]:
-    """Rejected canonical URLs, (feed, guid) pairs and title keys."""
-    rows = db.execute("SELECT canonical_url, guid, title_key, feed FROM feed_rejections").fetchall()
-    urls = {r[0] for r in rows if r[0]}
-    guids = {(r[3], r[1]) for r in rows if r[1]}
-    return urls, guids, {r[2] for r in rows if r[2]}
+    os.replace(path, items / name)
 
 
 @dataclass(frozen=True)

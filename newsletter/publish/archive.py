@@ -24,8 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
-
+from newsletter import store
 from newsletter.build import render
 from newsletter.build.pipeline import input_digest
 from newsletter.config import Settings
@@ -34,6 +33,7 @@ from newsletter.errors import NewsletterError
 from newsletter.issue.load import load_issue
 from newsletter.models import Issue, Item
 from newsletter.publish import ics, sitecheck, webpage
+from newsletter.store import Database
 
 MARKER = ".newsletter-archive"  # marks a folder this command may replace
 FAR = dt.date(9999, 12, 30)  # "until now", without reading the clock
@@ -99,7 +99,7 @@ def _report(folder: Path) -> dict:
 
 
 def site_files(
-    settings: Settings, db: sqlite_utils.Database | None, issues: list[Published]
+    settings: Settings, db: Database | None, issues: list[Published]
 ) -> dict[str, bytes]:
     """Every file of the site, by relative path."""
     env = render.environment(settings, settings.root)
@@ -147,7 +147,7 @@ def site_files(
     return files
 
 
-def build_archive(settings: Settings, db: sqlite_utils.Database | None, out: Path) -> ArchiveResult:
+def build_archive(settings: Settings, db: Database | None, out: Path) -> ArchiveResult:
     """Write the archive to ``out``, replacing the previous one in a single swap."""
     out = out.resolve()
     if out == settings.root.resolve() or out in settings.root.resolve().parents:
@@ -175,7 +175,7 @@ def build_archive(settings: Settings, db: sqlite_utils.Database | None, out: Pat
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a web server must read it
         notes += [f"broken link: {p}" for p in sitecheck.broken_links(tmp)]
         if db is not None:
-            known = [row[0] for row in db.execute("SELECT email FROM contacts")]
+            known = store.contacts.all_addresses(db)
             notes += [
                 f"{hit}: a contact's address is in the page text (written by an editor?)"
                 for hit in sitecheck.addresses_found(tmp, known)

@@ -23,30 +23,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
-
 from newsletter import tokens
 from newsletter.errors import NewsletterError
 from newsletter.returns.dsn import Bounce, classify
-from newsletter.store import contacts, ledger
-from newsletter.store.contacts import now
+from newsletter.store import Database, bounces, contacts, ledger, writing
 
 SOFT_LIMIT = 3
-
-migrations = Migrations("newsletter.bounces")
-
-
-@migrations()
-def m001_bounces(db: sqlite_utils.Database) -> None:
-    # Only hashes and ids: the returned mail itself, with its addresses, is not kept.
-    db.execute(
-        "CREATE TABLE bounce_messages (hash TEXT PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL)"
-    )
-    db.execute(
-        "CREATE TABLE soft_bounces (contact_id INTEGER NOT NULL, issue TEXT NOT NULL,"
-        " status TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (contact_id, issue))"
-    )
 
 
 @dataclass(frozen=True)
@@ -109,12 +91,12 @@ def _maildir(path: Path) -> Iterator[tuple[str, bytes]]:
         yield key, box.get_bytes(key)
 
 
-def process(db: sqlite_utils.Database, path: Path, actor: str | None = None) -> Iterator[Outcome]:
+def process(db: Database, path: Path, actor: str | None = None) -> Iterator[Outcome]:
     """Process each message of the mailbox at ``path``, yielding what was done."""
     secret = _secret()
     for label, data in read_mailbox(path):
         digest = hashlib.sha256(data).hexdigest()
-        if db.execute("SELECT 1 FROM bounce_messages WHERE hash = ?", [digest]).fetchone():
+        if bounces.processed(db, digest):
             yield Outcome(label, "seen", "already processed; nothing to do")
             continue
         bounce = classify(data)
@@ -123,12 +105,9 @@ def process(db: sqlite_utils.Database, path: Path, actor: str | None = None) -> 
             why = "skipped: an unsubscribe request, but NEWSLETTER_SECRET is not set"
             yield Outcome(label, bounce.kind, f"{why}; run again with it")
             continue
-        with db.atomic():  # the outcome and the "seen" mark land together
+        with writing(db):  # the outcome and the "seen" mark land together
             text, changed = _apply(db, bounce, secret, actor)
-            db.execute(
-                "INSERT INTO bounce_messages (hash, kind, at) VALUES (?, ?, ?)",
-                [digest, bounce.kind, now()],
-            )
+            bounces.mark_processed(db, digest, bounce.kind)
         yield Outcome(label, bounce.kind, text, changed)
 
 
@@ -139,9 +118,7 @@ def _secret() -> bytes | None:
         return None  # only needed for unsubscribe requests, which are then reported
 
 
-def _apply(
-    db: sqlite_utils.Database, b: Bounce, secret: bytes | None, actor: str | None
-) -> tuple[str, bool]:
+def _apply(db: Database, b: Bounce, secret: bytes | None, actor: str | None) -> tuple[str, bool]:
     """Act on one classified message: (what happened, whether a status changed)."""
     if b.kind == "malformed":
         return f"skipped: malformed message ({b.reason})", False
@@ -162,25 +139,22 @@ def _apply(
     what = f"{b.kind} bounce {b.status} for {contact.email} (issue {issue}, {how})"
     if b.kind == "hard":
         return _mark(db, contact, issue, what, actor)
-    db.execute(
-        "INSERT OR IGNORE INTO soft_bounces (contact_id, issue, status, at) VALUES (?, ?, ?, ?)",
-        [contact.id, issue, b.status, now()],
-    )
-    streak = soft_streak(db, contact.id)
+    bounces.add_soft(db, contact.id, issue, b.status)
+    streak = bounces.soft_streak(db, contact.id)
     if streak >= SOFT_LIMIT:
         return _mark(db, contact, issue, f"{what}: {streak} soft bounces in a row", actor)
     return f"{what}: {streak} of {SOFT_LIMIT} soft bounces in a row", False
 
 
 def _mark(
-    db: sqlite_utils.Database, contact: contacts.Contact, issue: str, what: str, actor: str | None
+    db: Database, contact: contacts.Contact, issue: str, what: str, actor: str | None
 ) -> tuple[str, bool]:
     if contacts.mark_bounced(db, contact.email, source=f"bounce:{issue}", actor=actor):
         return f"{what}: marked bounced", True
     return f"{what}: already {contact.status}, unchanged", False
 
 
-def _recipient(db: sqlite_utils.Database, b: Bounce) -> tuple[contacts.Contact, str, str] | str:
+def _recipient(db: Database, b: Bounce) -> tuple[contacts.Contact, str, str] | str:
     """(contact, issue, how it was matched), or why no contact could be found."""
     for message_id in b.message_ids:
         delivery = ledger.find_message(db, message_id)
@@ -195,41 +169,15 @@ def _recipient(db: sqlite_utils.Database, b: Bounce) -> tuple[contacts.Contact, 
         contact = contacts.get_contact(db, address)
         if contact is None:
             continue
-        row = db.execute(
-            "SELECT issue FROM deliveries WHERE contact_id = ? AND status != 'skipped'"
-            " ORDER BY coalesce(sent_at, queued_at) DESC, id DESC LIMIT 1",
-            [contact.id],
-        ).fetchone()
-        if row:  # no Message-ID: the latest issue they were sent is the likely one
-            return contact, row[0], "no Message-ID; matched by address"
+        issue = ledger.latest_issue(db, contact.id)
+        if issue:  # no Message-ID: the latest issue they were sent is the likely one
+            return contact, issue, "no Message-ID; matched by address"
     named = ", ".join(b.recipients) or "no address"
     return f"no Message-ID, and {named} is not a contact the ledger says we mailed"
 
 
-def soft_streak(db: sqlite_utils.Database, contact_id: int) -> int:
-    """How many issues in a row, up to the latest soft-bounced one, bounced softly."""
-    sql = "SELECT issue FROM soft_bounces WHERE contact_id = ?"
-    soft = {row[0] for row in db.execute(sql, [contact_id])}
-    if not soft:
-        return 0
-    # The issues they were sent, in send order (any sender: a rehearsal counts too).
-    sql = (
-        "SELECT issue FROM deliveries WHERE contact_id = ? AND status NOT IN ('queued', 'skipped')"
-        " GROUP BY issue ORDER BY min(coalesce(sent_at, queued_at)), issue"
-    )
-    order = [row[0] for row in db.execute(sql, [contact_id])]
-    order += sorted(soft - set(order))
-    last = max(n for n, issue in enumerate(order) if issue in soft)
-    streak = 0
-    for issue in reversed(order[: last + 1]):
-        if issue not in soft:
-            break
-        streak += 1
-    return streak
-
-
 def _unsubscribe(
-    db: sqlite_utils.Database, token: str, secret: bytes | None, actor: str | None
+    db: Database, token: str, secret: bytes | None, actor: str | None
 ) -> tuple[str, bool]:
     assert secret is not None  # process() holds requests back without it
     found = tokens.read_token(secret, token)

@@ -23,8 +23,7 @@ from newsletter import tokens
 from newsletter.build import render
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
-from newsletter.store import contacts
-from newsletter.store.db import open_db
+from newsletter.store import contacts, open_db
 
 # A token is about 60 characters; anything far longer is not one of ours.
 MAX_TOKEN = 200

@@ -22,6 +22,7 @@ from newsletter.send import headers
 from newsletter.send.message import Recipient
 from newsletter.send.preflight import Prepared
 from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, UNCERTAIN, Message, Result
+from newsletter.store.ledger import Queued
 from newsletter.tokens import make_token
 
 # Not a sender's answer: the contact's data cannot be put in a message at all.
@@ -33,12 +34,12 @@ OUTCOMES = {SENT, TEMPORARY, PERMANENT, UNCERTAIN}
 class Job:
     """One claimed ledger row; ``row`` is kept as fetched so a retry can claim it again."""
 
-    row: tuple  # (id, contact_id, message_id, attempts, email, name)
+    row: Queued
     attempt: int
 
     @property
     def row_id(self) -> int:
-        return self.row[0]
+        return self.row.id
 
 
 def problem(contact_id: int, email: str, name: str) -> str | None:
@@ -60,8 +61,8 @@ def work(prep: Prepared, sender: Any, jobs: queue.SimpleQueue, results: queue.Si
 
 
 def _one(prep: Prepared, sender: Any, job: Job) -> tuple[Result | None, Exception | None]:
-    _, contact_id, message_id, _, email, name = job.row
-    name = name or ""
+    contact_id, message_id, email = job.row.contact_id, job.row.message_id, job.row.email
+    name = job.row.name or ""
     if reason := problem(contact_id, email, name):
         return Result(INVALID, reason), None
     if not email.isascii():  # an internationalised domain goes out as IDNA

@@ -6,45 +6,16 @@ test sends go through the real sender but leave no row behind.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 
-import sqlite_utils
-
-from newsletter.errors import NewsletterError
 from newsletter.send import headers
 from newsletter.send.message import Recipient, new_message_id
 from newsletter.send.preflight import Prepared
 from newsletter.send.senders import Message, Result
-from newsletter.store import ledger
-from newsletter.store.db import migration_sets
+from newsletter.store import Database, ledger
 from newsletter.tokens import make_token
 
 TEST_PREFIX = "[TEST] "
-
-
-def readonly_db(path: Path) -> sqlite_utils.Database:
-    """contacts.db for a dry run: opened read-only and never migrated, so not a byte changes.
-
-    A missing database, or one from before the ledger existed, is read from an
-    in-memory copy brought up to date instead; the file itself stays as it was.
-    """
-    memory = sqlite3.connect(":memory:", isolation_level=None)
-    if path.is_file():
-        try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-            db = sqlite_utils.Database(conn)
-            if {"contacts", "suppression", "deliveries"} <= set(db.table_names()):
-                return db
-            conn.backup(memory)
-            conn.close()
-        except sqlite3.DatabaseError as exc:
-            raise NewsletterError(f"{path}: not a usable SQLite database ({exc}).") from None
-    db = sqlite_utils.Database(memory)
-    for migrations in migration_sets():
-        migrations.apply(db)
-    return db
 
 
 @dataclass(frozen=True)
@@ -60,14 +31,11 @@ class Plan:
     skipped: int = 0
 
 
-def plan(
-    db: sqlite_utils.Database, prep: Prepared, retry_failed: bool, retry_uncertain: bool
-) -> Plan:
+def plan(db: Database, prep: Prepared, retry_failed: bool, retry_uncertain: bool) -> Plan:
     name = prep.spec.name
     counts = ledger.counts(db, prep.issue_id).get(name)
     if counts is None:
-        sql = "SELECT count(*) FROM contacts WHERE status = 'subscribed'"
-        return Plan(name, db.execute(sql).fetchone()[0], True)
+        return Plan(name, ledger.count_recipients(db), True)
     uncertain = counts["uncertain"] + counts["sending"]
     to_send = counts["queued"] + counts["failed"] * retry_failed + uncertain * retry_uncertain
     return Plan(
@@ -75,12 +43,9 @@ def plan(
     )
 
 
-def sample(db: sqlite_utils.Database, prep: Prepared) -> tuple[str, bytes]:
+def sample(db: Database, prep: Prepared) -> tuple[str, bytes]:
     """(address, message) for the first subscribed contact, or a stand-in when there is none."""
-    row = db.execute(
-        "SELECT id, email, coalesce(name, '') FROM contacts WHERE status = 'subscribed'"
-        " ORDER BY id LIMIT 1"
-    ).fetchone()
+    row = ledger.first_recipient(db)
     contact_id, email, name = row or (0, f"colleague@{prep.composer.layout.domain}", "")
     address = headers.check_address(email, f"contacts.db: contact {contact_id}")
     headers.check(name, f"contacts.db: contact {contact_id} <{email}>", "name")

@@ -19,14 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import sqlite_utils
-
+from newsletter import store
 from newsletter.send.dispatch import INVALID, Job, interruptible, send_lock, work
+from newsletter.send.message import id_label
 from newsletter.send.preflight import Prepared
 from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, Result, SenderError
 from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
-from newsletter.store import ledger
-from newsletter.store.contacts import address_hash, now
+from newsletter.store import Database, ledger, now
 
 PAGE = 256
 SHOWN = 10  # failures kept for the summary; `status` lists them all
@@ -50,8 +49,8 @@ class Tally:
 
 
 class Run:
-    def __init__(self, db: sqlite_utils.Database, prep: Prepared, progress, notice) -> None:
-        self.db, self.conn, self.prep, self.cfg = db, db.conn, prep, prep.config
+    def __init__(self, db: Database, prep: Prepared, progress, notice) -> None:
+        self.db, self.prep, self.cfg = db, prep, prep.config
         self.issue, self.sender = prep.issue_id, prep.spec.name
         self.progress: Callable[[int, int], None] = progress or (lambda done, total: None)
         self.notice: Callable[[str], None] = notice or (lambda text: None)
@@ -59,9 +58,10 @@ class Run:
         self.stopping = self.hard = False  # hard: a second Ctrl-C, leave at once
         self.in_flight = self.after_id = self.consecutive = 0
         self.limit = self.cfg.concurrency  # connections actually open
-        self.page: list[tuple] = []
+        self.page: list[ledger.Queued] = []
         self.exhausted = False
-        self.retry: list[tuple[float, int, tuple, int]] = []  # (due, row id, row, attempts)
+        # (due, row id, row, attempts so far): the row id keeps rows from being compared.
+        self.retry: list[tuple[float, int, ledger.Queued, int]] = []
         self.bucket = TokenBucket(self.cfg.rate)
         since = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
         earlier = ledger.sent_since(db, self.sender, since) if self.cfg.max_per_hour else []
@@ -88,47 +88,27 @@ class Run:
             return None
         return max(ready, self.bucket.wait(), self.window.wait())
 
-    def _next_row(self) -> tuple[tuple, int]:
-        """The next row to claim, and its attempts so far (row[3] stays as at the start)."""
+    def _next_row(self) -> tuple[ledger.Queued, int]:
+        """The next row to claim, and its attempts so far (row.attempts stays as at the start)."""
         if self.retry and self.retry[0][0] <= time.monotonic():
-            return heapq.heappop(self.retry)[2:]
+            _, _, row, attempts = heapq.heappop(self.retry)
+            return row, attempts
         row = self.page.pop()
-        self.after_id = row[0]
-        return row, row[3]
+        self.after_id = row.id
+        return row, row.attempts
 
-    def _claim(self, row: tuple, attempts: int, at: str) -> Job | None:
+    def _claim(self, row: ledger.Queued, attempts: int, at: str) -> Job | None:
         """Mark the row ``sending`` if its contact is still subscribed and not suppressed."""
-        row_id, contact_id, _, _, email, _ = row
-        args = [at, row_id, contact_id, email, address_hash(email or "")]
-        if self.conn.execute(ledger.CLAIM, args).rowcount:
-            return Job(row, attempts + 1)
-        # The rare cases, worked out one by one: skipped, or a changed address.
-        found = self.conn.execute(
-            "SELECT email, name, status FROM contacts WHERE id = ?", [contact_id]
-        ).fetchone()
-        reason = "the contact was deleted" if found is None else ""
-        if found and found[2] != "subscribed":
-            reason = f"the contact is {found[2]}"
-        elif (
-            found
-            and self.conn.execute(
-                "SELECT 1 FROM suppression WHERE hash = ?", [address_hash(found[0])]
-            ).fetchone()
-        ):
-            reason = "the address is on the suppression list"
-        if reason:
-            if self.conn.execute(ledger.MARK_SKIPPED, [reason, at, row_id]).rowcount:
-                self.tally.skipped += 1
-            return None
-        if not self.conn.execute(ledger.MARK_SENDING, [found[0], at, row_id]).rowcount:
-            return None  # no longer queued: changed by someone else
-        return Job((*row[:4], found[0], found[1]), attempts + 1)
+        claim = ledger.claim(self.db, row, at)
+        if claim.skipped:
+            self.tally.skipped += 1
+        return Job(claim.row, attempts + 1) if claim.row else None
 
     # -- recording results ------------------------------------------------------
     def _done(self, job: Job, status: str, error: str | None, reply: str | None, at: str):
-        self.conn.execute(ledger.MARK_DONE, [status, error, reply, at, status, at, job.row_id])
+        ledger.mark_done(self.db, job.row_id, status, error, reply, at)
         if status == "failed" and len(self.tally.failures) < SHOWN:
-            who = "" if (error or "").startswith("contact ") else f"{job.row[4]}: "
+            who = "" if (error or "").startswith("contact ") else f"{job.row.email}: "
             self.tally.failures.append(who + (error or ""))  # a server's reply names no one
         if status != "queued":
             setattr(self.tally, status, getattr(self.tally, status) + 1)
@@ -149,7 +129,7 @@ class Run:
             return self._done(job, "failed", result.reply, None, at)
         self.consecutive += 1
         # Attempts in this run: --retry-failed gives a row that gave up a full set again.
-        tries = job.attempt - job.row[3]
+        tries = job.attempt - job.row.attempts
         if result.status == TEMPORARY and tries < self.cfg.max_attempts:
             self._done(job, "queued", result.reply, None, at)
             self.tally.retries += 1
@@ -208,8 +188,7 @@ class Run:
                 full = self.in_flight >= limit or ready is None
                 batch = self._collect(results, None if full else ready)
             at, claimed = now(), []
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
+            with store.writing(self.db):  # a group commit: results and the next claims
                 for job, result, exc in batch:
                     self._record(job, result, exc, at)
                 while self.in_flight + len(claimed) < limit and self._ready_in() == 0:
@@ -218,10 +197,6 @@ class Run:
                         claimed.append(job)
                         self.bucket.take()
                         self.window.take()
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
             for job in claimed:  # only now: a row is committed as sending before it goes
                 jobs.put(job)
             self.in_flight += len(claimed)
@@ -271,26 +246,23 @@ class Run:
                     sender.close()
                 except Exception:  # closing politely is best effort
                     pass
-        self.tally.remaining = self._count("queued")
+        self.tally.remaining = ledger.count(self.db, self.issue, self.sender, "queued")
         self.tally.elapsed = time.monotonic() - started
         return self.tally
 
-    def _count(self, status: str) -> int:
-        sql = "SELECT count(*) FROM deliveries WHERE issue = ? AND sender = ? AND status = ?"
-        return self.conn.execute(sql, [self.issue, self.sender, status]).fetchone()[0]
-
     def _begin(self, retry_failed: bool, retry_uncertain: bool) -> None:
-        with self.db.atomic():
+        with store.writing(self.db):
             self.tally.recovered = ledger.recover(self.db, self.issue, self.sender)
             again = ("failed",) * retry_failed + ("uncertain",) * retry_uncertain
             if again:
                 ledger.requeue(self.db, self.issue, self.sender, again)
-        ledger.snapshot(self.db, self.issue, self.sender, self.prep.composer.layout.domain)
-        self.tally.total = self._count("queued")
+        label, domain = id_label(self.issue), self.prep.composer.layout.domain
+        ledger.snapshot(self.db, self.issue, self.sender, label, domain)
+        self.tally.total = ledger.count(self.db, self.issue, self.sender, "queued")
 
 
 def run(
-    db: sqlite_utils.Database,
+    db: Database,
     prep: Prepared,
     retry_failed: bool = False,
     retry_uncertain: bool = False,
@@ -299,6 +271,5 @@ def run(
 ) -> Tally:
     """Send the issue to every queued recipient: resumable, never twice to anyone."""
     with send_lock(prep.folder):
-        # FULL syncs each commit, so a `sending` mark survives a power cut, not only a crash.
-        db.execute(f"PRAGMA synchronous = {'FULL' if prep.config.durable else 'NORMAL'}")
+        store.set_durable(db, prep.config.durable)
         return Run(db, prep, progress, notice).execute(retry_failed, retry_uncertain)

@@ -1,1 +1,34 @@
-"""store"""
+"""The store: contacts.db, its tables, the write lock, migrations, and the only SQL.
+
+Stages call these functions; no module outside this package writes SQL. The
+table modules are public as namespaces (``store.contacts.get_contact``,
+``store.ledger.snapshot``), as sqlite-utils exposes ``Database`` and ``Table``.
+"""
+
+from newsletter.store import bounces, contacts, feeds, ledger, purge
+from newsletter.store.base import Database, lock_wait, now, reading, writing
+from newsletter.store.database import (
+    MIGRATIONS,
+    PURGE_STEPS,
+    open_db,
+    readonly_db,
+    set_durable,
+)
+
+__all__ = [
+    "MIGRATIONS",
+    "PURGE_STEPS",
+    "Database",
+    "bounces",
+    "contacts",
+    "feeds",
+    "ledger",
+    "lock_wait",
+    "now",
+    "open_db",
+    "purge",
+    "readonly_db",
+    "reading",
+    "set_durable",
+    "writing",
+]

@@ -8,31 +8,24 @@ badges are read from it. Consent only ever moves away from "subscribed" here:
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from newsletter.models import Contact
-from newsletter.store.db import writing
+from newsletter.store.base import Database, now, writing
 
 STATUSES = ("subscribed", "unsubscribed", "bounced", "left")
 
 migrations = Migrations("newsletter.contacts")
 
-# Other parts of the tool that store addresses (the delivery ledger) register a
-# function here; purge.purge calls each, with (db, address, contact id or None),
-# inside its transaction.
-PURGE_HOOKS: list[Callable[[sqlite_utils.Database, str, int | None], None]] = []
-
 
 @migrations()
-def m001_contacts(db: sqlite_utils.Database) -> None:
+def m001_contacts(db: Database) -> None:
     db["organisations"].create(
         {"id": int, "name": str, "acronym": str, "website": str}, pk="id", not_null={"name"}
     )
@@ -81,17 +74,12 @@ def m001_contacts(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m002_organisation_lookup(db: sqlite_utils.Database) -> None:
+def m002_organisation_lookup(db: Database) -> None:
     # Imports match organisations without regard to case ("Unicef" is UNICEF),
     # so the uniqueness must too; the directory groups contacts by organisation.
     db.execute("DROP INDEX idx_organisations_name")
     db.execute("CREATE UNIQUE INDEX idx_organisations_name ON organisations(name COLLATE NOCASE)")
     db["contacts"].create_index(["organisation_id"])
-
-
-def now() -> str:
-    """UTC timestamp as stored in every table: ISO 8601, second precision."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def default_actor() -> str:
@@ -107,7 +95,7 @@ def address_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
-def is_suppressed(db: sqlite_utils.Database, email: str) -> bool:
+def is_suppressed(db: Database, email: str) -> bool:
     sql = "SELECT 1 FROM suppression WHERE hash = ?"
     return bool(db.execute(sql, [address_hash(email)]).fetchone())
 
@@ -122,7 +110,7 @@ def history_text(value: object) -> str | None:
 
 
 def record_change(
-    db: sqlite_utils.Database,
+    db: Database,
     contact_id: int,
     field: str,
     old: object,
@@ -162,7 +150,7 @@ def _contact(row: tuple) -> Contact:
     return Contact(*values)
 
 
-def get_contact(db: sqlite_utils.Database, who: int | str) -> Contact | None:
+def get_contact(db: Database, who: int | str) -> Contact | None:
     """The contact with this id or (case-insensitively) this address."""
     if isinstance(who, int):
         row = db.execute(f"{_SELECT} WHERE c.id = ?", [who]).fetchone()
@@ -172,7 +160,7 @@ def get_contact(db: sqlite_utils.Database, who: int | str) -> Contact | None:
 
 
 def find_contacts(
-    db: sqlite_utils.Database, organisation: str | None = None, status: str | None = None
+    db: Database, organisation: str | None = None, status: str | None = None
 ) -> list[Contact]:
     """Contacts ordered by organisation, name and email; filters match case-insensitively."""
     where, params = [], []
@@ -187,9 +175,7 @@ def find_contacts(
     return [_contact(row) for row in db.execute(sql, params)]
 
 
-def organisation_id(
-    db: sqlite_utils.Database, name: str, acronym: str = "", website: str = ""
-) -> int:
+def organisation_id(db: Database, name: str, acronym: str = "", website: str = "") -> int:
     """The organisation called ``name`` (or with that acronym), created if missing."""
     row = db.execute(
         "SELECT id FROM organisations WHERE name = ? COLLATE NOCASE"
@@ -206,7 +192,7 @@ def organisation_id(
 
 
 def change_contact(
-    db: sqlite_utils.Database,
+    db: Database,
     contact: Contact,
     changes: Mapping[str, object],
     source: str,
@@ -230,7 +216,7 @@ def change_contact(
     return replace(contact, **diffs, source=source, updated_at=at)  # type: ignore[arg-type]
 
 
-def next_contact_id(db: sqlite_utils.Database) -> int:
+def next_contact_id(db: Database) -> int:
     """A contact id never used before, even by a purged contact.
 
     SQLite would reuse the id of a deleted last row; the history (and the
@@ -245,7 +231,7 @@ def next_contact_id(db: sqlite_utils.Database) -> int:
 
 
 def create_contact(
-    db: sqlite_utils.Database,
+    db: Database,
     contact: Contact,
     source: str,
     actor: str | None = None,
@@ -281,7 +267,7 @@ def create_contact(
 
 
 def _set_status(
-    db: sqlite_utils.Database,
+    db: Database,
     who: int | str,
     status: str,
     allowed_from: tuple[str, ...],
@@ -298,7 +284,7 @@ def _set_status(
 
 
 def unsubscribe(
-    db: sqlite_utils.Database,
+    db: Database,
     who: int | str,
     source: str = "manual",
     actor: str | None = None,
@@ -311,7 +297,7 @@ def unsubscribe(
 
 
 def mark_bounced(
-    db: sqlite_utils.Database,
+    db: Database,
     email: str,
     source: str = "send",
     actor: str | None = None,
@@ -322,7 +308,7 @@ def mark_bounced(
 
 
 def mark_left(
-    db: sqlite_utils.Database,
+    db: Database,
     who: int | str,
     source: str = "manual",
     actor: str | None = None,
@@ -344,6 +330,160 @@ class HistoryEntry:
     actor: str
 
 
-def history(db: sqlite_utils.Database, contact_id: int) -> list[HistoryEntry]:
+def history(db: Database, contact_id: int) -> list[HistoryEntry]:
     sql = "SELECT at, field, old, new, source, actor FROM history WHERE contact_id = ? ORDER BY id"
     return [HistoryEntry(*row) for row in db.execute(sql, [contact_id])]
+
+
+def canonical_organisation(db: Database, name: str) -> str:
+    """The stored name of the organisation called (or abbreviated) ``name``, else ``name``."""
+    row = db.execute(
+        "SELECT name FROM organisations WHERE name = ? COLLATE NOCASE OR acronym = ? COLLATE NOCASE"
+        " ORDER BY name = ? COLLATE NOCASE DESC",
+        [name, name, name],
+    ).fetchone()
+    return row[0] if row else name
+
+
+def organisation_names(db: Database) -> list[tuple[str, str | None]]:
+    """(name, acronym) of every organisation, for matching names in a list."""
+    return db.execute("SELECT name, acronym FROM organisations").fetchall()
+
+
+def suppressed_hashes(db: Database) -> set[str]:
+    return {row[0] for row in db.execute("SELECT hash FROM suppression")}
+
+
+def all_addresses(db: Database) -> list[str]:
+    """Every stored address, to check that none leaks into a public page."""
+    return [row[0] for row in db.execute("SELECT email FROM contacts")]
+
+
+def add_organisations(db: Database, organisations: Iterable[tuple[str, str, str]]) -> None:
+    """Create each (name, acronym, website) unless it exists."""
+    for name, acronym, website in organisations:
+        organisation_id(db, name, acronym, website)
+
+
+def create_contacts(
+    db: Database, contacts: Iterable[Contact], source: str, actor: str, at: str
+) -> None:
+    """Insert many new contacts and their "created" history rows; the caller holds the lock.
+
+    Bulk statements: a 100,000-row import would spend most of its time in
+    per-row round trips otherwise. The new rows are exactly the ids from the
+    first free one up, as the caller's transaction holds the write lock.
+    """
+    org_ids = {
+        name.casefold(): id_ for id_, name in db.execute("SELECT id, name FROM organisations")
+    }
+    first = next_contact_id(db)
+    rows = [
+        (
+            n,
+            c.email,
+            c.name,
+            org_ids.get(c.organisation.casefold()),
+            c.job_title,
+            c.country,
+            c.city,
+            c.phone,
+            c.topics,
+            int(c.listed),
+            c.status,
+            source,
+            at,
+            at,
+        )
+        for n, c in enumerate(contacts, first)
+    ]
+    db.conn.executemany(
+        "INSERT INTO contacts (id, email, name, organisation_id, job_title, country, city, phone,"
+        " topics, listed, status, source, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    db.execute(
+        "INSERT INTO history (contact_id, field, new, at, source, actor)"
+        " SELECT id, 'created', email, ?, ?, ? FROM contacts WHERE id >= ? ORDER BY id",
+        [at, source, actor, first],
+    )
+
+
+# -- what the directory section reads -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: int
+    name: str
+    acronym: str
+    website: str
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A contact the directory shows: listed and subscribed."""
+
+    id: int
+    organisation_id: int | None
+    name: str
+    job_title: str
+    email: str
+    phone: str
+    city: str
+    country: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One history row, as the directory reads it."""
+
+    contact_id: int
+    field: str
+    new: str | None
+
+
+@dataclass(frozen=True)
+class Gone:
+    """A listed contact who left or bounced."""
+
+    id: int
+    name: str
+    organisation: str
+    status: str
+
+
+def organisations(db: Database) -> list[Organisation]:
+    rows = db.execute(
+        "SELECT id, name, coalesce(acronym, ''), coalesce(website, '') FROM organisations"
+    )
+    return [Organisation(*row) for row in rows]
+
+
+def listed_contacts(db: Database) -> list[Listed]:
+    rows = db.execute(
+        "SELECT id, organisation_id, coalesce(name, ''), coalesce(job_title, ''), email,"
+        " coalesce(phone, ''), coalesce(city, ''), coalesce(country, '')"
+        " FROM contacts WHERE listed = 1 AND status = 'subscribed'"
+    )
+    return [Listed(*row) for row in rows]
+
+
+def changes_between(db: Database, start: str, end: str) -> list[Change]:
+    """History rows with ``start <= at < end``, in the order they were written."""
+    sql = "SELECT contact_id, field, new FROM history WHERE at >= ? AND at < ? ORDER BY id"
+    return [Change(*row) for row in db.execute(sql, [start, end])]
+
+
+def gone(db: Database, recent: Iterable[int]) -> list[Gone]:
+    """Listed contacts who bounced, and those of ``recent`` who left or bounced."""
+    ids = sorted(set(recent))
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(
+        "SELECT c.id, coalesce(c.name, ''), coalesce(o.name, ''), c.status FROM contacts c"
+        " LEFT JOIN organisations o ON o.id = c.organisation_id WHERE c.listed = 1 AND"
+        f" (c.status = 'bounced' OR (c.id IN ({marks}) AND c.status IN ('left', 'bounced')))",
+        ids,
+    )
+    return [Gone(*row) for row in rows]

@@ -11,14 +11,12 @@ sender, so a rehearsal into the outbox never blocks the real send.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from newsletter.send.message import id_label
-from newsletter.store import purge
-from newsletter.store.contacts import now
+from newsletter.store.base import Database, now, writing
+from newsletter.store.contacts import address_hash, is_suppressed
 
 STATUSES = ("queued", "sending", "sent", "failed", "uncertain", "skipped")
 
@@ -26,7 +24,7 @@ migrations = Migrations("newsletter.ledger")
 
 
 @migrations()
-def m001_deliveries(db: sqlite_utils.Database) -> None:
+def m001_deliveries(db: Database) -> None:
     # No foreign key to contacts: a purged contact's row must survive, minus the address.
     db.execute(
         """
@@ -56,7 +54,7 @@ def m001_deliveries(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m002_deliveries_indexes(db: sqlite_utils.Database) -> None:
+def m002_deliveries_indexes(db: Database) -> None:
     # Databases made before m001 settled (the shipped sample among them) carry two
     # indexes m001 no longer makes, each rewritten on every status change, and lack
     # the contact index: bring them to the same set as a new database.
@@ -88,34 +86,52 @@ _COLUMNS = (
 )
 
 
-def has_snapshot(db: sqlite_utils.Database, issue: str, sender: str) -> bool:
+def has_snapshot(db: Database, issue: str, sender: str) -> bool:
     sql = "SELECT 1 FROM deliveries WHERE issue = ? AND sender = ? LIMIT 1"
     return db.execute(sql, [issue, sender]).fetchone() is not None
 
 
-def snapshot(db: sqlite_utils.Database, issue: str, sender: str, domain: str) -> int:
-    """Queue every subscribed contact, once per issue and sender; the count queued.
+def _recipients(columns: str) -> str:
+    """Who gets an issue: every subscribed contact, in id order.
+
+    The one place this rule is written: the snapshot, the dry run's count and
+    its sample message all ask here.
+    """
+    return f"SELECT {columns} FROM contacts WHERE status = 'subscribed' ORDER BY id"
+
+
+def count_recipients(db: Database) -> int:
+    """How many contacts would get an issue if its snapshot were taken now."""
+    return db.execute(f"SELECT count(*) FROM ({_recipients('id')})").fetchone()[0]
+
+
+def first_recipient(db: Database) -> tuple[int, str, str] | None:
+    """(contact id, address, name) of the first contact who would get an issue."""
+    return db.execute(_recipients("id, email, coalesce(name, '')") + " LIMIT 1").fetchone()
+
+
+def snapshot(db: Database, issue: str, sender: str, label: str, domain: str) -> int:
+    """Queue every recipient, once per issue and sender; the count queued.
 
     Taken on the first run only: a resumed send keeps its original recipients.
-    Each row gets its Message-ID now, so a retry reuses it and receivers can
-    recognise a duplicate.
+    Each row gets its Message-ID now (``<label.RANDOM@domain>``), so a retry
+    reuses it and receivers can recognise a duplicate.
     """
-    with db.atomic():
+    with writing(db):
         if has_snapshot(db, issue, sender):
             return 0
         at = now()
-        label = id_label(issue)
         return db.execute(
             "INSERT INTO deliveries (issue, sender, contact_id, email, status, message_id,"
             " queued_at, updated_at)"
             " SELECT ?, ?, id, email, 'queued',"
             " '<' || ? || '.' || lower(hex(randomblob(8))) || '@' || ? || '>', ?, ?"
-            " FROM contacts WHERE status = 'subscribed' ORDER BY id",
+            f" FROM ({_recipients('id, email')})",
             [issue, sender, label, domain, at, at],
         ).rowcount
 
 
-def counts(db: sqlite_utils.Database, issue: str) -> dict[str, dict[str, int]]:
+def counts(db: Database, issue: str) -> dict[str, dict[str, int]]:
     """{sender: {status: count}} for one issue, every status present."""
     out: dict[str, dict[str, int]] = {}
     sql = "SELECT sender, status, count(*) FROM deliveries WHERE issue = ? GROUP BY 1, 2"
@@ -124,9 +140,7 @@ def counts(db: sqlite_utils.Database, issue: str) -> dict[str, dict[str, int]]:
     return dict(sorted(out.items()))
 
 
-def rows(
-    db: sqlite_utils.Database, issue: str, sender: str, statuses: tuple[str, ...]
-) -> list[Delivery]:
+def rows(db: Database, issue: str, sender: str, statuses: tuple[str, ...]) -> list[Delivery]:
     marks = ", ".join("?" * len(statuses))
     sql = (
         f"SELECT {_COLUMNS} FROM deliveries WHERE issue = ? AND sender = ?"
@@ -135,7 +149,7 @@ def rows(
     return [Delivery(*row) for row in db.execute(sql, [issue, sender, *statuses])]
 
 
-def find_message(db: sqlite_utils.Database, message_id: str) -> Delivery | None:
+def find_message(db: Database, message_id: str) -> Delivery | None:
     """The delivery with this Message-ID (angle brackets optional), for bounce processing."""
     mid = message_id.strip()
     mid = mid if mid.startswith("<") else f"<{mid}>"
@@ -143,7 +157,7 @@ def find_message(db: sqlite_utils.Database, message_id: str) -> Delivery | None:
     return Delivery(*row) if row else None
 
 
-def recover(db: sqlite_utils.Database, issue: str, sender: str) -> int:
+def recover(db: Database, issue: str, sender: str) -> int:
     """Rows a crash left in ``sending`` become ``uncertain``; the count."""
     return db.execute(
         "UPDATE deliveries SET status = 'uncertain', updated_at = ?, last_error = "
@@ -153,7 +167,7 @@ def recover(db: sqlite_utils.Database, issue: str, sender: str) -> int:
     ).rowcount
 
 
-def requeue(db: sqlite_utils.Database, issue: str, sender: str, statuses: tuple[str, ...]) -> int:
+def requeue(db: Database, issue: str, sender: str, statuses: tuple[str, ...]) -> int:
     marks = ", ".join("?" * len(statuses))
     return db.execute(
         f"UPDATE deliveries SET status = 'queued', updated_at = ?"
@@ -162,59 +176,121 @@ def requeue(db: sqlite_utils.Database, issue: str, sender: str, statuses: tuple[
     ).rowcount
 
 
-def queued(
-    db: sqlite_utils.Database, issue: str, sender: str, after_id: int, limit: int
-) -> list[tuple]:
-    """The next queued rows after ``after_id``: (id, contact_id, message_id, attempts, email,
-    name), the address as snapshotted and the name as it is now."""
+@dataclass(frozen=True)
+class Queued:
+    """A queued row as the send run claims it: the address as snapshotted, the name as now."""
+
+    id: int
+    contact_id: int
+    message_id: str
+    attempts: int
+    email: str
+    name: str | None
+
+
+def queued(db: Database, issue: str, sender: str, after_id: int, limit: int) -> list[Queued]:
+    """The next queued rows after ``after_id``, in id order."""
     # NOT INDEXED: walk the rowid range from after_id, rows of one snapshot are
     # contiguous, rather than sort an index scan of the whole issue per page.
-    return db.execute(
+    rows = db.execute(
         "SELECT d.id, d.contact_id, d.message_id, d.attempts, d.email, c.name"
         " FROM deliveries d NOT INDEXED LEFT JOIN contacts c ON c.id = d.contact_id"
         " WHERE d.issue = ? AND d.sender = ? AND d.status = 'queued' AND d.id > ?"
         " ORDER BY d.id LIMIT ?",
         [issue, sender, after_id, limit],
-    ).fetchall()
+    )
+    return [Queued(*row) for row in rows]
 
 
-def sent_since(db: sqlite_utils.Database, sender: str, since: str) -> list[str]:
+def count(db: Database, issue: str, sender: str, status: str) -> int:
+    sql = "SELECT count(*) FROM deliveries WHERE issue = ? AND sender = ? AND status = ?"
+    return db.execute(sql, [issue, sender, status]).fetchone()[0]
+
+
+def latest_issue(db: Database, contact_id: int) -> str | None:
+    """The issue this contact was most recently sent (or queued for), if any."""
+    row = db.execute(
+        "SELECT issue FROM deliveries WHERE contact_id = ? AND status != 'skipped'"
+        " ORDER BY coalesce(sent_at, queued_at) DESC, id DESC LIMIT 1",
+        [contact_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def sent_since(db: Database, sender: str, since: str) -> list[str]:
     """When this sender's messages were accepted since ``since``, for the hourly cap."""
     sql = "SELECT sent_at FROM deliveries WHERE sender = ? AND sent_at >= ? ORDER BY sent_at"
     return [row[0] for row in db.execute(sql, [sender, since])]
 
 
-# The run's per-message statements: kept here so the ledger's columns live in one module.
-# CLAIM checks consent and suppression in the same statement that marks the row,
-# just before the message goes: one statement per message keeps a send fast.
-CLAIM = (
+# The run's per-message statements. CLAIM checks consent and suppression in the
+# same statement that marks the row, just before the message goes: one statement
+# per message keeps a send fast.
+_CLAIM = (
     "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?"
     " WHERE id = ? AND status = 'queued'"
     " AND EXISTS (SELECT 1 FROM contacts WHERE id = ? AND email = ? AND status = 'subscribed')"
     " AND NOT EXISTS (SELECT 1 FROM suppression WHERE hash = ?)"
 )
-MARK_SENDING = (
+_MARK_SENDING = (
     "UPDATE deliveries SET status = 'sending', email = ?, attempts = attempts + 1,"
     " updated_at = ? WHERE id = ? AND status = 'queued'"
 )
-MARK_DONE = (
+_MARK_DONE = (
     "UPDATE deliveries SET status = ?, last_error = ?, reply = ?, updated_at = ?,"
     " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?"
 )
-MARK_SKIPPED = (
+_MARK_SKIPPED = (
     "UPDATE deliveries SET status = 'skipped', last_error = ?, updated_at = ?"
     " WHERE id = ? AND status = 'queued'"
 )
 
 
-def _forget(db: sqlite_utils.Database, address: str, contact_id: int | None) -> None:
-    """Purge hook: erase the address from the ledger, keep the counts."""
+@dataclass(frozen=True)
+class Claim:
+    """What claiming a queued row gave: the row to send, or why it was skipped."""
+
+    row: Queued | None  # to send now (its address as it is now); None: not to be sent
+    skipped: str = ""  # set when this call marked the row skipped: why
+
+
+def claim(db: Database, row: Queued, at: str) -> Claim:
+    """Mark ``row`` sending if its contact is still subscribed and not suppressed.
+
+    A contact whose address changed since the snapshot is mailed at the new one.
+    The caller holds the transaction.
+    """
+    args = [at, row.id, row.contact_id, row.email, address_hash(row.email or "")]
+    if db.conn.execute(_CLAIM, args).rowcount:
+        return Claim(row)
+    # The rare cases, worked out one by one: skipped, or a changed address.
+    found = db.conn.execute(
+        "SELECT email, name, status FROM contacts WHERE id = ?", [row.contact_id]
+    ).fetchone()
+    reason = "the contact was deleted" if found is None else ""
+    if found and found[2] != "subscribed":
+        reason = f"the contact is {found[2]}"
+    elif found and is_suppressed(db, found[0]):
+        reason = "the address is on the suppression list"
+    if reason:
+        marked = db.conn.execute(_MARK_SKIPPED, [reason, at, row.id]).rowcount
+        return Claim(None, reason if marked else "")
+    if not db.conn.execute(_MARK_SENDING, [found[0], at, row.id]).rowcount:
+        return Claim(None)  # no longer queued: changed by someone else
+    return Claim(replace(row, email=found[0], name=found[1]))
+
+
+def mark_done(
+    db: Database, row_id: int, status: str, error: str | None, reply: str | None, at: str
+) -> None:
+    """Record what became of one message (``queued`` again for a retry)."""
+    db.conn.execute(_MARK_DONE, [status, error, reply, at, status, at, row_id])
+
+
+def forget_address(db: Database, address: str, contact_id: int | None) -> None:
+    """Purge step: erase the address from the ledger, keep the counts."""
     db.execute(
         "UPDATE deliveries SET email = NULL, last_error = replace(last_error, ?, '(erased)'),"
         " reply = replace(reply, ?, '(erased)') WHERE email = ? OR contact_id = ?",
         [address, address, address, contact_id if contact_id is not None else -1],
     )
-
-
-if _forget not in purge.PURGE_HOOKS:
-    purge.PURGE_HOOKS.append(_forget)

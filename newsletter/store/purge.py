@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
-
-from newsletter.store.contacts import PURGE_HOOKS, address_hash, now, record_change
-from newsletter.store.db import writing
+from newsletter.store.base import Database, now, writing
+from newsletter.store.contacts import address_hash, record_change
+from newsletter.store.database import PURGE_STEPS
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class PurgeResult:
 
 
 def purge(
-    db: sqlite_utils.Database,
+    db: Database,
     email: str,
     source: str = "manual",
     actor: str | None = None,
@@ -50,8 +49,8 @@ def purge(
             db.execute("DELETE FROM contacts WHERE id = ?", [contact_id])
             record_change(db, contact_id, "purged", None, None, source, actor, at)
         for each in addresses:
-            for hook in PURGE_HOOKS:
-                hook(db, each, contact_id)
+            for step in PURGE_STEPS:
+                step(db, each, contact_id)
         stamp = at or now()
         added = [
             db.execute(
@@ -66,7 +65,7 @@ def purge(
     return PurgeResult(contact_id is not None, added[0] == 1, checkpointed)
 
 
-def former_addresses(db: sqlite_utils.Database, contact_id: int) -> list[str]:
+def former_addresses(db: Database, contact_id: int) -> list[str]:
     """The addresses a contact was created with or changed from/to, from its history."""
     sql = (
         "SELECT new FROM history WHERE contact_id = ? AND field IN ('created', 'email')"

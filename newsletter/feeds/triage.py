@@ -1,0 +1,50 @@
+"""The editor's triage of an issue's inbox: accept candidates into items/, or reject them.
+
+Both remember what they did in contacts.db (``store.feeds``), so a feed never
+proposes an accepted or rejected story again, whichever issue collects it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from newsletter import store
+from newsletter.issue.inbox import entry_keys, free_name, move_to_items, read_front, resolve
+from newsletter.issue.keys import title_key
+from newsletter.store import Database
+from newsletter.store.feeds import Rejection
+
+
+def accept(db: Database, folder: Path, names: tuple[str, ...], all_: bool) -> list[tuple[str, str]]:
+    """Move candidates into items/; return (candidate, item file) pairs."""
+    paths = resolve(folder, names, all_)
+    taken = {p.stem for p in (folder / "items").glob("*.md")}
+    moved, stamp = [], store.now()
+    with store.writing(db):
+        for path in paths:
+            name = free_name(path.stem, taken) + ".md"
+            taken.add(name.removesuffix(".md"))
+            urls, _ = entry_keys(read_front(path))
+            # Recorded first: if the move fails, the transaction takes the record back.
+            store.feeds.add_used(db, urls, folder.name, name, stamp)
+            move_to_items(folder, path, name)
+            moved.append((path.name, name))
+    return moved
+
+
+def reject(db: Database, folder: Path, names: tuple[str, ...], all_: bool) -> list[str]:
+    """Delete candidates and remember them, so no feed proposes them again."""
+    paths = resolve(folder, names, all_)
+    stamp = store.now()
+    with store.writing(db):
+        for path in paths:
+            data = read_front(path)
+            urls, guid = entry_keys(data)
+            title = str(data.get("title") or "")
+            feed = str(data["feed"]) if data.get("feed") else None
+            for url in sorted(urls) or [None]:
+                rejection = Rejection(url, guid, title_key(title) or None, title, folder.name, feed)
+                store.feeds.add_rejection(db, rejection, stamp)
+    for path in paths:
+        path.unlink(missing_ok=True)
+    return [p.name for p in paths]
