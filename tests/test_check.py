@@ -72,7 +72,8 @@ P = "issues/2026-Q4/items/bad.md"
         ),
         (
             b"---\ntitle: Caf\xe9\nsection: news\n---\n",
-            f"{P}:2: not UTF-8 (byte 0xe9). Save the file as UTF-8.",
+            f"{P}:2: not UTF-8 (byte 0xe9; it looks like Latin-1 or Windows-1252). "
+            "Save the file as UTF-8.",
         ),
         (
             "",
@@ -84,7 +85,7 @@ P = "issues/2026-Q4/items/bad.md"
         ),
         (
             "---\ntitle: T\nsection: news\nweight: heavy\nlink: https://example.org/\n---\n",
-            f"{P}:4: weight 'heavy' must be a whole number, such as 10 or -5.",
+            f"{P}:4: weight 'heavy' is not a whole number. Write a whole number, such as 10 or -5.",
         ),
         (
             "---\ntitle: T\ntitle: U\nsection: news\nlink: https://example.org/\n---\n",

@@ -12,7 +12,8 @@ from conftest import REPO, make_issue
 
 from newsletter.cli import main
 from newsletter.config import load_settings
-from newsletter.contacts.directory import build_directory, previous_issue_date
+from newsletter.contacts.directory import build_directory
+from newsletter.issue.meta import previous_issue_date
 from newsletter.models import Contact
 from newsletter.store import open_db
 from newsletter.store.contacts import (

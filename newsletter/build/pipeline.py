@@ -18,33 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
-
 from newsletter.build import render, report
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.issue.load import load_issue
-from newsletter.models import Issue, Problem, plural
+from newsletter.issue.load import CheckFailed, load_issue
+from newsletter.models import Issue, Problem
 
 # The largest email.html that keeps the full directory: Gmail clips above
 # report.MAX_KB, and sending adds a few hundred bytes of per-recipient values.
 EMAIL_BUDGET = (report.MAX_KB - 2) * 1024
-
-
-class CheckFailed(NewsletterError):
-    """The check found errors: show every problem line, then one summary line."""
-
-    def __init__(self, issue_id: str, problems: list[Problem], action: str) -> None:
-        self.problems = problems
-        errors = plural(sum(p.severity == "error" for p in problems), "error")
-        super().__init__(
-            f"{errors} in issues/{issue_id}; {action}. Fix the lines above and run again."
-        )
-
-    def show(self, file: Any = None) -> None:
-        for problem in self.problems:
-            click.echo(str(problem), err=True)
-        super().show(file)
 
 
 @dataclass

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.build import render
-from newsletter.build.pipeline import CheckFailed, build
+from newsletter.build.pipeline import build
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
+from newsletter.issue.load import CheckFailed
 from newsletter.models import PLACEHOLDERS
 
 SAMPLE = {"name": "Alex Sample", "email": "alex.sample@example.org"}

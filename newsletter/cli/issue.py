@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import click
 
-from newsletter.build.pipeline import CheckFailed
 from newsletter.build.pipeline import build as build_issue
 from newsletter.cli.env import Env, pass_env
 from newsletter.errors import NewsletterError
 from newsletter.issue import scaffold
-from newsletter.issue.load import load_issue
+from newsletter.issue.load import CheckFailed, load_issue
 from newsletter.models import plural
 
 

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, replace
-from pathlib import Path
 from urllib.parse import quote
 
 from newsletter import store
 from newsletter.config import Settings
-from newsletter.issue.items import parse_date
+from newsletter.issue.meta import previous_issue_date
 from newsletter.sanitize import neutralise
 
 # The short email version lists at most this many new/updated entries and as
@@ -132,21 +130,6 @@ class Directory:
 def _fold(text: str) -> str:
     """A sort key that puts "Élise" with "Elise" and ignores case."""
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
-
-
-def previous_issue_date(root: Path, issue_id: str, date: dt.date) -> dt.date | None:
-    """The latest publication date among the other issues that is before ``date``."""
-    best: dt.date | None = None
-    for path in (root / "issues").glob("*/issue.toml"):
-        if path.parent.name == issue_id:
-            continue
-        try:
-            found = parse_date(tomllib.loads(path.read_text(encoding="utf-8-sig")).get("date"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue  # `check` reports a broken issue; it just cannot be "previous"
-        if found and found < date and (best is None or found > best):
-            best = found
-    return best
 
 
 def build_directory(

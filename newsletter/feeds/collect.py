@@ -14,7 +14,6 @@ import importlib
 import multiprocessing
 import os
 import re
-import tomllib
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -31,9 +30,8 @@ from newsletter.feeds import registry
 from newsletter.feeds.dedupe import Pending, group
 from newsletter.feeds.entries import Parsed, parse_feed
 from newsletter.issue.inbox import Candidate, known_keys, write_candidates
-from newsletter.issue.items import parse_date
 from newsletter.issue.keys import FeedGuid, canonical_url, has_guid, title_key
-from newsletter.issue.load import quarter_window
+from newsletter.issue.meta import issue_window
 from newsletter.store import Database
 from newsletter.store.feeds import Feed, Seen
 
@@ -72,37 +70,6 @@ class Collected:
         return any(f.status != "failed" for f in self.feeds)
 
 
-def issue_window(folder: Path) -> tuple[dt.date, dt.date]:
-    """The window from issue.toml, else the quarter named by the folder."""
-    path = folder / "issue.toml"
-    rel = f"issues/{folder.name}/issue.toml"
-    window = None
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise NewsletterError(
-                f"{rel}: cannot read it ({exc}). Run: newsletter check {folder.name}"
-            ) from None
-        raw = data.get("window")
-        if raw is not None:
-            start = parse_date(raw.get("from")) if isinstance(raw, dict) else None
-            end = parse_date(raw.get("to")) if isinstance(raw, dict) else None
-            if start is None or end is None or start > end:
-                raise NewsletterError(
-                    f"{rel}: 'window' must be {{ from = YYYY-MM-DD, "
-                    "to = YYYY-MM-DD }, from before to."
-                )
-            window = (start, end)
-    window = window or quarter_window(folder.name)
-    if window is None:
-        raise NewsletterError(
-            f"{rel}: no window and the ID is not YYYY-Qn. "
-            "Add window = { from = 2026-10-01, to = 2026-12-31 }."
-        )
-    return window
-
-
 def collect(
     db: Database,
     settings: Settings,
@@ -116,7 +83,7 @@ def collect(
     """Fetch every feed, keep the window's new entries, write them to inbox/."""
     when = when or dt.datetime.now(dt.UTC).replace(microsecond=0)
     stamp, today = when.isoformat(), when.date()
-    window = issue_window(folder)
+    window = issue_window(folder, settings.section_keys)
     feeds = store.feeds.list_feeds(db)
     if not feeds:
         raise NewsletterError(

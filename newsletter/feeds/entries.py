@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
-from newsletter.issue.items import is_web_url
 from newsletter.sanitize import clean_html, html_to_text
+from newsletter.schema import is_web_url
 
 SUMMARY_WORDS = 80
 TITLE_CHARS = 300

@@ -1,54 +1,89 @@
-"""Read one contributor file: YAML front matter plus a Markdown summary.
+"""Read one item file: YAML front matter plus a Markdown summary.
 
-Validation reports every problem with the line of the offending key, so a
-contributor can fix a file in one pass. The same format serves ``items/`` and
-the feed inbox, so accepted candidates go through exactly the same checks.
+The front matter is declared once, as ``item_schema``; validation reports every
+problem with the line of the offending key, so a contributor can fix a file in
+one pass. The same format serves ``items/`` and the inbox, so accepted
+candidates go through exactly the same checks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
-from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
+from newsletter.files import NotUTF8, decode
 from newsletter.models import Item, Problem
 from newsletter.sanitize import html_to_text, markdown_to_html, neutralise
+from newsletter.schema import (
+    Field,
+    Schema,
+    anything,
+    boolean,
+    choice,
+    date,
+    list_of,
+    moment,
+    text,
+    web_url,
+    whole,
+)
 
 try:  # libyaml is much faster when the wheel has it
     from yaml import CSafeLoader as Loader
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as Loader  # type: ignore[assignment]
 
-FIELDS = (
-    "title",
-    "section",
-    "link",
-    "date",
-    "source",
-    "contributor",
-    "image",
-    "image_alt",
-    "tags",
-    "weight",
-    "embargo",
-    "starts",
-    "ends",
-    # Provenance written by `collect` into inbox files; kept when accepted.
-    "collected_at",
-    "feed",
-    "guid",
-    "sources",
-    "undated",
-)
 SUMMARY_WORDS = 120
+# Provenance that `collect` writes into inbox files; kept verbatim when accepted.
+PROVENANCE = ("collected_at", "feed", "guid")
 _FENCE = re.compile(r"^-{3,}[ \t]*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@lru_cache(maxsize=8)
+def item_schema(sections: tuple[str, ...]) -> Schema:
+    """The fields of an item's front matter, in the order problems are reported."""
+    words = text(scalars=True)
+    return Schema(
+        fields=(
+            Field("title", text(scalars=True), required=True),
+            Field("section", choice(sections, what="section"), required=True),
+            Field("link", web_url()),
+            Field("image", web_url(), fix="Give the picture's https://... address."),
+            Field("image_alt", text(scalars=True)),
+            Field("date", date()),
+            Field("embargo", date()),
+            Field("starts", moment()),
+            Field("ends", moment()),
+            Field("weight", whole(example="10 or -5"), default=0),
+            Field(
+                "tags",
+                list_of(
+                    words,
+                    "a list of words",
+                    "Write a list of words, such as [procurement, training].",
+                    split=",",
+                ),
+                default=[],
+            ),
+            Field("source", text(scalars=True)),
+            Field("contributor", text(scalars=True)),
+            *(Field(name, text(scalars=True)) for name in PROVENANCE),
+            Field("sources", anything()),  # merged feeds, as `collect` wrote them
+            Field("undated", boolean()),
+        ),
+        assign=lambda key: f"'{key}: ...' to the front matter",
+        unknown_word="field",
+        suggest=True,
+    )
+
+
+FIELDS = item_schema(("news",)).names
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
@@ -62,47 +97,78 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
     return None
 
 
-def parse_date(value: Any) -> dt.date | None:
-    """A YAML/TOML date or an ISO string; None when it is not a date."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
-        except ValueError:
-            return None
-    return None
+@dataclass(frozen=True)
+class _Front:
+    """Front matter as parsed: the values and the line of each key."""
+
+    data: dict[str, Any]
+    lines: dict[str, int]
+    body: str
+    body_line: int
 
 
-def parse_moment(value: Any) -> dt.date | None:
-    """An event's start or end: a date (all day) or a date and time; None otherwise."""
-    if isinstance(value, dt.date):  # YAML gives dates and datetimes already parsed
-        return value
-    if isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00")
-        try:
-            if len(text) == 10:
-                return dt.date.fromisoformat(text)
-            return dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    return None
+class _Unreadable(Exception):
+    """The file cannot be read as an item at all; one problem says why."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line, self.message = line, message
 
 
-def is_web_url(value: str) -> bool:
+def _read(path: Path, problems: list[Problem], display: str) -> _Front:
     try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (raises ValueError for a port out of range)
-    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[bad/x"
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.netloc)
-        and not any(c.isspace() for c in value)
-        and not _CONTROL.search(value)
-    )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _Unreadable(
+            None, f"cannot be read ({exc.strerror}). Check the file's permissions."
+        ) from None
+    try:
+        source = decode(raw)
+    except NotUTF8 as exc:
+        raise _Unreadable(exc.line, exc.reason) from None
+    if not source.strip():
+        raise _Unreadable(
+            1, "the file is empty. Add front matter with a title and section, then a summary."
+        )
+    split = split_front_matter(source)
+    if split is None:
+        first = source.lstrip().split("\n", 1)[0].strip()
+        if _FENCE.match(first):
+            raise _Unreadable(
+                1, "front matter is not closed. Add a '---' line after the last field."
+            )
+        if first.startswith(("+++", "{")):
+            raise _Unreadable(
+                1, "front matter must be YAML between '---' lines (TOML or JSON is not read)."
+            )
+        raise _Unreadable(
+            1, "no front matter. Start the file with a '---' line, the fields, then '---'."
+        )
+    head, body, body_line = split
+    try:
+        node, data = _parse_yaml(head)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        reason = getattr(exc, "problem", None) or "invalid YAML"
+        raise _Unreadable(
+            mark.line + 2 if mark else 1,
+            f"invalid YAML front matter ({reason}). Check quotes, colons and indents.",
+        ) from None
+    if data is None:
+        data, node = {}, None
+    if not isinstance(data, dict):
+        raise _Unreadable(
+            2, "front matter must be 'field: value' lines. Write e.g. 'title: My item'."
+        )
+    lines: dict[str, int] = {}
+    for key_node, _ in node.value if node is not None else ():
+        key = str(key_node.value)
+        if key in lines:
+            problems.append(
+                Problem(display, key_node.start_mark.line + 2, f"'{key}' appears twice. Keep one.")
+            )
+        lines.setdefault(key, key_node.start_mark.line + 2)
+    return _Front({str(k): v for k, v in data.items()}, lines, body, body_line)
 
 
 def load_item(
@@ -114,186 +180,95 @@ def load_item(
 ) -> tuple[Item | None, list[Problem]]:
     """Parse and validate one item file; the Item is None when there are errors."""
     problems: list[Problem] = []
+    try:
+        front = _read(path, problems, display)
+    except _Unreadable as exc:
+        return None, [Problem(display, exc.line, exc.message)]
 
     def problem(line: int | None, message: str, severity: str = "error") -> None:
         problems.append(Problem(display, line, message, severity))
 
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        problem(None, f"cannot be read ({exc.strerror}). Check the file's permissions.")
-        return None, problems
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        problem(line, f"not UTF-8 (byte 0x{raw[exc.start]:02x}). Save the file as UTF-8.")
-        return None, problems
-    if not text.strip():
-        problem(1, "the file is empty. Add front matter with a title and section, then a summary.")
-        return None, problems
-    split = split_front_matter(text)
-    if split is None:
-        first = text.lstrip().split("\n", 1)[0].strip()
-        if _FENCE.match(first):
-            problem(1, "front matter is not closed. Add a '---' line after the last field.")
-        elif first.startswith(("+++", "{")):
-            problem(1, "front matter must be YAML between '---' lines (TOML or JSON is not read).")
-        else:
-            problem(1, "no front matter. Start the file with a '---' line, the fields, then '---'.")
-        return None, problems
-    head, body, body_line = split
-    try:
-        node, data = _parse_yaml(head)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 2 if mark else 1
-        reason = getattr(exc, "problem", None) or "invalid YAML"
-        problem(line, f"invalid YAML front matter ({reason}). Check quotes, colons and indents.")
-        return None, problems
-    if data is None:
-        data, node = {}, None
-    if not isinstance(data, dict):
-        problem(2, "front matter must be 'field: value' lines. Write e.g. 'title: My item'.")
-        return None, problems
-    lines: dict[str, int] = {}
-    if node is not None:
-        for key_node, _ in node.value:
-            key = str(key_node.value)
-            if key in lines:
-                problem(key_node.start_mark.line + 2, f"'{key}' appears twice. Keep one.")
-            lines.setdefault(key, key_node.start_mark.line + 2)
-
-    def at(key: str) -> int:
-        return lines.get(key, 1)
-
-    misspelt: set[str] = set()
-    for key in data:
-        if key not in FIELDS:
-            close = difflib.get_close_matches(str(key), FIELDS, n=1)
-            hint = f"Did you mean '{close[0]}'?" if close else f"Use one of: {', '.join(FIELDS)}."
-            problem(at(str(key)), f"unknown field '{key}'. {hint}")
-            misspelt.update(close)
-
-    def text_field(key: str, required: bool = False) -> str | None:
-        value = data.get(key)
-        if value is None or value == "":
-            # A misspelt key was already reported with its fix; "missing" would repeat it.
-            if required and key not in misspelt:
-                where = at(key) if key in data else 1
-                problem(
-                    where, f"'{key}' is missing or empty. Add '{key}: ...' to the front matter."
-                )
-            return None
-        if isinstance(value, dict | list):
-            problem(at(key), f"'{key}' must be text, not a list or mapping.")
-            return None
-        value = neutralise(" ".join(str(value).split()))
-        if _CONTROL.search(value):
-            problem(at(key), f"'{key}' contains control characters. Remove them.")
-            return None
-        return value
-
-    title = text_field("title", required=True)
-    section = text_field("section", required=True)
-    if section is not None and section not in sections:
-        problem(at("section"), f"unknown section '{section}'. Use one of: {', '.join(sections)}.")
-    link = text_field("link")
-    if link is not None and not is_web_url(link):
-        problem(at("link"), f"link '{link}' is not an http(s) URL. Use https://...")
-    image = text_field("image")
-    image_alt = text_field("image_alt")
-    if image is not None and not is_web_url(image):
-        problem(at("image"), "image must be an http(s) URL of the picture. Use https://...")
-    if image is not None and image_alt is None:
+    checked = item_schema(sections).check(front.data, front.lines)
+    for error in checked.errors:
+        problem(error.line or 1, error.message)
+    v = checked.values
+    at = front.lines.get
+    if v.get("image") and not v.get("image_alt"):
         problem(at("image"), "image has no image_alt. Describe the picture in 'image_alt: ...'.")
-    dates: dict[str, dt.date | None] = {}
-    for key in ("date", "embargo"):
-        value = data.get(key)
-        dates[key] = parse_date(value) if value not in (None, "") else None
-        if value not in (None, "") and dates[key] is None:
-            problem(at(key), f"{key} '{value}' is not a date. Write it as YYYY-MM-DD.")
-    for key in ("starts", "ends"):
-        value = data.get(key)
-        dates[key] = parse_moment(value) if value not in (None, "") else None
-        if value not in (None, "") and dates[key] is None:
-            problem(at(key), f"{key} '{value}' is not a date. Use YYYY-MM-DD or YYYY-MM-DD HH:MM.")
-    starts, ends = dates["starts"], dates["ends"]
+    starts, ends = v.get("starts"), v.get("ends")
     # Compare to the minute when both have a time, else by day (an all-day end is inclusive).
     cut = 16 if isinstance(starts, dt.datetime) and isinstance(ends, dt.datetime) else 10
-    if ends and not starts:
+    if ends and not starts and "starts" not in front.data:
         problem(at("ends"), "'ends' needs 'starts'. Add 'starts: YYYY-MM-DD' for the event.")
-    elif ends and str(ends)[:cut] < str(starts)[:cut]:
+    elif ends and starts and str(ends)[:cut] < str(starts)[:cut]:
         problem(at("ends"), "the event ends before it starts. Check 'starts' and 'ends'.")
-    weight = data.get("weight", 0)
-    if weight is None or isinstance(weight, bool) or not isinstance(weight, int):
-        problem(at("weight"), f"weight '{weight}' must be a whole number, such as 10 or -5.")
-        weight = 0
-    tags = _tags(data.get("tags"), lambda m: problem(at("tags"), m))
+    if any(p.severity == "error" for p in problems):
+        # Warnings about a file that does not load yet are noise; fix errors first.
+        return None, [p for p in problems if p.severity == "error"]
+    summary_html = markdown_to_html(front.body) if front.body.strip() else ""
+    _advise(v, summary_html, front, window, today, problem)
+    # Untrusted text must not forge a per-recipient marker or look like template code.
     plain = {
-        key: text_field(key) for key in ("source", "contributor", "collected_at", "feed", "guid")
+        k: neutralise(v[k]) if v.get(k) else None
+        for k in ("title", "source", "contributor", "link", "image", "image_alt")
     }
+    item = Item(
+        slug=path.stem,
+        title=plain["title"] or "",
+        section=v["section"],
+        summary_html=summary_html,
+        path=display,
+        link=plain["link"],
+        date=v["date"],
+        source=plain["source"],
+        contributor=plain["contributor"],
+        image=plain["image"],
+        image_alt=plain["image_alt"],
+        tags=tuple(t for t in v["tags"] if t),
+        weight=v["weight"],
+        embargo=v["embargo"],
+        starts=starts,
+        ends=ends,
+        extra=tuple((k, neutralise(v[k])) for k in PROVENANCE if v.get(k)),
+    )
+    return item, problems
 
-    summary_html = markdown_to_html(body) if body.strip() else ""
-    if title is not None and not link:
+
+def _advise(
+    v: dict[str, Any],
+    summary_html: str,
+    front: _Front,
+    window: tuple[dt.date, dt.date] | None,
+    today: dt.date | None,
+    problem: Any,
+) -> None:
+    """Warnings: advice about a file that loads, never a reason to stop."""
+    at = front.lines.get
+    if not v["link"]:
         problem(1, "no link. Add 'link: https://...' so readers can find out more.", "warning")
-    if window and dates["date"] and not window[0] <= dates["date"] <= window[1]:
+    day = v["date"]
+    if window and day and not window[0] <= day <= window[1]:
         problem(
             at("date"),
-            f"date {dates['date']} is outside the issue window {window[0]} to {window[1]}.",
+            f"date {day} is outside the issue window {window[0]} to {window[1]}.",
             "warning",
         )
     words = len(html_to_text(summary_html).split())
     if words > SUMMARY_WORDS:
         problem(
-            body_line, f"summary has {words} words. Trim it to {SUMMARY_WORDS} or fewer.", "warning"
+            front.body_line,
+            f"summary has {words} words. Trim it to {SUMMARY_WORDS} or fewer.",
+            "warning",
         )
-    if today and dates["embargo"] and dates["embargo"] > today:
-        problem(
-            at("embargo"), f"embargoed until {dates['embargo']}; held back until then.", "warning"
-        )
-    if any(p.severity == "error" for p in problems):
-        # Warnings about a file that does not load yet are noise; fix errors first.
-        return None, [p for p in problems if p.severity == "error"]
-    extra = tuple((k, plain[k]) for k in ("collected_at", "feed", "guid") if plain[k])
-    item = Item(
-        slug=path.stem,
-        title=title or "",
-        section=section or "",
-        summary_html=summary_html,
-        path=display,
-        link=link,
-        date=dates["date"],
-        source=plain["source"],
-        contributor=plain["contributor"],
-        image=image,
-        image_alt=image_alt,
-        tags=tags,
-        weight=weight,
-        embargo=dates["embargo"],
-        starts=dates["starts"],
-        ends=dates["ends"],
-        extra=extra,
-    )
-    return item, problems
+    if today and v["embargo"] and v["embargo"] > today:
+        problem(at("embargo"), f"embargoed until {v['embargo']}; held back until then.", "warning")
 
 
-def _parse_yaml(text: str) -> tuple[Any, Any]:
+def _parse_yaml(source: str) -> tuple[Any, Any]:
     """Parse once, keeping the node tree (for each key's line) and the values."""
-    loader = Loader(text)
+    loader = Loader(source)
     try:
         node = loader.get_single_node()
         return node, (loader.construct_document(node) if node is not None else None)
     finally:
         loader.dispose()
-
-
-def _tags(value: Any, problem: Callable[[str], None]) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [v for v in value.split(",")]
-    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        problem("tags must be a list of words, such as [procurement, training].")
-        return ()
-    return tuple(t for t in (" ".join(str(v).split()) for v in value) if t)

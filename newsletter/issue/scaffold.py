@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-import shutil
-import tempfile
 from pathlib import Path
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.issue.load import quarter_window
+from newsletter.files import new_folder
+from newsletter.issue.meta import next_number, quarter_window
 
 ORDINALS = {1: "First", 2: "Second", 3: "Third", 4: "Fourth"}
 
@@ -46,17 +44,6 @@ issue has real items.
 """
 
 
-def next_number(root: Path) -> int:
-    numbers = [0]
-    for path in (root / "issues").glob("*/issue.toml"):
-        match = re.search(
-            r"^number\s*=\s*(\d+)", path.read_text(encoding="utf-8", errors="replace"), re.M
-        )
-        if match:
-            numbers.append(int(match[1]))
-    return max(numbers) + 1
-
-
 def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) -> Path:
     """Create ``folder`` with issue.toml, intro.md and an example item; never overwrite."""
     if folder.exists():
@@ -84,16 +71,13 @@ def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) ->
         "intro.md": INTRO.format(name=settings.name),
         "items/example.md": EXAMPLE_ITEM.format(section=settings.section_keys[0], date=window[0]),
     }
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    # Build the folder beside its final place and rename it in, so an
-    # interrupted `new` leaves nothing behind.
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        for name, text in files.items():
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            (staging / name).write_text(text, encoding="utf-8")
-        staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        with new_folder(folder) as staging:  # an interrupted `new` leaves nothing behind
+            for name, text in files.items():
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                (staging / name).write_text(text, encoding="utf-8")
+    except FileExistsError:
+        raise NewsletterError(
+            f"issues/{folder.name}: already exists. Choose another ID or edit it."
+        ) from None
     return folder

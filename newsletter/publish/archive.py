@@ -28,9 +28,10 @@ from newsletter import store
 from newsletter.build import render
 from newsletter.build.pipeline import input_digest
 from newsletter.config import Settings
-from newsletter.contacts.directory import build_directory, previous_issue_date
+from newsletter.contacts.directory import build_directory
 from newsletter.errors import NewsletterError
 from newsletter.issue.load import load_issue
+from newsletter.issue.meta import previous_issue_date
 from newsletter.models import Issue, Item
 from newsletter.publish import ics, sitecheck, webpage
 from newsletter.store import Database

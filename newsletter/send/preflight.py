@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from newsletter import tokens
-from newsletter.build.pipeline import CheckFailed, input_digest
+from newsletter.build.pipeline import input_digest
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.issue.load import load_issue
+from newsletter.issue.load import CheckFailed, load_issue
 from newsletter.send import headers
 from newsletter.send.message import Composer, Layout, id_label
 from newsletter.send.senders import SenderSpec, load_sender
