@@ -1,34 +1,249 @@
-"""Settings from ``[tool.newsletter]`` in the root's pyproject.toml.
+"""The house settings: ``[tool.newsletter]`` in the root's pyproject.toml, and its subtables.
 
-Every key is declared here with its type, so a typo such as ``form_address``
-is reported with the file and key instead of being silently ignored.
+Every key is declared once, in the schemas below, with its type and default,
+so a typo such as ``form_address`` is reported with the file, the line and the
+key instead of being silently ignored, by whichever command reads the settings
+first. The subtables come out as typed values: ``send`` (how a send runs),
+``send.dkim``, ``sources`` (contact lists to sync) and ``senders`` (sender
+configurations, whose options the sender plugin itself declares).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from newsletter.errors import NewsletterError
+from newsletter.files import NotUTF8, decode
 from newsletter.models import SectionConfig
+from newsletter.schema import (
+    Field,
+    Invalid,
+    Kind,
+    Schema,
+    anything,
+    boolean,
+    choice,
+    line,
+    lines_under,
+    number,
+    toml_lines,
+    whole,
+)
 
-# key -> (type, default). A default of ... means the key is required.
-SCHEMA: dict[str, tuple[type | tuple[type, ...], Any]] = {
-    "name": (str, ...),
-    "from_name": (str, ...),
-    "from_address": (str, ...),
-    "reply_to": (str, ""),
-    "postal_address": (str, ...),
-    "web_url": (str, ...),
-    "language": (str, "en"),
-    "sections": (list, ...),
-    "list_id": (str, ""),
-    "sources": (list, []),
-    "senders": (dict, {}),
-    "send": (dict, {}),
-}
+TABLE = "tool.newsletter"
+MAX_CONCURRENCY = 64  # connections a send may open; the command line has the same cap
+# Settings tables that change how an issue is sent or synced, not what is built:
+# editing them must not make a finished build look stale to `send`.
+NOT_BUILD_INPUTS = ("senders", "send", "sources")
+
+
+def _toml(key: str) -> str:
+    return f'{key} = "..."'
+
+
+def _sections() -> Kind:
+    entry = Schema(
+        fields=(Field("key", line(), required=True), Field("title", line(), required=True)),
+        assign=_toml,
+    )
+
+    def parse(value: Any) -> tuple[SectionConfig, ...]:
+        if not isinstance(value, list) or not value:
+            raise Invalid("must be a non-empty list of sections")
+        found: list[SectionConfig] = []
+        for n, item in enumerate(value, 1):
+            checked = entry.check(item) if isinstance(item, dict) else None
+            if checked is None or checked.errors:
+                raise Invalid(f'entry {n} is not {{ key = "...", title = "..." }}')
+            if checked.values["key"] in {s.key for s in found}:
+                raise Invalid(f"key '{checked.values['key']}' appears twice", "Keep one.")
+            found.append(SectionConfig(checked.values["key"], checked.values["title"]))
+        return tuple(found)
+
+    fix = 'Write sections = [ { key = "news", title = "News" }, ... ].'
+    return Kind(parse, "a list of sections", fix)
+
+
+def _address() -> Kind:
+    plain = line()
+
+    def parse(value: Any) -> str:
+        address = plain.parse(value)
+        if "@" not in address:
+            raise Invalid("is not an email address")
+        return address
+
+    return Kind(parse, "an email address", "Write an address such as news@example.org.")
+
+
+def _base_url() -> Kind:
+    plain = line()
+
+    def parse(value: Any) -> str:
+        url = plain.parse(value)
+        if not url.startswith(("http://", "https://")):
+            raise Invalid("does not start with http:// or https://")
+        return url.rstrip("/")
+
+    return Kind(parse, "a web address", "Write the archive's address, https://....")
+
+
+HOUSE = Schema(
+    fields=(
+        Field("name", line(), required=True),
+        Field("from_name", line(), required=True),
+        Field("from_address", _address(), required=True),
+        Field("reply_to", line(), default=""),
+        Field("postal_address", line(), required=True),
+        Field("web_url", _base_url(), required=True),
+        Field("language", line(), default="en"),
+        Field("sections", _sections(), required=True),
+        Field("list_id", line(), default=""),
+        Field("sources", anything(), default=[]),
+        Field("senders", anything(), default={}),
+        Field("send", anything(), default={}),
+    ),
+    assign=_toml,
+)
+
+
+@dataclass(frozen=True)
+class Dkim:
+    """``[tool.newsletter.send.dkim]``: who signs, and where the key is (never the key)."""
+
+    selector: str
+    domain: str = ""  # default: the domain of from_address
+    key_env: str = ""  # an environment variable holding the PEM key
+    key_file: str = ""  # a path outside the project
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    """``[tool.newsletter.send]``; every field can be set there."""
+
+    sender: str = "outbox"
+    concurrency: int = 4
+    rate: float = 0.0  # messages a second; 0 = no limit
+    max_per_hour: int = 0  # 0 = no cap
+    max_attempts: int = 5  # per message, for 4xx replies and lost connections
+    retry_delay: float = 2.0  # seconds before the first retry; doubles each time
+    retry_delay_max: float = 300.0
+    max_consecutive_failures: int = 20  # then the run pauses
+    durable: bool = True  # fsync every ledger commit (survives power loss, not only crashes)
+    return_path: str = ""  # envelope sender; default from_address
+    unsubscribe_address: str = ""  # the mailto: in List-Unsubscribe; default from_address
+    dkim: Dkim | None = None
+
+
+_DNS_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+
+
+def _dns_name() -> Kind:
+    """A DNS name, returned in ASCII (IDNA): it goes into a header verbatim."""
+    plain = line()
+
+    def parse(value: Any) -> str:
+        name = plain.parse(value)
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass  # refused just below
+        if not _DNS_NAME.fullmatch(name):
+            raise Invalid("is not a DNS name")
+        return name
+
+    return Kind(parse, "a DNS name", "Write a name such as nl2026 or example.org.")
+
+
+def _dkim() -> Kind:
+    name = line()
+    schema = Schema(
+        fields=(
+            Field("selector", _dns_name(), required=True),
+            Field("domain", _dns_name(), default=""),
+            Field("key_env", name, default=""),
+            Field("key_file", name, default=""),
+        ),
+        assign=_toml,
+    )
+
+    def parse(value: Any) -> Dkim:
+        if not isinstance(value, dict):
+            raise Invalid("")
+        checked = schema.check(value)
+        if checked.errors:
+            raise Invalid(checked.errors[0].message, alone=True)
+        v = checked.values
+        if bool(v["key_env"]) == bool(v["key_file"]):
+            raise Invalid(
+                "needs exactly one of 'key_env' (an environment variable holding the PEM key) "
+                "or 'key_file' (a path outside the project)",
+                "Set one of them.",
+            )
+        return Dkim(**v)
+
+    return Kind(parse, "a table", "Write [tool.newsletter.send.dkim] with selector and key_env.")
+
+
+SEND = Schema(
+    fields=(
+        Field("sender", line(), default="outbox"),
+        Field("concurrency", whole(1, MAX_CONCURRENCY), default=4),
+        Field("rate", number(0), default=0.0),
+        Field("max_per_hour", whole(0), default=0),
+        Field("max_attempts", whole(1), default=5),
+        Field("retry_delay", number(0), default=2.0),
+        Field("retry_delay_max", number(0), default=300.0),
+        Field("max_consecutive_failures", whole(1), default=20),
+        Field("durable", boolean(), default=True),
+        Field("return_path", line(), default=""),
+        Field("unsubscribe_address", line(), default=""),
+        Field("dkim", _dkim()),
+    ),
+    assign=_toml,
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One contact list in ``sources``, authoritative for one organisation."""
+
+    name: str
+    organisation: str
+    location: str  # a path (relative to the root) or an http(s) URL
+    is_url: bool
+    format: str | None = None  # "csv" or "json"; None: from the name or content
+    timeout: float = 30.0
+
+
+SOURCE_EXAMPLE = '{ organisation = "UNICEF", url = "https://..." }'
+SOURCE = Schema(
+    fields=(
+        Field("name", line()),
+        Field("organisation", line(), required=True, fix="Name the organisation it owns."),
+        Field("path", line()),
+        Field("url", line()),
+        Field("format", choice(("csv", "json"))),
+        Field("timeout", number(above=0, maximum=600, unit="seconds"), default=30.0),
+    ),
+    assign=_toml,
+)
+
+
+@dataclass(frozen=True)
+class SenderTable:
+    """``[tool.newsletter.senders.NAME]``: a sender configuration; its plugin checks options."""
+
+    name: str
+    plugin: str
+    options: Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -45,10 +260,12 @@ class Settings:
     reply_to: str = ""
     language: str = "en"
     list_id: str = ""
-    sources: tuple[dict, ...] = ()
-    senders: dict = field(default_factory=dict)
-    send: dict = field(default_factory=dict)
+    sources: tuple[Source, ...] = ()
+    senders: Mapping[str, SenderTable] = field(default_factory=dict)
+    send: SendSettings = field(default_factory=SendSettings)
     path: Path | None = None
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
+    build_inputs: str = ""  # the settings a build reads, as canonical JSON (see input_digest)
 
     @property
     def section_keys(self) -> tuple[str, ...]:
@@ -58,83 +275,141 @@ class Settings:
     def domain(self) -> str:
         return self.from_address.rpartition("@")[2] or "localhost"
 
+    def where(self, key: str = "", table: str = "") -> str:
+        """``pyproject.toml:LINE: [tool.newsletter.TABLE] 'key'``, for messages."""
+        head = _head(self.path or self.root / "pyproject.toml", self.lines, table, key)
+        return f"{head} '{key}'" if key else head
 
-def _type_name(t: type | tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        list: "a list",
-        dict: "a table",
-        int: "an integer",
-        bool: "true/false",
-    }
-    return names.get(t, "a value") if isinstance(t, type) else "a value"
+
+def _head(path: Path, lines: Mapping[str, int], table: str, key: str) -> str:
+    """``path:LINE: [tool.newsletter.TABLE]``, with the line of ``key`` (or the table)."""
+    dotted = ".".join(p for p in (table, key) if p)
+    line = lines.get(dotted) or (lines.get(table) if table else None)
+    head = f"{path}:{line}" if line else f"{path}"
+    return f"{head}: [{TABLE}.{table}]" if table else f"{head}: [{TABLE}]"
 
 
 def load_settings(root: Path) -> Settings:
-    """Read and validate ``[tool.newsletter]``; raise NewsletterError naming file and key."""
+    """Read and validate ``[tool.newsletter]``; raise NewsletterError naming file, line and key."""
     path = root / "pyproject.toml"
     if not path.is_file():
         raise NewsletterError(
             f"{path}: not found. Run newsletter from the project folder or pass --root DIR."
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise NewsletterError(f"{path}: not UTF-8. Save the file as UTF-8.") from None
+        source = decode(path.read_bytes())
+        data = tomllib.loads(source)
+    except NotUTF8 as exc:
+        raise NewsletterError(f"{path}:{exc.line}: {exc.reason}") from None
     except tomllib.TOMLDecodeError as exc:
         raise NewsletterError(f"{path}: invalid TOML ({exc}). Fix the syntax.") from None
-    table = data.get("tool", {}).get("newsletter")
+    except OSError as exc:
+        raise NewsletterError(f"{path}: cannot be read ({exc.strerror}).") from None
+    tool = data.get("tool")
+    table = tool.get("newsletter") if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         raise NewsletterError(f"{path}: no [tool.newsletter] table. Add the house settings.")
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in SCHEMA:
-            known = ", ".join(sorted(SCHEMA))
-            raise NewsletterError(
-                f"{path}: [tool.newsletter] unknown key '{key}'. Use one of: {known}."
-            )
-        expected = SCHEMA[key][0]
-        if not isinstance(value, expected) or isinstance(value, bool) and expected is not bool:
-            raise NewsletterError(
-                f"{path}: [tool.newsletter] '{key}' must be {_type_name(expected)}, "
-                f"not {type(value).__name__}."
-            )
-        values[key] = value
-    for key, (_, default) in SCHEMA.items():
-        if key not in values:
-            if default is ...:
-                raise NewsletterError(f"{path}: [tool.newsletter] '{key}' is missing. Add it.")
-            values[key] = default
-    if not values["web_url"].startswith(("http://", "https://")):
-        raise NewsletterError(
-            f"{path}: [tool.newsletter] 'web_url' must start with http:// or https://."
-        )
-    if "@" not in values["from_address"]:
-        raise NewsletterError(f"{path}: [tool.newsletter] 'from_address' must be an email address.")
-    values["sections"] = _sections(path, values["sections"])
-    values["sources"] = tuple(values["sources"])
-    values["web_url"] = values["web_url"].rstrip("/")
-    return Settings(root=root, path=path, **values)
+    lines = lines_under(toml_lines(source), TABLE)
+    house = HOUSE.check(table, lines)
+    if house.errors:
+        error = house.errors[0]
+        raise NewsletterError(f"{_head(path, lines, '', error.key)} {error.message}")
+    v = house.values
+    return Settings(
+        root=root,
+        name=v["name"],
+        from_name=v["from_name"],
+        from_address=v["from_address"],
+        postal_address=v["postal_address"],
+        web_url=v["web_url"],
+        sections=v["sections"],
+        reply_to=v["reply_to"],
+        language=v["language"],
+        list_id=v["list_id"],
+        sources=_sources(path, lines, v["sources"]),
+        senders=_senders(path, lines, v["senders"]),
+        send=_send(path, lines, v["send"]),
+        path=path,
+        lines=lines,
+        build_inputs=json.dumps(
+            {k: val for k, val in table.items() if k not in NOT_BUILD_INPUTS},
+            sort_keys=True,
+            default=str,
+        ),
+    )
 
 
-def _sections(path: Path, raw: list) -> tuple[SectionConfig, ...]:
-    sections: list[SectionConfig] = []
+def _send(path: Path, lines: Mapping[str, int], raw: object) -> SendSettings:
+    if not isinstance(raw, dict):
+        raise NewsletterError(f"{_head(path, lines, '', 'send')} 'send' must be a table.")
+    checked = SEND.check(raw, lines_under(lines, "send"))
+    if checked.errors:
+        error = checked.errors[0]
+        table = "send.dkim" if error.key.startswith("dkim") else "send"
+        key = "" if table == "send.dkim" else error.key
+        raise NewsletterError(f"{_head(path, lines, table, key)} {error.message}")
+    return SendSettings(**checked.values)
+
+
+def with_overrides(send: SendSettings, **overrides: Any) -> SendSettings:
+    """Command-line options (None: not given) over the settings; the CLI types them."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return SendSettings(**{**send.__dict__, **given})
+
+
+def _sources(path: Path, lines: Mapping[str, int], raw: object) -> tuple[Source, ...]:
+    if not isinstance(raw, list):
+        raise NewsletterError(f"{_head(path, lines, '', 'sources')} 'sources' must be a list.")
+    found: list[Source] = []
     for n, entry in enumerate(raw, 1):
-        if not isinstance(entry, dict) or set(entry) != {"key", "title"}:
+        label = f"{_head(path, lines, '', 'sources')} 'sources' entry {n}"
+        if not isinstance(entry, dict):
+            raise NewsletterError(f"{label} must be a table such as {SOURCE_EXAMPLE}.")
+        checked = SOURCE.check(entry)
+        if checked.errors:
+            raise NewsletterError(f"{label}: {checked.errors[0].message}")
+        v = checked.values
+        where = [k for k in ("path", "url") if v.get(k)]
+        if len(where) != 1:
+            raise NewsletterError(f"{label}: give exactly one of 'path' or 'url' as a string.")
+        location = v[where[0]]
+        if where == ["url"] and not _valid_url(location):
             raise NewsletterError(
-                f"{path}: [tool.newsletter] 'sections' entry {n} must be "
-                '{ key = "...", title = "..." }.'
+                f"{label}: url {location[:60]!r} is not an http(s) URL. Copy it from the browser."
             )
-        if not all(isinstance(v, str) and v for v in entry.values()):
-            raise NewsletterError(
-                f"{path}: [tool.newsletter] 'sections' entry {n}: key and title must be "
-                "non-empty strings."
-            )
-        if entry["key"] in {s.key for s in sections}:
-            raise NewsletterError(
-                f"{path}: [tool.newsletter] 'sections' key '{entry['key']}' appears twice."
-            )
-        sections.append(SectionConfig(entry["key"], entry["title"]))
-    if not sections:
-        raise NewsletterError(f"{path}: [tool.newsletter] 'sections' is empty. Add a section.")
-    return tuple(sections)
+        name = v["name"] or v["organisation"]
+        if name in {s.name for s in found}:
+            raise NewsletterError(f"{label}: the name '{name}' is used twice. Give each a 'name'.")
+        found.append(
+            Source(name, v["organisation"], location, where == ["url"], v["format"], v["timeout"])
+        )
+    return tuple(found)
+
+
+def _valid_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.hostname)
+        and not any(c.isspace() for c in url)
+    )
+
+
+def _senders(path: Path, lines: Mapping[str, int], raw: object) -> dict[str, SenderTable]:
+    if not isinstance(raw, dict):
+        raise NewsletterError(f"{_head(path, lines, '', 'senders')} 'senders' must be a table.")
+    found = {}
+    for name, table in raw.items():
+        label = _head(path, lines, f"senders.{name}", "")
+        if not isinstance(table, dict):
+            raise NewsletterError(f"{label} must be a table of options.")
+        options = dict(table)
+        plugin = options.pop("plugin", name)  # lets two configurations share one plugin
+        if not isinstance(plugin, str) or not plugin:
+            raise NewsletterError(f"{label} 'plugin' must be the name of an installed sender.")
+        found[name] = SenderTable(name, plugin, options)
+    return found

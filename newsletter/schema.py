@@ -213,7 +213,7 @@ def text(one_line: bool = True, max_chars: int = TEXT_CHARS, scalars: bool = Fal
             raise Invalid(f"is {len(out):,} characters long; the most is {max_chars:,}")
         return out
 
-    return Kind(parse, "text", "Write it as plain text.")
+    return Kind(parse, "text", 'Write it as text in quotes: "...".')
 
 
 def line() -> Kind:
@@ -222,10 +222,10 @@ def line() -> Kind:
 
     def parse(value: Any) -> str:
         if isinstance(value, str) and any(c in value for c in "\r\n"):
-            raise Invalid("is more than one line")
+            raise Invalid("is more than one line", "Remove the line breaks.")
         return plain.parse(value)
 
-    return Kind(parse, "one line of text", "Remove the line breaks.")
+    return Kind(parse, "one line of text", 'Write it as text in quotes: "...".')
 
 
 def _int(value: Any) -> int:
@@ -262,7 +262,9 @@ def number(
     unit: str = "",
 ) -> Kind:
     """A finite number within bounds (``above``: strictly greater than)."""
-    bounds = _bounds(minimum, maximum) if above is None else f" above {above:g}"
+    bounds = _bounds(minimum, maximum)
+    if above is not None:
+        bounds = f" above {above:g}" + (f" and at most {maximum:g}" if maximum is not None else "")
     expected = f"a number{' of ' + unit if unit else ''}{bounds}"
 
     def parse(value: Any) -> float:

@@ -12,24 +12,50 @@ from newsletter.cli import main
 @pytest.mark.parametrize(
     "change,expected",
     [
-        (("name = ", "nmae = "), "[tool.newsletter] unknown key 'nmae'. Use one of: "),
+        (
+            ("name = ", "nmae = "),
+            ":2: [tool.newsletter] unknown key 'nmae'. Use one of: name, from_name, "
+            "from_address, reply_to, postal_address, web_url, language, sections, list_id, "
+            "sources, senders, send.",
+        ),
         (
             ('language = "en"', "language = 3"),
-            "[tool.newsletter] 'language' must be a string, not int.",
+            ":8: [tool.newsletter] language '3' is not text. Write it as text in quotes: \"...\".",
         ),
         (
             ('web_url = "https://focalpoint.example.org"', 'web_url = "focalpoint.example.org"'),
-            "[tool.newsletter] 'web_url' must start with http:// or https://.",
+            ":7: [tool.newsletter] web_url 'focalpoint.example.org' does not start with http:// "
+            "or https://. Write the archive's address, https://....",
         ),
         (
             ('{ key = "news", title = "News" }', '{ key = "news" }'),
-            '[tool.newsletter] \'sections\' entry 1 must be { key = "...", title = "..." }.',
+            ':9: [tool.newsletter] \'sections\' entry 1 is not { key = "...", title = "..." }. '
+            'Write sections = [ { key = "news", title = "News" }, ... ].',
         ),
         (
             ('{ key = "tools"', '{ key = "news"'),
-            "[tool.newsletter] 'sections' key 'news' appears twice.",
+            ":9: [tool.newsletter] 'sections' key 'news' appears twice. Keep one.",
         ),
-        (("[tool.newsletter]", "[tool.newsletter]\nbroken = = 1"), "invalid TOML"),
+        (
+            ('from_name = "UN Global Compact Office"', 'from_name = "UN\\nGlobal"'),
+            ":3: [tool.newsletter] from_name 'UN\\u000aGlobal' is more than one line. "
+            "Remove the line breaks.",
+        ),
+        (
+            (
+                'web_url = "https://focalpoint.example.org"',
+                'web_url = "https://focalpoint.example.org/x\\r\\nBcc: victim@example.org"',
+            ),
+            ":7: [tool.newsletter] web_url 'https://focalpoint.example.org/x\\u000d\\u000aBcc: …' "
+            "is more than one line. Remove the line breaks.",
+        ),
+        (
+            ("[tool.newsletter]", "[tool.newsletter]\nsend = { concurency = 2 }"),
+            ":2: [tool.newsletter.send] unknown key 'concurency'. Use one of: sender, "
+            "concurrency, rate, max_per_hour, max_attempts, retry_delay, retry_delay_max, "
+            "max_consecutive_failures, durable, return_path, unsubscribe_address, dkim.",
+        ),
+        (("[tool.newsletter]", "[tool.newsletter]\nbroken = = 1"), ": invalid TOML"),
     ],
     ids=[
         "unknown-key",
@@ -37,6 +63,9 @@ from newsletter.cli import main
         "bad-url",
         "bad-section",
         "duplicate-section",
+        "line-break",
+        "header-in-web-url",
+        "send-table",
         "invalid-toml",
     ],
 )
@@ -48,7 +77,7 @@ def test_bad_settings(project, change, expected):
     path.write_text(text.replace(change[0], change[1], 1))
     result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {path}: {expected}"), result.output
+    assert result.output.startswith(f"Error: {path}{expected}"), result.output
     assert len(result.output.splitlines()) == 1
 
 

@@ -279,10 +279,11 @@ def test_a_malformed_source_url_is_a_config_error(project, monkeypatch, url):
     monkeypatch.chdir(project)
     configure(project, f'{{ organisation = "UNICEF", url = "{url}" }}')
     result = run(project, "contacts", "sync")
+    lines = (project / "pyproject.toml").read_text().splitlines()
     assert (result.exit_code, result.output) == (
         1,
-        f"Error: {project / 'pyproject.toml'}: [tool.newsletter] 'sources' entry 1: "
-        "'url' is not a valid URL. Copy it from the browser.\n",
+        f"Error: {project / 'pyproject.toml'}:{lines.index('sources = [') + 1}: [tool.newsletter] "
+        f"'sources' entry 1: url {url!r} is not an http(s) URL. Copy it from the browser.\n",
     )
 
 

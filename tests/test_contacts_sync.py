@@ -211,25 +211,44 @@ def test_a_failing_source_changes_nothing_and_others_still_apply(
 
 
 BAD_CONFIG = {
-    "not a table": ('"https://x"', "'sources' entry 1 must be a table such as"),
-    "unknown key": ('{ organisation = "UNICEF", path = "a.csv", org = "x" }', "unknown key 'org'"),
-    "no organisation": ('{ path = "a.csv" }', "'organisation' is missing"),
-    "both": ('{ organisation = "A", path = "a", url = "https://x" }', "exactly one of 'path' or"),
-    "ftp": ('{ organisation = "A", url = "ftp://x" }', "'url' must start with http:// or https://"),
-    "format": ('{ organisation = "A", path = "a", format = "xls" }', "'format' must be"),
+    "not a table": ('"https://x"', " must be a table such as { organisation = "),
+    "unknown key": (
+        '{ organisation = "UNICEF", path = "a.csv", org = "x" }',
+        ": unknown key 'org'. Use one of: name, organisation, path, url, format, timeout.",
+    ),
+    "no organisation": (
+        '{ path = "a.csv" }',
+        ": 'organisation' is missing or empty. Name the organisation it owns.",
+    ),
+    "both": (
+        '{ organisation = "A", path = "a", url = "https://x" }',
+        ": give exactly one of 'path' or 'url' as a string.",
+    ),
+    "ftp": (
+        '{ organisation = "A", url = "ftp://x" }',
+        ": url 'ftp://x' is not an http(s) URL. Copy it from the browser.",
+    ),
+    "format": (
+        '{ organisation = "A", path = "a", format = "xls" }',
+        ": format 'xls' is not allowed. Use one of: csv, json.",
+    ),
+    "timeout": (
+        '{ organisation = "A", path = "a", timeout = 0 }',
+        ": timeout '0' is not a number of seconds above 0 and at most 600.",
+    ),
 }
 
 
 @pytest.mark.parametrize("entry,message", BAD_CONFIG.values(), ids=BAD_CONFIG.keys())
 def test_bad_source_entries_name_the_file_and_entry(project, monkeypatch, entry, message):
     monkeypatch.chdir(project)
+    lines = len((project / "pyproject.toml").read_text().splitlines())
     configure(project, entry)
     result = run(project, "contacts", "sync")
     assert result.exit_code == 1
-    assert result.output.startswith(
-        f"Error: {project / 'pyproject.toml'}: [tool.newsletter] 'sources' entry 1"
-    )
-    assert message in result.output and len(result.output.splitlines()) == 1
+    head = f"Error: {project / 'pyproject.toml'}:{lines + 1}: [tool.newsletter] 'sources' entry 1"
+    assert result.output.startswith(head + message), result.output
+    assert len(result.output.splitlines()) == 1
     assert not (project / "contacts.db").exists()
 
 

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from send_helpers import parse
 
+from newsletter.config import Dkim, load_settings
 from newsletter.errors import NewsletterError
 from newsletter.send.message import Composer, Layout, Recipient, qp, qp_value
 from newsletter.send.signing import Signer, load_signer
@@ -193,30 +194,53 @@ def test_dkim_keys_stay_out_of_the_repository(project, tmp_path, monkeypatch):
     where = "pyproject.toml: [tool.newsletter.send.dkim]"
     (project / "dkim.pem").write_bytes(pem)
     with pytest.raises(NewsletterError, match="inside the project folder"):
-        load_signer({"selector": "nl", "key_file": "dkim.pem"}, project, "example.org", where)
+        load_signer(Dkim("nl", key_file="dkim.pem"), project, "example.org", where)
     outside = tmp_path / "keys" / "dkim.pem"
     outside.parent.mkdir()
     outside.write_bytes(pem)
-    signer = load_signer({"selector": "nl", "key_file": str(outside)}, project, "ex.org", where)
-    assert signer.domain == "ex.org"
+    signer = load_signer(Dkim("nl", key_file=str(outside)), project, "ex.org", where)
+    assert signer is not None and signer.domain == "ex.org"
     monkeypatch.setenv("DKIM_KEY", pem.decode().replace("\n", "\\n"))  # as CI stores it
-    assert load_signer({"selector": "nl", "key_env": "DKIM_KEY"}, project, "x.org", where)
+    assert load_signer(Dkim("nl", key_env="DKIM_KEY"), project, "x.org", where)
     monkeypatch.setenv("DKIM_KEY", "not a key")
     with pytest.raises(NewsletterError, match="not an unencrypted PEM private key") as info:
-        load_signer({"selector": "nl", "key_env": "DKIM_KEY"}, project, "x.org", where)
+        load_signer(Dkim("nl", key_env="DKIM_KEY"), project, "x.org", where)
     assert "not a key" not in info.value.message
-    with pytest.raises(NewsletterError, match="exactly one of 'key_env'"):
-        load_signer({"selector": "nl"}, project, "x.org", where)
-    with pytest.raises(NewsletterError, match="unknown key 'keyfile'"):
-        load_signer({"selector": "nl", "keyfile": "x"}, project, "x.org", where)
+    assert load_signer(None, project, "x.org", where) is None
+
+
+DKIM_TABLES = {
+    "no key": ('selector = "nl"', "needs exactly one of 'key_env'"),
+    "both keys": ('selector = "nl"\nkey_env = "K"\nkey_file = "/k"', "needs exactly one of"),
+    "typo": ('selector = "nl"\nkeyfile = "x"', "unknown key 'keyfile'"),
+    "no selector": ('key_env = "K"', "'selector' is missing or empty"),
     # Both go into the DKIM-Signature header as they are: DNS names, in ASCII.
-    monkeypatch.setenv("DKIM_KEY", pem.decode())
-    dkim_env = {"selector": "nl", "key_env": "DKIM_KEY"}
-    with pytest.raises(NewsletterError, match=r"'selector' 'nl\\r\\nBcc: x@y.org' is not a DNS"):
-        load_signer({**dkim_env, "selector": "nl\r\nBcc: x@y.org"}, project, "x.org", where)
-    with pytest.raises(NewsletterError, match="'domain' 'x.org; s=evil' is not a DNS name"):
-        load_signer({**dkim_env, "domain": "x.org; s=evil"}, project, "x.org", where)
-    assert load_signer(dkim_env, project, "exämple.org", where).domain == "xn--exmple-cua.org"
+    "header in selector": (
+        'selector = "nl\\r\\nBcc: x@y.org"\nkey_env = "K"',
+        "selector 'nl\\u000d\\u000aBcc: x@y.org' is more than one line",
+    ),
+    "not a DNS name": (
+        'selector = "nl"\ndomain = "x.org; s=evil"\nkey_env = "K"',
+        "domain 'x.org; s=evil' is not a DNS name",
+    ),
+}
+
+
+@pytest.mark.parametrize("table,message", DKIM_TABLES.values(), ids=DKIM_TABLES)
+def test_the_dkim_table_is_checked_with_the_settings(project, table, message):
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + "\n[tool.newsletter.send.dkim]\n" + table + "\n")
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    assert info.value.message.startswith(f"{path}:")
+    assert "[tool.newsletter.send.dkim]" in info.value.message and message in info.value.message
+
+
+def test_an_international_dkim_domain_is_signed_in_ascii(project):
+    path = project / "pyproject.toml"
+    table = '[tool.newsletter.send.dkim]\nselector = "nl"\ndomain = "exämple.org"\nkey_env = "K"\n'
+    path.write_text(path.read_text() + "\n" + table)
+    assert load_settings(project).send.dkim == Dkim("nl", "xn--exmple-cua.org", "K", "")
 
 
 @pytest.mark.parametrize(

@@ -119,18 +119,26 @@ def test_a_configuration_can_name_its_plugin(project, tiny, monkeypatch):
         (
             '[tool.newsletter.senders.smtp]\nhots = "x"\n',
             [],
-            "[tool.newsletter.senders.smtp] unknown option 'hots' for sender smtp. Use one of: ",
+            "[tool.newsletter.senders.smtp] unknown option 'hots'. Use one of: host, port, "
+            "security, username, password_env, timeout, cafile, verify, helo.",
         ),
-        ("", ["-o", "hots=x"], "-o (sender smtp) unknown option 'hots' for sender smtp"),
-        ("", ["-o", "port=many"], "option 'port' must be an integer."),
-        ("", ["-o", "port=70000"], "'port' must be between 1 and 65535."),
-        ("", ["-o", "timeout=0"], "'timeout' must be a number of seconds above 0."),
-        ("", ["-o", "helo=a\rb"], "'helo' must be a host name or an address literal"),
+        ("", ["-o", "hots=x"], "-o (sender smtp) unknown option 'hots'. Use one of: host, "),
+        (
+            "",
+            ["-o", "port=many"],
+            "-o (sender smtp) port 'many' is not a whole number from 1 to 65535. "
+            "Write a whole number from 1 to 65535.",
+        ),
+        ("", ["-o", "port=70000"], "port '70000' is not a whole number from 1 to 65535."),
+        ("", ["-o", "timeout=0"], "timeout '0' is not a number of seconds above 0."),
+        ("", ["-o", "helo=a\rb"], "helo 'a\\u000db' is more than one line."),
+        ("", ["-o", "helo=a b"], "'helo' must be a host name or an address literal"),
         ("", ["-o", "cafile=/etc/passwd"], "cafile /etc/passwd holds no usable PEM"),
-        ("", ["-o", "host=a\r\nb"], "'host' 'a\\r\\nb' is not a host name."),
-        ("", ["-o", "timeout=-5"], "'timeout' must be a number of seconds above 0."),
+        ("", ["-o", "host=a\r\nb"], "host 'a\\u000d\\u000ab' is more than one line."),
+        ("", ["-o", "host=a b"], "'host' 'a b' is not a host name."),
+        ("", ["-o", "timeout=-5"], "timeout '-5' is not a number of seconds above 0."),
         ("", ["-o", "host"], "-o host: expected KEY=VALUE"),
-        ("", ["-o", "security=ssl"], "'security' must be starttls, tls or none."),
+        ("", ["-o", "security=ssl"], "security 'ssl' is not allowed. Use one of: starttls, tls"),
         ("", ["-o", "username=me"], "set both 'username' and 'password_env'"),
         (
             "",
@@ -149,7 +157,7 @@ def test_a_configuration_can_name_its_plugin(project, tiny, monkeypatch):
         (
             '[tool.newsletter.senders.smtp]\nport = "25"\n',
             [],
-            "[tool.newsletter.senders.smtp] option 'port' must be an integer.",
+            "[tool.newsletter.senders.smtp] port '25' is not a whole number from 1 to 65535.",
         ),
         (
             "",

@@ -13,7 +13,6 @@ import json
 import os
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,21 +41,15 @@ class BuildResult:
         return self.report["ok"]
 
 
-# Settings tables that change how an issue is sent or synced, not what is built:
-# editing them must not make a finished build look stale to `send`.
-NOT_BUILD_INPUTS = ("senders", "send", "sources")
-
-
 def input_digest(settings: Settings, folder: Path) -> str:
     """A fingerprint of everything a build reads, so `send` can spot a stale build.
 
     contacts.db is deliberately left out: unsubscribes arrive during a send, and
-    they must not stop it from resuming.
+    they must not stop it from resuming. So are the send and sync settings
+    (``config.NOT_BUILD_INPUTS``): editing them changes nothing that was built.
     """
     digest = hashlib.sha256()
-    table = tomllib.loads((settings.root / "pyproject.toml").read_text(encoding="utf-8"))
-    house = {k: v for k, v in table["tool"]["newsletter"].items() if k not in NOT_BUILD_INPUTS}
-    digest.update(json.dumps(house, sort_keys=True, default=str).encode() + b"\0")
+    digest.update(settings.build_inputs.encode() + b"\0")
     paths = [folder / "issue.toml", folder / "intro.md"]
     paths += sorted((folder / "items").glob("*.md"))
     for tdir in render.template_dirs(settings, folder):

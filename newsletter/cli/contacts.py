@@ -16,7 +16,6 @@ from newsletter.contacts import manage
 from newsletter.contacts.exports import export_text, write_atomic
 from newsletter.contacts.fields import show
 from newsletter.contacts.imports import Plan, import_file
-from newsletter.contacts.sync import parse_sources
 from newsletter.contacts.sync import sync as sync_sources
 from newsletter.errors import NewsletterError
 from newsletter.store.contacts import STATUSES, find_contacts, history, history_text
@@ -254,8 +253,8 @@ def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool) -> None:
 
     Example: newsletter contacts sync --dry-run
     """
-    parse_sources(env.settings)  # a bad 'sources' entry stops before the database is opened
-    result = sync_sources(env.db, env.settings, only, dry_run)
+    settings = env.settings  # a bad 'sources' entry stops before the database is opened
+    result = sync_sources(env.db, settings, only, dry_run)
     for plan in result.plans:
         _report(plan, dry_run)
     for warning in result.warnings:

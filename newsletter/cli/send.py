@@ -205,7 +205,7 @@ def senders(env: Env) -> None:
         click.echo(f"{s.name} ({s.dist}): {s.error or s.description}")
         click.echo(f"  options: {', '.join(sorted(s.options)) or 'none'}")
         for name, table in configured.items():
-            if (table.get("plugin", name) if isinstance(table, dict) else name) == s.name:
+            if table.plugin == s.name:
                 click.echo(f"  configured: [tool.newsletter.senders.{name}]")
 
 

@@ -26,83 +26,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from newsletter import __version__
-from newsletter.config import Settings
+from newsletter.config import SOURCE_EXAMPLE, Settings, Source
 from newsletter.contacts.imports import Plan, apply_plan, owner, plan_import
 from newsletter.contacts.tabular import ReadError, read_records
 from newsletter.errors import NewsletterError
 from newsletter.store import Database, reading, writing
 
-KEYS = ("name", "organisation", "path", "url", "format", "timeout")
 MAX_BYTES = 20 * 1024 * 1024
-EXAMPLE = '{ organisation = "UNICEF", url = "https://..." }'
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str
-    organisation: str
-    location: str  # a path (relative to the root) or an http(s) URL
-    is_url: bool
-    format: str | None = None  # "csv" or "json"; None: from the name or content
-    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
 class SyncResult:
     plans: tuple[Plan, ...]
     warnings: tuple[str, ...]
-
-
-def parse_sources(settings: Settings) -> tuple[Source, ...]:
-    """Validate ``sources``; NewsletterError naming pyproject.toml and the entry."""
-    path = settings.path or settings.root / "pyproject.toml"
-    sources: list[Source] = []
-    for n, entry in enumerate(settings.sources, 1):
-        label = f"{path}: [tool.newsletter] 'sources' entry {n}"
-        if not isinstance(entry, dict):
-            raise NewsletterError(f"{label} must be a table such as {EXAMPLE}.")
-        for key in entry:
-            if key not in KEYS:
-                raise NewsletterError(f"{label}: unknown key '{key}'. Use: {', '.join(KEYS)}.")
-        org = entry.get("organisation")
-        if not isinstance(org, str) or not org.strip():
-            raise NewsletterError(
-                f"{label}: 'organisation' is missing. Name the organisation it owns."
-            )
-        where = [k for k in ("path", "url") if k in entry]
-        if len(where) != 1 or not isinstance(entry[where[0]], str) or not entry[where[0]].strip():
-            raise NewsletterError(f"{label}: give exactly one of 'path' or 'url' as a string.")
-        location = entry[where[0]].strip()
-        if where == ["url"] and not location.lower().startswith(("http://", "https://")):
-            raise NewsletterError(f"{label}: 'url' must start with http:// or https://.")
-        if where == ["url"] and not _valid_url(location):
-            raise NewsletterError(f"{label}: 'url' is not a valid URL. Copy it from the browser.")
-        fmt = entry.get("format")
-        if fmt not in (None, "csv", "json"):
-            raise NewsletterError(f'{label}: \'format\' must be "csv" or "json".')
-        timeout = entry.get("timeout", 30)
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not 0 < timeout <= 600
-        ):
-            raise NewsletterError(f"{label}: 'timeout' must be a number of seconds, 1 to 600.")
-        name = entry.get("name", org.strip())
-        if not isinstance(name, str) or not name.strip():
-            raise NewsletterError(f"{label}: 'name' must be a non-empty string.")
-        if name in {s.name for s in sources}:
-            raise NewsletterError(f"{label}: the name '{name}' is used twice. Give each a 'name'.")
-        sources.append(Source(name, org.strip(), location, where == ["url"], fmt, float(timeout)))
-    return tuple(sources)
-
-
-def _valid_url(url: str) -> bool:
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return bool(parts.hostname) and not any(c.isspace() for c in url)
 
 
 def fetch(source: Source, root: Path) -> tuple[bytes, str | None]:
@@ -153,10 +89,10 @@ def sync(
     at: str | None = None,
 ) -> SyncResult:
     """Fetch every source, then apply them in one transaction (none for a dry run)."""
-    sources = everything = parse_sources(settings)
+    sources = everything = settings.sources
     if not sources:
         raise NewsletterError(
-            f"{settings.path}: [tool.newsletter] has no 'sources'. Add e.g. sources = [{EXAMPLE}]."
+            f"{settings.where()} has no 'sources'. Add e.g. sources = [{SOURCE_EXAMPLE}]."
         )
     if only is not None:
         sources = tuple(s for s in sources if s.name == only)

@@ -1,20 +1,20 @@
 """Before a send: a fresh, clean build; a passing check; a sender; a secret; a composer.
 
 Everything that can refuse a send refuses here, before a row is written or
-a connection opened. ``[tool.newsletter.send]`` is validated here too.
+a connection opened. ``[tool.newsletter.send]`` was validated with the settings.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from newsletter import tokens
 from newsletter.build.pipeline import input_digest
-from newsletter.config import Settings
+from newsletter.config import SendSettings, Settings, with_overrides
 from newsletter.errors import NewsletterError
 from newsletter.issue.load import CheckFailed, load_issue
 from newsletter.send import headers
@@ -28,73 +28,13 @@ DEV_SECRET = b"newsletter development secret: outbox rehearsals only"
 
 
 @dataclass(frozen=True)
-class SendConfig:
-    """``[tool.newsletter.send]``; every field can be set there."""
-
-    sender: str = "outbox"
-    concurrency: int = 4
-    rate: float = 0.0  # messages a second; 0 = no limit
-    max_per_hour: int = 0  # 0 = no cap
-    max_attempts: int = 5  # per message, for 4xx replies and lost connections
-    retry_delay: float = 2.0  # seconds before the first retry; doubles each time
-    retry_delay_max: float = 300.0
-    max_consecutive_failures: int = 20  # then the run pauses
-    durable: bool = True  # fsync every ledger commit (survives power loss, not only crashes)
-    return_path: str = ""  # envelope sender; default from_address
-    unsubscribe_address: str = ""  # the mailto: in List-Unsubscribe; default from_address
-    dkim: dict | None = None
-
-
-_MINIMUM = {"concurrency": 1, "max_attempts": 1, "max_consecutive_failures": 1}
-
-
-def send_config(settings: Settings, **overrides: Any) -> SendConfig:
-    """Validate [tool.newsletter.send], then apply command-line overrides (None = unset)."""
-    where = f"{settings.path}: [tool.newsletter.send]"
-    types = {f.name: f.type for f in fields(SendConfig)}
-    values: dict[str, Any] = {}
-    for key, value in {
-        **settings.send,
-        **{k: v for k, v in overrides.items() if v is not None},
-    }.items():
-        kind = types.get(key)
-        if kind is None:
-            raise NewsletterError(
-                f"{where} unknown key '{key}'. Use one of: {', '.join(sorted(types))}."
-            )
-        ok = {
-            "str": isinstance(value, str),
-            "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-            "float": isinstance(value, int | float) and not isinstance(value, bool) and value >= 0,
-            "bool": isinstance(value, bool),
-            "dict | None": isinstance(value, dict),
-        }[kind]
-        if not ok or (kind == "int" and value < _MINIMUM.get(key, 0)):
-            label = {
-                "str": "a string",
-                "int": "a whole number",
-                "float": "a number",
-                "bool": "true or false",
-                "dict | None": "a table",
-            }[kind]
-            raise NewsletterError(
-                f"{where} '{key}' must be {label}"
-                + (f" of at least {_MINIMUM[key]}" if key in _MINIMUM else " (0 or more)")
-                * (kind in ("int", "float"))
-                + "."
-            )
-        values[key] = float(value) if kind == "float" else value
-    return SendConfig(**values)
-
-
-@dataclass(frozen=True)
 class Prepared:
     """A send that passed every check: what the run and the test sends need."""
 
     settings: Settings
     issue_id: str
     folder: Path
-    config: SendConfig
+    config: SendSettings
     spec: SenderSpec
     composer: Composer
     secret: bytes
@@ -141,7 +81,7 @@ def secret_for(spec: SenderSpec) -> tuple[bytes, bool]:
 
 def list_id(settings: Settings, domain: str) -> str:
     """List-Id: the configured one, or the newsletter's name and a label under its domain."""
-    where = f"{settings.path}: [tool.newsletter] 'list_id'"
+    where = settings.where("list_id")
     value = headers.check(settings.list_id, where, "list_id")
     if not value:
         label = re.sub(r"[^a-z0-9]+", "-", settings.name.lower()).strip("-") or "newsletter"
@@ -165,7 +105,7 @@ def unsubscribe_base(settings: Settings, delivers: bool) -> str:
     would add a header to every message. Mailbox providers honour one-click
     unsubscribe only over HTTPS, so real mail needs an https:// URL.
     """
-    where = f"{settings.path}: [tool.newsletter] 'web_url'"
+    where = settings.where("web_url")
     url = settings.web_url
     if not _URL.fullmatch(url):
         raise NewsletterError(
@@ -193,25 +133,25 @@ def prepare(
     issue, problems = load_issue(settings, folder)
     if issue is None:
         raise CheckFailed(issue_id, problems, "nothing was sent")
-    config = send_config(settings, **overrides)
+    config = with_overrides(settings.send, **overrides)
     spec = load_sender(sender or config.sender, options or {}, settings, issue_id, folder)
     secret, dev = secret_for(spec)
-    where = f"{settings.path}: [tool.newsletter]"
     headers.check(issue.subject, f"issues/{issue_id}/issue.toml", "subject")
-    headers.check(settings.from_name, where, "from_name")
+    headers.check(settings.from_name, settings.where(), "from_name")
     # Addresses as check_address returns them: an internationalised domain in
     # ASCII (IDNA), since headers and the SMTP envelope are 7-bit.
-    from_address = headers.check_address(settings.from_address, f"{where} 'from_address'")
+    from_address = headers.check_address(settings.from_address, settings.where("from_address"))
     domain = from_address.rpartition("@")[2]
-    send_where = f"{settings.path}: [tool.newsletter.send]"
     return_path, unsubscribe = (
-        headers.check_address(value, f"{send_where} '{key}'") if value else from_address
+        headers.check_address(value, settings.where(key, "send")) if value else from_address
         for key, value in (
             ("return_path", config.return_path),
             ("unsubscribe_address", config.unsubscribe_address),
         )
     )
-    reply_to = settings.reply_to and headers.check_address(settings.reply_to, f"{where} 'reply_to'")
+    reply_to = settings.reply_to and headers.check_address(
+        settings.reply_to, settings.where("reply_to")
+    )
     layout = Layout(
         from_header=headers.mailbox(settings.from_name, from_address),
         subject=issue.subject,
@@ -223,12 +163,7 @@ def prepare(
         reply_to=reply_to,
     )
     build = folder / "build"
-    signer = load_signer(
-        config.dkim or {},
-        settings.root,
-        domain,
-        f"{settings.path}: [tool.newsletter.send.dkim]",
-    )
+    signer = load_signer(config.dkim, settings.root, domain, settings.where(table="send.dkim"))
     composer = Composer(
         layout,
         (build / "email.txt").read_text(encoding="utf-8"),

@@ -19,6 +19,7 @@ import re
 import time
 from pathlib import Path
 
+from newsletter.config import Dkim
 from newsletter.errors import NewsletterError
 
 # Signed when present; listed even when absent, so none can be added later.
@@ -41,7 +42,6 @@ OVERSIGNED = ("from", "subject")
 _WSP_RUN = re.compile(rb"[ \t]+")
 _WSP_EOL = re.compile(rb" \r\n")
 _STR_WSP = re.compile(r"[ \t]+")
-_DNS_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 
 def relaxed_body(chunk: bytes) -> bytes:
@@ -111,34 +111,25 @@ class Signer:
         return b"DKIM-Signature: " + value.encode("ascii") + folded + b"\r\n"
 
 
-def load_signer(dkim: dict, root: Path, default_domain: str, where: str) -> Signer | None:
-    """A Signer from the ``dkim`` table of [tool.newsletter.send]; None when not configured."""
-    if not dkim:
+def load_signer(dkim: Dkim | None, root: Path, default_domain: str, where: str) -> Signer | None:
+    """A Signer for ``[tool.newsletter.send.dkim]``; None when DKIM is not configured.
+
+    ``where`` names the table in messages. The key is read here, at send time,
+    from the environment or a file outside the project, and never logged.
+    """
+    if dkim is None:
         return None
-    known = {"selector", "domain", "key_env", "key_file"}
-    for key, value in dkim.items():
-        if key not in known:
-            raise NewsletterError(
-                f"{where} unknown key '{key}'. Use one of: {', '.join(sorted(known))}."
-            )
-        if not isinstance(value, str) or not value:
-            raise NewsletterError(f"{where} '{key}' must be a non-empty string.")
-    if "selector" not in dkim or ("key_env" in dkim) == ("key_file" in dkim):
-        raise NewsletterError(
-            f"{where} set 'selector' and exactly one of 'key_env' (an environment variable "
-            "holding the PEM key) or 'key_file' (a path outside the project)."
-        )
-    if "key_env" in dkim:
-        text = os.environ.get(dkim["key_env"], "")
+    if dkim.key_env:
+        text = os.environ.get(dkim.key_env, "")
         if not text:
             raise NewsletterError(
-                f"{where} environment variable {dkim['key_env']} is empty. "
+                f"{where} environment variable {dkim.key_env} is empty. "
                 "Export the PEM private key in it."
             )
         # CI secret stores often keep a PEM's line breaks as literal "\n".
         pem = text.replace("\\n", "\n").encode("utf-8")
     else:
-        path = Path(dkim["key_file"]).expanduser()
+        path = Path(dkim.key_file).expanduser()
         path = path if path.is_absolute() else root / path
         if path.resolve().is_relative_to(root.resolve()):
             raise NewsletterError(
@@ -151,13 +142,6 @@ def load_signer(dkim: dict, root: Path, default_domain: str, where: str) -> Sign
             raise NewsletterError(
                 f"{where} cannot read key_file {path} ({exc.strerror}). Check the path."
             ) from None
-    # Both go into the DKIM-Signature header verbatim: DNS labels only, in ASCII.
-    names = {"selector": dkim["selector"], "domain": dkim.get("domain", default_domain)}
-    for key, value in names.items():
-        try:
-            names[key] = value.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass  # refused just below
-        if not _DNS_NAME.fullmatch(names[key]):
-            raise NewsletterError(f"{where} '{key}' {value!r} is not a DNS name.")
-    return Signer(names["domain"], names["selector"], pem, where)
+    # The settings checked both names are DNS names in ASCII; default_domain is
+    # from_address's domain, already in ASCII (headers.check_address).
+    return Signer(dkim.domain or default_domain, dkim.selector, pem, where)

@@ -10,7 +10,7 @@ A plugin looks like this::
 
     class MySender:
         description = "One line for `newsletter senders`."
-        options = {"api_key_env": str, "timeout": float}
+        options = {"api_key_env": str, "timeout": float}  # or a newsletter.schema.Schema
         delivers = True   # mail leaves the machine: NEWSLETTER_SECRET is required
 
         def __init__(self, options: dict, context: SenderContext) -> None: ...
@@ -27,9 +27,10 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
-from newsletter.config import Settings
+from newsletter.config import SenderTable, Settings
 from newsletter.errors import NewsletterError
 from newsletter.models import Message
+from newsletter.schema import Field, Schema, anything, boolean, number, text, whole
 
 GROUP = "newsletter.senders"
 SENT, TEMPORARY, PERMANENT, UNCERTAIN = "sent", "temporary", "permanent", "uncertain"
@@ -108,28 +109,21 @@ def installed() -> list[Installed]:
             found.append(Installed(name, dist, "", (), f"cannot load {ep.value}: {exc}"))
             continue
         doc = getattr(cls, "description", "") or (cls.__doc__ or "").strip().split("\n")[0]
-        found.append(Installed(name, dist, doc, tuple(getattr(cls, "options", {}))))
+        found.append(Installed(name, dist, doc, options_schema(cls).names))
     return found
 
 
-def _coerce(value: Any, kind: type, where: str, key: str, text: bool) -> Any:
-    """``value`` as ``kind``; ``text`` values (from -o) are parsed, TOML values must match."""
-    if text and kind is not str:
-        word = value.strip().lower()
-        try:
-            if kind is bool:
-                if word not in {"true", "false", "yes", "no", "1", "0", "on", "off"}:
-                    raise ValueError
-                return word in {"true", "yes", "1", "on"}
-            return kind(word)
-        except ValueError:
-            pass
-    elif isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool):
-        return value
-    elif kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    label = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
-    raise NewsletterError(f"{where} option '{key}' must be {label.get(kind, kind.__name__)}.")
+# How a plugin's ``options = {"port": int}`` declaration is read: as schema kinds.
+_KINDS = {str: text(one_line=False), int: whole(), float: number(), bool: boolean()}
+
+
+def options_schema(factory: Any) -> Schema:
+    """The plugin's options as a Schema: its own, or one made from ``{name: type}``."""
+    declared = getattr(factory, "options", {})
+    if isinstance(declared, Schema):
+        return declared
+    fields = (Field(k, _KINDS.get(t, anything())) for k, t in sorted(declared.items()))
+    return Schema(fields=tuple(fields), unknown_word="option")
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -147,34 +141,26 @@ def load_sender(
     name: str, overrides: Mapping[str, str], settings: Settings, issue_id: str, issue_dir: Path
 ) -> SenderSpec:
     """The sender called ``name``, with options from pyproject.toml and the command line."""
-    raw = settings.senders.get(name, {})
-    where = f"{settings.path}: [tool.newsletter.senders.{name}]"
-    if not isinstance(raw, dict):
-        raise NewsletterError(f"{where} must be a table of options.")
-    table = dict(raw)
-    plugin = table.pop("plugin", name)  # lets two configurations share one plugin
-    if not isinstance(plugin, str):
-        raise NewsletterError(f"{where} 'plugin' must be the name of an installed sender.")
+    table = settings.senders.get(name) or SenderTable(name, name, {})
     eps = _entry_points()
-    if plugin not in eps:
+    if table.plugin not in eps:
         names = ", ".join(sorted(eps)) or "none"
         raise NewsletterError(
-            f"sender '{plugin}': not installed. Installed senders: {names}. "
+            f"sender '{table.plugin}': not installed. Installed senders: {names}. "
             "List them with: newsletter senders"
         )
-    factory = eps[plugin].load()
-    accepted: Mapping[str, type] = getattr(factory, "options", {})
+    factory = eps[table.plugin].load()
+    schema = options_schema(factory)
     options: dict[str, Any] = {}
-    for source, values in ((where, table), (f"-o (sender {name})", overrides)):
-        text = values is overrides
-        for key, value in values.items():
-            if key not in accepted:
-                known = ", ".join(sorted(accepted)) or "none"
-                raise NewsletterError(
-                    f"{source} unknown option '{key}' for sender {plugin}. Use one of: {known}."
-                )
-            options[key] = _coerce(value, accepted[key], source, key, text)
+    for where, values, typed in (
+        (settings.where(table=f"senders.{name}"), table.options, False),
+        (f"-o (sender {name})", overrides, True),
+    ):
+        checked = schema.check(values, text=typed)
+        if checked.errors:
+            raise NewsletterError(f"{where} {checked.errors[0].message}")
+        options.update({k: v for k, v in checked.values.items() if k in values})
     context = SenderContext(name, issue_id, issue_dir, settings)
-    spec = SenderSpec(name, plugin, factory, options, context)
+    spec = SenderSpec(name, table.plugin, factory, options, context)
     spec.new()  # constructing validates the options, before anything is sent
     return spec

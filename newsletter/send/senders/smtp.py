@@ -25,7 +25,14 @@ from newsletter.send.senders import (
     SenderContext,
     SenderError,
 )
-from newsletter.send.senders.smtp_connect import Server, Unavailable, close, connect, text
+from newsletter.send.senders.smtp_connect import (
+    OPTIONS,
+    Server,
+    Unavailable,
+    close,
+    connect,
+    text,
+)
 
 _LINE_START_DOT = re.compile(rb"(?m)^\.")
 
@@ -34,17 +41,7 @@ class SMTPSender:
     description = (
         "Send through an SMTP server: STARTTLS or TLS with certificate checks, optional login."
     )
-    options = {
-        "host": str,
-        "port": int,
-        "security": str,
-        "username": str,
-        "password_env": str,
-        "timeout": float,
-        "cafile": str,
-        "verify": bool,
-        "helo": str,
-    }
+    options = OPTIONS
     delivers = True
 
     def __init__(self, options: dict[str, Any], context: SenderContext) -> None:

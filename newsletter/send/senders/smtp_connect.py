@@ -17,11 +17,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newsletter.schema import Field, Schema, boolean, choice, line, number, whole
 from newsletter.send.senders import SenderContext, SenderError
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _HELO = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\]")
+
+
+# The options SMTPSender takes, with their kinds: -o port=2525 and the TOML
+# table are checked the same way before a sender is built.
+_NAME = line()
+OPTIONS = Schema(
+    fields=(
+        Field("host", _NAME, fix='Write host = "smtp.example.org".'),
+        Field("port", whole(1, 65535)),
+        Field("security", choice(tuple(DEFAULT_PORTS))),
+        Field("username", _NAME),
+        Field("password_env", _NAME),
+        Field("timeout", number(above=0, unit="seconds")),
+        Field("cafile", _NAME),
+        Field("verify", boolean()),
+        Field("helo", _NAME),
+    ),
+    unknown_word="option",
+)
 
 
 class Unavailable(Exception):
@@ -51,15 +71,13 @@ class Server:
 
     @classmethod
     def from_options(cls, options: dict[str, Any], context: SenderContext) -> Server:
-        where = f"{context.settings.path}: [tool.newsletter.senders.{context.name}]"
+        where = context.settings.where(table=f"senders.{context.name}")
         host = options.get("host", "")
         security = options.get("security", "starttls")
         if not host:
             raise SenderError(f"{where} 'host' is missing. Add host = \"smtp.example.org\".")
         if re.search(r"[\s\x00-\x1f\x7f]", host):
             raise SenderError(f"{where} 'host' {host!r} is not a host name.")
-        if security not in DEFAULT_PORTS:
-            raise SenderError(f"{where} 'security' must be starttls, tls or none.")
         port = options.get("port", DEFAULT_PORTS[security])
         username = options.get("username", "")
         password_env = options.get("password_env", "")
@@ -73,11 +91,9 @@ class Server:
                 f"{where} refusing to send a password unencrypted to {host}. "
                 "Set security = 'starttls' or 'tls'."
             )
-        if not 0 < port < 65536:
-            raise SenderError(f"{where} 'port' must be between 1 and 65535.")
+        # OPTIONS checked the port's range and that the timeout is above 0 (smtplib
+        # would take 0 as non-blocking and fail oddly).
         timeout = options.get("timeout", 120.0)
-        if not timeout > 0:  # smtplib would take 0 as non-blocking and fail oddly
-            raise SenderError(f"{where} 'timeout' must be a number of seconds above 0.")
         cafile = options.get("cafile")
         if cafile and not Path(cafile).is_file():
             raise SenderError(f"{where} cafile {cafile} does not exist.")
