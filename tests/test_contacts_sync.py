@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from feed_server import FeedServer, Route
@@ -150,7 +151,7 @@ FAILURES = {
         listed("Email\nnot-an-address\n"),
         "no row has a valid email address.",
     ),
-    "timeout": ("/slow.csv", listed(UNICEF, delay=2), "no answer within 1 s."),
+    "timeout": ("/slow.csv", listed(UNICEF, delay=2), ": timed out after 1 s."),
 }
 
 
@@ -207,3 +208,24 @@ def test_no_sources_configured(project, monkeypatch):
     result = run(project, "contacts", "sync")
     assert result.exit_code == 1
     assert "has no 'sources'" in result.output
+
+
+def test_a_dripping_source_gives_up_at_its_timeout(project, server, monkeypatch):
+    """A byte every 50 ms never trips a per-read socket timeout; the source's timeout must."""
+    monkeypatch.chdir(project)
+    seed(project)
+    server.routes["/drip.csv"] = listed(UNICEF, drip=0.05)  # about 7 s for the whole list
+    url = server.url("/drip.csv")
+    configure(project, f'{{ name = "slow", organisation = "UNICEF", url = "{url}", timeout = 2 }}')
+    db = project / "contacts.db"
+    before = dump(db)
+    start = time.monotonic()
+    result = run(project, "contacts", "sync")
+    elapsed = time.monotonic() - start
+    assert (result.exit_code, result.output) == (
+        1,  # the only source could not be loaded: nothing was done
+        f"warning: source 'slow': {url}: timed out after 2 s. Nothing changed for it.\n",
+    )
+    assert elapsed < 3.5, f"sync took {elapsed:.1f} s with timeout = 2"
+    assert dump(db) == before
+    print(f"dripping sync gave up after {elapsed:.2f} s")
