@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 
@@ -229,3 +230,24 @@ def test_a_dripping_source_gives_up_at_its_timeout(project, server, monkeypatch)
     assert elapsed < 3.5, f"sync took {elapsed:.1f} s with timeout = 2"
     assert dump(db) == before
     print(f"dripping sync gave up after {elapsed:.2f} s")
+
+
+def test_a_json_source_is_read_by_its_content_type(project, server, monkeypatch):
+    """No .json in the URL: the Content-Type says JSON, even gzipped on the way."""
+    monkeypatch.chdir(project)
+    seed(project)
+    people = [{"email": "amina.okafor@unicef.example.org", "name": "Amina Okafor"}]
+    body = gzip.compress(json.dumps(people).encode())
+    server.routes["/api/people"] = Route(
+        body,
+        headers={"Content-Type": "application/json; charset=utf-8", "Content-Encoding": "gzip"},
+    )
+    url = server.url("/api/people")
+    configure(project, f'{{ name = "api", organisation = "UNICEF", url = "{url}" }}')
+    result = run(project, "contacts", "sync")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == (
+        f"{url}: 0 added, 0 updated, 1 unchanged, 0 rejected, 1 marked left"
+    )
+    # The request names the newsletter as a feed request does (download.user_agent).
+    assert server.requests[-1][1]["user-agent"].endswith("(+https://focalpoint.example.org)")
