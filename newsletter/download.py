@@ -1,16 +1,28 @@
-"""Fetching one feed politely: timeout, size cap, conditional GET, redirects by hand.
+"""The one HTTP client: feeds for ``collect`` and agency lists for ``contacts sync``.
 
-``fetch`` never raises for a feed's own failures: a timeout, an HTTP error, a
-redirect loop or an oversized body comes back as ``Fetched.error``, one short
-reason that ``collect`` prints as a warning and counts against the feed. Local
-paths and file:// URLs are read directly, with the file's mtime as validator.
+It is one client so that both get one deadline. A socket timeout bounds each
+wait, not the exchange: a server that drips its body a byte a second never
+trips it, and a sync with a 2 s timeout ran on for 45 s. Here every read from
+the socket waits at most what is left of one deadline, which covers connecting
+(not the DNS lookup, which Python cannot bound), every redirect, the headers
+and the body. Both callers also share the size cap check (each passes its own
+cap), the redirect policy (at most 5, http(s) only, no loops), the check for a
+body cut short, the User-Agent and the wording of every failure.
+
+``fetch`` never raises for a server's failures: a timeout, an HTTP error, a
+redirect loop, an oversized or truncated body comes back as ``Fetched.error``,
+one short line that is safe to print (servers choose some of its text, such
+as a status reason or a Location). Local paths and file:// URLs are read
+directly, with the file's mtime as validator.
 """
 
 from __future__ import annotations
 
 import email.utils
 import http.client
+import io
 import os
+import re
 import socket
 import ssl
 import time
@@ -18,16 +30,19 @@ import urllib.error
 import urllib.request
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from newsletter import __version__
 from newsletter.config import Settings
 
-TIMEOUT = 20.0  # seconds for the whole request, body included
-MAX_BYTES = 5 * 1024 * 1024
+TIMEOUT = 20.0  # seconds for the whole exchange: connect, redirects, headers and body
+MAX_BYTES = 5 * 1024 * 1024  # a feed; callers with bigger documents pass their own cap
 MAX_REDIRECTS = 5
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+# Control characters and bidi overrides: a server's text must not drive the terminal.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def is_local(url: str) -> bool:
@@ -55,10 +70,15 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     moved_to: str | None = None  # set when every redirect on the way was permanent
-    error: str | None = None
+    error: str | None = None  # one printable line, without a final full stop
+
+    def header(self, name: str) -> str | None:
+        """The value of a response header, by name in any case."""
+        return dict(self.headers).get(name.lower())
 
 
 def user_agent(settings: Settings) -> str:
+    """The User-Agent of every request, naming the newsletter's site for the server's admins."""
     return f"newsletter/{__version__} (+{settings.web_url})"
 
 
@@ -71,7 +91,83 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect())
+class _Request(urllib.request.Request):
+    """A request that carries the deadline of the whole exchange to the connection."""
+
+    def __init__(self, url: str, headers: dict[str, str], deadline: float) -> None:
+        super().__init__(url, headers=headers)
+        self.deadline = deadline
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reads, each waiting at most what is left of the deadline.
+
+    http.client reads the status line, the headers and the body through this,
+    so a server that drips any of them is cut off at the deadline, not after
+    a socket timeout per byte.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        # The socket's own file: it keeps the socket open after urllib closes the
+        # connection (it does, right after the headers), until the body is read.
+        self._file = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        self._sock.settimeout(left)
+        return self._file.readinto(buffer)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What http.client.HTTPResponse is given instead of the socket: it only calls makefile."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+def _response(
+    sock: socket.socket, *args: object, deadline: float, **kwargs: object
+) -> http.client.HTTPResponse:
+    return http.client.HTTPResponse(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
+
+
+class _Deadline(urllib.request.AbstractHTTPHandler):
+    """Gives each connection the request's deadline for every read, proxies' included."""
+
+    def do_open(self, http_class, req, **http_conn_args):  # type: ignore[override]
+        def connection(host: str, **kwargs: object) -> http.client.HTTPConnection:
+            conn = http_class(host, **kwargs)
+            conn.response_class = partial(_response, deadline=req.deadline)
+            return conn
+
+        return super().do_open(connection, req, **http_conn_args)
+
+
+class _HTTPHandler(_Deadline, urllib.request.HTTPHandler):
+    pass
+
+
+class _HTTPSHandler(_Deadline, urllib.request.HTTPSHandler):
+    pass
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect(), _HTTPHandler(), _HTTPSHandler())
 
 
 def fetch(
@@ -83,30 +179,51 @@ def fetch(
     timeout: float = TIMEOUT,
     max_bytes: int = MAX_BYTES,
     max_redirects: int = MAX_REDIRECTS,
+    accept: str = ACCEPT,
 ) -> Fetched:
-    """GET a feed with conditional headers, following redirects by hand."""
+    """GET a URL within ``timeout`` seconds in all, following redirects by hand.
+
+    Conditional when ``etag`` or ``last_modified`` is given. Never raises for
+    what a server or the network does; see ``Fetched.error``.
+    """
+    got = _fetch(url, agent, etag, last_modified, timeout, max_bytes, max_redirects, accept)
+    if got.error is None:
+        return got
+    return Fetched(got.url, error=" ".join(_UNPRINTABLE.sub("", got.error).split())[:300])
+
+
+def _fetch(
+    url: str,
+    agent: str,
+    etag: str | None,
+    last_modified: str | None,
+    timeout: float,
+    max_bytes: int,
+    max_redirects: int,
+    accept: str,
+) -> Fetched:
     if is_local(url):
         return _fetch_local(url, last_modified, max_bytes)
     try:
         if urlsplit(url).scheme.lower() not in ("http", "https"):
             return Fetched(url, error="not an http(s) URL, a file:// URL or a path")
         start = as_uri(url)
-    except (UnicodeError, ValueError):
+    except ValueError:
         return Fetched(url, error="not a valid URL")
     deadline = time.monotonic() + timeout
     visited = [start]
     permanent = True
     while True:
-        headers = {"User-Agent": agent, "Accept-Encoding": "gzip", "Accept": ACCEPT}
+        headers = {"User-Agent": agent, "Accept-Encoding": "gzip", "Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = visited[-1]
         try:
-            request = urllib.request.Request(current, headers=headers)
+            request = _Request(current, headers, deadline)
             with _OPENER.open(request, timeout=max(deadline - time.monotonic(), 0.01)) as resp:
-                body = _read(resp, deadline, max_bytes)
+                body = _read(resp, max_bytes)
                 got = {k.lower(): v for k, v in resp.headers.items()}
         except urllib.error.HTTPError as exc:
             exc.close()
@@ -135,6 +252,8 @@ def fetch(
             continue
         except _TooBig:
             return Fetched(current, error=f"body larger than the {_size(max_bytes)} size cap")
+        except _CutShort as exc:
+            return Fetched(current, error=str(exc))
         except TimeoutError:
             return Fetched(current, error=f"timed out after {timeout:g} s")
         except urllib.error.URLError as exc:
@@ -161,7 +280,7 @@ def _target(current: str, location: str) -> tuple[str, str | None]:
         if not parts.hostname or parts.port == 0:  # .port raises past 65535
             raise ValueError("no host or port")
         return as_uri(target), None
-    except (UnicodeError, ValueError):  # a malformed host, port or IDNA label
+    except ValueError:  # a malformed host, port or IDNA label
         return location, f"redirect to an invalid URL ({location.strip()[:80]})"
 
 
@@ -169,8 +288,16 @@ class _TooBig(Exception):
     pass
 
 
+class _CutShort(Exception):
+    """The connection ended before the whole body arrived; the message says how much."""
+
+
 def as_uri(url: str) -> str:
-    """An IRI as the ASCII URI http.client can send: IDNA host, path and query %-encoded."""
+    """An IRI as the ASCII URI http.client can send: IDNA host, path and query %-encoded.
+
+    Raises ValueError (UnicodeError is one) when the URL cannot be made one: a
+    malformed host or port, or a host label IDNA refuses.
+    """
     if url.isascii() and not any(c.isspace() for c in url):
         return url
     parts = urlsplit(url.strip())
@@ -183,37 +310,39 @@ def as_uri(url: str) -> str:
     return urlunsplit((parts.scheme, quote(netloc, safe="@:[]%"), path, query, ""))
 
 
-def _read(resp: http.client.HTTPResponse, deadline: float, max_bytes: int) -> bytes:
-    length = resp.headers.get("Content-Length", "")
+def _read(resp: http.client.HTTPResponse, max_bytes: int) -> bytes:
+    """The body, unzipped; _TooBig past ``max_bytes``, _CutShort when it ends early.
+
+    The deadline is enforced by the socket's reader (_DeadlineReader), here as
+    for the headers.
+    """
+    length = resp.headers.get("Content-Length", "").strip()
+    chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
+    promised = int(length) if length.isdigit() and not chunked else None
     gzipped = "gzip" in resp.headers.get("Content-Encoding", "").lower()
-    if length.isdigit() and int(length) > max_bytes and not gzipped:
+    if promised is not None and promised > max_bytes and not gzipped:
         raise _TooBig
     inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
-    # The socket timeout bounds each wait, not the whole body: a server dripping a
-    # byte a second would never time out. So read what has arrived (read1), and
-    # shrink the socket timeout to what is left of the deadline before each wait.
-    sock = getattr(getattr(resp.fp, "raw", None), "_sock", None)
     chunks: list[bytes] = []
-    size = 0
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        if isinstance(sock, socket.socket):
-            sock.settimeout(left)
-        chunk = resp.read1(65536)
-        if not chunk:
-            break
+    size = received = 0  # bytes after and before gunzip
+    while chunk := resp.read1(65536):
+        received += len(chunk)
         if inflate is not None:
             chunk = inflate.decompress(chunk, max_bytes + 1 - size)
         size += len(chunk)
         if size > max_bytes:
             raise _TooBig
         chunks.append(chunk)
+    # http.client returns what arrived when the server hangs up early, without
+    # an error: a contact list cut short would mark everyone after the cut as left.
+    if promised is not None and received < promised:
+        raise _CutShort(f"body cut short ({received} of {promised} bytes arrived)")
     if inflate is not None:
         chunks.append(inflate.flush())
         if size + len(chunks[-1]) > max_bytes:
             raise _TooBig
+        if received and not inflate.eof:  # no length to compare: the gzip stream tells
+            raise _CutShort("body cut short (the gzip stream is incomplete)")
     return b"".join(chunks)
 
 
@@ -234,7 +363,9 @@ def _url_error(reason: object, timeout: float) -> str:
         return "host not found"
     if isinstance(reason, ssl.SSLError):
         return f"TLS error ({reason.reason or reason})"
-    if isinstance(reason, http.client.RemoteDisconnected | http.client.IncompleteRead):
+    if isinstance(reason, http.client.IncompleteRead):  # a chunked body that stopped
+        return "body cut short"
+    if isinstance(reason, http.client.RemoteDisconnected):
         return "the server closed the connection early"
     text = " ".join(str(reason).split()) or type(reason).__name__
     return text[:200]

@@ -20,6 +20,8 @@ class Route:
     last_modified: str | None = None
     chunked: bool = False  # no Content-Length: the client must count the bytes
     drip: float = 0.0  # seconds between single bytes of the body: slow but never silent
+    drip_head: float = 0.0  # the same for the status line and headers
+    cut: int | None = None  # send only this many bytes of the body, then hang up
 
 
 class _Quiet(ThreadingHTTPServer):
@@ -49,6 +51,14 @@ class FeedServer:
                     route.last_modified and headers.get("if-modified-since") == route.last_modified
                 )
                 status = 304 if fresh else route.status
+                if route.drip_head:  # written by hand: send_response() sends all at once
+                    head = f"HTTP/1.1 {status} OK\r\nContent-Length: {len(route.body)}\r\n\r\n"
+                    for byte in head.encode():
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(route.drip_head)
+                    self.wfile.write(route.body)
+                    return
                 self.send_response(status)
                 for name, value in route.headers.items():
                     self.send_header(name, value)
@@ -64,6 +74,12 @@ class FeedServer:
                         self.wfile.write(bytes([byte]))
                         self.wfile.flush()
                         time.sleep(route.drip)
+                    return
+                if route.cut is not None:  # promises the whole body, sends the start
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: route.cut])
+                    self.close_connection = True
                     return
                 if route.chunked and body:
                     self.send_header("Connection", "close")

@@ -312,8 +312,8 @@ def test_a_download_cut_short_is_a_warning(project, db, monkeypatch):
     listener.close()
     assert (result.exit_code, result.output) == (
         1,  # the only source failed: nothing was done
-        f"warning: source 'cut': {url}: download cut short (6 of 1000 bytes arrived). "
-        "Try again later. Nothing changed for it.\n",
+        f"warning: source 'cut': {url}: body cut short (6 of 1000 bytes arrived). "
+        "Nothing changed for it.\n",
     )
 
 

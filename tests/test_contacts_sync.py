@@ -2,54 +2,25 @@
 
 from __future__ import annotations
 
+import gzip
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from feed_server import FeedServer, Route
 from test_contacts import dump, rows, run
-
-
-class Server:
-    """Canned answers on 127.0.0.1: path -> (status, content type, body, delay)."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, str, bytes, float]] = {}
-        routes = self.routes
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                status, ctype, body, delay = routes.get(self.path, (404, "text/plain", b"no", 0))
-                time.sleep(delay)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", ctype)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass  # the client gave up (timeout test)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True  # do not wait for the deliberately slow answer
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        # A short poll interval, so shutdown() returns at once rather than in 0.5 s.
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
 def server():
-    s = Server()
-    yield s
-    s.close()
+    with FeedServer() as srv:
+        yield srv
+
+
+def listed(body: str | bytes, status: int = 200, **kw) -> Route:
+    """A contact list as an agency serves it: CSV over http."""
+    data = body.encode() if isinstance(body, str) else body
+    return Route(data, status, {"Content-Type": "text/csv"}, **kw)
 
 
 def configure(project, *entries: str) -> None:
@@ -81,12 +52,12 @@ def seed(project):
 def test_sync_applies_sources_and_marks_missing_people_left(project, server, monkeypatch):
     monkeypatch.chdir(project)
     seed(project)
-    server.routes["/unicef.csv"] = (200, "text/csv", UNICEF.encode(), 0)
+    server.routes["/unicef.csv"] = listed(UNICEF)
     who = [{"email": "jane.roe@who.example.org", "name": "Jane Roe", "phone": "+41 22 555 0000"}]
     (project / "who.json").write_text(json.dumps(who), encoding="utf-8")
     configure(
         project,
-        f'{{ organisation = "UNICEF", url = "{server.url}/unicef.csv" }}',
+        f'{{ organisation = "UNICEF", url = "{server.url("/unicef.csv")}" }}',
         '{ name = "who", organisation = "World Health Organization", path = "who.json" }',
     )
     db = project / "contacts.db"
@@ -101,8 +72,8 @@ def test_sync_applies_sources_and_marks_missing_people_left(project, server, mon
     result = run(project, "contacts", "sync")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        f"{server.url}/unicef.csv: marked left: 'Paolo Ferri' <paolo.ferri@unicef.example.org>",
-        f"{server.url}/unicef.csv: 1 added, 1 updated, 0 unchanged, 0 rejected, 1 marked left",
+        f"{server.url('/unicef.csv')}: marked left: 'Paolo Ferri' <paolo.ferri@unicef.example.org>",
+        f"{server.url('/unicef.csv')}: 1 added, 1 updated, 0 unchanged, 0 rejected, 1 marked left",
         "who.json: 0 added, 1 updated, 0 unchanged, 0 rejected",
     ]
     assert rows(db, "SELECT email, status, source FROM contacts ORDER BY email") == [
@@ -125,17 +96,17 @@ def test_sync_applies_sources_and_marks_missing_people_left(project, server, mon
     ) == [("status", "subscribed", "left", "sync:UNICEF")]
     again = run(project, "contacts", "sync")
     assert again.output.splitlines()[-2:] == [
-        f"{server.url}/unicef.csv: 0 added, 0 updated, 2 unchanged, 0 rejected",
+        f"{server.url('/unicef.csv')}: 0 added, 0 updated, 2 unchanged, 0 rejected",
         "who.json: 0 added, 0 updated, 1 unchanged, 0 rejected",
     ]
     # Listed again by the agency: a note, and the status stays until an editor acts.
     back = UNICEF + "paolo.ferri@unicef.example.org,Paolo Ferri,Officer\n"
-    server.routes["/unicef.csv"] = (200, "text/csv", back.encode(), 0)
+    server.routes["/unicef.csv"] = listed(back)
     result = run(project, "contacts", "sync", "--source", "UNICEF")
     assert result.output.splitlines() == [
-        f"{server.url}/unicef.csv:4: note: paolo.ferri@unicef.example.org is left in contacts.db "
+        f"{server.url('/unicef.csv')}:4: note: paolo.ferri@unicef.example.org is left in contacts.db "
         "but listed by this source. If they are back, use contacts edit --resubscribe.",
-        f"{server.url}/unicef.csv: 0 added, 1 updated, 2 unchanged, 0 rejected",
+        f"{server.url('/unicef.csv')}: 0 added, 1 updated, 2 unchanged, 0 rejected",
     ]
     assert rows(db, "SELECT status, job_title FROM contacts WHERE email LIKE 'paolo%'") == [
         ("left", "Officer")
@@ -149,12 +120,12 @@ def test_rows_for_another_organisation_are_rejected(project, server, monkeypatch
     body = body.replace("Email,Name,Job title", "Email,Name,Job title,Agency")
     body = body.replace("Lead\n", "Lead,UNICEF\n").replace("Officer\nj", "Officer,UNICEF\nj")
     body = body.replace("Roe,Officer\n", "Roe,Officer,WHO\n")
-    server.routes["/u.csv"] = (200, "text/csv", body.encode(), 0)
-    configure(project, f'{{ organisation = "UNICEF", url = "{server.url}/u.csv" }}')
+    server.routes["/u.csv"] = listed(body)
+    configure(project, f'{{ organisation = "UNICEF", url = "{server.url("/u.csv")}" }}')
     result = run(project, "contacts", "sync")
     assert result.exit_code == 3
     assert (
-        f"{server.url}/u.csv:4: organisation 'WHO' is not 'United Nations Children's Fund', "
+        f"{server.url('/u.csv')}:4: organisation 'WHO' is not 'United Nations Children's Fund', "
         "which this source owns. Remove the row from the source." in result.output
     )
     assert rows(
@@ -163,25 +134,25 @@ def test_rows_for_another_organisation_are_rejected(project, server, monkeypatch
 
 
 FAILURES = {
-    "unreachable": ("/missing.csv", (404, "text/plain", b"", 0), "HTTP 404 Not Found."),
+    "unreachable": ("/missing.csv", listed(b"", 404), "HTTP 404 Not Found."),
     "bad encoding": (
         "/latin.csv",
-        (200, "text/csv", "Email,Name\nx@unicef.example.org,Jos\u00e9\n".encode("latin-1"), 0),
+        listed("Email,Name\nx@unicef.example.org,Jos\u00e9\n".encode("latin-1")),
         "not UTF-8 (byte 0xe9 at line 2; it looks like Latin-1 or Windows-1252). "
         "Save it as UTF-8 CSV.",
     ),
     "no email column": (
         "/noemail.csv",
-        (200, "text/csv", b"Name\nJane\n", 0),
+        listed("Name\nJane\n"),
         "1: no email column (headers: Name). Add a column named Email with one address per row.",
     ),
-    "empty": ("/empty.csv", (200, "text/csv", b"", 0), "the file is empty."),
+    "empty": ("/empty.csv", listed(""), "the file is empty."),
     "no valid row": (
         "/junk.csv",
-        (200, "text/csv", b"Email\nnot-an-address\n", 0),
+        listed("Email\nnot-an-address\n"),
         "no row has a valid email address.",
     ),
-    "timeout": ("/slow.csv", (200, "text/csv", UNICEF.encode(), 3), "no answer within 1 s."),
+    "timeout": ("/slow.csv", listed(UNICEF, delay=2), ": timed out after 1 s."),
 }
 
 
@@ -195,7 +166,7 @@ def test_a_failing_source_changes_nothing_and_others_still_apply(
     (project / "who.csv").write_text("Email,Name\njane.roe@who.example.org,Jane R.\n")
     configure(
         project,
-        f'{{ name = "bad", organisation = "UNICEF", url = "{server.url}{path}", timeout = 1 }}',
+        f'{{ name = "bad", organisation = "UNICEF", url = "{server.url(path)}", timeout = 1 }}',
         '{ name = "who", organisation = "WHO", path = "who.csv" }',
     )
     db = project / "contacts.db"
@@ -204,7 +175,7 @@ def test_a_failing_source_changes_nothing_and_others_still_apply(
     assert result.exit_code == 3
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
-    assert warnings[0].startswith(f"warning: source 'bad': {server.url}{path}")
+    assert warnings[0].startswith(f"warning: source 'bad': {server.url(path)}")
     assert message in warnings[0] and warnings[0].endswith("Nothing changed for it.")
     assert "who.csv: 0 added, 1 updated, 0 unchanged, 0 rejected" in result.output
     assert rows(db, "SELECT * FROM contacts WHERE email LIKE '%unicef%'") == unicef_before
@@ -257,3 +228,45 @@ def test_no_sources_configured(project, monkeypatch):
     result = run(project, "contacts", "sync")
     assert result.exit_code == 1
     assert "has no 'sources'" in result.output
+
+
+def test_a_dripping_source_gives_up_at_its_timeout(project, server, monkeypatch):
+    """A byte every 50 ms never trips a per-read socket timeout; the source's timeout must."""
+    monkeypatch.chdir(project)
+    seed(project)
+    server.routes["/drip.csv"] = listed(UNICEF, drip=0.05)  # about 7 s for the whole list
+    url = server.url("/drip.csv")
+    configure(project, f'{{ name = "slow", organisation = "UNICEF", url = "{url}", timeout = 2 }}')
+    db = project / "contacts.db"
+    before = dump(db)
+    start = time.monotonic()
+    result = run(project, "contacts", "sync")
+    elapsed = time.monotonic() - start
+    assert (result.exit_code, result.output) == (
+        1,  # the only source could not be loaded: nothing was done
+        f"warning: source 'slow': {url}: timed out after 2 s. Nothing changed for it.\n",
+    )
+    assert elapsed < 3.5, f"sync took {elapsed:.1f} s with timeout = 2"
+    assert dump(db) == before
+    print(f"dripping sync gave up after {elapsed:.2f} s")
+
+
+def test_a_json_source_is_read_by_its_content_type(project, server, monkeypatch):
+    """No .json in the URL: the Content-Type says JSON, even gzipped on the way."""
+    monkeypatch.chdir(project)
+    seed(project)
+    people = [{"email": "amina.okafor@unicef.example.org", "name": "Amina Okafor"}]
+    body = gzip.compress(json.dumps(people).encode())
+    server.routes["/api/people"] = Route(
+        body,
+        headers={"Content-Type": "application/json; charset=utf-8", "Content-Encoding": "gzip"},
+    )
+    url = server.url("/api/people")
+    configure(project, f'{{ name = "api", organisation = "UNICEF", url = "{url}" }}')
+    result = run(project, "contacts", "sync")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == (
+        f"{url}: 0 added, 0 updated, 1 unchanged, 0 rejected, 1 marked left"
+    )
+    # The request names the newsletter as a feed request does (download.user_agent).
+    assert server.requests[-1][1]["user-agent"].endswith("(+https://focalpoint.example.org)")

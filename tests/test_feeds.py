@@ -316,6 +316,55 @@ def test_fetch_deadline_covers_a_dripping_body(server):
     assert time.monotonic() - start < 2
 
 
+def test_fetch_deadline_covers_dripping_headers(server):
+    """The deadline also covers the wait for the status line and headers, not only the body."""
+    import time
+
+    server.routes["/f"] = Route(rss([]), drip_head=0.05)  # about 2 s to the end of the headers
+    start = time.monotonic()
+    got = fetch(server.url("/f"), agent=AGENT, timeout=0.5)
+    assert got.error == "timed out after 0.5 s" and got.body is None
+    assert time.monotonic() - start < 1.5
+
+
+def test_fetch_deadline_covers_every_redirect(server):
+    """Each hop is quick, but together they pass the deadline: one deadline, not one per hop."""
+    for hop in range(4):
+        server.routes[f"/r{hop}"] = Route(
+            status=302, headers={"Location": f"/r{hop + 1}"}, delay=0.2
+        )
+    server.routes["/r4"] = Route(rss([]))
+    got = fetch(server.url("/r0"), agent=AGENT, timeout=0.5)
+    assert got.error == "timed out after 0.5 s"
+
+
+@pytest.mark.parametrize(
+    "route,error",
+    [
+        (Route(b"x" * 1000, cut=6), "body cut short (6 of 1000 bytes arrived)"),
+        (  # counted before gunzip, as Content-Length counts
+            Route(gzip.compress(b"x" * 1000), headers={"Content-Encoding": "gzip"}, cut=10),
+            f"body cut short (10 of {len(gzip.compress(b'x' * 1000))} bytes arrived)",
+        ),
+        (  # no length to compare with: the gzip stream itself is incomplete
+            Route(gzip.compress(rss([]))[:-12], headers={"Content-Encoding": "gzip"}, chunked=True),
+            "body cut short (the gzip stream is incomplete)",
+        ),
+    ],
+    ids=["plain", "gzip", "gzip-no-length"],
+)
+def test_fetch_refuses_a_body_cut_short(server, route, error):
+    server.routes["/f"] = route
+    got = fetch(server.url("/f"), agent=AGENT)
+    assert (got.error, got.body) == (error, None)
+
+
+def test_fetch_reasons_are_printable(server):
+    """A server chooses the Location; its control characters never reach a terminal."""
+    server.routes["/f"] = Route(status=302, headers={"Location": "ftp://x/\x1b[2J\x9b0m"})
+    assert fetch(server.url("/f"), agent=AGENT).error == "redirect to a non-web URL (ftp://x/[2J0m)"
+
+
 @pytest.mark.parametrize(
     "url,path",
     [

@@ -18,14 +18,10 @@ transaction.
 
 from __future__ import annotations
 
-import http.client
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from newsletter import __version__
+from newsletter import download
 from newsletter.config import SOURCE_EXAMPLE, Settings, Source
 from newsletter.contacts.imports import Plan, apply_plan, owner, plan_import
 from newsletter.contacts.tabular import ReadError, read_records
@@ -33,6 +29,7 @@ from newsletter.errors import NewsletterError
 from newsletter.store import Database, reading, writing
 
 MAX_BYTES = 20 * 1024 * 1024
+ACCEPT = "text/csv, application/json;q=0.9, */*;q=0.5"
 
 
 @dataclass(frozen=True)
@@ -41,43 +38,26 @@ class SyncResult:
     warnings: tuple[str, ...]
 
 
-def fetch(source: Source, root: Path) -> tuple[bytes, str | None]:
-    """The source's bytes and format; ReadError with a one-line reason when it fails."""
+def fetch(source: Source, root: Path, agent: str) -> tuple[bytes, str | None]:
+    """The source's bytes and format; ReadError with a one-line reason when it fails.
+
+    URLs go through download.fetch, the one HTTP client: ``timeout`` bounds the
+    whole download, and a failure has the same reason as for a feed.
+    """
     fmt = source.format or ("json" if source.location.lower().endswith(".json") else None)
     if not source.is_url:
         try:
             return (root / source.location).read_bytes(), fmt
         except OSError as exc:
             raise ReadError(f"{source.location}: cannot read it ({exc.strerror}).") from None
-    request = urllib.request.Request(
-        source.location, headers={"User-Agent": f"newsletter/{__version__} contacts-sync"}
+    got = download.fetch(
+        source.location, agent=agent, timeout=source.timeout, max_bytes=MAX_BYTES, accept=ACCEPT
     )
-    try:
-        with urllib.request.urlopen(request, timeout=source.timeout) as response:
-            data = response.read(MAX_BYTES + 1)
-            promised = response.headers.get("Content-Length", "")
-            if "json" in response.headers.get("Content-Type", "") and fmt is None:
-                fmt = "json"
-    except urllib.error.HTTPError as exc:
-        raise ReadError(f"{source.location}: HTTP {exc.code} {exc.reason}.") from None
-    except urllib.error.URLError as exc:
-        raise ReadError(f"{source.location}: unreachable ({exc.reason}).") from None
-    except TimeoutError:
-        raise ReadError(f"{source.location}: no answer within {source.timeout:g} s.") from None
-    except (OSError, ValueError, http.client.HTTPException) as exc:
-        # A connection cut mid-answer, a malformed reply or redirect.
-        reason = str(exc) or type(exc).__name__
-        raise ReadError(f"{source.location}: download failed ({reason}).") from None
-    if len(data) > MAX_BYTES:
-        raise ReadError(f"{source.location}: larger than {MAX_BYTES // 2**20} MB.")
-    # read(n) returns what arrived when the server hangs up early; a list cut
-    # short would mark everyone after the cut as left.
-    if promised.isdigit() and len(data) < int(promised):
-        raise ReadError(
-            f"{source.location}: download cut short "
-            f"({len(data)} of {promised} bytes arrived). Try again later."
-        )
-    return data, fmt
+    if got.error is not None:
+        raise ReadError(f"{source.location}: {got.error}.")
+    if fmt is None and "json" in (got.header("Content-Type") or ""):
+        fmt = "json"
+    return got.body or b"", fmt
 
 
 def sync(
@@ -99,13 +79,14 @@ def sync(
         if not sources:
             raise NewsletterError(f"no source named '{only}'. See 'sources' in {settings.path}.")
     warnings: list[str] = []
+    agent = download.user_agent(settings)
     loaded = []
     # Sources whose people are unknown this run: the others for the same
     # organisation must not mark them left.
     unsure = [(s, "was not part of this sync") for s in everything if s not in sources]
     for source in sources:  # network first, outside the transaction
         try:
-            data, fmt = fetch(source, settings.root)
+            data, fmt = fetch(source, settings.root, agent)
             loaded.append((source, read_records(data, source.location, fmt)))
         except ReadError as exc:
             warnings.append(f"warning: source '{source.name}': {exc} Nothing changed for it.")
