@@ -400,3 +400,25 @@ def test_a_page_without_the_house_frame_still_gets_the_archive_nav(project):
     page = (project / "site" / "2026-Q4" / "index.html").read_text()
     assert len(ARCHIVE_NAV.findall(page)) == 1
     assert page.index("<body>") < page.index('<a href="../index.html">All issues</a>')
+
+
+def test_a_focal_point_without_a_name_is_not_listed_by_address(project):
+    """The web edition falls back to the address; the public page must not."""
+    db = open_db(project / "contacts.db")
+    nameless = Contact(
+        email="no.name@unicef.example",
+        organisation="UNICEF",
+        job_title="Partnerships Officer",
+        phone="+41 22 111 11 11",
+        city="Geneva",
+    )
+    create_contact(db, nameless, "t", "t")
+    make_issue(project)
+    assert run(project, "build", "2026-Q4").exit_code == 0
+    web = (project / "issues/2026-Q4/build/web.html").read_text()
+    assert "<strong>no.name@unicef.example</strong>" in web and "+41 22 111 11 11" in web
+    assert run(project, "archive").exit_code == 0
+    page = (project / "site" / "directory.html").read_text()
+    assert "<strong>Name not given</strong><br>Partnerships Officer<br>Geneva</li>" in page
+    blob = b"\n".join(files(project / "site").values()).decode("utf-8")
+    assert "no.name@" not in blob and "111 11 11" not in blob
