@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -236,14 +237,12 @@ def test_calendar_files(site):
 
 def test_unsubscribe_markers_are_removed(project):
     folder = make_issue(project)
-    footer = project / "templates" / "web.html.j2"
-    footer.write_text(
-        footer.read_text().replace(
-            "</footer>",
-            "<p>Not for you, {{ placeholders.name }}? "
-            '<a href="{{ placeholders.unsubscribe_url }}">Unsubscribe</a>.</p>\n'
-            '<p><a href="{{ issue_url }}">This issue online</a></p></footer>',
-        )
+    # An issue's web page may carry per-recipient markers in its own footer.
+    web = project / "templates" / "web.html.j2"
+    web.write_text(
+        web.read_text() + "{% block footer %}<footer><p>Not for you, {{ placeholders.name }}? "
+        '<a href="{{ placeholders.unsubscribe_url }}">Unsubscribe</a>.</p>\n'
+        '<p><a href="{{ issue_url }}">This issue online</a></p></footer>{% endblock %}\n'
     )
     assert run(project, "build", "2026-Q4").exit_code == 0
     assert "%%UNSUBSCRIBE_URL%%" in (folder / "build" / "web.html").read_text()
@@ -376,3 +375,50 @@ def test_user_mistakes_are_one_line_not_a_traceback(project):
         "issues/2026-Q4/build/web.html: unreadable (not UTF-8 text); left out"
         " (newsletter build 2026-Q4)"
     )
+
+
+ARCHIVE_NAV = re.compile(r"<nav\b[^>]*\baria-label=.Archive.")
+
+
+def test_every_page_has_one_archive_nav(site):
+    """The house frame carries the nav; public_page must not add a second one."""
+    out, _ = site
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == 4
+    for page in pages:
+        assert len(ARCHIVE_NAV.findall(page.read_text())) == 1, page
+
+
+def test_a_page_without_the_house_frame_still_gets_the_archive_nav(project):
+    folder = make_issue(project)
+    (folder / "templates").mkdir()
+    (folder / "templates" / "web.html.j2").write_text(
+        "<!doctype html>\n<html><body>\n<main><h1>{{ issue.title }}</h1></main>\n</body></html>\n"
+    )
+    assert run(project, "build", "2026-Q4").exit_code == 0
+    assert run(project, "archive").exit_code == 0
+    page = (project / "site" / "2026-Q4" / "index.html").read_text()
+    assert len(ARCHIVE_NAV.findall(page)) == 1
+    assert page.index("<body>") < page.index('<a href="../index.html">All issues</a>')
+
+
+def test_a_focal_point_without_a_name_is_not_listed_by_address(project):
+    """The web edition falls back to the address; the public page must not."""
+    db = open_db(project / "contacts.db")
+    nameless = Contact(
+        email="no.name@unicef.example",
+        organisation="UNICEF",
+        job_title="Partnerships Officer",
+        phone="+41 22 111 11 11",
+        city="Geneva",
+    )
+    create_contact(db, nameless, "t", "t")
+    make_issue(project)
+    assert run(project, "build", "2026-Q4").exit_code == 0
+    web = (project / "issues/2026-Q4/build/web.html").read_text()
+    assert "<strong>no.name@unicef.example</strong>" in web and "+41 22 111 11 11" in web
+    assert run(project, "archive").exit_code == 0
+    page = (project / "site" / "directory.html").read_text()
+    assert "<strong>Name not given</strong><br>Partnerships Officer<br>Geneva</li>" in page
+    blob = b"\n".join(files(project / "site").values()).decode("utf-8")
+    assert "no.name@" not in blob and "111 11 11" not in blob

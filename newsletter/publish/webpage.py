@@ -8,7 +8,8 @@ it. The archive copy, ``public_page``, differs in four ways:
 * per-recipient markers go: a paragraph holding the unsubscribe link is
   dropped, the name becomes "colleague" and the address nothing;
 * absolute links into ``web_url`` become relative, so the site can move;
-* a short archive navigation, and "add to calendar" links for the events.
+* a short archive navigation (unless the page has one: the house template's
+  frame carries it), and "add to calendar" links for the events.
 
 It works on the HTML text rather than the template, so it archives exactly
 what was built, and an issue's own template overrides keep working.
@@ -30,6 +31,7 @@ _UNSUB_PARAGRAPH = re.compile(rf"<p\b[^>]*>(?:(?!</p>).)*?{_UNSUB}.*?</p>\s*", r
 _UNSUB_LINK = re.compile(rf"<a\b[^>]*{_UNSUB}[^>]*>.*?</a>", re.S | re.I)
 _H3 = re.compile(r"<h3\b[^>]*>(.*?)</h3>", re.S | re.I)
 _TAGS = re.compile(r"<[^>]+>")
+_ARCHIVE_NAV = re.compile(r"""<nav\b[^>]*\baria-label=["']Archive["']""", re.I)
 
 DIRECTORY_NOTE = (
     '<section class="card" id="directory">\n  <h2>Focal-point directory</h2>\n'
@@ -61,7 +63,9 @@ def public_page(
         at = after if after is not None else _before(page, fallback)
         page = page[:at] + card + page[at:]
     body = re.search(r"<body\b[^>]*>", page, re.I)
-    if body:
+    # Pages built from templates/_site.html.j2 link to the archive already; older
+    # builds and an issue's own web.html.j2 may not.
+    if body and not _ARCHIVE_NAV.search(page):
         page = page[: body.end()] + "\n" + NAV + page[body.end() :]
     return page
 

@@ -1,0 +1,94 @@
+"""The HTML pages share one frame: head, stylesheet and footer are written once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import REPO
+
+from newsletter.build.render import environment
+from newsletter.config import load_settings
+from newsletter.contacts.directory import Entry
+
+PAGES = sorted(p.name for p in (REPO / "templates").glob("*.html.j2") if not p.name.startswith("_"))
+
+
+def test_the_pages():
+    assert PAGES == [
+        "archive_directory.html.j2",
+        "archive_index.html.j2",
+        "preview.html.j2",
+        "unsubscribe.html.j2",
+        "web.html.j2",
+    ]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_extends_the_one_frame(name):
+    text = (REPO / "templates" / name).read_text(encoding="utf-8")
+    code = re.sub(r"\{#.*?#\}", "", text, flags=re.S)  # comments may name anything
+    assert code.lstrip().startswith('{% extends "_site.html.j2" %}')
+    for tag in ("<!doctype", "<html", "<head", "<meta charset", "<style", "<footer", "<body"):
+        assert tag not in code.lower(), f"{name} repeats {tag}: put it in _site.html.j2"
+
+
+# One focal point with every field, and no name: the fallback is where an
+# address could slip into the public page.
+NAMELESS = Entry(
+    name="",
+    job_title="Officer <Private Sector>",
+    email="x.y@unicef.example.org",
+    phone="+41 22 555 0100",
+    city="Geneva",
+    country="Switzerland",
+    badge="new",
+    mailto="mailto:x.y@unicef.example.org",
+)
+
+
+def partial(name: str):
+    """A directory partial as a module, so its entry macro can be called alone."""
+    settings = load_settings(REPO)
+    env = environment(settings, REPO / "issues" / "none")
+    url = f"{settings.web_url}/2026-Q4/"
+    return env.get_template(name).make_module(
+        {"settings": settings, "directory": None, "issue_url": url}
+    )
+
+
+def test_html_entry_public_and_private():
+    html = partial("_directory.html.j2")
+    assert str(html.entry(NAMELESS, public=True)) == (
+        '<li><strong>Name not given</strong> <span class="badge">new</span>'
+        "<br>Officer &lt;Private Sector&gt;<br>Geneva, Switzerland</li>"
+    )
+    assert str(html.entry(NAMELESS)) == (
+        '<li><strong>x.y@unicef.example.org</strong> <span class="badge">new</span>'
+        '<br>Officer &lt;Private Sector&gt;<br><a href="mailto:x.y@unicef.example.org">'
+        "x.y@unicef.example.org</a> · +41 22 555 0100<br>Geneva, Switzerland</li>"
+    )
+    listing = str(html.entries([NAMELESS, NAMELESS], public=True))
+    assert listing.count("<li>") == 2
+    assert "x.y@" not in listing and "555" not in listing and "mailto" not in listing
+
+
+def test_mjml_entry_in_the_full_list_and_the_changes():
+    mjml = partial("_directory.mjml.j2")
+    tail = '<br><a href="mailto:x.y@unicef.example.org">x.y@unicef.example.org</a> · +41 22 555 0100</p>'
+    head = '<p style="margin:0 0 10px;"><strong>x.y@unicef.example.org</strong> <strong class="nl-badge">(new)</strong>'
+    assert str(mjml.entry(NAMELESS)) == head + "<br>Officer &lt;Private Sector&gt;" + tail
+    assert str(mjml.entry(NAMELESS, "UNICEF & co")) == (
+        head + "<br>UNICEF &amp; co, Officer &lt;Private Sector&gt;" + tail
+    )
+
+
+def test_text_entry_in_the_full_list_and_the_changes():
+    text = partial("_directory.txt.j2")
+    assert str(text.entry(NAMELESS)) == (
+        "- x.y@unicef.example.org [new]\n  Officer <Private Sector>\n"
+        "  x.y@unicef.example.org · +41 22 555 0100"
+    )
+    bare = Entry("Ann", "", "a@b.example", "", "", "")
+    assert str(text.entry(bare)) == "- Ann\n  a@b.example"
+    assert str(text.entry(bare, "UNICEF")) == "- Ann\n  UNICEF\n  a@b.example"
