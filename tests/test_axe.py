@@ -25,8 +25,8 @@ from newsletter.cli import main
 from newsletter.config import load_settings
 from newsletter.models import Contact
 from newsletter.returns.webapp import create_app
+from newsletter.store import open_db
 from newsletter.store.contacts import create_contact, mark_bounced
-from newsletter.store.db import open_db
 from newsletter.tokens import make_token
 
 
