@@ -133,9 +133,15 @@ class Schema:
         *,
         text: bool = False,
         prefix: str = "",
+        names: Mapping[str, str] | None = None,
     ) -> Checked:
-        """Read every field of ``data``; ``text``: values are strings typed by a person."""
+        """Read every field of ``data``.
+
+        ``text``: values are strings typed by a person (``-o port=2525``);
+        ``names``: what to call a key in messages ("column 'E-mail'").
+        """
         lines = lines or {}
+        names = names or {}
         values: dict[str, Any] = {}
         errors: list[Error] = []
         misspelt: set[str] = set()
@@ -174,7 +180,7 @@ class Schema:
                 elif isinstance(raw, Mapping | list | tuple):  # too big to quote
                     what = f"'{f.name}' {reason}"
                 else:
-                    what = f"{f.name} {shown(raw)} {reason}"
+                    what = f"{names.get(f.name, f.name)} {shown(raw)} {reason}"
                 error(f.name, f"{what}. {fix}".strip())
             except Nested as exc:
                 for inner in exc.errors:

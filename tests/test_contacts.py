@@ -181,7 +181,8 @@ def test_rejected_rows_are_reported_and_the_rest_applied(project, db, monkeypatc
         "have an @-sign). Correct it.",
         "mixed.csv:4: one@who.example.org is already on row 2. "
         "Keep one row per address and delete the other.",
-        "mixed.csv:5: column 'Name' contains the control character U+0007; remove it.",
+        "mixed.csv:5: column 'Name' 'Bell\\u0007Name' contains the control character U+0007. "
+        "Remove it.",
         "mixed.csv:6: column 'Listed' 'maybe' must be yes or no.",
         "mixed.csv:7: no address; it is not a valid email address (no email address). Correct it.",
         "mixed.csv: 1 added, 0 updated, 0 unchanged, 5 rejected",

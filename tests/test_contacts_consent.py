@@ -73,7 +73,8 @@ def test_add_and_edit_validate_like_an_import(project, db, monkeypatch):
     bad = run(project, "contacts", "add", "a@who.example.org", "--name", "A\x1bB")
     assert bad.exit_code == 1
     assert bad.output == (
-        "Error: 'a@who.example.org': --name contains the control character U+001B; remove it.\n"
+        "Error: 'a@who.example.org': --name 'A\\u001bB' contains the control character U+001B. "
+        "Remove it.\n"
     )
     assert run(project, "contacts", "add", "nope", "--name", "A").output == (
         "Error: 'nope' is not a valid email address (An email address must have an @-sign). "

@@ -141,7 +141,8 @@ def test_a_huge_cell_rejects_its_row_only(project, db, monkeypatch):
     result = run(project, "contacts", "import", write(project, "huge.csv", text))
     assert result.exit_code == 3
     assert result.output.splitlines() == [
-        "huge.csv:2: column 'Name' is 200000 characters long; shorten it to 300.",
+        "huge.csv:2: column 'Name' 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA…' is 200000 "
+        "characters long. Shorten it to 300.",
         "huge.csv: 1 added, 0 updated, 0 unchanged, 1 rejected",
     ]
     assert rows(db, "SELECT email FROM contacts") == [("ok@who.example.org",)]

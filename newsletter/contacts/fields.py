@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from newsletter.schema import Field, Invalid, Kind, Schema
 from newsletter.store.contacts import STATUSES
 
 MAX_TEXT = 300
@@ -167,45 +169,75 @@ class RowError(ValueError):
     """One row (or one command's options) has a bad value; the message says which."""
 
 
+def _split(value: object) -> tuple[str, str | None]:
+    """An address cell as (address, display name or None).
+
+    "Jane Doe <jane@example.org>", as copied from a mail client: the address is
+    checked as usual, and the name is used when the row has no name of its own.
+    """
+    text = unformula(value.strip(" ")) if isinstance(value, str) else ""
+    display = _DISPLAY.fullmatch(text) if "<" in text else None
+    return (display[2], display[1]) if display else (text, None)
+
+
+def _email(value: object) -> str:
+    text, _ = _split(value)
+    try:
+        return normalise_email(text)
+    except ValueError as exc:
+        shown = unformula(value.strip(" ")) if isinstance(value, str) else ""
+        what = f"{show(shown)} is not" if shown else "no address; it is not"
+        raise Invalid(f"{what} a valid email address ({exc})", "Correct it.", alone=True) from None
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str) and value[:1] == "'":
+        value = unformula(value)
+    try:
+        return clean_text(value)
+    except ValueError as exc:
+        reason, _, fix = str(exc).partition("; ")
+        raise Invalid(reason, fix.capitalize() + "." if fix else "") from None
+
+
+def _choice(parse: Callable[[str], object]) -> Callable[[object], object]:
+    def read(value: object) -> object:
+        if isinstance(value, bool):
+            return value
+        try:
+            return parse(str(value))
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+
+    return read
+
+
+# One row of a contact list, or the options of `contacts add` and `edit`. An
+# empty text cell is kept as "" (an edit may clear a field); an empty listed or
+# status cell says nothing.
+ROW = Schema(
+    fields=(
+        Field("email", Kind(_email, "an email address", "Correct it."), empty_is_missing=False),
+        *(Field(n, Kind(_text, "text", ""), empty_is_missing=False) for n in TEXT_FIELDS),
+        Field("listed", Kind(_choice(parse_listed), "yes or no", "")),
+        Field("status", Kind(_choice(parse_status), "a status", "")),
+    ),
+    unknown="ignore",
+)
+
+
 def clean_row(raw: dict[str, object], labels: dict[str, str]) -> dict[str, object]:
     """Validated values of one row; RowError naming the column (``labels``) of a bad value."""
-    email_raw = raw.get("email")
-    email_text = unformula(email_raw.strip(" ")) if isinstance(email_raw, str) else ""
-    # "Jane Doe <jane@example.org>", as copied from a mail client: the address
-    # is checked as usual and the name is used when there is no name column.
-    display = _DISPLAY.fullmatch(email_text) if "<" in email_text else None
-    try:
-        address = normalise_email(display[2] if display else email_text)
-        values: dict[str, object] = {"email": address}
-        named = clean_text(display[1]) if display else ""
-    except ValueError as exc:
-        shown = f"{show(email_text)} is not" if email_text else "no address; it is not"
-        raise RowError(f"{shown} a valid email address ({exc}). Correct it.") from None
-    for name, value in raw.items():
-        if name not in _TEXT or value is None:
-            continue
-        if isinstance(value, str) and value[:1] == "'":
-            value = unformula(value)
-        try:
-            values[name] = clean_text(value)
-        except ValueError as exc:
-            raise RowError(f"{labels[name]} {exc}.") from None
+    checked = ROW.check(raw, names=labels)
+    if checked.errors:
+        raise RowError(checked.errors[0].message)
+    values = {k: v for k, v in checked.values.items() if v is not None and k in raw}
     if not values.get("name") and (values.get("first_name") or values.get("last_name")):
         values["name"] = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
-    if not values.get("name") and named:
-        values["name"] = named
-    for name, parse in _CHOICES:
-        value = raw.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) and name == "listed":
-            values[name] = value
-        elif str(value).strip():
-            try:
-                values[name] = parse(str(value))
-            except ValueError as exc:
-                raise RowError(f"{labels[name]} {show(value)} {exc}.") from None
+    email = raw.get("email")
+    display = (
+        _DISPLAY.fullmatch(email.strip(" ")) if isinstance(email, str) and "<" in email else None
+    )
+    if not values.get("name") and display:
+        values["name"] = clean_text(display[1])
     return values
-
-
-_CHOICES = (("listed", parse_listed), ("status", parse_status))
