@@ -274,10 +274,10 @@ def test_sample_issue_builds_clean():
     shutil.copy(repo / "pyproject.toml", copy / "pyproject.toml")
     settings = load_settings(copy.resolve())
     result = build_issue(settings, copy.resolve() / "issues" / "2026-Q4")
-    assert result.ok, result.report["errors"]
-    assert result.warnings == [] and result.report["warnings"] == []
-    assert result.report["items"] >= 12
-    assert result.report["size_kb"] < 90
+    assert result.ok, result.report.errors
+    assert result.warnings == [] and result.report.warnings == ()
+    assert result.report.items >= 12
+    assert result.report.size_kb < 90
 
 
 def test_input_digest_tracks_content_not_send_settings(project):

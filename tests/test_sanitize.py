@@ -162,7 +162,7 @@ def test_feedparser_sanitiser_cases_as_item_bodies(project, corpus):
     assert_safe(body_of(html))
     assert_safe((folder / "build" / "web.html").read_text().split("</style>", 1)[1])
     assert "safe" in html  # the harmless part of the cases survives
-    assert result.report["items"] == len(cases)
+    assert result.report.items == len(cases)
 
 
 def test_hostile_strings_as_titles_and_bodies(project, corpus):

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import os
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from newsletter.build import render, report
+from newsletter.build.report import BuildReport
 from newsletter.config import Settings
+from newsletter.contacts.directory import Directory
 from newsletter.errors import NewsletterError
+from newsletter.files import write_files
 from newsletter.issue.load import CheckFailed, load_issue
 from newsletter.models import Issue, Problem
+
+# What gives the directory for a loaded issue (contacts.directory.directory_for,
+# bound to a database): the issue's date decides which changes are new.
+DirectorySource = Callable[[Issue], Directory]
 
 # The largest email.html that keeps the full directory: Gmail clips above
 # report.MAX_KB, and sending adds a few hundred bytes of per-recipient values.
@@ -32,13 +36,13 @@ EMAIL_BUDGET = (report.MAX_KB - 2) * 1024
 class BuildResult:
     issue: Issue
     out_dir: Path
-    report: dict[str, Any]
+    report: BuildReport
     warnings: list[Problem]
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.report["ok"]
+        return self.report.ok
 
 
 def input_digest(settings: Settings, folder: Path) -> str:
@@ -65,9 +69,13 @@ def build(
     settings: Settings,
     folder: Path,
     today: dt.date | None = None,
-    directory: Any = None,
+    directory: DirectorySource | None = None,
 ) -> BuildResult:
-    """Build ``folder`` into ``folder/build``; raise CheckFailed before writing anything."""
+    """Build ``folder`` into ``folder/build``; raise CheckFailed before writing anything.
+
+    ``directory`` gives the focal-point directory for the loaded issue (it needs
+    the issue's date); without it, the email links to the web edition's.
+    """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -81,19 +89,18 @@ def build(
     if issue is None:
         raise CheckFailed(folder.name, problems, "nothing was built")
     lap("load")
-    if callable(directory):  # directory.directory_for needs the issue's date
-        directory = directory(issue)
+    listing = directory(issue) if directory is not None else None
     env = render.environment(settings, folder)
-    ctx = render.context(settings, issue, directory)
+    ctx = render.context(settings, issue, listing)
     mjml_source = render.render_template(env, "email.mjml.j2", ctx, settings.root)
     lap("jinja")
     out_dir = folder / "build"
     try:
         html = render.compile_mjml(mjml_source, settings, issue)
-        if directory is not None and len(html.encode()) > EMAIL_BUDGET:
+        if listing is not None and len(html.encode()) > EMAIL_BUDGET:
             # Gmail would clip it: the email (HTML and text) keeps the directory's
             # summary and changes and links to web.html, which has it all.
-            ctx["directory"] = directory.compact()
+            ctx["directory"] = listing.compact()
             mjml_source = render.render_template(env, "email.mjml.j2", ctx, settings.root)
             html = render.compile_mjml(mjml_source, settings, issue)
     except NewsletterError:
@@ -103,57 +110,15 @@ def build(
     ctx["links"] = render.LinkList()
     text = render.render_template(env, "email.txt.j2", ctx, settings.root)
     lap("text")
-    web = render.render_template(env, "web.html.j2", {**ctx, "directory": directory}, settings.root)
+    web = render.render_template(env, "web.html.j2", {**ctx, "directory": listing}, settings.root)
     lap("web")
     kb, size = report.size_findings(html)
     findings = report.audit(html) + size
     files = {"email.mjml": mjml_source, "email.html": html, "email.txt": text, "web.html": web}
-    rep = make_report(issue, problems, findings, kb, files, input_digest(settings, folder))
-    files["report.json"] = json.dumps(rep, indent=2, ensure_ascii=False) + "\n"
+    rep = BuildReport.make(issue, problems, findings, kb, files, input_digest(settings, folder))
+    files["report.json"] = rep.to_json()
     lap("audit")
     write_files(out_dir, files)
     lap("write")
     warnings = [p for p in problems if p.severity == "warning"]
     return BuildResult(issue, out_dir, rep, warnings, timings)
-
-
-def make_report(
-    issue: Issue,
-    problems: list[Problem],
-    findings: list[report.Finding],
-    kb: float,
-    files: dict[str, str],
-    digest: str,
-) -> dict[str, Any]:
-    errors = [f"{f.rule}: {f.message}" for f in findings if f.severity == "error"]
-    return {
-        "issue": issue.id,
-        "ok": not errors,
-        "items": sum(len(s.items) for s in issue.sections),
-        "sections": {s.key: len(s.items) for s in issue.sections},
-        "held": [{"item": i.path, "until": i.embargo.isoformat()} for i in issue.held if i.embargo],
-        "size_kb": round(kb, 1),
-        "errors": errors,
-        "warnings": [str(p) for p in problems if p.severity == "warning"]
-        + [f"{f.rule}: {f.message}" for f in findings if f.severity == "warning"],
-        "inputs": digest,
-        "outputs": {n: hashlib.sha256(t.encode()).hexdigest() for n, t in sorted(files.items())},
-    }
-
-
-def write_files(out_dir: Path, files: dict[str, str]) -> None:
-    """Write every file to a temp name first, then rename them all into place."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[str, Path]] = []
-    try:
-        for name, text in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            staged.append((tmp, out_dir / name))
-        for tmp, final in staged:
-            os.replace(tmp, final)
-    finally:
-        for tmp, _ in staged:
-            if os.path.exists(tmp):
-                os.unlink(tmp)

@@ -21,6 +21,7 @@ from typing import Any
 
 from newsletter.build import render
 from newsletter.build.pipeline import build
+from newsletter.build.report import BuildReport
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.issue.load import CheckFailed
@@ -58,7 +59,7 @@ class Preview:
         self.version = 0
         self.error: str | None = None
         self.outputs: dict[str, str] = {}  # the last good build: email.html, email.txt, ...
-        self.report: dict[str, Any] | None = None
+        self.report: BuildReport | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._seen = self.fingerprint()

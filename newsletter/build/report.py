@@ -3,9 +3,16 @@ screen reader would trip over in the compiled HTML."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
+
+from newsletter.models import Issue, Problem
 
 WARN_KB = 90
 MAX_KB = 102  # Gmail clips a message body larger than this
@@ -15,11 +22,112 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 _FONT = re.compile(r"font-size\s*:\s*([\d.]+)(px|pt)", re.I)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
     rule: str
     message: str
     severity: str = "error"
+
+
+@dataclass(frozen=True)
+class Held:
+    """An item held back by its embargo: its file, and the day it may go out."""
+
+    item: str
+    until: dt.date
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """``build/report.json``: what went in, how big it is, what the audit found.
+
+    ``send`` refuses a build whose report is not ``ok`` or whose ``inputs``
+    fingerprint no longer matches; the archive reads which items were held.
+    """
+
+    issue: str
+    ok: bool
+    items: int
+    sections: tuple[tuple[str, int], ...]  # section key, items in it, in reading order
+    held: tuple[Held, ...]
+    size_kb: float
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+    inputs: str  # build.input_digest of what the build read
+    outputs: tuple[tuple[str, str], ...]  # file name, SHA-256 of its text
+
+    @classmethod
+    def make(
+        cls,
+        issue: Issue,
+        problems: list[Problem],
+        findings: list[Finding],
+        kb: float,
+        files: Mapping[str, str],
+        digest: str,
+    ) -> BuildReport:
+        errors = tuple(f"{f.rule}: {f.message}" for f in findings if f.severity == "error")
+        warnings = [str(p) for p in problems if p.severity == "warning"]
+        warnings += [f"{f.rule}: {f.message}" for f in findings if f.severity == "warning"]
+        return cls(
+            issue=issue.id,
+            ok=not errors,
+            items=sum(len(s.items) for s in issue.sections),
+            sections=tuple((s.key, len(s.items)) for s in issue.sections),
+            held=tuple(Held(i.path, i.embargo) for i in issue.held if i.embargo),
+            size_kb=round(kb, 1),
+            errors=errors,
+            warnings=tuple(warnings),
+            inputs=digest,
+            outputs=tuple(
+                (n, hashlib.sha256(t.encode()).hexdigest()) for n, t in sorted(files.items())
+            ),
+        )
+
+    def to_json(self) -> str:
+        data = {
+            "issue": self.issue,
+            "ok": self.ok,
+            "items": self.items,
+            "sections": dict(self.sections),
+            "held": [{"item": h.item, "until": h.until.isoformat()} for h in self.held],
+            "size_kb": self.size_kb,
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "inputs": self.inputs,
+            "outputs": dict(self.outputs),
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> BuildReport:
+        """The report in ``text``; ValueError when it is not one (damaged or edited by hand)."""
+        try:
+            data = json.loads(text)
+            return cls(
+                issue=str(data["issue"]),
+                ok=data["ok"] is True,
+                items=int(data["items"]),
+                sections=tuple((str(k), int(n)) for k, n in data["sections"].items()),
+                held=tuple(
+                    Held(str(h["item"]), dt.date.fromisoformat(h["until"])) for h in data["held"]
+                ),
+                size_kb=float(data["size_kb"]),
+                errors=tuple(map(str, data["errors"])),
+                warnings=tuple(map(str, data["warnings"])),
+                inputs=str(data["inputs"]),
+                outputs=tuple((str(k), str(v)) for k, v in data["outputs"].items()),
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise ValueError(f"not a build report ({exc})") from None
+
+    @classmethod
+    def read(cls, folder: Path) -> BuildReport | None:
+        """``folder/build/report.json``, or None when there is none or it is damaged."""
+        try:
+            return cls.from_json((folder / "build" / "report.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
 
 
 @dataclass

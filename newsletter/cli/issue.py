@@ -71,15 +71,15 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
         click.echo(str(problem))
     rep = result.report
     click.echo(
-        f"Built issues/{issue_id}/build/: email.html ({rep['size_kb']} KB), "
+        f"Built issues/{issue_id}/build/: email.html ({rep.size_kb} KB), "
         "email.txt, web.html, email.mjml, report.json"
     )
     titles = {s.key: s.title for s in result.issue.sections}
-    counts = ", ".join(f"{titles[k]} {n}" for k, n in rep["sections"].items())
-    click.echo(f"{plural(rep['items'], 'item')}: {counts}")
-    for held in rep["held"]:
-        click.echo(f"Held back until {held['until']}: {held['item']}")
-    for line in rep["warnings"][len(result.warnings) :]:
+    counts = ", ".join(f"{titles[k]} {n}" for k, n in rep.sections)
+    click.echo(f"{plural(rep.items, 'item')}: {counts}")
+    for held in rep.held:
+        click.echo(f"Held back until {held.until}: {held.item}")
+    for line in rep.warnings[len(result.warnings) :]:
         click.echo(f"warning: {line}")
     if screenshots:
         from newsletter.build.browser import check_layout
@@ -87,10 +87,10 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
         for line in check_layout(result.out_dir / "email.html", result.issue):
             click.echo(line)
     if not result.ok:
-        for line in rep["errors"]:
+        for line in rep.errors:
             click.echo(f"error: {line}", err=True)
         raise NewsletterError(
-            f"issues/{issue_id}/build/report.json: {len(rep['errors'])} accessibility or size "
+            f"issues/{issue_id}/build/report.json: {len(rep.errors)} accessibility or size "
             "errors. Fix the templates or content and build again."
         )
     click.echo("Accessibility and size: no findings.")

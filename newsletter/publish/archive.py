@@ -17,7 +17,6 @@ sees half an archive.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 from newsletter import store
 from newsletter.build import render
 from newsletter.build.pipeline import input_digest
+from newsletter.build.report import BuildReport
 from newsletter.config import Settings
 from newsletter.contacts.directory import build_directory
 from newsletter.errors import NewsletterError
@@ -75,9 +75,9 @@ def published(settings: Settings) -> tuple[list[Published], list[str]]:
         if issue.draft:
             notes.append(f"{rel}: draft = true; left out")
             continue
-        report = _report(folder)
-        held = {h.get("item") for h in report.get("held", [])}
-        if report.get("inputs") not in (None, input_digest(settings, folder)):
+        report = BuildReport.read(folder)
+        held = {h.item for h in report.held} if report else set()
+        if report is not None and report.inputs != input_digest(settings, folder):
             notes.append(f"{rel}: changed since it was built; the archive has the last build")
         items = tuple(i for i in ics.events(issue) if i.path not in held)
         try:
@@ -90,13 +90,6 @@ def published(settings: Settings) -> tuple[list[Published], list[str]]:
         found.append(Published(issue, page, items))
     found.sort(key=lambda p: (p.issue.date, p.issue.number, p.issue.id), reverse=True)
     return found, notes
-
-
-def _report(folder: Path) -> dict:
-    try:
-        return json.loads((folder / "build" / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def site_files(

@@ -6,7 +6,6 @@ a connection opened. ``[tool.newsletter.send]`` was validated with the settings.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from newsletter import tokens
 from newsletter.build.pipeline import input_digest
+from newsletter.build.report import BuildReport
 from newsletter.config import SendSettings, Settings, with_overrides
 from newsletter.errors import NewsletterError
 from newsletter.issue.load import CheckFailed, load_issue
@@ -42,24 +42,20 @@ class Prepared:
     mail_from: str
 
 
-def check_build(settings: Settings, folder: Path) -> dict[str, Any]:
+def check_build(settings: Settings, folder: Path) -> BuildReport:
     """The build report, or a NewsletterError when the build is missing, failing or stale."""
     rel, build = f"issues/{folder.name}", folder / "build"
-    needed = [build / name for name in ("email.html", "email.txt", "report.json")]
-    try:
-        if not all(p.is_file() for p in needed):
-            raise ValueError
-        report = json.loads((build / "report.json").read_text(encoding="utf-8"))
-    except (ValueError, OSError):
+    report = BuildReport.read(folder)
+    if report is None or not all((build / n).is_file() for n in ("email.html", "email.txt")):
         raise NewsletterError(
             f"{rel}/build: no complete build to send. Run: newsletter build {folder.name}"
-        ) from None
-    if not report.get("ok"):
+        )
+    if not report.ok:
         raise NewsletterError(
             f"{rel}/build/report.json: the build has accessibility or size errors. "
             f"Fix them, then run: newsletter build {folder.name}"
         )
-    if report.get("inputs") != input_digest(settings, folder):
+    if report.inputs != input_digest(settings, folder):
         raise NewsletterError(
             f"{rel}/build: older than its inputs (files changed since the last build). "
             f"Run: newsletter build {folder.name}"
