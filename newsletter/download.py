@@ -22,7 +22,6 @@ import email.utils
 import http.client
 import io
 import os
-import re
 import socket
 import ssl
 import time
@@ -36,13 +35,13 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from newsletter import __version__
 from newsletter.config import Settings
+from newsletter.sanitize import one_line
 
 TIMEOUT = 20.0  # seconds for the whole exchange: connect, redirects, headers and body
 MAX_BYTES = 5 * 1024 * 1024  # a feed; callers with bigger documents pass their own cap
 MAX_REDIRECTS = 5
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 # Control characters and bidi overrides: a server's text must not drive the terminal.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def is_local(url: str) -> bool:
@@ -189,7 +188,7 @@ def fetch(
     got = _fetch(url, agent, etag, last_modified, timeout, max_bytes, max_redirects, accept)
     if got.error is None:
         return got
-    return Fetched(got.url, error=" ".join(_UNPRINTABLE.sub("", got.error).split())[:300])
+    return Fetched(got.url, error=one_line(got.error))
 
 
 def _fetch(

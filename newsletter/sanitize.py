@@ -75,6 +75,16 @@ _INVALID = re.compile(
 )
 
 
+# Characters that change how a terminal line reads without being seen: controls,
+# zero-width marks and bidi overrides. A server, a feed or a cell chooses them.
+_UNSEEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """Untrusted text as one printable line for a terminal or a log, at most ``limit``."""
+    return " ".join(_UNSEEN.sub("", str(text)).split())[:limit]
+
+
 def neutralise(text: str) -> str:
     """Make untrusted text safe to place in a template.
 

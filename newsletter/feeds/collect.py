@@ -13,7 +13,6 @@ import hashlib
 import importlib
 import multiprocessing
 import os
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -21,8 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter import download as fetch
-from newsletter import store
+from newsletter import download, store
 from newsletter.config import Settings
 from newsletter.download import Fetched
 from newsletter.errors import NewsletterError
@@ -32,10 +30,10 @@ from newsletter.feeds.entries import Parsed, parse_feed
 from newsletter.issue.inbox import Candidate, known_keys, write_candidates
 from newsletter.issue.keys import FeedGuid, canonical_url, has_guid, title_key
 from newsletter.issue.meta import issue_window
+from newsletter.sanitize import one_line
 from newsletter.store import Database
 from newsletter.store.feeds import Feed, Seen
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 POOL_MIN_BYTES = 512 * 1024  # below this, parsing in-process beats starting workers
 # A rejected title blocks a new URL only when it is specific enough not to recur
 # ("Weekly update" from a feed must not be suppressed forever by one rejection).
@@ -76,8 +74,8 @@ def collect(
     folder: Path,
     *,
     when: dt.datetime | None = None,
-    timeout: float = fetch.TIMEOUT,
-    max_bytes: int = fetch.MAX_BYTES,
+    timeout: float = download.TIMEOUT,
+    max_bytes: int = download.MAX_BYTES,
     progress: Callable[[], None] | None = None,
 ) -> Collected:
     """Fetch every feed, keep the window's new entries, write them to inbox/."""
@@ -168,7 +166,7 @@ def _fetch_all(
     max_bytes: int,
     progress: Callable[[], None] | None,
 ) -> dict[int, Fetched]:
-    agent = fetch.user_agent(settings)
+    agent = download.user_agent(settings)
     results: dict[int, Fetched] = {}
     todo = []
     for feed in feeds:
@@ -185,7 +183,7 @@ def _fetch_all(
     with ThreadPoolExecutor(max_workers=min(registry.WORKERS, len(todo) or 1)) as pool:
         futures = {
             pool.submit(
-                fetch.fetch,
+                download.fetch,
                 feed.url,
                 agent=agent,
                 timeout=timeout,
@@ -238,7 +236,7 @@ def _parse_all(fetched: dict[int, Fetched], window: tuple[dt.date, dt.date]) -> 
 
 def _printable(text: str | None) -> str | None:
     """One line for the terminal: servers choose some of this text (status, Location)."""
-    return " ".join(_UNPRINTABLE.sub("", text).split())[:300] if text else None
+    return one_line(text) if text else None
 
 
 def _candidate(members: list[Pending], today: dt.date) -> Candidate:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
-from newsletter.sanitize import clean_html, html_to_text
+from newsletter.sanitize import clean_html, html_to_text, one_line
 from newsletter.schema import is_web_url
 
 SUMMARY_WORDS = 80
@@ -161,7 +161,7 @@ def _sax(exc: Any) -> str:
 
 
 def _one_line(value: object) -> str:
-    return " ".join(str(value).split())[:200]
+    return one_line(value, 200)
 
 
 def plain(value: str, detail: Any = None) -> str:
