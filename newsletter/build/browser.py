@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import NewsletterError
+from newsletter.files import write_atomic
 from newsletter.models import Issue
 
 FLAGS = [
@@ -161,9 +162,7 @@ class Browser:
             "Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True
         )["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(base64.b64decode(data))
-        tmp.replace(path)
+        write_atomic(path, base64.b64decode(data))
         return path
 
     def close(self) -> None:

@@ -13,11 +13,12 @@ import click
 
 from newsletter.cli.env import Env, pass_env
 from newsletter.contacts import manage
-from newsletter.contacts.exports import export_text, write_atomic
+from newsletter.contacts.exports import export_text
 from newsletter.contacts.fields import show
 from newsletter.contacts.imports import Plan, import_file
 from newsletter.contacts.sync import sync as sync_sources
 from newsletter.errors import NewsletterError
+from newsletter.files import write_atomic
 from newsletter.store.contacts import STATUSES, find_contacts, history, history_text
 from newsletter.store.contacts import unsubscribe as unsubscribe_
 

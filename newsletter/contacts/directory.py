@@ -22,12 +22,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import quote
 
 from newsletter import store
 from newsletter.config import Settings
 from newsletter.issue.meta import previous_issue_date
+from newsletter.models import Issue
 from newsletter.sanitize import neutralise
 
 # The short email version lists at most this many new/updated entries and as
@@ -205,3 +208,23 @@ def directory_for(
     """The directory for one issue: changes since the previous issue's date."""
     since = previous_issue_date(settings.root, issue_id, date)
     return build_directory(db, settings, since, date)
+
+
+def directory_source(settings: Settings, db_path: Path) -> Callable[[Issue], Directory] | None:
+    """What ``build`` asks for an issue's directory; None when there is no contacts.db.
+
+    Without a database the email links to the web edition's directory instead of
+    making an empty one. Each call opens its own connection: the preview rebuilds
+    on its watcher thread, and an SQLite connection stays on the thread that made it.
+    """
+    if not db_path.is_file():
+        return None
+
+    def directory(issue: Issue) -> Directory:
+        db = store.open_db(db_path)
+        try:
+            return directory_for(db, settings, issue.id, issue.date)
+        finally:
+            db.conn.close()
+
+    return directory

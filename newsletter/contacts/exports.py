@@ -1,4 +1,4 @@
-"""Export contacts as CSV or JSON, and write files atomically.
+"""Export contacts as CSV or JSON.
 
 CSV cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
 ``@``, tab, CR) get a leading apostrophe (OWASP "CSV injection"); the import
@@ -10,10 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 
 from newsletter.contacts.fields import neutralise
 from newsletter.models import Contact
@@ -63,17 +60,3 @@ def export_text(contacts: list[Contact], fmt: str = "csv") -> str:
         row["listed"] = "yes" if c.listed else "no"
         writer.writerow([neutralise(str(row[k] or "")) for k in COLUMNS])
     return out.getvalue()
-
-
-def write_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """Write via a temporary file in the same folder and rename, so readers never see half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

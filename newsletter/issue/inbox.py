@@ -23,6 +23,7 @@ import yaml
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
+from newsletter.files import write_atomic
 from newsletter.issue.items import load_item, split_front_matter
 from newsletter.issue.keys import FeedGuid, canonical_url
 from newsletter.models import Item, Problem
@@ -91,12 +92,6 @@ def render(c: Candidate, collected_at: str) -> str:
         default_flow_style=False,
     )
     return f"---\n{head}---\n{c.summary}\n" if c.summary else f"---\n{head}---\n"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def write_candidates(folder: Path, candidates: list[Candidate], collected_at: str) -> list[str]:

@@ -17,9 +17,6 @@ sees half an archive.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from newsletter.build.report import BuildReport
 from newsletter.config import Settings
 from newsletter.contacts.directory import build_directory
 from newsletter.errors import NewsletterError
+from newsletter.files import new_folder
 from newsletter.issue.load import load_issue
 from newsletter.issue.meta import previous_issue_date
 from newsletter.models import Issue, Item
@@ -154,39 +152,21 @@ def build_archive(settings: Settings, db: Database | None, out: Path) -> Archive
     issues, notes = published(settings)
     files = site_files(settings, db, issues)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        with new_folder(out, replace=True) as tmp:
+            for rel, data in sorted(files.items()):
+                path = tmp / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            notes += [f"broken link: {p}" for p in sitecheck.broken_links(tmp)]
+            if db is not None:
+                known = store.contacts.all_addresses(db)
+                notes += [
+                    f"{hit}: a contact's address is in the page text (written by an editor?)"
+                    for hit in sitecheck.addresses_found(tmp, known)
+                ]
     except OSError as exc:
         raise NewsletterError(
             f"{out}: cannot write the site there ({exc.strerror or exc}). "
             "Pass --out with a folder you can write to."
         ) from None
-    try:
-        for rel, data in sorted(files.items()):
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a web server must read it
-        notes += [f"broken link: {p}" for p in sitecheck.broken_links(tmp)]
-        if db is not None:
-            known = store.contacts.all_addresses(db)
-            notes += [
-                f"{hit}: a contact's address is in the page text (written by an editor?)"
-                for hit in sitecheck.addresses_found(tmp, known)
-            ]
-        _swap(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return ArchiveResult(out, tuple(p.issue.id for p in issues), len(files), tuple(notes))
-
-
-def _swap(new: Path, out: Path) -> None:
-    """Replace ``out`` with ``new``: two renames, so ``out`` is never half written."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / "site")
-    os.replace(new, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -7,12 +7,11 @@ and diffed. Files land by rename, so a crash never leaves half a message.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from newsletter.files import write_atomic
 from newsletter.send.senders import SENT, Message, Result, SenderContext
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
@@ -42,14 +41,7 @@ class OutboxSender:
         name += ".eml"
         if message.test:
             name = "test-" + name
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, self.folder / name)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomic(self.folder / name, data)
         return Result(SENT, f"written {self.folder.name}/{name}")
 
     def close(self) -> None:
