@@ -149,7 +149,9 @@ def read_meta(folder: Path, sections: tuple[str, ...]) -> MetaResult:
 
     loaded = _load(folder / NAME, display, problem)
     if loaded is None:
-        return MetaResult(None, tuple(problems), None)
+        # A quarter's ID still names its window: `collect` can start before issue.toml.
+        missing = not (folder / NAME).exists()
+        return MetaResult(None, tuple(problems), quarter_window(folder.name) if missing else None)
     data, lines = loaded
     checked: Checked = issue_schema(sections).check(data, lines)
     for error in checked.errors:
