@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from newsletter.config import load_settings  # noqa: E402
 from newsletter.feeds import registry as feeds  # noqa: E402
-from newsletter.feeds.collect import collect  # noqa: E402
+from newsletter.feeds.collector import collect  # noqa: E402
 from newsletter.store import open_db  # noqa: E402
 
 SECTIONS = ("news", "tools", "events", "spotlight")

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from newsletter.errors import NewsletterError
 from newsletter.files import NotUTF8, decode
-from newsletter.models import SectionConfig
+from newsletter.models import MAX_CONCURRENCY, SectionConfig
 from newsletter.schema import (
     Field,
     Invalid,
@@ -38,7 +38,6 @@ from newsletter.schema import (
 )
 
 TABLE = "tool.newsletter"
-MAX_CONCURRENCY = 64  # connections a send may open; the command line has the same cap
 # Settings tables that change how an issue is sent or synced, not what is built:
 # editing them must not make a finished build look stale to `send`.
 NOT_BUILD_INPUTS = ("senders", "send", "sources")

@@ -35,9 +35,10 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from newsletter import __version__
 from newsletter.config import Settings
+from newsletter.models import FEED_TIMEOUT
 from newsletter.sanitize import one_line
 
-TIMEOUT = 20.0  # seconds for the whole exchange: connect, redirects, headers and body
+TIMEOUT = FEED_TIMEOUT  # seconds for the whole exchange: connect, redirects, headers and body
 MAX_BYTES = 5 * 1024 * 1024  # a feed; callers with bigger documents pass their own cap
 MAX_REDIRECTS = 5
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"

@@ -88,6 +88,14 @@ class Issue:
     section_order: tuple[str, ...] = field(default=())
 
 
+# Limits the settings and the command line share (one place for each number).
+FEED_TIMEOUT = 20.0  # seconds for each feed, body included (newsletter collect --timeout)
+MAX_CONCURRENCY = 64  # connections a send may open ([tool.newsletter.send], --concurrency)
+
+# A contact's status. Consent only moves away from "subscribed" by itself.
+STATUSES = ("subscribed", "unsubscribed", "bounced", "left")
+
+
 @dataclass(frozen=True)
 class Contact:
     """A focal point as stored in contacts.db."""

@@ -383,7 +383,7 @@ def test_hostile_content_never_reaches_the_inbox(project, server):
 
 
 def test_stage_collect_reports_progress_and_stamps_files(project, server):
-    from newsletter.feeds import collect as harvest
+    from newsletter.feeds import collect
     from newsletter.store import open_db
 
     make_issue(project)
@@ -391,7 +391,7 @@ def test_stage_collect_reports_progress_and_stamps_files(project, server):
     add(project, server, "UNDP", "tools", Route(rss(UNDP)))
     ticks = []
     when = dt.datetime(2026, 11, 3, 8, 30, tzinfo=dt.UTC)
-    result = harvest.collect(
+    result = collect(
         open_db(project / "contacts.db"),
         load_settings(project),
         project / "issues" / "2026-Q4",

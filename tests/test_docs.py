@@ -12,7 +12,11 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def commands(group: click.Group, prefix: str = "newsletter"):
-    for name, command in sorted(group.commands.items()):
+    # Through list_commands/get_command, as click's help does: the group is lazy.
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, f"{prefix} {name}: listed but cannot be loaded"
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
             yield from commands(command, path)
@@ -24,7 +28,8 @@ ALL = list(commands(main))
 
 
 def test_there_are_commands():
-    assert ("newsletter build", main.commands["build"]) in ALL
+    assert "newsletter build" in dict(ALL)
+    assert len(ALL) > 20
 
 
 @pytest.mark.parametrize("path,command", ALL, ids=[p for p, _ in ALL])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from send_helpers import add_contacts, built, cli
 
 from newsletter.config import load_settings
+from newsletter.send.delivery import Run
 from newsletter.send.preflight import prepare
-from newsletter.send.run import Run
 from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
 from newsletter.store import open_db
 

@@ -1,1 +1,18 @@
-"""build"""
+"""An issue into ``build/``: Jinja, MJML, the text part, the web page, the audit report,
+the live preview and the browser checks."""
+
+from newsletter.build.browser import check_layout
+from newsletter.build.pipeline import BuildResult, DirectorySource, build, input_digest
+from newsletter.build.preview import Preview
+from newsletter.build.report import BuildReport, Held
+
+__all__ = [
+    "BuildReport",
+    "BuildResult",
+    "DirectorySource",
+    "Held",
+    "Preview",
+    "build",
+    "check_layout",
+    "input_digest",
+]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.build import render
-from newsletter.build.pipeline import build
+from newsletter.build.pipeline import DirectorySource, build
 from newsletter.build.report import BuildReport
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
@@ -49,7 +49,7 @@ class Preview:
         self,
         settings: Settings,
         folder: Path,
-        directory: Any = None,
+        directory: DirectorySource | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         interval: float = 0.5,

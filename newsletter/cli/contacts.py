@@ -8,24 +8,22 @@ were rejected or some sources could not be loaded.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from newsletter.cli.env import Env, pass_env
-from newsletter.contacts import manage
-from newsletter.contacts.exports import export_text
-from newsletter.contacts.fields import show
-from newsletter.contacts.imports import Plan, import_file
-from newsletter.contacts.sync import sync as sync_sources
-from newsletter.errors import NewsletterError
-from newsletter.files import write_atomic
-from newsletter.store.contacts import STATUSES, find_contacts, history, history_text
-from newsletter.store.contacts import unsubscribe as unsubscribe_
+from newsletter.models import STATUSES
+
+if TYPE_CHECKING:
+    from newsletter.contacts import Plan
 
 PARTIAL = 3
 
 
 def _report(plan: Plan, dry_run: bool) -> None:
+    from newsletter.contacts import show
+
     for line in plan.diff() if dry_run else ():
         click.echo(line)
     for line in (*plan.rejected, *plan.notes):
@@ -68,6 +66,8 @@ def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_ru
 
     Example: newsletter contacts import examples/focal-points.csv --dry-run
     """
+    from newsletter.contacts import import_file
+
     plan = import_file(env.db, file, source, dry_run)
     _report(plan, dry_run)
     if plan.rejected:
@@ -92,18 +92,13 @@ def export(env: Env, fmt: str, output: Path | None, org: str | None, status: str
 
     Example: newsletter contacts export --format csv -o focal-points.csv
     """
-    people = find_contacts(env.db, org, status)
-    text = export_text(people, fmt)
+    from newsletter.contacts import export_contacts
+
+    text, count = export_contacts(env.db, output, fmt, org, status)
     if output is None:
         click.echo(text, nl=False)
-        return
-    try:
-        write_atomic(output, text, "utf-8-sig" if fmt == "csv" else "utf-8")
-    except OSError as exc:
-        raise NewsletterError(
-            f"{output}: cannot write it ({exc.strerror}). Check that the folder exists."
-        ) from None
-    click.echo(f"Wrote {len(people)} contacts to {output}.", err=True)
+    else:
+        click.echo(f"Wrote {count} contacts to {output}.", err=True)
 
 
 @contacts.command("list")
@@ -115,6 +110,8 @@ def list_(env: Env, org: str | None, status: str | None) -> None:
 
     Example: newsletter contacts list --org UNICEF --status subscribed
     """
+    from newsletter.contacts import find_contacts, show
+
     people = find_contacts(env.db, org, status)
     rows = [("Email", "Name", "Organisation", "Status", "Listed")]
     rows += [
@@ -135,7 +132,9 @@ def show_(env: Env, email: str) -> None:
 
     Example: newsletter contacts show jane.doe@unicef.example.org
     """
-    contact = manage.existing_contact(env.db, email)
+    from newsletter.contacts import contact_history, show
+
+    contact, changes = contact_history(env.db, email)
     for label, value in (
         ("Email", contact.email),
         ("Name", contact.name),
@@ -153,7 +152,7 @@ def show_(env: Env, email: str) -> None:
     ):
         click.echo(f"{label + ':':<14}{show(value, 200)[1:-1]}")
     click.echo("History:")
-    for h in history(env.db, contact.id or 0):
+    for h in changes:
         change = (
             h.field
             if h.field in ("created", "purged")
@@ -171,7 +170,9 @@ def add(env: Env, email: str, **options: object) -> None:
 
     Example: newsletter contacts add jane.doe@unicef.example.org --name "Jane Doe" --org UNICEF
     """
-    contact = manage.add_contact(env.db, {"email": email, **_raw(**options)})
+    from newsletter.contacts import add_contact, show
+
+    contact = add_contact(env.db, {"email": email, **_raw(**options)})
     click.echo(f"Added {contact.email} ({show(contact.name)}, {show(contact.organisation)}).")
 
 
@@ -189,8 +190,10 @@ def edit(env: Env, email: str, new_email: str | None, resubscribe: bool, **optio
 
     Example: newsletter contacts edit jane.doe@unicef.example.org --job-title "Partnerships Lead"
     """
+    from newsletter.contacts import edit_contact, history_text, show
+
     raw = _raw(**options) | ({"email": new_email} if new_email else {})
-    contact, changes = manage.edit_contact(env.db, email, raw, resubscribe)
+    contact, changes = edit_contact(env.db, email, raw, resubscribe)
     if not changes:
         click.echo(f"{contact.email}: nothing to change.")
     for field in changes:
@@ -209,8 +212,10 @@ def remove(env: Env, email: str, purge: bool, yes: bool) -> None:
 
     Example: newsletter contacts remove jane.doe@unicef.example.org --purge --yes
     """
+    from newsletter.contacts import purge_contact, remove_contact
+
     if not purge:
-        changed = manage.remove_contact(env.db, email)
+        changed = remove_contact(env.db, email)
         click.echo(
             f"{email}: "
             + (
@@ -222,7 +227,7 @@ def remove(env: Env, email: str, purge: bool, yes: bool) -> None:
         return
     if not yes:
         click.confirm(f"Erase all data about {email}? This cannot be undone", abort=True)
-    result = manage.purge_contact(env.db, email)
+    result = purge_contact(env.db, email)
     what = "contact and history values erased" if result.found else "not in contacts.db"
     click.echo(f"{email}: {what}; its hash is on the suppression list, so it is never added again.")
     if not result.checkpointed:
@@ -239,8 +244,9 @@ def unsubscribe_cmd(env: Env, email: str, source: str) -> None:
 
     Example: newsletter contacts unsubscribe jane.doe@unicef.example.org
     """
-    contact = manage.existing_contact(env.db, email)
-    changed = unsubscribe_(env.db, contact.id or 0, source)
+    from newsletter.contacts import unsubscribe_contact
+
+    contact, changed = unsubscribe_contact(env.db, email, source)
     click.echo(f"{contact.email}: " + ("unsubscribed." if changed else "already unsubscribed."))
 
 
@@ -254,6 +260,8 @@ def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool) -> None:
 
     Example: newsletter contacts sync --dry-run
     """
+    from newsletter.contacts import sync as sync_sources
+
     settings = env.settings  # a bad 'sources' entry stops before the database is opened
     result = sync_sources(env.db, settings, only, dry_run)
     for plan in result.plans:
@@ -264,3 +272,6 @@ def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool) -> None:
         ctx.exit(1)  # every source failed: nothing was applied
     if result.warnings or any(plan.rejected for plan in result.plans):
         ctx.exit(PARTIAL)
+
+
+COMMANDS = {"contacts": contacts}

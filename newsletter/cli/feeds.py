@@ -7,13 +7,9 @@ from collections.abc import Sequence
 
 import click
 
-from newsletter import store
 from newsletter.cli.env import Env, pass_env
-from newsletter.download import TIMEOUT
 from newsletter.errors import NewsletterError
-from newsletter.feeds import collect as harvest
-from newsletter.feeds import registry, triage
-from newsletter.issue import inbox
+from newsletter.models import FEED_TIMEOUT
 
 HEALTH = ("NEW", "DUP", "OLD", "ERRORS")
 
@@ -60,7 +56,9 @@ def add(env: Env, url: str, section: str, name: str | None) -> None:
 
     Example: newsletter feeds add https://www.undp.org/rss.xml --section news --name UNDP
     """
-    feed = registry.add_feed(env.db, env.settings, url, section, name)
+    from newsletter.feeds import add_feed
+
+    feed = add_feed(env.db, env.settings, url, section, name)
     click.echo(f"Added feed '{feed.name}' ({feed.section}): {feed.url}")
 
 
@@ -71,7 +69,9 @@ def list_(env: Env) -> None:
 
     Example: newsletter feeds list
     """
-    found = store.feeds.list_feeds(env.db)
+    from newsletter.feeds import list_feeds, quiet_feeds
+
+    found = list_feeds(env.db)
     if not found:
         click.echo("No feeds. Add one with: newsletter feeds add URL --section SECTION")
         return
@@ -93,7 +93,7 @@ def list_(env: Env) -> None:
     headers = ("NAME", "SECTION", "STATUS", "LAST SUCCESS", "SEEN", *HEALTH, "URL")
     for line in table(headers, rows, right={4, 5, 6, 7, 8}):
         click.echo(line)
-    quiet = store.feeds.quiet_feeds(env.db)
+    quiet = quiet_feeds(env.db)
     _chase(
         [
             (
@@ -118,7 +118,9 @@ def remove(env: Env, name_or_url: str) -> None:
 
     Example: newsletter feeds remove UNDP
     """
-    feed = registry.remove_feed(env.db, name_or_url)
+    from newsletter.feeds import remove_feed
+
+    feed = remove_feed(env.db, name_or_url)
     click.echo(f"Removed feed '{feed.name}': {feed.url}")
 
 
@@ -127,7 +129,7 @@ def remove(env: Env, name_or_url: str) -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.01),
-    default=TIMEOUT,
+    default=FEED_TIMEOUT,
     show_default=True,
     help="Seconds allowed for each feed.",
 )
@@ -137,17 +139,20 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
 
     Example: newsletter collect 2026-Q4
     """
+    from newsletter.feeds import collect as harvest
+    from newsletter.feeds import list_feeds
+
     folder = env.issue_dir(issue_id)
-    total = len(store.feeds.list_feeds(env.db))
+    total = len(list_feeds(env.db))
     if sys.stderr.isatty() and total:
         with click.progressbar(
             length=total, label="Fetching feeds", show_pos=True, file=sys.stderr
         ) as bar:
-            result = harvest.collect(
+            result = harvest(
                 env.db, env.settings, folder, timeout=timeout, progress=lambda: bar.update(1)
             )
     else:
-        result = harvest.collect(env.db, env.settings, folder, timeout=timeout)
+        result = harvest(env.db, env.settings, folder, timeout=timeout)
     for feed in result.feeds:
         if feed.reason:
             click.echo(f"warning: {feed.name}: {feed.reason}", err=True)
@@ -188,7 +193,9 @@ def inbox_(env: Env, issue_id: str) -> None:
 
     Example: newsletter inbox 2026-Q4
     """
-    listed = inbox.list_inbox(env.settings, env.issue_dir(issue_id))
+    from newsletter.issue import list_inbox
+
+    listed = list_inbox(env.settings, env.issue_dir(issue_id))
     if not listed:
         click.echo(f"issues/{issue_id}/inbox/: no candidates. Run: newsletter collect {issue_id}")
         return
@@ -227,7 +234,9 @@ def accept(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
 
     Example: newsletter accept 2026-Q4 un-launches-supplier-code
     """
-    moved = triage.accept(env.db, env.issue_dir(issue_id), names, all_)
+    from newsletter.feeds import accept as accept_
+
+    moved = accept_(env.db, env.issue_dir(issue_id), names, all_)
     for old, new in moved:
         click.echo(f"inbox/{old} -> items/{new}")
     n = len(moved)
@@ -247,7 +256,9 @@ def reject(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
 
     Example: newsletter reject 2026-Q4 weekly-digest-12
     """
-    gone = triage.reject(env.db, env.issue_dir(issue_id), names, all_)
+    from newsletter.feeds import reject as reject_
+
+    gone = reject_(env.db, env.issue_dir(issue_id), names, all_)
     n = len(gone)
     click.echo(
         f"Rejected {n} candidate{'s' * (n != 1)}; they will not be proposed again: "
@@ -255,4 +266,4 @@ def reject(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
     )
 
 
-COMMANDS = (feeds, collect, inbox_, accept, reject)
+COMMANDS = {"feeds": feeds, "collect": collect, "inbox": inbox_, "accept": accept, "reject": reject}

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import click
 
-from newsletter.build.pipeline import build as build_issue
 from newsletter.cli.env import Env, pass_env
 from newsletter.errors import NewsletterError
-from newsletter.issue import scaffold
-from newsletter.issue.load import CheckFailed, load_issue
 from newsletter.models import plural
 
 
@@ -20,7 +17,9 @@ def new(env: Env, issue_id: str) -> None:
 
     Example: newsletter new 2027-Q1
     """
-    scaffold.new_issue(env.settings, env.issue_dir(issue_id, must_exist=False))
+    from newsletter.issue import new_issue
+
+    new_issue(env.settings, env.issue_dir(issue_id, must_exist=False))
     click.echo(f"Created issues/{issue_id}/: issue.toml, intro.md, items/example.md")
     click.echo(f"Next: add items to issues/{issue_id}/items/, then: newsletter check {issue_id}")
 
@@ -33,6 +32,8 @@ def check(env: Env, issue_id: str) -> None:
 
     Example: newsletter check 2026-Q4
     """
+    from newsletter.issue import CheckFailed, load_issue
+
     issue, problems = load_issue(env.settings, env.issue_dir(issue_id))
     if issue is None:
         raise CheckFailed(issue_id, problems, "fix them before building")
@@ -59,14 +60,13 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
 
     Example: newsletter build 2026-Q4
     """
-    directory = None
-    if env.db_path.is_file():  # without contacts.db the email links to the web page
-        from newsletter.contacts.directory import directory_for
+    from newsletter.build import build as build_issue
+    from newsletter.build import check_layout
+    from newsletter.contacts import directory_source
 
-        def directory(issue):
-            return directory_for(env.db, env.settings, issue.id, issue.date)
-
-    result = build_issue(env.settings, env.issue_dir(issue_id), directory=directory)
+    folder = env.issue_dir(issue_id)
+    directory = directory_source(env.settings, env.db_path)
+    result = build_issue(env.settings, folder, directory=directory)
     for problem in result.warnings:
         click.echo(str(problem))
     rep = result.report
@@ -82,8 +82,6 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
     for line in rep.warnings[len(result.warnings) :]:
         click.echo(f"warning: {line}")
     if screenshots:
-        from newsletter.build.browser import check_layout
-
         for line in check_layout(result.out_dir / "email.html", result.issue):
             click.echo(line)
     if not result.ok:
@@ -94,3 +92,6 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
             "errors. Fix the templates or content and build again."
         )
     click.echo("Accessibility and size: no findings.")
+
+
+COMMANDS = {"new": new, "check": check, "build": build}

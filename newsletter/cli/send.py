@@ -9,11 +9,7 @@ import click
 
 from newsletter.cli.env import Env, pass_env
 from newsletter.errors import NewsletterError
-from newsletter.send.preflight import prepare
-from newsletter.send.rehearse import plan, sample, send_tests
-from newsletter.send.run import run
-from newsletter.send.senders import SENT, installed, parse_overrides
-from newsletter.store import ledger, readonly_db
+from newsletter.models import MAX_CONCURRENCY
 
 
 @click.command()
@@ -49,7 +45,11 @@ from newsletter.store import ledger, readonly_db
     is_flag=True,
     help="Resend messages that may have arrived (after a crash): they may arrive twice.",
 )
-@click.option("--concurrency", type=click.IntRange(1, 64), help="Connections.  [default: 4]")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, MAX_CONCURRENCY),
+    help="Connections.  [default: 4]",
+)
 @click.option("--rate", type=click.FloatRange(0, min_open=True), help="Messages a second, evenly.")
 @click.option("--max-per-hour", type=click.IntRange(1), help="At most N messages in any hour.")
 @pass_env
@@ -71,6 +71,9 @@ def send(
 
     Example: newsletter send 2026-Q4 --sender smtp --rate 20
     """
+    from newsletter.send import SENT, parse_overrides, plan, prepare, sample, send_tests
+    from newsletter.store import readonly_db
+
     prep = prepare(
         env.settings,
         env.issue_dir(issue_id),
@@ -136,6 +139,8 @@ def _describe(issue_id: str, subject: str, p, retry_failed: bool, retry_uncertai
 
 
 def _run_with_bar(db, prep, retry_failed: bool, retry_uncertain: bool, length: int):
+    from newsletter.send import run
+
     started = time.monotonic()
     bar = click.progressbar(
         length=length,
@@ -197,6 +202,8 @@ def senders(env: Env) -> None:
 
     Example: newsletter senders
     """
+    from newsletter.send import installed
+
     try:
         configured = env.settings.senders
     except NewsletterError:  # listing plugins works outside a project too
@@ -218,22 +225,24 @@ def status(env: Env, issue_id: str, sender_name: str | None) -> None:
 
     Example: newsletter status 2026-Q4
     """
+    from newsletter.send import delivery_status
+
     env.issue_dir(issue_id, must_exist=False)
-    counts = ledger.counts(env.db, issue_id)
-    if sender_name:
-        counts = {k: v for k, v in counts.items() if k == sender_name}
-    if not counts:
+    found = delivery_status(env.db, issue_id, sender_name)
+    if not found:
         click.echo(f"issues/{issue_id}: no deliveries recorded yet.")
         return
-    for name, c in counts.items():
-        click.echo(f"issues/{issue_id} via {name}: {sum(c.values()):,} recipients")
-        for st in ledger.STATUSES:
-            if c[st] or st in ("queued", "sent", "failed", "uncertain"):
-                click.echo(f"  {st:<10}{c[st]:>9,}")
-        problems = ledger.rows(env.db, issue_id, name, ("failed", "uncertain", "sending"))
-        for row in problems:
+    for each in found:
+        click.echo(f"issues/{issue_id} via {each.sender}: {each.total:,} recipients")
+        for st, n in each.counts:
+            if n or st in ("queued", "sent", "failed", "uncertain"):
+                click.echo(f"  {st:<10}{n:>9,}")
+        for row in each.problems:
             reason = row.last_error or "being handed over now, or when a send crashed"
             click.echo(
                 f"  {row.status}: {row.email or '(erased)'} (contact {row.contact_id}, "
                 f"{row.attempts} attempt{'s' * (row.attempts != 1)}): {reason}"
             )
+
+
+COMMANDS = {"send": send, "senders": senders, "status": status}

@@ -14,24 +14,6 @@ from newsletter.errors import NewsletterError
 from newsletter.models import plural
 
 
-def _directory(env: Env):
-    """What `build` gets for the directory: read from contacts.db when there is one."""
-    if not env.db_path.is_file():
-        return None
-    from newsletter.contacts.directory import directory_for
-    from newsletter.store import open_db
-
-    def directory(issue):
-        # Rebuilds run on the watcher thread, and an SQLite connection stays on its own.
-        db = open_db(env.db_path)
-        try:
-            return directory_for(db, env.settings, issue.id, issue.date)
-        finally:
-            db.conn.close()
-
-    return directory
-
-
 @click.command()
 @click.argument("issue_id")
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
@@ -41,10 +23,11 @@ def preview(env: Env, issue_id: str, port: int) -> None:
 
     Example: newsletter preview 2026-Q4
     """
-    from newsletter.build.preview import Preview
+    from newsletter.build import Preview
+    from newsletter.contacts import directory_source
 
     folder = env.issue_dir(issue_id)
-    server = Preview(env.settings, folder, _directory(env), port=port)
+    server = Preview(env.settings, folder, directory_source(env.settings, env.db_path), port=port)
     server.rebuild()
     click.echo(f"Previewing issues/{issue_id} at {server.url} (Ctrl-C to stop)")
     if server.error:
@@ -71,7 +54,7 @@ def archive(env: Env, out: Path | None) -> None:
 
     Example: newsletter archive --out site
     """
-    from newsletter.publish.archive import build_archive
+    from newsletter.publish import build_archive
 
     db = env.db if env.db_path.is_file() else None
     result = build_archive(env.settings, db, out or env.root / "site")
@@ -102,7 +85,7 @@ def serve(env: Env, host: str, port: int, site: Path | None) -> None:
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
-    from newsletter.returns.webapp import create_app
+    from newsletter.returns import create_app
 
     app = create_app(env.settings, env.db_path, site)
     _check_listen(host, port)
@@ -151,7 +134,7 @@ def bounces(env: Env, path: Path) -> None:
 
     Example: newsletter bounces ~/Maildir/.bounces
     """
-    from newsletter.returns.bounces import process
+    from newsletter.returns import process
 
     if not env.db_path.is_file():
         # Run from the wrong folder, it would make an empty database and call every
@@ -189,4 +172,4 @@ def bounces(env: Env, path: Path) -> None:
     )
 
 
-COMMANDS = (preview, archive, serve, bounces)
+COMMANDS = {"preview": preview, "archive": archive, "serve": serve, "bounces": bounces}

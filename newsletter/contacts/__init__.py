@@ -1,1 +1,50 @@
-"""contacts"""
+"""Contact lists in and out of contacts.db, and the directory section of an issue.
+
+Import, sync and export lists; add, edit, remove and purge one contact; the
+rules for each field (``fields``); and the focal-point directory an issue
+carries (``directory``). The rows themselves live in ``store.contacts``.
+"""
+
+from newsletter.contacts.directory import (
+    Directory,
+    build_directory,
+    directory_for,
+    directory_source,
+)
+from newsletter.contacts.exports import export_contacts, export_text
+from newsletter.contacts.fields import show
+from newsletter.contacts.imports import Plan, import_file
+from newsletter.contacts.manage import (
+    add_contact,
+    contact_history,
+    edit_contact,
+    existing_contact,
+    purge_contact,
+    remove_contact,
+    unsubscribe_contact,
+)
+from newsletter.contacts.sync import SyncResult, sync
+from newsletter.store.contacts import find_contacts, history_text
+
+__all__ = [
+    "Directory",
+    "Plan",
+    "SyncResult",
+    "add_contact",
+    "contact_history",
+    "build_directory",
+    "directory_for",
+    "directory_source",
+    "edit_contact",
+    "existing_contact",
+    "export_contacts",
+    "export_text",
+    "find_contacts",
+    "history_text",
+    "import_file",
+    "purge_contact",
+    "remove_contact",
+    "show",
+    "sync",
+    "unsubscribe_contact",
+]

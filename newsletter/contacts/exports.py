@@ -11,9 +11,14 @@ import csv
 import io
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 from newsletter.contacts.fields import neutralise
+from newsletter.errors import NewsletterError
+from newsletter.files import write_atomic
 from newsletter.models import Contact
+from newsletter.store import Database
+from newsletter.store.contacts import find_contacts
 
 COLUMNS = (
     "email",
@@ -60,3 +65,23 @@ def export_text(contacts: list[Contact], fmt: str = "csv") -> str:
         row["listed"] = "yes" if c.listed else "no"
         writer.writerow([neutralise(str(row[k] or "")) for k in COLUMNS])
     return out.getvalue()
+
+
+def export_contacts(
+    db: Database, output: Path | None, fmt: str, organisation: str | None, status: str | None
+) -> tuple[str, int]:
+    """The chosen contacts as text, written to ``output`` when given; (text, count).
+
+    A file is written whole or not at all; CSV gets a byte-order mark so
+    spreadsheets read it as UTF-8.
+    """
+    people = find_contacts(db, organisation, status)
+    text = export_text(people, fmt)
+    if output is not None:
+        try:
+            write_atomic(output, text, "utf-8-sig" if fmt == "csv" else "utf-8")
+        except OSError as exc:
+            raise NewsletterError(
+                f"{output}: cannot write it ({exc.strerror}). Check that the folder exists."
+            ) from None
+    return text, len(people)

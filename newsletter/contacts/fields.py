@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from newsletter.models import STATUSES
 from newsletter.schema import Field, Invalid, Kind, Schema
-from newsletter.store.contacts import STATUSES
 
 MAX_TEXT = 300
 # Characters a spreadsheet would treat as the start of a formula (OWASP CSV

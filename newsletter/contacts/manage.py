@@ -13,12 +13,15 @@ from newsletter.errors import NewsletterError
 from newsletter.models import Contact
 from newsletter.store import Database, writing
 from newsletter.store.contacts import (
+    HistoryEntry,
     canonical_organisation,
     change_contact,
     create_contact,
     get_contact,
+    history,
     is_suppressed,
     mark_left,
+    unsubscribe,
 )
 from newsletter.store.purge import PurgeResult, purge
 
@@ -128,3 +131,18 @@ def purge_contact(
     if not address:
         raise NewsletterError("no address given. Pass the email address to erase.")
     return purge(db, address, source, actor)
+
+
+def unsubscribe_contact(
+    db: Database, email: str, source: str = "manual", actor: str | None = None
+) -> tuple[Contact, bool]:
+    """Mark a contact unsubscribed; (the contact, whether that changed anything)."""
+    with writing(db):
+        contact = existing_contact(db, email)
+        return contact, unsubscribe(db, contact.id or 0, source, actor)
+
+
+def contact_history(db: Database, email: str) -> tuple[Contact, list[HistoryEntry]]:
+    """A contact and every change to it, oldest first."""
+    contact = existing_contact(db, email)
+    return contact, history(db, contact.id or 0)

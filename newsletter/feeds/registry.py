@@ -14,7 +14,11 @@ from newsletter.config import Settings
 from newsletter.download import is_local, local_path
 from newsletter.errors import NewsletterError
 from newsletter.store import Database
-from newsletter.store.feeds import Feed
+from newsletter.store.feeds import Feed, list_feeds, quiet_feeds
+
+# The registry as the stage shows it: every feed with its health, and those
+# that gave nothing new for the issue they were last collected for.
+__all__ = ["WORKERS", "Feed", "add_feed", "find_feed", "list_feeds", "quiet_feeds", "remove_feed"]
 
 WORKERS = 8  # feeds fetched at once
 

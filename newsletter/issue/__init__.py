@@ -1,1 +1,63 @@
-"""issue"""
+"""An issue on disk: ``issues/ID/`` with issue.toml, intro.md, items/ and inbox/.
+
+``load_issue`` turns the folder into an ``Issue`` (or every problem with it);
+``read_meta`` is the one reader of issue.toml; the inbox holds candidates that
+feeds (and later contributors) propose, as item files.
+"""
+
+from newsletter.issue.folder import issue_folder
+from newsletter.issue.inbox import (
+    Candidate,
+    Listed,
+    entry_keys,
+    free_name,
+    known_keys,
+    list_inbox,
+    move_to_items,
+    read_front,
+    resolve,
+    write_candidates,
+)
+from newsletter.issue.items import load_item, split_front_matter
+from newsletter.issue.keys import FeedGuid, canonical_url, has_guid, title_key
+from newsletter.issue.load import CheckFailed, load_issue
+from newsletter.issue.meta import (
+    Meta,
+    MetaResult,
+    issue_window,
+    next_number,
+    previous_issue_date,
+    quarter_window,
+    read_meta,
+)
+from newsletter.issue.scaffold import new_issue
+
+__all__ = [
+    "Candidate",
+    "CheckFailed",
+    "FeedGuid",
+    "Listed",
+    "Meta",
+    "MetaResult",
+    "canonical_url",
+    "entry_keys",
+    "free_name",
+    "has_guid",
+    "issue_folder",
+    "issue_window",
+    "known_keys",
+    "list_inbox",
+    "load_issue",
+    "load_item",
+    "move_to_items",
+    "new_issue",
+    "next_number",
+    "previous_issue_date",
+    "quarter_window",
+    "read_front",
+    "read_meta",
+    "resolve",
+    "split_front_matter",
+    "title_key",
+    "write_candidates",
+]

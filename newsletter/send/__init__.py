@@ -1,1 +1,29 @@
-"""send"""
+"""A built issue into mail: preflight, messages, headers, DKIM, the run, senders.
+
+``prepare`` refuses a send that is not ready; ``run`` sends it exactly once per
+recipient through a sender plugin (``newsletter.send.senders``); ``plan``,
+``sample`` and ``send_tests`` look before sending.
+"""
+
+from newsletter.send.delivery import Tally, run
+from newsletter.send.preflight import Prepared, prepare
+from newsletter.send.rehearse import Plan, SenderStatus, delivery_status, plan, sample, send_tests
+from newsletter.send.senders import SENT, Result, SenderError, installed, parse_overrides
+
+__all__ = [
+    "SENT",
+    "Plan",
+    "Prepared",
+    "Result",
+    "SenderError",
+    "SenderStatus",
+    "Tally",
+    "delivery_status",
+    "installed",
+    "parse_overrides",
+    "plan",
+    "prepare",
+    "run",
+    "sample",
+    "send_tests",
+]

@@ -71,3 +71,27 @@ def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Re
     finally:
         sender.close()
     return results
+
+
+@dataclass(frozen=True)
+class SenderStatus:
+    """One sender's deliveries of an issue: how many rows in each status, and the problems."""
+
+    sender: str
+    counts: tuple[tuple[str, int], ...]  # every ledger status, in ledger order
+    problems: tuple[ledger.Delivery, ...]  # failed, uncertain or being handed over
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.counts)
+
+
+def delivery_status(db: Database, issue_id: str, sender: str | None = None) -> list[SenderStatus]:
+    """Each sender's deliveries of ``issue_id`` (only ``sender``'s when given)."""
+    found = []
+    for name, counts in ledger.counts(db, issue_id).items():
+        if sender and name != sender:
+            continue
+        problems = ledger.rows(db, issue_id, name, ("failed", "uncertain", "sending"))
+        found.append(SenderStatus(name, tuple(counts.items()), tuple(problems)))
+    return found

@@ -19,8 +19,6 @@ from sqlite_utils.migrations import Migrations
 from newsletter.models import Contact
 from newsletter.store.base import Database, now, writing
 
-STATUSES = ("subscribed", "unsubscribed", "bounced", "left")
-
 migrations = Migrations("newsletter.contacts")
 
 

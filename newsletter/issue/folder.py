@@ -1,0 +1,27 @@
+"""Where an issue lives: ``issues/ID/``, and what an ID may be."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from newsletter.errors import NewsletterError
+
+# The ID becomes a folder, a URL path and part of every Message-ID, so it is kept
+# to letters, digits, dots, dashes and underscores.
+ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def issue_folder(root: Path, issue_id: str, must_exist: bool = True) -> Path:
+    """``root/issues/ID``; NewsletterError for a malformed ID or, with ``must_exist``,
+    a folder that is not there."""
+    if not ISSUE_ID.fullmatch(issue_id):
+        raise NewsletterError(
+            f"'{issue_id}': not a valid issue ID. Use letters, digits and dashes, such as 2026-Q4."
+        )
+    folder = root / "issues" / issue_id
+    if must_exist and not folder.is_dir():
+        raise NewsletterError(
+            f"issues/{issue_id}: no such issue folder. Create it with: newsletter new {issue_id}"
+        )
+    return folder
