@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import multiprocessing
 import os
 from collections import defaultdict
@@ -220,7 +219,8 @@ def _parse_all(fetched: dict[int, Fetched], window: tuple[dt.date, dt.date]) -> 
     count = min(os.cpu_count() or 1, 4, len(jobs))
     if count > 1 and size >= POOL_MIN_BYTES and "fork" in multiprocessing.get_all_start_methods():
         # Imported once here, so each forked worker inherits it instead of importing it.
-        importlib.import_module("feedparser")
+        import feedparser  # noqa: F401
+
         try:
             # fork: the fetch threads have all ended, and workers start in milliseconds.
             with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:

@@ -206,7 +206,7 @@ class Run:
                 reported = finished
         raise KeyboardInterrupt  # a second Ctrl-C: rows in flight stay `sending`
 
-    def execute(self, retry_failed: bool, retry_uncertain: bool) -> Tally:
+    def send_all(self, retry_failed: bool, retry_uncertain: bool) -> Tally:
         """Open every connection, then recover, snapshot and send."""
         started = time.monotonic()
         senders: list = []
@@ -272,4 +272,4 @@ def run(
     """Send the issue to every queued recipient: resumable, never twice to anyone."""
     with send_lock(prep.folder):
         store.set_durable(db, prep.config.durable)
-        return Run(db, prep, progress, notice).execute(retry_failed, retry_uncertain)
+        return Run(db, prep, progress, notice).send_all(retry_failed, retry_uncertain)
