@@ -56,11 +56,17 @@ DROP_WITH_CONTENT = {
 ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}, "abbr": {"title"}}
 SCHEMES = {"http", "https", "mailto"}
 
-_md = MarkdownIt("commonmark", {"html": True, "typographer": False})
-# A heading inside a summary would break the email's heading outline (one h1,
-# no skipped levels), so contributors' headings become bold paragraphs.
-_md.add_render_rule("heading_open", lambda *a: "<p><strong>")
-_md.add_render_rule("heading_close", lambda *a: "</strong></p>\n")
+
+def _renderer() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False})
+    # A heading inside a summary would break the email's heading outline (one h1,
+    # no skipped levels), so contributors' headings become bold paragraphs.
+    md.add_render_rule("heading_open", lambda *a: "<p><strong>")
+    md.add_render_rule("heading_close", lambda *a: "</strong></p>\n")
+    return md
+
+
+_md = _renderer()
 
 _IMG = re.compile(r"<img\b[^>]*>")
 _ALT = re.compile(r'\balt="([^"]*)"')
