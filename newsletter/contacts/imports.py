@@ -97,6 +97,101 @@ def owner(db: Database, authority: str) -> str:
     return _Organisations(db).resolve(authority, create=False) or authority
 
 
+class _Rejected(Exception):
+    """This row changes nothing; the message is its ``FILE:ROW: reason. Fix.`` line."""
+
+
+@dataclass
+class _Planner:
+    """The state of one comparison of a file with the store, row by row."""
+
+    display: str
+    source: str
+    existing: dict[str, Contact]  # by address, lower-cased like the NOCASE index
+    suppressed: set[str]
+    orgs: _Organisations
+    owned: str | None  # the organisation a sync source owns
+    added: list[Contact] = field(default_factory=list)
+    updated: list[tuple[Contact, dict[str, object]]] = field(default_factory=list)
+    unchanged: int = 0
+    rejected: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)  # valid address -> its row
+
+    def row(self, line: int, values: dict[str, object], extra_cells: bool) -> None:
+        email = str(values["email"])
+        here = f"{self.display}:{line}"  # a row number is never 0
+        if email in self.seen:
+            raise _Rejected(
+                f"{here}: {email} is already on row {self.seen[email]}. "
+                "Keep one row per address and delete the other."
+            )
+        self.seen[email] = line
+        if extra_cells:
+            raise _Rejected(
+                f"{here}: more cells than the header has columns. "
+                "Quote cells that contain the delimiter."
+            )
+        current = self.existing.get(email)
+        # Before the organisation is looked up: a refused row creates nothing.
+        if current is None and self.suppressed and address_hash(email) in self.suppressed:
+            reason = "was erased on request and is on the suppression list"
+            raise _Rejected(f"{here}: {email} {reason}; it is never re-added. Delete the row.")
+        values["organisation"] = self._organisation(here, values)
+        if current is None:
+            fields = {k: v for k, v in values.items() if k in STORED}
+            self.added.append(Contact(email=email, source=self.source, **fields))  # type: ignore[arg-type]
+        else:
+            self._compare(here, current, values)
+
+    def _organisation(self, here: str, values: dict[str, object]) -> str:
+        org = str(values.get("organisation") or "")
+        acronym = str(values.get("acronym", ""))
+        if self.owned is not None:
+            if org and self.orgs.resolve(org, acronym, create=False) != self.owned:
+                reason = (
+                    f"organisation {show(org)} is not {show(self.owned)}, which this source owns"
+                )
+                raise _Rejected(f"{here}: {reason}. Remove the row from the source.")
+            return self.owned
+        return self.orgs.resolve(org, acronym, str(values.get("website", ""))) if org else ""
+
+    def _compare(self, here: str, current: Contact, values: dict[str, object]) -> None:
+        email = current.email
+        if self.owned is not None and current.status in ("left", "bounced"):
+            reason = f"is {current.status} in contacts.db but listed by this source"
+            fix = "If they are back, use contacts edit --resubscribe"
+            self.notes.append(f"{here}: note: {email} {reason}. {fix}.")
+        changes: dict[str, object] = {}
+        for name in STORED:
+            value = values.get(name)
+            if value is None or value == "" or getattr(current, name) == value:
+                continue  # an empty cell never erases a stored value
+            if name == "status" and value == "subscribed":
+                reason = f"stays {current.status}; an import never re-subscribes anyone"
+                fix = "Use contacts edit --resubscribe if they asked"
+                self.notes.append(f"{here}: note: {email} {reason}. {fix}.")
+                continue
+            changes[name] = value
+        if changes:
+            self.updated.append((current, changes))
+        else:
+            self.unchanged += 1
+
+    def left(self, keep: frozenset[str] | None) -> tuple[Contact, ...]:
+        """The owned organisation's contacts missing from the file (and from ``keep``)."""
+        if self.owned is None or keep is None:
+            return ()
+        return tuple(
+            c
+            for email, c in self.existing.items()
+            if c.organisation == self.owned
+            and email not in self.seen
+            and email not in keep
+            and c.status in ("subscribed", "bounced")
+        )
+
+
 def plan_import(
     db: Database,
     records: Records,
@@ -110,103 +205,40 @@ def plan_import(
     in ``keep`` (listed by another source for the same organisation); with
     ``keep=None`` nobody is, as another source for it could not be read.
     """
-    # Keyed lower-case like the NOCASE index, in case a row was stored unnormalised.
-    existing = {c.email.lower(): c for c in find_contacts(db)}
-    suppressed = store.contacts.suppressed_hashes(db)
     orgs = _Organisations(db)
-    owned = orgs.resolve(authority) if authority else None
-    added: list[Contact] = []
-    updated: list[tuple[Contact, dict[str, object]]] = []
-    rejected: list[str] = []
-    notes: list[str] = []
-    seen: dict[str, int] = {}
-    unchanged = 0
+    planner = _Planner(
+        records.display,
+        source,
+        {c.email.lower(): c for c in find_contacts(db)},
+        store.contacts.suppressed_hashes(db),
+        orgs,
+        orgs.resolve(authority) if authority else None,
+    )
     labels = {name: f"column '{header}'" for name, header in records.columns.items()}
+    extra = set(records.extra_cells)
     for line, raw in records.rows:
         try:
-            values = clean_row(raw, labels)
+            planner.row(line, clean_row(raw, labels), line in extra)
         except RowError as exc:
-            rejected.append(f"{where(records.display, line)}: {exc}")
+            planner.rejected.append(f"{where(records.display, line)}: {exc}")
             try:  # a row with a usable address still counts as present for sync
-                seen.setdefault(normalise_email(unformula(str(raw.get("email", "")))), line)
+                address = normalise_email(unformula(str(raw.get("email", ""))))
+                planner.seen.setdefault(address, line)
             except ValueError:
                 pass
-            continue
-        email = str(values["email"])
-        here = f"{records.display}:{line}"  # a row number is never 0
-        if email in seen:
-            rejected.append(
-                f"{here}: {email} is already on row {seen[email]}. "
-                "Keep one row per address and delete the other."
-            )
-            continue
-        seen[email] = line
-        if line in records.extra_cells:
-            rejected.append(
-                f"{here}: more cells than the header has columns. "
-                "Quote cells that contain the delimiter."
-            )
-            continue
-        current = existing.get(email)
-        # Before the organisation is looked up: a refused row creates nothing.
-        if current is None and suppressed and address_hash(email) in suppressed:
-            reason = "was erased on request and is on the suppression list"
-            rejected.append(f"{here}: {email} {reason}; it is never re-added. Delete the row.")
-            continue
-        org = str(values.get("organisation") or "")
-        if owned is not None:
-            if org and orgs.resolve(org, str(values.get("acronym", "")), create=False) != owned:
-                reason = f"organisation {show(org)} is not {show(owned)}, which this source owns"
-                rejected.append(f"{here}: {reason}. Remove the row from the source.")
-                continue
-            values["organisation"] = owned
-        elif org:
-            acronym, website = str(values.get("acronym", "")), str(values.get("website", ""))
-            values["organisation"] = orgs.resolve(org, acronym, website)
-        if current is None:
-            fields = {k: v for k, v in values.items() if k in STORED}
-            added.append(Contact(email=email, source=source, **fields))  # type: ignore[arg-type]
-            continue
-        if owned is not None and current.status in ("left", "bounced"):
-            reason = f"is {current.status} in contacts.db but listed by this source"
-            fix = "If they are back, use contacts edit --resubscribe"
-            notes.append(f"{here}: note: {email} {reason}. {fix}.")
-        changes: dict[str, object] = {}
-        for name in STORED:
-            value = values.get(name)
-            if value is None or value == "" or getattr(current, name) == value:
-                continue  # an empty cell never erases a stored value
-            if name == "status" and value == "subscribed":
-                reason = f"stays {current.status}; an import never re-subscribes anyone"
-                fix = "Use contacts edit --resubscribe if they asked"
-                notes.append(f"{here}: note: {email} {reason}. {fix}.")
-                continue
-            changes[name] = value
-        if changes:
-            updated.append((current, changes))
-        else:
-            unchanged += 1
-    left: tuple[Contact, ...] = ()
-    if owned is not None and keep is not None:
-        left = tuple(
-            c
-            for email, c in existing.items()
-            if c.organisation == owned
-            and email not in seen
-            and email not in keep
-            and c.status in ("subscribed", "bounced")
-        )
+        except _Rejected as exc:
+            planner.rejected.append(str(exc))
     return Plan(
         records.display,
         source,
-        tuple(added),
-        tuple(updated),
-        unchanged,
-        tuple(rejected),
-        tuple(notes),
-        left,
+        tuple(planner.added),
+        tuple(planner.updated),
+        planner.unchanged,
+        tuple(planner.rejected),
+        tuple(planner.notes),
+        planner.left(keep),
         tuple(orgs.new),
-        frozenset(seen),
+        frozenset(planner.seen),
     )
 
 
