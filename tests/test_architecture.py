@@ -236,3 +236,15 @@ def test_every_package_is_described_in_the_architecture_page():
 
 def test_the_readme_links_the_architecture_page():
     assert "docs/architecture.md" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_no_function_is_too_complex():
+    """radon's cyclomatic-complexity rank: A to D pass; E (31+) and F (41+) do not."""
+    cc = pytest.importorskip("radon.complexity", reason="radon is not installed (test extras)")
+    ranked = []
+    for name, path in MODULES.items():
+        for block in cc.cc_visit(path.read_text(encoding="utf-8")):
+            rank = cc.cc_rank(block.complexity)
+            if rank in ("E", "F"):
+                ranked.append(f"{name}:{block.lineno} {block.name}: {rank} ({block.complexity})")
+    assert not ranked, "\n".join(ranked)
