@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from newsletter import store
-from newsletter.issue.inbox import entry_keys, free_name, move_to_items, read_front, resolve
+from newsletter.issue.inbox import free_name, move_to_items, read_keys, resolve
 from newsletter.issue.keys import title_key
 from newsletter.store import Database
 from newsletter.store.feeds import Rejection
@@ -24,9 +24,8 @@ def accept(db: Database, folder: Path, names: tuple[str, ...], all_: bool) -> li
         for path in paths:
             name = free_name(path.stem, taken) + ".md"
             taken.add(name.removesuffix(".md"))
-            urls, _ = entry_keys(read_front(path))
             # Recorded first: if the move fails, the transaction takes the record back.
-            store.feeds.add_used(db, urls, folder.name, name, stamp)
+            store.feeds.add_used(db, read_keys(path).urls, folder.name, name, stamp)
             move_to_items(folder, path, name)
             moved.append((path.name, name))
     return moved
@@ -38,12 +37,11 @@ def reject(db: Database, folder: Path, names: tuple[str, ...], all_: bool) -> li
     stamp = store.now()
     with store.writing(db):
         for path in paths:
-            data = read_front(path)
-            urls, guid = entry_keys(data)
-            title = str(data.get("title") or "")
-            feed = str(data["feed"]) if data.get("feed") else None
-            for url in sorted(urls) or [None]:
-                rejection = Rejection(url, guid, title_key(title) or None, title, folder.name, feed)
+            k = read_keys(path)
+            for url in sorted(k.urls) or [None]:
+                rejection = Rejection(
+                    url, k.guid, title_key(k.title) or None, k.title, folder.name, k.feed
+                )
                 store.feeds.add_rejection(db, rejection, stamp)
     for path in paths:
         path.unlink(missing_ok=True)

@@ -119,7 +119,17 @@ def free_name(slug: str, taken: set[str]) -> str:
     return name
 
 
-def read_front(path: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Keys:
+    """What recognises an item or candidate file again (see ``issue.keys``)."""
+
+    urls: frozenset[str]  # canonical URLs of its link and of every merged source's link
+    guid: str | None
+    feed: str | None  # the feed the guid came from
+    title: str
+
+
+def _front(path: Path) -> dict[str, Any]:
     """The front matter as a dict, or {} when the file cannot be read as an item."""
     try:
         split = split_front_matter(path.read_text(encoding="utf-8-sig"))
@@ -129,15 +139,21 @@ def read_front(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def entry_keys(data: dict[str, Any]) -> tuple[set[str], str | None]:
-    """Canonical URLs (link and every source's link) and the guid of an item file."""
+def read_keys(path: Path) -> Keys:
+    """The keys of an item file; empty when it cannot be read (check reports why)."""
+    data = _front(path)
     links = [data.get("link")]
     sources = data.get("sources")
     if isinstance(sources, list):
         links += [s.get("link") for s in sources if isinstance(s, dict)]
-    urls = {canonical_url(u) for u in links if isinstance(u, str) and u.strip()}
-    guid = data.get("guid")
-    return urls, str(guid) if guid not in (None, "") else None
+    urls = frozenset(canonical_url(u) for u in links if isinstance(u, str) and u.strip())
+    guid, feed = data.get("guid"), data.get("feed")
+    return Keys(
+        urls,
+        str(guid) if guid not in (None, "") else None,
+        str(feed) if feed else None,
+        str(data.get("title") or ""),
+    )
 
 
 def known_keys(root: Path) -> tuple[set[str], set[FeedGuid]]:
@@ -146,12 +162,10 @@ def known_keys(root: Path) -> tuple[set[str], set[FeedGuid]]:
     guids: set[FeedGuid] = set()
     for folder in ("items", "inbox"):
         for path in (root / "issues").glob(f"*/{folder}/*.md"):
-            data = read_front(path)
-            found, guid = entry_keys(data)
-            urls |= found
-            if guid:
-                feed = data.get("feed")
-                guids.add((str(feed) if feed else None, guid))
+            keys = read_keys(path)
+            urls |= keys.urls
+            if keys.guid:
+                guids.add((keys.feed, keys.guid))
     return urls, guids
 
 
