@@ -123,8 +123,8 @@ BAD_FILES = {
     ),
     "latin-1": (
         "Email,Name\nj@unicef.example.org,Jos\u00e9\n".encode("latin-1"),
-        "Error: bad.csv: not UTF-8 (byte 0xe9 at line 2; it looks like Latin-1 or "
-        "Windows-1252). Save it as UTF-8 CSV.",
+        "Error: bad.csv:2: not UTF-8 (byte 0xe9; it looks like Latin-1 or "
+        "Windows-1252). Save the file as UTF-8.",
     ),
     "utf-16": (
         "Email\nj@unicef.example.org\n".encode("utf-16"),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from newsletter.contacts.fields import show
+from newsletter import files
 from newsletter.errors import where
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -126,22 +127,9 @@ def decode(data: bytes, display: str) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(0) > len(head) // 8:
         raise ReadError(f"{display}: UTF-16 or binary, not UTF-8 text. Save it as UTF-8 CSV.")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        guess = "; it looks like Latin-1 or Windows-1252" if _looks_8bit(data) else ""
-        raise ReadError(
-            f"{display}: not UTF-8 (byte 0x{data[exc.start]:02x} at line {line}{guess}). "
-            "Save it as UTF-8 CSV."
-        ) from None
-
-
-def _looks_8bit(data: bytes) -> bool:
-    try:
-        data.decode("cp1252")
-    except UnicodeDecodeError:
-        return False
-    return True
+        return files.decode(data)
+    except files.NotUTF8 as exc:
+        raise ReadError(f"{display}:{exc.line}: {exc.reason}") from None
 
 
 def read_records(data: bytes, display: str, fmt: str | None = None) -> Records:
