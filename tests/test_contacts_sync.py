@@ -138,8 +138,7 @@ FAILURES = {
     "bad encoding": (
         "/latin.csv",
         listed("Email,Name\nx@unicef.example.org,Jos\u00e9\n".encode("latin-1")),
-        ":2: not UTF-8 (byte 0xe9; it looks like Latin-1 or Windows-1252). "
-        "Save the file as UTF-8.",
+        ":2: not UTF-8 (byte 0xe9; it looks like Latin-1 or Windows-1252). Save the file as UTF-8.",
     ),
     "no email column": (
         "/noemail.csv",

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from operator import itemgetter
 
-from newsletter.contacts.fields import show
 from newsletter import files
+from newsletter.contacts.fields import show
 from newsletter.errors import where
 
 ALIASES: dict[str, tuple[str, ...]] = {
