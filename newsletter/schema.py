@@ -141,24 +141,14 @@ class Schema:
         ``names``: what to call a key in messages ("column 'E-mail'").
         """
         lines = lines or {}
-        names = names or {}
         values: dict[str, Any] = {}
         errors: list[Error] = []
-        misspelt: set[str] = set()
 
-        def error(key: str, message: str) -> None:
+        def error(key: str, message: str, fallback: int | None = None) -> None:
             path = prefix + key
-            errors.append(Error(path, lines.get(path), message))
+            errors.append(Error(path, lines.get(path) or fallback, message))
 
-        for key in data:
-            if str(key) in self.by_name or self.unknown == "ignore":
-                continue
-            close = difflib.get_close_matches(str(key), self.names, n=1) if self.suggest else []
-            hint = (
-                f"Did you mean '{close[0]}'?" if close else f"Use one of: {', '.join(self.names)}."
-            )
-            error(str(key), f"unknown {self.unknown_word} {shown(key)}. {hint}")
-            misspelt.update(close)
+        misspelt = self._unknown(data, error)
         for f in self.fields:
             raw = data.get(f.name)
             if raw is None or (f.empty_is_missing and raw == ""):
@@ -173,22 +163,38 @@ class Schema:
                 parse = f.kind.text_parse if text and f.kind.text_parse else f.kind.parse
                 values[f.name] = parse(raw)
             except Invalid as exc:
-                reason = exc.reason or f"is not {f.kind.expected}"
-                fix = exc.fix or f.fix or f.kind.fix
-                if exc.alone:
-                    what = reason
-                elif isinstance(raw, Mapping | list | tuple):  # too big to quote
-                    what = f"'{f.name}' {reason}"
-                else:
-                    what = f"{names.get(f.name, f.name)} {shown(raw)} {reason}"
-                error(f.name, f"{what}. {fix}".strip())
+                error(f.name, _message(f, raw, exc, (names or {}).get(f.name, f.name)))
             except Nested as exc:
                 for inner in exc.errors:
-                    path = f"{prefix}{f.name}.{inner.key}"
-                    errors.append(
-                        Error(path, lines.get(path, lines.get(prefix + f.name)), inner.message)
-                    )
+                    error(f"{f.name}.{inner.key}", inner.message, lines.get(prefix + f.name))
         return Checked(values, tuple(errors))
+
+    def _unknown(self, data: Mapping[str, Any], error: Callable[[str, str], None]) -> set[str]:
+        """Report each key the schema does not declare; the known keys suggested for them."""
+        suggested: set[str] = set()
+        for key in data:
+            if str(key) in self.by_name or self.unknown == "ignore":
+                continue
+            close = difflib.get_close_matches(str(key), self.names, n=1) if self.suggest else []
+            hint = (
+                f"Did you mean '{close[0]}'?" if close else f"Use one of: {', '.join(self.names)}."
+            )
+            error(str(key), f"unknown {self.unknown_word} {shown(key)}. {hint}")
+            suggested.update(close)
+        return suggested
+
+
+def _message(f: Field, raw: object, exc: Invalid, name: str) -> str:
+    """``name 'value' is not a date. Write it as YYYY-MM-DD.``"""
+    reason = exc.reason or f"is not {f.kind.expected}"
+    fix = exc.fix or f.fix or f.kind.fix
+    if exc.alone:
+        what = reason
+    elif isinstance(raw, Mapping | list | tuple):  # too big to quote
+        what = f"'{f.name}' {reason}"
+    else:
+        what = f"{name} {shown(raw)} {reason}"
+    return f"{what}. {fix}".strip()
 
 
 class Nested(Exception):
