@@ -83,9 +83,6 @@ def item_schema(sections: tuple[str, ...]) -> Schema:
     )
 
 
-FIELDS = item_schema(("news",)).names
-
-
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
     """Return (yaml, body, body_start_line), or None when there is no front matter."""
     lines = text.splitlines(keepends=True)
