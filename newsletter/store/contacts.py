@@ -24,11 +24,11 @@ migrations = Migrations("newsletter.contacts")
 
 @migrations()
 def m001_contacts(db: Database) -> None:
-    db["organisations"].create(
+    db.table("organisations").create(
         {"id": int, "name": str, "acronym": str, "website": str}, pk="id", not_null={"name"}
     )
-    db["organisations"].create_index(["name"], unique=True)
-    db["contacts"].create(
+    db.table("organisations").create_index(["name"], unique=True)
+    db.table("contacts").create(
         {
             "id": int,
             "email": str,
@@ -53,7 +53,7 @@ def m001_contacts(db: Database) -> None:
     # Emails are stored normalised (lower-cased), and the index is NOCASE as a
     # second guard so two spellings of one address can never both exist.
     db.execute("CREATE UNIQUE INDEX idx_contacts_email ON contacts(email COLLATE NOCASE)")
-    db["history"].create(
+    db.table("history").create(
         {
             "id": int,
             "contact_id": int,
@@ -66,9 +66,9 @@ def m001_contacts(db: Database) -> None:
         },
         pk="id",
     )
-    db["history"].create_index(["contact_id"])
-    db["history"].create_index(["at"])
-    db["suppression"].create({"hash": str, "reason": str, "at": str}, pk="hash")
+    db.table("history").create_index(["contact_id"])
+    db.table("history").create_index(["at"])
+    db.table("suppression").create({"hash": str, "reason": str, "at": str}, pk="hash")
 
 
 @migrations()
@@ -77,7 +77,7 @@ def m002_organisation_lookup(db: Database) -> None:
     # so the uniqueness must too; the directory groups contacts by organisation.
     db.execute("DROP INDEX idx_organisations_name")
     db.execute("CREATE UNIQUE INDEX idx_organisations_name ON organisations(name COLLATE NOCASE)")
-    db["contacts"].create_index(["organisation_id"])
+    db.table("contacts").create_index(["organisation_id"])
 
 
 def default_actor() -> str:
@@ -186,6 +186,7 @@ def organisation_id(db: Database, name: str, acronym: str = "", website: str = "
         "INSERT INTO organisations (name, acronym, website) VALUES (?, ?, ?)",
         [name, acronym or None, website or None],
     )
+    assert cursor.lastrowid is not None  # sqlite3 sets it on every INSERT
     return cursor.lastrowid
 
 
@@ -208,7 +209,7 @@ def change_contact(
             row["organisation_id"] = organisation_id(db, str(value)) if value else None
         else:
             row[field] = int(value) if isinstance(value, bool) else value
-    db["contacts"].update(contact.id, row)
+    db.table("contacts").update(contact.id, row)
     for field, value in diffs.items():
         record_change(db, contact.id, field, getattr(contact, field), value, source, actor, at)
     return replace(contact, **diffs, source=source, updated_at=at)  # type: ignore[arg-type]
