@@ -42,7 +42,8 @@ def reject(db: Database, folder: Path, names: tuple[str, ...], all_: bool) -> li
             urls, guid = entry_keys(data)
             title = str(data.get("title") or "")
             feed = str(data["feed"]) if data.get("feed") else None
-            for url in sorted(urls) or [None]:
+            keys: list[str | None] = [*sorted(urls)] or [None]  # no URL: guid and title only
+            for url in keys:
                 rejection = Rejection(url, guid, title_key(title) or None, title, folder.name, feed)
                 store.feeds.add_rejection(db, rejection, stamp)
     for path in paths:
