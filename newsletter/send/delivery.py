@@ -49,7 +49,13 @@ class Tally:
 
 
 class Run:
-    def __init__(self, db: Database, prep: Prepared, progress, notice) -> None:
+    def __init__(
+        self,
+        db: Database,
+        prep: Prepared,
+        progress: Callable[[int, int], None] | None,
+        notice: Callable[[str], None] | None,
+    ) -> None:
         self.db, self.prep, self.cfg = db, prep, prep.config
         self.issue, self.sender = prep.issue_id, prep.spec.name
         self.progress: Callable[[int, int], None] = progress or (lambda done, total: None)
@@ -105,7 +111,7 @@ class Run:
         return Job(claim.row, attempts + 1) if claim.row else None
 
     # -- recording results ------------------------------------------------------
-    def _done(self, job: Job, status: str, error: str | None, reply: str | None, at: str):
+    def _done(self, job: Job, status: str, error: str | None, reply: str | None, at: str) -> None:
         ledger.mark_done(self.db, job.row_id, status, error, reply, at)
         if status == "failed" and len(self.tally.failures) < SHOWN:
             who = "" if (error or "").startswith("contact ") else f"{job.row.email}: "
@@ -117,9 +123,11 @@ class Run:
         self.in_flight -= 1
         if exc is not None:
             # A SenderError comes before the message is handed over; anything else, who knows.
-            known = isinstance(exc, SenderError)
-            text = exc.message if known else f"sender {self.sender} raised {exc!r}"
-            self._done(job, "queued" if known else "uncertain", text, None, at)
+            if isinstance(exc, SenderError):
+                text, status = exc.message, "queued"
+            else:
+                text, status = f"sender {self.sender} raised {exc!r}", "uncertain"
+            self._done(job, status, text, None, at)
             return self.stop(text)
         assert result is not None
         if result.status == SENT:
@@ -187,7 +195,8 @@ class Run:
             else:
                 full = self.in_flight >= limit or ready is None
                 batch = self._collect(results, None if full else ready)
-            at, claimed = now(), []
+            at = now()
+            claimed: list[Job] = []
             with store.writing(self.db):  # a group commit: results and the next claims
                 for job, result, exc in batch:
                     self._record(job, result, exc, at)
