@@ -78,6 +78,7 @@ class Preview:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        assert isinstance(host, str)  # getsockname()'s; typeshed also allows bytes to bind to
         return f"http://{host}:{port}/"
 
     def start(self) -> Preview:
