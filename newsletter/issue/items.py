@@ -37,7 +37,7 @@ from newsletter.schema import (
 try:  # libyaml is much faster when the wheel has it
     from yaml import CSafeLoader as Loader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as Loader  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
 
 SUMMARY_WORDS = 120
 # Provenance that `collect` writes into inbox files; kept verbatim when accepted.
