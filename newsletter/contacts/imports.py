@@ -165,7 +165,7 @@ def plan_import(
             values["organisation"] = orgs.resolve(org, acronym, website)
         if current is None:
             fields = {k: v for k, v in values.items() if k in STORED}
-            added.append(Contact(email=email, source=source, **fields))  # type: ignore[arg-type]
+            added.append(Contact(email=email, source=source, **fields))  # type: ignore[arg-type]  # each value was checked for its field by contacts.fields.ROW
             continue
         if owned is not None and current.status in ("left", "bounced"):
             reason = f"is {current.status} in contacts.db but listed by this source"

@@ -212,7 +212,7 @@ def change_contact(
     db.table("contacts").update(contact.id, row)
     for field, value in diffs.items():
         record_change(db, contact.id, field, getattr(contact, field), value, source, actor, at)
-    return replace(contact, **diffs, source=source, updated_at=at)  # type: ignore[arg-type]
+    return replace(contact, **diffs, source=source, updated_at=at)  # type: ignore[arg-type]  # callers pass values checked for their field (contacts.fields.ROW)
 
 
 def next_contact_id(db: Database) -> int:
