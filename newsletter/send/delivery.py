@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from newsletter import store
-from newsletter.send.dispatch import INVALID, Job, interruptible, send_lock, work
+from newsletter.send.dispatch import INVALID, Job, Outcome, interruptible, send_lock, work
 from newsletter.send.message import id_label
 from newsletter.send.preflight import Prepared
-from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, Result, SenderError
+from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, Result, Sender, SenderError
 from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
 from newsletter.store import Database, ledger, now
 
@@ -119,7 +119,7 @@ class Run:
         if status != "queued":
             setattr(self.tally, status, getattr(self.tally, status) + 1)
 
-    def _record(self, job: Job, result: Result | None, exc: Exception | None, at: str) -> None:
+    def _record(self, job: Job, result: Result | None, exc: BaseException | None, at: str) -> None:
         self.in_flight -= 1
         if exc is not None:
             # A SenderError comes before the message is handed over; anything else, who knows.
@@ -156,9 +156,9 @@ class Run:
             )
 
     # -- the loop -----------------------------------------------------------------
-    def _collect(self, results: queue.SimpleQueue, timeout: float | None) -> list[tuple]:
+    def _collect(self, results: queue.SimpleQueue[Outcome], timeout: float | None) -> list[Outcome]:
         """Results that have arrived, waiting up to ``timeout`` (None: until one does)."""
-        items: list[tuple] = []
+        items: list[Outcome] = []
         deadline = None if timeout is None else time.monotonic() + timeout
         while not items and not self.hard:
             left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
@@ -181,7 +181,9 @@ class Run:
         while not self.stopping and not self.hard and time.monotonic() < deadline:
             time.sleep(min(0.25, deadline - time.monotonic()))
 
-    def _loop(self, jobs: queue.SimpleQueue, results: queue.SimpleQueue) -> None:
+    def _loop(
+        self, jobs: queue.SimpleQueue[Job | None], results: queue.SimpleQueue[Outcome]
+    ) -> None:
         limit, reported = self.limit, 0
         while not self.hard:
             ready = self._ready_in()
@@ -201,9 +203,9 @@ class Run:
                 for job, result, exc in batch:
                     self._record(job, result, exc, at)
                 while self.in_flight + len(claimed) < limit and self._ready_in() == 0:
-                    job = self._claim(*self._next_row(), at)
-                    if job:
-                        claimed.append(job)
+                    claim = self._claim(*self._next_row(), at)
+                    if claim:
+                        claimed.append(claim)
                         self.bucket.take()
                         self.window.take()
             for job in claimed:  # only now: a row is committed as sending before it goes
@@ -218,7 +220,7 @@ class Run:
     def send_all(self, retry_failed: bool, retry_uncertain: bool) -> Tally:
         """Open every connection, then recover, snapshot and send."""
         started = time.monotonic()
-        senders: list = []
+        senders: list[Sender] = []
         try:
             for _ in range(self.cfg.concurrency):
                 sender = self.prep.spec.new()
@@ -238,8 +240,8 @@ class Run:
             self.limit = len(senders)
             self._begin(retry_failed, retry_uncertain)
             if self.tally.total:
-                jobs: queue.SimpleQueue = queue.SimpleQueue()
-                results: queue.SimpleQueue = queue.SimpleQueue()
+                jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+                results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
                 for n, sender in enumerate(senders):
                     args = (self.prep, sender, jobs, results)
                     threading.Thread(target=work, args=args, name=f"send-{n}", daemon=True).start()

@@ -15,15 +15,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from newsletter.errors import NewsletterError
 from newsletter.send import headers
 from newsletter.send.message import Recipient
 from newsletter.send.preflight import Prepared
-from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, UNCERTAIN, Message, Result
+from newsletter.send.senders import (
+    PERMANENT,
+    SENT,
+    TEMPORARY,
+    UNCERTAIN,
+    Message,
+    Result,
+    Sender,
+)
 from newsletter.store.ledger import Queued
 from newsletter.tokens import make_token
+
+if TYPE_CHECKING:  # delivery imports this module
+    from newsletter.send.delivery import Run
 
 # Not a sender's answer: the contact's data cannot be put in a message at all.
 INVALID = "invalid"
@@ -42,6 +53,11 @@ class Job:
         return self.row.id
 
 
+# What a worker puts back for each job: the sender's Result, or what it raised
+# (anything, KeyboardInterrupt included: the main thread must always get an answer).
+Outcome = tuple[Job, Result | None, BaseException | None]
+
+
 def problem(contact_id: int, email: str, name: str) -> str | None:
     """Why this contact cannot be mailed safely, naming the contact and the field."""
     if reason := headers.address_problem(email):
@@ -51,7 +67,12 @@ def problem(contact_id: int, email: str, name: str) -> str | None:
     return None
 
 
-def work(prep: Prepared, sender: Any, jobs: queue.SimpleQueue, results: queue.SimpleQueue) -> None:
+def work(
+    prep: Prepared,
+    sender: Sender,
+    jobs: queue.SimpleQueue[Job | None],
+    results: queue.SimpleQueue[Outcome],
+) -> None:
     """A worker thread: take jobs until None; put exactly one (job, result, error) for each."""
     while (job := jobs.get()) is not None:
         try:
@@ -60,7 +81,7 @@ def work(prep: Prepared, sender: Any, jobs: queue.SimpleQueue, results: queue.Si
             results.put((job, None, exc))
 
 
-def _one(prep: Prepared, sender: Any, job: Job) -> tuple[Result | None, Exception | None]:
+def _one(prep: Prepared, sender: Sender, job: Job) -> tuple[Result | None, Exception | None]:
     contact_id, message_id, email = job.row.contact_id, job.row.message_id, job.row.email
     name = job.row.name or ""
     if reason := problem(contact_id, email, name):
@@ -97,7 +118,7 @@ def send_lock(folder: Path) -> Iterator[None]:
 
 
 @contextmanager
-def interruptible(run: Any) -> Iterator[None]:
+def interruptible(run: Run) -> Iterator[None]:
     """Ctrl-C (or SIGTERM) once: finish the messages in flight, then stop. Twice: stop now."""
     if threading.current_thread() is not threading.main_thread():
         yield
