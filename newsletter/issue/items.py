@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -240,7 +241,7 @@ def _advise(
     front: _Front,
     window: tuple[dt.date, dt.date] | None,
     today: dt.date | None,
-    problem: Any,
+    problem: Callable[[int | None, str, str], None],
 ) -> None:
     """Warnings: advice about a file that loads, never a reason to stop."""
     at = front.lines.get
