@@ -152,7 +152,7 @@ class _Audit(HTMLParser):
     def add(self, rule: str, message: str) -> None:
         self.findings.append(Finding(rule, message))
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag == "html":
             self.html_lang = a.get("lang") or ""

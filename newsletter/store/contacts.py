@@ -13,6 +13,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlite_utils.migrations import Migrations
 
@@ -142,7 +143,7 @@ _SELECT = (
 )
 
 
-def _contact(row: tuple) -> Contact:
+def _contact(row: tuple[Any, ...]) -> Contact:
     values = list(row)
     values[8] = bool(values[8])
     return Contact(*values)
