@@ -78,7 +78,7 @@ class Preview:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        assert isinstance(host, str)  # getsockname()'s; typeshed also allows bytes to bind to
+        assert isinstance(host, str)  # as getsockname() gave it; typeshed's type also admits bytes
         return f"http://{host}:{port}/"
 
     def start(self) -> Preview:
