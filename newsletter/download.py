@@ -28,15 +28,20 @@ import time
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from newsletter import __version__
 from newsletter.config import Settings
 from newsletter.models import FEED_TIMEOUT
 from newsletter.sanitize import one_line
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 TIMEOUT = FEED_TIMEOUT  # seconds for the whole exchange: connect, redirects, headers and body
 MAX_BYTES = 5 * 1024 * 1024  # a feed; callers with bigger documents pass their own cap
@@ -85,7 +90,7 @@ def user_agent(settings: Settings) -> str:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Redirects are followed by hand, to count them, spot loops and vet the Location."""
 
-    def http_error_302(self, *args, **kwargs):
+    def http_error_302(self, *args: object, **kwargs: object) -> None:
         return None  # not even parsed here: urllib's own urljoin raises on a bad Location
 
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
@@ -118,7 +123,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int | None:
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError
@@ -144,16 +149,23 @@ class _DeadlineSocket:
 def _response(
     sock: socket.socket, *args: object, deadline: float, **kwargs: object
 ) -> http.client.HTTPResponse:
-    return http.client.HTTPResponse(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
+    return http.client.HTTPResponse(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]  # typeshed wants a socket; HTTPResponse only calls makefile("rb")
 
 
 class _Deadline(urllib.request.AbstractHTTPHandler):
     """Gives each connection the request's deadline for every read, proxies' included."""
 
-    def do_open(self, http_class, req, **http_conn_args):  # type: ignore[override]
+    def do_open(
+        self,
+        http_class: Callable[..., http.client.HTTPConnection],
+        req: urllib.request.Request,
+        **http_conn_args: Any,
+    ) -> http.client.HTTPResponse:
+        assert isinstance(req, _Request)  # the opener is only ever given one (see _fetch)
+
         def connection(host: str, **kwargs: object) -> http.client.HTTPConnection:
             conn = http_class(host, **kwargs)
-            conn.response_class = partial(_response, deadline=req.deadline)
+            conn.response_class = partial(_response, deadline=req.deadline)  # type: ignore[assignment]  # typeshed wants a class; http.client only calls it
             return conn
 
         return super().do_open(connection, req, **http_conn_args)

@@ -7,6 +7,7 @@ allowlist for the whole tool, so a gap closed here is closed everywhere.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import unescape
 from html.parser import HTMLParser
 
@@ -152,7 +153,7 @@ def html_to_text(html: str) -> str:
 class _TextWriter(HTMLParser):
     """Sanitised HTML -> plain-text paragraphs, links as numbered references."""
 
-    def __init__(self, ref) -> None:
+    def __init__(self, ref: Callable[[str], str]) -> None:
         super().__init__(convert_charrefs=True)
         self.ref = ref
         self.paragraphs: list[str] = []
@@ -166,7 +167,7 @@ class _TextWriter(HTMLParser):
             self.paragraphs.append(text)
         self.words = []
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("p", "blockquote", "pre", "ul", "ol", "br"):
             self._flush()
         elif tag == "li":
@@ -190,7 +191,7 @@ class _TextWriter(HTMLParser):
         self.words.append(data)
 
 
-def html_to_paragraphs(html: str, ref) -> list[str]:
+def html_to_paragraphs(html: str, ref: Callable[[str], str]) -> list[str]:
     """Split sanitised HTML into text paragraphs; ``ref(url)`` gives a link's marker."""
     writer = _TextWriter(ref)
     writer.feed(html)

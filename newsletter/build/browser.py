@@ -104,7 +104,7 @@ class Browser:
         ]
         self.call("Page.enable", session=True)
 
-    def call(self, method: str, session: bool = False, **params: Any) -> dict:
+    def call(self, method: str, session: bool = False, **params: Any) -> dict[str, Any]:
         self._id += 1
         message: dict[str, Any] = {"id": self._id, "method": method, "params": params}
         if session:
@@ -117,7 +117,7 @@ class Browser:
                     raise RuntimeError(f"{method}: {reply['error'].get('message')}")
                 return reply.get("result", {})
 
-    def _next(self) -> dict:
+    def _next(self) -> dict[str, Any]:
         import select
 
         while b"\0" not in self._buffer:

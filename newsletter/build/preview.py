@@ -78,6 +78,7 @@ class Preview:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        assert isinstance(host, str)  # as getsockname() gave it; typeshed's type also admits bytes
         return f"http://{host}:{port}/"
 
     def start(self) -> Preview:
@@ -94,7 +95,7 @@ class Preview:
         for thread in self._threads:
             thread.join(timeout=10)
 
-    def fingerprint(self) -> tuple:
+    def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
         """(path, mtime, size) of every input; any change triggers a rebuild."""
         roots = [self.folder, *render.template_dirs(self.settings, self.folder)]
         paths = {self.settings.root / "pyproject.toml"}

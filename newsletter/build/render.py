@@ -10,9 +10,10 @@ import datetime as dt
 import re
 import textwrap
 import traceback
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import mjml
@@ -22,6 +23,9 @@ from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.models import PLACEHOLDERS, Issue
 from newsletter.sanitize import html_to_paragraphs
+
+if TYPE_CHECKING:  # for the annotation only: `serve` renders pages without the contacts stage
+    from newsletter.contacts.directory import Directory
 
 WIDTH = 78
 
@@ -37,7 +41,7 @@ class LinkList:
             self.urls.append(url)
         return f"[{self.urls.index(url) + 1}]"
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[int, str]]:
         return iter(enumerate(self.urls, 1))
 
 
@@ -75,7 +79,7 @@ def environment(settings: Settings, folder: Path) -> jinja2.Environment:
     return env
 
 
-def context(settings: Settings, issue: Issue, directory: Any = None) -> dict[str, Any]:
+def context(settings: Settings, issue: Issue, directory: Directory | None = None) -> dict[str, Any]:
     return {
         "settings": settings,
         "issue": issue,
@@ -156,11 +160,11 @@ class _Balance(HTMLParser):
         self.stack: list[tuple[str, int]] = []
         self.bad: int | None = None
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in self.VOID:
             self.stack.append((tag, self.getpos()[0]))
 
-    def handle_startendtag(self, tag: str, attrs: list) -> None:
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         pass
 
     def handle_endtag(self, tag: str) -> None:

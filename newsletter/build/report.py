@@ -152,7 +152,7 @@ class _Audit(HTMLParser):
     def add(self, rule: str, message: str) -> None:
         self.findings.append(Finding(rule, message))
 
-    def handle_starttag(self, tag: str, attrs: list) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag == "html":
             self.html_lang = a.get("lang") or ""
@@ -217,7 +217,10 @@ class _Audit(HTMLParser):
 
 
 def _too_small(size: str) -> bool:
-    value, unit = _FONT.match("font-size:" + size).groups()  # type: ignore[union-attr]
+    match = _FONT.match("font-size:" + size)
+    if match is None:  # never: every size here was found by _FONT
+        return False
+    value, unit = match.groups()
     px = float(value) * (4 / 3 if unit.lower() == "pt" else 1)
     # 0px is MJML's trick against gaps between inline-block columns, not text.
     return 0 < px < MIN_FONT_PX

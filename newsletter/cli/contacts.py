@@ -7,8 +7,9 @@ were rejected or some sources could not be loaded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from newsletter.contacts import Plan
 
 PARTIAL = 3
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _report(plan: Plan, dry_run: bool) -> None:
@@ -33,7 +35,7 @@ def _report(plan: Plan, dry_run: bool) -> None:
     click.echo(plan.summary() + (" (dry run: nothing written)" if dry_run else ""))
 
 
-def _fields(func):
+def _fields(func: F) -> F:
     """The contact field options shared by add and edit."""
     for opt in reversed(("name", "org", "job-title", "country", "city", "phone", "topics")):
         func = click.option(

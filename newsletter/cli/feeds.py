@@ -31,7 +31,7 @@ def _when(stamp: str | None) -> str:
     return stamp[:16].replace("T", " ") if stamp else "-"
 
 
-def _chase(items: list[tuple[str, str]]) -> None:
+def _chase(items: list[tuple[str, str | None]]) -> None:
     if items:
         click.echo("Feeds to chase:")
         for name, why in items:

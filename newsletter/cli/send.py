@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from newsletter.cli.env import Env, pass_env
 from newsletter.errors import NewsletterError
 from newsletter.models import MAX_CONCURRENCY
+
+if TYPE_CHECKING:
+    from newsletter.send import Plan, Prepared, Tally
+    from newsletter.store import Database
 
 
 @click.command()
@@ -122,7 +127,9 @@ def send(
     _report(issue_id, prep.spec.name, tally)
 
 
-def _describe(issue_id: str, subject: str, p, retry_failed: bool, retry_uncertain: bool) -> None:
+def _describe(
+    issue_id: str, subject: str, p: Plan, retry_failed: bool, retry_uncertain: bool
+) -> None:
     first = " (new snapshot of subscribed contacts)."
     later = f"; already {p.sent:,} sent, {p.skipped:,} skipped."
     click.echo(
@@ -138,7 +145,9 @@ def _describe(issue_id: str, subject: str, p, retry_failed: bool, retry_uncertai
         )
 
 
-def _run_with_bar(db, prep, retry_failed: bool, retry_uncertain: bool, length: int):
+def _run_with_bar(
+    db: Database, prep: Prepared, retry_failed: bool, retry_uncertain: bool, length: int
+) -> Tally:
     from newsletter.send import run
 
     started = time.monotonic()
@@ -170,7 +179,7 @@ def _run_with_bar(db, prep, retry_failed: bool, retry_uncertain: bool, length: i
         raise SystemExit(130) from None
 
 
-def _report(issue_id: str, sender: str, t) -> None:
+def _report(issue_id: str, sender: str, t: Tally) -> None:
     rate = t.sent / t.elapsed if t.elapsed else 0.0
     click.echo(
         f"Sent {t.sent:,} via {sender} in {t.elapsed:.1f} s ({rate:,.0f} msg/s); "

@@ -151,12 +151,21 @@ def build_directory(
         badge = "new" if c.id in new else "updated" if c.id in updated else ""
         # "?", "#", "&" and "%" are legal in an address but not raw in a URL.
         mailto = "mailto:" + quote(c.email, safe="@")
-        fields = (c.name, c.job_title, c.email, c.phone, c.city, c.country)
-        entry = Entry(*(neutralise(v) for v in fields), badge=badge, mailto=mailto)
+        entry = Entry(
+            name=neutralise(c.name),
+            job_title=neutralise(c.job_title),
+            email=neutralise(c.email),
+            phone=neutralise(c.phone),
+            city=neutralise(c.city),
+            country=neutralise(c.country),
+            badge=badge,
+            mailto=mailto,
+        )
         members.setdefault(c.organisation_id, []).append(entry)
     if None in members:  # contacts with no organisation are still in the directory
         orgs[None] = Group("Other organisations", "", "", ())
-    groups, vacant = [], []
+    groups: list[Group] = []
+    vacant: list[Group] = []
     for org_id, group in orgs.items():
         entries = sorted(members.get(org_id, ()), key=lambda e: (_fold(e.name), e.email))
         (groups if entries else vacant).append(replace(group, entries=tuple(entries)))

@@ -140,7 +140,9 @@ class _Planner:
         values["organisation"] = self._organisation(here, values)
         if current is None:
             fields = {k: v for k, v in values.items() if k in STORED}
-            self.added.append(Contact(email=email, source=self.source, **fields))  # type: ignore[arg-type]
+            # Each value was checked for its field by contacts.fields.ROW.
+            contact = Contact(email=email, source=self.source, **fields)  # type: ignore[arg-type]
+            self.added.append(contact)
         else:
             self._compare(here, current, values)
 

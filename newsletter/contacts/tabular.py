@@ -142,7 +142,9 @@ def read_records(data: bytes, display: str, fmt: str | None = None) -> Records:
     return _read_csv(text, display)
 
 
-def _map_headers(headers: list[str], display: str, line: int = 1) -> tuple[dict, list, list]:
+def _map_headers(
+    headers: list[str], display: str, line: int = 1
+) -> tuple[dict[str, str], list[str | None], list[str]]:
     """(field -> header, index -> field or None, ignored headers)."""
     columns: dict[str, str] = {}
     by_index: list[str | None] = []

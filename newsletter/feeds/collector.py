@@ -123,7 +123,7 @@ def _sift(
     new_seen: list[Seen] = []
     pending: list[Pending] = []
     for order, feed in enumerate(feeds):
-        feed_urls = {feed.url, feed.moved_from} - {None, ""}
+        feed_urls = {u for u in (feed.url, feed.moved_from) if u}
         for entry in parsed[feed.id].entries if feed.id in parsed else ():
             count = counts[feed.id]
             if entry.date and not window[0] <= entry.date <= window[1]:
@@ -225,7 +225,7 @@ def _parse_all(fetched: dict[int, Fetched], window: tuple[dt.date, dt.date]) -> 
             # fork: the fetch threads have all ended, and workers start in milliseconds.
             with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
                 futures = {
-                    i: pool.submit(_safe_parse, f.body, f.headers, f.url, window)
+                    i: pool.submit(_safe_parse, f.body or b"", f.headers, f.url, window)
                     for i, f in jobs.items()
                 }
                 return {i: future.result() for i, future in futures.items()}

@@ -44,7 +44,7 @@ def group(pending: list[Pending]) -> list[list[Pending]]:
 
     by_url: dict[str, int] = {}
     by_title: dict[str, list[int]] = defaultdict(list)
-    buckets: dict[tuple, list[int]] = defaultdict(list)
+    buckets: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
     for i, p in enumerate(pending):
         feed, canon, tkey = p.feed, p.canonical, p.title_key
         if canon:

@@ -183,8 +183,8 @@ def _entry(raw: Any, doc_base: str, window: Window | None = None) -> Entry | Non
     if date and window and not window[0] <= date <= window[1]:
         return Entry(title="", link=None, guid=None, date=date, summary="")
     # As a browser does: tabs and newlines inside a URL dropped, a space %-encoded.
-    link = re.sub(r"[\t\r\n]", "", (raw.get("link") or "").strip()).replace(" ", "%20")
-    link = link if is_web_url(link) else None
+    href = re.sub(r"[\t\r\n]", "", (raw.get("link") or "").strip()).replace(" ", "%20")
+    link = href if is_web_url(href) else None
     guid = " ".join(_CONTROL.sub("", str(raw.get("id") or "")).split())[:500] or None
     summary = _summary(raw, doc_base)
     title = plain(raw.get("title", ""), raw.get("title_detail"))

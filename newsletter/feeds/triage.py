@@ -37,11 +37,11 @@ def reject(db: Database, folder: Path, names: tuple[str, ...], all_: bool) -> li
     stamp = store.now()
     with store.writing(db):
         for path in paths:
-            k = read_keys(path)
-            for url in sorted(k.urls) or [None]:
-                rejection = Rejection(
-                    url, k.guid, title_key(k.title) or None, k.title, folder.name, k.feed
-                )
+            keys = read_keys(path)
+            tkey = title_key(keys.title) or None
+            targets: list[str | None] = [*sorted(keys.urls)] or [None]  # no URL: guid, title
+            for url in targets:
+                rejection = Rejection(url, keys.guid, tkey, keys.title, folder.name, keys.feed)
                 store.feeds.add_rejection(db, rejection, stamp)
     for path in paths:
         path.unlink(missing_ok=True)

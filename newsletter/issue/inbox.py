@@ -32,8 +32,8 @@ try:  # libyaml is much faster when the wheel has it
     from yaml import CSafeDumper as Dumper
     from yaml import CSafeLoader as Loader
 except ImportError:  # pragma: no cover
-    from yaml import SafeDumper as Dumper  # type: ignore[assignment]
-    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+    from yaml import SafeDumper as Dumper  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
+    from yaml import SafeLoader as Loader  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
 
 SLUG_CHARS = 60
 _UNSAFE_SCHEME = re.compile(r"\s*(javascript|vbscript|livescript|data):", re.I)

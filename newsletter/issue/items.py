@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +38,7 @@ from newsletter.schema import (
 try:  # libyaml is much faster when the wheel has it
     from yaml import CSafeLoader as Loader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as Loader  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
 
 SUMMARY_WORDS = 120
 # Provenance that `collect` writes into inbox files; kept verbatim when accepted.
@@ -237,7 +238,7 @@ def _advise(
     front: _Front,
     window: tuple[dt.date, dt.date] | None,
     today: dt.date | None,
-    problem: Any,
+    problem: Callable[[int | None, str, str], None],
 ) -> None:
     """Warnings: advice about a file that loads, never a reason to stop."""
     at = front.lines.get

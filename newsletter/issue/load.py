@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -32,7 +32,7 @@ class CheckFailed(NewsletterError):
             f"{errors} in issues/{issue_id}; {action}. Fix the lines above and run again."
         )
 
-    def show(self, file: Any = None) -> None:
+    def show(self, file: IO[Any] | None = None) -> None:
         for problem in self.problems:
             click.echo(str(problem), err=True)
         super().show(file)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -184,7 +185,9 @@ def read_meta(folder: Path, sections: tuple[str, ...]) -> MetaResult:
     return MetaResult(meta, tuple(problems), window, v.get("number"), v.get("date"))
 
 
-def _load(path: Path, display: str, problem: Any) -> tuple[dict[str, Any], dict[str, int]] | None:
+def _load(
+    path: Path, display: str, problem: Callable[[int | None, str], None]
+) -> tuple[dict[str, Any], dict[str, int]] | None:
     if not path.is_file():
         problem(
             None, "missing. Create it with: newsletter new ID (or copy one from another issue)."

@@ -86,7 +86,8 @@ def _text(value: str) -> str:
 
 def _fold(line: str) -> str:
     """Fold at 75 octets without splitting a UTF-8 character (RFC 5545 3.1)."""
-    out, current, size = [], "", 0
+    out: list[str] = []
+    current, size = "", 0
     for char in line:
         width = len(char.encode("utf-8"))
         limit = LINE_OCTETS if not out else LINE_OCTETS - 1  # continuation lines start " "

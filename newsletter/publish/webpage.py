@@ -74,7 +74,7 @@ def relative_links(page: str, web_url: str, depth: int) -> str:
     """href/src values under ``web_url`` made relative to a page ``depth`` folders down."""
     prefix = re.escape(web_url.rstrip("/"))
 
-    def rel(match: re.Match) -> str:
+    def rel(match: re.Match[str]) -> str:
         path = match.group(3).lstrip("/")
         if path == "" or path.endswith("/"):
             path += "index.html"
@@ -132,7 +132,7 @@ def _calendar_links(page: str, events: tuple[Item, ...], links: dict[str, str]) 
         span = _element_span(page, section) or (0, len(page))
         waiting = [item for item in events if item.section == section]
 
-        def add(match: re.Match, waiting: list[Item] = waiting) -> str:
+        def add(match: re.Match[str], waiting: list[Item] = waiting) -> str:
             title = html.unescape(_TAGS.sub("", match.group(1))).strip()
             item = next((i for i in waiting if i.title == title), None)
             if item is None:

@@ -136,6 +136,7 @@ def _apply(db: Database, b: Bounce, secret: bytes | None, actor: str | None) -> 
     if isinstance(found, str):
         return f"skipped: {b.kind} bounce {b.status}, {found}", False
     contact, issue, how = found
+    assert contact.id is not None  # read from contacts.db, so stored
     what = f"{b.kind} bounce {b.status} for {contact.email} (issue {issue}, {how})"
     if b.kind == "hard":
         return _mark(db, contact, issue, what, actor)
@@ -169,6 +170,7 @@ def _recipient(db: Database, b: Bounce) -> tuple[contacts.Contact, str, str] | s
         contact = contacts.get_contact(db, address)
         if contact is None:
             continue
+        assert contact.id is not None  # read from contacts.db, so stored
         issue = ledger.latest_issue(db, contact.id)
         if issue:  # no Message-ID: the latest issue they were sent is the likely one
             return contact, issue, "no Message-ID; matched by address"
@@ -188,6 +190,7 @@ def _unsubscribe(
         return f"unsubscribe request (issue {found[1]}): contact {found[0]} no longer exists", False
     what = f"unsubscribe request for {contact.email} (issue {found[1]})"
     source = f"unsubscribe-mail:{found[1]}"
+    assert contact.id is not None  # read from contacts.db, so stored
     if contacts.unsubscribe(db, contact.id, source=source, actor=actor or "recipient"):
         return f"{what}: unsubscribed", True
     return f"{what}: already {contact.status}, unchanged", False

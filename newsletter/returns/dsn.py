@@ -19,6 +19,7 @@ import email.header
 import email.policy
 import quopri
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
@@ -214,7 +215,8 @@ def _report_blocks(report: Message) -> list[Message]:
     if raw is None and isinstance(payload, list):
         raw = b"\n\n".join(b.as_bytes() for b in payload if isinstance(b, Message))
     elif raw is None:
-        raw = report.get_payload(decode=True) or b""
+        body = report.get_payload(decode=True)  # bytes here: the report is not multipart
+        raw = body if isinstance(body, bytes) else b""
     text = raw.decode("utf-8", "replace").replace("\r\n", "\n")  # RFC 6533 allows raw UTF-8
     return [HeaderParser().parsestr(chunk) for chunk in re.split(r"\n\s*\n", text) if chunk.strip()]
 
@@ -284,7 +286,8 @@ def _original_ids(msg: Message) -> tuple[str, ...]:
             headers = HeaderParser().parsestr(encoded.decode("utf-8", "replace"))
             ids.append(_header(headers, "message-id"))
         elif isinstance(payload, list):  # the parser read message/* parts as a message
-            ids.append(_header(payload[0], "message-id") if payload else "")
+            first = payload[0] if payload else None
+            ids.append(_header(first, "message-id") if isinstance(first, Message) else "")
         else:
             ids.append(_header(HeaderParser().parsestr(_decode(part)), "message-id"))
     ids += _MSGID.findall(_body_text(msg))
@@ -326,7 +329,7 @@ def _body_text(msg: Message) -> str:
     return "\n".join(texts).replace("\r\n", "\n")
 
 
-def _own_parts(msg: Message):
+def _own_parts(msg: Message) -> Iterator[Message]:
     if msg.get_content_type() in ORIGINAL_TYPES:
         return
     if msg.is_multipart():
@@ -339,7 +342,7 @@ def _own_parts(msg: Message):
 
 def _decode(part: Message) -> str:
     raw = part.get_payload(decode=True)
-    if raw is None:
+    if not isinstance(raw, bytes):  # None for a multipart part; never a Message once parsed
         payload = part.get_payload()
         return payload if isinstance(payload, str) else ""
     charset = part.get_content_charset() or "utf-8"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, redirect, send_from_directory
 from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Response as BaseResponse
 
 from newsletter import tokens
 from newsletter.build import render
@@ -117,7 +118,7 @@ def create_app(
 
     @app.get("/")
     @app.get("/<path:path>")
-    def archive(path: str = "") -> Response:
+    def archive(path: str = "") -> BaseResponse:  # a redirect is werkzeug's own Response
         if not (site / "index.html").is_file():
             abort(404, "No archive yet. Publish one with: newsletter archive")
         if any(part.startswith(".") for part in path.split("/")):

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import heapq
 import queue
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from newsletter import store
-from newsletter.send.dispatch import INVALID, Job, interruptible, send_lock, work
+from newsletter.send.dispatch import INVALID, Job, Outcome, send_lock, work
 from newsletter.send.message import id_label
 from newsletter.send.preflight import Prepared
-from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, Result, SenderError
+from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, Result, Sender, SenderError
 from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
 from newsletter.store import Database, ledger, now
 
@@ -49,7 +51,13 @@ class Tally:
 
 
 class Run:
-    def __init__(self, db: Database, prep: Prepared, progress, notice) -> None:
+    def __init__(
+        self,
+        db: Database,
+        prep: Prepared,
+        progress: Callable[[int, int], None] | None,
+        notice: Callable[[str], None] | None,
+    ) -> None:
         self.db, self.prep, self.cfg = db, prep, prep.config
         self.issue, self.sender = prep.issue_id, prep.spec.name
         self.progress: Callable[[int, int], None] = progress or (lambda done, total: None)
@@ -105,7 +113,7 @@ class Run:
         return Job(claim.row, attempts + 1) if claim.row else None
 
     # -- recording results ------------------------------------------------------
-    def _done(self, job: Job, status: str, error: str | None, reply: str | None, at: str):
+    def _done(self, job: Job, status: str, error: str | None, reply: str | None, at: str) -> None:
         ledger.mark_done(self.db, job.row_id, status, error, reply, at)
         if status == "failed" and len(self.tally.failures) < SHOWN:
             who = "" if (error or "").startswith("contact ") else f"{job.row.email}: "
@@ -113,13 +121,15 @@ class Run:
         if status != "queued":
             setattr(self.tally, status, getattr(self.tally, status) + 1)
 
-    def _record(self, job: Job, result: Result | None, exc: Exception | None, at: str) -> None:
+    def _record(self, job: Job, result: Result | None, exc: BaseException | None, at: str) -> None:
         self.in_flight -= 1
         if exc is not None:
             # A SenderError comes before the message is handed over; anything else, who knows.
-            known = isinstance(exc, SenderError)
-            text = exc.message if known else f"sender {self.sender} raised {exc!r}"
-            self._done(job, "queued" if known else "uncertain", text, None, at)
+            if isinstance(exc, SenderError):
+                text, status = exc.message, "queued"
+            else:
+                text, status = f"sender {self.sender} raised {exc!r}", "uncertain"
+            self._done(job, status, text, None, at)
             return self.stop(text)
         assert result is not None
         if result.status == SENT:
@@ -148,9 +158,9 @@ class Run:
             )
 
     # -- the loop -----------------------------------------------------------------
-    def _collect(self, results: queue.SimpleQueue, timeout: float | None) -> list[tuple]:
+    def _collect(self, results: queue.SimpleQueue[Outcome], timeout: float | None) -> list[Outcome]:
         """Results that have arrived, waiting up to ``timeout`` (None: until one does)."""
-        items: list[tuple] = []
+        items: list[Outcome] = []
         deadline = None if timeout is None else time.monotonic() + timeout
         while not items and not self.hard:
             left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
@@ -173,7 +183,9 @@ class Run:
         while not self.stopping and not self.hard and time.monotonic() < deadline:
             time.sleep(min(0.25, deadline - time.monotonic()))
 
-    def _loop(self, jobs: queue.SimpleQueue, results: queue.SimpleQueue) -> None:
+    def _loop(
+        self, jobs: queue.SimpleQueue[Job | None], results: queue.SimpleQueue[Outcome]
+    ) -> None:
         limit, reported = self.limit, 0
         while not self.hard:
             ready = self._ready_in()
@@ -187,14 +199,15 @@ class Run:
             else:
                 full = self.in_flight >= limit or ready is None
                 batch = self._collect(results, None if full else ready)
-            at, claimed = now(), []
+            at = now()
+            claimed: list[Job] = []
             with store.writing(self.db):  # a group commit: results and the next claims
                 for job, result, exc in batch:
                     self._record(job, result, exc, at)
                 while self.in_flight + len(claimed) < limit and self._ready_in() == 0:
-                    job = self._claim(*self._next_row(), at)
-                    if job:
-                        claimed.append(job)
+                    claim = self._claim(*self._next_row(), at)
+                    if claim:
+                        claimed.append(claim)
                         self.bucket.take()
                         self.window.take()
             for job in claimed:  # only now: a row is committed as sending before it goes
@@ -209,7 +222,7 @@ class Run:
     def send_all(self, retry_failed: bool, retry_uncertain: bool) -> Tally:
         """Open every connection, then recover, snapshot and send."""
         started = time.monotonic()
-        senders: list = []
+        senders: list[Sender] = []
         try:
             for _ in range(self.cfg.concurrency):
                 sender = self.prep.spec.new()
@@ -229,8 +242,8 @@ class Run:
             self.limit = len(senders)
             self._begin(retry_failed, retry_uncertain)
             if self.tally.total:
-                jobs: queue.SimpleQueue = queue.SimpleQueue()
-                results: queue.SimpleQueue = queue.SimpleQueue()
+                jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+                results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
                 for n, sender in enumerate(senders):
                     args = (self.prep, sender, jobs, results)
                     threading.Thread(target=work, args=args, name=f"send-{n}", daemon=True).start()
@@ -259,6 +272,28 @@ class Run:
         label, domain = id_label(self.issue), self.prep.composer.layout.domain
         ledger.snapshot(self.db, self.issue, self.sender, label, domain)
         self.tally.total = ledger.count(self.db, self.issue, self.sender, "queued")
+
+
+@contextmanager
+def interruptible(run: Run) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) once: finish the messages in flight, then stop. Twice: stop now."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if run.stopping and run.tally.stopped == "interrupted":
+            run.hard = True
+            return
+        run.stop("interrupted")
+        run.notice("Stopping after the messages in flight (Ctrl-C again to stop at once).")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def run(

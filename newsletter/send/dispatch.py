@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import fcntl
 import queue
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from newsletter.errors import NewsletterError
 from newsletter.send import headers
 from newsletter.send.message import Recipient
 from newsletter.send.preflight import Prepared
-from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, UNCERTAIN, Message, Result
+from newsletter.send.senders import (
+    PERMANENT,
+    SENT,
+    TEMPORARY,
+    UNCERTAIN,
+    Message,
+    Result,
+    Sender,
+)
 from newsletter.store.ledger import Queued
 from newsletter.tokens import make_token
 
@@ -42,6 +47,11 @@ class Job:
         return self.row.id
 
 
+# What a worker puts back for each job: the sender's Result, or what it raised
+# (anything, KeyboardInterrupt included: the main thread must always get an answer).
+Outcome = tuple[Job, Result | None, BaseException | None]
+
+
 def problem(contact_id: int, email: str, name: str) -> str | None:
     """Why this contact cannot be mailed safely, naming the contact and the field."""
     if reason := headers.address_problem(email):
@@ -51,7 +61,12 @@ def problem(contact_id: int, email: str, name: str) -> str | None:
     return None
 
 
-def work(prep: Prepared, sender: Any, jobs: queue.SimpleQueue, results: queue.SimpleQueue) -> None:
+def work(
+    prep: Prepared,
+    sender: Sender,
+    jobs: queue.SimpleQueue[Job | None],
+    results: queue.SimpleQueue[Outcome],
+) -> None:
     """A worker thread: take jobs until None; put exactly one (job, result, error) for each."""
     while (job := jobs.get()) is not None:
         try:
@@ -60,7 +75,7 @@ def work(prep: Prepared, sender: Any, jobs: queue.SimpleQueue, results: queue.Si
             results.put((job, None, exc))
 
 
-def _one(prep: Prepared, sender: Any, job: Job) -> tuple[Result | None, Exception | None]:
+def _one(prep: Prepared, sender: Sender, job: Job) -> tuple[Result | None, Exception | None]:
     contact_id, message_id, email = job.row.contact_id, job.row.message_id, job.row.email
     name = job.row.name or ""
     if reason := problem(contact_id, email, name):
@@ -94,25 +109,3 @@ def send_lock(folder: Path) -> Iterator[None]:
                 "Wait for it to finish or stop it, then run again."
             ) from None
         yield
-
-
-@contextmanager
-def interruptible(run: Any) -> Iterator[None]:
-    """Ctrl-C (or SIGTERM) once: finish the messages in flight, then stop. Twice: stop now."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if run.stopping and run.tally.stopped == "interrupted":
-            run.hard = True
-            return
-        run.stop("interrupted")
-        run.notice("Stopping after the messages in flight (Ctrl-C again to stop at once).")
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

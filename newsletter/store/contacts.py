@@ -13,6 +13,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlite_utils.migrations import Migrations
 
@@ -24,11 +25,11 @@ migrations = Migrations("newsletter.contacts")
 
 @migrations()
 def m001_contacts(db: Database) -> None:
-    db["organisations"].create(
+    db.table("organisations").create(
         {"id": int, "name": str, "acronym": str, "website": str}, pk="id", not_null={"name"}
     )
-    db["organisations"].create_index(["name"], unique=True)
-    db["contacts"].create(
+    db.table("organisations").create_index(["name"], unique=True)
+    db.table("contacts").create(
         {
             "id": int,
             "email": str,
@@ -53,7 +54,7 @@ def m001_contacts(db: Database) -> None:
     # Emails are stored normalised (lower-cased), and the index is NOCASE as a
     # second guard so two spellings of one address can never both exist.
     db.execute("CREATE UNIQUE INDEX idx_contacts_email ON contacts(email COLLATE NOCASE)")
-    db["history"].create(
+    db.table("history").create(
         {
             "id": int,
             "contact_id": int,
@@ -66,9 +67,9 @@ def m001_contacts(db: Database) -> None:
         },
         pk="id",
     )
-    db["history"].create_index(["contact_id"])
-    db["history"].create_index(["at"])
-    db["suppression"].create({"hash": str, "reason": str, "at": str}, pk="hash")
+    db.table("history").create_index(["contact_id"])
+    db.table("history").create_index(["at"])
+    db.table("suppression").create({"hash": str, "reason": str, "at": str}, pk="hash")
 
 
 @migrations()
@@ -77,7 +78,7 @@ def m002_organisation_lookup(db: Database) -> None:
     # so the uniqueness must too; the directory groups contacts by organisation.
     db.execute("DROP INDEX idx_organisations_name")
     db.execute("CREATE UNIQUE INDEX idx_organisations_name ON organisations(name COLLATE NOCASE)")
-    db["contacts"].create_index(["organisation_id"])
+    db.table("contacts").create_index(["organisation_id"])
 
 
 def default_actor() -> str:
@@ -142,7 +143,7 @@ _SELECT = (
 )
 
 
-def _contact(row: tuple) -> Contact:
+def _contact(row: tuple[Any, ...]) -> Contact:
     values = list(row)
     values[8] = bool(values[8])
     return Contact(*values)
@@ -186,6 +187,7 @@ def organisation_id(db: Database, name: str, acronym: str = "", website: str = "
         "INSERT INTO organisations (name, acronym, website) VALUES (?, ?, ?)",
         [name, acronym or None, website or None],
     )
+    assert cursor.lastrowid is not None  # sqlite3 sets it on every INSERT
     return cursor.lastrowid
 
 
@@ -208,10 +210,10 @@ def change_contact(
             row["organisation_id"] = organisation_id(db, str(value)) if value else None
         else:
             row[field] = int(value) if isinstance(value, bool) else value
-    db["contacts"].update(contact.id, row)
+    db.table("contacts").update(contact.id, row)
     for field, value in diffs.items():
         record_change(db, contact.id, field, getattr(contact, field), value, source, actor, at)
-    return replace(contact, **diffs, source=source, updated_at=at)  # type: ignore[arg-type]
+    return replace(contact, **diffs, source=source, updated_at=at)  # type: ignore[arg-type]  # callers pass values checked for their field (contacts.fields.ROW)
 
 
 def next_contact_id(db: Database) -> int:

@@ -19,7 +19,7 @@ migrations = Migrations("newsletter.feeds")
 
 @migrations()
 def m001_feeds(db: Database) -> None:
-    db["feeds"].create(
+    db.table("feeds").create(
         {
             "id": int,
             "url": str,
@@ -43,15 +43,15 @@ def m001_feeds(db: Database) -> None:
         not_null={"url", "name", "section"},
         defaults={"last_new": 0, "last_duplicate": 0, "last_old": 0, "errors": 0},
     )
-    db["feeds"].create_index(["url"], unique=True)
+    db.table("feeds").create_index(["url"], unique=True)
     db.execute("CREATE UNIQUE INDEX idx_feeds_name ON feeds(name COLLATE NOCASE)")
     # Every in-window entry a feed has given: "that feed has already given it".
-    db["feed_entries"].create(
+    db.table("feed_entries").create(
         {"feed_id": int, "key": str, "canonical_url": str, "first_seen": str},
         pk=("feed_id", "key"),
     )
     # Per feed and issue, for "produced nothing this quarter".
-    db["feed_stats"].create(
+    db.table("feed_stats").create(
         {
             "feed_id": int,
             "issue_id": str,
@@ -64,7 +64,7 @@ def m001_feeds(db: Database) -> None:
         pk=("feed_id", "issue_id"),
     )
     # Rejections are remembered forever; any one key matching skips an entry.
-    db["feed_rejections"].create(
+    db.table("feed_rejections").create(
         {
             "id": int,
             "canonical_url": str,
@@ -77,9 +77,9 @@ def m001_feeds(db: Database) -> None:
         pk="id",
     )
     for column in ("canonical_url", "guid", "title_key"):
-        db["feed_rejections"].create_index([column])
+        db.table("feed_rejections").create_index([column])
     # Canonical URLs of candidates accepted into an issue, kept even if the file goes.
-    db["feed_used"].create(
+    db.table("feed_used").create(
         {"canonical_url": str, "issue_id": str, "item": str, "accepted_at": str},
         pk="canonical_url",
     )
@@ -89,7 +89,7 @@ def m001_feeds(db: Database) -> None:
 def m002_rejection_feed(db: Database) -> None:
     # A guid is only unique within its feed ("42" in two feeds is two stories), so a
     # rejection remembers the feed its guid came from. NULL: matched by guid alone.
-    db["feed_rejections"].add_column("feed", str)
+    db.table("feed_rejections").add_column("feed", str)
 
 
 @dataclass(frozen=True)

@@ -67,13 +67,19 @@ class Sender(Protocol):
     def close(self) -> None: ...
 
 
+class SenderFactory(Protocol):
+    """A plugin's class: built with its checked options, once per connection."""
+
+    def __call__(self, options: dict[str, Any], context: SenderContext) -> Sender: ...
+
+
 @dataclass(frozen=True)
 class SenderSpec:
     """A loaded plugin with validated options; ``new()`` makes one connection's sender."""
 
     name: str
     plugin: str
-    factory: Any
+    factory: SenderFactory
     options: Mapping[str, Any]
     context: SenderContext
 
@@ -117,7 +123,7 @@ def installed() -> list[Installed]:
 _KINDS = {str: text(one_line=False), int: whole(), float: number(), bool: boolean()}
 
 
-def options_schema(factory: Any) -> Schema:
+def options_schema(factory: object) -> Schema:
     """The plugin's options as a Schema: its own, or one made from ``{name: type}``."""
     declared = getattr(factory, "options", {})
     if isinstance(declared, Schema):

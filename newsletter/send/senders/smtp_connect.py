@@ -178,6 +178,7 @@ def connect(server: Server) -> smtplib.SMTP:
     except (OSError, smtplib.SMTPException) as exc:
         close(conn)
         raise Unavailable(f"cannot connect ({text(str(exc)) or type(exc).__name__})") from None
+    assert conn.sock is not None  # connected: smtplib clears it only on close()
     conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return conn
 
