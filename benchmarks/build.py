@@ -97,8 +97,8 @@ def run(label: str, items: int, repeat: int) -> None:
             runs.append(result.timings)
             bases.append(baseline(folder))
         stages = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        count = result.report["items"]
-        kb = result.report["size_kb"]
+        count = result.report.items
+        kb = result.report.size_kb
         print(f"\n{label}: {count} items, email.html {kb} KB, median of {repeat} builds")
         for name, seconds in stages.items():
             print(f"  {name:<8} {seconds * 1000:8.1f} ms")

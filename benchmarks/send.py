@@ -74,7 +74,7 @@ def make_project(
             encoding="utf-8",
         )
     result = build(load_settings(root), folder)
-    assert result.ok, result.report["errors"]
+    assert result.ok, result.report.errors
     db = open_db(root / "contacts.db")
     with db.atomic():
         db.conn.executemany(
