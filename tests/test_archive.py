@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import feedparser
 import pytest
 from click.testing import CliRunner
-from conftest import make_issue
+from helpers import make_issue
 
 from newsletter.cli import main
 from newsletter.models import Contact

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, make_issue, settings_toml
+from helpers import REPO, make_issue, settings_toml
 from werkzeug.serving import make_server
 
 from newsletter.build.browser import Browser, find_chromium

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_issue
+from helpers import make_issue
 
 from newsletter.build.browser import Browser, find_chromium
 from newsletter.cli import main

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_issue
+from helpers import make_issue
 
 from newsletter.cli import main
 

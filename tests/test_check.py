@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_issue
+from helpers import make_issue
 
 from newsletter.cli import main
 

@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_issue
-from feed_server import FeedServer, Route, rss
+from helpers import FeedServer, Route, make_issue, rss
 
 from newsletter.cli import main
 from newsletter.config import load_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_issue, settings_toml
+from helpers import make_issue, settings_toml
 
 from newsletter.cli import main
 

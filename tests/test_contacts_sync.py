@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from feed_server import FeedServer, Route
+from helpers import FeedServer, Route
 from test_contacts import dump, rows, run
 
 

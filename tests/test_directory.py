@@ -8,7 +8,7 @@ import re
 import shutil
 
 from click.testing import CliRunner
-from conftest import REPO, make_issue
+from helpers import REPO, make_issue
 
 from newsletter.cli import main
 from newsletter.config import load_settings

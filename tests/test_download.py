@@ -9,8 +9,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import make_issue
-from feed_server import FeedServer, Route, rss
+from helpers import FeedServer, Route, make_issue, rss
 from test_collect import run
 from test_contacts_sync import configure
 

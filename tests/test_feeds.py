@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 from click.testing import CliRunner
-from feed_server import FeedServer, Route, rss
+from helpers import FeedServer, Route, rss
 
 from newsletter import __version__
 from newsletter.cli import main

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CORPUS, make_issue
-from feed_server import FeedServer, Route
+from helpers import CORPUS, FeedServer, Route, make_issue
 
 from newsletter.cli import main
 from newsletter.config import load_settings

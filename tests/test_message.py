@@ -13,7 +13,7 @@ import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from send_helpers import parse
+from helpers import parse
 
 from newsletter.config import Dkim, load_settings
 from newsletter.errors import NewsletterError

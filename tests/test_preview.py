@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import make_issue
+from helpers import make_issue
 
 from newsletter.build.preview import Preview
 from newsletter.config import load_settings

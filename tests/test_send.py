@@ -8,12 +8,12 @@ import re
 import sqlite3
 
 import pytest
-from conftest import make_issue
-from send_helpers import (
+from helpers import (
     add_contacts,
     built,
     cli,
     ledger_rows,
+    make_issue,
     parse,
     set_status,
     suppress,

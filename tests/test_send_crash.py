@@ -9,8 +9,7 @@ import sys
 import time
 
 import pytest
-from send_helpers import SECRET, add_contacts, built, ledger_rows, smtp_args
-from smtp_server import SMTPServer
+from helpers import SECRET, SMTPServer, add_contacts, built, ledger_rows, smtp_args
 
 CONTACTS = 150
 CONCURRENCY = 3

@@ -8,8 +8,9 @@ import email.policy
 import re
 
 import pytest
-from send_helpers import (
+from helpers import (
     SECRET,
+    SMTPServer,
     add_contacts,
     built,
     cli,
@@ -19,7 +20,6 @@ from send_helpers import (
     smtp_args,
     suppress,
 )
-from smtp_server import SMTPServer
 
 from newsletter.tokens import read_token
 
@@ -181,7 +181,7 @@ def test_refused_login_stops_before_anything_is_queued(project, monkeypatch):
 
 
 def test_unreachable_server_is_a_clear_error(ready):
-    from smtp_server import free_port
+    from helpers import free_port
 
     result = send(ready, free_port())
     assert result.exit_code == 1
@@ -221,7 +221,7 @@ def test_test_sends_are_not_recorded(ready, smtp):
 def tls(tmp_path):
     import ssl
 
-    from smtp_server import self_signed
+    from helpers import self_signed
 
     cert, key = self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from send_helpers import add_contacts, built, cli
+from helpers import add_contacts, built, cli
 
 from newsletter.config import load_settings
 from newsletter.send.delivery import Run

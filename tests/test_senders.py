@@ -6,7 +6,7 @@ import json
 import textwrap
 
 import pytest
-from send_helpers import SECRET, add_contacts, built, cli, ledger_rows, parse
+from helpers import SECRET, add_contacts, built, cli, ledger_rows, parse
 
 TINY = '''
 """A third-party sender: appends each message to a JSON-lines file."""

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import make_issue
+from helpers import make_issue
 from werkzeug.serving import make_server
 
 from newsletter.build.browser import Browser, find_chromium
