@@ -271,34 +271,6 @@ def test_no_database_no_issues(project):
     assert not feedparser.parse((project / "site" / "feed.xml").read_bytes()).bozo
 
 
-@pytest.mark.parametrize(
-    "fields,message",
-    [
-        ("starts: next week", "starts 'next week' is not a date. Use YYYY-MM-DD or"),
-        ("ends: 2027-03-24", "'ends' needs 'starts'"),
-        ("starts: 2027-03-24\nends: 2027-03-23", "the event ends before it starts"),
-        ("starts: 2027-03-24 15:00\nends: 2027-03-24 14:00", "the event ends before it starts"),
-    ],
-)
-def test_event_dates_are_checked(project, fields, message):
-    item = (
-        f"---\ntitle: An event\nsection: events\nlink: https://example.org/e\n{fields}\n---\nX.\n"
-    )
-    make_issue(project, items={"event.md": item})
-    result = run(project, "check", "2026-Q4")
-    assert result.exit_code == 1
-    assert message in result.output
-
-
-def test_an_all_day_end_on_the_start_day_is_fine(project):
-    item = (
-        "---\ntitle: An event\nsection: events\nlink: https://example.org/e\n"
-        "starts: 2027-03-24 09:00\nends: 2027-03-24\n---\nX.\n"
-    )
-    make_issue(project, items={"event.md": item})
-    assert run(project, "check", "2026-Q4").exit_code == 0
-
-
 def test_a_news_item_that_shares_an_events_title_gets_no_calendar_link(project):
     same = "---\ntitle: Partnering skills\nsection: {section}\nlink: https://example.org/{n}\n"
     make_issue(

@@ -13,7 +13,6 @@ from helpers import REPO, make_issue
 from newsletter.cli import main
 from newsletter.config import load_settings
 from newsletter.contacts.directory import build_directory
-from newsletter.issue.meta import previous_issue_date
 from newsletter.models import Contact
 from newsletter.store import open_db
 from newsletter.store.contacts import (
@@ -84,21 +83,6 @@ def test_directory_groups_badges_counts_and_vacancies(project):
     first = build_directory(db, load_settings(project), None, UNTIL)
     assert (first.new, first.updated, first.left) == (0, 0, 0)
     assert not any(e.badge for g in first.groups for e in g.entries)
-
-
-def test_previous_issue_date(project):
-    make_issue(project, "2026-Q4")
-    for name, date in (
-        ("2026-Q2", "2026-06-15"),
-        ("2026-Q3", "2026-09-15"),
-        ("2027-Q1", "2027-03-15"),
-    ):
-        (project / "issues" / name).mkdir()
-        (project / "issues" / name / "issue.toml").write_text(f"date = {date}\n")
-    (project / "issues" / "broken").mkdir()
-    (project / "issues" / "broken" / "issue.toml").write_text("date = [")
-    assert previous_issue_date(project, "2026-Q4", dt.date(2026, 12, 15)) == SINCE
-    assert previous_issue_date(project, "2026-Q2", dt.date(2026, 6, 15)) is None
 
 
 def build(project, issue="2026-Q4"):

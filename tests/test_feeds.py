@@ -12,8 +12,6 @@ from newsletter import __version__
 from newsletter.cli import main
 from newsletter.download import fetch
 from newsletter.feeds.entries import parse_feed, summarise
-from newsletter.issue.inbox import slugify
-from newsletter.issue.keys import canonical_url, title_key
 
 AGENT = f"newsletter/{__version__} (+https://focalpoint.example.org)"
 
@@ -28,56 +26,6 @@ def run(project, *args):
     result = CliRunner().invoke(main, ["--root", str(project), *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result
-
-
-@pytest.mark.parametrize(
-    "url,canonical",
-    [
-        ("HTTPS://Example.ORG/News/", "https://example.org/News"),
-        ("https://example.org", "https://example.org/"),
-        ("https://example.org/", "https://example.org/"),
-        ("https://example.org/a?utm_source=x&id=3&UTM_Medium=y#top", "https://example.org/a?id=3"),
-        ("https://example.org/a?fbclid=1&gclid=2", "https://example.org/a"),
-        ("http://example.org:80/a", "http://example.org/a"),
-        ("https://example.org:8443/a/", "https://example.org:8443/a"),
-        ("https://example.org/a?b=1&utm=keep", "https://example.org/a?b=1&utm=keep"),
-        ("https://B\u00fccher.example/stra\u00dfe/", "https://xn--bcher-kva.example/stra%C3%9Fe"),
-        ("https://xn--bcher-kva.example/stra%C3%9Fe", "https://xn--bcher-kva.example/stra%C3%9Fe"),
-        ("https://e.org/?q=\u00fc&utm_source=x", "https://e.org/?q=%C3%BC"),
-        ("http://[bad/x", "http://[bad/x"),  # malformed: as written, never a crash
-    ],
-)
-def test_canonical_url(url, canonical):
-    assert canonical_url(url) == canonical
-
-
-@pytest.mark.parametrize(
-    "a,b,same",
-    [
-        ("UN launches the Supplier Code!", "un launches supplier code", True),
-        ("Café Résumé", "cafe resume", True),
-        ("Quarterly report 2026 Q1", "Quarterly report 2026 Q2", False),
-    ],
-)
-def test_title_key(a, b, same):
-    assert (title_key(a) == title_key(b)) is same
-
-
-@pytest.mark.parametrize(
-    "title,slug",
-    [
-        ("UN Supplier Code of Conduct: what's new?", "un-supplier-code-of-conduct-what-s-new"),
-        ("Épargne & Développement", "epargne-developpement"),
-        ("a" * 30 + " " + "b" * 40, "a" * 30),
-    ],
-)
-def test_slugify(title, slug):
-    assert slugify(title) == slug
-
-
-def test_slugify_non_latin_titles_are_stable_and_distinct():
-    assert slugify("Новости") == slugify("Новости") != slugify("Здравствуй")
-    assert slugify("Новости").startswith("entry-")
 
 
 # --- the registry --------------------------------------------------------------------

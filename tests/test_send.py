@@ -8,16 +8,7 @@ import re
 import sqlite3
 
 import pytest
-from helpers import (
-    add_contacts,
-    built,
-    cli,
-    ledger_rows,
-    make_issue,
-    parse,
-    set_status,
-    suppress,
-)
+from helpers import add_contacts, built, cli, ledger_rows, make_issue, parse, set_status, suppress
 
 from newsletter.build.pipeline import build, input_digest
 from newsletter.config import load_settings

@@ -1,22 +1,9 @@
-"""`newsletter check`: every bad-input class gets its own exact line and exit 1."""
+"""newsletter.issue.items: one item file's front matter and summary, each problem with its line."""
 
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
-from helpers import make_issue
-
-from newsletter.cli import main
-
-GOOD = """\
----
-title: A good item
-section: news
-link: https://example.org/good
-date: 2026-10-05
----
-A summary.
-"""
+from helpers import GOOD_ITEM, cli, make_issue
 
 P = "issues/2026-Q4/items/bad.md"
 
@@ -112,10 +99,10 @@ P = "issues/2026-Q4/items/bad.md"
     ],
 )
 def test_bad_item_is_reported_with_path_and_line(project, text, expected):
-    folder = make_issue(project, items={"good.md": GOOD})
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     (folder / "items" / "bad.md").write_bytes(data)
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    result = cli(project, "check", "2026-Q4")
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     if isinstance(expected, tuple):
@@ -126,21 +113,6 @@ def test_bad_item_is_reported_with_path_and_line(project, text, expected):
         "Error: 1 error in issues/2026-Q4; fix them before building. "
         "Fix the lines above and run again."
     )
-
-
-def test_every_problem_is_reported_not_only_the_first(project):
-    folder = make_issue(project, items={"good.md": GOOD})
-    (folder / "items" / "a.md").write_text("---\ntitel: x\nsection: news\n---\n")
-    (folder / "items" / "b.md").write_text("---\ntitle: y\nsection: nope\n---\n")
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
-    assert result.exit_code == 1
-    assert result.output.splitlines() == [
-        "issues/2026-Q4/items/a.md:2: unknown field 'titel'. Did you mean 'title'?",
-        "issues/2026-Q4/items/b.md:3: unknown section 'nope'. "
-        "Use one of: news, tools, events, spotlight.",
-        "Error: 2 errors in issues/2026-Q4; fix them before building. "
-        "Fix the lines above and run again.",
-    ]
 
 
 @pytest.mark.parametrize(
@@ -166,51 +138,12 @@ def test_every_problem_is_reported_not_only_the_first(project):
     ids=["no-link", "outside-window", "long-summary", "embargo-future"],
 )
 def test_warnings_do_not_fail_the_check(project, text, expected):
-    folder = make_issue(project, items={"good.md": GOOD})
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
     (folder / "items" / "bad.md").write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    result = cli(project, "check", "2026-Q4")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == expected
     assert result.output.splitlines()[-1].endswith("1 warning.")
-
-
-@pytest.mark.parametrize(
-    "toml,expected",
-    [
-        ("number = 7\n", "issues/2026-Q4/issue.toml: 'title' is missing or empty."),
-        (
-            'number = 7\ntitle = "T"\ndate = 2026-12-15\nsubject = "S"\npreheader = "short"\ncolour = 1\n',
-            "issues/2026-Q4/issue.toml:6: unknown key 'colour'.",
-        ),
-        (
-            'number = 7\ntitle = "T"\ndate = 2026-12-15\nsubject = "S"\npreheader = "short"\n',
-            "issues/2026-Q4/issue.toml:5: preheader has 5 characters; make it 40 to 130",
-        ),
-        ("number = [\n", "issues/2026-Q4/issue.toml:2: invalid TOML"),
-    ],
-    ids=["missing-fields", "unknown-key", "short-preheader", "invalid-toml"],
-)
-def test_bad_issue_toml(project, toml, expected):
-    folder = make_issue(project, items={"good.md": GOOD})
-    (folder / "issue.toml").write_text(toml, encoding="utf-8")
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
-    assert result.exit_code == 1
-    assert any(line.startswith(expected) for line in result.output.splitlines()), result.output
-
-
-def test_clean_issue_passes(project):
-    make_issue(project)
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
-    assert result.exit_code == 0, result.output
-    assert result.output == "issues/2026-Q4: 4 items in 4 sections, no problems.\n"
-
-
-def test_missing_issue_folder(project):
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2031-Q1"])
-    assert result.exit_code == 1
-    assert result.output == (
-        "Error: issues/2031-Q1: no such issue folder. Create it with: newsletter new 2031-Q1\n"
-    )
 
 
 @pytest.mark.parametrize(
@@ -228,59 +161,47 @@ def test_missing_issue_folder(project):
     ids=["unclosed", "toml-front-matter"],
 )
 def test_front_matter_shape(project, text, expected):
-    folder = make_issue(project, items={"good.md": GOOD})
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
     (folder / "items" / "bad.md").write_text(text)
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    result = cli(project, "check", "2026-Q4")
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == expected
 
 
-def test_stray_files_and_duplicate_links_are_warnings(project):
-    folder = make_issue(project, items={"good.md": GOOD, "copy.md": GOOD.replace("A good", "Same")})
-    (folder / "items" / "notes.txt").write_text("not an item")
-    (folder / "items" / ".DS_Store").write_bytes(b"\0\1")
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
-    assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        "issues/2026-Q4/items/good.md: warning: same link as issues/2026-Q4/items/copy.md. Merge the two items or drop one.",
-        "issues/2026-Q4/items/notes.txt: warning: ignored: items must be Markdown files ending in .md. Rename or move it.",
-        "issues/2026-Q4: 2 items in 1 section, 2 warnings.",
-    ]
-
-
-def test_front_matter_corpus(corpus):
-    """python-frontmatter's YAML cases split the same way; others get a clear error."""
-    import json
-
-    import yaml
-
-    from newsletter.issue.items import split_front_matter
-
-    base = corpus / "frontmatter" / "python-frontmatter"
-    cases = sorted(
-        p for d in ("yaml", "empty") for p in (base / d).glob("*") if p.suffix in (".md", ".txt")
-    )
-    assert cases
-    for path in cases:
-        expected = json.loads(path.with_suffix(".result.json").read_text(encoding="utf-8"))
-        split = split_front_matter(path.read_text(encoding="utf-8"))
-        if split is None:
-            assert set(expected) == {"content"}, path.name
-            continue
-        head, body, _ = split
-        meta = yaml.safe_load(head) or {}
-        assert body.strip() == expected["content"].strip(), path.name
-        assert json.loads(json.dumps(meta, default=str)) == {
-            k: v for k, v in expected.items() if k != "content"
-        }, path.name
-
-
 def test_unreadable_item_is_a_problem_not_a_traceback(project):
-    folder = make_issue(project, items={"good.md": GOOD})
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
     (folder / "items" / "gone.md").symlink_to(folder / "items" / "missing-target.md")
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    result = cli(project, "check", "2026-Q4")
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
         "issues/2026-Q4/items/gone.md: cannot be read (No such file or directory). "
         "Check the file's permissions."
     )
+
+
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ("starts: next week", "starts 'next week' is not a date. Use YYYY-MM-DD or"),
+        ("ends: 2027-03-24", "'ends' needs 'starts'"),
+        ("starts: 2027-03-24\nends: 2027-03-23", "the event ends before it starts"),
+        ("starts: 2027-03-24 15:00\nends: 2027-03-24 14:00", "the event ends before it starts"),
+    ],
+)
+def test_event_dates_are_checked(project, fields, message):
+    item = (
+        f"---\ntitle: An event\nsection: events\nlink: https://example.org/e\n{fields}\n---\nX.\n"
+    )
+    make_issue(project, items={"event.md": item})
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_an_all_day_end_on_the_start_day_is_fine(project):
+    item = (
+        "---\ntitle: An event\nsection: events\nlink: https://example.org/e\n"
+        "starts: 2027-03-24 09:00\nends: 2027-03-24\n---\nX.\n"
+    )
+    make_issue(project, items={"event.md": item})
+    assert cli(project, "check", "2026-Q4").exit_code == 0

@@ -1,18 +1,13 @@
-"""`newsletter new` scaffolds an issue that passes check, and never overwrites."""
+"""newsletter.issue.scaffold: `newsletter new` makes an issue that passes check, never overwriting."""
 
 from __future__ import annotations
 
-import pytest
-from click.testing import CliRunner
-from helpers import make_issue
-
-from newsletter.cli import main
+from helpers import cli, make_issue
 
 
 def test_new_issue_passes_check(project):
     make_issue(project, "2026-Q4")  # number 7
-    runner = CliRunner()
-    result = runner.invoke(main, ["--root", str(project), "new", "2027-Q1"])
+    result = cli(project, "new", "2027-Q1")
     assert result.exit_code == 0, result.output
     assert result.output == (
         "Created issues/2027-Q1/: issue.toml, intro.md, items/example.md\n"
@@ -21,34 +16,24 @@ def test_new_issue_passes_check(project):
     toml = (project / "issues/2027-Q1/issue.toml").read_text()
     assert "number = 8\n" in toml and "date = 2027-03-15\n" in toml
     assert 'title = "First quarter 2027"' in toml
-    check = runner.invoke(main, ["--root", str(project), "check", "2027-Q1"])
+    check = cli(project, "check", "2027-Q1")
     assert check.exit_code == 0, check.output
     assert check.output == "issues/2027-Q1: 1 item in 1 section, no problems.\n"
-    assert runner.invoke(main, ["--root", str(project), "build", "2027-Q1"]).exit_code == 0
+    assert cli(project, "build", "2027-Q1").exit_code == 0
 
 
 def test_new_refuses_to_overwrite(project):
     folder = make_issue(project)
     before = (folder / "issue.toml").read_bytes()
-    result = CliRunner().invoke(main, ["--root", str(project), "new", "2026-Q4"])
+    result = cli(project, "new", "2026-Q4")
     assert result.exit_code == 1
     assert result.output == "Error: issues/2026-Q4: already exists. Choose another ID or edit it.\n"
     assert (folder / "issue.toml").read_bytes() == before
 
 
 def test_new_with_a_free_form_id_gets_a_window(project):
-    result = CliRunner().invoke(main, ["--root", str(project), "new", "special-edition"])
+    result = cli(project, "new", "special-edition")
     assert result.exit_code == 0, result.output
     assert "window = { from = " in (project / "issues/special-edition/issue.toml").read_text()
-    check = CliRunner().invoke(main, ["--root", str(project), "check", "special-edition"])
+    check = cli(project, "check", "special-edition")
     assert check.exit_code == 0, check.output
-
-
-@pytest.mark.parametrize("bad", ["../escape", "2026 Q4", "2026-Qé", ".hidden", "a/b", ""])
-def test_new_rejects_an_id_that_is_not_a_plain_name(project, bad):
-    result = CliRunner().invoke(main, ["--root", str(project), "new", bad])
-    assert result.exit_code == 1
-    assert result.output == (
-        f"Error: '{bad}': not a valid issue ID. Use letters, digits and dashes, such as 2026-Q4.\n"
-    )
-    assert list((project / "issues").iterdir()) == []
