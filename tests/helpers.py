@@ -75,6 +75,21 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
+def until(browser, expression: str, timeout: float = 15.0):
+    """Evaluate ``expression`` in ``browser`` until truthy; a page that is navigating
+    cannot answer, so retry."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = browser.evaluate(expression)
+        except RuntimeError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"never true: {expression}")
+
+
 # -- a project: settings, issues, items ---------------------------------------------
 
 ITEM = """\

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import time
 
 import pytest
-from helpers import make_issue
+from helpers import until
 from werkzeug.serving import make_server
 
 from newsletter.build.browser import Browser, find_chromium
-from newsletter.build.preview import Preview
 from newsletter.config import load_settings
 from newsletter.models import Contact
 from newsletter.returns.webapp import create_app
@@ -25,57 +22,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 SECRET = "a-test-secret-that-is-long-enough"
-
-
-def until(browser: Browser, expression: str, timeout: float = 15.0):
-    """Evaluate until truthy; a page that is navigating cannot answer, so retry."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = browser.evaluate(expression)
-        except RuntimeError:
-            value = None
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"never true: {expression}")
-
-
-FRAMES = """
-[...document.querySelectorAll('iframe')].map(f => ({
-  width: f.getBoundingClientRect().width,
-  scroll: f.contentDocument.documentElement.scrollWidth,
-  text: f.contentDocument.body.innerText,
-}))
-"""
-
-
-def test_preview_page_side_by_side_and_live(project, tmp_path):
-    folder = make_issue(project)
-    server = Preview(load_settings(project), folder, interval=0.1).start()
-    try:
-        with Browser() as browser:
-            browser.open(server.url, 1300)
-            frames = until(
-                browser,
-                f"(() => {{ const f = {FRAMES}; return f.length && f[0].text && f[1].text && f; }})()",
-            )
-            assert [round(f["width"]) for f in frames] == [802, 377]  # 800 and 375 plus borders
-            assert frames[1]["scroll"] <= 375  # the phone view does not scroll sideways
-            assert all("Dear Alex Sample," in f["text"] for f in frames)
-            assert "Build report" in browser.evaluate("document.body.innerText")
-            browser.screenshot(tmp_path / "preview.png")
-
-            browser.evaluate("window.stale = true")
-            item = folder / "items" / "item-2.md"
-            item.write_text(item.read_text().replace("Item number 2", "Changed while you watched"))
-            stat = item.stat()
-            os.utime(item, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
-            until(browser, "window.stale === undefined")  # the page reloaded by itself
-            until(browser, f"{FRAMES}[0].text.includes('Changed while you watched')")
-    finally:
-        server.stop()
-    assert (tmp_path / "preview.png").stat().st_size > 10_000
 
 
 @pytest.fixture

@@ -1,20 +1,14 @@
-"""The built email in a real headless Chromium, at phone and desktop widths."""
+"""newsletter.build.browser: the built email in a real headless Chromium, at phone and desktop widths."""
 
 from __future__ import annotations
 
 import struct
 
-import pytest
-from click.testing import CliRunner
-from helpers import make_issue
+from helpers import cli, make_issue, needs_chromium
 
-from newsletter.build.browser import Browser, find_chromium
-from newsletter.cli import main
+from newsletter.build.browser import Browser
 
-pytestmark = pytest.mark.skipif(
-    find_chromium() is None,
-    reason="no Chromium found (apt-get install chromium, or set NEWSLETTER_CHROMIUM)",
-)
+pytestmark = needs_chromium
 
 LONG = "https://example.org/" + "an-unbreakable-path-segment-" * 6
 
@@ -36,7 +30,7 @@ def test_email_fits_a_phone_and_every_title_is_visible(project):
         "image: https://example.org/p.png\nimage_alt: A diagram\n---\nText.\n"
     )
     folder = make_issue(project, items=items)
-    result = CliRunner().invoke(main, ["--root", str(project), "build", "2026-Q4", "--screenshots"])
+    result = cli(project, "build", "2026-Q4", "--screenshots")
     assert result.exit_code == 0, result.output
     assert "375px: scroll width 375 of 375, 4/4 titles visible, screenshots/email-375.png" in (
         result.output
@@ -55,7 +49,7 @@ def test_layout_check_fails_on_a_page_wider_than_the_phone(project):
             "<h2>Editor's note</h2>", '<h2>Editor\'s note</h2><div style="width:900px">wide</div>'
         )
     )
-    result = CliRunner().invoke(main, ["--root", str(project), "build", "2026-Q4", "--screenshots"])
+    result = cli(project, "build", "2026-Q4", "--screenshots")
     assert result.exit_code == 1
     assert "layout check failed: " in result.output
     assert "px: the page scrolls sideways (" in result.output
@@ -72,7 +66,7 @@ def test_mobile_layout_stacks_columns(project):
             )
         },
     )
-    assert CliRunner().invoke(main, ["--root", str(project), "build", "2026-Q4"]).exit_code == 0
+    assert cli(project, "build", "2026-Q4").exit_code == 0
     url = (folder / "build" / "email.html").as_uri()
     js = (
         "[...document.querySelectorAll('.nl-item-image')].map(e => e.getBoundingClientRect().width)"

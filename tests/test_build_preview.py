@@ -1,4 +1,4 @@
-"""`newsletter preview`: the live page, sample values, rebuild on change, errors shown."""
+"""newsletter.build.preview: the live page, sample values, rebuild on change, errors shown."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import time
 import urllib.request
 
 import pytest
-from helpers import make_issue
+from helpers import make_issue, needs_chromium, preview_server, until
 
+from newsletter.build.browser import Browser
 from newsletter.build.preview import Preview
 from newsletter.config import load_settings
 
@@ -50,10 +51,8 @@ def touch(path, text):
 
 @pytest.fixture
 def server(project):
-    folder = make_issue(project)
-    preview = Preview(load_settings(project), folder, interval=0.05).start()
-    yield preview
-    preview.stop()
+    with preview_server(load_settings(project), make_issue(project), interval=0.05) as preview:
+        yield preview
 
 
 def test_page_shows_both_widths_text_and_report(server):
@@ -115,3 +114,38 @@ def test_unknown_paths_are_404(server):
     with pytest.raises(urllib.error.HTTPError) as info:
         get(server.url + "../pyproject.toml")
     assert info.value.code == 404
+
+
+FRAMES = """
+[...document.querySelectorAll('iframe')].map(f => ({
+  width: f.getBoundingClientRect().width,
+  scroll: f.contentDocument.documentElement.scrollWidth,
+  text: f.contentDocument.body.innerText,
+}))
+"""
+
+
+@needs_chromium
+def test_preview_page_side_by_side_and_live(project, tmp_path):
+    folder = make_issue(project)
+    with preview_server(load_settings(project), folder, interval=0.1) as server:
+        with Browser() as browser:
+            browser.open(server.url, 1300)
+            frames = until(
+                browser,
+                f"(() => {{ const f = {FRAMES}; return f.length && f[0].text && f[1].text && f; }})()",
+            )
+            assert [round(f["width"]) for f in frames] == [802, 377]  # 800 and 375 plus borders
+            assert frames[1]["scroll"] <= 375  # the phone view does not scroll sideways
+            assert all("Dear Alex Sample," in f["text"] for f in frames)
+            assert "Build report" in browser.evaluate("document.body.innerText")
+            browser.screenshot(tmp_path / "preview.png")
+
+            browser.evaluate("window.stale = true")
+            item = folder / "items" / "item-2.md"
+            item.write_text(item.read_text().replace("Item number 2", "Changed while you watched"))
+            stat = item.stat()
+            os.utime(item, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+            until(browser, "window.stale === undefined")  # the page reloaded by itself
+            until(browser, f"{FRAMES}[0].text.includes('Changed while you watched')")
+    assert (tmp_path / "preview.png").stat().st_size > 10_000
