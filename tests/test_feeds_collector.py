@@ -1,40 +1,17 @@
-"""`newsletter collect`, `inbox`, `accept`, `reject` against a local HTTP server."""
+"""newsletter.feeds.collector: `newsletter collect` from a local HTTP server into the inbox."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from click.testing import CliRunner
-from helpers import FeedServer, Route, make_issue, rss
+from helpers import Route, add_feed, cli, inbox_files, make_issue, rss
 
-from newsletter.cli import main
 from newsletter.config import load_settings
 from newsletter.issue.items import load_item
 
 OCT = "Mon, 05 Oct 2026 10:00:00 GMT"
 NOV = "Mon, 02 Nov 2026 09:00:00 GMT"
-
-
-@pytest.fixture
-def server():
-    with FeedServer() as srv:
-        yield srv
-
-
-def run(project, *args):
-    result = CliRunner().invoke(main, ["--root", str(project), *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
-def add(project, server, name, section, route):
-    server.routes[f"/{name}"] = route
-    run(project, "feeds", "add", server.url(f"/{name}"), "--section", section, "--name", name)
-
-
-def inbox_files(project, issue="2026-Q4"):
-    return sorted(p.name for p in (project / "issues" / issue / "inbox").glob("*.md"))
 
 
 def assert_loadable(project, issue="2026-Q4"):
@@ -77,16 +54,16 @@ UNDP = [
 ]
 
 
-def sample(project, server):
+def sample(project, feed_server):
     make_issue(project)
-    add(project, server, "UN-News", "news", Route(rss(UN), etag='"un1"'))
-    add(project, server, "UNDP", "tools", Route(rss(UNDP)))
-    add(project, server, "Broken", "news", Route(b"down", status=500))
+    add_feed(project, feed_server, "UN-News", "news", Route(rss(UN), etag='"un1"'))
+    add_feed(project, feed_server, "UNDP", "tools", Route(rss(UNDP)))
+    add_feed(project, feed_server, "Broken", "news", Route(b"down", status=500))
 
 
-def test_collect_triage_and_check(project, server):
-    sample(project, server)
-    result = run(project, "collect", "2026-Q4")
+def test_collect_triage_and_check(project, feed_server):
+    sample(project, feed_server)
+    result = cli(project, "collect", "2026-Q4")
     assert result.exit_code == 0
     assert result.stderr == "warning: Broken: HTTP 500 Internal Server Error\n"
     assert result.stdout.splitlines() == [
@@ -99,7 +76,7 @@ def test_collect_triage_and_check(project, server):
         "  Broken: failed: HTTP 500 Internal Server Error",
         "Next: newsletter inbox 2026-Q4",
     ]
-    assert server.requests[0][1]["user-agent"].startswith("newsletter/")
+    assert feed_server.requests[0][1]["user-agent"].startswith("newsletter/")
     assert inbox_files(project) == [
         "partnering-skills-course.md",
         "un-supplier-code-of-conduct-updated.md",
@@ -116,7 +93,7 @@ def test_collect_triage_and_check(project, server):
         "date: 2026-10-05\n"
         "source: UN-News\n"
         "collected_at: T\n"
-        f"feed: {server.url('/UN-News')}\n"
+        f"feed: {feed_server.url('/UN-News')}\n"
         "guid: urn:un:1\n"
         "sources:\n"
         "- name: UN-News\n  link: https://un.example.org/code?utm_source=rss\n"
@@ -128,7 +105,7 @@ def test_collect_triage_and_check(project, server):
     assert f"date: {dt.datetime.now(dt.UTC).date()}\n" in undated
 
     today = dt.datetime.now(dt.UTC).date()
-    assert run(project, "inbox", "2026-Q4").stdout.splitlines() == [
+    assert cli(project, "inbox", "2026-Q4").stdout.splitlines() == [
         "NAME                                 SECTION  DATE        SOURCE   TITLE",
         f"undated-note                         news     {today}  UN-News  Undated note"
         if today > dt.date(2026, 10, 5)
@@ -140,27 +117,27 @@ def test_collect_triage_and_check(project, server):
         "reject with: newsletter reject 2026-Q4 NAME...",
     ]
 
-    result = run(project, "accept", "2026-Q4", "partnering-skills-course", "undated-note.md")
+    result = cli(project, "accept", "2026-Q4", "partnering-skills-course", "undated-note.md")
     assert result.stdout.splitlines() == [
         "inbox/partnering-skills-course.md -> items/partnering-skills-course.md",
         "inbox/undated-note.md -> items/undated-note.md",
         "Accepted 2 candidates into issues/2026-Q4/items/. Next: newsletter check 2026-Q4",
     ]
-    assert run(project, "accept", "2026-Q4", "--all").exit_code == 0
+    assert cli(project, "accept", "2026-Q4", "--all").exit_code == 0
     assert inbox_files(project) == []
-    check = run(project, "check", "2026-Q4")
+    check = cli(project, "check", "2026-Q4")
     assert check.exit_code == 0, check.output
     assert "7 items" in check.stdout
 
 
-def test_collect_again_is_idempotent_and_keeps_edits(project, server):
-    sample(project, server)
-    run(project, "collect", "2026-Q4")
+def test_collect_again_is_idempotent_and_keeps_edits(project, feed_server):
+    sample(project, feed_server)
+    cli(project, "collect", "2026-Q4")
     inbox = project / "issues" / "2026-Q4" / "inbox"
     edited = inbox / "partnering-skills-course.md"
     edited.write_text(edited.read_text().replace("Courses for UN staff.", "Edited by hand."))
     before = {p.name: p.read_bytes() for p in inbox.glob("*.md")}
-    result = run(project, "collect", "2026-Q4")
+    result = cli(project, "collect", "2026-Q4")
     assert result.stdout.splitlines()[:5] == [
         "issues/2026-Q4/inbox/: 0 new candidates (window 2026-10-01 to 2026-12-31).",
         "FEED     STATUS        NEW  DUP  OLD  ERRORS",
@@ -168,24 +145,33 @@ def test_collect_again_is_idempotent_and_keeps_edits(project, server):
         "UNDP     ok              0    2    0       0",
         "Broken   failed          0    0    0       2",
     ]
-    assert server.requests[-3][1].get("if-none-match") == '"un1"' or any(
-        h.get("if-none-match") == '"un1"' for _, h in server.requests[3:]
+    assert feed_server.requests[-3][1].get("if-none-match") == '"un1"' or any(
+        h.get("if-none-match") == '"un1"' for _, h in feed_server.requests[3:]
     )
     assert {p.name: p.read_bytes() for p in inbox.glob("*.md")} == before
     # Even when the feed answers in full again and the memory of what it gave is lost,
     # the links already in the inbox are recognised.
-    server.routes["/UN-News"].etag = '"un2"'
+    feed_server.routes["/UN-News"].etag = '"un2"'
     project.joinpath("contacts.db").unlink()
     for name in ("UN-News", "UNDP"):
-        run(project, "feeds", "add", server.url(f"/{name}"), "--section", "news", "--name", name)
-    assert "0 new candidates" in run(project, "collect", "2026-Q4").stdout
+        cli(
+            project,
+            "feeds",
+            "add",
+            feed_server.url(f"/{name}"),
+            "--section",
+            "news",
+            "--name",
+            name,
+        )
+    assert "0 new candidates" in cli(project, "collect", "2026-Q4").stdout
     assert {p.name: p.read_bytes() for p in inbox.glob("*.md")} == before
 
 
-def test_rejections_are_remembered_across_feeds_and_issues(project, server):
-    sample(project, server)
-    run(project, "collect", "2026-Q4")
-    result = run(project, "reject", "2026-Q4", "un-supplier-code-of-conduct-updated")
+def test_rejections_are_remembered_across_feeds_and_issues(project, feed_server):
+    sample(project, feed_server)
+    cli(project, "collect", "2026-Q4")
+    result = cli(project, "reject", "2026-Q4", "un-supplier-code-of-conduct-updated")
     assert result.stdout == (
         "Rejected 1 candidate; they will not be proposed again: "
         "un-supplier-code-of-conduct-updated.md\n"
@@ -200,12 +186,12 @@ def test_rejections_are_remembered_across_feeds_and_issues(project, server):
         {"title": "UN Supplier Code of Conduct Updated", "link": "https://m.org/1", "pubDate": OCT},
         {"title": "Something new", "link": "https://m.org/2", "pubDate": OCT},
     ]
-    add(project, server, "Mirror", "news", Route(rss(mirror)))
-    run(project, "collect", "2027-Q1")
+    add_feed(project, feed_server, "Mirror", "news", Route(rss(mirror)))
+    cli(project, "collect", "2027-Q1")
     assert inbox_files(project, "2027-Q1") == ["something-new.md"]
 
 
-def test_cross_issue_duplicates_are_skipped(project, server):
+def test_cross_issue_duplicates_are_skipped(project, feed_server):
     make_issue(
         project,
         "2026-Q3",
@@ -224,16 +210,16 @@ def test_cross_issue_duplicates_are_skipped(project, server):
         },
         {"title": "Fresh", "link": "https://site.org/fresh", "pubDate": OCT},
     ]
-    add(project, server, "Site", "news", Route(rss(items)))
-    result = run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "Site", "news", Route(rss(items)))
+    result = cli(project, "collect", "2026-Q4")
     assert "Site  ok        1    1    0       0" in result.stdout
     assert inbox_files(project) == ["fresh.md"]
 
 
-def test_collect_exits_1_when_every_feed_fails(project, server):
+def test_collect_exits_1_when_every_feed_fails(project, feed_server):
     make_issue(project)
-    add(project, server, "Gone", "news", Route(status=404))
-    result = run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "Gone", "news", Route(status=404))
+    result = cli(project, "collect", "2026-Q4")
     assert result.exit_code == 1
     assert result.stderr == (
         "warning: Gone: HTTP 404 Not Found\n"
@@ -242,10 +228,10 @@ def test_collect_exits_1_when_every_feed_fails(project, server):
 
 
 def test_collect_needs_feeds_and_an_issue(project):
-    result = run(project, "collect", "2026-Q4")
+    result = cli(project, "collect", "2026-Q4")
     assert result.exit_code == 1 and "no such issue folder" in result.output
     make_issue(project)
-    result = run(project, "collect", "2026-Q4")
+    result = cli(project, "collect", "2026-Q4")
     assert result.output == (
         "Error: feeds: none registered. Add one with: newsletter feeds add URL --section news\n"
     )
@@ -294,13 +280,13 @@ MISLABELLED = rss(
     ],
     ids=["timeout", "404", "500", "html", "bozo", "encoding", "oversize", "loop", "empty", "json"],
 )
-def test_bad_feeds_warn_once_and_others_still_collect(project, server, route, warning, status):
+def test_bad_feeds_warn_once_and_others_still_collect(project, feed_server, route, warning, status):
     make_issue(project)
-    add(project, server, "Good", "news", Route(rss([UNDP[1]])))
-    add(project, server, "Bad", "tools", route)
-    result = run(project, "collect", "2026-Q4", "--timeout", "0.3")
+    add_feed(project, feed_server, "Good", "news", Route(rss([UNDP[1]])))
+    add_feed(project, feed_server, "Bad", "tools", route)
+    result = cli(project, "collect", "2026-Q4", "--timeout", "0.3")
     assert result.exit_code == 0
-    warning = warning.format(u=server.url(""))
+    warning = warning.format(u=feed_server.url(""))
     assert result.stderr == f"warning: Bad: {warning}\n"
     lines = result.stdout.splitlines()
     assert lines[2].split()[:3] == ["Good", "ok", "1"]
@@ -308,26 +294,26 @@ def test_bad_feeds_warn_once_and_others_still_collect(project, server, route, wa
     assert f"  Bad: {'failed: ' if status == 'failed' else ''}{warning}" in lines
     assert "partnering-skills-course.md" in inbox_files(project)
     assert_loadable(project)
-    listed = run(project, "feeds", "list").stdout
+    listed = cli(project, "feeds", "list").stdout
     assert f"Bad   tools    {status}" in listed
 
 
-def test_mislabelled_encoding_is_read_as_utf8(project, server):
+def test_mislabelled_encoding_is_read_as_utf8(project, feed_server):
     make_issue(project)
-    add(project, server, "Enc", "news", Route(MISLABELLED))
-    run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "Enc", "news", Route(MISLABELLED))
+    cli(project, "collect", "2026-Q4")
     (name,) = inbox_files(project)
     text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text(encoding="utf-8")
     assert "title: Caf\u00e9 \u20ac\n" in text
 
 
-def test_permanent_redirect_updates_the_registry(project, server):
+def test_permanent_redirect_updates_the_registry(project, feed_server):
     make_issue(project)
-    add(project, server, "Moved", "news", Route(status=301, headers={"Location": "/new"}))
-    server.routes["/new"] = Route(rss([UNDP[1]]))
-    result = run(project, "collect", "2026-Q4")
-    assert f"Moved: moved permanently; URL updated to {server.url('/new')}" in result.stdout
-    assert server.url("/new") in run(project, "feeds", "list").stdout
+    add_feed(project, feed_server, "Moved", "news", Route(status=301, headers={"Location": "/new"}))
+    feed_server.routes["/new"] = Route(rss([UNDP[1]]))
+    result = cli(project, "collect", "2026-Q4")
+    assert f"Moved: moved permanently; URL updated to {feed_server.url('/new')}" in result.stdout
+    assert feed_server.url("/new") in cli(project, "feeds", "list").stdout
 
 
 HOSTILE = (
@@ -353,7 +339,7 @@ HOSTILE_MARKS = (
 )
 
 
-def test_hostile_content_never_reaches_the_inbox(project, server):
+def test_hostile_content_never_reaches_the_inbox(project, feed_server):
     make_issue(project)
     from html import escape
 
@@ -365,8 +351,8 @@ def test_hostile_content_never_reaches_the_inbox(project, server):
             "description": escape(HOSTILE),
         }
     ]
-    add(project, server, "Evil", "news", Route(rss(items)))
-    run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "Evil", "news", Route(rss(items)))
+    cli(project, "collect", "2026-Q4")
     (name,) = inbox_files(project)
     text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text()
     for mark in HOSTILE_MARKS:
@@ -381,13 +367,13 @@ def test_hostile_content_never_reaches_the_inbox(project, server):
     assert_loadable(project)
 
 
-def test_stage_collect_reports_progress_and_stamps_files(project, server):
+def test_stage_collect_reports_progress_and_stamps_files(project, feed_server):
     from newsletter.feeds import collect
     from newsletter.store import open_db
 
     make_issue(project)
-    add(project, server, "UN-News", "news", Route(rss(UN)))
-    add(project, server, "UNDP", "tools", Route(rss(UNDP)))
+    add_feed(project, feed_server, "UN-News", "news", Route(rss(UN)))
+    add_feed(project, feed_server, "UNDP", "tools", Route(rss(UNDP)))
     ticks = []
     when = dt.datetime(2026, 11, 3, 8, 30, tzinfo=dt.UTC)
     result = collect(
@@ -407,56 +393,10 @@ def test_stage_collect_reports_progress_and_stamps_files(project, server):
     assert "collected_at: '2026-11-03T08:30:00+00:00'\n" in text
 
 
-def test_generic_titles_do_not_merge_and_names_get_suffixes(project, server):
-    make_issue(project)
-    for name in ("A", "B"):
-        items = [{"title": "Weekly update", "link": f"https://{name}.org/w", "pubDate": OCT}]
-        add(project, server, name, "news", Route(rss(items)))
-    run(project, "collect", "2026-Q4")
-    assert inbox_files(project) == ["weekly-update-2.md", "weekly-update.md"]
-    # And rejecting a generic title does not silence it for ever.
-    run(project, "reject", "2026-Q4", "--all")
-    items = [{"title": "Weekly update", "link": "https://a.org/w2", "pubDate": NOV}]
-    server.routes["/A"] = Route(rss(items))
-    run(project, "collect", "2026-Q4")
-    assert inbox_files(project) == ["weekly-update.md"]
-
-
-@pytest.mark.parametrize(
-    "args,message",
-    [
-        (
-            ["accept", "2026-Q4"],
-            "issues/2026-Q4/inbox: no candidates named. Give NAME... or "
-            "--all; list them with: newsletter inbox 2026-Q4",
-        ),
-        (
-            ["accept", "2026-Q4", "x", "--all"],
-            "issues/2026-Q4/inbox: give candidate names or --all, not both.",
-        ),
-        (
-            ["reject", "2026-Q4", "nope"],
-            "issues/2026-Q4/inbox/nope.md: no such candidate. "
-            "List them with: newsletter inbox 2026-Q4",
-        ),
-        (
-            ["accept", "2026-Q4", "../items/item-1"],
-            "issues/2026-Q4/inbox/../items/item-1.md: no "
-            "such candidate. List them with: newsletter inbox 2026-Q4",
-        ),
-    ],
-)
-def test_triage_errors(project, args, message):
-    make_issue(project)
-    result = run(project, *args)
-    assert result.exit_code == 1
-    assert result.output == f"Error: {message}\n"
-
-
-def test_feeds_list_shows_health_after_collect(project, server):
-    sample(project, server)
-    run(project, "collect", "2026-Q4")
-    lines = run(project, "feeds", "list").stdout.splitlines()
+def test_feeds_list_shows_health_after_collect(project, feed_server):
+    sample(project, feed_server)
+    cli(project, "collect", "2026-Q4")
+    lines = cli(project, "feeds", "list").stdout.splitlines()
     rows = [line.split() for line in lines[1:4]]
     assert rows[0][:3] + rows[0][5:] == [
         "UN-News",
@@ -467,7 +407,7 @@ def test_feeds_list_shows_health_after_collect(project, server):
         "1",
         "1",
         "0",
-        server.url("/UN-News"),
+        feed_server.url("/UN-News"),
     ]
     assert rows[1][:3] + rows[1][5:] == [
         "UNDP",
@@ -478,7 +418,7 @@ def test_feeds_list_shows_health_after_collect(project, server):
         "0",
         "0",
         "0",
-        server.url("/UNDP"),
+        feed_server.url("/UNDP"),
     ]
     assert rows[2] == [
         "Broken",
@@ -490,20 +430,23 @@ def test_feeds_list_shows_health_after_collect(project, server):
         "0",
         "0",
         "1",
-        server.url("/Broken"),
+        feed_server.url("/Broken"),
     ]
     assert lines[4:] == ["Feeds to chase:", "  Broken: failed: HTTP 500 Internal Server Error"]
 
 
-def test_server_text_cannot_drive_the_terminal(project, server):
+def test_server_text_cannot_drive_the_terminal(project, feed_server):
     make_issue(project)
-    add(project, server, "Good", "news", Route(rss([UNDP[1]])))
-    add(project, server, "Evil", "news", Route(status=302, headers={"Location": "ftp://x/\x1b[2J"}))
-    result = run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "Good", "news", Route(rss([UNDP[1]])))
+    add_feed(
+        project,
+        feed_server,
+        "Evil",
+        "news",
+        Route(status=302, headers={"Location": "ftp://x/\x1b[2J"}),
+    )
+    result = cli(project, "collect", "2026-Q4")
     assert result.stderr == "warning: Evil: redirect to a non-web URL (ftp://x/[2J)\n"
-
-
-# --- audit: guids per feed, merged sources, moved feeds, what reaches a file ----------
 
 
 def guid_item(title, guid, link):
@@ -515,68 +458,42 @@ def opaque(items):
     return Route(rss(items).replace(b"<guid>", b'<guid isPermaLink="false">'))
 
 
-def test_a_guid_is_only_unique_within_its_feed(project, server):
+def test_a_guid_is_only_unique_within_its_feed(project, feed_server):
     """Two feeds numbering their entries alike: "42" from B is not "42" from A."""
     make_issue(project)
     items = [guid_item("Procurement reform explained", "42", "https://a.org/s1")]
-    add(project, server, "A", "news", opaque(items))
-    run(project, "collect", "2026-Q4")
-    run(project, "reject", "2026-Q4", "procurement-reform-explained")
+    add_feed(project, feed_server, "A", "news", opaque(items))
+    cli(project, "collect", "2026-Q4")
+    cli(project, "reject", "2026-Q4", "procurement-reform-explained")
     items = [guid_item("Water partnerships in 2026", "42", "https://b.org/water")]
-    add(project, server, "B", "news", opaque(items))
-    result = run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "B", "news", opaque(items))
+    result = cli(project, "collect", "2026-Q4")
     assert result.stdout.splitlines()[3].split() == ["B", "ok", "1", "0", "0", "0"]
     assert inbox_files(project) == ["water-partnerships-in-2026.md"]
     # B's candidate, once accepted, still keeps B's own "42" from coming back.
-    run(project, "accept", "2026-Q4", "--all")
-    server.routes["/B"].etag = '"changed"'
+    cli(project, "accept", "2026-Q4", "--all")
+    feed_server.routes["/B"].etag = '"changed"'
     project.joinpath("contacts.db").unlink()
-    run(project, "feeds", "add", server.url("/B"), "--section", "news", "--name", "B")
-    assert "0 new candidates" in run(project, "collect", "2026-Q4").stdout
+    cli(project, "feeds", "add", feed_server.url("/B"), "--section", "news", "--name", "B")
+    assert "0 new candidates" in cli(project, "collect", "2026-Q4").stdout
 
 
-def test_one_feed_listing_a_link_twice_is_one_source(project, server):
+def test_two_feeds_moving_to_one_url(project, feed_server):
     make_issue(project)
-    items = [
-        guid_item("Story about procurement reform", "urn:1", "https://a.org/s1?utm_source=rss"),
-        guid_item("Story about procurement reform (updated)", "urn:2", "https://a.org/s1/#top"),
-    ]
-    add(project, server, "A", "news", Route(rss(items)))
-    run(project, "collect", "2026-Q4")
-    (name,) = inbox_files(project)
-    text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text()
-    assert "sources:" not in text
-    # With a second feed, each feed is listed once.
-    other = [guid_item("Other title", "x", "https://a.org/s1")]
-    add(project, server, "B", "news", Route(rss(other)))
-    project.joinpath("issues", "2026-Q4", "inbox", name).unlink()
-    project.joinpath("contacts.db").unlink()
-    for feed in ("A", "B"):
-        run(project, "feeds", "add", server.url(f"/{feed}"), "--section", "news", "--name", feed)
-    run(project, "collect", "2026-Q4")
-    (name,) = inbox_files(project)
-    text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text()
-    assert text.split("sources:\n")[1].split("---")[0] == (
-        "- name: A\n  link: https://a.org/s1?utm_source=rss\n- name: B\n  link: https://a.org/s1\n"
-    )
-
-
-def test_two_feeds_moving_to_one_url(project, server):
-    make_issue(project)
-    add(project, server, "A", "news", Route(status=301, headers={"Location": "/new"}))
-    add(project, server, "B", "news", Route(status=308, headers={"Location": "/new"}))
-    server.routes["/new"] = Route(rss([UNDP[1]]))
-    result = run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "A", "news", Route(status=301, headers={"Location": "/new"}))
+    add_feed(project, feed_server, "B", "news", Route(status=308, headers={"Location": "/new"}))
+    feed_server.routes["/new"] = Route(rss([UNDP[1]]))
+    result = cli(project, "collect", "2026-Q4")
     assert result.exit_code == 0
     moved = [line for line in result.stdout.splitlines() if "moved permanently" in line]
     assert len(moved) == 1
     # The feed that moved is still found by the URL it was added with.
     name = moved[0].split(":")[0]
-    result = run(project, "feeds", "remove", server.url(f"/{name}"))
-    assert result.stdout == f"Removed feed '{name}': {server.url('/new')}\n"
+    result = cli(project, "feeds", "remove", feed_server.url(f"/{name}"))
+    assert result.stdout == f"Removed feed '{name}': {feed_server.url('/new')}\n"
 
 
-def test_hostile_titles_and_guids_never_reach_the_inbox(project, server):
+def test_hostile_titles_and_guids_never_reach_the_inbox(project, feed_server):
     make_issue(project)
     items = [
         {
@@ -587,8 +504,8 @@ def test_hostile_titles_and_guids_never_reach_the_inbox(project, server):
             "description": "&lt;a href='&amp;#106;avascript:alert(4)'&gt;click&lt;/a&gt;",
         }
     ]
-    add(project, server, "Evil", "news", Route(rss(items)))
-    run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "Evil", "news", Route(rss(items)))
+    cli(project, "collect", "2026-Q4")
     (name,) = inbox_files(project)
     text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text()
     for mark in HOSTILE_MARKS:
@@ -596,15 +513,15 @@ def test_hostile_titles_and_guids_never_reach_the_inbox(project, server):
     assert "title: Hello\n" in text and "guid:" not in text
     assert text.endswith("---\n<p>click</p>\n")
     # Recognised again all the same: the feed remembers the guid.
-    assert "0 new candidates" in run(project, "collect", "2026-Q4").stdout
+    assert "0 new candidates" in cli(project, "collect", "2026-Q4").stdout
 
 
-def test_a_malformed_link_in_an_item_does_not_stop_collect(project, server):
+def test_a_malformed_link_in_an_item_does_not_stop_collect(project, feed_server):
     bad = '---\ntitle: Bad link\nsection: news\nlink: "http://[oops/x"\n---\nText.\n'
     make_issue(project, "2026-Q3", items={"bad.md": bad})
     make_issue(project)
-    add(project, server, "UNDP", "tools", Route(rss(UNDP)))
-    result = run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "UNDP", "tools", Route(rss(UNDP)))
+    result = cli(project, "collect", "2026-Q4")
     assert result.exit_code == 0 and "2 new candidates" in result.stdout
 
 
@@ -618,9 +535,9 @@ def test_a_malformed_link_in_an_item_does_not_stop_collect(project, server):
     ],
     ids=["text-html", "text-plain", "none", "octet-stream"],
 )
-def test_a_feed_with_the_wrong_content_type_is_still_read(project, server, headers):
+def test_a_feed_with_the_wrong_content_type_is_still_read(project, feed_server, headers):
     make_issue(project)
-    add(project, server, "Odd", "tools", Route(rss([UNDP[1]]), headers=headers))
-    result = run(project, "collect", "2026-Q4")
+    add_feed(project, feed_server, "Odd", "tools", Route(rss([UNDP[1]]), headers=headers))
+    result = cli(project, "collect", "2026-Q4")
     assert result.stderr == "" and result.exit_code == 0
     assert inbox_files(project) == ["partnering-skills-course.md"]
