@@ -1,4 +1,4 @@
-"""The directory in `newsletter build`: who is shown, badges, counts, vacancies, size."""
+"""newsletter.contacts.directory: the directory in an issue: who is shown, badges, counts, vacancies, size."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import json
 import re
 import shutil
 
-from click.testing import CliRunner
-from helpers import REPO, make_issue
+from helpers import REPO, cli, make_issue
 
-from newsletter.cli import main
 from newsletter.config import load_settings
-from newsletter.contacts.directory import build_directory
+from newsletter.contacts.directory import EMAIL_CHANGES, Departure, build_directory
 from newsletter.models import Contact
 from newsletter.store import open_db
 from newsletter.store.contacts import (
@@ -26,6 +24,8 @@ from newsletter.store.contacts import (
 )
 
 SINCE, UNTIL = dt.date(2026, 9, 15), dt.date(2026, 12, 15)
+
+
 OLD, NEW = "2026-06-01T09:00:00+00:00", "2026-10-10T09:00:00+00:00"
 
 
@@ -85,10 +85,6 @@ def test_directory_groups_badges_counts_and_vacancies(project):
     assert not any(e.badge for g in first.groups for e in g.entries)
 
 
-def build(project, issue="2026-Q4"):
-    return CliRunner().invoke(main, ["--root", str(project), "build", issue])
-
-
 def two_issues(project):
     make_issue(project, "2026-Q4")
     q3 = make_issue(project, "2026-Q3", items={})
@@ -100,7 +96,7 @@ def two_issues(project):
 def test_build_shows_the_directory_everywhere(project):
     two_issues(project)
     store(project).conn.close()
-    result = build(project)
+    result = cli(project, "build", "2026-Q4")
     assert result.exit_code == 0, result.output
     out = project / "issues/2026-Q4/build"
     html, text, web = ((out / n).read_text() for n in ("email.html", "email.txt", "web.html"))
@@ -131,7 +127,7 @@ def test_hostile_contact_fields_are_escaped(project):
         )
         person(db, "a?b#c%d@who.example.org", "Query", NEW)
     db.conn.close()
-    result = build(project)
+    result = cli(project, "build", "2026-Q4")
     assert result.exit_code == 0, result.output
     out = project / "issues/2026-Q4/build"
     for name in ("email.html", "web.html"):
@@ -159,7 +155,7 @@ def test_a_large_directory_moves_to_the_web_page(project):
                 phone="+41 22 555 0100",
             )
     db.conn.close()
-    result = build(project)
+    result = cli(project, "build", "2026-Q4")
     assert result.exit_code == 0, result.output
     out = project / "issues/2026-Q4/build"
     html, text, web = ((out / n).read_text() for n in ("email.html", "email.txt", "web.html"))
@@ -177,7 +173,7 @@ def test_a_large_directory_moves_to_the_web_page(project):
 
 def test_without_a_database_the_email_links_to_the_web_page(project):
     make_issue(project)
-    result = build(project)
+    result = cli(project, "build", "2026-Q4")
     assert result.exit_code == 0, result.output
     assert not (project / "contacts.db").exists()
     text = (project / "issues/2026-Q4/build/email.txt").read_text()
@@ -193,7 +189,7 @@ def test_the_sample_shows_new_updated_left_and_vacant(tmp_path):
     shutil.copytree(REPO / "templates", copy / "templates")
     shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
     shutil.copy(REPO / "contacts.db", copy / "contacts.db")
-    result = build(copy)
+    result = cli(copy, "build", "2026-Q4")
     assert result.exit_code == 0, result.output
     text = (copy / "issues/2026-Q4/build/email.txt").read_text()
     flat = " ".join(text.split())  # wrapped at 78 columns
@@ -218,3 +214,42 @@ def test_a_bouncing_address_needs_an_update_even_without_a_previous_issue(projec
     ]
     later = build_directory(db, load_settings(project), dt.date(2026, 11, 1), UNTIL)
     assert later.left == 0 and [d.name for d in later.departures] == ["Bo Bounce"]
+
+
+def test_a_long_list_of_changes_is_cut_short_in_the_email(project):
+    two_issues(project)
+    store = open_db(project / "contacts.db")
+    with store.atomic():
+        for n in range(600):
+            person(
+                store,
+                f"person{n}@agency{n % 30}.example.org",
+                f"Agency {n % 30}",
+                NEW if n < 500 else OLD,
+                name=f"Person Number {n}",
+                job_title="Private Sector Partnerships Specialist",
+            )
+        for n in range(500, 560):
+            mark_left(store, f"person{n}@agency{n % 30}.example.org", "test", "t", NEW)
+    store.conn.close()
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    out = project / "issues/2026-Q4/build"
+    text = " ".join((out / "email.txt").read_text().split())
+    html = (out / "email.html").read_text()
+    assert "Changes since 15 September 2026: 500 new, 0 updated, 60 left." in text
+    assert text.count("[new]") == EMAIL_CHANGES
+    assert f"And {500 - EMAIL_CHANGES} more new or updated focal points." in text
+    assert f"And {60 - EMAIL_CHANGES} more, on the web edition." in text
+    assert f"And {500 - EMAIL_CHANGES} more new or updated focal points." in html
+    assert (out / "web.html").read_text().count("mailto:person") == 540
+
+
+def test_a_nameless_departure_is_counted_without_its_address(project):
+    store = open_db(project / "contacts.db")
+    with store.atomic():
+        person(store, "anon@wmo.example.org", "WMO")
+        mark_left(store, "anon@wmo.example.org", "test", "t", NEW)
+    directory = build_directory(store, load_settings(project), SINCE, UNTIL)
+    store.conn.close()
+    assert directory.departures == (Departure("A focal point", "WMO", "left"),)

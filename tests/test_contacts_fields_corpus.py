@@ -1,4 +1,4 @@
-"""The shared corpus: isemail's address cases and the Big List of Naughty Strings.
+"""newsletter.contacts.fields on the shared corpus: isemail's addresses, the Big List of Naughty Strings.
 
 Address policy (documented in newsletter/fields.py):
 
@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
-from test_contacts import dump, rows, run
+from helpers import cli, dump, rows
 
 from newsletter.contacts import fields
 from newsletter.contacts.fields import normalise_email
@@ -69,7 +69,7 @@ def test_isemail_through_the_import(project, corpus, monkeypatch):
     for n, address, _ in cases:
         writer.writerow([address, f"Case {n}"])
     (project / "isemail.csv").write_text(out.getvalue(), encoding="utf-8")
-    result = run(project, "contacts", "import", "isemail.csv")
+    result = cli(project, "contacts", "import", "isemail.csv")
     assert result.exit_code == 3
     good = {normalise_email(a) for _, a, c in cases if expected(a, c)}
     # Some valid cases are one address in two spellings: the repeat is a duplicate.
@@ -83,7 +83,7 @@ def test_isemail_through_the_import(project, corpus, monkeypatch):
 
 def test_invalid_isemail_addresses_change_nothing(project, corpus, monkeypatch):
     monkeypatch.chdir(project)
-    run(project, "contacts", "add", "keep@who.example.org")
+    cli(project, "contacts", "add", "keep@who.example.org")
     db = project / "contacts.db"
     before = dump(db)
     # An empty cell makes an empty row, which an import skips silently.
@@ -91,7 +91,7 @@ def test_invalid_isemail_addresses_change_nothing(project, corpus, monkeypatch):
     out = io.StringIO()
     csv.writer(out).writerows([["Email"], *[[a] for _, a in bad]])
     (project / "bad.csv").write_text(out.getvalue(), encoding="utf-8")
-    result = run(project, "contacts", "import", "bad.csv")
+    result = cli(project, "contacts", "import", "bad.csv")
     assert result.exit_code == 1  # every row rejected: nothing done
     assert (
         result.output.splitlines()[-1]
@@ -143,7 +143,7 @@ def test_hostile_names_are_stored_clean_or_rejected(project, corpus, blns, monke
     for n, text in enumerate(blns):
         writer.writerow([f"user{n}@example.org", text, text, text or "UNICEF"])
     (project / "blns.csv").write_text(out.getvalue(), encoding="utf-8")
-    result = run(project, "contacts", "import", "blns.csv")
+    result = cli(project, "contacts", "import", "blns.csv")
     lines = result.output.splitlines()
     added = int(re.search(r": (\d+) added", lines[-1])[1])
     rejected = int(re.search(r"(\d+) rejected", lines[-1])[1])
@@ -159,14 +159,14 @@ def test_hostile_names_are_stored_clean_or_rejected(project, corpus, blns, monke
     org_names = [n for (n,) in conn.execute("SELECT name FROM organisations")]
     conn.close()
     assert all(org_names)
-    exported = run(project, "contacts", "export").output
+    exported = cli(project, "contacts", "export").output
     for row in list(csv.reader(io.StringIO(exported)))[1:]:
         for cell in row:
             assert not cell.startswith(fields.FORMULA_START), cell
     # Re-importing the export changes nothing at all.
     (project / "back.csv").write_text(exported, encoding="utf-8")
     before = dump(db)
-    again = run(project, "contacts", "import", "back.csv")
+    again = cli(project, "contacts", "import", "back.csv")
     assert (
         again.output.splitlines()[-1]
         == f"back.csv: 0 added, 0 updated, {added} unchanged, 0 rejected"
@@ -185,9 +185,9 @@ def test_hostile_strings_as_addresses(project, blns, monkeypatch):
     for text in blns:
         writer.writerow([text])
     (project / "emails.csv").write_text(out.getvalue(), encoding="utf-8")
-    run(project, "contacts", "add", "keep@who.example.org")
+    cli(project, "contacts", "add", "keep@who.example.org")
     before = dump(project / "contacts.db")
-    result = run(project, "contacts", "import", "emails.csv")
+    result = cli(project, "contacts", "import", "emails.csv")
     assert result.exit_code == 1
     assert " 0 added, 0 updated, 0 unchanged, " in result.output.splitlines()[-1]
     assert dump(project / "contacts.db") == before
