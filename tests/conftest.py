@@ -10,7 +10,16 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import CORPUS, FeedServer, SMTPServer, isolate, new_project
+from helpers import (
+    CORPUS,
+    SECRET,
+    FeedServer,
+    SMTPServer,
+    add_contacts,
+    built,
+    isolate,
+    new_project,
+)
 from hypothesis import configuration, settings
 
 # Hypothesis keeps its example database and caches under the folder it was
@@ -39,6 +48,23 @@ def corpus() -> Path:
 def project(tmp_path) -> Path:
     """A fresh project root: house settings and templates, no issues yet."""
     return new_project(tmp_path / "project")
+
+
+@pytest.fixture
+def outbox_ready(project):
+    """The project with a built issue and 5 subscribed contacts, for the outbox sender."""
+    built(project)
+    add_contacts(project, 5)
+    return project
+
+
+@pytest.fixture
+def smtp_ready(project, monkeypatch):
+    """A built issue and 12 subscribed contacts, the secret set, fast retries: for SMTP."""
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    built(project, settings="[tool.newsletter.send]\nretry_delay = 0.01\n")
+    add_contacts(project, 12)
+    return project
 
 
 @pytest.fixture

@@ -267,6 +267,25 @@ def write(project, name: str, text: str | bytes) -> str:
     return name
 
 
+def hold_write_lock(path, seconds: float) -> threading.Thread:
+    """Another program writing to the database for ``seconds``; returns once it holds the lock."""
+    locked = threading.Event()
+
+    def writer() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE contacts SET phone = '+41 22 555 0199' WHERE email LIKE 'b@%'")
+        locked.set()
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    locked.wait()
+    return thread
+
+
 def configure_sources(project, *entries: str) -> None:
     """Append ``sources = [...]`` (agency lists for ``contacts sync``) to the settings."""
     path = project / "pyproject.toml"

@@ -220,32 +220,6 @@ def test_send_settings_are_validated(project):
     assert ledger_rows(project) == []
 
 
-def test_purge_erases_the_address_from_the_ledger(ready):
-    from newsletter.store.purge import purge
-
-    assert cli(ready, "send", "2026-Q4", "--yes").exit_code == 0
-    db = open_db(ready / "contacts.db")
-    purge(db, "person3@example.org")
-    emails = [r[0] for r in db.execute("SELECT email FROM deliveries ORDER BY id")]
-    assert emails == [
-        "person0@example.org",
-        "person1@example.org",
-        "person2@example.org",
-        None,
-        "person4@example.org",
-    ]
-    message_id = db.execute("SELECT message_id FROM deliveries WHERE id = 1").fetchone()[0]
-    found = ledger.find_message(db, message_id.strip("<>"))
-    assert found.email == "person0@example.org" and found.sender == "outbox"
-
-
-def dump(root) -> list[str]:
-    db = open_db(root / "contacts.db")
-    lines = list(db.conn.iterdump())
-    db.conn.close()
-    return lines
-
-
 def test_a_dry_run_neither_migrates_nor_creates_the_database(ready, project):
     db = open_db(ready / "contacts.db")  # as if made by an older version: m002 pending
     db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_deliveries_indexes'")
@@ -262,21 +236,6 @@ def test_a_dry_run_neither_migrates_nor_creates_the_database(ready, project):
     assert result.exit_code == 0 and "0 to send" in result.output, result.output
     assert "Sample message to colleague@example.org" in result.output
     assert not path.exists()
-
-
-def test_the_ledger_migration_brings_old_indexes_in_line(project):
-    db = open_db(project / "contacts.db")
-    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_deliveries_indexes'")
-    db.execute("DROP INDEX idx_deliveries_contact")
-    db.execute("CREATE INDEX idx_deliveries_todo ON deliveries(issue, sender, status, id)")
-    db.execute("CREATE INDEX idx_deliveries_sent_at ON deliveries(sender, sent_at)")
-    db.conn.close()
-    db = open_db(project / "contacts.db")
-    names = sorted(i.name for i in db["deliveries"].indexes)
-    assert [name for name in names if not name.startswith("sqlite_")] == [
-        "idx_deliveries_contact",
-        "idx_deliveries_message_id",
-    ]
 
 
 @pytest.mark.parametrize(
