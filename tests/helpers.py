@@ -40,6 +40,7 @@ from click.testing import CliRunner, Result
 
 from newsletter.build.browser import find_chromium
 from newsletter.cli import main
+from newsletter.send.message import Layout, Recipient
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSLETTER_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -186,6 +187,32 @@ def outbox(root: Path, issue_id: str = "2026-Q4") -> list[Path]:
 
 def parse(data: bytes) -> email.message.EmailMessage:
     return email.message_from_bytes(data, policy=email.policy.default)
+
+
+# -- composed messages ------------------------------------------------------------------
+
+LAYOUT = Layout(
+    from_header="UN Global Compact Office <focalpoint@example.org>",
+    subject="The UN-Business Focal Point: test issue",
+    list_id="The UN-Business Focal Point <focal-point.example.org>",
+    unsubscribe_url="https://focalpoint.example.org/unsubscribe/",
+    unsubscribe_mailto="focalpoint@example.org",
+    feedback_id="2026-Q4:newsletter:example.org",
+    domain="example.org",
+    reply_to="partnerships@example.org",
+)
+TEXT = "Dear %%NAME%%,\n\nYou are %%EMAIL%%.\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n"
+HTML = '<p>Dear %%NAME%%,</p><p>%%EMAIL%%</p><a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a>\n'
+
+
+def recipient(name: str = "Jane Doe", email: str = "jane@example.org") -> Recipient:
+    return Recipient(email, name, "<2026-Q4.abc@example.org>", "MTo.token")
+
+
+def check_7bit_crlf(data: bytes, width: int = 998) -> None:
+    assert all(b < 128 for b in data)
+    assert b"\n" not in data.replace(b"\r\n", b"") and b"\r" not in data.replace(b"\r\n", b"")
+    assert max(len(line) for line in data.split(b"\r\n")) <= width
 
 
 # -- contacts.db -------------------------------------------------------------------------
@@ -448,6 +475,11 @@ def smtp_args(port: int) -> list[str]:
         "-o",
         "timeout=10",
     ]
+
+
+def smtp_send(root: Path, port: int, *extra: str) -> Result:
+    """``newsletter send 2026-Q4 --yes`` through the SMTPServer on ``port``."""
+    return cli(root, "send", "2026-Q4", "--yes", *smtp_args(port), *extra)
 
 
 @dataclass(frozen=True)

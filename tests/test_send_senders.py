@@ -1,9 +1,8 @@
-"""Sender plugins: entry points, options, and a third-party sender installed for real."""
+"""newsletter.send.senders: sender plugins by entry point, their options, a third-party sender installed."""
 
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
 from helpers import SECRET, add_contacts, built, cli, ledger_rows, parse
@@ -175,27 +174,3 @@ def test_bad_sender_options_are_clear_errors(project, monkeypatch, settings, arg
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
     assert ledger_rows(project) == []
-
-
-def test_the_outbox_folder_option(project, tmp_path):
-    built(project)
-    add_contacts(project, 2)
-    target = tmp_path / "rehearsal"
-    result = cli(project, "send", "2026-Q4", "--yes", "-o", f"folder={target}")
-    assert result.exit_code == 0
-    assert (
-        sorted(p.name for p in target.iterdir())
-        == textwrap.dedent("""person0@example.org.eml person1@example.org.eml""").split()
-    )
-
-
-def test_outbox_files_of_similar_addresses_never_overwrite_each_other(project):
-    built(project)
-    long = "x" * 64 + "@" + ("d" * 63 + ".") * 2 + "example.org"  # cut to 200 for its name
-    emails = ["a=b@example.org", "a_b@example.org", "a/b@example.org", long]
-    add_contacts(project, [{"email": e, "name": "N"} for e in emails])
-    result = cli(project, "send", "2026-Q4", "--yes")
-    assert result.exit_code == 0 and "Sent 4 via outbox" in result.output, result.output
-    files = sorted((project / "issues" / "2026-Q4" / "outbox").glob("*.eml"))
-    assert len(files) == 4 and "a_b@example.org.eml" in {f.name for f in files}
-    assert {parse(f.read_bytes())["To"].addresses[0].addr_spec for f in files} == set(emails)
