@@ -1,18 +1,17 @@
-"""`newsletter serve`: one-click unsubscribe (RFC 8058) and the archive, via the test client."""
+"""newsletter.returns.webapp: one-click unsubscribe (RFC 8058) and the archive, by test client, HTTP and browser."""
 
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 
 import pytest
-from click.testing import CliRunner
+from helpers import cli, needs_chromium, serve_app, until
 
-from newsletter.cli import main
+from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.models import Contact
 from newsletter.returns.webapp import app_from_env, create_app, mask
@@ -174,14 +173,14 @@ def test_bounced_and_deleted_contacts(project, people, client):
 def test_refuses_to_start_without_a_secret(project, people):
     with pytest.raises(Exception, match="NEWSLETTER_SECRET"):
         create_app(load_settings(project), project / "contacts.db")
-    result = CliRunner().invoke(main, ["--root", str(project), "serve"])
+    result = cli(project, "serve")
     assert result.exit_code == 1
     assert "NEWSLETTER_SECRET: not set" in result.output and "Traceback" not in result.output
 
 
 def test_refuses_to_start_without_the_database(project, monkeypatch):
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
-    result = CliRunner().invoke(main, ["--root", str(project), "serve"])
+    result = cli(project, "serve")
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {project / 'contacts.db'}: no contacts database.")
     assert not (project / "contacts.db").exists()  # and it made no empty one
@@ -209,20 +208,6 @@ def test_serves_the_archive(project, people, client, tmp_path):
     assert client.get("/../pyproject.toml").status_code == 404
     assert client.get("/.newsletter-archive").status_code == 404  # the archive's marker
     assert client.get("/%2e%2e/pyproject.toml").status_code == 404
-
-
-def test_serve_says_when_it_cannot_listen(project, people, monkeypatch):
-    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        result = CliRunner().invoke(main, ["--root", str(project), "serve", "--port", str(port)])
-    assert result.exit_code == 1
-    assert result.output == (
-        f"Error: 127.0.0.1:{port}: cannot listen (Address already in use). "
-        "Pass another --port, or a --host of this machine.\n"
-    )
 
 
 def test_the_serve_command_over_real_http(project, people, monkeypatch):
@@ -260,3 +245,39 @@ def test_app_from_env_for_a_wsgi_server(project, people, monkeypatch, tmp_path):
     client = app_from_env().test_client()
     assert client.post(f"/unsubscribe/{token(jane)}", **ONE_CLICK).status_code == 200
     assert status(project, jane.email) == "unsubscribed"
+
+
+@pytest.fixture
+def live_app(project, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    open_db(project / "contacts.db").conn.close()
+    app = create_app(load_settings(project), project / "contacts.db")
+    with serve_app(app) as base:
+        yield base
+
+
+@needs_chromium
+def test_unsubscribe_page_button(project, live_app, tmp_path):
+    db = open_db(project / "contacts.db")
+    jane = create_contact(db, Contact(email="jane.doe@unicef.example", name="Jane"), "test", "t")
+    url = f"{live_app}/unsubscribe/{make_token(SECRET.encode(), jane.id, '2026-Q4')}"
+    with Browser() as browser:
+        browser.open(url, 400, mobile=True)
+        text = browser.evaluate("document.body.innerText")
+        assert "Stop receiving The UN-Business Focal Point?" in text
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 400
+        browser.screenshot(tmp_path / "unsubscribe.png")
+        assert get_contact(db, jane.id).status == "subscribed"  # the GET did nothing
+
+        browser.evaluate("document.querySelector('#unsubscribe').click()")
+        until(browser, "document.body.innerText.includes('You are unsubscribed')")
+        browser.screenshot(tmp_path / "unsubscribed.png")
+    assert get_contact(db, jane.id).status == "unsubscribed"
+    assert history(db, jane.id)[-1].source == "unsubscribe-link:2026-Q4"
+
+
+@needs_chromium
+def test_bad_link_page(project, live_app):
+    with Browser() as browser:
+        browser.open(f"{live_app}/unsubscribe/not-a-token", 800)
+        assert "This unsubscribe link is not valid" in browser.evaluate("document.body.innerText")
