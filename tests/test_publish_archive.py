@@ -1,4 +1,4 @@
-"""`newsletter archive`: a static site that is deterministic, self-contained and private."""
+"""newsletter.publish.archive: `newsletter archive` makes a static site that is deterministic, self-contained and private."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from xml.etree import ElementTree
 
 import feedparser
 import pytest
-from click.testing import CliRunner
-from helpers import make_issue
+from helpers import cli, make_issue
 
-from newsletter.cli import main
 from newsletter.models import Contact
 from newsletter.publish.sitecheck import broken_links, links_of
 from newsletter.store import open_db
@@ -50,10 +48,6 @@ PEOPLE = [
 ]
 
 
-def run(project, *args):
-    return CliRunner().invoke(main, ["--root", str(project), *args])
-
-
 @pytest.fixture
 def site(project):
     """Three issues (one a draft, one never built) and a directory; the archive built."""
@@ -76,10 +70,10 @@ def site(project):
     q3 = project / "issues" / "2026-Q3" / "issue.toml"
     q3.write_text(q3.read_text().replace("2026-12-15", "2026-09-15").replace("= 7", "= 6"))
     for issue in ("2026-Q3", "2026-Q4", "2027-Q1"):
-        result = run(project, "build", issue)
+        result = cli(project, "build", issue)
         assert result.exit_code == 0, result.output
     mark_bounced(db, "left.soon@wfp.example", at="2026-11-20T09:00:00+00:00")
-    result = run(project, "archive")
+    result = cli(project, "archive")
     assert result.exit_code == 0, result.output
     return project / "site", result.output
 
@@ -114,9 +108,9 @@ def test_output_and_layout(site):
 def test_deterministic(site, project):
     out, _ = site
     before = files(out)
-    assert run(project, "archive").exit_code == 0
+    assert cli(project, "archive").exit_code == 0
     assert files(out) == before
-    assert run(project, "archive", "--out", str(project / "copy")).exit_code == 0
+    assert cli(project, "archive", "--out", str(project / "copy")).exit_code == 0
     assert files(project / "copy") == before
 
 
@@ -139,20 +133,6 @@ def test_every_internal_link_resolves_and_is_relative(site):
         for page in out.rglob("*.html")
         for link in links_of(page)
         if link.startswith("https://focalpoint.example.org")
-    ]
-
-
-def test_the_link_checker_finds_problems(tmp_path):
-    (tmp_path / "a").mkdir()
-    (tmp_path / "index.html").write_text(
-        '<a href="a/x.html">x</a><a href="/abs.html">abs</a><a href="#nope">f</a>'
-        '<a href="a/b.html#here">ok</a><a href="https://example.org/">ext</a>'
-    )
-    (tmp_path / "a" / "b.html").write_text('<p id="here">b</p>')
-    assert broken_links(tmp_path) == [
-        "index.html: a/x.html: no such file",
-        "index.html: /abs.html: not a relative link",
-        "index.html: #nope: no element with id 'nope'",
     ]
 
 
@@ -235,86 +215,23 @@ def test_calendar_files(site):
     assert not (out / "2026-Q3" / "events.ics").exists()
 
 
-def test_unsubscribe_markers_are_removed(project):
-    folder = make_issue(project)
-    # An issue's web page may carry per-recipient markers in its own footer.
-    web = project / "templates" / "web.html.j2"
-    web.write_text(
-        web.read_text() + "{% block footer %}<footer><p>Not for you, {{ placeholders.name }}? "
-        '<a href="{{ placeholders.unsubscribe_url }}">Unsubscribe</a>.</p>\n'
-        '<p><a href="{{ issue_url }}">This issue online</a></p></footer>{% endblock %}\n'
-    )
-    assert run(project, "build", "2026-Q4").exit_code == 0
-    assert "%%UNSUBSCRIBE_URL%%" in (folder / "build" / "web.html").read_text()
-    assert run(project, "archive").exit_code == 0
-    page = (project / "site" / "2026-Q4" / "index.html").read_text()
-    assert "%%" not in page and "Unsubscribe" not in page
-    assert '<a href="../2026-Q4/index.html">This issue online</a>' in page
-
-
 def test_refuses_to_replace_a_folder_it_did_not_make(project):
     make_issue(project)
     (project / "site").mkdir()
     (project / "site" / "notes.txt").write_text("mine")
-    result = run(project, "archive")
+    result = cli(project, "archive")
     assert result.exit_code == 1
     assert "exists and was not made by newsletter archive" in result.output
     assert (project / "site" / "notes.txt").read_text() == "mine"
-    assert run(project, "archive", "--out", str(project)).exit_code == 1
+    assert cli(project, "archive", "--out", str(project)).exit_code == 1
 
 
 def test_no_database_no_issues(project):
-    result = run(project, "archive")
+    result = cli(project, "archive")
     assert result.exit_code == 0, result.output
     assert "0 issues (none yet)" in result.output
     assert "being updated" in (project / "site" / "directory.html").read_text()
     assert not feedparser.parse((project / "site" / "feed.xml").read_bytes()).bozo
-
-
-def test_a_news_item_that_shares_an_events_title_gets_no_calendar_link(project):
-    same = "---\ntitle: Partnering skills\nsection: {section}\nlink: https://example.org/{n}\n"
-    make_issue(
-        project,
-        items={
-            "news.md": same.format(section="news", n=1) + "date: 2026-11-02\n---\nA report.\n",
-            "course.md": same.format(section="events", n=2)
-            + "starts: 2027-02-01\n---\nA course.\n",
-        },
-    )
-    assert run(project, "build", "2026-Q4").exit_code == 0
-    assert run(project, "archive").exit_code == 0
-    page = (project / "site" / "2026-Q4" / "index.html").read_text()
-    news = page.split('id="news"')[1].split("</section>")[0]
-    events = page.split('id="events"')[1].split("</section>")[0]
-    assert "Add to calendar" not in news
-    assert events.count("Add to calendar</a>") == 1
-
-
-def unfold(ics: bytes) -> list[str]:
-    """The content lines of an iCalendar file, checked for RFC 5545 3.1 on the way."""
-    assert ics.endswith(b"\r\n") and b"\n" not in ics.replace(b"\r\n", b"")
-    for line in ics.split(b"\r\n"):
-        assert len(line) <= 75
-        line.decode("utf-8")  # folding never splits a character
-    return ics.decode("utf-8").replace("\r\n ", "").split("\r\n")[:-1]
-
-
-def test_calendar_text_is_escaped_and_folded(project):
-    title = 'Réunion; "Genève, salle 3" \\ Zürich — ' + "ünïcödé " * 8
-    item = (
-        f"---\ntitle: '{title.strip()}'\nsection: events\nlink: https://example.org/r?a=1,2\n"
-        "starts: 2027-04-10 14:00:00+02:00\n---\nFirst, second; third.\n"
-    )
-    make_issue(project, items={"reunion.md": item})
-    assert run(project, "build", "2026-Q4").exit_code == 0
-    assert run(project, "archive").exit_code == 0
-    lines = unfold((project / "site" / "2026-Q4" / "event-reunion.ics").read_bytes())
-    escaped = title.strip().replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    assert f"SUMMARY:{escaped}" in lines
-    assert "DESCRIPTION:First\\, second\\; third." in lines
-    assert "URL:https://example.org/r?a=1,2" in lines  # a URI value is not TEXT-escaped
-    assert "DTSTART:20270410T120000Z" in lines and "DTSTAMP:20261215T000000Z" in lines
-    assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
 
 
 def test_seats_to_fill_with_a_single_issue(project):
@@ -325,8 +242,8 @@ def test_seats_to_fill_with_a_single_issue(project):
         create_contact(db, Contact(email=email, name=name, organisation="UNICEF"), "t", "t")
     mark_bounced(db, "bob@unicef.example", at="2025-01-10T09:00:00+00:00")
     make_issue(project)
-    assert run(project, "build", "2026-Q4").exit_code == 0
-    assert run(project, "archive").exit_code == 0
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    assert cli(project, "archive").exit_code == 0
     page = (project / "site" / "directory.html").read_text()
     needs = page.split('id="needs-update"')[1]
     assert "Bob Gone, UNICEF (email bounced)" in needs
@@ -335,13 +252,13 @@ def test_seats_to_fill_with_a_single_issue(project):
 
 def test_user_mistakes_are_one_line_not_a_traceback(project):
     make_issue(project)
-    assert run(project, "build", "2026-Q4").exit_code == 0
+    assert cli(project, "build", "2026-Q4").exit_code == 0
     (project / "blocker").write_text("a file, not a folder")
-    result = run(project, "archive", "--out", str(project / "blocker" / "site"))
+    result = cli(project, "archive", "--out", str(project / "blocker" / "site"))
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {project / 'blocker' / 'site'}: cannot write the site")
     (project / "issues/2026-Q4/build/web.html").write_bytes(b"\xff\xfe not UTF-8")
-    result = run(project, "archive")
+    result = cli(project, "archive")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
         "issues/2026-Q4/build/web.html: unreadable (not UTF-8 text); left out"
@@ -361,19 +278,6 @@ def test_every_page_has_one_archive_nav(site):
         assert len(ARCHIVE_NAV.findall(page.read_text())) == 1, page
 
 
-def test_a_page_without_the_house_frame_still_gets_the_archive_nav(project):
-    folder = make_issue(project)
-    (folder / "templates").mkdir()
-    (folder / "templates" / "web.html.j2").write_text(
-        "<!doctype html>\n<html><body>\n<main><h1>{{ issue.title }}</h1></main>\n</body></html>\n"
-    )
-    assert run(project, "build", "2026-Q4").exit_code == 0
-    assert run(project, "archive").exit_code == 0
-    page = (project / "site" / "2026-Q4" / "index.html").read_text()
-    assert len(ARCHIVE_NAV.findall(page)) == 1
-    assert page.index("<body>") < page.index('<a href="../index.html">All issues</a>')
-
-
 def test_a_focal_point_without_a_name_is_not_listed_by_address(project):
     """The web edition falls back to the address; the public page must not."""
     db = open_db(project / "contacts.db")
@@ -386,10 +290,10 @@ def test_a_focal_point_without_a_name_is_not_listed_by_address(project):
     )
     create_contact(db, nameless, "t", "t")
     make_issue(project)
-    assert run(project, "build", "2026-Q4").exit_code == 0
+    assert cli(project, "build", "2026-Q4").exit_code == 0
     web = (project / "issues/2026-Q4/build/web.html").read_text()
     assert "<strong>no.name@unicef.example</strong>" in web and "+41 22 111 11 11" in web
-    assert run(project, "archive").exit_code == 0
+    assert cli(project, "archive").exit_code == 0
     page = (project / "site" / "directory.html").read_text()
     assert "<strong>Name not given</strong><br>Partnerships Officer<br>Geneva</li>" in page
     blob = b"\n".join(files(project / "site").values()).decode("utf-8")
