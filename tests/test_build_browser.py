@@ -1,4 +1,4 @@
-"""newsletter.build.browser: the built email in a real headless Chromium, at phone and desktop widths."""
+"""newsletter.build.browser: the built email in headless Chromium, at phone and desktop widths."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""newsletter.build.pipeline: `newsletter build` writes every output, the same bytes each time, or nothing."""
+"""newsletter.build.pipeline: `build` writes every output, the same bytes each time, or nothing."""
 
 from __future__ import annotations
 

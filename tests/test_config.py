@@ -1,12 +1,10 @@
-"""Settings in [tool.newsletter]: unknown keys and wrong types name file and key."""
+"""newsletter.config: [tool.newsletter] and its subtables; a bad key names the file, line and key."""
 
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 from helpers import add_contacts, built, cli, ledger_rows, make_issue, settings_toml
 
-from newsletter.cli import main
 from newsletter.config import Dkim, load_settings
 from newsletter.errors import NewsletterError
 
@@ -77,26 +75,19 @@ def test_bad_settings(project, change, expected):
     text = path.read_text()
     assert change[0] in text
     path.write_text(text.replace(change[0], change[1], 1))
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    result = cli(project, "check", "2026-Q4")
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {path}{expected}"), result.output
     assert len(result.output.splitlines()) == 1
 
 
 def test_missing_pyproject(tmp_path):
-    result = CliRunner().invoke(main, ["--root", str(tmp_path), "check", "2026-Q4"])
+    result = cli(tmp_path, "check", "2026-Q4")
     assert result.exit_code == 1
     assert result.output == (
         f"Error: {tmp_path}/pyproject.toml: not found. "
         "Run newsletter from the project folder or pass --root DIR.\n"
     )
-
-
-def test_root_from_environment(project, monkeypatch):
-    make_issue(project)
-    monkeypatch.setenv("NEWSLETTER_ROOT", str(project))
-    result = CliRunner().invoke(main, ["check", "2026-Q4"])
-    assert result.exit_code == 0, result.output
 
 
 def test_settings_table_is_the_repository_one():

@@ -1,4 +1,4 @@
-"""newsletter.contacts.directory: the directory in an issue: who is shown, badges, counts, vacancies, size."""
+"""newsletter.contacts.directory: who an issue lists, badges, counts, vacancies, and its size."""
 
 from __future__ import annotations
 

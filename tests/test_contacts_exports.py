@@ -1,4 +1,4 @@
-"""newsletter.contacts.exports: `contacts export` as CSV (formulas neutralised) or JSON, to a file or stdout."""
+"""newsletter.contacts.exports: `contacts export` as CSV (formulas neutralised) or JSON."""
 
 from __future__ import annotations
 

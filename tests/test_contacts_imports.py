@@ -1,4 +1,4 @@
-"""newsletter.contacts.imports: `contacts import` plans, reports and applies rows, and never re-subscribes."""
+"""newsletter.contacts.imports: `contacts import` plans, reports and applies rows; never re-subscribes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""newsletter.contacts.tabular: CSV and JSON lists read whatever their delimiter, headers and quoting; bad files refused."""
+"""newsletter.contacts.tabular: CSV and JSON lists, whatever their delimiter, headers and quotes."""
 
 from __future__ import annotations
 

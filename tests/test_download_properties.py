@@ -1,5 +1,7 @@
-"""Property tests for download.as_uri, which turns user-given URLs (feeds, contact
-sources, redirect Locations) into what http.client can send."""
+"""newsletter.download.as_uri, by property: user-given URLs into what http.client can send.
+
+The URLs are those of feeds, contact sources and redirect Locations.
+"""
 
 from __future__ import annotations
 

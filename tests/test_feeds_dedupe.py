@@ -1,4 +1,4 @@
-"""newsletter.feeds.dedupe: one story from several feeds or listings is one candidate, and only then."""
+"""newsletter.feeds.dedupe: one story from several feeds or listings is one candidate, only then."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""newsletter.feeds.entries on the shared corpus: ~190 real-world and test feeds parsed and collected."""
+"""newsletter.feeds.entries on the shared corpus: ~190 real-world and test feeds, parsed and collected."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""newsletter.issue.items: one item file's front matter and summary, each problem with its line."""
+"""newsletter.issue.items: an item file's front matter and summary, each problem with its line."""
 
 from __future__ import annotations
 

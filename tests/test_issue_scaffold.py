@@ -1,4 +1,4 @@
-"""newsletter.issue.scaffold: `newsletter new` makes an issue that passes check, never overwriting."""
+"""newsletter.issue.scaffold: `newsletter new` makes an issue that passes check; never overwrites."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""newsletter.publish.archive: `newsletter archive` makes a static site that is deterministic, self-contained and private."""
+"""newsletter.publish.archive: `newsletter archive`: a deterministic, self-contained, private site."""
 
 from __future__ import annotations
 

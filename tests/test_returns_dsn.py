@@ -1,4 +1,4 @@
-"""newsletter.returns.dsn: what a returned message is: bounce, delay, auto-reply or other, and its status."""
+"""newsletter.returns.dsn: what a returned message is (bounce, delay, auto-reply...) and its status."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""newsletter.returns.webapp: one-click unsubscribe (RFC 8058) and the archive, by test client, HTTP and browser."""
+"""newsletter.returns.webapp: one-click unsubscribe (RFC 8058) and the archive, served."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hostile content from contributors and feeds never reaches the HTML."""
+"""newsletter.sanitize: hostile content from contributors and feeds never reaches the HTML."""
 
 from __future__ import annotations
 

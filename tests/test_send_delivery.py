@@ -1,4 +1,4 @@
-"""newsletter.send.delivery: the send run: once per recipient, consent rechecked, retries, pauses, resumes."""
+"""newsletter.send.delivery: the send run: once per recipient, consent rechecked, retries, resumes."""
 
 from __future__ import annotations
 

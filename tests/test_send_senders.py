@@ -1,4 +1,4 @@
-"""newsletter.send.senders: sender plugins by entry point, their options, a third-party sender installed."""
+"""newsletter.send.senders: sender plugins by entry point, their options, a third-party sender."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""newsletter.send.signing: DKIM signatures verify, cover the list headers, and keys stay out of the repository."""
+"""newsletter.send.signing: DKIM signatures verify and cover the list headers; keys stay outside."""
 
 from __future__ import annotations
 

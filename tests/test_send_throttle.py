@@ -1,4 +1,4 @@
-"""Throughput controls: the token bucket, the sliding hour, backoff with jitter."""
+"""newsletter.send.throttle: the token bucket, the sliding hour, backoff with jitter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""newsletter.store.base: the write lock, which waits for another writer and says so when it cannot."""
+"""newsletter.store.base: the write lock waits for another writer, and says so when it cannot."""
 
 from __future__ import annotations
 

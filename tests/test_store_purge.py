@@ -1,4 +1,4 @@
-"""newsletter.store.purge: erasing a person leaves no personal data on disk, and their hashes suppressed."""
+"""newsletter.store.purge: erasing a person leaves no personal data on disk; their hashes stay."""
 
 from __future__ import annotations
 

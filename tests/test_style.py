@@ -1,4 +1,4 @@
-"""ruff keeps the code base lint-clean and formatted (skipped when ruff is absent)."""
+"""The code base: ruff keeps it lint-clean and formatted (skipped when ruff is absent)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HTML pages share one frame: head, stylesheet and footer are written once."""
+"""templates/: the HTML pages share one frame (head, style, footer written once); directory partials."""
 
 from __future__ import annotations
 

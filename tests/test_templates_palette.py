@@ -1,4 +1,4 @@
-"""The house palette keeps text readable (WCAG AA, 4.5:1) in light and dark mode."""
+"""templates/_palette.j2: the house palette keeps text readable (WCAG AA) in light and dark mode."""
 
 from __future__ import annotations
 

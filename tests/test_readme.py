@@ -1,4 +1,4 @@
-"""The README documents every command, and every command has an example."""
+"""README.md: every command documented with an example, and CI runs its test command."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""axe-core finds no accessibility violation on any HTML page we publish or serve.
+"""templates/: axe-core finds no accessibility violation on any HTML page we publish or serve.
 
 Each page is opened in headless Chromium at a phone (375px) and a desktop
 (1280px) width, in the light and the dark scheme (the palette has both), and
@@ -10,18 +10,12 @@ Playwright itself is never imported or started.
 from __future__ import annotations
 
 import importlib.util
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from helpers import REPO, make_issue, settings_toml
-from werkzeug.serving import make_server
+from helpers import cli, make_issue, needs_chromium, new_project, preview_server, serve_app
 
-from newsletter.build.browser import Browser, find_chromium
-from newsletter.build.preview import Preview
-from newsletter.cli import main
+from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.models import Contact
 from newsletter.returns.webapp import create_app
@@ -42,10 +36,7 @@ def axe_source() -> str | None:
 AXE = axe_source()
 
 pytestmark = [
-    pytest.mark.skipif(
-        find_chromium() is None,
-        reason="no Chromium found (apt-get install chromium, or set NEWSLETTER_CHROMIUM)",
-    ),
+    needs_chromium,
     pytest.mark.skipif(
         AXE is None,
         reason="axe-core not installed: pip install -e '.[test]' (axe-playwright-python ships axe.min.js)",
@@ -88,21 +79,10 @@ PEOPLE = [
 ]
 
 
-def serve(app) -> tuple[str, object, threading.Thread]:
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    return f"http://127.0.0.1:{http.server_port}", http, thread
-
-
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     """Every kind of HTML page, built from the house templates, by name: its URL."""
-    root = tmp_path_factory.mktemp("axe") / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(settings_toml(), encoding="utf-8")
-    shutil.copytree(REPO / "templates", root / "templates")
-    (root / "issues").mkdir()
+    root = new_project(tmp_path_factory.mktemp("axe") / "project")
     db = open_db(root / "contacts.db")
     when = "2026-10-01T09:00:00+00:00"  # after the previous issue: "new" badges show
     ids = {}
@@ -119,9 +99,8 @@ def pages(tmp_path_factory):
     )
     make_issue(root, "2026-Q4", items=ITEMS)
     broken = make_issue(root, "2027-Q1", items={"bad.md": "---\ntitle: x\nsection: gossip\n---\n"})
-    runner = CliRunner()
     for args in (["build", "2026-Q3"], ["build", "2026-Q4"], ["archive"]):
-        result = runner.invoke(main, ["--root", str(root), *args])
+        result = cli(root, *args)
         assert result.exit_code == 0, result.output
     site = root / "site"
     # What the audit should see: the directory with badges, a picture, the
@@ -133,10 +112,11 @@ def pages(tmp_path_factory):
     assert "Name not given" in (site / "directory.html").read_text()
     settings = load_settings(root)
     app = create_app(settings, root / "contacts.db", secret=SECRET)
-    base, http, thread = serve(app)
-    preview = Preview(settings, root / "issues" / "2026-Q4").start()
-    failing = Preview(settings, broken).start()
-    try:
+    with (
+        serve_app(app) as base,
+        preview_server(settings, root / "issues" / "2026-Q4") as preview,
+        preview_server(settings, broken) as failing,
+    ):
         yield {
             "web edition": (root / "issues/2026-Q4/build/web.html").as_uri(),
             "archive index": (site / "index.html").as_uri(),
@@ -147,11 +127,6 @@ def pages(tmp_path_factory):
             "preview": preview.url,
             "preview, build failed": failing.url,
         }
-    finally:
-        preview.stop()
-        failing.stop()
-        http.shutdown()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
