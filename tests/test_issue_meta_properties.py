@@ -135,3 +135,18 @@ def test_an_empty_window_is_a_problem_not_a_traceback(tmp_path):
     except AssertionError as exc:
         raise Crashed(exc) from exc
     assert result.meta is None and [p.line for p in result.problems] == [6]
+
+
+@pytest.mark.xfail(
+    raises=ValueError,
+    strict=True,
+    reason="bug, reported: tomllib raises ValueError, not TOMLDecodeError, for an int of "
+    "more than 4300 digits (CPython's limit on reading ints); read_meta catches "
+    "TOMLDecodeError only, so `newsletter check` ends with a traceback",
+)
+def test_a_number_too_long_to_read_is_a_problem_not_a_traceback(tmp_path):
+    folder = tmp_path / "issues" / "2026-Q4"
+    folder.mkdir(parents=True)
+    (folder / "issue.toml").write_text(GOOD.replace("number = 7", "number = " + "7" * 5000))
+    result = read_meta(folder, SECTIONS)
+    assert result.meta is None and [p.line for p in result.problems] == [1]
