@@ -4,8 +4,8 @@ Helper functions live in helpers.py; this file holds only fixtures and the one
 Hypothesis configuration every property test runs under.
 
 Test modules are named after what they test, one per module: newsletter.issue.items
-is tested in test_issue_items.py, a shared module such as newsletter.schema in
-test_schema.py. Its property tests go in test_<name>_properties.py and tests on the
+is tested in test_issue_items.py, a shared module such as newsletter.sanitize in
+test_sanitize.py. Its property tests go in test_<name>_properties.py and tests on the
 shared corpus in test_<name>_corpus.py. A command's tests go with the module of the
 stage it drives; test_cli*.py holds what belongs to the command line itself, and
 test_templates*.py, test_readme.py and test_style.py what is not Python.
