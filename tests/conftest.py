@@ -33,7 +33,7 @@ from hypothesis import configuration, settings
 # imported in (the repository), already while collecting: keep them in tmp,
 # and keep no example database at all, so no test leaves state behind.
 configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "newsletter-hypothesis")
-settings.register_profile("newsletter", database=None, deadline=None, max_examples=100)
+settings.register_profile("newsletter", database=None, deadline=None, max_examples=60)
 settings.load_profile("newsletter")
 
 

@@ -107,7 +107,7 @@ def lines_in(data: bytes) -> int:
     return max(data.count(b"\n"), len(text.splitlines())) + 1
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=ENCODED)
 @example(data=b"")
 @example(data=b"---\ntitle: x\nsection: news\n---\n")
