@@ -5,13 +5,16 @@
   traceback, while the exit code of a ClickException (NewsletterError), ``ctx.exit``
   or SystemExit is still returned in ``result.exit_code``. stdout and stderr stay
   apart (``result.stdout``, ``result.stderr``; ``result.output`` holds both).
-* A project: ``settings_toml``, ``make_issue``, ``item``, ``built``, and contacts
-  written straight into contacts.db (``add_contacts``, ``set_status``, ``suppress``).
+* A project: ``new_project``, ``settings_toml``, ``make_issue``, ``item``, ``built``;
+  contacts written straight into contacts.db (``add_contacts``, ``set_status``,
+  ``suppress``) and read back (``rows``, ``dump``, ``ledger_rows``); a message
+  layout to compose with (``LAYOUT``, ``recipient``).
 * One server per kind, each on 127.0.0.1 and stopped when its block ends:
   ``FeedServer`` (feeds and agency lists over HTTP, canned routes), ``SMTPServer``
   (aiosmtpd, scripted faults), ``serve_app`` (the web app of ``newsletter serve``)
   and ``preview_server`` (``newsletter preview``). conftest.py wraps the first two
   in the ``feed_server`` and ``smtp`` fixtures.
+* Browser tests: ``needs_chromium`` (a skip mark with the reason) and ``until``.
 """
 
 from __future__ import annotations
