@@ -1,5 +1,4 @@
-"""newsletter.send.headers, by property: a value that could add a header is refused, the rest
-is encoded into lines that add none and read back as written.
+"""newsletter.send.headers, by property: header injection refused; the rest folds and reads back.
 
 Names come from contact lists and subjects from editors; whatever they hold,
 check/check_address refuse it with HeaderInjection or pass it, and what passes
