@@ -1,36 +1,46 @@
-"""Shared fixtures: isolated settings, a throwaway project, the shared corpus."""
+"""Shared fixtures: isolated settings, a throwaway project, the corpus, the local servers.
+
+Helper functions live in helpers.py; this file holds only fixtures and the one
+Hypothesis configuration every property test runs under.
+
+Test modules are named after what they test, one per module: newsletter.issue.items
+is tested in test_issue_items.py, a shared module such as newsletter.sanitize in
+test_sanitize.py. Its property tests go in test_<name>_properties.py and tests on the
+shared corpus in test_<name>_corpus.py. A command's tests go with the module of the
+stage it drives; test_cli*.py holds what belongs to the command line itself, and
+test_templates*.py, test_readme.py and test_style.py what is not Python.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tomllib
+import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import (
+    CORPUS,
+    SECRET,
+    FeedServer,
+    SMTPServer,
+    add_contacts,
+    built,
+    isolate,
+    new_project,
+)
+from hypothesis import configuration, settings
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("NEWSLETTER_CORPUS", REPO.parent / "shared" / "corpus"))
-
-ITEM = """\
----
-title: {title}
-section: {section}
-link: https://example.org/{slug}
-date: 2026-10-{day:02d}
-source: UN Global Compact
----
-A short summary of {title}.
-"""
+# Hypothesis keeps its example database and caches under the folder it was
+# imported in (the repository), already while collecting: keep them in tmp,
+# and keep no example database at all, so no test leaves state behind.
+configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "newsletter-hypothesis")
+settings.register_profile("newsletter", database=None, deadline=None, max_examples=60)
+settings.load_profile("newsletter")
 
 
 @pytest.fixture(autouse=True)
 def isolated_settings(monkeypatch, tmp_path):
     """No test sees the developer's environment or writes outside tmp_path."""
-    for name in list(os.environ):
-        if name.startswith("NEWSLETTER_") and name != "NEWSLETTER_CORPUS":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    isolate(monkeypatch, tmp_path)
     monkeypatch.chdir(tmp_path)
 
 
@@ -41,47 +51,39 @@ def corpus() -> Path:
     return CORPUS
 
 
-def settings_toml() -> str:
-    """The repository's own [tool.newsletter] table, as a standalone pyproject."""
-    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    return text[text.index("[tool.newsletter]") :]
-
-
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A fresh project root: house settings and templates, no issues yet."""
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(settings_toml(), encoding="utf-8")
-    shutil.copytree(REPO / "templates", root / "templates")
-    (root / "issues").mkdir()
-    return root
+    return new_project(tmp_path / "project")
 
 
-def make_issue(root: Path, issue_id: str = "2026-Q4", items: dict[str, str] | None = None) -> Path:
-    """Write a valid issue folder; ``items`` maps file names to their text."""
-    folder = root / "issues" / issue_id
-    (folder / "items").mkdir(parents=True)
-    (folder / "issue.toml").write_text(
-        'number = 7\ntitle = "Test issue"\ndate = 2026-12-15\n'
-        'subject = "The UN-Business Focal Point: test issue"\n'
-        'preheader = "News, tools and events for UN private-sector focal points."\n',
-        encoding="utf-8",
-    )
-    (folder / "intro.md").write_text("Dear colleagues, welcome to this issue.\n", encoding="utf-8")
-    if items is None:
-        sections = [
-            s["key"] for s in tomllib.loads(settings_toml())["tool"]["newsletter"]["sections"]
-        ]
-        items = {
-            f"item-{n}.md": ITEM.format(
-                title=f"Item number {n}",
-                section=sections[n % len(sections)],
-                slug=f"item-{n}",
-                day=n,
-            )
-            for n in range(1, 5)
-        }
-    for name, text in items.items():
-        (folder / "items" / name).write_text(text, encoding="utf-8")
-    return folder
+@pytest.fixture
+def outbox_ready(project):
+    """The project with a built issue and 5 subscribed contacts, for the outbox sender."""
+    built(project)
+    add_contacts(project, 5)
+    return project
+
+
+@pytest.fixture
+def smtp_ready(project, monkeypatch):
+    """A built issue and 12 subscribed contacts, the secret set, fast retries: for SMTP."""
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    built(project, settings="[tool.newsletter.send]\nretry_delay = 0.01\n")
+    add_contacts(project, 12)
+    return project
+
+
+@pytest.fixture
+def feed_server():
+    """An HTTP server on 127.0.0.1 serving ``feed_server.routes``."""
+    with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server on 127.0.0.1 that accepts everything not scripted to fail."""
+    server = SMTPServer().start()
+    yield server
+    server.stop()

@@ -1,12 +1,12 @@
-"""Settings in [tool.newsletter]: unknown keys and wrong types name file and key."""
+"""newsletter.config: [tool.newsletter] and its subtables; a bad key names the file, line and key."""
 
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
-from conftest import make_issue, settings_toml
+from helpers import add_contacts, built, cli, ledger_rows, make_issue, settings_toml
 
-from newsletter.cli import main
+from newsletter.config import Dkim, load_settings
+from newsletter.errors import NewsletterError
 
 
 @pytest.mark.parametrize(
@@ -75,14 +75,14 @@ def test_bad_settings(project, change, expected):
     text = path.read_text()
     assert change[0] in text
     path.write_text(text.replace(change[0], change[1], 1))
-    result = CliRunner().invoke(main, ["--root", str(project), "check", "2026-Q4"])
+    result = cli(project, "check", "2026-Q4")
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {path}{expected}"), result.output
     assert len(result.output.splitlines()) == 1
 
 
 def test_missing_pyproject(tmp_path):
-    result = CliRunner().invoke(main, ["--root", str(tmp_path), "check", "2026-Q4"])
+    result = cli(tmp_path, "check", "2026-Q4")
     assert result.exit_code == 1
     assert result.output == (
         f"Error: {tmp_path}/pyproject.toml: not found. "
@@ -90,12 +90,53 @@ def test_missing_pyproject(tmp_path):
     )
 
 
-def test_root_from_environment(project, monkeypatch):
-    make_issue(project)
-    monkeypatch.setenv("NEWSLETTER_ROOT", str(project))
-    result = CliRunner().invoke(main, ["check", "2026-Q4"])
-    assert result.exit_code == 0, result.output
-
-
 def test_settings_table_is_the_repository_one():
     assert settings_toml().startswith("[tool.newsletter]")
+
+
+DKIM_TABLES = {
+    "no key": ('selector = "nl"', "needs exactly one of 'key_env'"),
+    "both keys": ('selector = "nl"\nkey_env = "K"\nkey_file = "/k"', "needs exactly one of"),
+    "typo": ('selector = "nl"\nkeyfile = "x"', "unknown key 'keyfile'"),
+    "no selector": ('key_env = "K"', "'selector' is missing or empty"),
+    # Both go into the DKIM-Signature header as they are: DNS names, in ASCII.
+    "header in selector": (
+        'selector = "nl\\r\\nBcc: x@y.org"\nkey_env = "K"',
+        "selector 'nl\\u000d\\u000aBcc: x@y.org' is more than one line",
+    ),
+    "not a DNS name": (
+        'selector = "nl"\ndomain = "x.org; s=evil"\nkey_env = "K"',
+        "domain 'x.org; s=evil' is not a DNS name",
+    ),
+}
+
+
+@pytest.mark.parametrize("table,message", DKIM_TABLES.values(), ids=DKIM_TABLES)
+def test_the_dkim_table_is_checked_with_the_settings(project, table, message):
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + "\n[tool.newsletter.send.dkim]\n" + table + "\n")
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    assert info.value.message.startswith(f"{path}:")
+    assert "[tool.newsletter.send.dkim]" in info.value.message and message in info.value.message
+
+
+def test_an_international_dkim_domain_is_signed_in_ascii(project):
+    path = project / "pyproject.toml"
+    table = '[tool.newsletter.send.dkim]\nselector = "nl"\ndomain = "exämple.org"\nkey_env = "K"\n'
+    path.write_text(path.read_text() + "\n" + table)
+    assert load_settings(project).send.dkim == Dkim("nl", "xn--exmple-cua.org", "K", "")
+
+
+def test_send_settings_are_validated(project):
+    built(project)
+    add_contacts(project, 1)
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + "\n[tool.newsletter.send]\nconcurency = 2\n")
+    result = cli(project, "send", "2026-Q4", "--yes")
+    assert result.exit_code == 1
+    line = len(path.read_text().splitlines())
+    assert (
+        f"pyproject.toml:{line}: [tool.newsletter.send] unknown key 'concurency'" in result.output
+    )
+    assert ledger_rows(project) == []

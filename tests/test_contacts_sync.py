@@ -1,4 +1,4 @@
-"""`newsletter contacts sync`: agency lists over http(s) and from files."""
+"""newsletter.contacts.sync: `contacts sync` of agency lists over http(s) and from files."""
 
 from __future__ import annotations
 
@@ -7,26 +7,13 @@ import json
 import time
 
 import pytest
-from feed_server import FeedServer, Route
-from test_contacts import dump, rows, run
-
-
-@pytest.fixture
-def server():
-    with FeedServer() as srv:
-        yield srv
+from helpers import Route, cli, configure_sources, dump, rows, write
 
 
 def listed(body: str | bytes, status: int = 200, **kw) -> Route:
     """A contact list as an agency serves it: CSV over http."""
     data = body.encode() if isinstance(body, str) else body
     return Route(data, status, {"Content-Type": "text/csv"}, **kw)
-
-
-def configure(project, *entries: str) -> None:
-    path = project / "pyproject.toml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text + "sources = [\n" + "".join(f"    {e},\n" for e in entries) + "]\n")
 
 
 UNICEF = (
@@ -45,35 +32,35 @@ def seed(project):
         "jane.roe@who.example.org,Jane Roe,World Health Organization,WHO\n"
     )
     (project / "seed.csv").write_text(text, encoding="utf-8")
-    assert run(project, "contacts", "import", "seed.csv").exit_code == 0
-    run(project, "contacts", "unsubscribe", "quit.early@unicef.example.org")
+    assert cli(project, "contacts", "import", "seed.csv").exit_code == 0
+    cli(project, "contacts", "unsubscribe", "quit.early@unicef.example.org")
 
 
-def test_sync_applies_sources_and_marks_missing_people_left(project, server, monkeypatch):
+def test_sync_applies_sources_and_marks_missing_people_left(project, feed_server, monkeypatch):
     monkeypatch.chdir(project)
     seed(project)
-    server.routes["/unicef.csv"] = listed(UNICEF)
+    feed_server.routes["/unicef.csv"] = listed(UNICEF)
     who = [{"email": "jane.roe@who.example.org", "name": "Jane Roe", "phone": "+41 22 555 0000"}]
     (project / "who.json").write_text(json.dumps(who), encoding="utf-8")
-    configure(
+    configure_sources(
         project,
-        f'{{ organisation = "UNICEF", url = "{server.url("/unicef.csv")}" }}',
+        f'{{ organisation = "UNICEF", url = "{feed_server.url("/unicef.csv")}" }}',
         '{ name = "who", organisation = "World Health Organization", path = "who.json" }',
     )
     db = project / "contacts.db"
     before = dump(db)
-    dry = run(project, "contacts", "sync", "--dry-run")
+    dry = cli(project, "contacts", "sync", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert dump(db) == before
     assert (
         "- paolo.ferri@unicef.example.org  'Paolo Ferri': marked left (missing from the source)"
         in dry.output
     )
-    result = run(project, "contacts", "sync")
+    result = cli(project, "contacts", "sync")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        f"{server.url('/unicef.csv')}: marked left: 'Paolo Ferri' <paolo.ferri@unicef.example.org>",
-        f"{server.url('/unicef.csv')}: 1 added, 1 updated, 0 unchanged, 0 rejected, 1 marked left",
+        f"{feed_server.url('/unicef.csv')}: marked left: 'Paolo Ferri' <paolo.ferri@unicef.example.org>",
+        f"{feed_server.url('/unicef.csv')}: 1 added, 1 updated, 0 unchanged, 0 rejected, 1 marked left",
         "who.json: 0 added, 1 updated, 0 unchanged, 0 rejected",
     ]
     assert rows(db, "SELECT email, status, source FROM contacts ORDER BY email") == [
@@ -94,38 +81,40 @@ def test_sync_applies_sources_and_marks_missing_people_left(project, server, mon
         "SELECT field, old, new, source FROM history WHERE field = 'status' "
         "AND source LIKE 'sync:%'",
     ) == [("status", "subscribed", "left", "sync:UNICEF")]
-    again = run(project, "contacts", "sync")
+    again = cli(project, "contacts", "sync")
     assert again.output.splitlines()[-2:] == [
-        f"{server.url('/unicef.csv')}: 0 added, 0 updated, 2 unchanged, 0 rejected",
+        f"{feed_server.url('/unicef.csv')}: 0 added, 0 updated, 2 unchanged, 0 rejected",
         "who.json: 0 added, 0 updated, 1 unchanged, 0 rejected",
     ]
     # Listed again by the agency: a note, and the status stays until an editor acts.
     back = UNICEF + "paolo.ferri@unicef.example.org,Paolo Ferri,Officer\n"
-    server.routes["/unicef.csv"] = listed(back)
-    result = run(project, "contacts", "sync", "--source", "UNICEF")
+    feed_server.routes["/unicef.csv"] = listed(back)
+    result = cli(project, "contacts", "sync", "--source", "UNICEF")
     assert result.output.splitlines() == [
-        f"{server.url('/unicef.csv')}:4: note: paolo.ferri@unicef.example.org is left in contacts.db "
+        f"{feed_server.url('/unicef.csv')}:4: note: paolo.ferri@unicef.example.org is left in contacts.db "
         "but listed by this source. If they are back, use contacts edit --resubscribe.",
-        f"{server.url('/unicef.csv')}: 0 added, 1 updated, 2 unchanged, 0 rejected",
+        f"{feed_server.url('/unicef.csv')}: 0 added, 1 updated, 2 unchanged, 0 rejected",
     ]
     assert rows(db, "SELECT status, job_title FROM contacts WHERE email LIKE 'paolo%'") == [
         ("left", "Officer")
     ]
 
 
-def test_rows_for_another_organisation_are_rejected(project, server, monkeypatch):
+def test_rows_for_another_organisation_are_rejected(project, feed_server, monkeypatch):
     monkeypatch.chdir(project)
     seed(project)
     body = UNICEF + "jane.roe@who.example.org,Jane Roe,Officer\n"
     body = body.replace("Email,Name,Job title", "Email,Name,Job title,Agency")
     body = body.replace("Lead\n", "Lead,UNICEF\n").replace("Officer\nj", "Officer,UNICEF\nj")
     body = body.replace("Roe,Officer\n", "Roe,Officer,WHO\n")
-    server.routes["/u.csv"] = listed(body)
-    configure(project, f'{{ organisation = "UNICEF", url = "{server.url("/u.csv")}" }}')
-    result = run(project, "contacts", "sync")
+    feed_server.routes["/u.csv"] = listed(body)
+    configure_sources(
+        project, f'{{ organisation = "UNICEF", url = "{feed_server.url("/u.csv")}" }}'
+    )
+    result = cli(project, "contacts", "sync")
     assert result.exit_code == 3
     assert (
-        f"{server.url('/u.csv')}:4: organisation 'WHO' is not 'United Nations Children's Fund', "
+        f"{feed_server.url('/u.csv')}:4: organisation 'WHO' is not 'United Nations Children's Fund', "
         "which this source owns. Remove the row from the source." in result.output
     )
     assert rows(
@@ -157,24 +146,24 @@ FAILURES = {
 
 @pytest.mark.parametrize("path,route,message", FAILURES.values(), ids=FAILURES.keys())
 def test_a_failing_source_changes_nothing_and_others_still_apply(
-    project, server, monkeypatch, path, route, message
+    project, feed_server, monkeypatch, path, route, message
 ):
     monkeypatch.chdir(project)
     seed(project)
-    server.routes[path] = route
+    feed_server.routes[path] = route
     (project / "who.csv").write_text("Email,Name\njane.roe@who.example.org,Jane R.\n")
-    configure(
+    configure_sources(
         project,
-        f'{{ name = "bad", organisation = "UNICEF", url = "{server.url(path)}", timeout = 1 }}',
+        f'{{ name = "bad", organisation = "UNICEF", url = "{feed_server.url(path)}", timeout = 1 }}',
         '{ name = "who", organisation = "WHO", path = "who.csv" }',
     )
     db = project / "contacts.db"
     unicef_before = rows(db, "SELECT * FROM contacts WHERE email LIKE '%unicef%'")
-    result = run(project, "contacts", "sync")
+    result = cli(project, "contacts", "sync")
     assert result.exit_code == 3
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
-    assert warnings[0].startswith(f"warning: source 'bad': {server.url(path)}")
+    assert warnings[0].startswith(f"warning: source 'bad': {feed_server.url(path)}")
     assert message in warnings[0] and warnings[0].endswith("Nothing changed for it.")
     assert "who.csv: 0 added, 1 updated, 0 unchanged, 0 rejected" in result.output
     assert rows(db, "SELECT * FROM contacts WHERE email LIKE '%unicef%'") == unicef_before
@@ -213,8 +202,8 @@ BAD_CONFIG = {
 def test_bad_source_entries_name_the_file_and_entry(project, monkeypatch, entry, message):
     monkeypatch.chdir(project)
     lines = len((project / "pyproject.toml").read_text().splitlines())
-    configure(project, entry)
-    result = run(project, "contacts", "sync")
+    configure_sources(project, entry)
+    result = cli(project, "contacts", "sync")
     assert result.exit_code == 1
     head = f"Error: {project / 'pyproject.toml'}:{lines + 1}: [tool.newsletter] 'sources' entry 1"
     assert result.output.startswith(head + message), result.output
@@ -224,22 +213,24 @@ def test_bad_source_entries_name_the_file_and_entry(project, monkeypatch, entry,
 
 def test_no_sources_configured(project, monkeypatch):
     monkeypatch.chdir(project)
-    result = run(project, "contacts", "sync")
+    result = cli(project, "contacts", "sync")
     assert result.exit_code == 1
     assert "has no 'sources'" in result.output
 
 
-def test_a_dripping_source_gives_up_at_its_timeout(project, server, monkeypatch):
+def test_a_dripping_source_gives_up_at_its_timeout(project, feed_server, monkeypatch):
     """A byte every 50 ms never trips a per-read socket timeout; the source's timeout must."""
     monkeypatch.chdir(project)
     seed(project)
-    server.routes["/drip.csv"] = listed(UNICEF, drip=0.05)  # about 7 s for the whole list
-    url = server.url("/drip.csv")
-    configure(project, f'{{ name = "slow", organisation = "UNICEF", url = "{url}", timeout = 2 }}')
+    feed_server.routes["/drip.csv"] = listed(UNICEF, drip=0.05)  # about 7 s for the whole list
+    url = feed_server.url("/drip.csv")
+    configure_sources(
+        project, f'{{ name = "slow", organisation = "UNICEF", url = "{url}", timeout = 2 }}'
+    )
     db = project / "contacts.db"
     before = dump(db)
     start = time.monotonic()
-    result = run(project, "contacts", "sync")
+    result = cli(project, "contacts", "sync")
     elapsed = time.monotonic() - start
     assert (result.exit_code, result.output) == (
         1,  # the only source could not be loaded: nothing was done
@@ -250,22 +241,128 @@ def test_a_dripping_source_gives_up_at_its_timeout(project, server, monkeypatch)
     print(f"dripping sync gave up after {elapsed:.2f} s")
 
 
-def test_a_json_source_is_read_by_its_content_type(project, server, monkeypatch):
+def test_a_json_source_is_read_by_its_content_type(project, feed_server, monkeypatch):
     """No .json in the URL: the Content-Type says JSON, even gzipped on the way."""
     monkeypatch.chdir(project)
     seed(project)
     people = [{"email": "amina.okafor@unicef.example.org", "name": "Amina Okafor"}]
     body = gzip.compress(json.dumps(people).encode())
-    server.routes["/api/people"] = Route(
+    feed_server.routes["/api/people"] = Route(
         body,
         headers={"Content-Type": "application/json; charset=utf-8", "Content-Encoding": "gzip"},
     )
-    url = server.url("/api/people")
-    configure(project, f'{{ name = "api", organisation = "UNICEF", url = "{url}" }}')
-    result = run(project, "contacts", "sync")
+    url = feed_server.url("/api/people")
+    configure_sources(project, f'{{ name = "api", organisation = "UNICEF", url = "{url}" }}')
+    result = cli(project, "contacts", "sync")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == (
         f"{url}: 0 added, 0 updated, 1 unchanged, 0 rejected, 1 marked left"
     )
     # The request names the newsletter as a feed request does (download.user_agent).
-    assert server.requests[-1][1]["user-agent"].endswith("(+https://focalpoint.example.org)")
+    assert feed_server.requests[-1][1]["user-agent"].endswith("(+https://focalpoint.example.org)")
+
+
+@pytest.fixture
+def db(project):
+    return project / "contacts.db"
+
+
+def seed_unicef(project):
+    text = (
+        "Email,Name,Organisation,Acronym\n"
+        "hq@unicef.example.org,Hana HQ,United Nations Children's Fund,UNICEF\n"
+        "region@unicef.example.org,Rui Region,United Nations Children's Fund,UNICEF\n"
+        "gone@unicef.example.org,Gus Gone,United Nations Children's Fund,UNICEF\n"
+    )
+    assert cli(project, "contacts", "import", write(project, "seed.csv", text)).exit_code == 0
+    write(project, "hq.csv", "Email,Name\nhq@unicef.example.org,Hana HQ\n")
+    write(project, "region.csv", "Email,Name\nregion@unicef.example.org,Rui Region\n")
+
+
+def statuses(db):
+    return rows(db, "SELECT email, status FROM contacts ORDER BY email")
+
+
+def test_two_sources_for_one_organisation_only_mark_people_missing_from_both(
+    project, db, monkeypatch
+):
+    monkeypatch.chdir(project)
+    seed_unicef(project)
+    configure_sources(
+        project,
+        '{ name = "hq", organisation = "UNICEF", path = "hq.csv" }',
+        '{ name = "region", organisation = "United Nations Children\'s Fund", path = "region.csv" }',
+    )
+    result = cli(project, "contacts", "sync")
+    assert (result.exit_code, result.output.splitlines()) == (
+        0,
+        [
+            "hq.csv: marked left: 'Gus Gone' <gone@unicef.example.org>",
+            "hq.csv: 0 added, 0 updated, 1 unchanged, 0 rejected, 1 marked left",
+            "region.csv: 0 added, 0 updated, 1 unchanged, 0 rejected",
+        ],
+    )
+    assert statuses(db) == [
+        ("gone@unicef.example.org", "left"),
+        ("hq@unicef.example.org", "subscribed"),
+        ("region@unicef.example.org", "subscribed"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "region,args,why",
+    [
+        ("Email\nnot-an-address\n", (), "has no valid row"),
+        (None, (), "could not be loaded"),
+        ("Email\nregion@unicef.example.org\n", ("--source", "hq"), "was not part of this sync"),
+    ],
+    ids=["no valid row", "missing file", "not synced"],
+)
+def test_nobody_is_marked_left_while_another_source_of_the_organisation_is_unknown(
+    project, db, monkeypatch, region, args, why
+):
+    monkeypatch.chdir(project)
+    seed_unicef(project)
+    if region is None:
+        (project / "region.csv").unlink()
+    else:
+        write(project, "region.csv", region)
+    configure_sources(
+        project,
+        '{ name = "hq", organisation = "UNICEF", path = "hq.csv" }',
+        '{ name = "region", organisation = "UNICEF", path = "region.csv" }',
+    )
+    result = cli(project, "contacts", "sync", *args)
+    assert (
+        f"hq.csv: note: nobody was marked left, as source 'region' for the same organisation {why}."
+        in result.output.splitlines()
+    )
+    assert "hq.csv: 0 added, 0 updated, 1 unchanged, 0 rejected" in result.output.splitlines()
+    assert all(status == "subscribed" for _, status in statuses(db))
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://", "http://exa mple.org/a.csv"])
+def test_a_malformed_source_url_is_a_config_error(project, monkeypatch, url):
+    monkeypatch.chdir(project)
+    configure_sources(project, f'{{ organisation = "UNICEF", url = "{url}" }}')
+    result = cli(project, "contacts", "sync")
+    lines = (project / "pyproject.toml").read_text().splitlines()
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {project / 'pyproject.toml'}:{lines.index('sources = [') + 1}: [tool.newsletter] "
+        f"'sources' entry 1: url {url!r} is not an http(s) URL. Copy it from the browser.\n",
+    )
+
+
+def test_a_download_cut_short_is_a_warning(project, db, monkeypatch, feed_server):
+    monkeypatch.chdir(project)
+    # Promises 1000 bytes, sends 6 and hangs up.
+    feed_server.routes["/cut.csv"] = listed(b"Email\n" + b"x" * 994, cut=6)
+    url = feed_server.url("/cut.csv")
+    configure_sources(project, f'{{ name = "cut", organisation = "UNICEF", url = "{url}" }}')
+    result = cli(project, "contacts", "sync")
+    assert (result.exit_code, result.output) == (
+        1,  # the only source failed: nothing was done
+        f"warning: source 'cut': {url}: body cut short (6 of 1000 bytes arrived). "
+        "Nothing changed for it.\n",
+    )

@@ -1,26 +1,17 @@
-"""Property tests for download.as_uri, which turns user-given URLs (feeds, contact
-sources, redirect Locations) into what http.client can send."""
+"""newsletter.download.as_uri, by property: user-given URLs into what http.client can send.
+
+The URLs are those of feeds, contact sources and redirect Locations.
+"""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from newsletter.download import as_uri
-
-try:
-    from hypothesis import configuration, example, given, settings
-    from hypothesis import strategies as st
-except ImportError:  # not (yet) in the [test] extra of pyproject.toml: skip, visibly
-    pytest.skip("needs hypothesis: pip install hypothesis", allow_module_level=True)
-
-# Hypothesis caches under the directory it was imported in (the repository), and
-# already while collecting: no test writes there, so keep its cache in tmp.
-configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "newsletter-hypothesis")
-
 
 # Parts of a URL as people paste them: IDN hosts, spaces, ports, odd brackets.
 IDN_HOSTS = st.from_regex(r"[a-zà-ÿ\u4e00-\u4e10\-]{1,20}(\.[a-zà-ÿ]{2,6}){1,2}", fullmatch=True)
@@ -42,8 +33,8 @@ URLS = st.builds(
 )
 
 
-# No example database: a test must not leave state behind.
-SETTINGS = settings(database=None, max_examples=300)
+# More examples than the profile in conftest.py: URLs are cheap to check.
+SETTINGS = settings(max_examples=300)
 
 
 def check(url: str) -> None:

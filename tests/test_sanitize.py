@@ -1,4 +1,4 @@
-"""Hostile content from contributors and feeds never reaches the HTML."""
+"""newsletter.sanitize: hostile content from contributors and feeds never reaches the HTML."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import feedparser
 import pytest
 import yaml
-from conftest import make_issue
+from helpers import make_issue
 
 from newsletter.build.pipeline import build
 from newsletter.config import load_settings

@@ -1,4 +1,4 @@
-"""ruff keeps the code base lint-clean and formatted (skipped when ruff is absent)."""
+"""The code base: ruff keeps it lint-clean and formatted (skipped when ruff is absent)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 # The ruff installed beside this Python (the test extras), else one on PATH.
 _LOCAL = Path(sys.executable).parent / "ruff"

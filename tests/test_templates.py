@@ -1,11 +1,11 @@
-"""The HTML pages share one frame: head, stylesheet and footer are written once."""
+"""templates/: the HTML pages share one frame (head, style, footer written once); directory partials."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 from newsletter.build.render import environment
 from newsletter.config import load_settings

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 # The mypy installed beside this Python (the test extras), else one on PATH.
 _LOCAL = Path(sys.executable).parent / "mypy"

@@ -1,0 +1,697 @@
+"""Shared test helpers: the command line, projects and contacts, and the local servers.
+
+* ``cli`` runs ``newsletter`` in-process with click's CliRunner, ``--root`` given and
+  ``catch_exceptions=False``: an unexpected exception fails the test with its
+  traceback, while the exit code of a ClickException (NewsletterError), ``ctx.exit``
+  or SystemExit is still returned in ``result.exit_code``. stdout and stderr stay
+  apart (``result.stdout``, ``result.stderr``; ``result.output`` holds both).
+* A project: ``new_project``, ``settings_toml``, ``make_issue``, ``item``, ``built``;
+  contacts written straight into contacts.db (``add_contacts``, ``set_status``,
+  ``suppress``) and read back (``rows``, ``dump``, ``ledger_rows``); a message
+  layout to compose with (``LAYOUT``, ``recipient``).
+* One server per kind, each on 127.0.0.1 and stopped when its block ends:
+  ``FeedServer`` (feeds and agency lists over HTTP, canned routes), ``SMTPServer``
+  (aiosmtpd, scripted faults), ``serve_app`` (the web app of ``newsletter serve``)
+  and ``preview_server`` (``newsletter preview``). conftest.py wraps the first two
+  in the ``feed_server`` and ``smtp`` fixtures.
+* Browser tests: ``needs_chromium`` (a skip mark with the reason) and ``until``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult
+from click.testing import CliRunner, Result
+
+from newsletter.build.browser import find_chromium
+from newsletter.cli import main
+from newsletter.send.message import Layout, Recipient
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("NEWSLETTER_CORPUS", REPO.parent / "shared" / "corpus"))
+SECRET = "test-secret-0123456789abcdef"
+
+
+# -- the command line ----------------------------------------------------------------
+
+
+def cli(
+    root: Path | str | None,
+    *args: str,
+    input: str | None = None,
+    env: dict[str, str | None] | None = None,
+) -> Result:
+    """``newsletter --root ROOT ARGS...``; ``root=None`` leaves --root out (NEWSLETTER_ROOT)."""
+    head = ["--root", str(root)] if root is not None else []
+    return CliRunner().invoke(main, [*head, *args], input=input, env=env, catch_exceptions=False)
+
+
+def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """No NEWSLETTER_ setting from the developer's environment; HOME under ``home``."""
+    for name in list(os.environ):
+        if name.startswith("NEWSLETTER_") and name != "NEWSLETTER_CORPUS":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home / "home"))
+
+
+# Browser tests: skipped, with the reason, where no Chromium is installed.
+needs_chromium = pytest.mark.skipif(
+    find_chromium() is None,
+    reason="no Chromium found (apt-get install chromium, or set NEWSLETTER_CHROMIUM)",
+)
+
+
+def until(browser, expression: str, timeout: float = 15.0):
+    """Evaluate ``expression`` in ``browser`` until truthy; a page that is navigating
+    cannot answer, so retry."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = browser.evaluate(expression)
+        except RuntimeError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"never true: {expression}")
+
+
+# -- a project: settings, issues, items ---------------------------------------------
+
+ITEM = """\
+---
+title: {title}
+section: {section}
+link: https://example.org/{slug}
+date: 2026-10-{day:02d}
+source: UN Global Compact
+---
+A short summary of {title}.
+"""
+
+GOOD_ITEM = """\
+---
+title: A good item
+section: news
+link: https://example.org/good
+date: 2026-10-05
+---
+A summary.
+"""
+
+
+def settings_toml() -> str:
+    """The repository's own [tool.newsletter] table, as a standalone pyproject."""
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    return text[text.index("[tool.newsletter]") :]
+
+
+def new_project(root: Path) -> Path:
+    """A project at ``root``: house settings and templates, no issues yet."""
+    root.mkdir()
+    (root / "pyproject.toml").write_text(settings_toml(), encoding="utf-8")
+    shutil.copytree(REPO / "templates", root / "templates")
+    (root / "issues").mkdir()
+    return root
+
+
+def make_issue(root: Path, issue_id: str = "2026-Q4", items: dict[str, str] | None = None) -> Path:
+    """Write a valid issue folder; ``items`` maps file names to their text."""
+    folder = root / "issues" / issue_id
+    (folder / "items").mkdir(parents=True)
+    (folder / "issue.toml").write_text(
+        'number = 7\ntitle = "Test issue"\ndate = 2026-12-15\n'
+        'subject = "The UN-Business Focal Point: test issue"\n'
+        'preheader = "News, tools and events for UN private-sector focal points."\n',
+        encoding="utf-8",
+    )
+    (folder / "intro.md").write_text("Dear colleagues, welcome to this issue.\n", encoding="utf-8")
+    if items is None:
+        sections = [
+            s["key"] for s in tomllib.loads(settings_toml())["tool"]["newsletter"]["sections"]
+        ]
+        items = {
+            f"item-{n}.md": ITEM.format(
+                title=f"Item number {n}",
+                section=sections[n % len(sections)],
+                slug=f"item-{n}",
+                day=n,
+            )
+            for n in range(1, 5)
+        }
+    for name, text in items.items():
+        (folder / "items" / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def item(title, section="news", date="2026-10-05", weight=None, link=None, extra=""):
+    """An item file's text: front matter with these fields, then a one-line summary."""
+    lines = [f"title: {title}", f"section: {section}", f"date: {date}"]
+    lines += [f"link: {link or 'https://example.org/' + title.replace(' ', '-')}"]
+    lines += [f"weight: {weight}"] if weight is not None else []
+    return "---\n" + "\n".join(lines) + "\n" + extra + "---\nSummary of " + title + ".\n"
+
+
+def built(root: Path, issue_id: str = "2026-Q4", settings: str = "") -> Path:
+    """Append ``settings`` to the project's pyproject, then make and build an issue."""
+    from newsletter.build.pipeline import build
+    from newsletter.config import load_settings
+
+    if settings:
+        with open(root / "pyproject.toml", "a", encoding="utf-8") as fh:
+            fh.write("\n" + settings)
+    folder = make_issue(root, issue_id)
+    assert build(load_settings(root), folder).ok
+    return folder
+
+
+def outbox(root: Path, issue_id: str = "2026-Q4") -> list[Path]:
+    """The .eml files the outbox sender wrote for an issue, by name."""
+    return sorted((root / "issues" / issue_id / "outbox").glob("*.eml"))
+
+
+def parse(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+# -- composed messages ------------------------------------------------------------------
+
+LAYOUT = Layout(
+    from_header="UN Global Compact Office <focalpoint@example.org>",
+    subject="The UN-Business Focal Point: test issue",
+    list_id="The UN-Business Focal Point <focal-point.example.org>",
+    unsubscribe_url="https://focalpoint.example.org/unsubscribe/",
+    unsubscribe_mailto="focalpoint@example.org",
+    feedback_id="2026-Q4:newsletter:example.org",
+    domain="example.org",
+    reply_to="partnerships@example.org",
+)
+TEXT = "Dear %%NAME%%,\n\nYou are %%EMAIL%%.\nUnsubscribe: %%UNSUBSCRIBE_URL%%\n"
+HTML = '<p>Dear %%NAME%%,</p><p>%%EMAIL%%</p><a href="%%UNSUBSCRIBE_URL%%">Unsubscribe</a>\n'
+
+
+def recipient(name: str = "Jane Doe", email: str = "jane@example.org") -> Recipient:
+    return Recipient(email, name, "<2026-Q4.abc@example.org>", "MTo.token")
+
+
+def check_7bit_crlf(data: bytes, width: int = 998) -> None:
+    assert all(b < 128 for b in data)
+    assert b"\n" not in data.replace(b"\r\n", b"") and b"\r" not in data.replace(b"\r\n", b"")
+    assert max(len(line) for line in data.split(b"\r\n")) <= width
+
+
+# -- contacts.db -------------------------------------------------------------------------
+
+
+def add_contacts(root: Path, rows: list[dict] | int) -> list[int]:
+    """Insert contacts (dicts of columns, or N generated ones); their ids."""
+    from newsletter.store import open_db
+    from newsletter.store.contacts import now
+
+    if isinstance(rows, int):
+        rows = [{"email": f"person{n}@example.org", "name": f"Person {n}"} for n in range(rows)]
+    db = open_db(root / "contacts.db")
+    ids = []
+    with db.atomic():
+        for row in rows:
+            values = {
+                "status": "subscribed",
+                "listed": 1,
+                "source": "test",
+                "created_at": now(),
+                "updated_at": now(),
+                **row,
+            }
+            ids.append(db["contacts"].insert(values).last_pk)
+    db.conn.close()
+    return ids
+
+
+def set_status(root: Path, email_address: str, status: str) -> None:
+    from newsletter.store import open_db
+
+    db = open_db(root / "contacts.db")
+    db.execute("UPDATE contacts SET status = ? WHERE email = ?", [status, email_address])
+    db.conn.close()
+
+
+def suppress(root: Path, email_address: str) -> None:
+    from newsletter.store import open_db
+    from newsletter.store.contacts import address_hash, now
+
+    db = open_db(root / "contacts.db")
+    db["suppression"].insert({"hash": address_hash(email_address), "reason": "test", "at": now()})
+    db.conn.close()
+
+
+def ledger_rows(root: Path, issue_id: str = "2026-Q4") -> list[dict]:
+    from newsletter.store import open_db
+
+    db = open_db(root / "contacts.db")
+    rows = list(db.query("SELECT * FROM deliveries WHERE issue = ? ORDER BY id", [issue_id]))
+    db.conn.close()
+    return rows
+
+
+def dump(path) -> str:
+    """The whole database as SQL text: equal dumps mean nothing changed."""
+    if not path.exists():
+        return ""
+    conn = sqlite3.connect(path)
+    try:
+        return "\n".join(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def rows(db, sql="SELECT email, name, status FROM contacts ORDER BY email"):
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def write(project, name: str, text: str | bytes) -> str:
+    """Write a file into the project; its name, as a command run there is given it."""
+    path = project / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return name
+
+
+def hold_write_lock(path, seconds: float) -> threading.Thread:
+    """Another program writing to the database for ``seconds``; returns once it holds the lock."""
+    locked = threading.Event()
+
+    def writer() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE contacts SET phone = '+41 22 555 0199' WHERE email LIKE 'b@%'")
+        locked.set()
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    locked.wait()
+    return thread
+
+
+def configure_sources(project, *entries: str) -> None:
+    """Append ``sources = [...]`` (agency lists for ``contacts sync``) to the settings."""
+    path = project / "pyproject.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "sources = [\n" + "".join(f"    {e},\n" for e in entries) + "]\n")
+
+
+# -- feeds over HTTP --------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    """What one path answers. ``etag`` set: a matching If-None-Match gets a 304."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/xml"})
+    delay: float = 0.0
+    etag: str | None = None
+    last_modified: str | None = None
+    chunked: bool = False  # no Content-Length: the client must count the bytes
+    drip: float = 0.0  # seconds between single bytes of the body: slow but never silent
+    drip_head: float = 0.0  # the same for the status line and headers
+    cut: int | None = None  # send only this many bytes of the body, then hang up
+
+
+class _Quiet(ThreadingHTTPServer):
+    request_queue_size = 128  # socketserver's default of 5 drops bursts of connects
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client hanging up on an oversized body is expected here
+
+
+class FeedServer:
+    """An HTTP server on 127.0.0.1 for feeds and contact lists: canned routes, recorded
+    requests. Use as ``with FeedServer() as server:``; ``server.url("/path")``."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                server.requests.append((self.path, headers))
+                route = server.routes.get(self.path, Route(b"not found", 404))
+                if route.delay:
+                    time.sleep(route.delay)
+                fresh = route.etag and headers.get("if-none-match") == route.etag
+                fresh = fresh or (
+                    route.last_modified and headers.get("if-modified-since") == route.last_modified
+                )
+                status = 304 if fresh else route.status
+                if route.drip_head:  # written by hand: send_response() sends all at once
+                    head = f"HTTP/1.1 {status} OK\r\nContent-Length: {len(route.body)}\r\n\r\n"
+                    for byte in head.encode():
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(route.drip_head)
+                    self.wfile.write(route.body)
+                    return
+                self.send_response(status)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                if route.etag:
+                    self.send_header("ETag", route.etag)
+                if route.last_modified:
+                    self.send_header("Last-Modified", route.last_modified)
+                body = b"" if status == 304 else route.body
+                if route.drip and body:
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for byte in body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(route.drip)
+                    return
+                if route.cut is not None:  # promises the whole body, sends the start
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: route.cut])
+                    self.close_connection = True
+                    return
+                if route.chunked and body:
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    for start in range(0, len(body), 65536):
+                        self.wfile.write(body[start : start + 65536])
+                    self.close_connection = True
+                    return
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = _Quiet(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def __enter__(self) -> FeedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def rss(items: list[dict[str, str]], title: str = "Test feed") -> bytes:
+    """A small RSS 2.0 document; each item maps element names to (escaped) text."""
+    body = "".join(
+        "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{title}</title><link>https://example.org/</link>{body}</channel></rss>\n"
+    ).encode()
+
+
+def add_feed(project: Path, server: FeedServer, name: str, section: str, route: Route) -> None:
+    """Serve ``route`` at /NAME and register it: ``feeds add URL --section S --name NAME``."""
+    server.routes[f"/{name}"] = route
+    cli(project, "feeds", "add", server.url(f"/{name}"), "--section", section, "--name", name)
+
+
+def inbox_files(project: Path, issue: str = "2026-Q4") -> list[str]:
+    return sorted(p.name for p in (project / "issues" / issue / "inbox").glob("*.md"))
+
+
+# -- SMTP ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def smtp_args(port: int) -> list[str]:
+    """``newsletter send`` options for the SMTPServer on ``port``: no TLS, short timeout."""
+    return [
+        "--sender",
+        "smtp",
+        "-o",
+        "host=127.0.0.1",
+        "-o",
+        f"port={port}",
+        "-o",
+        "security=none",
+        "-o",
+        "timeout=10",
+    ]
+
+
+def smtp_send(root: Path, port: int, *extra: str) -> Result:
+    """``newsletter send 2026-Q4 --yes`` through the SMTPServer on ``port``."""
+    return cli(root, "send", "2026-Q4", "--yes", *smtp_args(port), *extra)
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    data: bytes
+
+
+class Handler:
+    def __init__(self) -> None:
+        self.messages: list[Received] = []
+        self.faults: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.lock = threading.Lock()
+        self.pipelining = True
+        self.delay = 0.0
+        self.connections = 0
+        self.open_connections = 0
+        self.max_connections = 0  # 0: no limit
+        self.per_connection = 0  # 0: no limit
+
+    def take(self, address: str, stage: str) -> str | None:
+        with self.lock:
+            queue = self.faults.get((address.lower(), stage))
+            return queue.pop(0) if queue else None
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.take(address, "rcpt")
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = self.take(envelope.rcpt_tos[0], "data")
+        if reply:
+            return reply
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        message = Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content)
+        with self.lock:
+            self.messages.append(message)
+        return "250 2.0.0 Ok: queued"
+
+
+class _SMTP(SMTP):
+    async def smtp_DATA(self, arg: str) -> None:
+        rcpts = self.envelope.rcpt_tos if self.envelope else []
+        if rcpts and self.event_handler.take(rcpts[0], "drop"):
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            await self._reader.readuntil(b"\r\n")  # a line of the message, then hang up
+            self.transport.close()
+            return
+        before = len(self.event_handler.messages)
+        await super().smtp_DATA(arg)
+        self.accepted += len(self.event_handler.messages) > before
+
+    async def smtp_MAIL(self, arg: str) -> None:
+        handler = self.event_handler
+        if handler.per_connection and self.accepted >= handler.per_connection:
+            await self.push("421 4.7.0 Too many messages on this connection")
+            self.transport.close()
+            return
+        await super().smtp_MAIL(arg)
+
+    def connection_made(self, transport) -> None:
+        handler = self.event_handler
+        handler.connections += 1
+        handler.open_connections += 1
+        self.accepted = 0
+        super().connection_made(transport)
+        if handler.max_connections and handler.open_connections > handler.max_connections:
+            transport.write(b"421 4.7.0 Too many connections from your address\r\n")
+            transport.close()
+
+    def connection_lost(self, exc) -> None:
+        self.event_handler.open_connections -= 1
+        super().connection_lost(exc)
+
+
+class _Controller(Controller):
+    def factory(self):
+        return _SMTP(self.handler, **self.SMTP_kwargs)
+
+
+class SMTPServer:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd), with scripted faults.
+
+    Start with ``start()``; ``messages`` lists what was accepted, bytes as received.
+    ``fail(address, "451 4.3.0 Try later", stage="data")`` makes the next message to
+    ``address`` get that reply; ``stage="drop"`` closes the connection in the middle
+    of DATA. ``handler.max_connections`` refuses connections beyond it with 421, as
+    many providers do; ``handler.per_connection`` answers MAIL with 421 and hangs up
+    after that many messages on one connection.
+    """
+
+    def __init__(self, password: str | None = None, **kwargs) -> None:
+        self.handler = Handler()
+        self.port = free_port()
+        if password is not None:
+            kwargs.update(authenticator=self._auth(password), auth_require_tls=False)
+        self.controller = _Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
+
+    @staticmethod
+    def _auth(password: str):
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = getattr(auth_data, "password", b"") == password.encode()
+            return AuthResult(success=ok, handled=False)
+
+        return authenticator
+
+    def start(self) -> SMTPServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def messages(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    def fail(self, address: str, reply: str = "", stage: str = "data", times: int = 1) -> None:
+        with self.handler.lock:
+            self.handler.faults[(address.lower(), stage)] += [reply or "drop"] * times
+
+    def per_recipient(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for message in self.messages:
+            for rcpt in message.rcpt_tos:
+                counts[rcpt] += 1
+        return dict(counts)
+
+
+def self_signed(folder) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and localhost, and its key: (cert path, key path)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+# -- the web app and the preview ---------------------------------------------------
+
+
+@contextmanager
+def serve_app(app) -> Iterator[str]:
+    """A WSGI app (``returns.webapp.create_app``) served on 127.0.0.1; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{http.server_port}"
+    finally:
+        http.shutdown()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def preview_server(settings, folder: Path, interval: float | None = None) -> Iterator:
+    """``newsletter preview`` of ``folder`` on 127.0.0.1; yields the running Preview."""
+    from newsletter.build.preview import Preview
+
+    options = {} if interval is None else {"interval": interval}
+    preview = Preview(settings, folder, **options).start()
+    try:
+        yield preview
+    finally:
+        preview.stop()

@@ -1,0 +1,101 @@
+"""newsletter.build.pipeline: `build` writes every output, the same bytes each time, or nothing."""
+
+from __future__ import annotations
+
+import json
+
+from helpers import cli, item, make_issue
+
+OUTPUTS = ["email.html", "email.mjml", "email.txt", "report.json", "web.html"]  # sorted
+
+
+def test_build_writes_every_output(project):
+    make_issue(project)
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    out = project / "issues/2026-Q4/build"
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    lines = result.output.splitlines()
+    size = json.loads((out / "report.json").read_text())["size_kb"]
+    assert lines[0] == (
+        f"Built issues/2026-Q4/build/: email.html ({size} KB), "
+        "email.txt, web.html, email.mjml, report.json"
+    )
+    assert lines[1] == (
+        "4 items: News 1, Tools & resources 1, Events & training 1, Partnership spotlight 1"
+    )
+    assert lines[-1] == "Accessibility and size: no findings."
+    html = (out / "email.html").read_text()
+    assert html.startswith("<!doctype html>")
+    assert '<html lang="en"' in html and "<mj-" not in html
+    assert "https://focalpoint.example.org/2026-Q4/" in html  # view in browser
+    assert "%%UNSUBSCRIBE_URL%%" in html and "685 Third Avenue" in html
+    report = json.loads((out / "report.json").read_text())
+    assert report["ok"] is True and report["errors"] == [] and report["warnings"] == []
+    assert report["sections"] == {"news": 1, "tools": 1, "events": 1, "spotlight": 1}
+
+
+def test_two_builds_are_byte_identical(project):
+    make_issue(project)
+    out = project / "issues/2026-Q4/build"
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+
+
+def test_broken_item_refuses_and_leaves_build_untouched(project):
+    folder = make_issue(project)
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    out = folder / "build"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (folder / "items" / "broken.md").write_text(
+        "---\ntitle: x\nsection: news\nlink: ftp://x\n---\n"
+    )
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "issues/2026-Q4/items/broken.md:4: link 'ftp://x' is not an http(s) URL. Use https://...",
+        "Error: 1 error in issues/2026-Q4; nothing was built. Fix the lines above and run again.",
+    ]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_sample_issue_builds_clean():
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    from newsletter.build.pipeline import build as build_issue
+    from newsletter.config import load_settings
+
+    settings = load_settings(repo)
+    # Build into a copy so the test never touches the working tree's build/.
+    import shutil
+
+    copy = Path(".") / "sample"
+    shutil.copytree(
+        repo / "issues" / "2026-Q4",
+        copy / "issues" / "2026-Q4",
+        ignore=shutil.ignore_patterns("build"),
+    )
+    shutil.copytree(repo / "templates", copy / "templates")
+    shutil.copy(repo / "pyproject.toml", copy / "pyproject.toml")
+    settings = load_settings(copy.resolve())
+    result = build_issue(settings, copy.resolve() / "issues" / "2026-Q4")
+    assert result.ok, result.report.errors
+    assert result.warnings == [] and result.report.warnings == ()
+    assert result.report.items >= 12
+    assert result.report.size_kb < 90
+
+
+def test_input_digest_tracks_content_not_send_settings(project):
+    from newsletter.build.pipeline import input_digest
+    from newsletter.config import load_settings
+
+    folder = make_issue(project)
+    first = input_digest(load_settings(project), folder)
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + "\n[tool.newsletter.send]\nrate = 5\n")
+    assert input_digest(load_settings(project), folder) == first
+    (folder / "items" / "item-1.md").write_text(item("Changed"))
+    assert input_digest(load_settings(project), folder) != first

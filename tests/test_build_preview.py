@@ -1,0 +1,151 @@
+"""newsletter.build.preview: the live page, sample values, rebuild on change, errors shown."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import urllib.request
+
+import pytest
+from helpers import make_issue, needs_chromium, preview_server, until
+
+from newsletter.build.browser import Browser
+from newsletter.build.preview import Preview
+from newsletter.config import load_settings
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        return reply.read().decode("utf-8")
+
+
+def version(server: Preview) -> dict:
+    return json.loads(get(server.url + "version.json"))
+
+
+def wait_for(server: Preview, old: int, timeout: float = 15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = version(server)
+        if state["version"] != old:
+            return state
+        time.sleep(0.05)
+    raise AssertionError("the preview did not rebuild")
+
+
+def touch(path, text):
+    """Replace the file in one step and move its mtime on.
+
+    One step, because the watcher polls every 50 ms and could otherwise catch
+    a half-written file (and report "the file is empty"); the mtime moves so a
+    change within one clock tick is still seen.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+
+
+@pytest.fixture
+def server(project):
+    with preview_server(load_settings(project), make_issue(project), interval=0.05) as preview:
+        yield preview
+
+
+def test_page_shows_both_widths_text_and_report(server):
+    assert server.url.startswith("http://127.0.0.1:")
+    page = get(server.url)
+    assert 'src="email.html?v=1" width="800"' in page
+    assert 'src="email.html?v=1" width="375"' in page
+    assert "Plain-text part" in page and "Dear Alex Sample," in page
+    assert "Build report" in page and " KB (Gmail clips above 102 KB)" in page
+    assert "Item number 1" in page  # in the text part
+    assert version(server) == {"version": 1, "ok": True, "error": None}
+
+
+def test_email_has_sample_values_not_markers(server):
+    html = get(server.url + "email.html")
+    assert "%%" not in html
+    assert "Dear Alex Sample," in html and "alex.sample@example.org" in html
+    assert "https://focalpoint.example.org/unsubscribe/sample-token" in html
+    assert "%%" not in get(server.url + "email.txt")
+    assert "Editor's note" in get(server.url + "web.html")
+
+
+def test_rebuilds_when_an_item_or_a_template_changes(server, project):
+    item = project / "issues" / "2026-Q4" / "items" / "item-1.md"
+    touch(item, item.read_text().replace("Item number 1", "A brand new headline"))
+    state = wait_for(server, 1)
+    assert state["ok"]
+    assert "A brand new headline" in get(server.url + "email.html")
+    template = project / "templates" / "_intro.mjml.j2"
+    touch(template, template.read_text().replace("Dear", "Hello"))
+    wait_for(server, state["version"])
+    assert "Hello Alex Sample," in get(server.url + "email.html")
+
+
+def test_a_build_error_is_shown_and_the_server_keeps_running(server, project):
+    item = project / "issues" / "2026-Q4" / "items" / "item-1.md"
+    good = item.read_text()
+    touch(item, re.sub(r"section: \w+", "section: nonsense", good))
+    state = wait_for(server, 1)
+    assert not state["ok"] and "unknown section" in state["error"]
+    page = get(server.url)
+    assert 'id="build-error"' in page and "unknown section" in page
+    assert "Below is the last good build." in page and "email.html" in page
+    touch(item, good)
+    state = wait_for(server, state["version"])
+    assert state["ok"]
+    assert 'id="build-error"' not in get(server.url)
+
+
+def test_a_broken_template_is_reported_too(server, project):
+    template = project / "templates" / "_intro.mjml.j2"
+    touch(template, template.read_text() + "{% if %}")
+    state = wait_for(server, 1)
+    assert "templates/_intro.mjml.j2" in state["error"]
+    assert "templates/_intro.mjml.j2" in get(server.url)
+
+
+def test_unknown_paths_are_404(server):
+    with pytest.raises(urllib.error.HTTPError) as info:
+        get(server.url + "../pyproject.toml")
+    assert info.value.code == 404
+
+
+FRAMES = """
+[...document.querySelectorAll('iframe')].map(f => ({
+  width: f.getBoundingClientRect().width,
+  scroll: f.contentDocument.documentElement.scrollWidth,
+  text: f.contentDocument.body.innerText,
+}))
+"""
+
+
+@needs_chromium
+def test_preview_page_side_by_side_and_live(project, tmp_path):
+    folder = make_issue(project)
+    with preview_server(load_settings(project), folder, interval=0.1) as server:
+        with Browser() as browser:
+            browser.open(server.url, 1300)
+            frames = until(
+                browser,
+                f"(() => {{ const f = {FRAMES}; return f.length && f[0].text && f[1].text && f; }})()",
+            )
+            assert [round(f["width"]) for f in frames] == [802, 377]  # 800 and 375 plus borders
+            assert frames[1]["scroll"] <= 375  # the phone view does not scroll sideways
+            assert all("Dear Alex Sample," in f["text"] for f in frames)
+            assert "Build report" in browser.evaluate("document.body.innerText")
+            browser.screenshot(tmp_path / "preview.png")
+
+            browser.evaluate("window.stale = true")
+            item = folder / "items" / "item-2.md"
+            item.write_text(item.read_text().replace("Item number 2", "Changed while you watched"))
+            stat = item.stat()
+            os.utime(item, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+            until(browser, "window.stale === undefined")  # the page reloaded by itself
+            until(browser, f"{FRAMES}[0].text.includes('Changed while you watched')")
+    assert (tmp_path / "preview.png").stat().st_size > 10_000

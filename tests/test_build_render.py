@@ -1,0 +1,79 @@
+"""newsletter.build.render: the text part, house and issue templates, template and MJML errors."""
+
+from __future__ import annotations
+
+from helpers import cli, item, make_issue
+
+
+def test_text_part_holds_every_title_and_link_unbroken(project):
+    long_url = "https://example.org/" + "a-very-long-path-segment/" * 5 + "end"
+    make_issue(
+        project,
+        items={
+            "one.md": item(
+                "First item with a rather long title that will need wrapping at "
+                "seventy-eight columns for sure"
+            ),
+            "two.md": item("Second", link=long_url),
+            "three.md": item("Third", section="events"),
+        },
+    )
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    text = (project / "issues/2026-Q4/build/email.txt").read_text()
+    flat = " ".join(text.split())
+    for title in ("First item with a rather long title", "Second", "Third"):
+        assert title in flat
+    assert f"] {long_url}\n" in text  # listed whole, never split
+    assert "https://example.org/Third" in text
+    for line in text.splitlines():
+        assert len(line) <= 78 or line.split()[-1].startswith("https://"), line
+    assert "Events & training" in text and "&amp;" not in text
+
+
+def test_issue_template_overrides_house_template(project):
+    folder = make_issue(project)
+    (folder / "templates").mkdir()
+    house = (project / "templates/_footer.mjml.j2").read_text()
+    (folder / "templates/_footer.mjml.j2").write_text(
+        house.replace(
+            "<p>{{ settings.from_name }},", "<p>Special edition footer. {{ settings.from_name }},"
+        )
+    )
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    assert "Special edition footer." in (folder / "build/email.html").read_text()
+    other = make_issue(project, "2027-Q1")
+    assert cli(project, "build", "2027-Q1").exit_code == 0
+    assert "Special edition footer." not in (other / "build/email.html").read_text()
+
+
+def test_template_error_names_template_and_line(project):
+    make_issue(project)
+    path = project / "templates/_toc.mjml.j2"
+    lines = path.read_text().splitlines()
+    lines[3] = "      <h2>{{ no_such_variable }}</h2>"
+    path.write_text("\n".join(lines) + "\n")
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: templates/_toc.mjml.j2:4: 'no_such_variable' is undefined. Fix the template.\n"
+    )
+
+
+def test_template_syntax_error(project):
+    make_issue(project)
+    (project / "templates/_toc.mjml.j2").write_text("line one\n{% if %}\n")
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: templates/_toc.mjml.j2:2: ")
+
+
+def test_mjml_error_points_at_template_line(project):
+    make_issue(project)
+    path = project / "templates/_intro.mjml.j2"
+    path.write_text(path.read_text().replace("  </mj-column>\n", "", 1))
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: templates/_intro.mjml.j2:"), result.output
+    assert "MJML error" in result.output
+    assert not (project / "issues/2026-Q4/build/email.html").exists()
+    assert (project / "issues/2026-Q4/build/email.mjml").exists()  # kept for debugging

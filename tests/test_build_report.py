@@ -1,0 +1,87 @@
+"""newsletter.build.report: the accessibility and size audit of the built email."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import cli, item, make_issue
+
+
+@pytest.mark.parametrize(
+    "old,new,finding",
+    [
+        (
+            '<h1 style="color:{{ p.band_text }};">',
+            '<h2 style="color:{{ p.band_text }};">',
+            "headings: found 0 <h1>",
+        ),
+        (
+            '<h1 style="color:{{ p.band_text }};">{{ settings.name }}</h1>',
+            "<h1>x</h1><h3>y</h3>",
+            "headings: heading level skips from h1 to h3",
+        ),
+        (
+            "View this issue in your browser</a>",
+            "click here</a>",
+            "link-text: link text 'click here'",
+        ),
+        ('font-size="14px">', 'font-size="11px">', "font-size: text smaller than 14px: 11px"),
+        (
+            '<p style="margin:0 0 8px;">',
+            '<p style="margin:0 0 8px;"><img src="https://example.org/x.png">',
+            "img-alt",
+        ),
+        ("<h1 style", "{{ '{{' }}<h1 style", "leftover: a leftover '{{'"),
+        ("</mj-text>", "</mj-text><mj-sparkle>shiny</mj-sparkle>", "mjml-leftover: <mj-sparkle>"),
+    ],
+    ids=[
+        "no-h1",
+        "skipped-level",
+        "vague-link",
+        "small-text",
+        "img-without-alt",
+        "leftover",
+        "unknown-mj-tag",
+    ],
+)
+def test_accessibility_report_on_a_broken_template(project, old, new, finding):
+    make_issue(project)
+    path = project / "templates/_header.mjml.j2"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 1
+    report = json.loads((project / "issues/2026-Q4/build/report.json").read_text())
+    assert report["ok"] is False
+    assert any(e.startswith(finding) for e in report["errors"]), report["errors"]
+    assert f"error: {finding}" in result.output
+    assert result.output.splitlines()[-1].startswith("Error: issues/2026-Q4/build/report.json: ")
+
+
+def test_layout_table_without_role_is_reported():
+    from newsletter.build.report import audit
+
+    findings = audit(
+        '<html lang="en"><body><h1>x</h1><table><tr><td>x</td></tr></table></body></html>'
+    )
+    assert [f.rule for f in findings] == ["table-role"]
+
+
+def test_size_limits():
+    from newsletter.build.report import size_findings
+
+    assert size_findings("x" * 50 * 1024) == (50.0, [])
+    kb, warn = size_findings("x" * 95 * 1024)
+    assert [f.severity for f in warn] == ["warning"]
+    kb, err = size_findings("x" * 103 * 1024)
+    assert [f.severity for f in err] == ["error"]
+
+
+def test_template_like_text_in_content_is_not_a_leftover(project):
+    make_issue(project, items={"a.md": item("Pricing {{ braces }} and {% tags %}")})
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    text = (project / "issues/2026-Q4/build/email.txt").read_text()
+    assert "Pricing {\u200d{ braces }} and {\u200d% tags %}" in text

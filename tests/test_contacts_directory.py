@@ -1,0 +1,255 @@
+"""newsletter.contacts.directory: who an issue lists, badges, counts, vacancies, and its size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+
+from helpers import REPO, cli, make_issue
+
+from newsletter.config import load_settings
+from newsletter.contacts.directory import EMAIL_CHANGES, Departure, build_directory
+from newsletter.models import Contact
+from newsletter.store import open_db
+from newsletter.store.contacts import (
+    change_contact,
+    create_contact,
+    get_contact,
+    mark_bounced,
+    mark_left,
+    organisation_id,
+    unsubscribe,
+)
+
+SINCE, UNTIL = dt.date(2026, 9, 15), dt.date(2026, 12, 15)
+
+
+OLD, NEW = "2026-06-01T09:00:00+00:00", "2026-10-10T09:00:00+00:00"
+
+
+def person(db, email, org, at=OLD, **values):
+    return create_contact(db, Contact(email=email, organisation=org, **values), "test", "t", at)
+
+
+def store(project):
+    db = open_db(project / "contacts.db")
+    with db.atomic():
+        person(db, "old@unicef.example.org", "UNICEF", name="Olga Old", job_title="Officer")
+        person(db, "moved@unicef.example.org", "UNICEF", name="Mo Moved", job_title="Officer")
+        change_contact(
+            db, get_contact(db, "moved@unicef.example.org"), {"job_title": "Head"}, "test", "t", NEW
+        )
+        person(db, "topic@unicef.example.org", "UNICEF", name="Ted Topic")
+        change_contact(
+            db, get_contact(db, "topic@unicef.example.org"), {"topics": "climate"}, "test", "t", NEW
+        )
+        person(db, "fresh@who.example.org", "WHO", NEW, name="Fay Fresh", phone="+41 22 555 0100")
+        person(db, "edge@who.example.org", "WHO", "2026-09-15T00:00:00+00:00", name="Ed Edge")
+        person(db, "late@who.example.org", "WHO", "2026-12-16T00:00:00+00:00", name="Lu Late")
+        person(db, "hidden@who.example.org", "WHO", NEW, name="Hal Hidden", listed=False)
+        person(db, "gone@wmo.example.org", "WMO", name="Gil Gone")
+        mark_left(db, "gone@wmo.example.org", "test", "t", NEW)
+        person(db, "bounce@ilo.example.org", "ILO", name="Bo Bounce")
+        mark_bounced(db, "bounce@ilo.example.org", "send", "t", NEW)
+        person(db, "quit@ilo.example.org", "ILO", name="Quinn Quit")
+        unsubscribe(db, "quit@ilo.example.org", "link", "t", NEW)
+        person(db, "early@ilo.example.org", "ILO", name="Eve Early")
+        mark_left(db, "early@ilo.example.org", "test", "t", "2026-08-01T00:00:00+00:00")
+        organisation_id(db, "International Trade Centre", "ITC")
+    return db
+
+
+def test_directory_groups_badges_counts_and_vacancies(project):
+    db = store(project)
+    d = build_directory(db, load_settings(project), SINCE, UNTIL)
+    assert [g.name for g in d.groups] == ["UNICEF", "WHO"]
+    assert [(e.name, e.badge) for g in d.groups for e in g.entries] == [
+        ("Mo Moved", "updated"),
+        ("Olga Old", ""),
+        ("Ted Topic", ""),  # topics are not shown, so not "updated"
+        ("Ed Edge", "new"),  # on the previous issue's date: counts
+        ("Fay Fresh", "new"),
+        ("Lu Late", ""),  # after this issue's date: not this issue's news
+    ]
+    assert (d.new, d.updated, d.left, d.total) == (2, 1, 2, 6)
+    assert [g.title for g in d.vacant] == ["ILO", "International Trade Centre (ITC)", "WMO"]
+    assert [(p.name, p.organisation, p.status) for p in d.departures] == [
+        ("Bo Bounce", "ILO", "bounced"),
+        ("Gil Gone", "WMO", "left"),
+    ]
+    assert d.groups[1].entries[1].mailto == "mailto:fresh@who.example.org"
+    first = build_directory(db, load_settings(project), None, UNTIL)
+    assert (first.new, first.updated, first.left) == (0, 0, 0)
+    assert not any(e.badge for g in first.groups for e in g.entries)
+
+
+def two_issues(project):
+    make_issue(project, "2026-Q4")
+    q3 = make_issue(project, "2026-Q3", items={})
+    (q3 / "issue.toml").write_text(
+        (q3 / "issue.toml").read_text().replace("2026-12-15", "2026-09-15").replace("7", "6")
+    )
+
+
+def test_build_shows_the_directory_everywhere(project):
+    two_issues(project)
+    store(project).conn.close()
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    out = project / "issues/2026-Q4/build"
+    html, text, web = ((out / n).read_text() for n in ("email.html", "email.txt", "web.html"))
+    summary = "Changes since 15 September 2026: 2 new, 1 updated, 2 left."
+    assert summary in " ".join(text.split())  # wrapped at 78 columns
+    for page in (html, web):
+        assert "<strong>2 new</strong>, <strong>1 updated</strong>, <strong>2 left</strong>" in page
+        assert 'href="mailto:fresh@who.example.org"' in page
+        assert "Hal Hidden" not in page and "Quinn Quit" not in page and "Eve Early" not in page
+        assert "International Trade Centre (ITC)" in page and "Gil Gone, WMO (left)" in page
+        assert "Bo Bounce, ILO (email bounced)" in page
+    assert "- Fay Fresh [new]\n  fresh@who.example.org · +41 22 555 0100\n" in text
+    assert "- Mo Moved [updated]\n  Head\n" in text
+    assert json.loads((out / "report.json").read_text())["errors"] == []
+
+
+def test_hostile_contact_fields_are_escaped(project):
+    two_issues(project)
+    db = open_db(project / "contacts.db")
+    with db.atomic():
+        person(
+            db,
+            "o'brien+x@who.example.org",
+            "<script>alert(1)</script>",
+            NEW,
+            job_title='"><img src=x onerror=alert(1)>',
+            phone="%%EMAIL%%",
+        )
+        person(db, "a?b#c%d@who.example.org", "Query", NEW)
+    db.conn.close()
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    out = project / "issues/2026-Q4/build"
+    for name in ("email.html", "web.html"):
+        page = (out / name).read_text()
+        assert "<script>alert" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert 'href="mailto:a%3Fb%23c%25d@who.example.org"' in page
+    for name in ("email.html", "email.txt", "web.html"):
+        assert "%%EMAIL%%" not in (out / name).read_text().replace("at %%EMAIL%%", "")
+
+
+def test_a_large_directory_moves_to_the_web_page(project):
+    two_issues(project)
+    db = open_db(project / "contacts.db")
+    with db.atomic():
+        for n in range(1500):
+            at = NEW if n % 100 == 0 else OLD
+            person(
+                db,
+                f"person{n}@agency{n % 60}.example.org",
+                f"Agency {n % 60}",
+                at,
+                name=f"Person Number {n}",
+                job_title="Private Sector Partnerships Specialist",
+                phone="+41 22 555 0100",
+            )
+    db.conn.close()
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    out = project / "issues/2026-Q4/build"
+    html, text, web = ((out / n).read_text() for n in ("email.html", "email.txt", "web.html"))
+    report = json.loads((out / "report.json").read_text())
+    assert report["size_kb"] < 100 and report["errors"] == []
+    link = "https://focalpoint.example.org/2026-Q4/#directory"
+    for part in (html, text):
+        assert "1500 focal points in 60 organisations" in part
+        assert "Person Number 100" in part  # a new one: listed with the changes
+        assert "Person Number 101" not in part
+        assert link in part
+    assert "Person Number 101" in web and web.count("mailto:person") == 1500
+    assert all('role="presentation"' in t for t in re.findall(r"<table[^>]*>", html))
+
+
+def test_without_a_database_the_email_links_to_the_web_page(project):
+    make_issue(project)
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    assert not (project / "contacts.db").exists()
+    text = (project / "issues/2026-Q4/build/email.txt").read_text()
+    assert "https://focalpoint.example.org/2026-Q4/#directory" in text
+
+
+def test_the_sample_shows_new_updated_left_and_vacant(tmp_path):
+    copy = tmp_path / "sample"
+    for name in ("2026-Q3", "2026-Q4"):
+        shutil.copytree(
+            REPO / "issues" / name, copy / "issues" / name, ignore=shutil.ignore_patterns("build")
+        )
+    shutil.copytree(REPO / "templates", copy / "templates")
+    shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
+    shutil.copy(REPO / "contacts.db", copy / "contacts.db")
+    result = cli(copy, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    text = (copy / "issues/2026-Q4/build/email.txt").read_text()
+    flat = " ".join(text.split())  # wrapped at 78 columns
+    assert "Changes since 15 September 2026: 4 new, 5 updated, 3 left." in flat
+    assert text.count("[new]") == 4 and text.count("[updated]") == 5
+    assert "Vacant ------ No focal point is listed for: International Trade Centre (ITC);" in flat
+    assert "- Henrik Solberg, World Meteorological Organization (left)" in flat
+    assert "- Maya Sato, United Nations Capital Development Fund (email bounced)" in flat
+    assert "Erik Strand" not in text  # unsubscribed: never mentioned
+    db = open_db(copy / "contacts.db")
+    addresses = [e for (e,) in db.execute("SELECT email FROM contacts")]
+    assert len(addresses) >= 60 and all(a.endswith(".example.org") for a in addresses)
+    assert db.execute("SELECT count(*) FROM organisations").fetchone()[0] >= 20
+
+
+def test_a_bouncing_address_needs_an_update_even_without_a_previous_issue(project):
+    db = store(project)
+    first = build_directory(db, load_settings(project), None, UNTIL)
+    assert first.left == 0  # nothing "changed" without a previous issue to compare with
+    assert [(d.name, d.status, d.recent) for d in first.departures] == [
+        ("Bo Bounce", "bounced", False)
+    ]
+    later = build_directory(db, load_settings(project), dt.date(2026, 11, 1), UNTIL)
+    assert later.left == 0 and [d.name for d in later.departures] == ["Bo Bounce"]
+
+
+def test_a_long_list_of_changes_is_cut_short_in_the_email(project):
+    two_issues(project)
+    store = open_db(project / "contacts.db")
+    with store.atomic():
+        for n in range(600):
+            person(
+                store,
+                f"person{n}@agency{n % 30}.example.org",
+                f"Agency {n % 30}",
+                NEW if n < 500 else OLD,
+                name=f"Person Number {n}",
+                job_title="Private Sector Partnerships Specialist",
+            )
+        for n in range(500, 560):
+            mark_left(store, f"person{n}@agency{n % 30}.example.org", "test", "t", NEW)
+    store.conn.close()
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    out = project / "issues/2026-Q4/build"
+    text = " ".join((out / "email.txt").read_text().split())
+    html = (out / "email.html").read_text()
+    assert "Changes since 15 September 2026: 500 new, 0 updated, 60 left." in text
+    assert text.count("[new]") == EMAIL_CHANGES
+    assert f"And {500 - EMAIL_CHANGES} more new or updated focal points." in text
+    assert f"And {60 - EMAIL_CHANGES} more, on the web edition." in text
+    assert f"And {500 - EMAIL_CHANGES} more new or updated focal points." in html
+    assert (out / "web.html").read_text().count("mailto:person") == 540
+
+
+def test_a_nameless_departure_is_counted_without_its_address(project):
+    store = open_db(project / "contacts.db")
+    with store.atomic():
+        person(store, "anon@wmo.example.org", "WMO")
+        mark_left(store, "anon@wmo.example.org", "test", "t", NEW)
+    directory = build_directory(store, load_settings(project), SINCE, UNTIL)
+    store.conn.close()
+    assert directory.departures == (Departure("A focal point", "WMO", "left"),)

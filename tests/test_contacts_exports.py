@@ -1,0 +1,63 @@
+"""newsletter.contacts.exports: `contacts export` as CSV (formulas neutralised) or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from helpers import cli, rows, write
+
+
+@pytest.fixture
+def db(project):
+    return project / "contacts.db"
+
+
+def test_formula_cells_are_kept_as_text_and_neutralised_on_export(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    text = (
+        "Email,Name,Job title,Phone,Topics\n"
+        'a@who.example.org,"=HYPERLINK(""http://x"",""y"")",+cmd|calc,-1+2,@SUM(A1)\n'
+        'b@who.example.org,"\tTabbed",Officer,+41 22 555 0100,x\n'
+    )
+    assert cli(project, "contacts", "import", write(project, "f.csv", text)).exit_code == 0
+    stored = rows(db, "SELECT name, job_title, phone, topics FROM contacts ORDER BY email")
+    assert stored[0] == ('=HYPERLINK("http://x","y")', "+cmd|calc", "-1+2", "@SUM(A1)")
+    exported = cli(project, "contacts", "export")
+    assert exported.exit_code == 0
+    table = list(csv.reader(io.StringIO(exported.output)))
+    assert table[0][:4] == ["Email", "Name", "Organisation", "Job title"]
+    for row in table[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    assert table[1][1] == '\'=HYPERLINK("http://x","y")'
+    assert table[2][6] == "'+41 22 555 0100"
+    # The export goes back in unchanged: the apostrophes are taken off again.
+    (project / "back.csv").write_text(exported.output, encoding="utf-8")
+    again = cli(project, "contacts", "import", "back.csv")
+    assert again.output == "back.csv: 0 added, 0 updated, 2 unchanged, 0 rejected\n"
+
+
+def test_export_to_file_and_json(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    cli(project, "contacts", "add", "a@who.example.org", "--name", "Zoë", "--org", "WHO")
+    result = cli(project, "contacts", "export", "-o", "out.csv")
+    assert result.exit_code == 0 and "Wrote 1 contacts to out.csv." in result.output
+    data = (project / "out.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfEmail,Name,Organisation") and "Zoë".encode() in data
+    assert not list(project.glob(".out.csv.*"))  # no temporary file left behind
+    people = json.loads(cli(project, "contacts", "export", "--format", "json").output)
+    assert people[0]["email"] == "a@who.example.org" and people[0]["organisation"] == "WHO"
+
+
+def test_export_to_a_missing_folder_is_one_line_error(project, monkeypatch):
+    monkeypatch.chdir(project)
+    cli(project, "contacts", "add", "a@who.example.org")
+    result = cli(project, "contacts", "export", "-o", "nowhere/list.csv")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: nowhere/list.csv: cannot write it (No such file or directory). "
+        "Check that the folder exists.\n",
+    )

@@ -1,0 +1,151 @@
+"""newsletter.contacts.imports: `contacts import` plans, reports and applies rows; never re-subscribes."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import REPO, cli, dump, rows, write
+
+from newsletter.store import contacts, open_db
+
+SAMPLE = REPO / "examples" / "focal-points.csv"
+
+
+@pytest.fixture
+def db(project):
+    return project / "contacts.db"
+
+
+def test_import_sample_then_reimport_is_unchanged(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    (project / "examples").mkdir()
+    (project / "examples" / "focal-points.csv").write_bytes(SAMPLE.read_bytes())
+    first = cli(project, "contacts", "import", "examples/focal-points.csv")
+    assert first.exit_code == 0, first.output
+    assert (
+        first.output == "examples/focal-points.csv: 64 added, 0 updated, 0 unchanged, 0 rejected\n"
+    )
+    again = cli(project, "contacts", "import", "examples/focal-points.csv")
+    assert (
+        again.output == "examples/focal-points.csv: 0 added, 0 updated, 64 unchanged, 0 rejected\n"
+    )
+    orgs = rows(db, "SELECT count(*) FROM organisations")[0][0]
+    assert orgs == 23
+    # An acronym in the file finds the organisation stored under its full name.
+    write(project, "short.csv", "Email,Agency\nkofi.boateng@unv.example.org,UNV\n")
+    assert cli(project, "contacts", "import", "short.csv").output.endswith(
+        "1 unchanged, 0 rejected\n"
+    )
+
+
+def test_missing_file(project, monkeypatch):
+    monkeypatch.chdir(project)
+    result = cli(project, "contacts", "import", "nope.csv")
+    assert result.exit_code == 1
+    assert (
+        result.output
+        == "Error: nope.csv: cannot read it (No such file or directory). Check the path.\n"
+    )
+
+
+def test_rejected_rows_are_reported_and_the_rest_applied(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    cli(project, "contacts", "add", "kept@who.example.org", "--name", "Kept Name")
+    before = rows(db)
+    name = write(
+        project,
+        "mixed.csv",
+        "Email,Name,Listed\n"
+        "one@who.example.org,One,yes\n"
+        "not-an-address,Two,yes\n"
+        "ONE@who.example.org,One again,yes\n"
+        "kept@who.example.org,Bell\x07Name,yes\n"
+        "three@who.example.org,Three,maybe\n"
+        ",Nobody,yes\n",
+    )
+    result = cli(project, "contacts", "import", name)
+    assert result.exit_code == 3
+    assert result.output.splitlines() == [
+        "mixed.csv:3: 'not-an-address' is not a valid email address (An email address must "
+        "have an @-sign). Correct it.",
+        "mixed.csv:4: one@who.example.org is already on row 2. "
+        "Keep one row per address and delete the other.",
+        "mixed.csv:5: column 'Name' 'Bell\\u0007Name' contains the control character U+0007. "
+        "Remove it.",
+        "mixed.csv:6: column 'Listed' 'maybe' must be yes or no.",
+        "mixed.csv:7: no address; it is not a valid email address (no email address). Correct it.",
+        "mixed.csv: 1 added, 0 updated, 0 unchanged, 5 rejected",
+    ]
+    # The rejected row for an existing contact left it exactly as it was.
+    assert rows(db) == sorted(before + [("one@who.example.org", "One", "subscribed")])
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    cli(project, "contacts", "add", "a@who.example.org", "--name", "A", "--job-title", "Old")
+    before = dump(db)
+    name = write(
+        project, "d.csv", "Email,Name,Job title\na@who.example.org,A,New\nb@who.example.org,B,\n"
+    )
+    result = cli(project, "contacts", "import", name, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "+ b@who.example.org  'B', subscribed",
+        "~ a@who.example.org  job_title: 'Old' → 'New'",
+        "d.csv: 1 added, 1 updated, 0 unchanged, 0 rejected (dry run: nothing written)",
+    ]
+    assert dump(db) == before
+
+
+def test_empty_cells_never_erase(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    cli(project, "contacts", "add", "a@who.example.org", "--name", "A", "--phone", "+41 1")
+    result = cli(
+        project,
+        "contacts",
+        "import",
+        write(project, "e.csv", "Email,Name,Phone\na@who.example.org,,\n"),
+    )
+    assert result.output.endswith("0 updated, 1 unchanged, 0 rejected\n")
+    assert rows(db, "SELECT name, phone FROM contacts") == [("A", "+41 1")]
+
+
+def test_ten_thousand_rows(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    lines = ["Email,Name,Organisation"]
+    lines += [
+        f"person{n}@agency{n % 40}.example.org,Person {n},Agency {n % 40}" for n in range(10_000)
+    ]
+    name = write(project, "big.csv", "\n".join(lines) + "\n")
+    result = cli(project, "contacts", "import", name)
+    assert result.output == "big.csv: 10000 added, 0 updated, 0 unchanged, 0 rejected\n"
+    assert rows(db, "SELECT count(*), count(DISTINCT organisation_id) FROM contacts") == [
+        (10_000, 40)
+    ]
+    assert rows(db, "SELECT count(*) FROM history WHERE field = 'created'") == [(10_000,)]
+    again = cli(project, "contacts", "import", name)
+    assert again.output == "big.csv: 0 added, 0 updated, 10000 unchanged, 0 rejected\n"
+
+
+def test_reimport_never_resubscribes(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    people = "Email,Name\n" + "".join(f"p{n}@who.example.org,P{n}\n" for n in range(4))
+    cli(project, "contacts", "import", write(project, "p.csv", people))
+    cli(project, "contacts", "unsubscribe", "p0@who.example.org")
+    cli(project, "contacts", "remove", "p1@who.example.org")
+    store = open_db(db)
+    assert contacts.mark_bounced(store, "p2@who.example.org", "send", "test")
+    store.conn.close()
+    statuses = rows(db, "SELECT email, status FROM contacts ORDER BY email")
+    assert [s for _, s in statuses] == ["unsubscribed", "left", "bounced", "subscribed"]
+    before = dump(db)
+    assert cli(project, "contacts", "import", "p.csv").output.endswith("4 unchanged, 0 rejected\n")
+    assert dump(db) == before
+    # A file that explicitly says "subscribed" gets a note; the status stays.
+    said = write(project, "s.csv", "Email,Status\np0@who.example.org,subscribed\n")
+    result = cli(project, "contacts", "import", said)
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == (
+        "s.csv:2: note: p0@who.example.org stays unsubscribed; an import never re-subscribes "
+        "anyone. Use contacts edit --resubscribe if they asked."
+    )
+    assert rows(db, "SELECT email, status FROM contacts ORDER BY email") == statuses

@@ -1,0 +1,48 @@
+"""newsletter.issue.inbox: candidate files, their names, and the inbox listing."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import cli, make_issue
+
+from newsletter.issue.inbox import slugify
+
+
+@pytest.mark.parametrize(
+    "title,slug",
+    [
+        ("UN Supplier Code of Conduct: what's new?", "un-supplier-code-of-conduct-what-s-new"),
+        ("Épargne & Développement", "epargne-developpement"),
+        ("a" * 30 + " " + "b" * 40, "a" * 30),
+    ],
+)
+def test_slugify(title, slug):
+    assert slugify(title) == slug
+
+
+def test_slugify_non_latin_titles_are_stable_and_distinct():
+    assert slugify("Новости") == slugify("Новости") != slugify("Здравствуй")
+    assert slugify("Новости").startswith("entry-")
+
+
+def test_inbox_shows_a_broken_candidate(project):
+    folder = make_issue(project)
+    (folder / "inbox").mkdir()
+    (folder / "inbox" / "broken.md").write_text("---\ntitle: [unclosed\n---\n")
+    result = cli(project, "inbox", "2026-Q4")
+    assert result.stderr.startswith("issues/2026-Q4/inbox/broken.md:3: invalid YAML")
+    assert result.stdout.splitlines()[1].split() == [
+        "broken",
+        "-",
+        "-",
+        "-",
+        "(cannot",
+        "be",
+        "read;",
+        "see",
+        "above)",
+    ]
+    empty = make_issue(project, "2027-Q1", items={})
+    assert cli(project, "inbox", empty.name).stdout == (
+        "issues/2027-Q1/inbox/: no candidates. Run: newsletter collect 2027-Q1\n"
+    )

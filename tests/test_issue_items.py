@@ -1,0 +1,207 @@
+"""newsletter.issue.items: an item file's front matter and summary, each problem with its line."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import GOOD_ITEM, cli, make_issue
+
+P = "issues/2026-Q4/items/bad.md"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "---\ntitle: \nsection: news\nlink: https://example.org/\n---\nBody\n",
+            f"{P}:2: 'title' is missing or empty. Add 'title: ...' to the front matter.",
+        ),
+        (
+            "---\nsection: news\nlink: https://example.org/\n---\nBody\n",
+            f"{P}:1: 'title' is missing or empty. Add 'title: ...' to the front matter.",
+        ),
+        (
+            "---\ntitle: T\nsection: gossip\nlink: https://example.org/\n---\n",
+            f"{P}:3: unknown section 'gossip'. Use one of: news, tools, events, spotlight.",
+        ),
+        (
+            "---\ntitle: T\nsection: news\ndate: 5 Oct 2026\nlink: https://example.org/\n---\n",
+            f"{P}:4: date '5 Oct 2026' is not a date. Write it as YYYY-MM-DD.",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: javascript:alert(1)\n---\n",
+            f"{P}:4: link 'javascript:alert(1)' is not an http(s) URL. Use https://...",
+        ),
+        (
+            '---\ntitle: T\nsection: news\nlink: "http://[bad/x"\n---\n',
+            f"{P}:4: link 'http://[bad/x' is not an http(s) URL. Use https://...",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: https://example.org:99999/\n---\n",
+            f"{P}:4: link 'https://example.org:99999/' is not an http(s) URL. Use https://...",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: ftp://example.org/f\n---\n",
+            f"{P}:4: link 'ftp://example.org/f' is not an http(s) URL. Use https://...",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: https://example.org/\n"
+            "image: https://example.org/a.png\n---\n",
+            f"{P}:5: image has no image_alt. Describe the picture in 'image_alt: ...'.",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nlink: https://example.org/\nfoo: [unclosed\n---\n",
+            # The reason in brackets comes from the YAML parser (libyaml or pure Python).
+            (f"{P}:6: invalid YAML front matter (", "). Check quotes, colons and indents."),
+        ),
+        (
+            "---\ntitel: T\nsection: news\nlink: https://example.org/\n---\n",
+            f"{P}:2: unknown field 'titel'. Did you mean 'title'?",
+        ),
+        (
+            b"---\ntitle: Caf\xe9\nsection: news\n---\n",
+            f"{P}:2: not UTF-8 (byte 0xe9; it looks like Latin-1 or Windows-1252). "
+            "Save the file as UTF-8.",
+        ),
+        (
+            "",
+            f"{P}:1: the file is empty. Add front matter with a title and section, then a summary.",
+        ),
+        (
+            "Just text, no front matter.\n",
+            f"{P}:1: no front matter. Start the file with a '---' line, the fields, then '---'.",
+        ),
+        (
+            "---\ntitle: T\nsection: news\nweight: heavy\nlink: https://example.org/\n---\n",
+            f"{P}:4: weight 'heavy' is not a whole number. Write a whole number, such as 10 or -5.",
+        ),
+        (
+            "---\ntitle: T\ntitle: U\nsection: news\nlink: https://example.org/\n---\n",
+            f"{P}:3: 'title' appears twice. Keep one.",
+        ),
+    ],
+    ids=[
+        "empty-title",
+        "missing-title",
+        "unknown-section",
+        "bad-date",
+        "javascript-link",
+        "bad-ipv6-link",
+        "bad-port-link",
+        "ftp-link",
+        "image-without-alt",
+        "invalid-yaml",
+        "unknown-key-typo",
+        "not-utf8",
+        "empty-file",
+        "no-front-matter",
+        "bad-weight",
+        "duplicate-key",
+    ],
+)
+def test_bad_item_is_reported_with_path_and_line(project, text, expected):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    (folder / "items" / "bad.md").write_bytes(data)
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    if isinstance(expected, tuple):
+        assert lines[0].startswith(expected[0]) and lines[0].endswith(expected[1]), lines[0]
+    else:
+        assert lines[0] == expected
+    assert lines[-1] == (
+        "Error: 1 error in issues/2026-Q4; fix them before building. "
+        "Fix the lines above and run again."
+    )
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "---\ntitle: No link\nsection: news\ndate: 2026-10-05\n---\nBody\n",
+            f"{P}:1: warning: no link. Add 'link: https://...' so readers can find out more.",
+        ),
+        (
+            "---\ntitle: Old\nsection: news\nlink: https://example.org/\ndate: 2025-01-01\n---\n",
+            f"{P}:5: warning: date 2025-01-01 is outside the issue window 2026-10-01 to 2026-12-31.",
+        ),
+        (
+            "---\ntitle: Long\nsection: news\nlink: https://example.org/\n---\n" + "word " * 121,
+            f"{P}:6: warning: summary has 121 words. Trim it to 120 or fewer.",
+        ),
+        (
+            "---\ntitle: Later\nsection: news\nlink: https://example.org/\nembargo: 2999-01-01\n---\n",
+            f"{P}:5: warning: embargoed until 2999-01-01; held back until then.",
+        ),
+    ],
+    ids=["no-link", "outside-window", "long-summary", "embargo-future"],
+)
+def test_warnings_do_not_fail_the_check(project, text, expected):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    (folder / "items" / "bad.md").write_text(text, encoding="utf-8")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == expected
+    assert result.output.splitlines()[-1].endswith("1 warning.")
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "---\ntitle: T\nsection: news\n",
+            f"{P}:1: front matter is not closed. Add a '---' line after the last field.",
+        ),
+        (
+            "+++\ntitle = 'T'\n+++\nBody\n",
+            f"{P}:1: front matter must be YAML between '---' lines (TOML or JSON is not read).",
+        ),
+    ],
+    ids=["unclosed", "toml-front-matter"],
+)
+def test_front_matter_shape(project, text, expected):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    (folder / "items" / "bad.md").write_text(text)
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == expected
+
+
+def test_unreadable_item_is_a_problem_not_a_traceback(project):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    (folder / "items" / "gone.md").symlink_to(folder / "items" / "missing-target.md")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "issues/2026-Q4/items/gone.md: cannot be read (No such file or directory). "
+        "Check the file's permissions."
+    )
+
+
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ("starts: next week", "starts 'next week' is not a date. Use YYYY-MM-DD or"),
+        ("ends: 2027-03-24", "'ends' needs 'starts'"),
+        ("starts: 2027-03-24\nends: 2027-03-23", "the event ends before it starts"),
+        ("starts: 2027-03-24 15:00\nends: 2027-03-24 14:00", "the event ends before it starts"),
+    ],
+)
+def test_event_dates_are_checked(project, fields, message):
+    item = (
+        f"---\ntitle: An event\nsection: events\nlink: https://example.org/e\n{fields}\n---\nX.\n"
+    )
+    make_issue(project, items={"event.md": item})
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_an_all_day_end_on_the_start_day_is_fine(project):
+    item = (
+        "---\ntitle: An event\nsection: events\nlink: https://example.org/e\n"
+        "starts: 2027-03-24 09:00\nends: 2027-03-24\n---\nX.\n"
+    )
+    make_issue(project, items={"event.md": item})
+    assert cli(project, "check", "2026-Q4").exit_code == 0

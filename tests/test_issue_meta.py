@@ -1,0 +1,98 @@
+"""newsletter.issue.meta: issue.toml, the collection window, the issues around one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from helpers import GOOD_ITEM, Route, add_feed, cli, item, make_issue, rss
+
+from newsletter.issue.meta import previous_issue_date
+
+
+@pytest.mark.parametrize(
+    "toml,expected",
+    [
+        ("number = 7\n", "issues/2026-Q4/issue.toml: 'title' is missing or empty."),
+        (
+            'number = 7\ntitle = "T"\ndate = 2026-12-15\nsubject = "S"\npreheader = "short"\ncolour = 1\n',
+            "issues/2026-Q4/issue.toml:6: unknown key 'colour'.",
+        ),
+        (
+            'number = 7\ntitle = "T"\ndate = 2026-12-15\nsubject = "S"\npreheader = "short"\n',
+            "issues/2026-Q4/issue.toml:5: preheader has 5 characters; make it 40 to 130",
+        ),
+        ("number = [\n", "issues/2026-Q4/issue.toml:2: invalid TOML"),
+    ],
+    ids=["missing-fields", "unknown-key", "short-preheader", "invalid-toml"],
+)
+def test_bad_issue_toml(project, toml, expected):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    (folder / "issue.toml").write_text(toml, encoding="utf-8")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert any(line.startswith(expected) for line in result.output.splitlines()), result.output
+
+
+def test_lower_case_quarter_id_gets_its_window(project):
+    make_issue(project, "2027-q2", items={"a.md": item("Spring", date="2027-05-01")})
+    result = cli(project, "check", "2027-q2")
+    assert result.exit_code == 0, result.output
+    assert "outside the issue window" not in result.output
+
+
+SINCE = dt.date(2026, 9, 15)
+
+
+def test_previous_issue_date(project):
+    make_issue(project, "2026-Q4")
+    for name, date in (
+        ("2026-Q2", "2026-06-15"),
+        ("2026-Q3", "2026-09-15"),
+        ("2027-Q1", "2027-03-15"),
+    ):
+        (project / "issues" / name).mkdir()
+        (project / "issues" / name / "issue.toml").write_text(f"date = {date}\n")
+    (project / "issues" / "broken").mkdir()
+    (project / "issues" / "broken" / "issue.toml").write_text("date = [")
+    assert previous_issue_date(project, "2026-Q4", dt.date(2026, 12, 15)) == SINCE
+    assert previous_issue_date(project, "2026-Q2", dt.date(2026, 6, 15)) is None
+
+
+WINDOWS = {
+    "reversed": (
+        "2026-Q4",
+        "window = { from = 2026-12-01, to = 2026-10-01 }\n",
+        "issues/2026-Q4/issue.toml:6: 'window' ends before it starts. Put 'from' before 'to'.",
+    ),
+    "not dates": (
+        "2026-Q4",
+        'window = { from = "soon", to = 2026-10-01 }\n',
+        "issues/2026-Q4/issue.toml:6: 'window' is not { from = YYYY-MM-DD, to = YYYY-MM-DD }. "
+        "Write it as window = { from = 2026-10-01, to = 2026-12-31 }.",
+    ),
+    "none": (
+        "special",
+        "",
+        "issues/special/issue.toml: no window, and the ID is not a quarter such as 2026-Q4. "
+        "Add window = { from = 2026-10-01, to = 2026-12-31 } to issue.toml.",
+    ),
+}
+
+
+@pytest.mark.parametrize("issue_id,extra,message", WINDOWS.values(), ids=WINDOWS)
+def test_check_and_collect_give_the_one_window_message(
+    project, feed_server, issue_id, extra, message
+):
+    folder = make_issue(project, issue_id, items={})
+    (folder / "issue.toml").write_text((folder / "issue.toml").read_text() + extra)
+    add_feed(project, feed_server, "A", "news", Route(rss([])))
+    collected = cli(project, "collect", issue_id)
+    assert (collected.exit_code, collected.output) == (1, f"Error: {message}\n")
+    checked = cli(project, "check", issue_id)
+    assert checked.exit_code == 1
+    assert checked.output.splitlines() == [
+        message,
+        f"Error: 1 error in issues/{issue_id}; fix them before building. "
+        "Fix the lines above and run again.",
+    ]

@@ -1,0 +1,39 @@
+"""newsletter.issue.scaffold: `newsletter new` makes an issue that passes check; never overwrites."""
+
+from __future__ import annotations
+
+from helpers import cli, make_issue
+
+
+def test_new_issue_passes_check(project):
+    make_issue(project, "2026-Q4")  # number 7
+    result = cli(project, "new", "2027-Q1")
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "Created issues/2027-Q1/: issue.toml, intro.md, items/example.md\n"
+        "Next: add items to issues/2027-Q1/items/, then: newsletter check 2027-Q1\n"
+    )
+    toml = (project / "issues/2027-Q1/issue.toml").read_text()
+    assert "number = 8\n" in toml and "date = 2027-03-15\n" in toml
+    assert 'title = "First quarter 2027"' in toml
+    check = cli(project, "check", "2027-Q1")
+    assert check.exit_code == 0, check.output
+    assert check.output == "issues/2027-Q1: 1 item in 1 section, no problems.\n"
+    assert cli(project, "build", "2027-Q1").exit_code == 0
+
+
+def test_new_refuses_to_overwrite(project):
+    folder = make_issue(project)
+    before = (folder / "issue.toml").read_bytes()
+    result = cli(project, "new", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output == "Error: issues/2026-Q4: already exists. Choose another ID or edit it.\n"
+    assert (folder / "issue.toml").read_bytes() == before
+
+
+def test_new_with_a_free_form_id_gets_a_window(project):
+    result = cli(project, "new", "special-edition")
+    assert result.exit_code == 0, result.output
+    assert "window = { from = " in (project / "issues/special-edition/issue.toml").read_text()
+    check = cli(project, "check", "special-edition")
+    assert check.exit_code == 0, check.output

@@ -1,0 +1,58 @@
+"""README.md: every command documented with an example, and CI runs its test command."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from helpers import REPO
+
+from newsletter.cli import main
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def commands(group: click.Group, prefix: str = "newsletter"):
+    # Through list_commands/get_command, as click's help does: the group is lazy.
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, f"{prefix} {name}: listed but cannot be loaded"
+        path = f"{prefix} {name}"
+        if isinstance(command, click.Group):
+            yield from commands(command, path)
+        else:
+            yield path, command
+
+
+ALL = list(commands(main))
+
+
+def test_there_are_commands():
+    assert "newsletter build" in dict(ALL)
+    assert len(ALL) > 20
+
+
+@pytest.mark.parametrize("path,command", ALL, ids=[p for p, _ in ALL])
+def test_command_has_a_readme_section(path, command):
+    assert f"### `{path}`" in README, f"README.md has no '### `{path}`' section"
+
+
+@pytest.mark.parametrize("path,command", ALL, ids=[p for p, _ in ALL])
+def test_command_docstring_has_an_example(path, command):
+    help_text = command.help or ""
+    assert help_text.splitlines()[0].strip(), f"{path}: no one-line summary"
+    assert f"Example: {path}" in help_text, f"{path}: docstring lacks 'Example: {path} ...'"
+
+
+def test_quickstart_has_exactly_the_two_commands():
+    quick = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("\n", 1)[1].strip() for b in quick.split("```")[1::2]]
+    assert blocks == [
+        "pip install -e . && newsletter build 2026-Q4",
+        "pip install -e '.[test]' && pytest",
+    ]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "\npip install -e '.[test]' && pytest\n" in ci

@@ -1,0 +1,296 @@
+"""newsletter.returns.bounces: `newsletter bounces` maps returned mail through the ledger to contacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import mailbox
+import re
+from pathlib import Path
+
+import pytest
+from helpers import cli
+
+from newsletter.config import load_settings
+from newsletter.contacts.directory import build_directory
+from newsletter.models import Contact
+from newsletter.returns.dsn import classify
+from newsletter.store import ledger, open_db
+from newsletter.store.bounces import soft_streak
+from newsletter.store.contacts import create_contact, get_contact, history
+from newsletter.tokens import make_token
+
+DATA = Path(__file__).parent / "data" / "bounces"
+SECRET = "a-test-secret-that-is-long-enough"
+
+
+# Who each sample bounce is about, and the Message-ID the ledger gave them.
+PEOPLE = {
+    "gone.away@unicef.example": "<2026-Q4.1111111111111111@example.org>",
+    "full.box@undp.example": "<2026-Q4.2222222222222222@example.org>",
+    "amina.diallo@wfp.example": "<2026-Q4.3333333333333333@example.org>",
+    "old.post@unhcr.example": "<2026-Q4.4444444444444444@example.org>",
+    "no.such.user@unops.example": "<2026-Q4.5555555555555555@example.org>",
+    "slow.server@who.example": "<2026-Q4.6666666666666666@example.org>",
+    "moved.on@ilo.example": "<2026-Q4.7777777777777777@example.org>",
+    "stays@ilo.example": "<2026-Q4.8888888888888888@example.org>",
+}
+
+
+def sent(db, issue, ids=None, at="2026-12-15T09:00:00+00:00"):
+    """Snapshot ``issue`` in the ledger and mark every row sent, with chosen Message-IDs."""
+    ledger.snapshot(db, issue, "smtp", issue, "example.org")
+    with db.atomic():
+        for contact_id, email in db.execute(
+            "SELECT contact_id, email FROM deliveries WHERE issue = ?", [issue]
+        ).fetchall():
+            mid = (ids or {}).get(email)
+            db.execute(
+                "UPDATE deliveries SET status = 'sent', sent_at = ?,"
+                " message_id = coalesce(?, message_id) WHERE issue = ? AND contact_id = ?",
+                [at, mid, issue, contact_id],
+            )
+
+
+@pytest.fixture
+def db(project):
+    db = open_db(project / "contacts.db")
+    for email in PEOPLE:
+        create_contact(db, Contact(email=email, name=email.split("@")[0]), "test", "t")
+    sent(db, "2026-Q4", PEOPLE)
+    return db
+
+
+def mbox(tmp_path, names, name="returned.mbox"):
+    path = tmp_path / name
+    box = mailbox.mbox(path)
+    for n in names:
+        box.add((DATA / n).read_bytes())
+    box.close()
+    return path
+
+
+ALL = [
+    "hard-5.1.1.eml",
+    "soft-4.2.2.eml",
+    "out-of-office.eml",
+    "no-message-id.eml",
+    "malformed.eml",
+    "exim-5.1.1.eml",
+    "qmail.eml",
+    "delayed.eml",
+]
+
+
+def test_the_sample_mailbox_end_to_end_and_twice(project, db, tmp_path):
+    path = mbox(tmp_path, ALL)
+    first = cli(project, "bounces", str(path))
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines == [
+        "message 1: hard bounce 5.1.1 for gone.away@unicef.example (issue 2026-Q4, by Message-ID): marked bounced",
+        "message 2: soft bounce 4.2.2 for full.box@undp.example (issue 2026-Q4, by Message-ID): 1 of 3 soft bounces in a row",
+        "message 3: ignored: auto-reply (Automatic reply: The UN-Business Focal Point: test issue)",
+        "message 4: hard bounce 5.1.10 for moved.on@ilo.example (issue 2026-Q4, no Message-ID; matched by address): marked bounced",
+        "message 5: skipped: malformed message (no mail headers)",
+        "message 6: hard bounce 5.1.1 for old.post@unhcr.example (issue 2026-Q4, by Message-ID): marked bounced",
+        "message 7: hard bounce 5.1.1 for no.such.user@unops.example (issue 2026-Q4, by Message-ID): marked bounced",
+        "message 8: ignored: delivery delayed, the server is still trying (4.4.1)",
+        "8 messages: 4 hard bounces, 1 soft bounce, 1 auto-reply, 2 other; 4 contacts changed.",
+    ]
+    status = {e: get_contact(db, e).status for e in PEOPLE}
+    assert [e for e, s in status.items() if s == "bounced"] == [
+        "gone.away@unicef.example",
+        "old.post@unhcr.example",
+        "no.such.user@unops.example",
+        "moved.on@ilo.example",
+    ]
+    gone = get_contact(db, "gone.away@unicef.example")
+    assert [(h.field, h.new, h.source) for h in history(db, gone.id)][-1] == (
+        "status",
+        "bounced",
+        "bounce:2026-Q4",
+    )
+    rows = db.execute("SELECT count(*) FROM history").fetchone()[0]
+
+    second = cli(project, "bounces", str(path))
+    assert second.exit_code == 0
+    assert second.output.splitlines()[0] == "message 1: already processed; nothing to do"
+    assert second.output.splitlines()[-1] == "8 messages: 8 already processed; 0 contacts changed."
+    assert db.execute("SELECT count(*) FROM history").fetchone()[0] == rows
+    assert status == {e: get_contact(db, e).status for e in PEOPLE}
+
+
+def test_maildir_works_too(project, db, tmp_path):
+    box = mailbox.Maildir(tmp_path / "Maildir")
+    for name in ("hard-5.1.1.eml", "out-of-office.eml"):
+        box.add((DATA / name).read_bytes())
+    result = cli(project, "bounces", str(tmp_path / "Maildir"))
+    assert result.exit_code == 0, result.output
+    assert "marked bounced" in result.output and "ignored: auto-reply" in result.output
+    assert get_contact(db, "gone.away@unicef.example").status == "bounced"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "office365-5.1.10.eml",
+        "exchange-legacy.eml",
+        "outlook-delivery-has-failed.eml",
+        "sendmail-5.1.1.eml",
+        "gmail-5.1.1.eml",
+        "ses-5.1.1.eml",
+        "mailgun-style.eml",
+        "references-only.eml",
+        "broken-mime.eml",
+    ],
+)
+def test_each_format_reaches_its_contact_through_the_ledger(project, db, tmp_path, name):
+    result = cli(project, "bounces", str(mbox(tmp_path, [name])))
+    assert result.exit_code == 0, result.output
+    status = classify((DATA / name).read_bytes()).status
+    assert result.output.splitlines()[0] == (
+        f"message 1: hard bounce {status} for gone.away@unicef.example"
+        " (issue 2026-Q4, by Message-ID): marked bounced"
+    )
+    assert get_contact(db, "gone.away@unicef.example").status == "bounced"
+
+
+def test_an_out_of_office_with_a_bounces_words_changes_nothing(project, db, tmp_path):
+    box = mbox(tmp_path, ["ooo-no-longer-monitored.eml", "automatische-antwort.eml"])
+    result = cli(project, "bounces", str(box))
+    assert result.output.splitlines() == [
+        "message 1: ignored: auto-reply (Out of Office: The UN-Business Focal Point: test issue)",
+        "message 2: ignored: auto-reply (Automatische Antwort: Undeliverable: The UN-Business Focal Point)",
+        "2 messages: 2 auto-replies; 0 contacts changed.",
+    ]
+    assert get_contact(db, "gone.away@unicef.example").status == "subscribed"
+
+
+def test_an_empty_mailbox_and_a_single_saved_message(project, db, tmp_path):
+    (tmp_path / "empty.mbox").write_bytes(b"")
+    result = cli(project, "bounces", str(tmp_path / "empty.mbox"))
+    assert (result.exit_code, result.output) == (0, "0 messages: none; 0 contacts changed.\n")
+    saved = tmp_path / "returned.eml"
+    saved.write_bytes((DATA / "gmail-5.1.1.eml").read_bytes())
+    result = cli(project, "bounces", str(saved))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "returned.eml: hard bounce 5.1.1 for gone.away@unicef.example"
+        " (issue 2026-Q4, by Message-ID): marked bounced"
+    )
+
+
+def test_no_database_is_a_user_error_not_an_empty_one(project, tmp_path):
+    result = cli(project, "bounces", str(mbox(tmp_path, ["hard-5.1.1.eml"])))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {project / 'contacts.db'}: no contacts database here. "
+        "Run it in the project folder, or pass --root or --db.\n"
+    )
+    assert not (project / "contacts.db").exists()
+
+
+def test_wrong_paths_are_user_errors(project, db, tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "folder").mkdir()
+    for target, message in [
+        (tmp_path / "notes.txt", "not an mbox file"),
+        (tmp_path / "folder", "not a Maildir"),
+    ]:
+        result = cli(project, "bounces", str(target))
+        assert result.exit_code == 1
+        assert message in result.output and "Traceback" not in result.output
+
+
+def soft_for(message_id):
+    text = (DATA / "soft-4.2.2.eml").read_text()
+    return text.replace("<2026-Q4.2222222222222222@example.org>", message_id).encode()
+
+
+def test_three_soft_bounces_in_a_row_across_issues(project, tmp_path):
+    db = open_db(project / "contacts.db")
+    full = create_contact(db, Contact(email="full.box@undp.example"), "test", "t")
+    ids = {}
+    for n, issue in enumerate(("2026-Q2", "2026-Q3", "2026-Q4")):
+        ids[issue] = f"<{issue}.abc@example.org>"
+        sent(db, issue, {"full.box@undp.example": ids[issue]}, f"2026-0{n + 4}-15T09:00:00+00:00")
+    for n, issue in enumerate(("2026-Q2", "2026-Q3", "2026-Q4"), 1):
+        box = mailbox.mbox(tmp_path / f"{issue}.mbox")
+        box.add(soft_for(ids[issue]))
+        box.add(soft_for(ids[issue]).replace(b"10:40:11", b"11:40:11"))  # a second try, same issue
+        box.close()
+        result = cli(project, "bounces", str(tmp_path / f"{issue}.mbox"))
+        assert result.exit_code == 0, result.output
+        assert soft_streak(db, full.id) == n
+    assert "3 soft bounces in a row: marked bounced" in result.output
+    assert get_contact(db, full.id).status == "bounced"
+
+
+def test_an_issue_that_got_through_breaks_the_run(project, tmp_path):
+    db = open_db(project / "contacts.db")
+    full = create_contact(db, Contact(email="full.box@undp.example"), "test", "t")
+    for n, issue in enumerate(("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")):
+        sent(db, issue, {"full.box@undp.example": f"<{issue}.x@example.org>"}, f"2026-0{n + 1}-15")
+    box = mailbox.mbox(tmp_path / "box.mbox")
+    for issue in ("2026-Q1", "2026-Q2", "2026-Q4"):  # Q3 arrived
+        box.add(soft_for(f"<{issue}.x@example.org>"))
+    box.close()
+    assert cli(project, "bounces", str(tmp_path / "box.mbox")).exit_code == 0
+    assert soft_streak(db, full.id) == 1
+    assert get_contact(db, full.id).status == "subscribed"
+
+
+def test_bounces_for_mail_we_did_not_send_change_nothing(project, db, tmp_path):
+    foreign = (DATA / "hard-5.1.1.eml").read_bytes().replace(b"1111111111111111", b"0" * 16)
+    stranger = (DATA / "no-message-id.eml").read_bytes().replace(b"moved.on", b"someone")
+    box = mailbox.mbox(tmp_path / "box.mbox")
+    box.add(foreign)
+    box.add(stranger)
+    box.close()
+    result = cli(project, "bounces", str(tmp_path / "box.mbox"))
+    assert "is not in the delivery ledger (not our mail)" in result.output
+    assert "someone@ilo.example is not a contact the ledger says we mailed" in result.output
+    assert get_contact(db, "gone.away@unicef.example").status == "subscribed"
+
+
+def test_an_unsubscribe_request_by_mail(project, db, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    amina = get_contact(db, "amina.diallo@wfp.example")
+    token = make_token(SECRET.encode(), amina.id, "2026-Q4")
+    box = mailbox.mbox(tmp_path / "box.mbox")
+    box.add(f"From: amina.diallo@wfp.example\nSubject: unsubscribe {token}\n\n".encode())
+    box.add(f"From: x@y.example\nSubject: unsubscribe {token[:-3]}abc\n\n".encode())
+    box.close()
+    result = cli(project, "bounces", str(tmp_path / "box.mbox"))
+    assert re.search(r"message 1: unsubscribe request .*: unsubscribed", result.output)
+    assert "message 2: ignored: an unsubscribe request with an invalid token" in result.output
+    assert get_contact(db, amina.id).status == "unsubscribed"
+
+
+def test_a_bounced_focal_point_shows_up_as_a_seat_to_fill(project, tmp_path):
+    db = open_db(project / "contacts.db")
+    create_contact(
+        db, Contact(email="gone.away@unicef.example", name="Gone Away", organisation="UNICEF"), "t"
+    )
+    sent(db, "2026-Q4", {"gone.away@unicef.example": PEOPLE["gone.away@unicef.example"]})
+    assert cli(project, "bounces", str(mbox(tmp_path, ["hard-5.1.1.eml"]))).exit_code == 0
+    today = dt.date.today()
+    directory = build_directory(db, load_settings(project), today - dt.timedelta(days=1), today)
+    assert [g.title for g in directory.vacant] == ["UNICEF"]
+    assert [(d.name, d.organisation, d.status) for d in directory.departures] == [
+        ("Gone Away", "UNICEF", "bounced")
+    ]
+
+
+def test_an_unsubscribe_request_waits_for_the_secret(project, db, tmp_path, monkeypatch):
+    amina = get_contact(db, "amina.diallo@wfp.example")
+    token = make_token(SECRET.encode(), amina.id, "2026-Q4")
+    box = mailbox.mbox(tmp_path / "box.mbox")
+    box.add(f"From: amina.diallo@wfp.example\nSubject: unsubscribe {token}\n\n".encode())
+    box.close()
+    first = cli(project, "bounces", str(tmp_path / "box.mbox"))
+    assert "NEWSLETTER_SECRET is not set; run again with it" in first.output
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    second = cli(project, "bounces", str(tmp_path / "box.mbox"))
+    assert ": unsubscribed" in second.output
+    assert get_contact(db, amina.id).status == "unsubscribed"

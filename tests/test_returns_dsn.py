@@ -1,0 +1,190 @@
+"""newsletter.returns.dsn: what a returned message is (bounce, delay, auto-reply...) and its status."""
+
+from __future__ import annotations
+
+import base64
+import quopri
+from pathlib import Path
+
+import pytest
+
+from newsletter.returns.dsn import classify, severity
+
+DATA = Path(__file__).parent / "data" / "bounces"
+
+
+@pytest.mark.parametrize(
+    "name,kind,status,recipient,message_id",
+    [
+        ("hard-5.1.1.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("soft-4.2.2.eml", "soft", "4.2.2", "full.box@undp.example", "2222"),
+        ("out-of-office.eml", "auto-reply", "", None, "3333"),
+        ("no-message-id.eml", "hard", "5.1.10", "moved.on@ilo.example", None),
+        ("malformed.eml", "malformed", "", None, None),
+        ("exim-5.1.1.eml", "hard", "5.1.1", "old.post@unhcr.example", "4444"),
+        ("qmail.eml", "hard", "5.1.1", "no.such.user@unops.example", "5555"),
+        ("delayed.eml", "delayed", "4.4.1", "slow.server@who.example", "6666"),
+        ("global-5.1.1.eml", "hard", "5.1.1", "jürgen@beispiel.example", "9999"),
+        ("yahoo-554.eml", "hard", "5.1.1", "someone@yahoo.example", "aaaa"),
+        ("exchange-text.eml", "hard", "5.1.10", "ann@contoso.example", "bbbb"),
+        ("office365-5.1.10.eml", "hard", "5.1.10", "gone.away@unicef.example", "1111"),
+        ("exchange-legacy.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("outlook-delivery-has-failed.eml", "hard", "5.5.0", "gone.away@unicef.example", "1111"),
+        ("sendmail-5.1.1.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("gmail-5.1.1.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("gmail-5.2.2.eml", "soft", "5.2.2", "full.box@undp.example", "2222"),
+        ("ses-5.1.1.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("mailgun-style.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("references-only.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("german-latin1.eml", "hard", "5.1.1", "old.post@unhcr.example", "4444"),
+        ("broken-mime.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("expired-4.4.7.eml", "soft", "4.4.7", "slow.server@who.example", "6666"),
+        ("domino.eml", "hard", "5.1.1", "hans.muster@unido.example", None),  # words, no code
+        # Status says only "failed"; the diagnostic, with no code, says a full mailbox.
+        ("status-5.0.0-mailbox-full.eml", "soft", "5.2.2", "full.box@undp.example", "2222"),
+        # Out-of-office replies with a bounce's words, or a bounce's subject quoted.
+        ("ooo-no-longer-monitored.eml", "auto-reply", "", None, "1111"),
+        ("automatische-antwort.eml", "auto-reply", "", None, "7777"),
+    ],
+)
+def test_classify_samples(name, kind, status, recipient, message_id):
+    b = classify((DATA / name).read_bytes())
+    assert (b.kind, b.status) == (kind, status)
+    if recipient:
+        assert b.recipients[0] == recipient
+    if message_id:
+        assert b.message_ids[0] == f"<2026-Q4.{message_id * 4}@example.org>"
+    else:
+        assert b.message_ids == ()
+
+
+@pytest.mark.parametrize(
+    "fields,kind,status",
+    [
+        ("Status: 5.0.0\nDiagnostic-Code: smtp; 550 5.1.1 user unknown", "hard", "5.1.1"),
+        ("Status: 5.0.0\nDiagnostic-Code: smtp; 552 Mailbox full", "soft", "5.2.2"),
+        ("Status: 5.0.0\nDiagnostic-Code: smtp; 552-5.2.2 over quota", "soft", "5.2.2"),
+        (
+            "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.7.1 policy",
+            "hard",
+            "5.1.1",
+        ),  # specific wins
+        ("Status: 4.0.0\nDiagnostic-Code: smtp; 452 4.2.2 mailbox full", "soft", "4.2.2"),
+        ("Diagnostic-Code: smtp; 550 5.1.10 RecipientNotFound", "hard", "5.1.10"),  # no Status
+        ("Status: 5.1.1 (bad destination mailbox address)", "hard", "5.1.1"),
+        ("Diagnostic-Code: smtp; 550 no such user", "hard", "5.0.0"),  # only the reply code
+        ("Status: 4.4.7\nDiagnostic-Code: X-Postfix; connect timed out", "soft", "4.4.7"),
+        ("Status: 5.2.2", "soft", "5.2.2"),
+        ("", "hard", "5.0.0"),  # "failed" alone is permanent (RFC 3464)
+    ],
+)
+def test_status_and_diagnostic_disagreements(fields, kind, status):
+    report = (
+        "From: MAILER-DAEMON@mx.example.org\nSubject: Undelivered Mail Returned to Sender\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        f"Final-Recipient: rfc822; a@b.example\nAction: failed\n{fields}\n\n--b--\n"
+    )
+    b = classify(report.encode())
+    assert (b.kind, b.status) == (kind, status)
+
+
+def test_severity_keeps_full_mailboxes_and_policy_blocks_soft():
+    assert [severity(s) for s in ("5.1.1", "5.1.10", "5.0.0", "5.4.4")] == ["hard"] * 4
+    assert [severity(s) for s in ("4.2.2", "5.2.2", "5.7.1", "5.3.4", "4.4.7")] == ["soft"] * 5
+
+
+def test_auto_replies_in_many_forms_are_ignored():
+    base = "From: a@b.example\nTo: focalpoint@example.org\nSubject: {subject}\n{extra}\nAway.\n"
+    for subject, extra in [
+        ("Out of Office: The UN-Business Focal Point", ""),
+        ("Re: The UN-Business Focal Point", "X-Autoreply: yes"),
+        ("Re: The UN-Business Focal Point", "Precedence: auto_reply"),
+        ("AUTO: Jane Doe is out of the office", ""),
+        ("Abwesenheitsnotiz", ""),
+        ("Automatische Antwort: The UN-Business Focal Point", ""),
+        ("Resposta automática: The UN-Business Focal Point", ""),
+        ("Автоматический ответ: The UN-Business Focal Point", ""),
+        ("自动回复: The UN-Business Focal Point", ""),
+        ("OOO: back on Monday", ""),
+        ("Thank you for your message", "Auto-Submitted: auto-replied"),
+        # A person's auto-reply that reads like a bounce, sent with a null return path.
+        ("Out of Office", "Return-Path: <>\n\nDelivery has failed: permanent error"),
+        ("Automatic reply: Undeliverable: your mail", "Auto-Submitted: auto-replied"),
+    ]:
+        assert classify(base.format(subject=subject, extra=extra).encode()).kind == "auto-reply"
+    plain = base.format(subject="Thanks for the issue", extra="").encode()
+    assert classify(plain).kind == "other"
+
+
+def test_a_bounce_whose_subject_quotes_an_out_of_office_is_still_a_bounce():
+    data = (
+        (DATA / "references-only.eml")
+        .read_bytes()
+        .replace(
+            b"Subject: Mail delivery failed", b"Subject: Undeliverable: Out of office hours support"
+        )
+    )
+    assert classify(data.replace(b"MAILER-DAEMON", b"it")).kind == "hard"
+
+
+ORIGINAL = b"Message-ID: <2026-Q4.1111111111111111@example.org>\r\nSubject: x\r\n\r\nHello\r\n"
+
+
+@pytest.mark.parametrize(
+    "part,encoding",
+    [
+        ("message/rfc822", "base64"),
+        ("message/rfc822", "quoted-printable"),
+        ("message/global", "base64"),  # RFC 6533 allows it
+        ("message/global-headers", "base64"),
+        ("text/rfc822-headers", "base64"),
+        ("message/delivery-status", "base64"),
+    ],
+)
+def test_encoded_report_parts_are_decoded(part, encoding):
+    status = b"Reporting-MTA: dns; x\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\n"
+    status += b"Action: failed\r\nStatus: 5.1.1\r\n"
+    parts = {"message/delivery-status": status, "text/rfc822-headers": ORIGINAL, part: ORIGINAL}
+    if part == "message/delivery-status":
+        parts = {part: status, "text/rfc822-headers": ORIGINAL}
+    body = b""
+    for ctype, data in parts.items():
+        cte = encoding if ctype == part else "7bit"
+        data = base64.encodebytes(data) if cte == "base64" else quopri.encodestring(data)
+        body += f"--b\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n".encode()
+        body += data + b"\r\n"
+    message = (
+        b"From: MAILER-DAEMON@x.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/report; boundary="b"\r\n\r\n'
+        + body
+        + b"--b--\r\n"
+    )
+    b = classify(message)
+    assert (b.kind, b.status, b.recipients) == ("hard", "5.1.1", ("a@b.example",))
+    assert b.message_ids == ("<2026-Q4.1111111111111111@example.org>",)
+
+
+def test_a_message_id_quoted_without_angle_brackets():
+    text = (DATA / "qmail.eml").read_bytes()
+    bare = text.replace(
+        b"<2026-Q4.5555555555555555@example.org>", b"2026-Q4.5555555555555555@example.org"
+    )
+    assert classify(bare).message_ids == ("<2026-Q4.5555555555555555@example.org>",)
+
+
+def test_a_person_replying_about_an_error_is_not_a_bounce():
+    reply = (
+        "From: Jane <gone.away@unicef.example>\nSubject: {subject}\n"
+        "In-Reply-To: <2026-Q4.1111111111111111@example.org>\n\n"
+        "Delivery has failed for my colleague, 550 5.1.1 user unknown. A permanent error?\n"
+    )
+    for subject in ("Re: The UN-Business Focal Point", "Re: Undeliverable: your newsletter"):
+        assert classify(reply.format(subject=subject).encode()).kind == "other"
+
+
+def test_broken_inputs_never_raise():
+    for data in [b"", b"\xff" * 50, b"Subject: x\n\n", b"Content-Type: multipart/report\n\n--"]:
+        assert classify(data).kind in ("malformed", "other")
+    truncated = (DATA / "hard-5.1.1.eml").read_bytes()[:900]
+    assert classify(truncated).kind in ("hard", "malformed", "other")

@@ -1,0 +1,283 @@
+"""newsletter.returns.webapp: one-click unsubscribe (RFC 8058) and the archive, served."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+from helpers import cli, needs_chromium, serve_app, until
+
+from newsletter.build.browser import Browser
+from newsletter.config import load_settings
+from newsletter.models import Contact
+from newsletter.returns.webapp import app_from_env, create_app, mask
+from newsletter.store import open_db
+from newsletter.store.contacts import create_contact, get_contact, history, mark_bounced
+from newsletter.tokens import make_token
+
+SECRET = "a-test-secret-that-is-long-enough"
+# Exactly what a mail client sends for RFC 8058 one-click (and no cookies).
+ONE_CLICK = {
+    "data": "List-Unsubscribe=One-Click",
+    "content_type": "application/x-www-form-urlencoded",
+}
+
+
+@pytest.fixture
+def people(project):
+    db = open_db(project / "contacts.db")
+    jane = create_contact(db, Contact(email="jane.doe@unicef.example", name="Jane"), "test", "t")
+    omar = create_contact(db, Contact(email="omar@undp.example", name="Omar"), "test", "t")
+    db.conn.close()
+    return jane, omar
+
+
+@pytest.fixture
+def client(project, people, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    app = create_app(load_settings(project), project / "contacts.db")
+    return app.test_client()
+
+
+def token(contact, issue="2026-Q4", secret=SECRET):
+    return make_token(secret.encode(), contact.id, issue)
+
+
+def status(project, email):
+    return get_contact(open_db(project / "contacts.db"), email).status
+
+
+def test_get_asks_and_never_unsubscribes(project, people, client):
+    jane, _ = people
+    for _ in range(3):  # a mail scanner following the link
+        reply = client.get(f"/unsubscribe/{token(jane)}")
+        assert reply.status_code == 200
+    page = reply.get_data(as_text=True)
+    assert '<form method="post">' in page and ">Unsubscribe</button>" in page
+    assert "j•••e@unicef.example" in page and "jane.doe@" not in page
+    assert reply.headers["Cache-Control"] == "no-store"
+    assert reply.headers["Referrer-Policy"] == "no-referrer"
+    assert client.head(f"/unsubscribe/{token(jane)}").status_code == 200
+    assert status(project, jane.email) == "subscribed"
+
+
+def test_one_click_post_unsubscribes_without_redirect_or_cookies(project, people, client):
+    jane, omar = people
+    reply = client.post(f"/unsubscribe/{token(jane)}", **ONE_CLICK)
+    assert reply.status_code == 200
+    assert "Location" not in reply.headers and "Set-Cookie" not in reply.headers
+    assert "You are unsubscribed" in reply.get_data(as_text=True)
+    assert status(project, jane.email) == "unsubscribed"
+    assert status(project, omar.email) == "subscribed"
+    last = history(open_db(project / "contacts.db"), jane.id)[-1]
+    assert (last.field, last.old, last.new, last.source, last.actor) == (
+        "status",
+        "subscribed",
+        "unsubscribed",
+        "unsubscribe-link:2026-Q4",
+        "recipient",
+    )
+
+
+def test_replayed_post_is_idempotent(project, people, client):
+    jane, _ = people
+    client.post(f"/unsubscribe/{token(jane)}", **ONE_CLICK)
+    rows = len(history(open_db(project / "contacts.db"), jane.id))
+    again = client.post(f"/unsubscribe/{token(jane)}", **ONE_CLICK)
+    assert again.status_code == 200
+    assert "You were already unsubscribed" in again.get_data(as_text=True)
+    assert len(history(open_db(project / "contacts.db"), jane.id)) == rows
+    assert "already unsubscribed" in client.get(f"/unsubscribe/{token(jane)}").get_data(True)
+
+
+def test_the_confirmation_button_and_other_bodies_work(project, people, client):
+    jane, omar = people
+    form = client.post(f"/unsubscribe/{token(jane)}", data={"List-Unsubscribe": "One-Click"})
+    empty = client.post(f"/unsubscribe/{token(omar)}")
+    assert form.status_code == empty.status_code == 200
+    assert status(project, jane.email) == status(project, omar.email) == "unsubscribed"
+
+
+def test_a_token_from_an_old_issue_still_works(project, people, client):
+    jane, _ = people
+    assert client.post(f"/unsubscribe/{token(jane, '2019-Q1')}", **ONE_CLICK).status_code == 200
+    assert status(project, jane.email) == "unsubscribed"
+
+
+def spare_bits(char: str) -> str:
+    """Another last character that decodes to the same bytes: 43 characters carry
+    32 bytes and two spare bits, which the decoder ignores."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return alphabet[alphabet.index(char) ^ 1]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda t, other: t[:-5],  # truncated by a mail client
+        lambda t, other: t.split(".")[0],  # no signature at all
+        lambda t, other: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # tampered
+        lambda t, other: other.split(".")[0] + "." + t.split(".")[1],  # payload swapped
+        lambda t, other: make_token(b"another-secret-of-16+", 1, "2026-Q4"),  # forged
+        lambda t, other: "x" * 500,
+        lambda t, other: "%00.%00",
+        lambda t, other: t + "=",  # base64 padding the decoder would have ignored
+        lambda t, other: t[:-1] + spare_bits(t[-1]),  # same bytes, different text
+        lambda t, other: t.replace(".", ".!", 1),  # a character the decoder would skip
+        lambda t, other: t + "%0A",
+        lambda t, other: "é" + t,
+        lambda t, other: t.split(".")[0] + "/" + t.split(".")[1],
+    ],
+)
+def test_bad_tokens_get_400_and_change_nothing(project, people, client, bad):
+    jane, omar = people
+    value = bad(token(jane), token(omar))
+    for method in (client.get, client.post):
+        reply = method(f"/unsubscribe/{value}", data=ONE_CLICK["data"])
+        assert reply.status_code == 400
+        assert "This unsubscribe link is not valid" in reply.get_data(as_text=True)
+    assert status(project, jane.email) == status(project, omar.email) == "subscribed"
+
+
+@pytest.mark.parametrize("path", ["/unsubscribe/", "/unsubscribe", "/unsubscribe/a/b"])
+def test_a_link_cut_before_its_token_gets_400(client, path):
+    for method in (client.get, client.post):
+        reply = method(path, data=ONE_CLICK["data"])
+        assert reply.status_code == 400
+        assert "This unsubscribe link is not valid" in reply.get_data(as_text=True)
+
+
+def test_a_token_for_someone_else_only_unsubscribes_them(project, people, client):
+    jane, omar = people
+    client.post(f"/unsubscribe/{token(omar)}", **ONE_CLICK)
+    assert (status(project, jane.email), status(project, omar.email)) == (
+        "subscribed",
+        "unsubscribed",
+    )
+
+
+def test_bounced_and_deleted_contacts(project, people, client):
+    jane, omar = people
+    db = open_db(project / "contacts.db")
+    mark_bounced(db, omar.email)
+    db.execute("DELETE FROM contacts WHERE id = ?", [jane.id])
+    assert "no longer on our list" in client.post(f"/unsubscribe/{token(jane)}").get_data(True)
+    assert client.post(f"/unsubscribe/{token(omar)}").status_code == 200
+    assert status(project, omar.email) == "unsubscribed"
+
+
+def test_refuses_to_start_without_a_secret(project, people):
+    with pytest.raises(Exception, match="NEWSLETTER_SECRET"):
+        create_app(load_settings(project), project / "contacts.db")
+    result = cli(project, "serve")
+    assert result.exit_code == 1
+    assert "NEWSLETTER_SECRET: not set" in result.output and "Traceback" not in result.output
+
+
+def test_refuses_to_start_without_the_database(project, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    result = cli(project, "serve")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {project / 'contacts.db'}: no contacts database.")
+    assert not (project / "contacts.db").exists()  # and it made no empty one
+
+
+def test_mask():
+    assert mask("jane.doe@unicef.org") == "j•••e@unicef.org"
+    assert mask("jo@x.org") == "j•••@x.org"
+
+
+def test_serves_the_archive(project, people, client, tmp_path):
+    assert client.get("/").status_code == 404  # no archive yet
+    site = project / "site"
+    (site / "2026-Q4").mkdir(parents=True)
+    (site / "index.html").write_text("<h1>Archive</h1>")
+    (site / "2026-Q4" / "index.html").write_text("<h1>Q4</h1>")
+    (site / "feed.xml").write_text("<feed/>")
+    assert client.get("/").get_data(as_text=True) == "<h1>Archive</h1>"
+    assert client.get("/2026-Q4/").get_data(as_text=True) == "<h1>Q4</h1>"
+    moved = client.get("/2026-Q4")  # so that the page's relative links resolve
+    assert (moved.status_code, moved.headers["Location"]) == (301, "2026-Q4/")
+    assert client.get("/2026-Q4", follow_redirects=True).get_data(as_text=True) == "<h1>Q4</h1>"
+    assert client.get("/feed.xml").status_code == 200
+    assert client.get("/missing.html").status_code == 404
+    assert client.get("/../pyproject.toml").status_code == 404
+    assert client.get("/.newsletter-archive").status_code == 404  # the archive's marker
+    assert client.get("/%2e%2e/pyproject.toml").status_code == 404
+
+
+def test_the_serve_command_over_real_http(project, people, monkeypatch):
+    """`newsletter serve` as a process, hit with urllib as a mail provider would."""
+    jane, _ = people
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    command = [sys.executable, "-m", "newsletter", "--root", str(project), "serve", "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        base = re.match(r"Serving (http://127\.0\.0\.1:\d+)/ ", line)
+        assert base, line + server.stderr.read()
+        url = f"{base.group(1)}/unsubscribe/{token(jane)}"
+        for method in ("GET", "HEAD", "OPTIONS"):
+            urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10)
+        assert status(project, jane.email) == "subscribed"
+        one_click = urllib.request.Request(url, data=ONE_CLICK["data"].encode(), method="POST")
+        one_click.add_header("Content-Type", ONE_CLICK["content_type"])
+        with urllib.request.urlopen(one_click, timeout=10) as reply:
+            assert (reply.status, reply.url) == (200, url)  # no redirect followed
+            assert reply.headers.get("Set-Cookie") is None
+        assert status(project, jane.email) == "unsubscribed"
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(urllib.request.Request(url[:-3], method="POST"), timeout=10)
+        assert bad.value.code == 400
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_app_from_env_for_a_wsgi_server(project, people, monkeypatch, tmp_path):
+    monkeypatch.setenv("NEWSLETTER_ROOT", str(project))
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    jane, _ = people
+    client = app_from_env().test_client()
+    assert client.post(f"/unsubscribe/{token(jane)}", **ONE_CLICK).status_code == 200
+    assert status(project, jane.email) == "unsubscribed"
+
+
+@pytest.fixture
+def live_app(project, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    open_db(project / "contacts.db").conn.close()
+    app = create_app(load_settings(project), project / "contacts.db")
+    with serve_app(app) as base:
+        yield base
+
+
+@needs_chromium
+def test_unsubscribe_page_button(project, live_app, tmp_path):
+    db = open_db(project / "contacts.db")
+    jane = create_contact(db, Contact(email="jane.doe@unicef.example", name="Jane"), "test", "t")
+    url = f"{live_app}/unsubscribe/{make_token(SECRET.encode(), jane.id, '2026-Q4')}"
+    with Browser() as browser:
+        browser.open(url, 400, mobile=True)
+        text = browser.evaluate("document.body.innerText")
+        assert "Stop receiving The UN-Business Focal Point?" in text
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 400
+        browser.screenshot(tmp_path / "unsubscribe.png")
+        assert get_contact(db, jane.id).status == "subscribed"  # the GET did nothing
+
+        browser.evaluate("document.querySelector('#unsubscribe').click()")
+        until(browser, "document.body.innerText.includes('You are unsubscribed')")
+        browser.screenshot(tmp_path / "unsubscribed.png")
+    assert get_contact(db, jane.id).status == "unsubscribed"
+    assert history(db, jane.id)[-1].source == "unsubscribe-link:2026-Q4"
+
+
+@needs_chromium
+def test_bad_link_page(project, live_app):
+    with Browser() as browser:
+        browser.open(f"{live_app}/unsubscribe/not-a-token", 800)
+        assert "This unsubscribe link is not valid" in browser.evaluate("document.body.innerText")

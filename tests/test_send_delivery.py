@@ -1,0 +1,234 @@
+"""newsletter.send.delivery: the send run: once per recipient, consent rechecked, retries, resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import (
+    SECRET,
+    add_contacts,
+    built,
+    cli,
+    ledger_rows,
+    outbox,
+    parse,
+    set_status,
+    smtp_args,
+    smtp_send,
+    suppress,
+)
+
+from newsletter.send.preflight import DEV_SECRET
+from newsletter.store import ledger, open_db
+from newsletter.tokens import read_token
+
+
+def test_send_fills_the_outbox_on_a_fresh_clone(outbox_ready):
+    result = cli(outbox_ready, "send", "2026-Q4", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "NEWSLETTER_SECRET is not set; the outbox uses the development secret" in result.output
+    assert "Sent 5 via outbox" in result.output
+    files = outbox(outbox_ready)
+    assert [f.name for f in files] == [f"person{n}@example.org.eml" for n in range(5)]
+    msg = parse(files[0].read_bytes())
+    token = msg["List-Unsubscribe"].split("/unsubscribe/")[1].split(">")[0]
+    assert read_token(DEV_SECRET, token) == (1, "2026-Q4")
+    assert {r["status"] for r in ledger_rows(outbox_ready)} == {"sent"}
+    again = cli(outbox_ready, "send", "2026-Q4", "--yes")
+    assert again.exit_code == 0 and "Nothing to send." in again.output
+
+
+def test_unsubscribed_bounced_left_and_suppressed_are_never_mailed(project):
+    built(project)
+    add_contacts(project, 8)
+    set_status(project, "person1@example.org", "unsubscribed")
+    suppress(project, "person2@example.org")
+    # A snapshot taken before the changes below: they must still be honoured.
+    db = open_db(project / "contacts.db")
+    assert ledger.snapshot(db, "2026-Q4", "outbox", "2026-Q4", "example.org") == 7
+    db.conn.close()
+    set_status(project, "person3@example.org", "bounced")
+    set_status(project, "person4@example.org", "left")
+    suppress(project, "Person5@Example.org")
+    result = cli(project, "send", "2026-Q4", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Sent 3 via outbox" in result.output and "4 skipped" in result.output
+    names = [f.name for f in outbox(project)]
+    assert names == [f"person{n}@example.org.eml" for n in (0, 6, 7)]
+    reasons = {
+        r["email"]: r["last_error"] for r in ledger_rows(project) if r["status"] == "skipped"
+    }
+    assert reasons == {
+        "person2@example.org": "the address is on the suppression list",
+        "person3@example.org": "the contact is bounced",
+        "person4@example.org": "the contact is left",
+        "person5@example.org": "the address is on the suppression list",
+    }
+
+
+def test_retries_give_up_after_max_attempts(smtp_ready, smtp):
+    smtp.fail("person3@example.org", "451 4.7.1 Greylisted", times=10)
+    smtp_send(smtp_ready, smtp.port)
+    row = {r["email"]: r for r in ledger_rows(smtp_ready)}["person3@example.org"]
+    assert row["status"] == "failed" and row["attempts"] == 5
+    assert row["last_error"] == "gave up after 5 attempts: 451 4.7.1 Greylisted"
+    # --retry-failed queues it again, with a full set of attempts for this run:
+    # the greylisting lasts three more tries.
+    smtp.handler.faults.clear()
+    smtp.fail("person3@example.org", "451 4.7.1 Greylisted", times=3)
+    again = smtp_send(smtp_ready, smtp.port, "--retry-failed")
+    assert again.exit_code == 0 and "Sent 1 via smtp" in again.output, again.output
+    assert smtp.per_recipient()["person3@example.org"] == 1
+    row = {r["email"]: r for r in ledger_rows(smtp_ready)}["person3@example.org"]
+    assert row["status"] == "sent" and row["attempts"] == 9
+
+
+def test_too_many_failures_in_a_row_pause_the_run(project, smtp, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    built(project, settings="[tool.newsletter.send]\nmax_consecutive_failures = 3\n")
+    add_contacts(project, 12)
+    for n in range(12):
+        smtp.fail(f"person{n}@example.org", "554 5.7.1 Relay access denied")
+    paused = smtp_send(project, smtp.port, "--concurrency", "1")
+    assert paused.exit_code == 1
+    assert "paused after 3 failures in a row; the last: 554 5.7.1 Relay access denied" in (
+        paused.output
+    )
+    assert "(9 still queued)" in paused.output and not smtp.messages
+    smtp.handler.faults.clear()  # the relay is fixed: the same command continues
+    resumed = smtp_send(project, smtp.port)
+    assert resumed.exit_code == 0 and "Sent 9 via smtp" in resumed.output, resumed.output
+    assert "3 failed are left alone" in resumed.output
+
+
+def test_rehearsal_and_real_send_have_separate_ledgers(smtp_ready, smtp):
+    rehearsal = cli(smtp_ready, "send", "2026-Q4", "--yes")
+    assert rehearsal.exit_code == 0 and "Sent 12 via outbox" in rehearsal.output
+    real = smtp_send(smtp_ready, smtp.port)
+    assert real.exit_code == 0 and "Sent 12 via smtp" in real.output, real.output
+    assert len(smtp.messages) == 12
+    status = cli(smtp_ready, "status", "2026-Q4").output
+    assert "via outbox: 12 recipients" in status and "via smtp: 12 recipients" in status
+
+
+def test_consent_is_checked_again_just_before_each_message(smtp_ready, smtp):
+    accept = smtp.handler.handle_DATA
+
+    async def first_message_changes_two_contacts(server, session, envelope):
+        if not smtp.messages:  # mid-send, long after the snapshot
+            set_status(smtp_ready, "person8@example.org", "unsubscribed")
+            suppress(smtp_ready, "person9@example.org")
+        return await accept(server, session, envelope)
+
+    smtp.handler.handle_DATA = first_message_changes_two_contacts
+    result = smtp_send(smtp_ready, smtp.port, "--concurrency", "1")
+    assert result.exit_code == 0, result.output
+    assert "Sent 10 via smtp" in result.output and "2 skipped" in result.output
+    assert sorted(smtp.per_recipient()) == sorted(
+        f"person{n}@example.org" for n in range(12) if n not in (8, 9)
+    )
+
+
+def test_a_server_that_caps_connections_gets_fewer(smtp_ready, smtp):
+    smtp.handler.max_connections = 2
+    result = smtp_send(smtp_ready, smtp.port, "--concurrency", "4")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Sending with 2 of 4 connections; the next could not be opened: smtp (127.0.0.1:"
+        f"{smtp.port}): cannot connect (the server replied 421 4.7.0 Too many connections "
+        "from your address)."
+    ) in result.output
+    assert "Sent 12 via smtp" in result.output and "0 retries" in result.output
+    assert smtp.per_recipient() == {f"person{n}@example.org": 1 for n in range(12)}
+
+
+CONTACTS = 150
+CONCURRENCY = 3
+
+
+@pytest.fixture
+def slow_smtp(smtp):
+    smtp.handler.delay = 0.01  # slow enough to stop it part-way
+    return smtp
+
+
+def start_send(root, port, *extra) -> subprocess.Popen:
+    env = {**os.environ, "NEWSLETTER_SECRET": SECRET}
+    args = [
+        sys.executable,
+        "-m",
+        "newsletter",
+        "--root",
+        str(root),
+        "send",
+        "2026-Q4",
+        "--yes",
+        *smtp_args(port),
+        "--concurrency",
+        str(CONCURRENCY),
+        *extra,
+    ]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def wait_for(smtp, count: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while len(smtp.messages) < count:
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.monotonic() < deadline, "the send did not get going"
+        time.sleep(0.005)
+
+
+def test_sigkill_then_resume_sends_each_message_once(project, slow_smtp):
+    built(project)
+    add_contacts(project, CONTACTS)
+    proc = start_send(project, slow_smtp.port)
+    wait_for(slow_smtp, 40, proc)
+    proc.kill()  # SIGKILL: no cleanup at all
+    proc.wait()
+    before = len(slow_smtp.messages)
+    assert 40 <= before < CONTACTS
+    crashed = [r for r in ledger_rows(project) if r["status"] == "sending"]
+    assert len(crashed) <= CONCURRENCY
+
+    again = start_send(project, slow_smtp.port)
+    output = again.communicate(timeout=60)[0].decode()
+    assert again.returncode == 0, output
+    rows = ledger_rows(project)
+    uncertain = {r["email"] for r in rows if r["status"] == "uncertain"}
+    assert len(uncertain) == len(crashed) <= CONCURRENCY
+    if uncertain:
+        assert "now uncertain. Resend with --retry-uncertain" in output
+    counts = slow_smtp.per_recipient()
+    for n in range(CONTACTS):
+        address = f"person{n}@example.org"
+        if address in uncertain:
+            assert counts.get(address, 0) <= 1
+        else:
+            assert counts.get(address) == 1, address
+    assert {r["status"] for r in rows} <= {"sent", "uncertain"}
+
+
+def test_ctrl_c_stops_after_the_messages_in_flight(project, slow_smtp):
+    built(project)
+    add_contacts(project, CONTACTS)
+    proc = start_send(project, slow_smtp.port)
+    wait_for(slow_smtp, 20, proc)
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=30)[0].decode()
+    assert proc.returncode == 130, output
+    assert "Stopping after the messages in flight" in output
+    assert "still queued. Run the same command to continue." in output
+    rows = ledger_rows(project)
+    assert not [r for r in rows if r["status"] in ("sending", "uncertain")]
+    sent = {r["email"] for r in rows if r["status"] == "sent"}
+    assert set(slow_smtp.per_recipient()) == sent and len(sent) < CONTACTS
+
+    again = start_send(project, slow_smtp.port)
+    assert again.wait(timeout=60) == 0
+    assert slow_smtp.per_recipient() == {f"person{n}@example.org": 1 for n in range(CONTACTS)}

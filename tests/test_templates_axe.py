@@ -1,0 +1,191 @@
+"""templates/: axe-core finds no accessibility violation on any HTML page we publish or serve.
+
+Each page is opened in headless Chromium at a phone (375px) and a desktop
+(1280px) width, in the light and the dark scheme (the palette has both), and
+axe-core is injected and run with its default rules. axe.min.js comes from the
+axe-playwright-python wheel of the test extra; only the file is used, so
+Playwright itself is never imported or started.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from helpers import cli, make_issue, needs_chromium, new_project, preview_server, serve_app
+
+from newsletter.build.browser import Browser
+from newsletter.config import load_settings
+from newsletter.models import Contact
+from newsletter.returns.webapp import create_app
+from newsletter.store import open_db
+from newsletter.store.contacts import create_contact, mark_bounced
+from newsletter.tokens import make_token
+
+
+def axe_source() -> str | None:
+    # find_spec does not import the package (which would import Playwright).
+    spec = importlib.util.find_spec("axe_playwright_python")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "axe.min.js"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+AXE = axe_source()
+
+pytestmark = [
+    needs_chromium,
+    pytest.mark.skipif(
+        AXE is None,
+        reason="axe-core not installed: pip install -e '.[test]' (axe-playwright-python ships axe.min.js)",
+    ),
+]
+
+# The preview's frames hold email.html, which `build` audits itself
+# (newsletter/build/report.py); axe would need its own copy inside each frame.
+RUN = """
+axe.run(document, {iframes: false, resultTypes: ['violations']}).then(r => r.violations.map(v => ({
+  id: v.id, impact: v.impact, help: v.help,
+  targets: v.nodes.map(n => n.target.join(' ')),
+})))
+"""
+SECRET = b"a-test-secret-that-is-long-enough"
+PICTURE = "http://127.0.0.1:9/p.png"  # loopback and refused: no request leaves the machine
+ITEMS = {
+    "news.md": (
+        "---\ntitle: A report on due diligence\nsection: news\nlink: https://example.org/r\n"
+        "date: 2026-11-02\nsource: UN Global Compact\n---\nA summary with a *stressed* word and "
+        "a [link in the text](https://example.org/in-text).\n"
+    ),
+    "picture.md": (
+        f"---\ntitle: A toolkit with a picture\nsection: tools\nlink: https://example.org/t\n"
+        f"image: {PICTURE}\nimage_alt: The toolkit's cover\n---\nText.\n"
+    ),
+    "event.md": (
+        "---\ntitle: Annual meeting of focal points\nsection: events\n"
+        "link: https://example.org/meeting\nstarts: 2027-03-23\nends: 2027-03-24\n---\nGeneva.\n"
+    ),
+    "spotlight.md": (
+        "---\ntitle: A partnership in the spotlight\nsection: spotlight\n---\nNo link here.\n"
+    ),
+}
+PEOPLE = [
+    ("jane.doe@unicef.example", "Jane Doe", "UNICEF", "+41 22 000 00 00"),
+    ("omar@undp.example", "Omar Haddad", "UNDP", ""),
+    ("anon@ilo.example", "", "ILO", ""),  # no name: "Name not given" in the archive
+    ("lea@wfp.example", "Lea Soon", "WFP", ""),  # bounces: "Needs an update"
+]
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """Every kind of HTML page, built from the house templates, by name: its URL."""
+    root = new_project(tmp_path_factory.mktemp("axe") / "project")
+    db = open_db(root / "contacts.db")
+    when = "2026-10-01T09:00:00+00:00"  # after the previous issue: "new" badges show
+    ids = {}
+    for email, name, org, phone in PEOPLE:
+        contact = Contact(
+            email=email, name=name, organisation=org, phone=phone, job_title="Focal point"
+        )
+        ids[email] = create_contact(db, contact, "t", "t", when).id
+    mark_bounced(db, "lea@wfp.example", at="2026-11-20T09:00:00+00:00")
+    db.conn.close()
+    q3 = make_issue(root, "2026-Q3")
+    (q3 / "issue.toml").write_text(
+        (q3 / "issue.toml").read_text().replace("2026-12-15", "2026-09-15").replace("= 7", "= 6")
+    )
+    make_issue(root, "2026-Q4", items=ITEMS)
+    broken = make_issue(root, "2027-Q1", items={"bad.md": "---\ntitle: x\nsection: gossip\n---\n"})
+    for args in (["build", "2026-Q3"], ["build", "2026-Q4"], ["archive"]):
+        result = cli(root, *args)
+        assert result.exit_code == 0, result.output
+    site = root / "site"
+    # What the audit should see: the directory with badges, a picture, the
+    # calendar links and the public directory's nameless entry.
+    web = (root / "issues/2026-Q4/build/web.html").read_text()
+    assert 'href="mailto:jane.doe@unicef.example"' in web and 'class="badge"' in web
+    assert f'<img src="{PICTURE}"' in web
+    assert "Add to calendar" in (site / "2026-Q4/index.html").read_text()
+    assert "Name not given" in (site / "directory.html").read_text()
+    settings = load_settings(root)
+    app = create_app(settings, root / "contacts.db", secret=SECRET)
+    with (
+        serve_app(app) as base,
+        preview_server(settings, root / "issues" / "2026-Q4") as preview,
+        preview_server(settings, broken) as failing,
+    ):
+        yield {
+            "web edition": (root / "issues/2026-Q4/build/web.html").as_uri(),
+            "archive index": (site / "index.html").as_uri(),
+            "archive issue": (site / "2026-Q4/index.html").as_uri(),
+            "archive directory": (site / "directory.html").as_uri(),
+            "unsubscribe": f"{base}/unsubscribe/{make_token(SECRET, ids[PEOPLE[0][0]], '2026-Q4')}",
+            "unsubscribe, bad link": f"{base}/unsubscribe/not-a-token",
+            "preview": preview.url,
+            "preview, build failed": failing.url,
+        }
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with Browser() as chromium:
+        yield chromium
+
+
+PAGES = [
+    "web edition",
+    "archive index",
+    "archive issue",
+    "archive directory",
+    "unsubscribe",
+    "unsubscribe, bad link",
+    "preview",
+    "preview, build failed",
+]
+
+
+def open_page(browser: Browser, url: str, width: int, scheme: str = "light") -> None:
+    browser.call(
+        "Emulation.setEmulatedMedia",
+        session=True,
+        features=[{"name": "prefers-color-scheme", "value": scheme}],
+    )
+    browser.open(url, width, mobile=width < 480)
+    assert browser.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (
+        scheme == "dark"
+    )
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("page", PAGES)
+def test_no_axe_violations(pages, browser, page, width, scheme):
+    open_page(browser, pages[page], width, scheme)
+    browser.evaluate(AXE + "\n;0")  # 0: the script's own value is not serialisable
+    found = browser.evaluate(RUN)
+    assert found == [], f"{page} at {width}px, {scheme}:\n" + "\n".join(
+        f"  {v['id']} ({v['impact']}): {v['help']}: {'; '.join(v['targets'])}" for v in found
+    )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_scrolls_sideways_on_a_phone(pages, browser, page):
+    open_page(browser, pages[page], 375)
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_axe_finds_what_it_should(browser, tmp_path):
+    """The harness itself: a page with known faults gets exactly those violations."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        '<!doctype html><html lang="en"><head><title>Bad</title></head><body><main>'
+        '<h1>Bad</h1><img src="x.png"><a href="#"></a></main></body></html>'
+    )
+    open_page(browser, bad.as_uri(), 1280)
+    browser.evaluate(AXE + "\n;0")
+    found = browser.evaluate(RUN)
+    assert sorted(v["id"] for v in found) == ["image-alt", "link-name"]
+    assert {v["id"]: v["targets"] for v in found}["image-alt"] == ["img"]

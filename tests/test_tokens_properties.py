@@ -1,0 +1,76 @@
+"""newsletter.tokens.read_token, by property: it accepts only the tokens make_token made.
+
+An unsubscribe link's token comes back from anyone on the internet; read_token
+must answer (contact, issue) for a genuine token and None for anything else:
+made-up text, a damaged or re-spelled genuine token, one made under another secret.
+"""
+
+from __future__ import annotations
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from newsletter.issue.folder import ISSUE_ID
+from newsletter.tokens import make_token, read_token
+
+SECRET = b"a-test-secret-that-is-long-enough"
+CONTACTS = st.integers(min_value=0, max_value=2**63)
+ISSUES = st.from_regex(ISSUE_ID, fullmatch=True)
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def genuine(secret: bytes, token: str) -> bool:
+    """Whether ``token`` is exactly what make_token makes for what it claims to carry."""
+    found = read_token(secret, token)
+    return found is not None and make_token(secret, *found) == token
+
+
+@given(contact=CONTACTS, issue=ISSUES)
+def test_a_token_reads_back_as_what_it_was_made_for(contact, issue):
+    assert read_token(SECRET, make_token(SECRET, contact, issue)) == (contact, issue)
+
+
+@given(token=st.one_of(st.text(), st.text(B64 + ".=%", min_size=40, max_size=80)))
+@example(token="MTo.x")
+@example(token="MToyMDI2LVE0." + "A" * 43)
+def test_made_up_text_is_never_accepted(token):
+    assert read_token(SECRET, token) is None or genuine(SECRET, token)
+
+
+@st.composite
+def damaged(draw):
+    """A genuine token, and the same with one character changed, added or removed."""
+    token = make_token(SECRET, draw(CONTACTS), draw(ISSUES))
+    at = draw(st.integers(min_value=0, max_value=len(token)))
+    char = draw(st.sampled_from([*B64, ".", "=", "%", " ", "\n", "é"]))
+    edit = draw(st.sampled_from(["replace", "insert", "delete", "swap case"]))
+    if edit == "replace":
+        return token, token[:at] + char + token[at + 1 :]
+    if edit == "insert":
+        return token, token[:at] + char + token[at:]
+    if edit == "delete":
+        return token, token[:at] + token[at + 1 :]
+    return token, token[:at] + token[at:].swapcase()
+
+
+def spare_bits(token: str) -> str:
+    """The token with its last character swapped for one that decodes to the same bytes:
+    43 characters carry 32 bytes and two spare bits, which base64 decoding ignores."""
+    return token[:-1] + B64[B64.index(token[-1]) ^ 1]
+
+
+ONE = make_token(SECRET, 1, "2026-Q4")
+
+
+@given(pair=damaged())
+@example(pair=(ONE, ONE + "="))
+@example(pair=(ONE, spare_bits(ONE)))
+def test_a_damaged_token_is_refused(pair):
+    token, changed = pair
+    assert read_token(SECRET, changed) is None or changed == token
+
+
+@given(contact=CONTACTS, issue=ISSUES, other=st.binary(min_size=16, max_size=40))
+def test_a_token_made_under_another_secret_is_refused(contact, issue, other):
+    if other != SECRET:
+        assert read_token(SECRET, make_token(other, contact, issue)) is None
