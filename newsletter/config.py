@@ -302,6 +302,8 @@ def load_settings(root: Path) -> Settings:
         raise NewsletterError(f"{path}:{exc.line}: {exc.reason}") from None
     except tomllib.TOMLDecodeError as exc:
         raise NewsletterError(f"{path}: invalid TOML ({exc}). Fix the syntax.") from None
+    except ValueError:  # Python reads no integer of more than 4,300 digits
+        raise NewsletterError(f"{path}: a number has more than 4,300 digits. Shorten it.") from None
     except OSError as exc:
         raise NewsletterError(f"{path}: cannot be read ({exc.strerror}).") from None
     tool = data.get("tool")

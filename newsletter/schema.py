@@ -282,7 +282,10 @@ def number(
     def parse(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise Invalid("")
-        out = float(value)
+        try:
+            out = float(value)
+        except OverflowError:  # an int too big for any float is out of every range
+            raise Invalid(f"is not {expected}") from None
         if (
             not math.isfinite(out)
             or (minimum is not None and out < minimum)

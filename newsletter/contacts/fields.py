@@ -200,9 +200,11 @@ def _text(value: object) -> str:
         raise Invalid(reason, fix.capitalize() + "." if fix else "") from None
 
 
-def _choice(parse: Callable[[str], object]) -> Callable[[object], object]:
+def _choice(parse: Callable[[str], object], booleans: bool) -> Callable[[object], object]:
+    """A yes/no or status cell; ``booleans``: JSON's true and false are answers too."""
+
     def read(value: object) -> object:
-        if isinstance(value, bool):
+        if isinstance(value, bool) and booleans:
             return value
         try:
             return parse(str(value))
@@ -219,8 +221,8 @@ ROW = Schema(
     fields=(
         Field("email", Kind(_email, "an email address", "Correct it."), empty_is_missing=False),
         *(Field(n, Kind(_text, "text", ""), empty_is_missing=False) for n in TEXT_FIELDS),
-        Field("listed", Kind(_choice(parse_listed), "yes or no", "")),
-        Field("status", Kind(_choice(parse_status), "a status", "")),
+        Field("listed", Kind(_choice(parse_listed, True), "yes or no", "")),
+        Field("status", Kind(_choice(parse_status, False), "a status", "")),
     ),
     unknown="ignore",
 )
@@ -232,12 +234,17 @@ def clean_row(raw: dict[str, object], labels: dict[str, str]) -> dict[str, objec
     if checked.errors:
         raise RowError(checked.errors[0].message)
     values = {k: v for k, v in checked.values.items() if v is not None and k in raw}
-    if not values.get("name") and (values.get("first_name") or values.get("last_name")):
-        values["name"] = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
-    email = raw.get("email")
-    display = (
-        _DISPLAY.fullmatch(email.strip(" ")) if isinstance(email, str) and "<" in email else None
-    )
-    if not values.get("name") and display:
-        values["name"] = clean_text(display[1])
+    if not values.get("name"):
+        # No name column: one made of first and last name, or the name written
+        # beside the address ("Jane Doe <jane@...>"), held to the same rules.
+        joined = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
+        _, named = _split(raw.get("email"))
+        made, label = (joined, "first and last name") if joined else (named, labels.get("email"))
+        if made:
+            try:
+                values["name"] = clean_text(made)
+            except ValueError as exc:
+                reason, _, fix = str(exc).partition("; ")
+                what = f"{label} {reason}" if label else f"the name {reason}"
+                raise RowError(f"{what}. {fix.capitalize()}.") from None
     return values

@@ -190,9 +190,14 @@ def _read_csv(text: str, display: str) -> Records:
     rows: list[tuple[int, dict[str, object]]] = []
     extra: list[int] = []
     try:
-        headers = next(reader)
+        headers: list[str] = []
         while not any(h.strip() for h in headers):  # blank lines above the header
-            headers = next(reader)
+            found = next(reader, None)
+            if found is None:
+                raise ReadError(
+                    f"{display}: no header row, only empty cells. Export the list with its headers."
+                )
+            headers = found
         columns, by_index, ignored = _map_headers(headers, display, reader.line_num)
         width = len(headers)
         known = [(i, f) for i, f in enumerate(by_index) if f]
@@ -250,6 +255,12 @@ def _read_json(text: str, display: str) -> Records:
         raise ReadError(
             f"{display}:{exc.lineno}: invalid JSON ({exc.msg}). Fix the syntax."
         ) from None
+    except ValueError:  # Python reads no integer of more than 4,300 digits
+        raise ReadError(
+            f"{display}: a number in it has more than 4,300 digits. Fix the file."
+        ) from None
+    except RecursionError:
+        raise ReadError(f"{display}: lists or objects nested too deeply. Fix the file.") from None
     if isinstance(data, dict):
         data = data.get("contacts")
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):

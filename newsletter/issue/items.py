@@ -263,10 +263,30 @@ def _advise(
 
 
 def _parse_yaml(source: str) -> tuple[Any, Any]:
-    """Parse once, keeping the node tree (for each key's line) and the values."""
+    """Parse once, keeping the node tree (for each key's line) and the values.
+
+    A scalar YAML cannot turn into a value (``date: 2026-02-30``, an int of
+    more than 4,300 digits) is kept as its text, so the field's own rule reports
+    it with its line: "date '2026-02-30' is not a date".
+    """
     loader = Loader(source)
     try:
         node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
+        if node is None:
+            return None, None
+        try:
+            return node, loader.construct_document(node)
+        except (ValueError, OverflowError):
+            if not isinstance(node, yaml.MappingNode):
+                raise yaml.YAMLError("a value cannot be read") from None
+            return node, {_scalar(loader, k): _scalar(loader, v) for k, v in node.value}
     finally:
         loader.dispose()
+
+
+def _scalar(loader: Any, node: Any) -> Any:
+    """The value of ``node``, or its text when YAML cannot make a value of it."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError):
+        return str(node.value) if isinstance(node, yaml.ScalarNode) else None

@@ -96,7 +96,7 @@ def issue_schema(sections: tuple[str, ...]) -> Schema:
             ),
             Field("subject", line(), required=True),
             Field("preheader", line(), required=True),
-            Field("window", _window()),
+            Field("window", _window(), empty_is_missing=False),
             Field("sections", _order(sections), default=()),
             Field("draft", boolean(), default=False),
         ),
@@ -206,8 +206,14 @@ def _load(
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+)", str(exc))
         reason = re.sub(r"\s*\(at line.*\)$", "", str(exc))
-        at = int(match[1]) if match else source.count("\n") + 1  # "at end of document"
-        problem(at, f"invalid TOML ({reason}). Fix the syntax.")
+        problem(
+            int(match[1]) if match else source.count("\n") + 1,  # "at end of document"
+            f"invalid TOML ({reason}). Fix the syntax.",
+        )
+    except ValueError:  # Python reads no integer of more than 4,300 digits
+        long = re.search(r"\d{4301,}", source)
+        line = source.count("\n", 0, long.start()) + 1 if long else None
+        problem(line, "a number has more than 4,300 digits. Shorten it.")
     return None
 
 

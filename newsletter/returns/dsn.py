@@ -136,7 +136,7 @@ def _classify(msg: Message) -> Bounce:
         return _from_report(report, ids)
     sender = _header(msg, "from")
     text = _body_text(msg)
-    failed = [a for v in msg.get_all("x-failed-recipients") or [] for a in _ADDRESS.findall(v)]
+    failed = [a for v in msg.get_all("x-failed-recipients") or [] for a in _ADDRESS.findall(str(v))]
     # A person's reply ("Re: Undeliverable ...", or one that mentions a permanent
     # error) quotes our Message-ID too, so it must not pass for a bounce: the
     # sender, a failure header or a non-reply subject has to say so, or else the
@@ -147,7 +147,7 @@ def _classify(msg: Message) -> Bounce:
     auto_header = (
         msg.get("x-autoreply")
         or msg.get("x-autorespond")
-        or (msg.get("precedence") or "").strip().lower() == "auto_reply"
+        or _header(msg, "precedence").lower() == "auto_reply"
     )
     # Whichever the subject names first wins: "Automatic reply: Undeliverable: ..."
     # is someone's out-of-office, "Undeliverable: Out of office hours ..." a bounce.
@@ -158,7 +158,7 @@ def _classify(msg: Message) -> Bounce:
     # Auto-replies come before the body's wording: "this mailbox is no longer
     # monitored, your message could not be delivered" from a person's
     # out-of-office, sent with a null return path, is still not a bounce.
-    auto = (msg.get("auto-submitted") or "no").strip().lower()
+    auto = (_header(msg, "auto-submitted") or "no").lower()
     if auto != "no" or auto_header or auto_subject:
         return Bounce("auto-reply", message_ids=ids, reason=subject[:80] or "auto-reply")
     if _BODY_MARKERS.search(text) and _header(msg, "return-path") == "<>" and not reply:
@@ -306,7 +306,7 @@ def _encoded_body(part: Message) -> bytes | None:
     others too; the parser then reads the encoded text as an empty message.
     None when the part is not message/* or not encoded.
     """
-    cte = (part.get("content-transfer-encoding") or "").strip().lower()
+    cte = str(part.get("content-transfer-encoding") or "").strip().lower()
     payload = part.get_payload()
     if cte not in ("base64", "quoted-printable") or not isinstance(payload, list):
         return None
