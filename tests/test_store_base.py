@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from helpers import cli, hold_write_lock, rows, write
 
@@ -49,3 +51,50 @@ def test_a_writer_that_does_not_finish_is_one_line_error(project, db, monkeypatc
     )
     assert not store.conn.in_transaction
     store.conn.close()
+
+
+# Every command that writes waits for another writer the same way, then stops with
+# the same line: one helper (store.writing), one wait (NEWSLETTER_LOCK_WAIT).
+WRITERS = {
+    "feeds remove": ("feeds", "remove", "Local"),
+    "feeds add": ("feeds", "add", "{feed}", "--section", "news", "--name", "Other"),
+    "contacts add": ("contacts", "add", "c@who.example.org"),
+    "contacts unsubscribe": ("contacts", "unsubscribe", "b@who.example.org"),
+    "contacts edit": ("contacts", "edit", "b@who.example.org", "--city", "Geneva"),
+    "contacts remove": ("contacts", "remove", "b@who.example.org"),
+}
+
+
+@pytest.mark.parametrize("args", WRITERS.values(), ids=WRITERS)
+def test_a_writer_that_does_not_finish_stops_every_command_with_one_line(project, args):
+    feed = project / "feed.xml"
+    feed.write_text('<rss version="2.0"><channel><title>T</title></channel></rss>')
+    assert cli(project, "contacts", "add", "b@who.example.org").exit_code == 0
+    assert (
+        cli(project, "feeds", "add", str(feed), "--section", "news", "--name", "Local").exit_code
+        == 0
+    )
+    db = project / "contacts.db"
+    thread = hold_write_lock(db, 1.0)
+    started = time.monotonic()
+    result = cli(project, *(a.format(feed=feed) for a in args), env={"NEWSLETTER_LOCK_WAIT": "0.2"})
+    waited = time.monotonic() - started
+    thread.join()
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {db}: another program is writing to it and did not finish in time. "
+        "Run the command again when it has.\n",
+    )
+    assert 0.2 <= waited < 1.0  # it waited, and not for the other writer to finish
+    listed = cli(project, "feeds", "list").output
+    assert "Local" in listed and "Other" not in listed  # nothing was changed
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf", "99999"])
+def test_a_lock_wait_that_is_not_seconds_is_one_line(project, value):
+    result = cli(project, "contacts", "list", env={"NEWSLETTER_LOCK_WAIT": value})
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: NEWSLETTER_LOCK_WAIT: {value!r} is not a number of seconds from 0 to 3600. "
+        "Set it to e.g. 30, or unset it.\n",
+    )
