@@ -121,10 +121,20 @@ def test_any_file_loads_or_says_why_on_a_line_of_it(tmp_path, data):
 
 
 @pytest.mark.parametrize(
-    "field,line", [("date: 2026-02-30", 4), ("weight: " + "1" * 5000, 4)], ids=["date", "number"]
+    "field,message",
+    [
+        ("date: 2026-02-30", "date '2026-02-30' is not a date. Write it as YYYY-MM-DD."),
+        (
+            "weight: " + "1" * 5000,
+            "weight '" + "1" * 39 + "…' is not a whole number. "
+            "Write a whole number, such as 10 or -5.",
+        ),
+        ("embargo: 2026-13-45", "embargo '2026-13-45' is not a date. Write it as YYYY-MM-DD."),
+    ],
+    ids=["date", "number", "month"],
 )
-def test_an_impossible_value_is_a_problem_not_a_traceback(tmp_path, field, line):
+def test_an_impossible_value_is_a_problem_not_a_traceback(tmp_path, field, message):
     path = tmp_path / "item.md"
     path.write_text(f"---\ntitle: T\nsection: news\n{field}\n---\nText.\n")
     item, problems = load_item(path, "items/item.md", SECTIONS, WINDOW, TODAY)
-    assert item is None and [p.line for p in problems] == [line]
+    assert item is None and [(p.line, p.message) for p in problems] == [(4, message)]

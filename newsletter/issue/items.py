@@ -286,6 +286,8 @@ def _parse_yaml(source: str) -> tuple[Any, Any]:
 
 def _scalar(loader: Any, node: Any) -> Any:
     """The value of ``node``, or its text when YAML cannot make a value of it."""
+    # A failed construction leaves the loader's bookkeeping half done; start clean.
+    loader.constructed_objects, loader.recursive_objects = {}, {}
     try:
         return loader.construct_object(node, deep=True)
     except (ValueError, OverflowError):
