@@ -29,6 +29,10 @@ from helpers import (
 )
 from hypothesis import configuration, settings
 
+from newsletter.models import Contact
+from newsletter.store import open_db
+from newsletter.store.contacts import create_contact
+
 # Hypothesis keeps its example database and caches under the folder it was
 # imported in (the repository), already while collecting: keep them in tmp,
 # and keep no example database at all, so no test leaves state behind.
@@ -87,3 +91,13 @@ def smtp():
     server = SMTPServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def people(project):
+    """Two subscribed focal points in the project's contacts.db: (Jane, Omar)."""
+    db = open_db(project / "contacts.db")
+    jane = create_contact(db, Contact(email="jane.doe@unicef.example", name="Jane"), "test", "t")
+    omar = create_contact(db, Contact(email="omar@undp.example", name="Omar"), "test", "t")
+    db.conn.close()
+    return jane, omar

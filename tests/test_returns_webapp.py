@@ -28,15 +28,6 @@ ONE_CLICK = {
 
 
 @pytest.fixture
-def people(project):
-    db = open_db(project / "contacts.db")
-    jane = create_contact(db, Contact(email="jane.doe@unicef.example", name="Jane"), "test", "t")
-    omar = create_contact(db, Contact(email="omar@undp.example", name="Omar"), "test", "t")
-    db.conn.close()
-    return jane, omar
-
-
-@pytest.fixture
 def client(project, people, monkeypatch):
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     app = create_app(load_settings(project), project / "contacts.db")
