@@ -224,22 +224,42 @@ def check_output(path: Path, *, force: bool = False, keep: Iterable[Path] = ()) 
         )
 
 
-def check_folder(path: Path, keep: Iterable[Path] = ()) -> None:
-    """Refuse an output folder that is a file, a device or a FIFO (it may not exist yet)."""
+def cannot_write(path: object, exc: OSError) -> NewsletterError:
+    """The one line for a write that failed: a full disk, a read-only folder, anything else.
+
+    Every writer here stages and renames, so the old file is always still there.
+    """
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = "The disk is full (or over a size limit); free some space and run again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "Check that you may write there"
+    else:
+        fix = "Check the path and run again"
+    return NewsletterError(
+        f"{path}: cannot write it ({exc.strerror or exc}). {fix}; nothing there was changed."
+    )
+
+
+def check_folder(
+    path: Path,
+    fix: str = "Give a folder to write to.",
+    display: str | None = None,
+) -> None:
+    """Refuse an output folder that is a file, a device or a FIFO (it may not exist yet).
+
+    ``display`` names the folder in the message (default: ``path`` as given).
+    """
+    shown = display or str(path)
     try:
         info = path.stat()
     except FileNotFoundError:
         return
     except OSError as exc:
         raise NewsletterError(
-            f"{path}: cannot be used ({exc.strerror}). Give another folder."
+            f"{shown}: cannot be used ({exc.strerror}). Give another folder."
         ) from None
     if not stat.S_ISDIR(info.st_mode):
-        raise NewsletterError(
-            f"{path}: is {what_is(info.st_mode)}, not a folder. Give a folder to write to."
-        )
-    if any(_same(path, k) for k in keep):
-        raise NewsletterError(f"{path}: is the project folder. Give a separate folder.")
+        raise NewsletterError(f"{shown}: is {what_is(info.st_mode)}, not a folder. {fix}")
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -26,6 +26,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import stat
 import threading
 import time
 import tomllib
@@ -160,6 +161,29 @@ def make_issue(root: Path, issue_id: str = "2026-Q4", items: dict[str, str] | No
     for name, text in items.items():
         (folder / "items" / name).write_text(text, encoding="utf-8")
     return folder
+
+
+def special_file(path: Path, kind: str) -> Path:
+    """Make a FIFO, a socket or a device node (a copy of /dev/null's) at ``path``.
+
+    Tests never name the machine's own /dev/null: a regression that wrote over
+    it would replace it with a regular file for every program on the machine.
+    A device node needs the right to make one; without it, the test is skipped.
+    """
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+        sock.close()
+    elif kind == "device":
+        try:
+            os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("cannot make a device node here (needs CAP_MKNOD)")
+    else:
+        path.mkdir()
+    return path
 
 
 def item(title, section="news", date="2026-10-05", weight=None, link=None, extra=""):

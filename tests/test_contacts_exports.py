@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from helpers import cli, rows, write
+from helpers import cli, rows, special_file, write
 
 
 @pytest.fixture
@@ -70,7 +70,8 @@ OUTPUTS_NEVER_WRITTEN = [
     ("other.sqlite", "sqlite", "is the contacts database or the house settings"),
     ("folder", "dir", "is a folder, not a file"),
     ("pipe.csv", "fifo", "is a FIFO (named pipe), not a file"),
-    ("/dev/null", None, "is a device, not a file"),
+    ("null.csv", "device", "is a device, not a file"),
+    ("socket.csv", "socket", "is a socket, not a file"),
 ]
 
 
@@ -79,15 +80,12 @@ OUTPUTS_NEVER_WRITTEN = [
 def test_export_never_writes_over_the_database_settings_or_a_special_file(
     project, db, monkeypatch, target, setup, reason, force
 ):
-    import os
     import sqlite3
 
     monkeypatch.chdir(project)
     cli(project, "contacts", "add", "a@who.example.org")
-    if setup == "dir":
-        (project / target).mkdir()
-    elif setup == "fifo":
-        os.mkfifo(project / target)
+    if setup in ("dir", "fifo", "device", "socket"):
+        special_file(project / target, setup)
     elif setup == "sqlite":
         sqlite3.connect(project / target).execute("CREATE TABLE t (x)").connection.close()
     files = lambda: {  # noqa: E731  (SQLite's own -shm and -wal change as it opens)
