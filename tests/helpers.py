@@ -65,6 +65,20 @@ def cli(
     return CliRunner().invoke(main, [*head, *args], input=input, env=env, catch_exceptions=False)
 
 
+def cli_within(seconds: float, root: Path | str | None, *args: str) -> Result:
+    """``cli(root, *args)``, failing the test if it has not returned within ``seconds``.
+
+    For inputs that once hung a command (a FIFO among the items): a regression
+    fails the test instead of hanging the suite; the stuck thread is a daemon.
+    """
+    result: list[Result] = []
+    worker = threading.Thread(target=lambda: result.append(cli(root, *args)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert result, f"newsletter {' '.join(args)} did not return within {seconds} s"
+    return result[0]
+
+
 def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     """No NEWSLETTER_ setting from the developer's environment; HOME under ``home``."""
     for name in list(os.environ):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import cli, make_issue
+from helpers import cli, cli_within, make_issue, special_file
 
 from newsletter.issue.inbox import slugify
 
@@ -45,4 +45,20 @@ def test_inbox_shows_a_broken_candidate(project):
     empty = make_issue(project, "2027-Q1", items={})
     assert cli(project, "inbox", empty.name).stdout == (
         "issues/2027-Q1/inbox/: no candidates. Run: newsletter collect 2027-Q1\n"
+    )
+
+
+@pytest.mark.parametrize(("kind", "what"), [("fifo", "a FIFO (named pipe)"), ("dir", "a folder")])
+def test_inbox_skips_a_non_regular_candidate_with_one_warning(project, kind, what):
+    folder = make_issue(project)
+    (folder / "inbox").mkdir()
+    special_file(folder / "inbox" / "odd.md", kind)
+    result = cli_within(30, project, "inbox", "2026-Q4")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        f"issues/2026-Q4/inbox/odd.md: warning: is {what}, not a file; skipped. "
+        "Move it out of inbox/.\n",
+    )
+    assert (
+        result.stdout == "issues/2026-Q4/inbox/: no candidates. Run: newsletter collect 2026-Q4\n"
     )
