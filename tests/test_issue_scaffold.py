@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from helpers import cli, make_issue
 
 
@@ -37,3 +38,31 @@ def test_new_with_a_free_form_id_gets_a_window(project):
     assert "window = { from = " in (project / "issues/special-edition/issue.toml").read_text()
     check = cli(project, "check", "special-edition")
     assert check.exit_code == 0, check.output
+
+
+@pytest.mark.parametrize(
+    ("issue_id", "date", "title"),
+    [
+        ("9999-Q4", "9999-12-15", "Fourth quarter 9999"),
+        ("0001-Q1", "0001-03-15", "First quarter 1"),
+    ],
+)
+def test_new_at_the_ends_of_the_calendar_passes_check_and_builds(project, issue_id, date, title):
+    result = cli(project, "new", issue_id)
+    assert result.exit_code == 0, result.output
+    toml = (project / "issues" / issue_id / "issue.toml").read_text()
+    assert f"date = {date}\n" in toml and f'title = "{title}"' in toml
+    check = cli(project, "check", issue_id)
+    assert check.output == f"issues/{issue_id}: 1 item in 1 section, no problems.\n"
+    assert cli(project, "build", issue_id).exit_code == 0
+    assert cli(project, "archive").exit_code == 0
+
+
+def test_new_with_year_zero_is_one_line(project):
+    result = cli(project, "new", "0000-Q1")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: 0000-Q1: year 0000 is not a calendar year. "
+        "Use a year from 0001 to 9999, such as newsletter new 2026-Q4.\n",
+    )
+    assert not (project / "issues" / "0000-Q1").exists()

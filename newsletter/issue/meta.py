@@ -36,7 +36,7 @@ from newsletter.schema import (
 
 NAME = "issue.toml"
 PREHEADER = (40, 130)
-_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 WINDOW_EXAMPLE = "window = { from = 2026-10-01, to = 2026-12-31 }"
 
 Window = tuple[dt.date, dt.date]
@@ -44,15 +44,16 @@ Window = tuple[dt.date, dt.date]
 
 def quarter_window(issue_id: str) -> Window | None:
     """The calendar quarter named by an ID such as ``2026-Q4``."""
-    match = _QUARTER.match(issue_id)
+    match = QUARTER.match(issue_id)
     if not match:
         return None
     year, q = int(match[1]), int(match[2])
-    if not dt.MINYEAR <= year < dt.MAXYEAR:
-        return None
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        return None  # year 0: `new` says so; `check` asks for a window
     start = dt.date(year, 3 * q - 2, 1)
-    end = dt.date(year + 1, 1, 1) if q == 4 else dt.date(year, 3 * q + 1, 1)
-    return start, end - dt.timedelta(days=1)
+    # The quarter's last day, without stepping into the next year (there is no 10000).
+    end = dt.date(year, 12, 31) if q == 4 else dt.date(year, 3 * q + 1, 1) - dt.timedelta(days=1)
+    return start, end
 
 
 def _window() -> Kind:

@@ -8,7 +8,8 @@ from pathlib import Path
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.files import new_folder
-from newsletter.issue.meta import next_number, quarter_window
+from newsletter.issue.meta import QUARTER, next_number, quarter_window
+from newsletter.schema import FIRST_DAY
 
 ORDINALS = {1: "First", 2: "Second", 3: "Third", 4: "Fourth"}
 
@@ -51,6 +52,11 @@ def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) ->
             f"issues/{folder.name}: already exists. Choose another ID or edit it."
         )
     window = quarter_window(folder.name)
+    if window is None and QUARTER.match(folder.name):
+        raise NewsletterError(
+            f"{folder.name}: year {folder.name[:4]} is not a calendar year. "
+            f"Use a year from 0001 to 9999, such as newsletter new 2026-Q4."
+        )
     today = today or dt.date.today()
     if window:
         end = window[1]
@@ -69,7 +75,10 @@ def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) ->
             keys=", ".join(f'"{k}"' for k in settings.section_keys),
         ),
         "intro.md": INTRO.format(name=settings.name),
-        "items/example.md": EXAMPLE_ITEM.format(section=settings.section_keys[0], date=window[0]),
+        # 0001-Q1 starts on the one day before the first date an item may have.
+        "items/example.md": EXAMPLE_ITEM.format(
+            section=settings.section_keys[0], date=max(window[0], FIRST_DAY)
+        ),
     }
     try:
         with new_folder(folder) as staging:  # an interrupted `new` leaves nothing behind
