@@ -28,7 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 # C0 and C1 controls other than tab and line breaks: never meaningful in a field.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# U+FFFE and U+FFFF are not characters at all: XML, so MJML, refuses them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 TEXT_CHARS = 2000  # a title, a subject or a name is never longer
 
 

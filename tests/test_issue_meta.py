@@ -28,8 +28,32 @@ from newsletter.issue.meta import previous_issue_date, quarter_window
             "issues/2026-Q4/issue.toml:3: date '9999-12-31' is out of range. "
             "Use a date from 0001-01-02 to 9999-12-30.",
         ),
+        (
+            'number = 7\ntitle = "Test \\u001b[31m issue"\n',
+            "issues/2026-Q4/issue.toml:2: title 'Test \\u001b[31m issue' contains control "
+            "characters. Remove them.",
+        ),
+        (
+            'number = 7\ntitle = "Test \\uffff issue"\n',
+            "issues/2026-Q4/issue.toml:2: title 'Test \uffff issue' contains control "
+            "characters. Remove them.",
+        ),
+        (
+            'number = 7\nsections = ["news", "tools",\n  "news"]\n',
+            "issues/2026-Q4/issue.toml:2: 'sections' lists 'news' twice. "
+            "List each section key once.",
+        ),
     ],
-    ids=["missing-fields", "unknown-key", "short-preheader", "invalid-toml", "last-day"],
+    ids=[
+        "missing-fields",
+        "unknown-key",
+        "short-preheader",
+        "invalid-toml",
+        "last-day",
+        "escape",
+        "noncharacter",
+        "sections-twice",
+    ],
 )
 def test_bad_issue_toml(project, toml, expected):
     folder = make_issue(project, items={"good.md": GOOD_ITEM})

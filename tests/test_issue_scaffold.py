@@ -66,3 +66,23 @@ def test_new_with_year_zero_is_one_line(project):
         "Use a year from 0001 to 9999, such as newsletter new 2026-Q4.\n",
     )
     assert not (project / "issues" / "0000-Q1").exists()
+
+
+@pytest.mark.parametrize(
+    "name", ['The "Focal" Point', "Back\\slash News", "It's \\u00e9 news", "Ünïcode ✓ news"]
+)
+def test_new_writes_the_house_name_into_issue_toml_escaped(project, name):
+    import tomllib
+
+    settings = project / "pyproject.toml"
+    text = settings.read_text(encoding="utf-8")
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    settings.write_text(
+        text.replace('name = "The UN-Business Focal Point"', f'name = "{escaped}"', 1),
+        encoding="utf-8",
+    )
+    assert cli(project, "new", "2027-Q1").exit_code == 0
+    toml = tomllib.loads((project / "issues/2027-Q1/issue.toml").read_text(encoding="utf-8"))
+    assert toml["subject"] == f"{name}: First quarter 2027"
+    check = cli(project, "check", "2027-Q1")
+    assert check.output == "issues/2027-Q1: 1 item in 1 section, no problems.\n"

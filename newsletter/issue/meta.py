@@ -30,6 +30,7 @@ from newsletter.schema import (
     boolean,
     date,
     line,
+    shown,
     toml_lines,
     whole,
 )
@@ -80,7 +81,10 @@ def _order(sections: tuple[str, ...]) -> Kind:
     def parse(value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(k in sections for k in value):
             raise Invalid("")
-        return tuple(dict.fromkeys(value))
+        twice = next((k for n, k in enumerate(value) if k in value[:n]), None)
+        if twice is not None:  # a slip that once printed that section's items twice
+            raise Invalid(f"lists {shown(twice)} twice", "List each section key once.")
+        return tuple(value)
 
     return Kind(parse, "a list of section keys", f"List section keys from: {listed}.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from newsletter.config import Settings
@@ -16,9 +17,9 @@ ORDINALS = {1: "First", 2: "Second", 3: "Third", 4: "Fourth"}
 ISSUE_TOML = """\
 # Issue settings. Dates are YYYY-MM-DD.
 number = {number}
-title = "{title}"
+title = {title}
 date = {date}
-subject = "{name}: {title}"
+subject = {subject}
 # Shown after the subject in most inboxes: 40 to 130 characters.
 preheader = "News, tools and events for the private-sector focal points of the UN system."
 {window}# Optional: the order of sections for this issue, by key.
@@ -45,6 +46,14 @@ issue has real items.
 """
 
 
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string: quotes, backslashes and controls escaped.
+
+    JSON's string escapes are TOML's, but for DEL, which TOML wants escaped too.
+    """
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) -> Path:
     """Create ``folder`` with issue.toml, intro.md and an example item; never overwrite."""
     if folder.exists():
@@ -68,11 +77,11 @@ def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) ->
     files = {
         "issue.toml": ISSUE_TOML.format(
             number=next_number(settings.root),
-            title=title,
+            title=toml_string(title),
             date=date,
-            name=settings.name,
+            subject=toml_string(f"{settings.name}: {title}"),
             window=window_text,
-            keys=", ".join(f'"{k}"' for k in settings.section_keys),
+            keys=", ".join(toml_string(k) for k in settings.section_keys),
         ),
         "intro.md": INTRO.format(name=settings.name),
         # 0001-Q1 starts on the one day before the first date an item may have.
