@@ -79,6 +79,31 @@ def cli_within(seconds: float, root: Path | str | None, *args: str) -> Result:
     return result[0]
 
 
+def run_with_full_disk(root: Path, *args: str, max_bytes: int = 4096):
+    """``python -m newsletter --root ROOT ARGS`` in a process whose files cannot grow
+    past ``max_bytes``: every write beyond fails with EFBIG, as on a full disk.
+
+    A real failure, not a mock: RLIMIT_FSIZE is set in the child, and SIGXFSZ is
+    ignored so the write returns an error instead of killing the process.
+    """
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return subprocess.run(
+        [sys.executable, "-m", "newsletter", "--root", str(root), *args],
+        preexec_fn=limited,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     """No NEWSLETTER_ setting from the developer's environment; HOME under ``home``."""
     for name in list(os.environ):

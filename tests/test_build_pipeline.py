@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import cli, item, make_issue, special_file
+from helpers import cli, item, make_issue, run_with_full_disk, special_file
 
 OUTPUTS = ["email.html", "email.mjml", "email.txt", "report.json", "web.html"]  # sorted
 
@@ -102,36 +102,12 @@ def test_input_digest_tracks_content_not_send_settings(project):
     assert input_digest(load_settings(project), folder) != first
 
 
-def _limited(max_bytes: int):
-    """For a subprocess: no file it writes may grow past ``max_bytes`` (EFBIG, as a full disk).
-
-    SIGXFSZ is ignored, so the write fails with an error instead of killing the process.
-    """
-    import resource
-    import signal
-
-    def apply() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
-
-    return apply
-
-
 def test_a_full_disk_during_build_is_one_line_and_leaves_build_as_it_was(project):
-    import subprocess
-    import sys
-
     folder = make_issue(project)
     assert cli(project, "build", "2026-Q4").exit_code == 0
     before = {p.name: p.read_bytes() for p in (folder / "build").iterdir()}
     (folder / "items" / "item-1.md").write_text(item("A changed item"), encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, "-m", "newsletter", "--root", str(project), "build", "2026-Q4"],
-        preexec_fn=_limited(4096),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = run_with_full_disk(project, "build", "2026-Q4", max_bytes=4096)
     assert (run.returncode, run.stderr) == (
         1,
         "Error: issues/2026-Q4/build: cannot write it (File too large). The disk is full "

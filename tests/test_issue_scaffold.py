@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import cli, make_issue
+from helpers import cli, make_issue, run_with_full_disk
 
 
 def test_new_issue_passes_check(project):
@@ -86,3 +86,24 @@ def test_new_writes_the_house_name_into_issue_toml_escaped(project, name):
     assert toml["subject"] == f"{name}: First quarter 2027"
     check = cli(project, "check", "2027-Q1")
     assert check.output == "issues/2027-Q1: 1 item in 1 section, no problems.\n"
+
+
+def test_new_when_issues_is_a_file_is_one_line(project):
+    (project / "issues").rmdir()
+    (project / "issues").write_text("notes\n", encoding="utf-8")
+    result = cli(project, "new", "2027-Q1")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: issues: is a file, not a folder. Move it away; new makes each issue's folder in it.\n",
+    )
+    assert (project / "issues").read_text(encoding="utf-8") == "notes\n"
+
+
+def test_new_on_a_full_disk_is_one_line_and_leaves_nothing(project):
+    run = run_with_full_disk(project, "new", "2027-Q1", max_bytes=64)
+    assert (run.returncode, run.stderr) == (
+        1,
+        "Error: issues/2027-Q1: cannot write it (File too large). The disk is full "
+        "(or over a size limit); free some space and run again; nothing there was changed.\n",
+    )
+    assert list((project / "issues").iterdir()) == []

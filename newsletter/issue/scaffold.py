@@ -8,7 +8,7 @@ from pathlib import Path
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.files import new_folder
+from newsletter.files import cannot_write, check_folder, new_folder
 from newsletter.issue.meta import QUARTER, next_number, quarter_window
 from newsletter.schema import FIRST_DAY
 
@@ -60,6 +60,7 @@ def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) ->
         raise NewsletterError(
             f"issues/{folder.name}: already exists. Choose another ID or edit it."
         )
+    check_folder(folder.parent, "Move it away; new makes each issue's folder in it.", "issues")
     window = quarter_window(folder.name)
     if window is None and QUARTER.match(folder.name):
         raise NewsletterError(
@@ -98,4 +99,6 @@ def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) ->
         raise NewsletterError(
             f"issues/{folder.name}: already exists. Choose another ID or edit it."
         ) from None
+    except OSError as exc:  # a full disk: new_folder has removed what it staged
+        raise cannot_write(f"issues/{folder.name}", exc) from None
     return folder
