@@ -122,3 +122,16 @@ def test_export_replaces_an_existing_file_only_with_force(project, monkeypatch):
     forced = cli(project, "contacts", "export", "-o", "out.csv", "--force")
     assert forced.exit_code == 0 and "a@who.example.org" in (project / "out.csv").read_text()
     assert not list(project.glob(".out.csv.*"))
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_export_through_a_link_to_the_database_never_writes_over_it(project, monkeypatch, link):
+    import os
+
+    monkeypatch.chdir(project)
+    cli(project, "contacts", "add", "a@who.example.org")
+    make = os.symlink if link == "symlink" else os.link
+    make(project / "contacts.db", project / "people.csv")
+    result = cli(project, "contacts", "export", "-o", "people.csv", "--force")
+    assert result.exit_code == 1 and "is the contacts database" in result.output
+    assert rows(project / "contacts.db", "SELECT email FROM contacts") == [("a@who.example.org",)]

@@ -579,3 +579,13 @@ def test_broken_files_in_another_issue_never_stop_collect(project, feed_server):
     result = cli_within(60, project, "collect", "2026-Q4")
     assert result.exit_code == 0, result.output
     assert inbox_files(project) == ["fresh.md"]  # the readable item of 2026-Q3 still counts
+
+
+@pytest.mark.parametrize("issue_id", ["9999-Q4", "0001-Q1"])
+def test_collect_into_a_quarter_at_the_ends_of_the_calendar(project, feed_server, issue_id):
+    assert cli(project, "new", issue_id).exit_code == 0
+    add_feed(project, feed_server, "UN-News", "news", Route(rss(UN)))
+    result = cli(project, "collect", issue_id)
+    assert result.exit_code == 0, result.output
+    assert "UN-News  ok" in result.stdout
+    assert cli(project, "check", issue_id).exit_code == 0
