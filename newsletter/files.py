@@ -224,10 +224,13 @@ def check_output(path: Path, *, force: bool = False, keep: Iterable[Path] = ()) 
         )
 
 
-def cannot_write(path: object, exc: OSError) -> NewsletterError:
+def cannot_write(
+    path: object, exc: OSError, state: str = "nothing there was changed"
+) -> NewsletterError:
     """The one line for a write that failed: a full disk, a read-only folder, anything else.
 
-    Every writer here stages and renames, so the old file is always still there.
+    Every writer here stages and renames, so the old file is always still there;
+    ``state`` says what a writer of several files left.
     """
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         fix = "The disk is full (or over a size limit); free some space and run again"
@@ -235,9 +238,7 @@ def cannot_write(path: object, exc: OSError) -> NewsletterError:
         fix = "Check that you may write there"
     else:
         fix = "Check the path and run again"
-    return NewsletterError(
-        f"{path}: cannot write it ({exc.strerror or exc}). {fix}; nothing there was changed."
-    )
+    return NewsletterError(f"{path}: cannot write it ({exc.strerror or exc}). {fix}; {state}.")
 
 
 def check_folder(

@@ -589,3 +589,16 @@ def test_collect_into_a_quarter_at_the_ends_of_the_calendar(project, feed_server
     assert result.exit_code == 0, result.output
     assert "UN-News  ok" in result.stdout
     assert cli(project, "check", issue_id).exit_code == 0
+
+
+def test_collect_when_inbox_is_a_file_is_one_line(project, feed_server):
+    folder = make_issue(project)
+    (folder / "inbox").write_text("notes\n", encoding="utf-8")
+    add_feed(project, feed_server, "UN-News", "news", Route(rss(UN)))
+    result = cli(project, "collect", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: issues/2026-Q4/inbox: is a file, not a folder. "
+        "Move it away; collect writes candidates in that folder.\n"
+    )
+    assert (folder / "inbox").read_text(encoding="utf-8") == "notes\n"

@@ -62,3 +62,32 @@ def test_inbox_skips_a_non_regular_candidate_with_one_warning(project, kind, wha
     assert (
         result.stdout == "issues/2026-Q4/inbox/: no candidates. Run: newsletter collect 2026-Q4\n"
     )
+
+
+def test_write_candidates_on_a_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "issues" / "2026-Q4"
+    folder.mkdir(parents=True)
+    script = f"""
+import datetime, resource, signal
+from pathlib import Path
+from newsletter.errors import NewsletterError
+from newsletter.issue.inbox import Candidate, write_candidates
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+small = Candidate("Small", "news", None, datetime.date(2026, 10, 5), "F", "u", None, "x")
+big = Candidate("Big", "news", None, datetime.date(2026, 10, 5), "F", "u", None, "y" * 9000)
+try:
+    write_candidates(Path({str(folder)!r}), [small, big], "2026-10-05T00:00:00+00:00")
+except NewsletterError as exc:
+    print(exc.message)
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (run.stdout, run.stderr) == (
+        "issues/2026-Q4/inbox: cannot write it (File too large). The disk is full (or over a "
+        "size limit); free some space and run again; the candidates written so far are whole.\n",
+        "",
+    )
+    assert sorted(p.name for p in (folder / "inbox").iterdir()) == ["small.md"]

@@ -23,7 +23,7 @@ import yaml
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.files import is_regular, write_atomic
+from newsletter.files import cannot_write, check_folder, is_regular, write_atomic
 from newsletter.issue.items import front_data, item_files, load_item
 from newsletter.issue.keys import FeedGuid, canonical_url
 from newsletter.models import Item, Problem
@@ -95,6 +95,11 @@ def render(c: Candidate, collected_at: str) -> str:
 def write_candidates(folder: Path, candidates: list[Candidate], collected_at: str) -> list[str]:
     """Write each candidate to inbox/ under a free slug; return the file names."""
     inbox = folder / "inbox"
+    check_folder(
+        inbox,
+        "Move it away; collect writes candidates in that folder.",
+        f"issues/{folder.name}/inbox",
+    )
     inbox.mkdir(exist_ok=True)
     taken = {p.stem for d in (inbox, folder / "items") if d.is_dir() for p in d.glob("*.md")}
     jobs = []
@@ -103,8 +108,13 @@ def write_candidates(folder: Path, candidates: list[Candidate], collected_at: st
         taken.add(name)
         jobs.append((inbox / f"{name}.md", render(candidate, collected_at)))
     # Creating files is mostly waiting on the file system: threads overlap the waits.
-    with ThreadPoolExecutor(max_workers=WRITERS) as threads:
-        list(threads.map(lambda job: write_atomic(*job), jobs))
+    try:
+        with ThreadPoolExecutor(max_workers=WRITERS) as threads:
+            list(threads.map(lambda job: write_atomic(*job), jobs))
+    except OSError as exc:  # a full disk: each file is whole or absent, and none is recorded
+        raise cannot_write(
+            f"issues/{folder.name}/inbox", exc, "the candidates written so far are whole"
+        ) from None
     return [path.name for path, _ in jobs]
 
 
