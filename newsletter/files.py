@@ -24,6 +24,9 @@ from newsletter.errors import NewsletterError
 NEVER_REPLACED = ("pyproject.toml",)
 _SQLITE = b"SQLite format 3\x00"
 _DB_COMPANIONS = ("-wal", "-shm", "-journal")
+# An item, issue.toml or intro.md is a few KB of text a person wrote. A file over
+# this is not one, and reading it whole would only cost memory and time.
+MAX_TEXT_BYTES = 1024 * 1024
 
 
 class NotRegular(OSError):

@@ -139,3 +139,38 @@ def test_a_safe_name_of_100_characters_passes(project):
     folder = make_issue(project)
     (folder / "items" / ("b" * 97 + ".md")).write_text(item("Long name"), encoding="utf-8")
     assert cli(project, "check", "2026-Q4").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "issue.toml",
+            "issues/2026-Q4/issue.toml: is a FIFO (named pipe), not a file. "
+            "Replace it with issue.toml as newsletter new writes it.",
+        ),
+        (
+            "intro.md",
+            "issues/2026-Q4/intro.md: is a FIFO (named pipe), not a file. "
+            "Write the note in a text file.",
+        ),
+    ],
+)
+def test_a_fifo_for_issue_toml_or_intro_is_one_line_not_a_hang(project, name, message):
+    folder = make_issue(project)
+    (folder / name).unlink()
+    special_file(folder / name, "fifo")
+    result = cli_within(30, project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == message
+
+
+def test_an_issue_toml_over_1_mb_is_one_line(project):
+    folder = make_issue(project)
+    with open(folder / "issue.toml", "a", encoding="utf-8") as fh:
+        fh.write("# padding\n" * 110_000)
+    result = cli(project, "check", "2026-Q4")
+    assert result.stderr.splitlines()[0] == (
+        "issues/2026-Q4/issue.toml: is larger than 1,048,576 bytes. "
+        "Replace it with issue.toml as newsletter new writes it."
+    )

@@ -20,7 +20,15 @@ from typing import Any
 
 import yaml
 
-from newsletter.files import NotRegular, NotUTF8, TooLarge, decode, read_regular, what_is
+from newsletter.files import (
+    MAX_TEXT_BYTES,
+    NotRegular,
+    NotUTF8,
+    TooLarge,
+    decode,
+    read_regular,
+    what_is,
+)
 from newsletter.models import Item, Problem
 from newsletter.sanitize import html_to_text, markdown_to_html, neutralise
 from newsletter.schema import (
@@ -43,9 +51,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as Loader  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
 
 SUMMARY_WORDS = 120
-# An item is a title, a few fields and a short summary: a few KB. A file over this
-# is not an item, and reading it whole would only cost memory and time.
-MAX_ITEM_BYTES = 1024 * 1024
+MAX_ITEM_BYTES = MAX_TEXT_BYTES  # an item is a title, a few fields and a short summary
 # Provenance that `collect` writes into inbox files; kept verbatim when accepted.
 PROVENANCE = ("collected_at", "feed", "guid")
 _FENCE = re.compile(r"^-{3,}[ \t]*$")

@@ -16,7 +16,7 @@ import click
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.files import NotUTF8, decode
+from newsletter.files import MAX_TEXT_BYTES, NotRegular, NotUTF8, TooLarge, decode, read_regular
 from newsletter.issue.inbox import free_name, slugify
 from newsletter.issue.items import item_files, load_item
 from newsletter.issue.meta import Meta, Window, read_meta
@@ -145,11 +145,14 @@ def _assemble(
 
 
 def _load_intro(path: Path, display: str, problems: list[Problem]) -> str:
-    if not path.is_file():
+    if not path.exists():
         problems.append(Problem(display, None, "missing. Write the editor's note in intro.md."))
         return ""
     try:
-        source = decode(path.read_bytes())
+        source = decode(read_regular(path, MAX_TEXT_BYTES))
+    except (NotRegular, TooLarge) as exc:
+        problems.append(Problem(display, None, f"{exc.strerror}. Write the note in a text file."))
+        return ""
     except OSError as exc:
         problems.append(Problem(display, None, f"cannot be read ({exc.strerror}). Check it."))
         return ""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import NewsletterError
-from newsletter.files import NotUTF8, decode
+from newsletter.files import MAX_TEXT_BYTES, NotRegular, NotUTF8, TooLarge, decode, read_regular
 from newsletter.models import Problem
 from newsletter.schema import (
     Checked,
@@ -193,13 +193,16 @@ def read_meta(folder: Path, sections: tuple[str, ...]) -> MetaResult:
 def _load(
     path: Path, display: str, problem: Callable[[int | None, str], None]
 ) -> tuple[dict[str, Any], dict[str, int]] | None:
-    if not path.is_file():
+    if not path.exists():
         problem(
             None, "missing. Create it with: newsletter new ID (or copy one from another issue)."
         )
         return None
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_TEXT_BYTES)
+    except (NotRegular, TooLarge) as exc:
+        problem(None, f"{exc.strerror}. Replace it with issue.toml as newsletter new writes it.")
+        return None
     except OSError as exc:
         problem(None, f"cannot be read ({exc.strerror}). Check the file's permissions.")
         return None
