@@ -8,12 +8,33 @@ the old file, never half a new one.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+
+from newsletter.errors import NewsletterError
+
+# Files no output option may ever replace, --force or not: the house settings by
+# name, and any SQLite database (contacts.db under whatever name it is given).
+NEVER_REPLACED = ("pyproject.toml",)
+_SQLITE = b"SQLite format 3\x00"
+_DB_COMPANIONS = ("-wal", "-shm", "-journal")
+# An item, issue.toml or intro.md is a few KB of text a person wrote. A file over
+# this is not one, and reading it whole would only cost memory and time.
+MAX_TEXT_BYTES = 1024 * 1024
+
+
+class NotRegular(OSError):
+    """A path that is not a regular file (a FIFO, a device, a socket, a folder)."""
+
+
+class TooLarge(OSError):
+    """A file over the size its reader accepts."""
 
 
 class NotUTF8(ValueError):
@@ -128,3 +149,139 @@ def new_folder(final: Path, replace: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def what_is(mode: int) -> str:
+    """A file's kind as a message names it: "a folder", "a FIFO", "a device"..."""
+    if stat.S_ISREG(mode):
+        return "a file"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"  # a door or a whiteout: no reader wants one
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    NotRegular for anything else: opening a FIFO for reading waits for a writer
+    forever, and a device may never end, so the file is opened without waiting
+    and looked at before a byte is read. TooLarge when it holds more than ``limit``.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegular(errno.EINVAL, f"is {what_is(mode)}, not a file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise TooLarge(errno.EFBIG, f"is larger than {limit:,} bytes")
+    return data
+
+
+def is_regular(path: Path) -> bool:
+    """Whether ``path`` is a regular file (following a symlink), without opening it."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def check_output(path: Path, *, force: bool = False, keep: Iterable[Path] = ()) -> None:
+    """Refuse an output file a command was told to write, when writing would destroy data.
+
+    The one rule for every option that names an output (``contacts export -o``,
+    the outbox sender's files...): a folder, a device, a FIFO or a socket is
+    never written; neither is pyproject.toml, any SQLite database, nor a file
+    in ``keep`` (the configured contacts.db and its journal files); an existing
+    file is replaced only with ``force``. NewsletterError says which and how to fix it.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return  # a new file: a missing folder is the writer's one-line error
+    except OSError as exc:
+        raise NewsletterError(
+            f"{path}: cannot be used ({exc.strerror}). Give another path."
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise NewsletterError(
+            f"{path}: is {what_is(info.st_mode)}, not a file. Give a file name to write to."
+        )
+    if _protected(path, keep):
+        raise NewsletterError(
+            f"{path}: is the contacts database or the house settings, and is never "
+            "overwritten. Give another file name."
+        )
+    if not force:
+        raise NewsletterError(
+            f"{path}: already exists. Pass --force to replace it, or give another file name."
+        )
+
+
+def cannot_write(
+    path: object, exc: OSError, state: str = "nothing there was changed"
+) -> NewsletterError:
+    """The one line for a write that failed: a full disk, a read-only folder, anything else.
+
+    Every writer here stages and renames, so the old file is always still there;
+    ``state`` says what a writer of several files left.
+    """
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = "The disk is full (or over a size limit); free some space and run again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "Check that you may write there"
+    else:
+        fix = "Check the path and run again"
+    return NewsletterError(f"{path}: cannot write it ({exc.strerror or exc}). {fix}; {state}.")
+
+
+def check_folder(
+    path: Path,
+    fix: str = "Give a folder to write to.",
+    display: str | None = None,
+) -> None:
+    """Refuse an output folder that is a file, a device or a FIFO (it may not exist yet).
+
+    ``display`` names the folder in the message (default: ``path`` as given).
+    """
+    shown = display or str(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise NewsletterError(
+            f"{shown}: cannot be used ({exc.strerror}). Give another folder."
+        ) from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise NewsletterError(f"{shown}: is {what_is(info.st_mode)}, not a folder. {fix}")
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or a.samefile(b)
+    except OSError:
+        return False
+
+
+def _protected(path: Path, keep: Iterable[Path]) -> bool:
+    """pyproject.toml, a SQLite database, or one of ``keep`` and its journal files."""
+    if path.resolve().name in NEVER_REPLACED:
+        return True
+    for kept in keep:
+        if any(_same(path, Path(f"{kept}{tail}")) for tail in ("", *_DB_COMPANIONS)):
+            return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(_SQLITE)) == _SQLITE
+    except OSError:
+        return False

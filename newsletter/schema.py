@@ -28,7 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 # C0 and C1 controls other than tab and line breaks: never meaningful in a field.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# U+FFFE and U+FFFF are not characters at all: XML, so MJML, refuses them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 TEXT_CHARS = 2000  # a title, a subject or a name is never longer
 
 
@@ -348,6 +349,20 @@ def choice(options: Iterable[str], what: str = "") -> Kind:
     return Kind(parse, f"one of: {listed}", f"Use one of: {listed}.")
 
 
+# Every date a user gives keeps a day's room inside Python's calendar: the day after
+# an event's last day (iCalendar's DTEND), a time moved to UTC across any offset, a
+# window's next day. So 9999-12-31 and 0001-01-01 are refused here with their line,
+# never an OverflowError in whatever command meets them later.
+FIRST_DAY, LAST_DAY = dt.date(1, 1, 2), dt.date(9999, 12, 30)
+
+
+def _in_range(found: dt.date) -> dt.date:
+    day = found.date() if isinstance(found, dt.datetime) else found
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid("is out of range", f"Use a date from {FIRST_DAY} to {LAST_DAY}.")
+    return found
+
+
 def date() -> Kind:
     """A calendar date: YAML and TOML give one already; a string must be ISO 8601."""
 
@@ -355,7 +370,7 @@ def date() -> Kind:
         found = parse_date(value)
         if found is None:
             raise Invalid("")
-        return found
+        return _in_range(found)
 
     return Kind(parse, "a date", "Write it as YYYY-MM-DD.")
 
@@ -367,7 +382,7 @@ def moment() -> Kind:
         found = parse_moment(value)
         if found is None:
             raise Invalid("")
-        return found
+        return _in_range(found)
 
     return Kind(parse, "a date", "Use YYYY-MM-DD or YYYY-MM-DD HH:MM.")
 

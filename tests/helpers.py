@@ -26,6 +26,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import stat
 import threading
 import time
 import tomllib
@@ -62,6 +63,45 @@ def cli(
     """``newsletter --root ROOT ARGS...``; ``root=None`` leaves --root out (NEWSLETTER_ROOT)."""
     head = ["--root", str(root)] if root is not None else []
     return CliRunner().invoke(main, [*head, *args], input=input, env=env, catch_exceptions=False)
+
+
+def cli_within(seconds: float, root: Path | str | None, *args: str) -> Result:
+    """``cli(root, *args)``, failing the test if it has not returned within ``seconds``.
+
+    For inputs that once hung a command (a FIFO among the items): a regression
+    fails the test instead of hanging the suite; the stuck thread is a daemon.
+    """
+    result: list[Result] = []
+    worker = threading.Thread(target=lambda: result.append(cli(root, *args)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert result, f"newsletter {' '.join(args)} did not return within {seconds} s"
+    return result[0]
+
+
+def run_with_full_disk(root: Path, *args: str, max_bytes: int = 4096):
+    """``python -m newsletter --root ROOT ARGS`` in a process whose files cannot grow
+    past ``max_bytes``: every write beyond fails with EFBIG, as on a full disk.
+
+    A real failure, not a mock: RLIMIT_FSIZE is set in the child, and SIGXFSZ is
+    ignored so the write returns an error instead of killing the process.
+    """
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return subprocess.run(
+        [sys.executable, "-m", "newsletter", "--root", str(root), *args],
+        preexec_fn=limited,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
@@ -160,6 +200,29 @@ def make_issue(root: Path, issue_id: str = "2026-Q4", items: dict[str, str] | No
     for name, text in items.items():
         (folder / "items" / name).write_text(text, encoding="utf-8")
     return folder
+
+
+def special_file(path: Path, kind: str) -> Path:
+    """Make a FIFO, a socket or a device node (a copy of /dev/null's) at ``path``.
+
+    Tests never name the machine's own /dev/null: a regression that wrote over
+    it would replace it with a regular file for every program on the machine.
+    A device node needs the right to make one; without it, the test is skipped.
+    """
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+        sock.close()
+    elif kind == "device":
+        try:
+            os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("cannot make a device node here (needs CAP_MKNOD)")
+    else:
+        path.mkdir()
+    return path
 
 
 def item(title, section="news", date="2026-10-05", weight=None, link=None, extra=""):

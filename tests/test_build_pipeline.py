@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from helpers import cli, item, make_issue
+import pytest
+from helpers import cli, item, make_issue, run_with_full_disk, special_file
 
 OUTPUTS = ["email.html", "email.mjml", "email.txt", "report.json", "web.html"]  # sorted
 
@@ -99,3 +100,33 @@ def test_input_digest_tracks_content_not_send_settings(project):
     assert input_digest(load_settings(project), folder) == first
     (folder / "items" / "item-1.md").write_text(item("Changed"))
     assert input_digest(load_settings(project), folder) != first
+
+
+def test_a_full_disk_during_build_is_one_line_and_leaves_build_as_it_was(project):
+    folder = make_issue(project)
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    before = {p.name: p.read_bytes() for p in (folder / "build").iterdir()}
+    (folder / "items" / "item-1.md").write_text(item("A changed item"), encoding="utf-8")
+    run = run_with_full_disk(project, "build", "2026-Q4", max_bytes=4096)
+    assert (run.returncode, run.stderr) == (
+        1,
+        "Error: issues/2026-Q4/build: cannot write it (File too large). The disk is full "
+        "(or over a size limit); free some space and run again; nothing there was changed.\n",
+    )
+    assert {p.name: p.read_bytes() for p in (folder / "build").iterdir()} == before
+
+
+@pytest.mark.parametrize("kind", ["file", "fifo"])
+def test_a_build_path_that_is_not_a_folder_is_one_line(project, kind):
+    folder = make_issue(project)
+    if kind == "file":
+        (folder / "build").write_text("notes\n", encoding="utf-8")
+    else:
+        special_file(folder / "build", kind)
+    result = cli(project, "build", "2026-Q4")
+    what = "a file" if kind == "file" else "a FIFO (named pipe)"
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: issues/2026-Q4/build: is {what}, not a folder. "
+        "Move it away; build writes its files in that folder.\n",
+    )

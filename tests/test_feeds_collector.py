@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import Route, add_feed, cli, inbox_files, make_issue, rss
+from helpers import Route, add_feed, cli, cli_within, inbox_files, make_issue, rss
 
 from newsletter.config import load_settings
 from newsletter.issue.items import load_item
@@ -541,3 +541,64 @@ def test_a_feed_with_the_wrong_content_type_is_still_read(project, feed_server, 
     result = cli(project, "collect", "2026-Q4")
     assert result.stderr == "" and result.exit_code == 0
     assert inbox_files(project) == ["partnering-skills-course.md"]
+
+
+BROKEN_FILES = {
+    "impossible-date.md": "---\ntitle: Bad date\nsection: news\ndate: 2026-02-30\n---\nX.\n",
+    "bad-month.md": "---\ntitle: Bad\nsection: news\ndate: 2026-13-45\nlink: https://x.org/\n---\n",
+    "bad-yaml.md": "---\ntitle: [unclosed\n---\nX.\n",
+    "bad-tag.md": "---\ntitle: !!int abc\nsection: news\nweight: !!float abc\n---\n",
+    "bad-stamp.md": "---\ntitle: T\nsection: news\ndate: !!timestamp garbage\n---\n",
+    "huge-number.md": "---\ntitle: T\nsection: news\nweight: " + "9" * 5000 + "\n---\n",
+    "latin1.md": "---\ntitle: Caf\xe9\nsection: news\n---\n",
+    "deep.md": "---\ntitle: " + "[" * 5000 + "]" * 5000 + "\nsection: news\n---\n",
+}
+
+
+def test_broken_files_in_another_issue_never_stop_collect(project, feed_server):
+    import os
+
+    other = make_issue(
+        project,
+        "2026-Q3",
+        items={"told.md": "---\ntitle: Told\nsection: news\nlink: https://site.org/told\n---\n"},
+    )
+    (other / "inbox").mkdir()
+    for folder in ("items", "inbox"):
+        for name, text in BROKEN_FILES.items():
+            data = text.encode("latin-1" if name == "latin1.md" else "utf-8")
+            (other / folder / name).write_bytes(data)
+        os.mkfifo(other / folder / "pipe.md")
+        (other / folder / "big.md").write_bytes(b"---\ntitle: Big\n---\n" + b"x" * 2_000_000)
+    make_issue(project)
+    items = [
+        {"title": "Told again", "link": "https://site.org/told", "pubDate": OCT},
+        {"title": "Fresh", "link": "https://site.org/fresh", "pubDate": OCT},
+    ]
+    add_feed(project, feed_server, "Site", "news", Route(rss(items)))
+    result = cli_within(60, project, "collect", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    assert inbox_files(project) == ["fresh.md"]  # the readable item of 2026-Q3 still counts
+
+
+@pytest.mark.parametrize("issue_id", ["9999-Q4", "0001-Q1"])
+def test_collect_into_a_quarter_at_the_ends_of_the_calendar(project, feed_server, issue_id):
+    assert cli(project, "new", issue_id).exit_code == 0
+    add_feed(project, feed_server, "UN-News", "news", Route(rss(UN)))
+    result = cli(project, "collect", issue_id)
+    assert result.exit_code == 0, result.output
+    assert "UN-News  ok" in result.stdout
+    assert cli(project, "check", issue_id).exit_code == 0
+
+
+def test_collect_when_inbox_is_a_file_is_one_line(project, feed_server):
+    folder = make_issue(project)
+    (folder / "inbox").write_text("notes\n", encoding="utf-8")
+    add_feed(project, feed_server, "UN-News", "news", Route(rss(UN)))
+    result = cli(project, "collect", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: issues/2026-Q4/inbox: is a file, not a folder. "
+        "Move it away; collect writes candidates in that folder.\n"
+    )
+    assert (folder / "inbox").read_text(encoding="utf-8") == "notes\n"

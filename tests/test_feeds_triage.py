@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import cli, make_issue
+from helpers import cli, cli_within, make_issue
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,56 @@ def test_triage_errors(project, args, message):
     result = cli(project, *args)
     assert result.exit_code == 1
     assert result.output == f"Error: {message}\n"
+
+
+BROKEN = {
+    "impossible-date": "---\ntitle: Bad date\nsection: news\ndate: 2026-02-30\n"
+    "link: https://x.org/a\n---\nX.\n",
+    "bad-yaml": "---\ntitle: [unclosed\n---\nX.\n",
+    "bad-tag": "---\ntitle: T\nsection: news\nweight: !!int abc\nlink: https://x.org/b\n---\n",
+    "bad-time": "---\ntitle: T\nsection: events\nstarts: 2026-10-05 25:00\n---\n",
+    "not-utf8": "---\ntitle: Caf\xe9\nsection: news\n---\n",
+}
+
+
+def _inbox(project, names):
+    folder = make_issue(project)
+    (folder / "inbox").mkdir()
+    for name in names:
+        data = BROKEN[name].encode("latin-1" if name == "not-utf8" else "utf-8")
+        (folder / "inbox" / f"{name}.md").write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_broken_candidate_shows_in_inbox_and_can_be_rejected(project, name):
+    folder = _inbox(project, [name])
+    listed = cli(project, "inbox", "2026-Q4")
+    assert listed.exit_code == 0
+    assert listed.stderr.startswith(f"issues/2026-Q4/inbox/{name}.md:")
+    assert "(cannot be read; see above)" in listed.stdout
+    result = cli(project, "reject", "2026-Q4", name)
+    assert (result.exit_code, result.output) == (
+        0,
+        f"Rejected 1 candidate; they will not be proposed again: {name}.md\n",
+    )
+    assert not (folder / "inbox" / f"{name}.md").exists()
+
+
+def test_broken_candidates_can_be_rejected_all_at_once_and_accepted(project):
+    folder = _inbox(project, sorted(BROKEN))
+    accepted = cli(project, "accept", "2026-Q4", "bad-yaml")
+    assert accepted.exit_code == 0 and (folder / "items" / "bad-yaml.md").is_file()
+    result = cli(project, "reject", "2026-Q4", "--all")
+    assert result.exit_code == 0 and result.output.startswith("Rejected 4 candidates;")
+    assert list((folder / "inbox").iterdir()) == []
+
+
+def test_reject_all_skips_a_fifo_rather_than_waiting_on_it(project):
+    import os
+
+    folder = _inbox(project, ["bad-yaml"])
+    os.mkfifo(folder / "inbox" / "pipe.md")
+    result = cli_within(30, project, "reject", "2026-Q4", "--all")
+    assert result.output == "Rejected 1 candidate; they will not be proposed again: bad-yaml.md\n"
+    assert [p.name for p in (folder / "inbox").iterdir()] == ["pipe.md"]

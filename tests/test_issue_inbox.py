@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import cli, make_issue
+from helpers import cli, cli_within, make_issue, special_file
 
 from newsletter.issue.inbox import slugify
 
@@ -46,3 +46,48 @@ def test_inbox_shows_a_broken_candidate(project):
     assert cli(project, "inbox", empty.name).stdout == (
         "issues/2027-Q1/inbox/: no candidates. Run: newsletter collect 2027-Q1\n"
     )
+
+
+@pytest.mark.parametrize(("kind", "what"), [("fifo", "a FIFO (named pipe)"), ("dir", "a folder")])
+def test_inbox_skips_a_non_regular_candidate_with_one_warning(project, kind, what):
+    folder = make_issue(project)
+    (folder / "inbox").mkdir()
+    special_file(folder / "inbox" / "odd.md", kind)
+    result = cli_within(30, project, "inbox", "2026-Q4")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        f"issues/2026-Q4/inbox/odd.md: warning: is {what}, not a file; skipped. "
+        "Move it out of inbox/.\n",
+    )
+    assert (
+        result.stdout == "issues/2026-Q4/inbox/: no candidates. Run: newsletter collect 2026-Q4\n"
+    )
+
+
+def test_write_candidates_on_a_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "issues" / "2026-Q4"
+    folder.mkdir(parents=True)
+    script = f"""
+import datetime, resource, signal
+from pathlib import Path
+from newsletter.errors import NewsletterError
+from newsletter.issue.inbox import Candidate, write_candidates
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+small = Candidate("Small", "news", None, datetime.date(2026, 10, 5), "F", "u", None, "x")
+big = Candidate("Big", "news", None, datetime.date(2026, 10, 5), "F", "u", None, "y" * 9000)
+try:
+    write_candidates(Path({str(folder)!r}), [small, big], "2026-10-05T00:00:00+00:00")
+except NewsletterError as exc:
+    print(exc.message)
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (run.stdout, run.stderr) == (
+        "issues/2026-Q4/inbox: cannot write it (File too large). The disk is full (or over a "
+        "size limit); free some space and run again; the candidates written so far are whole.\n",
+        "",
+    )
+    assert sorted(p.name for p in (folder / "inbox").iterdir()) == ["small.md"]

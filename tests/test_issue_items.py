@@ -186,6 +186,16 @@ def test_unreadable_item_is_a_problem_not_a_traceback(project):
         ("ends: 2027-03-24", "'ends' needs 'starts'"),
         ("starts: 2027-03-24\nends: 2027-03-23", "the event ends before it starts"),
         ("starts: 2027-03-24 15:00\nends: 2027-03-24 14:00", "the event ends before it starts"),
+        (
+            "starts: 2027-03-24\nends: 9999-12-31",
+            "ends '9999-12-31' is out of range. Use a date from 0001-01-02 to 9999-12-30.",
+        ),
+        (
+            "starts: 0001-01-01 00:30+14:00",
+            "starts '0001-01-01 00:30+14:00' is out of range. Use a date from 0001-01-02",
+        ),
+        ("starts: 2027-03-24\nembargo: 0001-01-01", "embargo '0001-01-01' is out of range."),
+        ("starts: 2027-03-24\ndate: 9999-12-31", "date '9999-12-31' is out of range."),
     ],
 )
 def test_event_dates_are_checked(project, fields, message):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from helpers import GOOD_ITEM, cli, item, make_issue
+import pytest
+from helpers import GOOD_ITEM, cli, cli_within, item, make_issue, special_file
 
 
 def test_every_problem_is_reported_not_only_the_first(project):
@@ -72,3 +73,104 @@ def test_embargoed_item_is_held_back(project):
     assert "Held back until 2999-01-01: issues/2026-Q4/items/later.md" in result.output
     html = (project / "issues/2026-Q4/build/email.html").read_text()
     assert "Visible now" in html and "Not yet" not in html
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        ("fifo", "a FIFO (named pipe)"),
+        ("socket", "a socket"),
+        ("device", "a device"),
+        ("dir", "a folder"),
+    ],
+)
+def test_a_non_regular_file_in_items_is_skipped_with_one_warning(project, kind, what):
+    folder = make_issue(project)
+    special_file(folder / "items" / "odd.md", kind)
+    result = cli_within(30, project, "check", "2026-Q4")
+    assert result.exit_code == 0
+    assert result.output == (
+        f"issues/2026-Q4/items/odd.md: warning: is {what}, not a file; skipped. "
+        "Move it out of items/.\n"
+        "issues/2026-Q4: 4 items in 4 sections, 1 warning.\n"
+    )
+
+
+def test_an_item_over_1_mb_is_refused_with_one_line(project):
+    folder = make_issue(project)
+    (folder / "items" / "big.md").write_text(item("Big") + "word " * 210_000, encoding="utf-8")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "issues/2026-Q4/items/big.md: is larger than 1 MB; an item is a short summary. "
+        "Cut it down, or move it out."
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "shown", "better"),
+    [
+        (
+            "evil\nBEGIN:VEVENT\nSUMMARY:injected.md",
+            "evil\\u000aBEGIN:VEVENT\\u000aSUMMARY:injected.md",
+            "evil-begin-vevent-summary-injected.md",
+        ),
+        ("a" * 243 + ".md", "a" * 59 + "…", "a" * 60 + ".md"),
+        ("Café crème.md", "Café crème.md", "cafe-creme.md"),
+        ("two words.md", "two words.md", "two-words.md"),
+        ("a;b.md", "a;b.md", "a-b.md"),
+    ],
+)
+def test_check_refuses_an_unsafe_item_file_name_with_the_rename_to_make(
+    project, name, shown, better
+):
+    folder = make_issue(project)
+    (folder / "items" / name).write_text(item("Odd name"), encoding="utf-8")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"issues/2026-Q4/items/{shown}: the file name may have only letters, digits, '-', '_' "
+        "and '.', and at most 100 characters (it becomes a web address and a calendar UID). "
+        f"Rename it to {better}."
+    )
+
+
+def test_a_safe_name_of_100_characters_passes(project):
+    folder = make_issue(project)
+    (folder / "items" / ("b" * 97 + ".md")).write_text(item("Long name"), encoding="utf-8")
+    assert cli(project, "check", "2026-Q4").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "issue.toml",
+            "issues/2026-Q4/issue.toml: is a FIFO (named pipe), not a file. "
+            "Replace it with issue.toml as newsletter new writes it.",
+        ),
+        (
+            "intro.md",
+            "issues/2026-Q4/intro.md: is a FIFO (named pipe), not a file. "
+            "Write the note in a text file.",
+        ),
+    ],
+)
+def test_a_fifo_for_issue_toml_or_intro_is_one_line_not_a_hang(project, name, message):
+    folder = make_issue(project)
+    (folder / name).unlink()
+    special_file(folder / name, "fifo")
+    result = cli_within(30, project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == message
+
+
+def test_an_issue_toml_over_1_mb_is_one_line(project):
+    folder = make_issue(project)
+    with open(folder / "issue.toml", "a", encoding="utf-8") as fh:
+        fh.write("# padding\n" * 110_000)
+    result = cli(project, "check", "2026-Q4")
+    assert result.stderr.splitlines()[0] == (
+        "issues/2026-Q4/issue.toml: is larger than 1,048,576 bytes. "
+        "Replace it with issue.toml as newsletter new writes it."
+    )

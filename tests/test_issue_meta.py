@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from helpers import GOOD_ITEM, Route, add_feed, cli, item, make_issue, rss
 
-from newsletter.issue.meta import previous_issue_date
+from newsletter.issue.meta import previous_issue_date, quarter_window
 
 
 @pytest.mark.parametrize(
@@ -23,8 +23,37 @@ from newsletter.issue.meta import previous_issue_date
             "issues/2026-Q4/issue.toml:5: preheader has 5 characters; make it 40 to 130",
         ),
         ("number = [\n", "issues/2026-Q4/issue.toml:2: invalid TOML"),
+        (
+            'number = 7\ntitle = "T"\ndate = 9999-12-31\nsubject = "S"\n',
+            "issues/2026-Q4/issue.toml:3: date '9999-12-31' is out of range. "
+            "Use a date from 0001-01-02 to 9999-12-30.",
+        ),
+        (
+            'number = 7\ntitle = "Test \\u001b[31m issue"\n',
+            "issues/2026-Q4/issue.toml:2: title 'Test \\u001b[31m issue' contains control "
+            "characters. Remove them.",
+        ),
+        (
+            'number = 7\ntitle = "Test \\uffff issue"\n',
+            "issues/2026-Q4/issue.toml:2: title 'Test \uffff issue' contains control "
+            "characters. Remove them.",
+        ),
+        (
+            'number = 7\nsections = ["news", "tools",\n  "news"]\n',
+            "issues/2026-Q4/issue.toml:2: 'sections' lists 'news' twice. "
+            "List each section key once.",
+        ),
     ],
-    ids=["missing-fields", "unknown-key", "short-preheader", "invalid-toml"],
+    ids=[
+        "missing-fields",
+        "unknown-key",
+        "short-preheader",
+        "invalid-toml",
+        "last-day",
+        "escape",
+        "noncharacter",
+        "sections-twice",
+    ],
 )
 def test_bad_issue_toml(project, toml, expected):
     folder = make_issue(project, items={"good.md": GOOD_ITEM})
@@ -32,6 +61,19 @@ def test_bad_issue_toml(project, toml, expected):
     result = cli(project, "check", "2026-Q4")
     assert result.exit_code == 1
     assert any(line.startswith(expected) for line in result.output.splitlines()), result.output
+
+
+@pytest.mark.parametrize(
+    ("issue_id", "window"),
+    [
+        ("9999-Q4", (dt.date(9999, 10, 1), dt.date(9999, 12, 31))),
+        ("0001-Q1", (dt.date(1, 1, 1), dt.date(1, 3, 31))),
+        ("2024-Q1", (dt.date(2024, 1, 1), dt.date(2024, 3, 31))),
+        ("0000-Q1", None),
+    ],
+)
+def test_quarter_window_at_the_ends_of_the_calendar(issue_id, window):
+    assert quarter_window(issue_id) == window
 
 
 def test_lower_case_quarter_id_gets_its_window(project):

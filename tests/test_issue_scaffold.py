@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from helpers import cli, make_issue
+import pytest
+from helpers import cli, make_issue, run_with_full_disk
 
 
 def test_new_issue_passes_check(project):
@@ -37,3 +38,72 @@ def test_new_with_a_free_form_id_gets_a_window(project):
     assert "window = { from = " in (project / "issues/special-edition/issue.toml").read_text()
     check = cli(project, "check", "special-edition")
     assert check.exit_code == 0, check.output
+
+
+@pytest.mark.parametrize(
+    ("issue_id", "date", "title"),
+    [
+        ("9999-Q4", "9999-12-15", "Fourth quarter 9999"),
+        ("0001-Q1", "0001-03-15", "First quarter 1"),
+    ],
+)
+def test_new_at_the_ends_of_the_calendar_passes_check_and_builds(project, issue_id, date, title):
+    result = cli(project, "new", issue_id)
+    assert result.exit_code == 0, result.output
+    toml = (project / "issues" / issue_id / "issue.toml").read_text()
+    assert f"date = {date}\n" in toml and f'title = "{title}"' in toml
+    check = cli(project, "check", issue_id)
+    assert check.output == f"issues/{issue_id}: 1 item in 1 section, no problems.\n"
+    assert cli(project, "build", issue_id).exit_code == 0
+    assert cli(project, "archive").exit_code == 0
+
+
+def test_new_with_year_zero_is_one_line(project):
+    result = cli(project, "new", "0000-Q1")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: 0000-Q1: year 0000 is not a calendar year. "
+        "Use a year from 0001 to 9999, such as newsletter new 2026-Q4.\n",
+    )
+    assert not (project / "issues" / "0000-Q1").exists()
+
+
+@pytest.mark.parametrize(
+    "name", ['The "Focal" Point', "Back\\slash News", "It's \\u00e9 news", "Ünïcode ✓ news"]
+)
+def test_new_writes_the_house_name_into_issue_toml_escaped(project, name):
+    import tomllib
+
+    settings = project / "pyproject.toml"
+    text = settings.read_text(encoding="utf-8")
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    settings.write_text(
+        text.replace('name = "The UN-Business Focal Point"', f'name = "{escaped}"', 1),
+        encoding="utf-8",
+    )
+    assert cli(project, "new", "2027-Q1").exit_code == 0
+    toml = tomllib.loads((project / "issues/2027-Q1/issue.toml").read_text(encoding="utf-8"))
+    assert toml["subject"] == f"{name}: First quarter 2027"
+    check = cli(project, "check", "2027-Q1")
+    assert check.output == "issues/2027-Q1: 1 item in 1 section, no problems.\n"
+
+
+def test_new_when_issues_is_a_file_is_one_line(project):
+    (project / "issues").rmdir()
+    (project / "issues").write_text("notes\n", encoding="utf-8")
+    result = cli(project, "new", "2027-Q1")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: issues: is a file, not a folder. Move it away; new makes each issue's folder in it.\n",
+    )
+    assert (project / "issues").read_text(encoding="utf-8") == "notes\n"
+
+
+def test_new_on_a_full_disk_is_one_line_and_leaves_nothing(project):
+    run = run_with_full_disk(project, "new", "2027-Q1", max_bytes=64)
+    assert (run.returncode, run.stderr) == (
+        1,
+        "Error: issues/2027-Q1: cannot write it (File too large). The disk is full "
+        "(or over a size limit); free some space and run again; nothing there was changed.\n",
+    )
+    assert list((project / "issues").iterdir()) == []

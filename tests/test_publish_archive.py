@@ -298,3 +298,25 @@ def test_a_focal_point_without_a_name_is_not_listed_by_address(project):
     assert "<strong>Name not given</strong><br>Partnerships Officer<br>Geneva</li>" in page
     blob = b"\n".join(files(project / "site").values()).decode("utf-8")
     assert "no.name@" not in blob and "111 11 11" not in blob
+
+
+@pytest.mark.parametrize(
+    ("fields", "lines"),
+    [
+        ("starts: 2026-12-01\nends: 9999-12-30", ["DTEND;VALUE=DATE:99991231"]),
+        ("starts: 0001-01-02 00:30+14:00", ["DTSTART:00010101T103000Z"]),
+        ("starts: 9999-12-30 23:59-12:00", ["DTSTART:99991231T115900Z"]),
+    ],
+)
+def test_events_at_the_ends_of_the_calendar_publish(project, fields, lines):
+    event = (
+        "---\ntitle: Far event\nsection: events\nlink: https://example.org/far\n"
+        f"date: 2026-10-05\n{fields}\n---\nX.\n"
+    )
+    make_issue(project, items={"far.md": event})
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    result = cli(project, "archive")
+    assert result.exit_code == 0, result.output
+    ics = (project / "site" / "2026-Q4" / "events.ics").read_bytes().decode("utf-8")
+    for line in lines:
+        assert f"\r\n{line}\r\n" in ics

@@ -19,7 +19,7 @@ from newsletter.build.report import BuildReport
 from newsletter.config import Settings
 from newsletter.contacts.directory import Directory
 from newsletter.errors import NewsletterError
-from newsletter.files import write_files
+from newsletter.files import cannot_write, check_folder, write_files
 from newsletter.issue.load import CheckFailed, load_issue
 from newsletter.models import Issue, Problem
 
@@ -95,6 +95,8 @@ def build(
     mjml_source = render.render_template(env, "email.mjml.j2", ctx, settings.root)
     lap("jinja")
     out_dir = folder / "build"
+    shown = f"issues/{folder.name}/build"
+    check_folder(out_dir, fix="Move it away; build writes its files in that folder.", display=shown)
     try:
         html = render.compile_mjml(mjml_source, settings, issue)
         if listing is not None and len(html.encode()) > EMAIL_BUDGET:
@@ -104,7 +106,7 @@ def build(
             mjml_source = render.render_template(env, "email.mjml.j2", ctx, settings.root)
             html = render.compile_mjml(mjml_source, settings, issue)
     except NewsletterError:
-        write_files(out_dir, {"email.mjml": mjml_source})
+        _write(out_dir, shown, {"email.mjml": mjml_source})
         raise
     lap("mjml")
     ctx["links"] = render.LinkList()
@@ -118,7 +120,15 @@ def build(
     rep = BuildReport.make(issue, problems, findings, kb, files, input_digest(settings, folder))
     files["report.json"] = rep.to_json()
     lap("audit")
-    write_files(out_dir, files)
+    _write(out_dir, shown, files)
     lap("write")
     warnings = [p for p in problems if p.severity == "warning"]
     return BuildResult(issue, out_dir, rep, warnings, timings)
+
+
+def _write(out_dir: Path, shown: str, files: dict[str, str]) -> None:
+    """Every file lands, or none does: a full disk is one line, never a traceback."""
+    try:
+        write_files(out_dir, files)
+    except OSError as exc:
+        raise cannot_write(shown, exc) from None

@@ -83,20 +83,24 @@ def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_ru
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # files.check_output refuses a folder, with the rest
     help="Write to FILE (CSV with a BOM, for spreadsheets) instead of stdout.",
 )
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (never contacts.db).")
 @click.option("--org", help="Only this organisation (name or acronym).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only contacts with this status.")
 @pass_env
-def export(env: Env, fmt: str, output: Path | None, org: str | None, status: str | None) -> None:
+def export(
+    env: Env, fmt: str, output: Path | None, force: bool, org: str | None, status: str | None
+) -> None:
     """Write contacts as CSV (formula cells neutralised) or JSON.
 
     Example: newsletter contacts export --format csv -o focal-points.csv
     """
     from newsletter.contacts import export_contacts
 
-    text, count = export_contacts(env.db, output, fmt, org, status)
+    keep = (env.db_path, env.root / "pyproject.toml")
+    text, count = export_contacts(env.db, output, fmt, org, status, force=force, keep=keep)
     if output is None:
         click.echo(text, nl=False)
     else:

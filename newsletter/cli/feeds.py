@@ -195,7 +195,9 @@ def inbox_(env: Env, issue_id: str) -> None:
     """
     from newsletter.issue import list_inbox
 
-    listed = list_inbox(env.settings, env.issue_dir(issue_id))
+    listed, skipped = list_inbox(env.settings, env.issue_dir(issue_id))
+    for problem in skipped:
+        click.echo(str(problem), err=True)
     if not listed:
         click.echo(f"issues/{issue_id}/inbox/: no candidates. Run: newsletter collect {issue_id}")
         return

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
 from newsletter.contacts.fields import neutralise
 from newsletter.errors import NewsletterError
-from newsletter.files import write_atomic
+from newsletter.files import check_output, write_atomic
 from newsletter.models import Contact
 from newsletter.store import Database
 from newsletter.store.contacts import find_contacts
@@ -68,13 +69,23 @@ def export_text(contacts: list[Contact], fmt: str = "csv") -> str:
 
 
 def export_contacts(
-    db: Database, output: Path | None, fmt: str, organisation: str | None, status: str | None
+    db: Database,
+    output: Path | None,
+    fmt: str,
+    organisation: str | None,
+    status: str | None,
+    *,
+    force: bool = False,
+    keep: Iterable[Path] = (),
 ) -> tuple[str, int]:
     """The chosen contacts as text, written to ``output`` when given; (text, count).
 
-    A file is written whole or not at all; CSV gets a byte-order mark so
-    spreadsheets read it as UTF-8.
+    ``output`` passes ``files.check_output`` first (an existing file only with
+    ``force``; never ``keep``, the database or pyproject.toml). A file is written
+    whole or not at all; CSV gets a byte-order mark so spreadsheets read it as UTF-8.
     """
+    if output is not None:
+        check_output(output, force=force, keep=keep)
     people = find_contacts(db, organisation, status)
     text = export_text(people, fmt)
     if output is not None:

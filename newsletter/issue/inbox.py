@@ -23,17 +23,15 @@ import yaml
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.files import write_atomic
-from newsletter.issue.items import load_item, split_front_matter
+from newsletter.files import cannot_write, check_folder, is_regular, write_atomic
+from newsletter.issue.items import front_data, item_files, load_item
 from newsletter.issue.keys import FeedGuid, canonical_url
 from newsletter.models import Item, Problem
 
 try:  # libyaml is much faster when the wheel has it
     from yaml import CSafeDumper as Dumper
-    from yaml import CSafeLoader as Loader
 except ImportError:  # pragma: no cover
     from yaml import SafeDumper as Dumper  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
-    from yaml import SafeLoader as Loader  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
 
 SLUG_CHARS = 60
 _UNSAFE_SCHEME = re.compile(r"\s*(javascript|vbscript|livescript|data):", re.I)
@@ -97,6 +95,11 @@ def render(c: Candidate, collected_at: str) -> str:
 def write_candidates(folder: Path, candidates: list[Candidate], collected_at: str) -> list[str]:
     """Write each candidate to inbox/ under a free slug; return the file names."""
     inbox = folder / "inbox"
+    check_folder(
+        inbox,
+        "Move it away; collect writes candidates in that folder.",
+        f"issues/{folder.name}/inbox",
+    )
     inbox.mkdir(exist_ok=True)
     taken = {p.stem for d in (inbox, folder / "items") if d.is_dir() for p in d.glob("*.md")}
     jobs = []
@@ -105,8 +108,13 @@ def write_candidates(folder: Path, candidates: list[Candidate], collected_at: st
         taken.add(name)
         jobs.append((inbox / f"{name}.md", render(candidate, collected_at)))
     # Creating files is mostly waiting on the file system: threads overlap the waits.
-    with ThreadPoolExecutor(max_workers=WRITERS) as threads:
-        list(threads.map(lambda job: write_atomic(*job), jobs))
+    try:
+        with ThreadPoolExecutor(max_workers=WRITERS) as threads:
+            list(threads.map(lambda job: write_atomic(*job), jobs))
+    except OSError as exc:  # a full disk: each file is whole or absent, and none is recorded
+        raise cannot_write(
+            f"issues/{folder.name}/inbox", exc, "the candidates written so far are whole"
+        ) from None
     return [path.name for path, _ in jobs]
 
 
@@ -129,19 +137,9 @@ class Keys:
     title: str
 
 
-def _front(path: Path) -> dict[str, Any]:
-    """The front matter as a dict, or {} when the file cannot be read as an item."""
-    try:
-        split = split_front_matter(path.read_text(encoding="utf-8-sig"))
-        data = yaml.load(split[0], Loader=Loader) if split else None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def read_keys(path: Path) -> Keys:
     """The keys of an item file; empty when it cannot be read (check reports why)."""
-    data = _front(path)
+    data = front_data(path)
     links = [data.get("link")]
     sources = data.get("sources")
     if isinstance(sources, list):
@@ -161,6 +159,7 @@ def known_keys(root: Path) -> tuple[set[str], set[FeedGuid]]:
     urls: set[str] = set()
     guids: set[FeedGuid] = set()
     for folder in ("items", "inbox"):
+        # read_keys reads regular files only, so a FIFO here waits for nobody.
         for path in (root / "issues").glob(f"*/{folder}/*.md"):
             keys = read_keys(path)
             urls |= keys.urls
@@ -176,7 +175,7 @@ def resolve(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
     if all_ and names:
         raise NewsletterError(f"{rel}: give candidate names or --all, not both.")
     if all_:
-        return sorted(inbox.glob("*.md")) if inbox.is_dir() else []
+        return item_files(inbox, rel, others=False)[0]
     if not names:
         raise NewsletterError(
             f"{rel}: no candidates named. Give NAME... or --all; list them with: "
@@ -186,7 +185,7 @@ def resolve(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
     for name in dict.fromkeys(names):
         stem = name.removesuffix(".md")
         path = inbox / f"{stem}.md"
-        if not stem or stem != Path(stem).name or stem.startswith(".") or not path.is_file():
+        if not stem or stem != Path(stem).name or stem.startswith(".") or not is_regular(path):
             raise NewsletterError(
                 f"{rel}/{stem}.md: no such candidate. "
                 f"List them with: newsletter inbox {folder.name}"
@@ -211,11 +210,15 @@ class Listed:
     problems: tuple[Problem, ...] = ()
 
 
-def list_inbox(settings: Settings, folder: Path) -> list[Listed]:
-    """Every candidate, in section order, newest first within a section."""
-    inbox = folder / "inbox"
+def list_inbox(settings: Settings, folder: Path) -> tuple[list[Listed], list[Problem]]:
+    """Every candidate, in section order, newest first within a section; and what was skipped.
+
+    A candidate that cannot be read is listed with its problems, so it can be
+    rejected; a FIFO or a folder named like one is skipped, with a warning.
+    """
+    paths, skipped = item_files(folder / "inbox", f"issues/{folder.name}/inbox", others=False)
     found = []
-    for path in sorted(inbox.glob("*.md")) if inbox.is_dir() else []:
+    for path in paths:
         item, problems = load_item(
             path, f"issues/{folder.name}/inbox/{path.name}", settings.section_keys
         )
@@ -225,4 +228,4 @@ def list_inbox(settings: Settings, folder: Path) -> list[Listed]:
     found.sort(key=lambda c: c.name)
     found.sort(key=lambda c: c.item and c.item.date or dt.date.min, reverse=True)
     found.sort(key=lambda c: order.get(c.item.section, len(order)) if c.item else len(order) + 1)
-    return found
+    return found, skipped

@@ -9,7 +9,9 @@ candidates go through exactly the same checks.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,7 +20,15 @@ from typing import Any
 
 import yaml
 
-from newsletter.files import NotUTF8, decode
+from newsletter.files import (
+    MAX_TEXT_BYTES,
+    NotRegular,
+    NotUTF8,
+    TooLarge,
+    decode,
+    read_regular,
+    what_is,
+)
 from newsletter.models import Item, Problem
 from newsletter.sanitize import html_to_text, markdown_to_html, neutralise
 from newsletter.schema import (
@@ -41,6 +51,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as Loader  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
 
 SUMMARY_WORDS = 120
+MAX_ITEM_BYTES = MAX_TEXT_BYTES  # an item is a title, a few fields and a short summary
 # Provenance that `collect` writes into inbox files; kept verbatim when accepted.
 PROVENANCE = ("collected_at", "feed", "guid")
 _FENCE = re.compile(r"^-{3,}[ \t]*$")
@@ -115,7 +126,13 @@ class _Unreadable(Exception):
 
 def _read(path: Path, problems: list[Problem], display: str) -> _Front:
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_ITEM_BYTES)
+    except NotRegular as exc:
+        raise _Unreadable(None, f"{exc.strerror}. Move it out of this folder.") from None
+    except TooLarge:
+        raise _Unreadable(
+            None, "is larger than 1 MB; an item is a short summary. Cut it down, or move it out."
+        ) from None
     except OSError as exc:
         raise _Unreadable(
             None, f"cannot be read ({exc.strerror}). Check the file's permissions."
@@ -167,6 +184,51 @@ def _read(path: Path, problems: list[Problem], display: str) -> _Front:
             )
         lines.setdefault(key, key_node.start_mark.line + 2)
     return _Front({str(k): v for k, v in data.items()}, lines, body, body_line)
+
+
+def item_files(folder: Path, display: str, others: bool = True) -> tuple[list[Path], list[Problem]]:
+    """The item files in ``folder`` (an issue's items/ or inbox/), by name, and what was skipped.
+
+    Only regular files are read: a FIFO would hang the reader and a device never
+    end, so anything else named ``*.md`` is skipped with one warning. Hidden
+    files and folders (not named ``*.md``) are passed over in silence; with
+    ``others``, so is no other file without a warning that it is not Markdown.
+    """
+    found: list[Path] = []
+    skipped: list[Problem] = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        shown = f"{display}/{path.name}"
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:  # a dangling symlink: the reader says why it cannot be read
+            mode = stat.S_IFREG
+        if path.name.startswith(".") or (stat.S_ISDIR(mode) and path.suffix != ".md"):
+            continue
+        if not stat.S_ISREG(mode):
+            what = what_is(mode)
+            fix = f"is {what}, not a file; skipped. Move it out of {folder.name}/."
+            skipped.append(Problem(shown, None, fix, "warning"))
+        elif path.suffix == ".md":
+            found.append(path)
+        elif others:
+            fix = "ignored: items must be Markdown files ending in .md. Rename or move it."
+            skipped.append(Problem(shown, None, fix, "warning"))
+    return found, skipped
+
+
+def front_data(path: Path) -> dict[str, Any]:
+    """The front matter's values, or {} when the file cannot be read as an item.
+
+    For recognising stories across issues (``inbox.read_keys``): a file that
+    ``check`` would refuse, in any issue, must never stop another issue's
+    ``collect``, ``accept`` or ``reject``, so any failure reads as "no keys".
+    """
+    try:
+        split = split_front_matter(decode(read_regular(path, MAX_ITEM_BYTES)))
+        data = _parse_yaml(split[0])[1] if split else None
+    except Exception:  # noqa: BLE001  (OSError, NotUTF8, YAMLError, RecursionError...: see above)
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def load_item(

@@ -8,6 +8,7 @@ contributors' drop folder ``items/``. Nothing here writes; ``check``,
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,11 +16,18 @@ import click
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.files import NotUTF8, decode
-from newsletter.issue.items import load_item
+from newsletter.files import MAX_TEXT_BYTES, NotRegular, NotUTF8, TooLarge, decode, read_regular
+from newsletter.issue.inbox import free_name, slugify
+from newsletter.issue.items import item_files, load_item
 from newsletter.issue.meta import Meta, Window, read_meta
 from newsletter.models import Issue, Item, Problem, Section, plural
 from newsletter.sanitize import markdown_to_html
+from newsletter.schema import shown
+
+# An item's file name becomes its slug: part of a web address, a file name in the
+# archive and a calendar UID. So it is kept to characters that are safe in all three.
+MAX_NAME = 100
+SAFE_NAME = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_NAME}}}")
 
 
 class CheckFailed(NewsletterError):
@@ -65,26 +73,39 @@ def _load_items(
 ) -> list[Item]:
     items: list[Item] = []
     links: dict[str, str] = {}
-    item_dir = folder / "items"
-    for path in sorted(item_dir.iterdir()) if item_dir.is_dir() else []:
+    paths, found_here = item_files(folder / "items", f"issues/{folder.name}/items")
+    taken = {p.stem for p in paths}
+    for path in paths:
         display = f"issues/{folder.name}/items/{path.name}"
-        if path.name.startswith(".") or path.is_dir():
-            continue
-        if path.suffix != ".md":
-            fix = "ignored: items must be Markdown files ending in .md. Rename or move it."
-            problems.append(Problem(display, None, fix, "warning"))
+        if not SAFE_NAME.fullmatch(path.name):
+            found_here.append(_name_problem(folder, path, taken))
             continue
         item, found = load_item(path, display, settings.section_keys, window, today)
-        problems.extend(found)
+        found_here.extend(found)
         if item is None:
             continue
         if item.link in links:
             fix = f"same link as {links[item.link]}. Merge the two items or drop one."
-            problems.append(Problem(display, None, fix, "warning"))
+            found_here.append(Problem(display, None, fix, "warning"))
         items.append(item)
         if item.link:
             links.setdefault(item.link, display)
+    # In file-name order, as the folder lists them; a file's own problems keep their order.
+    problems.extend(sorted(found_here, key=lambda p: p.path))
     return items
+
+
+def _name_problem(folder: Path, path: Path, taken: set[str]) -> Problem:
+    """The rename to make: a name outside the safe set, shown with its controls escaped."""
+    better = free_name(slugify(path.stem), taken)
+    taken.add(better)
+    return Problem(
+        f"issues/{folder.name}/items/{shown(path.name, 60)[1:-1]}",
+        None,
+        f"the file name may have only letters, digits, '-', '_' and '.', and at most "
+        f"{MAX_NAME} characters (it becomes a web address and a calendar UID). "
+        f"Rename it to {better}.md.",
+    )
 
 
 def _assemble(
@@ -124,11 +145,14 @@ def _assemble(
 
 
 def _load_intro(path: Path, display: str, problems: list[Problem]) -> str:
-    if not path.is_file():
+    if not path.exists():
         problems.append(Problem(display, None, "missing. Write the editor's note in intro.md."))
         return ""
     try:
-        source = decode(path.read_bytes())
+        source = decode(read_regular(path, MAX_TEXT_BYTES))
+    except (NotRegular, TooLarge) as exc:
+        problems.append(Problem(display, None, f"{exc.strerror}. Write the note in a text file."))
+        return ""
     except OSError as exc:
         problems.append(Problem(display, None, f"cannot be read ({exc.strerror}). Check it."))
         return ""

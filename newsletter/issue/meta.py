@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import NewsletterError
-from newsletter.files import NotUTF8, decode
+from newsletter.files import MAX_TEXT_BYTES, NotRegular, NotUTF8, TooLarge, decode, read_regular
 from newsletter.models import Problem
 from newsletter.schema import (
     Checked,
@@ -30,13 +30,14 @@ from newsletter.schema import (
     boolean,
     date,
     line,
+    shown,
     toml_lines,
     whole,
 )
 
 NAME = "issue.toml"
 PREHEADER = (40, 130)
-_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 WINDOW_EXAMPLE = "window = { from = 2026-10-01, to = 2026-12-31 }"
 
 Window = tuple[dt.date, dt.date]
@@ -44,15 +45,16 @@ Window = tuple[dt.date, dt.date]
 
 def quarter_window(issue_id: str) -> Window | None:
     """The calendar quarter named by an ID such as ``2026-Q4``."""
-    match = _QUARTER.match(issue_id)
+    match = QUARTER.match(issue_id)
     if not match:
         return None
     year, q = int(match[1]), int(match[2])
-    if not dt.MINYEAR <= year < dt.MAXYEAR:
-        return None
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        return None  # year 0: `new` says so; `check` asks for a window
     start = dt.date(year, 3 * q - 2, 1)
-    end = dt.date(year + 1, 1, 1) if q == 4 else dt.date(year, 3 * q + 1, 1)
-    return start, end - dt.timedelta(days=1)
+    # The quarter's last day, without stepping into the next year (there is no 10000).
+    end = dt.date(year, 12, 31) if q == 4 else dt.date(year, 3 * q + 1, 1) - dt.timedelta(days=1)
+    return start, end
 
 
 def _window() -> Kind:
@@ -79,7 +81,10 @@ def _order(sections: tuple[str, ...]) -> Kind:
     def parse(value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(k in sections for k in value):
             raise Invalid("")
-        return tuple(dict.fromkeys(value))
+        twice = next((k for n, k in enumerate(value) if k in value[:n]), None)
+        if twice is not None:  # a slip that once printed that section's items twice
+            raise Invalid(f"lists {shown(twice)} twice", "List each section key once.")
+        return tuple(value)
 
     return Kind(parse, "a list of section keys", f"List section keys from: {listed}.")
 
@@ -188,13 +193,16 @@ def read_meta(folder: Path, sections: tuple[str, ...]) -> MetaResult:
 def _load(
     path: Path, display: str, problem: Callable[[int | None, str], None]
 ) -> tuple[dict[str, Any], dict[str, int]] | None:
-    if not path.is_file():
+    if not path.exists():
         problem(
             None, "missing. Create it with: newsletter new ID (or copy one from another issue)."
         )
         return None
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_TEXT_BYTES)
+    except (NotRegular, TooLarge) as exc:
+        problem(None, f"{exc.strerror}. Replace it with issue.toml as newsletter new writes it.")
+        return None
     except OSError as exc:
         problem(None, f"cannot be read ({exc.strerror}). Check the file's permissions.")
         return None

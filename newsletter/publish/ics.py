@@ -45,7 +45,7 @@ def _event(settings: Settings, issue: Issue, item: Item) -> list[str]:
     lines = [
         "BEGIN:VEVENT",
         f"UID:{issue.id}-{item.slug}@{settings.domain}",
-        f"DTSTAMP:{issue.date:%Y%m%d}T000000Z",
+        f"DTSTAMP:{_basic(issue.date)}T000000Z",
     ]
     if timed:
         lines.append(f"DTSTART{_when(start)}")
@@ -55,8 +55,8 @@ def _event(settings: Settings, issue: Issue, item: Item) -> list[str]:
         # All-day: DTEND is the day after the last day (RFC 5545 3.6.1).
         first = _day(start)
         last = _day(end) if end is not None else first
-        lines.append(f"DTSTART;VALUE=DATE:{first:%Y%m%d}")
-        lines.append(f"DTEND;VALUE=DATE:{last + dt.timedelta(days=1):%Y%m%d}")
+        lines.append(f"DTSTART;VALUE=DATE:{_basic(first)}")
+        lines.append(f"DTEND;VALUE=DATE:{_basic(last + dt.timedelta(days=1))}")
     lines.append(f"SUMMARY:{_text(item.title)}")
     summary = " ".join(html_to_text(item.summary_html).split())
     if summary:
@@ -74,8 +74,18 @@ def _day(value: dt.date) -> dt.date:
 def _when(value: dt.date) -> str:
     assert isinstance(value, dt.datetime)
     if value.tzinfo is not None:
-        return f":{value.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
-    return f":{value:%Y%m%dT%H%M%S}"  # floating: the same clock time wherever you are
+        return f":{_basic(value.astimezone(dt.UTC))}Z"
+    return f":{_basic(value)}"  # floating: the same clock time wherever you are
+
+
+def _basic(value: dt.date) -> str:
+    """RFC 5545's basic format, 20261005 or 20261005T143000, with four-digit years.
+
+    strftime's %Y writes year 1 as "1" on glibc; isoformat always writes "0001".
+    """
+    if isinstance(value, dt.datetime):
+        value = value.replace(tzinfo=None, microsecond=0)
+    return value.isoformat().replace("-", "").replace(":", "")
 
 
 def _text(value: str) -> str:

@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from newsletter.files import write_atomic
-from newsletter.send.senders import SENT, Message, Result, SenderContext
+from newsletter.errors import NewsletterError
+from newsletter.files import check_folder, write_atomic
+from newsletter.send.senders import SENT, Message, Result, SenderContext, SenderError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
 
@@ -29,7 +30,17 @@ class OutboxSender:
         self.folder = folder if folder.is_absolute() else context.issue_dir / folder
 
     def open(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # folder=/dev/null or a file: one line before anything is sent (files.check_folder).
+        try:
+            check_folder(self.folder)
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except NewsletterError as exc:
+            raise SenderError(f"outbox option folder: {exc.message}") from None
+        except OSError as exc:
+            raise SenderError(
+                f"outbox option folder: {self.folder}: cannot be made ({exc.strerror}). "
+                "Give a folder you can write to."
+            ) from None
 
     def send(self, message: Message, data: bytes) -> Result:
         # Named by address (unique among contacts) so a retry overwrites, never adds.
