@@ -153,3 +153,27 @@ def test_fetch_refuses_a_blocked_address_before_any_connection(case):
     host = f"[{address}]" if ":" in address else address
     got = fetch(f"http://{host}:9/feed", agent="test", timeout=5)
     assert (got.error, got.private) == (f"refused: {address} is a {kind} address", True)
+
+
+def spellings(address: str) -> list[str]:
+    """Ways a URL can name one IPv4 address that the system's resolver reads as it."""
+    n = int(ipaddress.IPv4Address(address))
+    a, b, c, d = (int(part) for part in address.split("."))
+    return [
+        address,
+        str(n),  # one decimal number
+        hex(n),  # one hex number
+        f"{a}.{(b << 16) | (c << 8) | d}",  # a.b24
+        f"{a}.{b}.{(c << 8) | d}",  # a.b.c16
+        f"[::ffff:{address}]",
+    ]
+
+
+@settings(max_examples=25)
+@given(
+    st.sampled_from(["127.0.0.0/8", "10.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8"]).flatmap(inside)
+)
+def test_fetch_refuses_every_spelling_of_a_blocked_ipv4_address(address):
+    for host in spellings(address):
+        got = fetch(f"http://{host}:9/feed", agent="test", timeout=5)
+        assert got.private and got.error.startswith("refused: "), (host, got.error)
