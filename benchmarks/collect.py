@@ -115,7 +115,7 @@ def main() -> None:
         settings = load_settings(tmp)
         db = open_db(tmp / "contacts.db")
         for n, path in enumerate(bodies):
-            feeds.add_feed(db, settings, base + path, SECTIONS[n % 4], f"Agency {n}")
+            feeds.add_feed(db, settings, base + path, SECTIONS[n % 4], f"Agency {n}", True)
 
         def fetch_all() -> None:
             with ThreadPoolExecutor(8) as pool:

@@ -220,6 +220,9 @@ class Source:
     is_url: bool
     format: str | None = None  # "csv" or "json"; None: from the name or content
     timeout: float = 30.0
+    # The url's host may resolve to a loopback or private address: an agency
+    # list on the office's own network, set on purpose (``allow_private = true``).
+    allow_private: bool = False
 
 
 SOURCE_EXAMPLE = '{ organisation = "UNICEF", url = "https://..." }'
@@ -231,6 +234,7 @@ SOURCE = Schema(
         Field("url", line()),
         Field("format", choice(("csv", "json"))),
         Field("timeout", number(above=0, maximum=600, unit="seconds"), default=30.0),
+        Field("allow_private", boolean(), default=False),
     ),
     assign=_toml,
 )
@@ -378,11 +382,24 @@ def _sources(path: Path, lines: Mapping[str, int], raw: object) -> tuple[Source,
             raise NewsletterError(
                 f"{label}: url {location[:60]!r} is not an http(s) URL. Copy it from the browser."
             )
+        if where == ["path"] and v["allow_private"]:
+            raise NewsletterError(
+                f"{label}: 'allow_private' is for a 'url' on your own network; a 'path' needs "
+                "none. Remove it."
+            )
         name = v["name"] or v["organisation"]
         if name in {s.name for s in found}:
             raise NewsletterError(f"{label}: the name '{name}' is used twice. Give each a 'name'.")
         found.append(
-            Source(name, v["organisation"], location, where == ["url"], v["format"], v["timeout"])
+            Source(
+                name,
+                v["organisation"],
+                location,
+                where == ["url"],
+                v["format"],
+                v["timeout"],
+                v["allow_private"],
+            )
         )
     return tuple(found)
 

@@ -3,11 +3,22 @@
 It is one client so that both get one deadline. A socket timeout bounds each
 wait, not the exchange: a server that drips its body a byte a second never
 trips it, and a sync with a 2 s timeout ran on for 45 s. Here every read from
-the socket waits at most what is left of one deadline, which covers connecting
-(not the DNS lookup, which Python cannot bound), every redirect, the headers
-and the body. Both callers also share the size cap check (each passes its own
-cap), the redirect policy (at most 5, http(s) only, no loops), the check for a
-body cut short, the User-Agent and the wording of every failure.
+the socket waits at most what is left of one deadline, which covers the DNS
+lookup (run in a thread, as Python cannot bound it), connecting, every
+redirect, the headers and the body. Both callers also share the size cap
+check (each passes its own cap), the redirect policy (at most 5, http(s) only,
+no loops), the check for a body cut short, the User-Agent and the wording of
+every failure.
+
+No request goes to a loopback, private, link-local, multicast, unspecified or
+reserved address (``blocked``) unless its host is the one the caller names as
+registered on purpose (``private_host``): a feed or a redirect must not turn
+``collect`` into a request into the editor's own network. The connection does
+its own lookup, checks every address it got and connects to those checked
+addresses, so a name that answers differently the second time (DNS
+rebinding) has no second time; every redirect hop is a new connection and is
+checked the same way. Through a proxy, the target's name is checked the same
+way, but the proxy looks it up again itself.
 
 ``fetch`` never raises for a server's failures: a timeout, an HTTP error, a
 redirect loop, an oversized or truncated body comes back as ``Fetched.error``,
@@ -21,9 +32,11 @@ from __future__ import annotations
 import email.utils
 import http.client
 import io
+import ipaddress
 import os
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -76,6 +89,7 @@ class Fetched:
     last_modified: str | None = None
     moved_to: str | None = None  # set when every redirect on the way was permanent
     error: str | None = None  # one printable line, without a final full stop
+    private: bool = False  # refused: ``url`` leads to an address that is not public
 
     def header(self, name: str) -> str | None:
         """The value of a response header, by name in any case."""
@@ -99,9 +113,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class _Request(urllib.request.Request):
     """A request that carries the deadline of the whole exchange to the connection."""
 
-    def __init__(self, url: str, headers: dict[str, str], deadline: float) -> None:
+    def __init__(
+        self, url: str, headers: dict[str, str], deadline: float, private_host: str | None
+    ) -> None:
         super().__init__(url, headers=headers)
         self.deadline = deadline
+        self.private_host = private_host
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -152,8 +169,121 @@ def _response(
     return http.client.HTTPResponse(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]  # typeshed wants a socket; HTTPResponse only calls makefile("rb")
 
 
+_KINDS = (
+    ("loopback", "is_loopback"),
+    ("unspecified", "is_unspecified"),
+    ("link-local", "is_link_local"),
+    ("multicast", "is_multicast"),
+    ("reserved", "is_reserved"),
+    ("private", "is_private"),
+)
+# IPv6 forms that carry an IPv4 address and reach it: ::ffff:a.b.c.d, and the
+# NAT64 prefix, which a NAT64 gateway turns back into a.b.c.d.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def blocked(address: str) -> str | None:
+    """Why an address is not fetched unless registered on purpose: its kind, or None if public.
+
+    The kind is "loopback", "unspecified", "link-local", "multicast", "private",
+    "reserved", or "non-public" for the rest of what is not globally routable
+    (shared 100.64.0.0/10, documentation and benchmarking ranges). An IPv6
+    address that embeds an IPv4 one is judged by that. Raises ValueError for
+    what is not an IP address.
+    """
+    ip = ipaddress.ip_address(address.partition("%")[0])  # an IPv6 zone ("%eth0") is no part
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip in _NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    for kind, test in _KINDS:
+        if getattr(ip, test):
+            return kind
+    return None if ip.is_global else "non-public"
+
+
+class _Private(Exception):
+    """A host resolved to an address ``blocked`` refuses."""
+
+    def __init__(self, host: str, kind: str, address: str) -> None:
+        super().__init__(host, kind, address)
+        self.host, self.kind, self.address = host, kind, address
+
+    def reason(self, redirected: bool) -> str:
+        """One line: which host, what kind of address, and by which way it was reached."""
+        where = f"a redirect to {self.host}, which" if redirected else self.host
+        if self.address == self.host:  # an IP address in the URL
+            return f"refused: {where} is a {self.kind} address"
+        return f"refused: {where} resolves to a {self.kind} address ({self.address})"
+
+
+def _lookup(host: str, port: int, deadline: float) -> list[Any]:
+    """getaddrinfo within the deadline: Python cannot bound it, so it runs in a thread.
+
+    A lookup past the deadline is left to finish on its own (a daemon thread).
+    """
+    found: list[Any] = []
+    failed: list[OSError] = []
+
+    def lookup() -> None:
+        try:
+            found.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=lookup, name="newsletter-dns", daemon=True)
+    thread.start()
+    thread.join(max(deadline - time.monotonic(), 0))
+    if thread.is_alive():
+        raise TimeoutError
+    if failed:
+        raise failed[0]
+    if not found:
+        raise socket.gaierror(socket.EAI_NONAME, "no address")
+    return found
+
+
+def _check(host: str, infos: list[Any], private_host: str | None) -> None:
+    """_Private unless every address is public, or ``host`` is the one registered on purpose."""
+    if private_host is not None and host.lower() == private_host.lower():
+        return
+    for info in infos:
+        address = info[4][0]
+        kind = blocked(address)
+        if kind is not None:
+            raise _Private(host, kind, address)
+
+
+def _connect(deadline: float, private_host: str | None) -> Callable[..., socket.socket]:
+    """socket.create_connection, but to addresses checked by _check, found once."""
+
+    def create_connection(
+        address: tuple[str, int], timeout: object = None, source_address: object = None
+    ) -> socket.socket:
+        host, port = address
+        infos = _lookup(host, port, deadline)
+        _check(host, infos, private_host)
+        error: OSError = ConnectionError("no address to connect to")
+        for family, kind, proto, _, sockaddr in infos:
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(max(deadline - time.monotonic(), 0.01))
+                if source_address:
+                    sock.bind(source_address)  # type: ignore[arg-type]  # what http.client passes on
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise error
+
+    return create_connection
+
+
 class _Deadline(urllib.request.AbstractHTTPHandler):
-    """Gives each connection the request's deadline for every read, proxies' included."""
+    """Gives each connection the request's deadline for every read, proxies' included,
+    and a connect that refuses addresses that are not public (see ``blocked``)."""
 
     def do_open(
         self,
@@ -162,10 +292,17 @@ class _Deadline(urllib.request.AbstractHTTPHandler):
         **http_conn_args: Any,
     ) -> http.client.HTTPResponse:
         assert isinstance(req, _Request)  # the opener is only ever given one (see _fetch)
+        if req.has_proxy() or req._tunnel_host:  # type: ignore[attr-defined]  # set by set_proxy
+            # The proxy is the editor's own setting; the target is checked by name.
+            target = urlsplit(req.full_url)
+            host = target.hostname or ""
+            _check(host, _lookup(host, target.port or 0, req.deadline), req.private_host)
 
         def connection(host: str, **kwargs: object) -> http.client.HTTPConnection:
             conn = http_class(host, **kwargs)
             conn.response_class = partial(_response, deadline=req.deadline)  # type: ignore[assignment]  # typeshed wants a class; http.client only calls it
+            if not (req.has_proxy() or req._tunnel_host):  # type: ignore[attr-defined]
+                conn._create_connection = _connect(req.deadline, req.private_host)  # type: ignore[attr-defined]  # http.client's own hook for it
             return conn
 
         return super().do_open(connection, req, **http_conn_args)
@@ -192,16 +329,33 @@ def fetch(
     max_bytes: int = MAX_BYTES,
     max_redirects: int = MAX_REDIRECTS,
     accept: str = ACCEPT,
+    private_host: str | None = None,
 ) -> Fetched:
     """GET a URL within ``timeout`` seconds in all, following redirects by hand.
 
     Conditional when ``etag`` or ``last_modified`` is given. Never raises for
-    what a server or the network does; see ``Fetched.error``.
+    what a server or the network does; see ``Fetched.error``. ``private_host``
+    is the one host name (as in the URL) that may resolve to an address that
+    is not public, because the editor registered it on purpose; any other such
+    host, first or reached by a redirect, is refused (``Fetched.private``).
     """
-    got = _fetch(url, agent, etag, last_modified, timeout, max_bytes, max_redirects, accept)
+    got = _fetch(
+        url, agent, etag, last_modified, timeout, max_bytes, max_redirects, accept, private_host
+    )
     if got.error is None:
         return got
-    return Fetched(got.url, error=one_line(got.error))
+    return Fetched(got.url, error=one_line(got.error), private=got.private)
+
+
+def host_of(url: str) -> str | None:
+    """The host name of an http(s) URL as requests name it (IDNA, lower case); None if none.
+
+    What a caller passes ``fetch`` as ``private_host`` for a URL registered on purpose.
+    """
+    try:
+        return urlsplit(as_uri(url)).hostname
+    except ValueError:
+        return None
 
 
 def _fetch(
@@ -213,6 +367,7 @@ def _fetch(
     max_bytes: int,
     max_redirects: int,
     accept: str,
+    private_host: str | None,
 ) -> Fetched:
     if is_local(url):
         return _fetch_local(url, last_modified, max_bytes)
@@ -233,7 +388,7 @@ def _fetch(
             headers["If-Modified-Since"] = last_modified
         current = visited[-1]
         try:
-            request = _Request(current, headers, deadline)
+            request = _Request(current, headers, deadline, private_host)
             with _OPENER.open(request, timeout=max(deadline - time.monotonic(), 0.01)) as resp:
                 body = _read(resp, max_bytes)
                 got = {k.lower(): v for k, v in resp.headers.items()}
@@ -262,6 +417,8 @@ def _fetch(
             permanent = permanent and exc.code in (301, 308)
             visited.append(target)
             continue
+        except _Private as exc:
+            return Fetched(current, error=exc.reason(len(visited) > 1), private=True)
         except _TooBig:
             return Fetched(current, error=f"body larger than the {_size(max_bytes)} size cap")
         except _CutShort as exc:

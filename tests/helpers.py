@@ -509,9 +509,20 @@ def rss(items: list[dict[str, str]], title: str = "Test feed") -> bytes:
 
 
 def add_feed(project: Path, server: FeedServer, name: str, section: str, route: Route) -> None:
-    """Serve ``route`` at /NAME and register it: ``feeds add URL --section S --name NAME``."""
+    """Serve ``route`` at /NAME and register it: ``feeds add URL --section S --name NAME
+    --allow-private``, as the server is on 127.0.0.1, which is refused otherwise."""
     server.routes[f"/{name}"] = route
-    cli(project, "feeds", "add", server.url(f"/{name}"), "--section", section, "--name", name)
+    cli(
+        project,
+        "feeds",
+        "add",
+        server.url(f"/{name}"),
+        "--section",
+        section,
+        "--name",
+        name,
+        "--allow-private",
+    )
 
 
 def inbox_files(project: Path, issue: str = "2026-Q4") -> list[str]:

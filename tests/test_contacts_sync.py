@@ -44,7 +44,7 @@ def test_sync_applies_sources_and_marks_missing_people_left(project, feed_server
     (project / "who.json").write_text(json.dumps(who), encoding="utf-8")
     configure_sources(
         project,
-        f'{{ organisation = "UNICEF", url = "{feed_server.url("/unicef.csv")}" }}',
+        f'{{ organisation = "UNICEF", url = "{feed_server.url("/unicef.csv")}", allow_private = true }}',
         '{ name = "who", organisation = "World Health Organization", path = "who.json" }',
     )
     db = project / "contacts.db"
@@ -109,7 +109,8 @@ def test_rows_for_another_organisation_are_rejected(project, feed_server, monkey
     body = body.replace("Roe,Officer\n", "Roe,Officer,WHO\n")
     feed_server.routes["/u.csv"] = listed(body)
     configure_sources(
-        project, f'{{ organisation = "UNICEF", url = "{feed_server.url("/u.csv")}" }}'
+        project,
+        f'{{ organisation = "UNICEF", url = "{feed_server.url("/u.csv")}", allow_private = true }}',
     )
     result = cli(project, "contacts", "sync")
     assert result.exit_code == 3
@@ -154,7 +155,7 @@ def test_a_failing_source_changes_nothing_and_others_still_apply(
     (project / "who.csv").write_text("Email,Name\njane.roe@who.example.org,Jane R.\n")
     configure_sources(
         project,
-        f'{{ name = "bad", organisation = "UNICEF", url = "{feed_server.url(path)}", timeout = 1 }}',
+        f'{{ name = "bad", organisation = "UNICEF", url = "{feed_server.url(path)}", timeout = 1, allow_private = true }}',
         '{ name = "who", organisation = "WHO", path = "who.csv" }',
     )
     db = project / "contacts.db"
@@ -173,7 +174,7 @@ BAD_CONFIG = {
     "not a table": ('"https://x"', " must be a table such as { organisation = "),
     "unknown key": (
         '{ organisation = "UNICEF", path = "a.csv", org = "x" }',
-        ": unknown key 'org'. Use one of: name, organisation, path, url, format, timeout.",
+        ": unknown key 'org'. Use one of: name, organisation, path, url, format, timeout, allow_private.",
     ),
     "no organisation": (
         '{ path = "a.csv" }',
@@ -194,6 +195,14 @@ BAD_CONFIG = {
     "timeout": (
         '{ organisation = "A", path = "a", timeout = 0 }',
         ": timeout '0' is not a number of seconds above 0 and at most 600.",
+    ),
+    "allow_private on a path": (
+        '{ organisation = "A", path = "a", allow_private = true }',
+        ": 'allow_private' is for a 'url' on your own network; a 'path' needs none. Remove it.",
+    ),
+    "allow_private not a boolean": (
+        '{ organisation = "A", url = "https://a.example", allow_private = "yes" }',
+        ": allow_private 'yes' is not true or false. Write true or false.",
     ),
 }
 
@@ -225,7 +234,8 @@ def test_a_dripping_source_gives_up_at_its_timeout(project, feed_server, monkeyp
     feed_server.routes["/drip.csv"] = listed(UNICEF, drip=0.05)  # about 7 s for the whole list
     url = feed_server.url("/drip.csv")
     configure_sources(
-        project, f'{{ name = "slow", organisation = "UNICEF", url = "{url}", timeout = 2 }}'
+        project,
+        f'{{ name = "slow", organisation = "UNICEF", url = "{url}", timeout = 2, allow_private = true }}',
     )
     db = project / "contacts.db"
     before = dump(db)
@@ -252,7 +262,9 @@ def test_a_json_source_is_read_by_its_content_type(project, feed_server, monkeyp
         headers={"Content-Type": "application/json; charset=utf-8", "Content-Encoding": "gzip"},
     )
     url = feed_server.url("/api/people")
-    configure_sources(project, f'{{ name = "api", organisation = "UNICEF", url = "{url}" }}')
+    configure_sources(
+        project, f'{{ name = "api", organisation = "UNICEF", url = "{url}", allow_private = true }}'
+    )
     result = cli(project, "contacts", "sync")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == (
@@ -359,7 +371,9 @@ def test_a_download_cut_short_is_a_warning(project, db, monkeypatch, feed_server
     # Promises 1000 bytes, sends 6 and hangs up.
     feed_server.routes["/cut.csv"] = listed(b"Email\n" + b"x" * 994, cut=6)
     url = feed_server.url("/cut.csv")
-    configure_sources(project, f'{{ name = "cut", organisation = "UNICEF", url = "{url}" }}')
+    configure_sources(
+        project, f'{{ name = "cut", organisation = "UNICEF", url = "{url}", allow_private = true }}'
+    )
     result = cli(project, "contacts", "sync")
     assert (result.exit_code, result.output) == (
         1,  # the only source failed: nothing was done

@@ -163,6 +163,7 @@ def test_collect_again_is_idempotent_and_keeps_edits(project, feed_server):
             "news",
             "--name",
             name,
+            "--allow-private",
         )
     assert "0 new candidates" in cli(project, "collect", "2026-Q4").stdout
     assert {p.name: p.read_bytes() for p in inbox.glob("*.md")} == before
@@ -474,7 +475,17 @@ def test_a_guid_is_only_unique_within_its_feed(project, feed_server):
     cli(project, "accept", "2026-Q4", "--all")
     feed_server.routes["/B"].etag = '"changed"'
     project.joinpath("contacts.db").unlink()
-    cli(project, "feeds", "add", feed_server.url("/B"), "--section", "news", "--name", "B")
+    cli(
+        project,
+        "feeds",
+        "add",
+        feed_server.url("/B"),
+        "--section",
+        "news",
+        "--name",
+        "B",
+        "--allow-private",
+    )
     assert "0 new candidates" in cli(project, "collect", "2026-Q4").stdout
 
 

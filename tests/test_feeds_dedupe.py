@@ -53,6 +53,7 @@ def test_one_feed_listing_a_link_twice_is_one_source(project, feed_server):
             "news",
             "--name",
             feed,
+            "--allow-private",
         )
     cli(project, "collect", "2026-Q4")
     (name,) = inbox_files(project)

@@ -144,6 +144,7 @@ def collected(tmp_path_factory) -> Collected:
                     "news",
                     "--name",
                     rel(path),
+                    "--allow-private",
                 )
                 assert result.exit_code == 0, result.output
             result = cli(project, "collect", "2026-Q4")

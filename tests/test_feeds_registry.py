@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from helpers import cli, rss
 
+from newsletter.store import open_db
+from newsletter.store.feeds import list_feeds
+
 
 def test_feeds_add_list_remove(project, tmp_path):
     local = tmp_path / "local.xml"
@@ -91,3 +94,68 @@ def test_feeds_add_lowercases_scheme_and_host_only(project):
     out = cli(project, "feeds", "add", "HTTPS://News.UN.org/Feed/RSS", "--section", "news").output
     assert out == "Added feed 'news.un.org' (news): https://news.un.org/Feed/RSS\n"
     assert cli(project, "feeds", "remove", "https://NEWS.un.org/Feed/RSS").exit_code == 0
+
+
+def test_allow_private_is_for_the_one_host_of_the_url(project, tmp_path):
+    out = cli(
+        project,
+        "feeds",
+        "add",
+        "http://Intranet.Example:8080/rss",
+        "--section",
+        "news",
+        "--allow-private",
+    ).output
+    assert out == (
+        "Added feed 'intranet.example' (news): http://intranet.example:8080/rss\n"
+        "Feed 'intranet.example' may be fetched from a loopback or private address of "
+        "intranet.example, and only from that host.\n"
+    )
+    out = cli(project, "feeds", "add", "https://b\u00fccher.example/rss", "--section", "news")
+    assert out.exit_code == 0
+    again = cli(
+        project,
+        "feeds",
+        "add",
+        "https://b\u00fccher.example/rss",
+        "--section",
+        "news",
+        "--allow-private",
+    )
+    assert again.output == (  # the host as the request names it: IDNA
+        "Registered feed 'b\u00fccher.example' may be fetched from a loopback or private "
+        "address of xn--bcher-kva.example, and only from that host.\n"
+    )
+    twice = cli(
+        project,
+        "feeds",
+        "add",
+        "https://b\u00fccher.example/rss",
+        "--section",
+        "news",
+        "--allow-private",
+    )
+    assert twice.output == (
+        "Error: https://b\u00fccher.example/rss: already registered as 'b\u00fccher.example'.\n"
+    )
+    local = tmp_path / "local.xml"
+    local.write_bytes(rss([]))
+    out = cli(project, "feeds", "add", str(local), "--section", "news", "--allow-private")
+    assert out.output == f"Added feed 'local' (news): {local}\n"  # a file needs no address
+    db = open_db(project / "contacts.db")
+    assert [(f.name, f.private_host) for f in list_feeds(db)] == [
+        ("intranet.example", "intranet.example"),
+        ("b\u00fccher.example", "xn--bcher-kva.example"),
+        ("local", None),
+    ]
+
+
+def test_an_older_database_gains_the_private_host_column(project):
+    db = open_db(project / "contacts.db")
+    cli(project, "feeds", "add", "https://a.org/rss", "--section", "news", "--name", "A")
+    db.execute("ALTER TABLE feeds DROP COLUMN private_host")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_private_host'")
+    db.conn.close()
+    assert [(f.name, f.private_host) for f in list_feeds(open_db(project / "contacts.db"))] == [
+        ("A", None)
+    ]

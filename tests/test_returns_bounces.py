@@ -90,19 +90,19 @@ def test_the_sample_mailbox_end_to_end_and_twice(project, db, tmp_path):
         "message 1: hard bounce 5.1.1 for gone.away@unicef.example (issue 2026-Q4, by Message-ID): marked bounced",
         "message 2: soft bounce 4.2.2 for full.box@undp.example (issue 2026-Q4, by Message-ID): 1 of 3 soft bounces in a row",
         "message 3: ignored: auto-reply (Automatic reply: The UN-Business Focal Point: test issue)",
-        "message 4: hard bounce 5.1.10 for moved.on@ilo.example (issue 2026-Q4, no Message-ID; matched by address): marked bounced",
-        "message 5: skipped: malformed message (no mail headers)",
+        f"message 4: {UNAPPLIED_MOVED_ON}",
+        f"message 5: {MALFORMED}",
         "message 6: hard bounce 5.1.1 for old.post@unhcr.example (issue 2026-Q4, by Message-ID): marked bounced",
         "message 7: hard bounce 5.1.1 for no.such.user@unops.example (issue 2026-Q4, by Message-ID): marked bounced",
         "message 8: ignored: delivery delayed, the server is still trying (4.4.1)",
-        "8 messages: 4 hard bounces, 1 soft bounce, 1 auto-reply, 2 other; 4 contacts changed.",
+        "8 messages: 3 hard bounces, 1 soft bounce, 1 auto-reply, 1 left unapplied, 2 other;"
+        " 3 contacts changed.",
     ]
     status = {e: get_contact(db, e).status for e in PEOPLE}
     assert [e for e, s in status.items() if s == "bounced"] == [
         "gone.away@unicef.example",
         "old.post@unhcr.example",
         "no.such.user@unops.example",
-        "moved.on@ilo.example",
     ]
     gone = get_contact(db, "gone.away@unicef.example")
     assert [(h.field, h.new, h.source) for h in history(db, gone.id)][-1] == (
@@ -115,9 +115,64 @@ def test_the_sample_mailbox_end_to_end_and_twice(project, db, tmp_path):
     second = cli(project, "bounces", str(path))
     assert second.exit_code == 0
     assert second.output.splitlines()[0] == "message 1: already processed; nothing to do"
-    assert second.output.splitlines()[-1] == "8 messages: 8 already processed; 0 contacts changed."
+    # The unapplied bounce and the malformed message are looked at again, every run.
+    assert second.output.splitlines()[3:5] == [
+        f"message 4: {UNAPPLIED_MOVED_ON}",
+        f"message 5: {MALFORMED}",
+    ]
+    assert second.output.splitlines()[-1] == (
+        "8 messages: 1 left unapplied, 1 other, 6 already processed; 0 contacts changed."
+    )
     assert db.execute("SELECT count(*) FROM history").fetchone()[0] == rows
     assert status == {e: get_contact(db, e).status for e in PEOPLE}
+
+    # The editor who checked message 4 applies it by address.
+    third = cli(project, "bounces", "--match-address", str(path))
+    assert third.output.splitlines()[3:5] == [
+        "message 4: hard bounce 5.1.10 for moved.on@ilo.example"
+        " (issue 2026-Q4, no Message-ID; matched by address): marked bounced",
+        f"message 5: {MALFORMED}",
+    ]
+    assert get_contact(db, "moved.on@ilo.example").status == "bounced"
+    fourth = cli(project, "bounces", "--match-address", str(path))
+    assert fourth.output.splitlines()[-1] == (
+        "8 messages: 1 other, 7 already processed; 0 contacts changed."
+    )
+
+
+UNAPPLIED_MOVED_ON = (
+    "left unapplied: hard bounce 5.1.10 for moved.on@ilo.example quotes no Message-ID of ours"
+    " (an address alone proves nothing); if it is real, run again with --match-address"
+)
+MALFORMED = (
+    "skipped: malformed message (no mail headers); not marked as processed,"
+    " so the next run reads it again"
+)
+# Three lines anyone can send: no Message-ID of ours, only an address.
+FORGED = b"X-Failed-Recipients: stays@ilo.example\nSubject: Mail delivery failed\n\n550 5.1.1 user unknown\n"
+
+
+def test_a_forged_bounce_naming_only_an_address_retires_nobody(project, db, tmp_path):
+    path = tmp_path / "forged.eml"
+    path.write_bytes(FORGED)
+    for _ in range(2):  # reported each run, never remembered, never applied
+        result = cli(project, "bounces", str(path))
+        assert (result.exit_code, result.output) == (
+            0,
+            "forged.eml: left unapplied: hard bounce 5.1.1 for stays@ilo.example quotes no"
+            " Message-ID of ours (an address alone proves nothing); if it is real, run again"
+            " with --match-address\n"
+            "1 message: 1 left unapplied; 0 contacts changed.\n",
+        )
+        assert get_contact(db, "stays@ilo.example").status == "subscribed"
+    assert db.execute("SELECT count(*) FROM bounce_messages").fetchone()[0] == 0
+
+    applied = cli(project, "bounces", "--match-address", str(path))
+    assert applied.output.splitlines()[0] == (
+        "forged.eml: hard bounce 5.1.1 for stays@ilo.example"
+        " (issue 2026-Q4, no Message-ID; matched by address): marked bounced"
+    )
+    assert get_contact(db, "stays@ilo.example").status == "bounced"
 
 
 def test_maildir_works_too(project, db, tmp_path):

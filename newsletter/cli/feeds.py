@@ -50,16 +50,27 @@ def feeds() -> None:
 @click.argument("url")
 @click.option("--section", required=True, help="Section key the feed's entries go to.")
 @click.option("--name", help="Short name shown in the inbox and the health report.")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="The URL's host is yours and may be at a loopback or private address (an intranet).",
+)
 @pass_env
-def add(env: Env, url: str, section: str, name: str | None) -> None:
+def add(env: Env, url: str, section: str, name: str | None, allow_private: bool) -> None:
     """Register a feed: an http(s) URL, a file:// URL or a local path.
 
     Example: newsletter feeds add https://www.undp.org/rss.xml --section news --name UNDP
     """
     from newsletter.feeds import add_feed
 
-    feed = add_feed(env.db, env.settings, url, section, name)
-    click.echo(f"Added feed '{feed.name}' ({feed.section}): {feed.url}")
+    feed, new = add_feed(env.db, env.settings, url, section, name, allow_private)
+    if new:
+        click.echo(f"Added feed '{feed.name}' ({feed.section}): {feed.url}")
+    if feed.private_host:
+        click.echo(
+            f"{'Feed' if new else 'Registered feed'} '{feed.name}' may be fetched from a "
+            f"loopback or private address of {feed.private_host}, and only from that host."
+        )
 
 
 @feeds.command("list")

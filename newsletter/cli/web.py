@@ -128,8 +128,13 @@ def _check_listen(host: str, port: int) -> None:
 
 @click.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--match-address",
+    is_flag=True,
+    help="Apply a bounce that quotes no Message-ID of ours to the contact it names.",
+)
 @pass_env
-def bounces(env: Env, path: Path) -> None:
+def bounces(env: Env, path: Path, match_address: bool) -> None:
     """Process returned mail (an mbox file or a Maildir): bounces retire addresses.
 
     Example: newsletter bounces ~/Maildir/.bounces
@@ -145,7 +150,7 @@ def bounces(env: Env, path: Path) -> None:
         )
     kinds: Counter[str] = Counter()
     changed = 0
-    for outcome in process(env.db, path):
+    for outcome in process(env.db, path, match_address=match_address):
         click.echo(str(outcome))
         kinds[outcome.kind] += 1
         changed += outcome.changed
@@ -160,7 +165,9 @@ def bounces(env: Env, path: Path) -> None:
         for k, label in labels.items()
         if kinds[k]
     ]
-    other = sum(n for k, n in kinds.items() if k not in labels and k != "seen")
+    if kinds["unapplied"]:
+        parts.append(f"{kinds['unapplied']} left unapplied")
+    other = sum(n for k, n in kinds.items() if k not in labels and k not in ("seen", "unapplied"))
     if other:
         parts.append(f"{other} other")
     if kinds["seen"]:

@@ -8,6 +8,10 @@ Sources are declared in pyproject.toml::
         { name = "unhcr", organisation = "UNHCR", path = "sources/unhcr.json", format = "json" },
     ]
 
+A url whose host resolves to a loopback or private address is refused unless
+its table says ``allow_private = true`` (an agency list on the office's own
+network); that allows the url's own host only, not one a redirect leads to.
+
 Each source is applied like an import. Its organisation's contacts that are
 missing from it are marked left (never deleted). When an organisation has
 several sources, that means missing from all of them, and it is decided only
@@ -26,6 +30,7 @@ from newsletter.config import SOURCE_EXAMPLE, Settings, Source
 from newsletter.contacts.imports import Plan, apply_plan, owner, plan_import
 from newsletter.contacts.tabular import ReadError, read_records
 from newsletter.errors import NewsletterError
+from newsletter.sanitize import one_line
 from newsletter.store import Database, reading, writing
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -50,9 +55,23 @@ def fetch(source: Source, root: Path, agent: str) -> tuple[bytes, str | None]:
             return (root / source.location).read_bytes(), fmt
         except OSError as exc:
             raise ReadError(f"{source.location}: cannot read it ({exc.strerror}).") from None
+    host = download.host_of(source.location)
     got = download.fetch(
-        source.location, agent=agent, timeout=source.timeout, max_bytes=MAX_BYTES, accept=ACCEPT
+        source.location,
+        agent=agent,
+        timeout=source.timeout,
+        max_bytes=MAX_BYTES,
+        accept=ACCEPT,
+        private_host=host if source.allow_private else None,
     )
+    if got.private:
+        # Only the url's own host can be allowed: a redirect elsewhere needs the new url.
+        allow = (
+            "set allow_private = true in this source"
+            if download.host_of(got.url) == host
+            else f'set url = "{one_line(got.url, 150)}" and allow_private = true in this source'
+        )
+        raise ReadError(f"{source.location}: {got.error}; if that host is yours, {allow}.")
     if got.error is not None:
         raise ReadError(f"{source.location}: {got.error}.")
     if fmt is None and "json" in (got.header("Content-Type") or ""):

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from newsletter import download, store
@@ -189,18 +189,31 @@ def _fetch_all(
                 max_bytes=max_bytes,
                 etag=feed.etag if feed.cache_key == cache_key else None,
                 last_modified=feed.last_modified if feed.cache_key == cache_key else None,
+                private_host=feed.private_host,
             ): feed
             for feed in todo
         }
         for future in as_completed(futures):
             feed = futures[future]
             try:
-                results[feed.id] = future.result()
+                results[feed.id] = _how_to_allow(future.result(), feed)
             except Exception as exc:  # a fetch bug on one feed must not stop the others
                 results[feed.id] = Fetched(feed.url, error=f"fetch failed ({type(exc).__name__})")
             if progress:
                 progress()
     return results
+
+
+def _how_to_allow(got: Fetched, feed: Feed) -> Fetched:
+    """A refused private address, with the command that allows it on purpose."""
+    if not got.private:
+        return got
+    url = one_line(got.url, 150)
+    return replace(
+        got,
+        error=f"{got.error}; if that host is yours, allow it with: newsletter feeds add "
+        f"{url} --section {feed.section} --allow-private",
+    )
 
 
 def _safe_parse(

@@ -6,12 +6,13 @@ editor types: the URL (http(s), file:// or a path), the section and the name.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from newsletter import store
 from newsletter.config import Settings
-from newsletter.download import is_local, local_path
+from newsletter.download import host_of, is_local, local_path
 from newsletter.errors import NewsletterError
 from newsletter.store import Database
 from newsletter.store.feeds import Feed, list_feeds, quiet_feeds
@@ -23,8 +24,20 @@ __all__ = ["WORKERS", "Feed", "add_feed", "find_feed", "list_feeds", "quiet_feed
 WORKERS = 8  # feeds fetched at once
 
 
-def add_feed(db: Database, settings: Settings, url: str, section: str, name: str | None) -> Feed:
-    """Register a feed: an http(s) URL, a file:// URL or a local path."""
+def add_feed(
+    db: Database,
+    settings: Settings,
+    url: str,
+    section: str,
+    name: str | None,
+    allow_private: bool = False,
+) -> tuple[Feed, bool]:
+    """Register a feed: an http(s) URL, a file:// URL or a local path; (feed, whether new).
+
+    ``allow_private``: the URL's host may resolve to a loopback or private
+    address (an intranet feed). Given for a URL already registered, it grants
+    that to the registered feed and changes nothing else.
+    """
     url = url.strip()
     if section not in settings.section_keys:
         raise NewsletterError(
@@ -38,6 +51,7 @@ def add_feed(db: Database, settings: Settings, url: str, section: str, name: str
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         raise NewsletterError(f"{url}: not a valid URL. Check it and try again.") from None
+    private_host = None
     if is_local(url):
         path = local_path(url)
         if not path.is_file():
@@ -47,13 +61,17 @@ def add_feed(db: Database, settings: Settings, url: str, section: str, name: str
         raise NewsletterError(f"{url}: not a feed URL. Use https://..., file://... or a path.")
     else:
         url = _normal(url)
+        private_host = host_of(url) if allow_private else None
     with store.writing(db):  # the name and URL checked are still free when inserted
         feeds = store.feeds.list_feeds(db)
         for feed in feeds:
+            if feed.url == url and private_host and feed.private_host != private_host:
+                store.feeds.set_private_host(db, feed.id, private_host)
+                return replace(feed, private_host=private_host), False
             if feed.url == url:
                 raise NewsletterError(f"{url}: already registered as '{feed.name}'.")
         name = _free_name(url, name, {f.name.casefold() for f in feeds})
-        return store.feeds.insert_feed(db, url, name, section)
+        return store.feeds.insert_feed(db, url, name, section, private_host), True
 
 
 def _free_name(url: str, name: str | None, taken: set[str]) -> str:

@@ -3,15 +3,19 @@
 Each message is read by ``newsletter.dsn`` and mapped to its recipient through
 the original Message-ID in the delivery ledger (``newsletter.ledger``): that
 says exactly which contact and which issue, even when the report names a
-forwarding address. Only a report that quotes no Message-ID at all falls back
-to the address it names, and then only for a contact the ledger says we mailed,
-so backscatter for strangers or for mail the tool never sent changes nothing.
+forwarding address. An address alone proves nothing: anyone can send three
+lines with ``X-Failed-Recipients: someone@...`` and retire that contact. So a
+report that quotes no Message-ID of ours is reported and left unapplied (and
+not remembered, so a later run can apply it); only with ``match_address`` does
+it fall back to the address it names, and then only for a contact the ledger
+says we mailed, so backscatter for strangers changes nothing even then.
 
 A hard bounce marks the contact bounced at once. A soft bounce is remembered
 per contact and issue; the contact is marked bounced when the last
 ``SOFT_LIMIT`` issues they were sent, in send order, all bounced softly (an
 issue that got through breaks the run). Every message's SHA-256 is kept, so a
-mailbox processed twice changes nothing the second time.
+mailbox processed twice changes nothing the second time; a message that cannot
+be parsed, or is left unapplied, is not kept, so the next run looks at it again.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from newsletter.returns.dsn import Bounce, classify
 from newsletter.store import Database, bounces, contacts, ledger, writing
 
 SOFT_LIMIT = 3
+UNAPPLIED = "unapplied"  # Outcome.kind of a bounce tied to us by nothing but an address
+MATCHED_BY_ADDRESS = "no Message-ID; matched by address"
 
 
 @dataclass(frozen=True)
@@ -91,8 +97,14 @@ def _maildir(path: Path) -> Iterator[tuple[str, bytes]]:
         yield key, box.get_bytes(key)
 
 
-def process(db: Database, path: Path, actor: str | None = None) -> Iterator[Outcome]:
-    """Process each message of the mailbox at ``path``, yielding what was done."""
+def process(
+    db: Database, path: Path, actor: str | None = None, *, match_address: bool = False
+) -> Iterator[Outcome]:
+    """Process each message of the mailbox at ``path``, yielding what was done.
+
+    ``match_address``: a bounce that quotes no Message-ID of ours is applied to
+    the contact its address names; without it, such a bounce is only reported.
+    """
     secret = _secret()
     for label, data in read_mailbox(path):
         digest = hashlib.sha256(data).hexdigest()
@@ -105,10 +117,17 @@ def process(db: Database, path: Path, actor: str | None = None) -> Iterator[Outc
             why = "skipped: an unsubscribe request, but NEWSLETTER_SECRET is not set"
             yield Outcome(label, bounce.kind, f"{why}; run again with it")
             continue
+        if bounce.kind == "malformed":
+            # Not marked as processed: a reader that learns to parse it, or the
+            # editor, gets another look next run instead of losing it for good.
+            why = f"skipped: malformed message ({bounce.reason}); not marked as processed"
+            yield Outcome(label, bounce.kind, f"{why}, so the next run reads it again")
+            continue
         with writing(db):  # the outcome and the "seen" mark land together
-            text, changed = _apply(db, bounce, secret, actor)
-            bounces.mark_processed(db, digest, bounce.kind)
-        yield Outcome(label, bounce.kind, text, changed)
+            text, changed, done = _apply(db, bounce, secret, actor, match_address)
+            if done:
+                bounces.mark_processed(db, digest, bounce.kind)
+        yield Outcome(label, bounce.kind if done else UNAPPLIED, text, changed)
 
 
 def _secret() -> bytes | None:
@@ -118,33 +137,45 @@ def _secret() -> bytes | None:
         return None  # only needed for unsubscribe requests, which are then reported
 
 
-def _apply(db: Database, b: Bounce, secret: bytes | None, actor: str | None) -> tuple[str, bool]:
-    """Act on one classified message: (what happened, whether a status changed)."""
-    if b.kind == "malformed":
-        return f"skipped: malformed message ({b.reason})", False
+def _apply(
+    db: Database, b: Bounce, secret: bytes | None, actor: str | None, match_address: bool
+) -> tuple[str, bool, bool]:
+    """Act on one classified message.
+
+    (what happened, whether a status changed, whether the message is done with
+    and is remembered as processed).
+    """
     if b.kind == "auto-reply":
-        return f"ignored: auto-reply ({b.reason})", False
+        return f"ignored: auto-reply ({b.reason})", False, True
     if b.kind == "delivered":
-        return "ignored: a report of successful delivery", False
+        return "ignored: a report of successful delivery", False, True
     if b.kind == "delayed":
-        return f"ignored: delivery delayed, the server is still trying ({b.status})", False
+        return f"ignored: delivery delayed, the server is still trying ({b.status})", False, True
     if b.kind == "other":
-        return f"ignored: {b.reason}", False
+        return f"ignored: {b.reason}", False, True
     if b.kind == "unsubscribe":
-        return _unsubscribe(db, b.reason, secret, actor)
+        return (*_unsubscribe(db, b.reason, secret, actor), True)
     found = _recipient(db, b)
     if isinstance(found, str):
-        return f"skipped: {b.kind} bounce {b.status}, {found}", False
+        return f"skipped: {b.kind} bounce {b.status}, {found}", False, True
     contact, issue, how = found
     assert contact.id is not None  # read from contacts.db, so stored
+    if how == MATCHED_BY_ADDRESS and not match_address:
+        return (
+            f"left unapplied: {b.kind} bounce {b.status} for {contact.email} quotes no "
+            "Message-ID of ours (an address alone proves nothing); if it is real, "
+            "run again with --match-address",
+            False,
+            False,
+        )
     what = f"{b.kind} bounce {b.status} for {contact.email} (issue {issue}, {how})"
     if b.kind == "hard":
-        return _mark(db, contact, issue, what, actor)
+        return (*_mark(db, contact, issue, what, actor), True)
     bounces.add_soft(db, contact.id, issue, b.status)
     streak = bounces.soft_streak(db, contact.id)
     if streak >= SOFT_LIMIT:
-        return _mark(db, contact, issue, f"{what}: {streak} soft bounces in a row", actor)
-    return f"{what}: {streak} of {SOFT_LIMIT} soft bounces in a row", False
+        return (*_mark(db, contact, issue, f"{what}: {streak} soft bounces in a row", actor), True)
+    return f"{what}: {streak} of {SOFT_LIMIT} soft bounces in a row", False, True
 
 
 def _mark(
@@ -173,7 +204,7 @@ def _recipient(db: Database, b: Bounce) -> tuple[contacts.Contact, str, str] | s
         assert contact.id is not None  # read from contacts.db, so stored
         issue = ledger.latest_issue(db, contact.id)
         if issue:  # no Message-ID: the latest issue they were sent is the likely one
-            return contact, issue, "no Message-ID; matched by address"
+            return contact, issue, MATCHED_BY_ADDRESS
     named = ", ".join(b.recipients) or "no address"
     return f"no Message-ID, and {named} is not a contact the ledger says we mailed"
 

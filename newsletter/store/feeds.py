@@ -92,6 +92,15 @@ def m002_rejection_feed(db: Database) -> None:
     db.table("feed_rejections").add_column("feed", str)
 
 
+@migrations()
+def m003_private_host(db: Database) -> None:
+    # The one host of a feed the editor registered with --allow-private: it may
+    # resolve to a loopback or private address (an intranet feed). Kept as the
+    # host, not a yes/no, so a redirect or a permanent move to another host
+    # never inherits it. NULL: only public addresses.
+    db.table("feeds").add_column("private_host", str)
+
+
 @dataclass(frozen=True)
 class Feed:
     """One registered feed, with its last collect's health."""
@@ -113,6 +122,7 @@ class Feed:
     last_duplicate: int = 0
     last_old: int = 0
     errors: int = 0
+    private_host: str | None = None  # fetched even at a private address (--allow-private)
     seen: int = 0
 
 
@@ -147,12 +157,19 @@ def list_feeds(db: Database) -> list[Feed]:
     return [Feed(**dict(zip(columns, row, strict=True))) for row in rows]
 
 
-def insert_feed(db: Database, url: str, name: str, section: str) -> Feed:
+def insert_feed(
+    db: Database, url: str, name: str, section: str, private_host: str | None = None
+) -> Feed:
     db.execute(
-        "INSERT INTO feeds (url, name, section, added_at) VALUES (?, ?, ?, ?)",
-        [url, name, section, now()],
+        "INSERT INTO feeds (url, name, section, added_at, private_host) VALUES (?, ?, ?, ?, ?)",
+        [url, name, section, now(), private_host],
     )
     return next(f for f in list_feeds(db) if f.url == url)
+
+
+def set_private_host(db: Database, feed_id: int, host: str | None) -> None:
+    """Let this feed's one host resolve to a private address (None: public addresses only)."""
+    db.execute("UPDATE feeds SET private_host = ? WHERE id = ?", [host, feed_id])
 
 
 def delete_feed(db: Database, feed_id: int) -> None:
