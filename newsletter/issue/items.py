@@ -20,7 +20,7 @@ import yaml
 
 from newsletter.files import NotUTF8, decode
 from newsletter.models import Item, Problem
-from newsletter.sanitize import html_to_text, markdown_to_html, neutralise
+from newsletter.sanitize import Cleaned, html_to_text, markdown_bounded, neutralise
 from newsletter.schema import (
     Field,
     Schema,
@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as Loader  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
 
 SUMMARY_WORDS = 120
+SIMPLIFY = "Simplify its formatting and shorten it (see Limits in the README)."
 # Provenance that `collect` writes into inbox files; kept verbatim when accepted.
 PROVENANCE = ("collected_at", "feed", "guid")
 _FENCE = re.compile(r"^-{3,}[ \t]*$")
@@ -203,7 +204,10 @@ def load_item(
     if any(p.severity == "error" for p in problems):
         # Warnings about a file that does not load yet are noise; fix errors first.
         return None, [p for p in problems if p.severity == "error"]
-    summary_html = markdown_to_html(front.body) if front.body.strip() else ""
+    summary = markdown_bounded(front.body) if front.body.strip() else Cleaned("")
+    summary_html = summary.html
+    if summary.cut:
+        problem(front.body_line, f"summary: {summary.cut}. {SIMPLIFY}", "warning")
     _advise(v, summary_html, front, window, today, problem)
     # Untrusted text must not forge a per-recipient marker or look like template code.
     plain = {

@@ -16,10 +16,10 @@ import click
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.files import NotUTF8, decode
-from newsletter.issue.items import load_item
+from newsletter.issue.items import SIMPLIFY, load_item
 from newsletter.issue.meta import Meta, Window, read_meta
 from newsletter.models import Issue, Item, Problem, Section, plural
-from newsletter.sanitize import markdown_to_html
+from newsletter.sanitize import markdown_bounded
 
 
 class CheckFailed(NewsletterError):
@@ -138,4 +138,9 @@ def _load_intro(path: Path, display: str, problems: list[Problem]) -> str:
     if not source.strip():
         problems.append(Problem(display, 1, "the editor's note is empty. Write a few lines."))
         return ""
-    return markdown_to_html(source)
+    note = markdown_bounded(source)
+    if note.cut:
+        problems.append(
+            Problem(display, 1, f"the editor's note: {note.cut}. {SIMPLIFY}", "warning")
+        )
+    return note.html
