@@ -45,19 +45,27 @@ class Invalid(ValueError):
         self.reason, self.fix, self.alone = reason, fix, alone
 
 
-def shown(value: object, limit: int = 40) -> str:
-    """A value as a message quotes it: one line, controls escaped, long text cut."""
+def shown(value: object, limit: int = 40, quote: bool = True) -> str:
+    """A value as a message quotes it: one line, controls escaped, long text cut.
+
+    Every value a user gave that goes into a message goes through here, so no
+    message is longer than a line whatever the value (a table, a set or a
+    100,000-digit number is never formatted in full). ``quote=False``: the
+    text is not in quotes (a parser's reason, which may hold the value).
+    """
     if isinstance(value, Mapping):
         return "(a table)"
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return "(a list)"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**limit:
+        return "(a number too long to show)"  # str() of a 4,300-digit int raises
     text = str(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     out = "".join(
         f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
     )
-    return f"'{out}'"
+    return f"'{out}'" if quote else out
 
 
 @dataclass(frozen=True)
@@ -379,6 +387,29 @@ def web_url() -> Kind:
         return value.strip()
 
     return Kind(parse, "an http(s) URL", "Use https://...")
+
+
+# What an item's picture may be: JPEG, PNG and GIF show in every email client
+# caniemail.com tested; SVG and WebP do not (see Pictures in the README).
+PICTURE_TYPES = (".jpg", ".jpeg", ".png", ".gif")
+
+
+def picture_url() -> Kind:
+    """An https:// address of a JPEG, PNG or GIF picture (judged by the path's ending)."""
+    listed = ", ".join(PICTURE_TYPES)
+
+    def parse(value: Any) -> str:
+        url = value.strip() if isinstance(value, str) else ""
+        if not is_web_url(url) or urlsplit(url).scheme != "https":
+            raise Invalid("is not an https:// address")
+        if not urlsplit(url).path.lower().endswith(PICTURE_TYPES):
+            raise Invalid(
+                f"is not a JPEG, PNG or GIF picture (its address must end in {listed})",
+                "Save the picture as JPEG or PNG; many email clients show no SVG or WebP.",
+            )
+        return url
+
+    return Kind(parse, "a picture's https:// address", "Give the picture's https://... address.")
 
 
 def list_of(item: Kind, expected: str, fix: str, split: str | None = None) -> Kind:

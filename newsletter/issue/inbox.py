@@ -24,16 +24,14 @@ import yaml
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.files import write_atomic
-from newsletter.issue.items import load_item, split_front_matter
+from newsletter.issue.items import front_values, load_item
 from newsletter.issue.keys import FeedGuid, canonical_url
 from newsletter.models import Item, Problem
 
 try:  # libyaml is much faster when the wheel has it
     from yaml import CSafeDumper as Dumper
-    from yaml import CSafeLoader as Loader
 except ImportError:  # pragma: no cover
     from yaml import SafeDumper as Dumper  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
-    from yaml import SafeLoader as Loader  # type: ignore[assignment]  # same interface as the C class; types-PyYAML declares them unrelated
 
 SLUG_CHARS = 60
 _UNSAFE_SCHEME = re.compile(r"\s*(javascript|vbscript|livescript|data):", re.I)
@@ -132,11 +130,9 @@ class Keys:
 def _front(path: Path) -> dict[str, Any]:
     """The front matter as a dict, or {} when the file cannot be read as an item."""
     try:
-        split = split_front_matter(path.read_text(encoding="utf-8-sig"))
-        data = yaml.load(split[0], Loader=Loader) if split else None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return front_values(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def read_keys(path: Path) -> Keys:

@@ -30,6 +30,8 @@ from newsletter.schema import (
     date,
     list_of,
     moment,
+    picture_url,
+    shown,
     text,
     web_url,
     whole,
@@ -56,7 +58,7 @@ def item_schema(sections: tuple[str, ...]) -> Schema:
             Field("title", text(scalars=True), required=True),
             Field("section", choice(sections, what="section"), required=True),
             Field("link", web_url()),
-            Field("image", web_url(), fix="Give the picture's https://... address."),
+            Field("image", picture_url()),
             Field("image_alt", text(scalars=True)),
             Field("date", date()),
             Field("embargo", date()),
@@ -146,9 +148,14 @@ def _read(path: Path, problems: list[Problem], display: str) -> _Front:
     head, body, body_line = split
     try:
         node, data = _parse_yaml(head)
+    except _Alias as exc:
+        raise _Unreadable(
+            exc.line,
+            "YAML aliases (*name) are not allowed in front matter. Write the value out in full.",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        reason = getattr(exc, "problem", None) or "invalid YAML"
+        reason = shown(getattr(exc, "problem", None) or "invalid YAML", 100, quote=False)
         raise _Unreadable(
             mark.line + 2 if mark else 1,
             f"invalid YAML front matter ({reason}). Check quotes, colons and indents.",
@@ -168,6 +175,20 @@ def _read(path: Path, problems: list[Problem], display: str) -> _Front:
             )
         lines.setdefault(key, key_node.start_mark.line + 2)
     return _Front({str(k): v for k, v in data.items()}, lines, body, body_line)
+
+
+def front_values(text: str) -> dict[str, Any]:
+    """The front matter of an item file's text as a dict; {} when it cannot be read.
+
+    For readers that only look (the keys ``collect`` compares); ``load_item``
+    reports why a file cannot be read, with its line.
+    """
+    split = split_front_matter(text)
+    try:
+        _, data = _parse_yaml(split[0]) if split else (None, None)
+    except (yaml.YAMLError, _Alias):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def load_item(
@@ -266,26 +287,60 @@ def _advise(
         problem(at("embargo"), f"embargoed until {v['embargo']}; held back until then.", "warning")
 
 
+# What a YAML constructor raises for a value its tag cannot make ("!!bool maybe",
+# "!!timestamp garbage", "!!int abc", a date that does not exist, an int of more
+# than 4,300 digits); the value is then kept as its text for its field to judge.
+_UNMAKEABLE = (ValueError, OverflowError, KeyError, AttributeError, TypeError, IndexError)
+
+
+class _Alias(Exception):
+    """The front matter uses a YAML alias (``*name``): refused, at the line of its key."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__("alias")
+        self.line = line
+
+
 def _parse_yaml(source: str) -> tuple[Any, Any]:
     """Parse once, keeping the node tree (for each key's line) and the values.
 
     A scalar YAML cannot turn into a value (``date: 2026-02-30``, an int of
-    more than 4,300 digits) is kept as its text, so the field's own rule reports
-    it with its line: "date '2026-02-30' is not a date".
+    more than 4,300 digits, ``!!bool maybe``) is kept as its text, so the
+    field's own rule reports it with its line: "date '2026-02-30' is not a date".
+    Aliases are refused before any value is made: a kilobyte of nested aliases
+    expands to billions of values ("billion laughs").
     """
     loader = Loader(source)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, None
+        _refuse_aliases(node)
         try:
             return node, loader.construct_document(node)
-        except (ValueError, OverflowError):
+        except _UNMAKEABLE:
             if not isinstance(node, yaml.MappingNode):
                 raise yaml.YAMLError("a value cannot be read") from None
             return node, {_scalar(loader, k): _scalar(loader, v) for k, v in node.value}
     finally:
         loader.dispose()
+
+
+def _refuse_aliases(root: Any) -> None:
+    """Raise _Alias when a node appears twice in the tree: that is what an alias makes."""
+    seen: set[int] = set()
+    pairs = root.value if isinstance(root, yaml.MappingNode) else [(root, root)]
+    for key, value in pairs:
+        stack = [key, value] if key is not value else [root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                raise _Alias(key.start_mark.line + 2)
+            seen.add(id(node))
+            if isinstance(node, yaml.SequenceNode):
+                stack += node.value
+            elif isinstance(node, yaml.MappingNode):
+                stack += [n for pair in node.value for n in pair]
 
 
 def _scalar(loader: Any, node: Any) -> Any:
@@ -294,5 +349,5 @@ def _scalar(loader: Any, node: Any) -> Any:
     loader.constructed_objects, loader.recursive_objects = {}, {}
     try:
         return loader.construct_object(node, deep=True)
-    except (ValueError, OverflowError):
+    except _UNMAKEABLE:
         return str(node.value) if isinstance(node, yaml.ScalarNode) else None
