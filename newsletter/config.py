@@ -30,6 +30,7 @@ from newsletter.schema import (
     anything,
     boolean,
     choice,
+    header_text,
     line,
     lines_under,
     number,
@@ -94,17 +95,22 @@ def _base_url() -> Kind:
     return Kind(parse, "a web address", "Write the archive's address, https://....")
 
 
+# Every setting that reaches a mail header passes the one header check when the
+# settings are read, so a mistake names pyproject.toml and the key before any
+# command runs: name (List-Id), from_name and from_address (From), reply_to,
+# web_url (List-Unsubscribe), list_id, and send's return_path and
+# unsubscribe_address (the envelope and List-Unsubscribe).
 HOUSE = Schema(
     fields=(
-        Field("name", line(), required=True),
-        Field("from_name", line(), required=True),
-        Field("from_address", _address(), required=True),
-        Field("reply_to", line(), default=""),
+        Field("name", header_text(line()), required=True),
+        Field("from_name", header_text(line()), required=True),
+        Field("from_address", header_text(_address()), required=True),
+        Field("reply_to", header_text(line()), default=""),
         Field("postal_address", line(), required=True),
-        Field("web_url", _base_url(), required=True),
+        Field("web_url", header_text(_base_url()), required=True),
         Field("language", line(), default="en"),
         Field("sections", _sections(), required=True),
-        Field("list_id", line(), default=""),
+        Field("list_id", header_text(line()), default=""),
         Field("sources", anything(), default=[]),
         Field("senders", anything(), default={}),
         Field("send", anything(), default={}),
@@ -202,8 +208,8 @@ SEND = Schema(
         Field("retry_delay_max", number(0), default=300.0),
         Field("max_consecutive_failures", whole(1), default=20),
         Field("durable", boolean(), default=True),
-        Field("return_path", line(), default=""),
-        Field("unsubscribe_address", line(), default=""),
+        Field("return_path", header_text(line()), default=""),
+        Field("unsubscribe_address", header_text(line()), default=""),
         Field("dkim", _dkim()),
     ),
     assign=_toml,

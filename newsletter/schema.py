@@ -213,6 +213,49 @@ class Nested(Exception):
         self.errors = tuple(errors)
 
 
+# -- mail headers -------------------------------------------------------------------
+
+# CR, LF and the characters that some software also treats as a line end.
+_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_HEADER_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # category Cc, less the above and tab
+_ENCODED_BREAK = re.compile(r"%0[ad]|=0[ad]|\\[rn]|&#(?:x0*[ad]|0*1[03]);", re.I)
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?", re.I)
+
+
+def header_problem(value: str) -> str | None:
+    """Why ``value`` may not go in a mail header, or None when it is safe.
+
+    The one header check: names from imports, subjects from issue.toml and every
+    setting that reaches a header ([tool.newsletter] name, from_name, list_id...)
+    pass it, at load time for the settings and again as each message is made.
+    """
+    if _LINE_BREAK.search(value):
+        return "contains a line break"
+    if _HEADER_CONTROL.search(value):
+        return "contains a control character"
+    if _ENCODED_BREAK.search(value):
+        return "contains an encoded line break"
+    if _ENCODED_WORD.search(value):
+        return "contains an RFC 2047 encoded word (=?...?=)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode"
+    return None
+
+
+def header_text(kind: Kind) -> Kind:
+    """``kind``, refused when it could add a mail header (see header_problem)."""
+
+    def parse(value: Any) -> Any:
+        out = kind.parse(value)
+        if isinstance(out, str) and (problem := header_problem(out)):
+            raise Invalid(f"{problem}, which could add a mail header", "Remove it from the value.")
+        return out
+
+    return Kind(parse, kind.expected, kind.fix, kind.text_parse)
+
+
 # -- kinds ---------------------------------------------------------------------------
 
 

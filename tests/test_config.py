@@ -7,6 +7,7 @@ from helpers import add_contacts, built, cli, ledger_rows, make_issue, settings_
 
 from newsletter.config import Dkim, load_settings
 from newsletter.errors import NewsletterError
+from newsletter.schema import shown
 
 
 @pytest.mark.parametrize(
@@ -140,3 +141,57 @@ def test_send_settings_are_validated(project):
         f"pyproject.toml:{line}: [tool.newsletter.send] unknown key 'concurency'" in result.output
     )
     assert ledger_rows(project) == []
+
+
+HEADER_KEYS = {
+    "name": ('name = "The UN-Business Focal Point"', 2),
+    "from_name": ('from_name = "UN Global Compact Office"', 3),
+    "from_address": ('from_address = "focalpoint@example.org"', 4),
+    "reply_to": ('reply_to = "partnerships@example.org"', 5),
+    "web_url": ('web_url = "https://focalpoint.example.org"', 7),
+}
+HEADER_VALUES = {
+    # RFC 2047 for CR LF "Bcc: x@y.z": decodes to a new header line.
+    "encoded-word": ("=?utf-8?b?DQpCY2M6IHhAeS56?=", "an RFC 2047 encoded word (=?...?=)"),
+    "percent-break": ("a%0d%0aBcc: x@y.z", "an encoded line break"),
+    "entity-break": ("a&#13;&#10;Bcc: x@y.z", "an encoded line break"),
+    "escaped-break": ("a\\\\r\\\\nBcc: x@y.z", "an encoded line break"),
+}
+
+
+@pytest.mark.parametrize("value,problem", HEADER_VALUES.values(), ids=HEADER_VALUES)
+@pytest.mark.parametrize("key", HEADER_KEYS)
+def test_a_setting_that_reaches_a_header_passes_the_header_check_at_load(
+    project, key, value, problem
+):
+    """Found: a CR LF in the house name reached List-Id as an encoded word."""
+    line, number = HEADER_KEYS[key]
+    prefix = "https://x.org/" if key == "web_url" else ""
+    suffix = "@example.org" if key in ("from_address", "reply_to") else ""
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text().replace(line, f'{key} = "{prefix}{value}{suffix}"', 1))
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    message = info.value.message
+    assert message.startswith(f"{path}:{number}: [tool.newsletter] {key} '")
+    assert message.endswith(
+        f"' contains {problem}, which could add a mail header. Remove it from the value."
+    )
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("key", ["return_path", "unsubscribe_address", "list_id"])
+def test_the_other_header_settings_pass_the_same_check(project, key):
+    path = project / "pyproject.toml"
+    table = "[tool.newsletter]\n" if key == "list_id" else "\n[tool.newsletter.send]\n"
+    value = f'{key} = "News =?utf-8?q?=0D=0ABcc:_x@y.z?= <news.example.org>"\n'
+    if key == "list_id":
+        path.write_text(path.read_text().replace(table, table + value, 1))
+    else:
+        path.write_text(path.read_text() + table + value)
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    assert "which could add a mail header. Remove it from the value." in info.value.message
+    assert f"{key} {shown(value.split(' = ', 1)[1].strip().strip(chr(34)))} contains" in (
+        info.value.message
+    )
