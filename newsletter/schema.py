@@ -21,6 +21,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -535,6 +536,77 @@ def is_web_url(value: str) -> bool:
         and not any(c.isspace() for c in value)
         and not _CONTROL.search(value)
     )
+
+
+# -- TOML ------------------------------------------------------------------------------
+
+# Arrays and inline tables nested deeper than this are refused before tomllib
+# reads them: it recurses once per level and raised RecursionError at a few
+# hundred levels. issue.toml and the settings need three or four.
+MAX_NESTING = 64
+MAX_DIGITS = 4300  # Python reads no integer longer than this (sys.int_info)
+_TOML_TOKEN = re.compile(r"\"\"\"|'''|[\"'#\[\]{}\n\\]")
+
+
+class UnreadableToml(ValueError):
+    """A TOML document that cannot be read, with the line to look at (None: unknown)."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def read_toml(source: str) -> dict[str, Any]:
+    """``tomllib.loads``, with every way it can fail one UnreadableToml with its line."""
+    deep = _too_deep(source)
+    if deep:
+        raise UnreadableToml(
+            deep, f"arrays or tables are nested more than {MAX_NESTING} deep. Flatten them."
+        )
+    try:
+        return tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        reason = shown(re.sub(r"\s*\(at line.*\)$", "", str(exc)), 100, quote=False)
+        at = int(match[1]) if match else source.count("\n") + 1  # "at end of document"
+        raise UnreadableToml(at, f"invalid TOML ({reason}). Fix the syntax.") from None
+    except ValueError:  # an integer of more than MAX_DIGITS digits
+        long = re.search(rf"\d{{{MAX_DIGITS + 1},}}", source)
+        line = source.count("\n", 0, long.start()) + 1 if long else None
+        raise UnreadableToml(
+            line, f"a number has more than {MAX_DIGITS:,} digits. Shorten it."
+        ) from None
+    except RecursionError:  # pragma: no cover  (_too_deep refuses it first)
+        raise UnreadableToml(None, "values are nested too deep. Flatten them.") from None
+
+
+def _too_deep(source: str) -> int | None:
+    """The line where brackets outside strings and comments nest past MAX_NESTING."""
+    depth, line, inside, skip = 0, 1, "", -1
+    for match in _TOML_TOKEN.finditer(source):
+        token = match.group(0)
+        if match.start() <= skip:  # the character after a backslash
+            continue
+        if token == "\n":
+            line += 1
+            if inside in ('"', "'", "#"):
+                inside = ""
+        elif inside == "#":
+            continue
+        elif inside:
+            if token == "\\" and inside in ('"', '"""'):
+                skip = match.start() + 1
+            elif token == inside or (len(inside) == 1 and token[0] == inside):
+                inside = ""
+        elif token in ('"', "'", '"""', "'''", "#"):
+            inside = token
+        elif token in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line
+        elif token in "]}":
+            depth = max(depth - 1, 0)
+    return None
 
 
 # -- where keys are ----------------------------------------------------------------

@@ -56,7 +56,10 @@ from newsletter.schema import shown
             "concurrency, rate, max_per_hour, max_attempts, retry_delay, retry_delay_max, "
             "max_consecutive_failures, durable, return_path, unsubscribe_address, dkim.",
         ),
-        (("[tool.newsletter]", "[tool.newsletter]\nbroken = = 1"), ": invalid TOML"),
+        (
+            ("[tool.newsletter]", "[tool.newsletter]\nbroken = = 1"),
+            ":2: invalid TOML (Invalid value). Fix the syntax.",
+        ),
     ],
     ids=[
         "unknown-key",
@@ -195,3 +198,72 @@ def test_the_other_header_settings_pass_the_same_check(project, key):
     assert f"{key} {shown(value.split(' = ', 1)[1].strip().strip(chr(34)))} contains" in (
         info.value.message
     )
+
+
+SETTINGS_MISTAKES = {
+    "tool-text": (
+        ("[tool.newsletter]", 'tool = "oops"\n[tool.newsletter]'),
+        ":2: invalid TOML (Cannot overwrite a value). Fix the syntax.",
+    ),
+    "tool-text-alone": (
+        None,
+        ":1: 'tool' must be a table, not text. Write the house settings under [tool.newsletter].",
+    ),
+    "newsletter-a-number": (
+        ("[tool.newsletter]", "[tool]\nnewsletter = 3\n[tool.other]"),
+        ":2: 'tool.newsletter' must be a table, not a number. "
+        "Write the house settings under [tool.newsletter].",
+    ),
+    "nested-array": (
+        ("[tool.newsletter]", "[tool.newsletter]\nx = " + "[" * 5000 + "]" * 5000),
+        ":2: arrays or tables are nested more than 64 deep. Flatten them.",
+    ),
+    "long-number": (
+        ("[tool.newsletter]", "[tool.newsletter]\nx = " + "9" * 5000),
+        ":2: a number has more than 4,300 digits. Shorten it.",
+    ),
+    "dkim-a-number": (
+        ("[tool.newsletter]", "[tool.newsletter]\nsend = { dkim = 3 }"),
+        ":2: [tool.newsletter.send.dkim] dkim '3' is not a table. "
+        "Write [tool.newsletter.send.dkim] with selector and key_env.",
+    ),
+    "dkim-selector-a-number": (
+        (
+            "[tool.newsletter]",
+            '[tool.newsletter]\nsend = { dkim = { selector = 3, key_env = "K" } }',
+        ),
+        ":2: [tool.newsletter.send.dkim] selector '3' is not text. "
+        "Write a name such as nl2026 or example.org.",
+    ),
+    "sender-a-date": (
+        ("[tool.newsletter]", "[tool.newsletter]\nsend = { sender = 2026-01-01 }"),
+        ":2: [tool.newsletter.send] sender '2026-01-01' is not text. "
+        'Write it as text in quotes: "...".',
+    ),
+    "senders-a-number": (
+        ("[tool.newsletter]", "[tool.newsletter]\nsenders = { a = 3 }"),
+        ":2: [tool.newsletter.senders.a] must be a table of options.",
+    ),
+    "long-source-url": (
+        (
+            "[tool.newsletter]",
+            '[tool.newsletter]\nsources = [{ organisation = "X", url = "https://x y'
+            + "z" * 500
+            + '" }]',
+        ),
+        ":2: [tool.newsletter] 'sources' entry 1: url 'https://x yzzzzzzzzzzzzzzzzzzzzzzzzzzzz…' "
+        "is not an http(s) URL. Copy it from the browser.",
+    ),
+}
+
+
+@pytest.mark.parametrize("change,expected", SETTINGS_MISTAKES.values(), ids=SETTINGS_MISTAKES)
+def test_a_wrong_value_in_the_settings_is_one_line(project, change, expected):
+    path = project / "pyproject.toml"
+    if change is None:
+        path.write_text('tool = "oops"\n')
+    else:
+        path.write_text(path.read_text().replace(change[0], change[1], 1))
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    assert info.value.message == f"{path}{expected}"

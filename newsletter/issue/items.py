@@ -171,7 +171,9 @@ def _read(path: Path, problems: list[Problem], display: str) -> _Front:
         key = str(key_node.value)
         if key in lines:
             problems.append(
-                Problem(display, key_node.start_mark.line + 2, f"'{key}' appears twice. Keep one.")
+                Problem(
+                    display, key_node.start_mark.line + 2, f"{shown(key)} appears twice. Keep one."
+                )
             )
         lines.setdefault(key, key_node.start_mark.line + 2)
     return _Front({str(k): v for k, v in data.items()}, lines, body, body_line)
