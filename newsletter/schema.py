@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 # C0 and C1 controls other than tab and line breaks: never meaningful in a field.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 TEXT_CHARS = 2000  # a title, a subject or a name is never longer
+PREVIEW_CHARS = 40  # of a value quoted in a message (see shown)
 
 
 class Invalid(ValueError):
@@ -46,7 +47,7 @@ class Invalid(ValueError):
         self.reason, self.fix, self.alone = reason, fix, alone
 
 
-def shown(value: object, limit: int = 40, quote: bool = True) -> str:
+def shown(value: object, limit: int = PREVIEW_CHARS, quote: bool = True) -> str:
     """A value as a message quotes it: one line, controls escaped, long text cut.
 
     Every value a user gave that goes into a message goes through here, so no

@@ -307,3 +307,55 @@ def test_a_picture_that_email_clients_show_is_accepted(project):
         0,
         "issues/2026-Q4: 2 items in 1 section, no problems.\n",
     )
+
+
+FIELDS = (
+    "title",
+    "section",
+    "link",
+    "image",
+    "image_alt",
+    "date",
+    "embargo",
+    "starts",
+    "ends",
+    "weight",
+    "tags",
+    "source",
+    "contributor",
+    "collected_at",
+    "feed",
+    "guid",
+    "undated",
+)
+WRONG = {
+    "list": "[1, [2, {a: 3}]]",
+    "table": "{a: [1, 2]}",
+    "number": "12345",
+    "float": ".nan",
+    "bool": "true",
+    "date": "2026-02-30",
+    "datetime": "2026-10-05 25:00:00",
+    "null": "~",
+    "huge": "9" * 5000,
+    "set": "!!set {a, b}",
+    "binary": "!!binary aGVsbG8=",
+    "tag": "!!float abc",
+    "long-text": "x" * 5000,
+}
+
+
+@pytest.mark.parametrize("kind", WRONG)
+@pytest.mark.parametrize("name", FIELDS)
+def test_any_value_in_any_field_is_read_or_refused_in_one_line(project, name, kind):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    head = ITEM_HEAD if name not in ("title", "section") else "---\nlink: https://example.org/\n"
+    rest = {"title": "title: T\n", "section": "section: news\n"}
+    fields = "".join(v for k, v in rest.items() if k != name and name in rest)
+    (folder / "items" / "bad.md").write_text(f"{head}{fields}{name}: {WRONG[kind]}\n---\nBody.\n")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code in (0, 1), result.output
+    for line in result.output.splitlines():
+        assert len(line) < 400, line
+    if result.exit_code == 1:
+        assert result.output.startswith(f"{P}:"), result.output
