@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from helpers import add_contacts, built, cli, ledger_rows, make_issue, settings_toml
 
@@ -267,3 +269,44 @@ def test_a_wrong_value_in_the_settings_is_one_line(project, change, expected):
     with pytest.raises(NewsletterError) as info:
         load_settings(project)
     assert info.value.message == f"{path}{expected}"
+
+
+WRONG_TOML = {
+    "list": "[1, [2, { a = 3 }]]",
+    "table": "{ a = [1, 2] }",
+    "number": "12345",
+    "float": "nan",
+    "bool": "true",
+    "date": "2026-01-01",
+    "datetime": "2026-01-01T25:00:00",
+    "long-text": '"' + "x" * 5000 + '"',
+    "control": '"a\\u0007b"',
+}
+HOUSE_KEYS = ["name", "from_name", "from_address", "reply_to", "postal_address", "web_url"]
+HOUSE_KEYS += ["language", "sections", "list_id", "sources", "senders", "send"]
+SEND_KEYS = ["sender", "concurrency", "rate", "max_per_hour", "max_attempts", "retry_delay"]
+SEND_KEYS += ["retry_delay_max", "max_consecutive_failures", "durable", "return_path"]
+SEND_KEYS += ["unsubscribe_address", "dkim"]
+
+
+@pytest.mark.parametrize("kind", WRONG_TOML)
+@pytest.mark.parametrize(
+    "table,key", [("", k) for k in HOUSE_KEYS] + [("send", k) for k in SEND_KEYS]
+)
+def test_any_value_of_any_setting_is_read_or_refused_in_one_line(project, table, key, kind):
+    path = project / "pyproject.toml"
+    text, value = path.read_text(), WRONG_TOML[kind]
+    if table:
+        text += f"\n[tool.newsletter.{table}]\n{key} = {value}\n"
+    else:  # the key's own value (sections spans lines) replaced, or the key added
+        text, found = re.subn(
+            rf"(?ms)^{key} = (\[$.*?^\]|[^\n]*)$", lambda _: f"{key} = {value}", text
+        )
+        if not found:
+            text = text.replace("[tool.newsletter]\n", f"[tool.newsletter]\n{key} = {value}\n")
+    path.write_text(text)
+    try:
+        load_settings(project)
+    except NewsletterError as exc:
+        assert exc.message.startswith(f"{path}:"), exc.message
+        assert "\n" not in exc.message and len(exc.message) < 400, exc.message

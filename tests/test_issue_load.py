@@ -72,3 +72,14 @@ def test_embargoed_item_is_held_back(project):
     assert "Held back until 2999-01-01: issues/2026-Q4/items/later.md" in result.output
     html = (project / "issues/2026-Q4/build/email.html").read_text()
     assert "Visible now" in html and "Not yet" not in html
+
+
+def test_a_deeply_nested_editors_note_is_flattened_with_a_warning_naming_it(project):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    (folder / "intro.md").write_text("Dear colleagues, " + "<em>" * 10_000 + "welcome.\n")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "issues/2026-Q4/intro.md:1: warning: the editor's note: tags nested more than 32 deep "
+        "were unwrapped. Simplify its formatting and shorten it (see Limits in the README)."
+    )
