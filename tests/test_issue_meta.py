@@ -158,3 +158,16 @@ def test_a_wrong_value_in_issue_toml_is_one_line(project, extra, line, message):
     first = result.output.splitlines()[0]
     assert first.startswith(f"issues/2026-Q4/issue.toml:{line}: {message}"), first
     assert len(first) < 300
+
+
+def test_a_subject_that_could_add_a_header_is_refused_by_check(project):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    toml = GOOD_TOML.replace('subject = "', 'subject = "=?utf-8?b?DQpCY2M6IHhAeS56?= ')
+    (folder / "issue.toml").write_text(toml, encoding="utf-8")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "issues/2026-Q4/issue.toml:4: subject '=?utf-8?b?DQpCY2M6IHhAeS56?= The UN-Bus…' "
+        "contains an RFC 2047 encoded word (=?...?=), which could add a mail header. "
+        "Remove it from the value."
+    )

@@ -29,6 +29,7 @@ from newsletter.schema import (
     UnreadableToml,
     boolean,
     date,
+    header_text,
     line,
     read_toml,
     toml_lines,
@@ -95,7 +96,7 @@ def issue_schema(sections: tuple[str, ...]) -> Schema:
             Field(
                 "date", date(), required=True, fix="Add date = YYYY-MM-DD, the publication date."
             ),
-            Field("subject", line(), required=True),
+            Field("subject", header_text(line()), required=True),  # the Subject header
             Field("preheader", line(), required=True),
             Field("window", _window(), empty_is_missing=False),
             Field("sections", _order(sections), default=()),
