@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +25,18 @@ from newsletter.schema import (
     Field,
     Invalid,
     Kind,
+    Nested,
     Schema,
+    UnreadableToml,
     anything,
     boolean,
     choice,
+    header_text,
     line,
     lines_under,
     number,
+    read_toml,
+    shown,
     toml_lines,
     whole,
 )
@@ -62,7 +66,7 @@ def _sections() -> Kind:
             if checked is None or checked.errors:
                 raise Invalid(f'entry {n} is not {{ key = "...", title = "..." }}')
             if checked.values["key"] in {s.key for s in found}:
-                raise Invalid(f"key '{checked.values['key']}' appears twice", "Keep one.")
+                raise Invalid(f"key {shown(checked.values['key'])} appears twice", "Keep one.")
             found.append(SectionConfig(checked.values["key"], checked.values["title"]))
         return tuple(found)
 
@@ -94,17 +98,22 @@ def _base_url() -> Kind:
     return Kind(parse, "a web address", "Write the archive's address, https://....")
 
 
+# Every setting that reaches a mail header passes the one header check when the
+# settings are read, so a mistake names pyproject.toml and the key before any
+# command runs: name (List-Id), from_name and from_address (From), reply_to,
+# web_url (List-Unsubscribe), list_id, and send's return_path and
+# unsubscribe_address (the envelope and List-Unsubscribe).
 HOUSE = Schema(
     fields=(
-        Field("name", line(), required=True),
-        Field("from_name", line(), required=True),
-        Field("from_address", _address(), required=True),
-        Field("reply_to", line(), default=""),
+        Field("name", header_text(line()), required=True),
+        Field("from_name", header_text(line()), required=True),
+        Field("from_address", header_text(_address()), required=True),
+        Field("reply_to", header_text(line()), default=""),
         Field("postal_address", line(), required=True),
-        Field("web_url", _base_url(), required=True),
+        Field("web_url", header_text(_base_url()), required=True),
         Field("language", line(), default="en"),
         Field("sections", _sections(), required=True),
-        Field("list_id", line(), default=""),
+        Field("list_id", header_text(line()), default=""),
         Field("sources", anything(), default=[]),
         Field("senders", anything(), default={}),
         Field("send", anything(), default={}),
@@ -178,7 +187,7 @@ def _dkim() -> Kind:
             raise Invalid("")
         checked = schema.check(value)
         if checked.errors:
-            raise Invalid(checked.errors[0].message, alone=True)
+            raise Nested(checked.errors)  # each with its own fix, under the dkim table
         v = checked.values
         if bool(v["key_env"]) == bool(v["key_file"]):
             raise Invalid(
@@ -202,8 +211,8 @@ SEND = Schema(
         Field("retry_delay_max", number(0), default=300.0),
         Field("max_consecutive_failures", whole(1), default=20),
         Field("durable", boolean(), default=True),
-        Field("return_path", line(), default=""),
-        Field("unsubscribe_address", line(), default=""),
+        Field("return_path", header_text(line()), default=""),
+        Field("unsubscribe_address", header_text(line()), default=""),
         Field("dkim", _dkim()),
     ),
     assign=_toml,
@@ -286,8 +295,10 @@ class Settings:
 
 def _head(path: Path, lines: Mapping[str, int], table: str, key: str) -> str:
     """``path:LINE: [tool.newsletter.TABLE]``, with the line of ``key`` (or the table)."""
-    dotted = ".".join(p for p in (table, key) if p)
-    line = lines.get(dotted) or (lines.get(table) if table else None)
+    parts = ".".join(p for p in (table, key) if p).split(".")
+    # A key inside an inline table ({ dkim = 3 }) has the line of the key holding it.
+    found = (lines.get(".".join(parts[:n])) for n in range(len(parts), 0, -1))
+    line = next((n for n in found if n), None)
     head = f"{path}:{line}" if line else f"{path}"
     return f"{head}: [{TABLE}.{table}]" if table else f"{head}: [{TABLE}]"
 
@@ -301,20 +312,26 @@ def load_settings(root: Path) -> Settings:
         )
     try:
         source = decode(path.read_bytes())
-        data = tomllib.loads(source)
+        data = read_toml(source)
     except NotUTF8 as exc:
         raise NewsletterError(f"{path}:{exc.line}: {exc.reason}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise NewsletterError(f"{path}: invalid TOML ({exc}). Fix the syntax.") from None
-    except ValueError:  # Python reads no integer of more than 4,300 digits
-        raise NewsletterError(f"{path}: a number has more than 4,300 digits. Shorten it.") from None
+    except UnreadableToml as exc:
+        head = f"{path}:{exc.line}" if exc.line else f"{path}"
+        raise NewsletterError(f"{head}: {exc.message}") from None
     except OSError as exc:
         raise NewsletterError(f"{path}: cannot be read ({exc.strerror}).") from None
-    tool = data.get("tool")
-    table = tool.get("newsletter") if isinstance(tool, dict) else None
+    every_line = toml_lines(source)
+    tool, table = data.get("tool"), None
+    for name, value in (("tool", tool), ("tool.newsletter", _get(tool, "newsletter"))):
+        if name in every_line and not isinstance(value, dict):
+            raise NewsletterError(
+                f"{path}:{every_line[name]}: '{name}' must be a table, not {_kind(value)}. "
+                f"Write the house settings under [{TABLE}]."
+            )
+        table = value
     if not isinstance(table, dict):
         raise NewsletterError(f"{path}: no [tool.newsletter] table. Add the house settings.")
-    lines = lines_under(toml_lines(source), TABLE)
+    lines = lines_under(every_line, TABLE)
     house = HOUSE.check(table, lines)
     if house.errors:
         error = house.errors[0]
@@ -342,6 +359,21 @@ def load_settings(root: Path) -> Settings:
             default=str,
         ),
     )
+
+
+def _get(table: object, key: str) -> object:
+    return table.get(key) if isinstance(table, dict) else None
+
+
+def _kind(value: object) -> str:
+    """What a value is, for "must be a table, not a number"."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "a date"
 
 
 def _send(path: Path, lines: Mapping[str, int], raw: object) -> SendSettings:
@@ -380,7 +412,7 @@ def _sources(path: Path, lines: Mapping[str, int], raw: object) -> tuple[Source,
         location = v[where[0]]
         if where == ["url"] and not _valid_url(location):
             raise NewsletterError(
-                f"{label}: url {location[:60]!r} is not an http(s) URL. Copy it from the browser."
+                f"{label}: url {shown(location)} is not an http(s) URL. Copy it from the browser."
             )
         if where == ["path"] and v["allow_private"]:
             raise NewsletterError(
@@ -389,7 +421,9 @@ def _sources(path: Path, lines: Mapping[str, int], raw: object) -> tuple[Source,
             )
         name = v["name"] or v["organisation"]
         if name in {s.name for s in found}:
-            raise NewsletterError(f"{label}: the name '{name}' is used twice. Give each a 'name'.")
+            raise NewsletterError(
+                f"{label}: the name {shown(name)} is used twice. Give each a 'name'."
+            )
         found.append(
             Source(
                 name,

@@ -7,7 +7,8 @@ allowlist for the whole tool, so a gap closed here is closed everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from html import unescape
 from html.parser import HTMLParser
 
@@ -16,6 +17,9 @@ from markdown_it import MarkdownIt
 
 # Inline and block tags a summary may keep. Everything else is unwrapped
 # (text kept) except the dangerous containers below, which go with their content.
+# No <img>: a picture inside a summary is fetched from its owner's server when
+# the email is opened, which tells the feed's owner who read it (a tracking
+# pixel). An item shows a picture only through its own checked ``image`` field.
 TAGS = {
     "a",
     "abbr",
@@ -25,7 +29,6 @@ TAGS = {
     "code",
     "em",
     "i",
-    "img",
     "li",
     "ol",
     "p",
@@ -54,8 +57,18 @@ DROP_WITH_CONTENT = {
     "frameset",
     "title",
 }
-ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}, "abbr": {"title"}}
+ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 SCHEMES = {"http", "https", "mailto"}
+VOID = {"br"}  # the allowed tags that have no end tag
+
+# Limits on one fragment (a summary, an editor's note). The MJML compiler
+# recurses once per level of nesting and dies of a stack overflow (signal 11)
+# somewhere between 8,000 and 10,000 levels; the HTML parser slows down
+# quadratically on some deep nestings (50,000 nested lists: 14 s). No real
+# summary comes near either limit, so deeper tags are unwrapped (their text is
+# kept) and longer fragments are cut.
+MAX_DEPTH = 32  # levels of nested tags kept
+MAX_CHARS = 100_000  # characters of Markdown or HTML read, and of HTML written
 
 
 def _renderer() -> MarkdownIt:
@@ -69,8 +82,9 @@ def _renderer() -> MarkdownIt:
 
 _md = _renderer()
 
-_IMG = re.compile(r"<img\b[^>]*>")
-_ALT = re.compile(r'\balt="([^"]*)"')
+# A tag in nh3's output: every "<" in text is escaped there and every attribute
+# value is double-quoted with '"' escaped, so this cannot misread a tag.
+_TAG = re.compile(r'<(/?)([a-z0-9]+)((?:\s+[a-z-]+="[^"]*")*)\s*/?>')
 
 
 # Characters XML (and so MJML) cannot carry: C0/C1 controls other than tab and
@@ -117,10 +131,24 @@ def _filter(tag: str, attr: str, value: str) -> str | None:
     return value
 
 
+@dataclass(frozen=True)
+class Cleaned:
+    """Sanitised HTML, and what the limits took out of it: "" when nothing."""
+
+    html: str
+    cut: str = ""
+
+
 def clean_html(html: str, base_url: str | None = None) -> str:
     """Sanitise an HTML fragment; relative links resolve against ``base_url`` if given."""
+    return clean_bounded(html, base_url).html
+
+
+def clean_bounded(html: str, base_url: str | None = None) -> Cleaned:
+    """``clean_html``, also saying whether the fragment was flattened or cut (see MAX_DEPTH)."""
+    long = len(html) > MAX_CHARS
     cleaned = nh3.clean(
-        _INVALID.sub("", html),
+        _INVALID.sub("", html[:MAX_CHARS]),
         tags=TAGS,
         clean_content_tags=DROP_WITH_CONTENT,
         attributes=ATTRIBUTES,
@@ -129,20 +157,77 @@ def clean_html(html: str, base_url: str | None = None) -> str:
         link_rel="noopener noreferrer",
         url_relative=("rewrite_with_base", base_url) if base_url else "deny",
     )
-    # An image with no alt text is invisible to screen readers and to the
-    # accessibility check; drop it rather than ship it.
-    cleaned = _IMG.sub(lambda m: m.group(0) if _has_alt(m.group(0)) else "", cleaned)
-    return neutralise(cleaned.strip())
+    bounded, deep, cut = _bound(cleaned.strip())
+    notes = []
+    if deep:
+        notes.append(f"tags nested more than {MAX_DEPTH} deep were unwrapped")
+    if long or cut:
+        notes.append(f"it was cut at {MAX_CHARS:,} characters")
+    return Cleaned(neutralise(bounded), "; ".join(notes))
 
 
-def _has_alt(tag: str) -> bool:
-    match = _ALT.search(tag)
-    return bool(match and match.group(1).strip())
+def _tokens(html: str) -> Iterator[tuple[str, str, bool, str]]:
+    """(text before, tag, is an end tag, tag name) for each tag, then the text after the last."""
+    pos = 0
+    for match in _TAG.finditer(html):
+        yield html[pos : match.start()], match.group(0), bool(match.group(1)), match.group(2)
+        pos = match.end()
+    yield html[pos:], "", False, ""
+
+
+def _bound(html: str) -> tuple[str, bool, bool]:
+    """Sanitised HTML with tags below MAX_DEPTH unwrapped and its length within MAX_CHARS.
+
+    Returns the HTML, whether tags were unwrapped and whether it was cut. The
+    cut falls between tags (or at a space), and every tag still open is closed.
+    """
+    out: list[str] = []
+    nesting: list[bool] = []  # for each open tag: kept or unwrapped
+    kept: list[str] = []  # the open tags kept, to close after a cut
+    size, deep = 0, False
+    for text, tag, end, name in _tokens(html):
+        closing = sum(len(t) + 3 for t in kept)
+        if size + len(text) + closing > MAX_CHARS:
+            room = max(MAX_CHARS - size - closing, 0)
+            out.append(text[:room].rpartition(" ")[0])  # no entity holds a space
+            return "".join(out) + "".join(f"</{t}>" for t in reversed(kept)), deep, True
+        out.append(text)
+        size += len(text)
+        if not tag:
+            continue
+        if end:
+            if not nesting or not nesting.pop():
+                continue  # the end of an unwrapped tag
+            grows = -len(tag)  # written now, no longer owed at a cut
+        elif len(nesting) >= MAX_DEPTH:
+            deep = True  # unwrapped: the tag goes, its text stays
+            nesting += [] if name in VOID else [False]
+            continue
+        else:
+            grows = len(tag) + (0 if name in VOID else len(name) + 3)
+        if size + closing + grows > MAX_CHARS:
+            return "".join(out) + "".join(f"</{t}>" for t in reversed(kept)), deep, True
+        if end:
+            kept.pop()
+        elif name not in VOID:
+            nesting.append(True)
+            kept.append(name)
+        out.append(tag)
+        size += len(tag)
+    return "".join(out), deep, False
 
 
 def markdown_to_html(text: str) -> str:
     """Render contributor Markdown, then sanitise it."""
-    return clean_html(_md.render(text))
+    return markdown_bounded(text).html
+
+
+def markdown_bounded(text: str) -> Cleaned:
+    """``markdown_to_html``, also saying whether the limits flattened or cut it."""
+    cleaned = clean_bounded(_md.render(text[:MAX_CHARS]))
+    if len(text) > MAX_CHARS and not cleaned.cut:
+        return Cleaned(cleaned.html, f"it was cut at {MAX_CHARS:,} characters")
+    return cleaned
 
 
 def html_to_text(html: str) -> str:
@@ -175,9 +260,6 @@ class _TextWriter(HTMLParser):
             self.words.append("- ")
         elif tag == "a":
             self.hrefs.append(dict(attrs).get("href"))
-        elif tag == "img":
-            alt = dict(attrs).get("alt") or ""
-            self.words.append(f"[{alt}]")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self.hrefs:

@@ -21,6 +21,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 # U+FFFE and U+FFFF are not characters at all: XML, so MJML, refuses them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 TEXT_CHARS = 2000  # a title, a subject or a name is never longer
+PREVIEW_CHARS = 40  # of a value quoted in a message (see shown)
 
 
 class Invalid(ValueError):
@@ -46,19 +48,27 @@ class Invalid(ValueError):
         self.reason, self.fix, self.alone = reason, fix, alone
 
 
-def shown(value: object, limit: int = 40) -> str:
-    """A value as a message quotes it: one line, controls escaped, long text cut."""
+def shown(value: object, limit: int = PREVIEW_CHARS, quote: bool = True) -> str:
+    """A value as a message quotes it: one line, controls escaped, long text cut.
+
+    Every value a user gave that goes into a message goes through here, so no
+    message is longer than a line whatever the value (a table, a set or a
+    100,000-digit number is never formatted in full). ``quote=False``: the
+    text is not in quotes (a parser's reason, which may hold the value).
+    """
     if isinstance(value, Mapping):
         return "(a table)"
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return "(a list)"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**limit:
+        return "(a number too long to show)"  # str() of a 4,300-digit int raises
     text = str(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     out = "".join(
         f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
     )
-    return f"'{out}'"
+    return f"'{out}'" if quote else out
 
 
 @dataclass(frozen=True)
@@ -204,6 +214,49 @@ class Nested(Exception):
     def __init__(self, errors: Iterable[Error]) -> None:
         super().__init__("nested")
         self.errors = tuple(errors)
+
+
+# -- mail headers -------------------------------------------------------------------
+
+# CR, LF and the characters that some software also treats as a line end.
+_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_HEADER_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # category Cc, less the above and tab
+_ENCODED_BREAK = re.compile(r"%0[ad]|=0[ad]|\\[rn]|&#(?:x0*[ad]|0*1[03]);", re.I)
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?", re.I)
+
+
+def header_problem(value: str) -> str | None:
+    """Why ``value`` may not go in a mail header, or None when it is safe.
+
+    The one header check: names from imports, subjects from issue.toml and every
+    setting that reaches a header ([tool.newsletter] name, from_name, list_id...)
+    pass it, at load time for the settings and again as each message is made.
+    """
+    if _LINE_BREAK.search(value):
+        return "contains a line break"
+    if _HEADER_CONTROL.search(value):
+        return "contains a control character"
+    if _ENCODED_BREAK.search(value):
+        return "contains an encoded line break"
+    if _ENCODED_WORD.search(value):
+        return "contains an RFC 2047 encoded word (=?...?=)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode"
+    return None
+
+
+def header_text(kind: Kind) -> Kind:
+    """``kind``, refused when it could add a mail header (see header_problem)."""
+
+    def parse(value: Any) -> Any:
+        out = kind.parse(value)
+        if isinstance(out, str) and (problem := header_problem(out)):
+            raise Invalid(f"{problem}, which could add a mail header", "Remove it from the value.")
+        return out
+
+    return Kind(parse, kind.expected, kind.fix, kind.text_parse)
 
 
 # -- kinds ---------------------------------------------------------------------------
@@ -396,6 +449,29 @@ def web_url() -> Kind:
     return Kind(parse, "an http(s) URL", "Use https://...")
 
 
+# What an item's picture may be: JPEG, PNG and GIF show in every email client
+# caniemail.com tested; SVG and WebP do not (see Pictures in the README).
+PICTURE_TYPES = (".jpg", ".jpeg", ".png", ".gif")
+
+
+def picture_url() -> Kind:
+    """An https:// address of a JPEG, PNG or GIF picture (judged by the path's ending)."""
+    listed = ", ".join(PICTURE_TYPES)
+
+    def parse(value: Any) -> str:
+        url = value.strip() if isinstance(value, str) else ""
+        if not is_web_url(url) or urlsplit(url).scheme != "https":
+            raise Invalid("is not an https:// address")
+        if not urlsplit(url).path.lower().endswith(PICTURE_TYPES):
+            raise Invalid(
+                f"is not a JPEG, PNG or GIF picture (its address must end in {listed})",
+                "Save the picture as JPEG or PNG; many email clients show no SVG or WebP.",
+            )
+        return url
+
+    return Kind(parse, "a picture's https:// address", "Give the picture's https://... address.")
+
+
 def list_of(item: Kind, expected: str, fix: str, split: str | None = None) -> Kind:
     """A list whose items are each ``item``; ``split``: a plain string is split on it."""
 
@@ -476,6 +552,77 @@ def is_web_url(value: str) -> bool:
         and not any(c.isspace() for c in value)
         and not _CONTROL.search(value)
     )
+
+
+# -- TOML ------------------------------------------------------------------------------
+
+# Arrays and inline tables nested deeper than this are refused before tomllib
+# reads them: it recurses once per level and raised RecursionError at a few
+# hundred levels. issue.toml and the settings need three or four.
+MAX_NESTING = 64
+MAX_DIGITS = 4300  # Python reads no integer longer than this (sys.int_info)
+_TOML_TOKEN = re.compile(r"\"\"\"|'''|[\"'#\[\]{}\n\\]")
+
+
+class UnreadableToml(ValueError):
+    """A TOML document that cannot be read, with the line to look at (None: unknown)."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def read_toml(source: str) -> dict[str, Any]:
+    """``tomllib.loads``, with every way it can fail one UnreadableToml with its line."""
+    deep = _too_deep(source)
+    if deep:
+        raise UnreadableToml(
+            deep, f"arrays or tables are nested more than {MAX_NESTING} deep. Flatten them."
+        )
+    try:
+        return tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        reason = shown(re.sub(r"\s*\(at line.*\)$", "", str(exc)), 100, quote=False)
+        at = int(match[1]) if match else source.count("\n") + 1  # "at end of document"
+        raise UnreadableToml(at, f"invalid TOML ({reason}). Fix the syntax.") from None
+    except ValueError:  # an integer of more than MAX_DIGITS digits
+        long = re.search(rf"\d{{{MAX_DIGITS + 1},}}", source)
+        line = source.count("\n", 0, long.start()) + 1 if long else None
+        raise UnreadableToml(
+            line, f"a number has more than {MAX_DIGITS:,} digits. Shorten it."
+        ) from None
+    except RecursionError:  # pragma: no cover  (_too_deep refuses it first)
+        raise UnreadableToml(None, "values are nested too deep. Flatten them.") from None
+
+
+def _too_deep(source: str) -> int | None:
+    """The line where brackets outside strings and comments nest past MAX_NESTING."""
+    depth, line, inside, skip = 0, 1, "", -1
+    for match in _TOML_TOKEN.finditer(source):
+        token = match.group(0)
+        if match.start() <= skip:  # the character after a backslash
+            continue
+        if token == "\n":
+            line += 1
+            if inside in ('"', "'", "#"):
+                inside = ""
+        elif inside == "#":
+            continue
+        elif inside:
+            if token == "\\" and inside in ('"', '"""'):
+                skip = match.start() + 1
+            elif token == inside or (len(inside) == 1 and token[0] == inside):
+                inside = ""
+        elif token in ('"', "'", '"""', "'''", "#"):
+            inside = token
+        elif token in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line
+        elif token in "]}":
+            depth = max(depth - 1, 0)
+    return None
 
 
 # -- where keys are ----------------------------------------------------------------

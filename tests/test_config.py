@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from helpers import add_contacts, built, cli, ledger_rows, make_issue, settings_toml
 
 from newsletter.config import Dkim, load_settings
 from newsletter.errors import NewsletterError
+from newsletter.schema import shown
 
 
 @pytest.mark.parametrize(
@@ -55,7 +58,10 @@ from newsletter.errors import NewsletterError
             "concurrency, rate, max_per_hour, max_attempts, retry_delay, retry_delay_max, "
             "max_consecutive_failures, durable, return_path, unsubscribe_address, dkim.",
         ),
-        (("[tool.newsletter]", "[tool.newsletter]\nbroken = = 1"), ": invalid TOML"),
+        (
+            ("[tool.newsletter]", "[tool.newsletter]\nbroken = = 1"),
+            ":2: invalid TOML (Invalid value). Fix the syntax.",
+        ),
     ],
     ids=[
         "unknown-key",
@@ -140,3 +146,167 @@ def test_send_settings_are_validated(project):
         f"pyproject.toml:{line}: [tool.newsletter.send] unknown key 'concurency'" in result.output
     )
     assert ledger_rows(project) == []
+
+
+HEADER_KEYS = {
+    "name": ('name = "The UN-Business Focal Point"', 2),
+    "from_name": ('from_name = "UN Global Compact Office"', 3),
+    "from_address": ('from_address = "focalpoint@example.org"', 4),
+    "reply_to": ('reply_to = "partnerships@example.org"', 5),
+    "web_url": ('web_url = "https://focalpoint.example.org"', 7),
+}
+HEADER_VALUES = {
+    # RFC 2047 for CR LF "Bcc: x@y.z": decodes to a new header line.
+    "encoded-word": ("=?utf-8?b?DQpCY2M6IHhAeS56?=", "an RFC 2047 encoded word (=?...?=)"),
+    "percent-break": ("a%0d%0aBcc: x@y.z", "an encoded line break"),
+    "entity-break": ("a&#13;&#10;Bcc: x@y.z", "an encoded line break"),
+    "escaped-break": ("a\\\\r\\\\nBcc: x@y.z", "an encoded line break"),
+}
+
+
+@pytest.mark.parametrize("value,problem", HEADER_VALUES.values(), ids=HEADER_VALUES)
+@pytest.mark.parametrize("key", HEADER_KEYS)
+def test_a_setting_that_reaches_a_header_passes_the_header_check_at_load(
+    project, key, value, problem
+):
+    """Found: a CR LF in the house name reached List-Id as an encoded word."""
+    line, number = HEADER_KEYS[key]
+    prefix = "https://x.org/" if key == "web_url" else ""
+    suffix = "@example.org" if key in ("from_address", "reply_to") else ""
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text().replace(line, f'{key} = "{prefix}{value}{suffix}"', 1))
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    message = info.value.message
+    assert message.startswith(f"{path}:{number}: [tool.newsletter] {key} '")
+    assert message.endswith(
+        f"' contains {problem}, which could add a mail header. Remove it from the value."
+    )
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("key", ["return_path", "unsubscribe_address", "list_id"])
+def test_the_other_header_settings_pass_the_same_check(project, key):
+    path = project / "pyproject.toml"
+    table = "[tool.newsletter]\n" if key == "list_id" else "\n[tool.newsletter.send]\n"
+    value = f'{key} = "News =?utf-8?q?=0D=0ABcc:_x@y.z?= <news.example.org>"\n'
+    if key == "list_id":
+        path.write_text(path.read_text().replace(table, table + value, 1))
+    else:
+        path.write_text(path.read_text() + table + value)
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    assert "which could add a mail header. Remove it from the value." in info.value.message
+    assert f"{key} {shown(value.split(' = ', 1)[1].strip().strip(chr(34)))} contains" in (
+        info.value.message
+    )
+
+
+SETTINGS_MISTAKES = {
+    "tool-text": (
+        ("[tool.newsletter]", 'tool = "oops"\n[tool.newsletter]'),
+        ":2: invalid TOML (Cannot overwrite a value). Fix the syntax.",
+    ),
+    "tool-text-alone": (
+        None,
+        ":1: 'tool' must be a table, not text. Write the house settings under [tool.newsletter].",
+    ),
+    "newsletter-a-number": (
+        ("[tool.newsletter]", "[tool]\nnewsletter = 3\n[tool.other]"),
+        ":2: 'tool.newsletter' must be a table, not a number. "
+        "Write the house settings under [tool.newsletter].",
+    ),
+    "nested-array": (
+        ("[tool.newsletter]", "[tool.newsletter]\nx = " + "[" * 5000 + "]" * 5000),
+        ":2: arrays or tables are nested more than 64 deep. Flatten them.",
+    ),
+    "long-number": (
+        ("[tool.newsletter]", "[tool.newsletter]\nx = " + "9" * 5000),
+        ":2: a number has more than 4,300 digits. Shorten it.",
+    ),
+    "dkim-a-number": (
+        ("[tool.newsletter]", "[tool.newsletter]\nsend = { dkim = 3 }"),
+        ":2: [tool.newsletter.send.dkim] dkim '3' is not a table. "
+        "Write [tool.newsletter.send.dkim] with selector and key_env.",
+    ),
+    "dkim-selector-a-number": (
+        (
+            "[tool.newsletter]",
+            '[tool.newsletter]\nsend = { dkim = { selector = 3, key_env = "K" } }',
+        ),
+        ":2: [tool.newsletter.send.dkim] selector '3' is not text. "
+        "Write a name such as nl2026 or example.org.",
+    ),
+    "sender-a-date": (
+        ("[tool.newsletter]", "[tool.newsletter]\nsend = { sender = 2026-01-01 }"),
+        ":2: [tool.newsletter.send] sender '2026-01-01' is not text. "
+        'Write it as text in quotes: "...".',
+    ),
+    "senders-a-number": (
+        ("[tool.newsletter]", "[tool.newsletter]\nsenders = { a = 3 }"),
+        ":2: [tool.newsletter.senders.a] must be a table of options.",
+    ),
+    "long-source-url": (
+        (
+            "[tool.newsletter]",
+            '[tool.newsletter]\nsources = [{ organisation = "X", url = "https://x y'
+            + "z" * 500
+            + '" }]',
+        ),
+        ":2: [tool.newsletter] 'sources' entry 1: url 'https://x yzzzzzzzzzzzzzzzzzzzzzzzzzzzz…' "
+        "is not an http(s) URL. Copy it from the browser.",
+    ),
+}
+
+
+@pytest.mark.parametrize("change,expected", SETTINGS_MISTAKES.values(), ids=SETTINGS_MISTAKES)
+def test_a_wrong_value_in_the_settings_is_one_line(project, change, expected):
+    path = project / "pyproject.toml"
+    if change is None:
+        path.write_text('tool = "oops"\n')
+    else:
+        path.write_text(path.read_text().replace(change[0], change[1], 1))
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    assert info.value.message == f"{path}{expected}"
+
+
+WRONG_TOML = {
+    "list": "[1, [2, { a = 3 }]]",
+    "table": "{ a = [1, 2] }",
+    "number": "12345",
+    "float": "nan",
+    "bool": "true",
+    "date": "2026-01-01",
+    "datetime": "2026-01-01T25:00:00",
+    "long-text": '"' + "x" * 5000 + '"',
+    "control": '"a\\u0007b"',
+}
+HOUSE_KEYS = ["name", "from_name", "from_address", "reply_to", "postal_address", "web_url"]
+HOUSE_KEYS += ["language", "sections", "list_id", "sources", "senders", "send"]
+SEND_KEYS = ["sender", "concurrency", "rate", "max_per_hour", "max_attempts", "retry_delay"]
+SEND_KEYS += ["retry_delay_max", "max_consecutive_failures", "durable", "return_path"]
+SEND_KEYS += ["unsubscribe_address", "dkim"]
+
+
+@pytest.mark.parametrize("kind", WRONG_TOML)
+@pytest.mark.parametrize(
+    "table,key", [("", k) for k in HOUSE_KEYS] + [("send", k) for k in SEND_KEYS]
+)
+def test_any_value_of_any_setting_is_read_or_refused_in_one_line(project, table, key, kind):
+    path = project / "pyproject.toml"
+    text, value = path.read_text(), WRONG_TOML[kind]
+    if table:
+        text += f"\n[tool.newsletter.{table}]\n{key} = {value}\n"
+    else:  # the key's own value (sections spans lines) replaced, or the key added
+        text, found = re.subn(
+            rf"(?ms)^{key} = (\[$.*?^\]|[^\n]*)$", lambda _: f"{key} = {value}", text
+        )
+        if not found:
+            text = text.replace("[tool.newsletter]\n", f"[tool.newsletter]\n{key} = {value}\n")
+    path.write_text(text)
+    try:
+        load_settings(project)
+    except NewsletterError as exc:
+        assert exc.message.startswith(f"{path}:"), exc.message
+        assert "\n" not in exc.message and len(exc.message) < 400, exc.message

@@ -359,11 +359,7 @@ def test_hostile_content_never_reaches_the_inbox(project, feed_server):
     for mark in HOSTILE_MARKS:
         assert mark not in text.lower(), mark
     body = text.split("\n---\n")[1]
-    assert (
-        body.replace(' alt="A chart"', "")
-        == '<p>Hellojs data<img src="https://e.org/a.png"> vb</p>\n'
-    )
-    assert ' alt="A chart"' in body
+    assert body == "<p>Hellojs data vb</p>\n"  # the picture goes too: it would track readers
     assert "\nlink:" not in text  # a javascript: link is dropped, not written
     assert_loadable(project)
 

@@ -6,6 +6,7 @@ import pytest
 from helpers import rss
 
 from newsletter.feeds.entries import parse_feed, summarise
+from newsletter.sanitize import MAX_DEPTH
 
 
 def words(n: int, stop_at: int | None = None) -> str:
@@ -54,9 +55,9 @@ def test_parse_feed_cleans_entries():
     assert entry.title == "Tools & resources"  # markup in a title is dropped, text kept
     assert entry.link == "https://e.org/news/1?utm_source=rss"
     assert entry.guid == "tag:1" and str(entry.date) == "2026-10-05"
+    # Pictures go: each would be fetched from the feed's server when opened.
     assert entry.summary == (
-        '<p>See <a href="https://e.org/more" rel="noopener noreferrer">more</a>'
-        '<img src="https://e.org/b.png" alt="Chart"></p>'
+        '<p>See <a href="https://e.org/more" rel="noopener noreferrer">more</a></p>'
     )
 
 
@@ -110,8 +111,34 @@ def test_relative_links_resolve_against_the_document_and_xml_base():
     assert entry.link == "https://e.org/blog/posts/one.html"
     assert entry.summary == (
         '<p><a href="https://e.org/blog/two.html" rel="noopener noreferrer">two</a>'
-        ' <a href="https://cdn.e.org/x" rel="noopener noreferrer">cdn</a>'
-        ' <img src="https://e.org/blog/posts/p.png" alt="P"></p>'
+        ' <a href="https://cdn.e.org/x" rel="noopener noreferrer">cdn</a></p>'
+    )
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        '<img src="//tracker.example/p.gif">',
+        '<img src="https://tracker.example/p.gif" alt="" width="1" height="1">',
+        '<img src="https://e.org/chart.png" alt="A chart">',
+        '<picture><source srcset="https://t.example/a.webp"><img src="https://t.example/a.png"'
+        ' alt="x"></picture>',
+    ],
+    ids=["scheme-relative-pixel", "pixel", "picture-with-alt", "picture-element"],
+)
+def test_pictures_in_a_feed_summary_are_dropped(picture):
+    """A picture in a summary is fetched when the email is opened: the feed learns who read it."""
+    (entry,) = parse_feed(feed_with(f"<p>Read {picture}this.</p>"), (), "https://e.org/f").entries
+    assert entry.summary == "<p>Read this.</p>"
+
+
+def test_a_deeply_nested_summary_is_flattened_with_a_warning():
+    html = "<b>" * 12_000 + "deep" + "</b>" * 12_000
+    parsed = parse_feed(feed_with(html, title="Deep one"), (), "https://e.org/f")
+    (entry,) = parsed.entries
+    assert entry.summary.count("<b>") == MAX_DEPTH and "deep" in entry.summary
+    assert parsed.warning == (
+        f"entry 'Deep one': tags nested more than {MAX_DEPTH} deep were unwrapped"
     )
 
 

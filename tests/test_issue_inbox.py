@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import cli, cli_within, make_issue, special_file
 
-from newsletter.issue.inbox import slugify
+from newsletter.issue.inbox import Keys, read_keys, slugify
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,21 @@ except NewsletterError as exc:
         "",
     )
     assert sorted(p.name for p in (folder / "inbox").iterdir()) == ["small.md"]
+
+
+def test_keys_of_a_file_with_yaml_aliases_are_empty_not_expanded(tmp_path):
+    """A kilobyte of nested aliases expands to 43 million strings if followed."""
+    laughs = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+        f"{chr(97 + n)}: &{chr(97 + n)} [{','.join(['*' + chr(96 + n)] * 9)}]\n"
+        for n in range(1, 9)
+    )
+    path = tmp_path / "laughs.md"
+    path.write_text(f"---\ntitle: T\nlink: https://e.org/x\n{laughs}title2: *i\n---\nx\n")
+    assert read_keys(path) == Keys(frozenset(), None, None, "")
+
+
+def test_keys_of_a_file_with_an_unmakeable_tag_are_read(tmp_path):
+    """``!!bool maybe`` raised KeyError from the YAML constructor, out of `collect`."""
+    path = tmp_path / "tag.md"
+    path.write_text("---\ntitle: T\nlink: https://e.org/x\nundated: !!bool maybe\n---\nx\n")
+    assert read_keys(path) == Keys(frozenset({"https://e.org/x"}), None, None, "T")

@@ -215,3 +215,157 @@ def test_an_all_day_end_on_the_start_day_is_fine(project):
     )
     make_issue(project, items={"event.md": item})
     assert cli(project, "check", "2026-Q4").exit_code == 0
+
+
+ITEM_HEAD = "---\ntitle: T\nsection: news\nlink: https://example.org/\n"
+NOT_A_PICTURE = (
+    "is not a JPEG, PNG or GIF picture (its address must end in .jpg, .jpeg, .png, .gif). "
+    "Save the picture as JPEG or PNG; many email clients show no SVG or WebP."
+)
+ALIASES = "YAML aliases (*name) are not allowed in front matter. Write the value out in full."
+# A kilobyte that expands to 9**8 (43 million) strings when aliases are followed.
+LAUGHS = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+    f"{chr(97 + n)}: &{chr(97 + n)} [{','.join(['*' + chr(96 + n)] * 9)}]\n" for n in range(1, 9)
+)
+
+
+WHOLE = "is not a whole number. Write a whole number, such as 10 or -5."
+HTTPS = "is not an https:// address. Give the picture's https://... address."
+
+
+@pytest.mark.parametrize(
+    "fields,line,expected",
+    [
+        (
+            "image: http://example.org/a.png\nimage_alt: A",
+            5,
+            f"image 'http://example.org/a.png' {HTTPS}",
+        ),
+        ("image: //example.org/a.png\nimage_alt: A", 5, f"image '//example.org/a.png' {HTTPS}"),
+        (
+            "image: https://e.org/a.svg\nimage_alt: A",
+            5,
+            f"image 'https://e.org/a.svg' {NOT_A_PICTURE}",
+        ),
+        (
+            "image: https://e.org/a.webp\nimage_alt: A",
+            5,
+            f"image 'https://e.org/a.webp' {NOT_A_PICTURE}",
+        ),
+        (
+            "image: https://e.org/a.svg?x=.png\nimage_alt: A",
+            5,
+            f"image 'https://e.org/a.svg?x=.png' {NOT_A_PICTURE}",
+        ),
+        ("weight: !!int abc", 5, f"weight 'abc' {WHOLE}"),
+        ("weight: !!float abc", 5, f"weight 'abc' {WHOLE}"),
+        ("undated: !!bool maybe", 5, "undated 'maybe' is not true or false. Write true or false."),
+        ("date: !!timestamp garbage", 5, "date 'garbage' is not a date. Write it as YYYY-MM-DD."),
+        (
+            "date: !!timestamp 2026-02-30",
+            5,
+            "date '2026-02-30' is not a date. Write it as YYYY-MM-DD.",
+        ),
+        (
+            "date: !!python/object/apply:os.system [ls]",
+            5,
+            "invalid YAML front matter (could not determine a constructor for the tag "
+            "'tag:yaml.org,2002:python/object/apply:os.system'). Check quotes, colons and indents.",
+        ),
+        ("x: &a 3\nweight: *a", 6, ALIASES),
+        ("<<: &a {weight: 3}\nsource: *a", 6, ALIASES),
+        (LAUGHS + "weight: *i", 6, ALIASES),
+        ("weight: " + "9" * 5000, 5, f"weight '{'9' * 39}…' {WHOLE}"),
+        ("weight: [[[[[[1]]]]]]", 5, f"'weight' {WHOLE}"),
+        ("weight: !!set {a, b}", 5, f"weight (a list) {WHOLE}"),
+    ],
+    ids=[
+        "http-picture",
+        "scheme-relative-picture",
+        "svg-picture",
+        "webp-picture",
+        "svg-with-png-query",
+        "int-tag",
+        "float-tag",
+        "bool-tag",
+        "timestamp-tag",
+        "impossible-timestamp",
+        "python-tag",
+        "alias",
+        "merge-key-alias",
+        "billion-laughs",
+        "long-number",
+        "nested-list",
+        "set",
+    ],
+)
+def test_a_bad_front_matter_value_is_one_line(project, fields, line, expected):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    (folder / "items" / "bad.md").write_text(f"{ITEM_HEAD}{fields}\n---\nBody.\n")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[0] == f"{P}:{line}: {expected}"
+    assert len(result.output.splitlines()) == 2
+
+
+def test_a_picture_that_email_clients_show_is_accepted(project):
+    fields = "image: https://example.org/team.JPEG?w=600\nimage_alt: The team"
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    (folder / "items" / "pic.md").write_text(f"{ITEM_HEAD}{fields}\n---\nBody.\n")
+    result = cli(project, "check", "2026-Q4")
+    assert (result.exit_code, result.output) == (
+        0,
+        "issues/2026-Q4: 2 items in 1 section, no problems.\n",
+    )
+
+
+FIELDS = (
+    "title",
+    "section",
+    "link",
+    "image",
+    "image_alt",
+    "date",
+    "embargo",
+    "starts",
+    "ends",
+    "weight",
+    "tags",
+    "source",
+    "contributor",
+    "collected_at",
+    "feed",
+    "guid",
+    "undated",
+)
+WRONG = {
+    "list": "[1, [2, {a: 3}]]",
+    "table": "{a: [1, 2]}",
+    "number": "12345",
+    "float": ".nan",
+    "bool": "true",
+    "date": "2026-02-30",
+    "datetime": "2026-10-05 25:00:00",
+    "null": "~",
+    "huge": "9" * 5000,
+    "set": "!!set {a, b}",
+    "binary": "!!binary aGVsbG8=",
+    "tag": "!!float abc",
+    "long-text": "x" * 5000,
+}
+
+
+@pytest.mark.parametrize("kind", WRONG)
+@pytest.mark.parametrize("name", FIELDS)
+def test_any_value_in_any_field_is_read_or_refused_in_one_line(project, name, kind):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    head = ITEM_HEAD if name not in ("title", "section") else "---\nlink: https://example.org/\n"
+    rest = {"title": "title: T\n", "section": "section: news\n"}
+    fields = "".join(v for k, v in rest.items() if k != name and name in rest)
+    (folder / "items" / "bad.md").write_text(f"{head}{fields}{name}: {WRONG[kind]}\n---\nBody.\n")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code in (0, 1), result.output
+    for line in result.output.splitlines():
+        assert len(line) < 400, line
+    if result.exit_code == 1:
+        assert result.output.startswith(f"{P}:"), result.output

@@ -174,3 +174,14 @@ def test_an_issue_toml_over_1_mb_is_one_line(project):
         "issues/2026-Q4/issue.toml: is larger than 1,048,576 bytes. "
         "Replace it with issue.toml as newsletter new writes it."
     )
+
+
+def test_a_deeply_nested_editors_note_is_flattened_with_a_warning_naming_it(project):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    (folder / "intro.md").write_text("Dear colleagues, " + "<em>" * 10_000 + "welcome.\n")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "issues/2026-Q4/intro.md:1: warning: the editor's note: tags nested more than 32 deep "
+        "were unwrapped. Simplify its formatting and shorten it (see Limits in the README)."
+    )

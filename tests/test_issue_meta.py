@@ -138,3 +138,78 @@ def test_check_and_collect_give_the_one_window_message(
         f"Error: 1 error in issues/{issue_id}; fix them before building. "
         "Fix the lines above and run again.",
     ]
+
+
+GOOD_TOML = (
+    'number = 7\ntitle = "Test issue"\ndate = 2026-12-15\n'
+    'subject = "The UN-Business Focal Point: test issue"\n'
+    'preheader = "News, tools and events for UN private-sector focal points."\n'
+)
+TOML_MISTAKES = {
+    "nested-array": (
+        "extra = " + "[" * 5000 + "]" * 5000 + "\n",
+        6,
+        "arrays or tables are nested more than 64 deep. Flatten them.",
+    ),
+    "nested-table": (
+        "extra = " + "{ a = " * 70 + "1" + " }" * 70 + "\n",
+        6,
+        "arrays or tables are nested more than 64 deep. Flatten them.",
+    ),
+    "long-number": ("extra = " + "9" * 5000 + "\n", 6, "a number has more than 4,300 digits."),
+    "window-a-number": (
+        "window = 3\n",
+        6,
+        "window '3' is not { from = YYYY-MM-DD, to = YYYY-MM-DD }. "
+        "Write it as window = { from = 2026-10-01, to = 2026-12-31 }.",
+    ),
+    "window-a-list": (
+        "window = [1, 2]\n",
+        6,
+        "'window' is not { from = YYYY-MM-DD, to = YYYY-MM-DD }. "
+        "Write it as window = { from = 2026-10-01, to = 2026-12-31 }.",
+    ),
+    "window-with-numbers": (
+        "window = { from = 1, to = 2 }\n",
+        6,
+        "'window' is not { from = YYYY-MM-DD, to = YYYY-MM-DD }. "
+        "Write it as window = { from = 2026-10-01, to = 2026-12-31 }.",
+    ),
+    "sections-text": (
+        'sections = "news"\n',
+        6,
+        "sections 'news' is not a list of section keys. "
+        "List section keys from: news, tools, events, spotlight.",
+    ),
+    "sections-nested": (
+        "sections = [[1]]\n",
+        6,
+        "'sections' is not a list of section keys. "
+        "List section keys from: news, tools, events, spotlight.",
+    ),
+    "draft-text": ('draft = "yes"\n', 6, "draft 'yes' is not true or false. Write true or false."),
+}
+
+
+@pytest.mark.parametrize("extra,line,message", TOML_MISTAKES.values(), ids=TOML_MISTAKES)
+def test_a_wrong_value_in_issue_toml_is_one_line(project, extra, line, message):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    (folder / "issue.toml").write_text(GOOD_TOML + extra, encoding="utf-8")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    first = result.output.splitlines()[0]
+    assert first.startswith(f"issues/2026-Q4/issue.toml:{line}: {message}"), first
+    assert len(first) < 300
+
+
+def test_a_subject_that_could_add_a_header_is_refused_by_check(project):
+    folder = make_issue(project, items={"good.md": GOOD_ITEM})
+    toml = GOOD_TOML.replace('subject = "', 'subject = "=?utf-8?b?DQpCY2M6IHhAeS56?= ')
+    (folder / "issue.toml").write_text(toml, encoding="utf-8")
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "issues/2026-Q4/issue.toml:4: subject '=?utf-8?b?DQpCY2M6IHhAeS56?= The UN-Bus…' "
+        "contains an RFC 2047 encoded word (=?...?=), which could add a mail header. "
+        "Remove it from the value."
+    )

@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
+import pytest
 from helpers import cli, make_issue
+
+from newsletter.config import load_settings
+from newsletter.models import Issue, Item, Section
+from newsletter.publish.ics import calendar
+
+ISSUE = Issue(
+    id="2026-Q4",
+    folder=Path("issues/2026-Q4"),
+    number=7,
+    title="Test issue",
+    date=dt.date(2026, 12, 15),
+    subject="s",
+    preheader="p",
+    window_from=dt.date(2026, 10, 1),
+    window_to=dt.date(2026, 12, 31),
+    intro_html="",
+    sections=(Section("events", "Events", ()),),
+)
+
+
+def event(slug: str = "meeting", title: str = "Meeting", summary: str = "") -> Item:
+    return Item(slug, title, "events", summary, starts=dt.date(2026, 11, 3))
 
 
 def unfold(ics: bytes) -> list[str]:
@@ -30,3 +56,29 @@ def test_calendar_text_is_escaped_and_folded(project):
     assert "URL:https://example.org/r?a=1,2" in lines  # a URI value is not TEXT-escaped
     assert "DTSTART:20270410T120000Z" in lines and "DTSTAMP:20261215T000000Z" in lines
     assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
+
+
+def test_a_file_name_with_line_breaks_writes_no_calendar_line(project):
+    """Found: an item file named evil\\nBEGIN:VEVENT\\nSUMMARY:injected.md wrote raw lines."""
+    slug = "evil\nBEGIN:VEVENT\r\nSUMMARY:injected\rEND:VEVENT"
+    lines = unfold(calendar(load_settings(project), ISSUE, (event(slug=slug),)))
+    assert lines.count("BEGIN:VEVENT") == 1 and lines.count("END:VEVENT") == 1
+    uid = "UID:2026-Q4-evil\\nBEGIN:VEVENT\\nSUMMARY:injectedEND:VEVENT@example.org"
+    assert uid in lines
+    assert not any(line.startswith("SUMMARY:injected") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "title,summary",
+    [
+        ("a\rb", "ab"),  # a lone CR is dropped: only a newline becomes \\n
+        ("a\r\nb", "a\\nb"),
+        ("a\u2028b\x85c\x0bd\x0ce", "a\\nb\\nc\\nd\\ne"),
+        ("a\x00b\x1bc\x7fd\te", "abcd\te"),
+        ("x\\n;y,z", "x\\\\n\\;y\\,z"),
+    ],
+    ids=["lone-cr", "crlf", "other-breaks", "controls", "specials"],
+)
+def test_calendar_text_never_holds_a_raw_break_or_control(project, title, summary):
+    lines = unfold(calendar(load_settings(project), ISSUE, (event(title=title),)))
+    assert f"SUMMARY:{summary}" in lines

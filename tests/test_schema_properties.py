@@ -163,7 +163,28 @@ def test_toml_lines_never_raises_on_any_text(text):
 
 @given(value=VALUES, limit=st.integers(min_value=2, max_value=80))
 @example(value="a\u2028b\x85c\x1cd\re\nf\x0bg\x0ch\u2029i", limit=40)
+@example(value=10**5000, limit=40)  # str() of it raises: more than 4,300 digits
+@example(value={"a", "b"}, limit=40)
 def test_shown_is_one_line(value, limit):
     quoted = schema.shown(value, limit)
     assert len(quoted.splitlines()) == 1, quoted
+    assert len(quoted) <= max(limit * 6 + 2, 30)  # each character at most one \\uXXXX
     assert quoted.startswith("'") and quoted.endswith("'") or quoted.startswith("(")
+
+
+TOML_PIECES = st.sampled_from(
+    ["[", "]", "{", "}", '"', "'", '"""', "'''", "#", "\\", "\n", "a = ", "x", "=", ",", "1"]
+)
+
+
+@given(pieces=st.lists(TOML_PIECES, max_size=200))
+@example(pieces=["a = "] + ["["] * 5000 + ["]"] * 5000)
+@example(pieces=["a = "] + ["{ b = "] * 400 + ["1"] + [" }"] * 400)
+@example(pieces=["a = ", "9" * 5000])
+def test_read_toml_gives_a_table_or_one_unreadable_line(pieces):
+    source = "".join(pieces)
+    try:
+        assert isinstance(schema.read_toml(source), dict)
+    except schema.UnreadableToml as exc:
+        assert exc.line is None or 1 <= exc.line <= source.count("\n") + 1
+        assert "\n" not in exc.message and len(exc.message) < 200

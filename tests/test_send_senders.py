@@ -163,6 +163,16 @@ def test_a_configuration_can_name_its_plugin(project, tiny, monkeypatch):
             ["--sender", "carrier-pigeon"],
             "sender 'carrier-pigeon': not installed. Installed senders: outbox, smtp",
         ),
+        (
+            f'[tool.newsletter.senders.x]\nplugin = "{"p" * 5000}"\n',
+            ["--sender", "x"],
+            f"sender '{'p' * 39}…': not installed. Installed senders: outbox, smtp",
+        ),
+        (
+            "",
+            ["-o", f"host=a b{'c' * 500}"],
+            f"'host' 'a b{'c' * 36}…' is not a host name.",
+        ),
     ],
 )
 def test_bad_sender_options_are_clear_errors(project, monkeypatch, settings, args, message):

@@ -52,7 +52,7 @@ axe.run(document, {iframes: false, resultTypes: ['violations']}).then(r => r.vio
 })))
 """
 SECRET = b"a-test-secret-that-is-long-enough"
-PICTURE = "http://127.0.0.1:9/p.png"  # loopback and refused: no request leaves the machine
+PICTURE = "https://127.0.0.1:9/p.png"  # loopback and refused: no request leaves the machine
 ITEMS = {
     "news.md": (
         "---\ntitle: A report on due diligence\nsection: news\nlink: https://example.org/r\n"

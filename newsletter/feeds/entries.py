@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
-from newsletter.sanitize import clean_html, html_to_text, one_line
-from newsletter.schema import is_web_url
+from newsletter.sanitize import MAX_CHARS, clean_bounded, clean_html, html_to_text, one_line
+from newsletter.schema import is_web_url, shown
 
 SUMMARY_WORDS = 80
 TITLE_CHARS = 300
@@ -28,7 +28,6 @@ _CONTROL = re.compile(
 )
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 _DEAD_LINK = re.compile(r"<a\b(?![^>]*\shref=)[^>]*>(.*?)</a>", re.S)
-_NO_SRC = re.compile(r"<img\b(?![^>]*\ssrc=)[^>]*>")
 _EMPTY_LINK = re.compile(r"<a\b[^>]*>(\s*)</a>")
 _HOSTILE_ELEMENT = re.compile(
     r"<(script|style|iframe|object|embed|svg|math|noscript|template)\b.*?</\1\s*>", re.I | re.S
@@ -49,6 +48,7 @@ class Entry:
     guid: str | None
     date: dt.date | None
     summary: str  # sanitised HTML blocks, one per line: valid Markdown as is
+    cut: str = ""  # what the sanitiser's limits took out of the summary, if anything
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,9 @@ def parse_feed(
     if skipped := len(result.entries) - len(entries):
         empty = f"{skipped} entr{'y' if skipped == 1 else 'ies'} with no title or text skipped"
         warning = f"{warning}; {empty}" if warning else empty
+    for entry in (e for e in entries if e.cut):
+        cut = f"entry {shown(entry.title)}: {entry.cut}"
+        warning = f"{warning}; {cut}" if warning else cut
     title = plain(result.feed.get("title", ""), result.feed.get("title_detail"))
     return Parsed(entries=entries, title=title, warning=warning)
 
@@ -186,7 +189,7 @@ def _entry(raw: Any, doc_base: str, window: Window | None = None) -> Entry | Non
     href = re.sub(r"[\t\r\n]", "", (raw.get("link") or "").strip()).replace(" ", "%20")
     link = href if is_web_url(href) else None
     guid = " ".join(_CONTROL.sub("", str(raw.get("id") or "")).split())[:500] or None
-    summary = _summary(raw, doc_base)
+    summary, cut = _summary(raw, doc_base)
     title = plain(raw.get("title", ""), raw.get("title_detail"))
     if not title:
         words = plain(html_to_text(summary)).split()  # escaped "<tags>" in it are text now
@@ -196,7 +199,7 @@ def _entry(raw: Any, doc_base: str, window: Window | None = None) -> Entry | Non
         return None
     if len(title) > TITLE_CHARS:
         title = title[:TITLE_CHARS].rsplit(" ", 1)[0] + " \u2026"
-    return Entry(title=title, link=link, guid=guid, date=date, summary=summary)
+    return Entry(title=title, link=link, guid=guid, date=date, summary=summary, cut=cut)
 
 
 def _date(raw: Any) -> dt.date | None:
@@ -225,22 +228,24 @@ def _date(raw: Any) -> dt.date | None:
     return None
 
 
-def _summary(raw: Any, doc_base: str) -> str:
+def _summary(raw: Any, doc_base: str) -> tuple[str, str]:
+    """The entry's summary as sanitised HTML, and what the sanitiser's limits took out."""
     details = [raw.get("summary_detail"), *(raw.get("content") or [])]
     detail = next((d for d in details if d and (d.get("value") or "").strip()), None)
     if detail is None:
-        return ""
+        return "", ""
     value = _CONTROL.sub("", detail["value"])
+    cut = ""
     if detail.get("type") == "text/plain":
-        paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", value))
+        paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", value[:MAX_CHARS]))
         cleaned = "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs if p)
     else:
         base = next((b for b in (detail.get("base"), doc_base) if b and is_web_url(b)), None)
-        cleaned = clean_html(value, base)
-    # A link whose target was refused (relative to a file, javascript:...) keeps its
-    # text; an image whose source was refused goes.
-    cleaned = _NO_SRC.sub("", _DEAD_LINK.sub(r"\1", cleaned))
-    return summarise(_EMPTY_LINK.sub(r"\1", cleaned))  # e.g. a link around a dropped image
+        bounded = clean_bounded(value, base)
+        cleaned, cut = bounded.html, bounded.cut
+    # A link whose target was refused (relative to a file, javascript:...) keeps its text.
+    cleaned = _DEAD_LINK.sub(r"\1", cleaned)
+    return summarise(_EMPTY_LINK.sub(r"\1", cleaned)), cut  # e.g. a link around a dropped picture
 
 
 def summarise(cleaned: str, limit: int = SUMMARY_WORDS) -> str:

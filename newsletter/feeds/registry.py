@@ -14,6 +14,7 @@ from newsletter import store
 from newsletter.config import Settings
 from newsletter.download import host_of, is_local, local_path
 from newsletter.errors import NewsletterError
+from newsletter.schema import shown
 from newsletter.store import Database
 from newsletter.store.feeds import Feed, list_feeds, quiet_feeds
 
@@ -41,7 +42,7 @@ def add_feed(
     url = url.strip()
     if section not in settings.section_keys:
         raise NewsletterError(
-            f"--section: unknown section '{section}'. "
+            f"--section: unknown section {shown(section)}. "
             f"Use one of: {', '.join(settings.section_keys)}."
         )
     if not url:
@@ -83,7 +84,9 @@ def _free_name(url: str, name: str | None, taken: set[str]) -> str:
                 "--name: empty. Give the feed a short name, e.g. --name 'UN News'."
             )
         if name.casefold() in taken:
-            raise NewsletterError(f"--name: a feed is already named '{name}'. Pick another name.")
+            raise NewsletterError(
+                f"--name: a feed is already named {shown(name)}. Pick another name."
+            )
         return name
     base = Path(url).stem if is_local(url) else urlsplit(url).hostname or "feed"
     base = base.removeprefix("www.")

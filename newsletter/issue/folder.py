@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from newsletter.errors import NewsletterError
+from newsletter.schema import shown
 
 # The ID becomes a folder, a URL path and part of every Message-ID, so it is kept
 # to letters, digits, dots, dashes and underscores.
@@ -17,7 +18,8 @@ def issue_folder(root: Path, issue_id: str, must_exist: bool = True) -> Path:
     a folder that is not there."""
     if not ISSUE_ID.fullmatch(issue_id):
         raise NewsletterError(
-            f"'{issue_id}': not a valid issue ID. Use letters, digits and dashes, such as 2026-Q4."
+            f"{shown(issue_id)}: not a valid issue ID. "
+            "Use letters, digits and dashes, such as 2026-Q4."
         )
     folder = root / "issues" / issue_id
     if must_exist and not folder.is_dir():

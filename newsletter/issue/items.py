@@ -30,7 +30,7 @@ from newsletter.files import (
     what_is,
 )
 from newsletter.models import Item, Problem
-from newsletter.sanitize import html_to_text, markdown_to_html, neutralise
+from newsletter.sanitize import Cleaned, html_to_text, markdown_bounded, neutralise
 from newsletter.schema import (
     Field,
     Schema,
@@ -40,6 +40,8 @@ from newsletter.schema import (
     date,
     list_of,
     moment,
+    picture_url,
+    shown,
     text,
     web_url,
     whole,
@@ -52,6 +54,7 @@ except ImportError:  # pragma: no cover
 
 SUMMARY_WORDS = 120
 MAX_ITEM_BYTES = MAX_TEXT_BYTES  # an item is a title, a few fields and a short summary
+SIMPLIFY = "Simplify its formatting and shorten it (see Limits in the README)."
 # Provenance that `collect` writes into inbox files; kept verbatim when accepted.
 PROVENANCE = ("collected_at", "feed", "guid")
 _FENCE = re.compile(r"^-{3,}[ \t]*$")
@@ -66,7 +69,7 @@ def item_schema(sections: tuple[str, ...]) -> Schema:
             Field("title", text(scalars=True), required=True),
             Field("section", choice(sections, what="section"), required=True),
             Field("link", web_url()),
-            Field("image", web_url(), fix="Give the picture's https://... address."),
+            Field("image", picture_url()),
             Field("image_alt", text(scalars=True)),
             Field("date", date()),
             Field("embargo", date()),
@@ -162,9 +165,14 @@ def _read(path: Path, problems: list[Problem], display: str) -> _Front:
     head, body, body_line = split
     try:
         node, data = _parse_yaml(head)
+    except _Alias as exc:
+        raise _Unreadable(
+            exc.line,
+            "YAML aliases (*name) are not allowed in front matter. Write the value out in full.",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        reason = getattr(exc, "problem", None) or "invalid YAML"
+        reason = shown(getattr(exc, "problem", None) or "invalid YAML", 100, quote=False)
         raise _Unreadable(
             mark.line + 2 if mark else 1,
             f"invalid YAML front matter ({reason}). Check quotes, colons and indents.",
@@ -180,7 +188,9 @@ def _read(path: Path, problems: list[Problem], display: str) -> _Front:
         key = str(key_node.value)
         if key in lines:
             problems.append(
-                Problem(display, key_node.start_mark.line + 2, f"'{key}' appears twice. Keep one.")
+                Problem(
+                    display, key_node.start_mark.line + 2, f"{shown(key)} appears twice. Keep one."
+                )
             )
         lines.setdefault(key, key_node.start_mark.line + 2)
     return _Front({str(k): v for k, v in data.items()}, lines, body, body_line)
@@ -265,7 +275,10 @@ def load_item(
     if any(p.severity == "error" for p in problems):
         # Warnings about a file that does not load yet are noise; fix errors first.
         return None, [p for p in problems if p.severity == "error"]
-    summary_html = markdown_to_html(front.body) if front.body.strip() else ""
+    summary = markdown_bounded(front.body) if front.body.strip() else Cleaned("")
+    summary_html = summary.html
+    if summary.cut:
+        problem(front.body_line, f"summary: {summary.cut}. {SIMPLIFY}", "warning")
     _advise(v, summary_html, front, window, today, problem)
     # Untrusted text must not forge a per-recipient marker or look like template code.
     plain = {
@@ -324,26 +337,60 @@ def _advise(
         problem(at("embargo"), f"embargoed until {v['embargo']}; held back until then.", "warning")
 
 
+# What a YAML constructor raises for a value its tag cannot make ("!!bool maybe",
+# "!!timestamp garbage", "!!int abc", a date that does not exist, an int of more
+# than 4,300 digits); the value is then kept as its text for its field to judge.
+_UNMAKEABLE = (ValueError, OverflowError, KeyError, AttributeError, TypeError, IndexError)
+
+
+class _Alias(Exception):
+    """The front matter uses a YAML alias (``*name``): refused, at the line of its key."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__("alias")
+        self.line = line
+
+
 def _parse_yaml(source: str) -> tuple[Any, Any]:
     """Parse once, keeping the node tree (for each key's line) and the values.
 
     A scalar YAML cannot turn into a value (``date: 2026-02-30``, an int of
-    more than 4,300 digits) is kept as its text, so the field's own rule reports
-    it with its line: "date '2026-02-30' is not a date".
+    more than 4,300 digits, ``!!bool maybe``) is kept as its text, so the
+    field's own rule reports it with its line: "date '2026-02-30' is not a date".
+    Aliases are refused before any value is made: a kilobyte of nested aliases
+    expands to billions of values ("billion laughs").
     """
     loader = Loader(source)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, None
+        _refuse_aliases(node)
         try:
             return node, loader.construct_document(node)
-        except (ValueError, OverflowError):
+        except _UNMAKEABLE:
             if not isinstance(node, yaml.MappingNode):
                 raise yaml.YAMLError("a value cannot be read") from None
             return node, {_scalar(loader, k): _scalar(loader, v) for k, v in node.value}
     finally:
         loader.dispose()
+
+
+def _refuse_aliases(root: Any) -> None:
+    """Raise _Alias when a node appears twice in the tree: that is what an alias makes."""
+    seen: set[int] = set()
+    pairs = root.value if isinstance(root, yaml.MappingNode) else [(root, root)]
+    for key, value in pairs:
+        stack = [key, value] if key is not value else [root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                raise _Alias(key.start_mark.line + 2)
+            seen.add(id(node))
+            if isinstance(node, yaml.SequenceNode):
+                stack += node.value
+            elif isinstance(node, yaml.MappingNode):
+                stack += [n for pair in node.value for n in pair]
 
 
 def _scalar(loader: Any, node: Any) -> Any:
@@ -352,5 +399,5 @@ def _scalar(loader: Any, node: Any) -> Any:
     loader.constructed_objects, loader.recursive_objects = {}, {}
     try:
         return loader.construct_object(node, deep=True)
-    except (ValueError, OverflowError):
+    except _UNMAKEABLE:
         return str(node.value) if isinstance(node, yaml.ScalarNode) else None

@@ -18,10 +18,10 @@ from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.files import MAX_TEXT_BYTES, NotRegular, NotUTF8, TooLarge, decode, read_regular
 from newsletter.issue.inbox import free_name, slugify
-from newsletter.issue.items import item_files, load_item
+from newsletter.issue.items import SIMPLIFY, item_files, load_item
 from newsletter.issue.meta import Meta, Window, read_meta
 from newsletter.models import Issue, Item, Problem, Section, plural
-from newsletter.sanitize import markdown_to_html
+from newsletter.sanitize import markdown_bounded
 from newsletter.schema import shown
 
 # An item's file name becomes its slug: part of a web address, a file name in the
@@ -162,4 +162,9 @@ def _load_intro(path: Path, display: str, problems: list[Problem]) -> str:
     if not source.strip():
         problems.append(Problem(display, 1, "the editor's note is empty. Write a few lines."))
         return ""
-    return markdown_to_html(source)
+    note = markdown_bounded(source)
+    if note.cut:
+        problems.append(
+            Problem(display, 1, f"the editor's note: {note.cut}. {SIMPLIFY}", "warning")
+        )
+    return note.html

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,9 +26,12 @@ from newsletter.schema import (
     Invalid,
     Kind,
     Schema,
+    UnreadableToml,
     boolean,
     date,
+    header_text,
     line,
+    read_toml,
     shown,
     toml_lines,
     whole,
@@ -99,7 +101,7 @@ def issue_schema(sections: tuple[str, ...]) -> Schema:
             Field(
                 "date", date(), required=True, fix="Add date = YYYY-MM-DD, the publication date."
             ),
-            Field("subject", line(), required=True),
+            Field("subject", header_text(line()), required=True),  # the Subject header
             Field("preheader", line(), required=True),
             Field("window", _window(), empty_is_missing=False),
             Field("sections", _order(sections), default=()),
@@ -208,20 +210,11 @@ def _load(
         return None
     try:
         source = decode(raw)
-        return tomllib.loads(source), toml_lines(source)
+        return read_toml(source), toml_lines(source)
     except NotUTF8 as exc:
         problem(exc.line, exc.reason)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"at line (\d+)", str(exc))
-        reason = re.sub(r"\s*\(at line.*\)$", "", str(exc))
-        problem(
-            int(match[1]) if match else source.count("\n") + 1,  # "at end of document"
-            f"invalid TOML ({reason}). Fix the syntax.",
-        )
-    except ValueError:  # Python reads no integer of more than 4,300 digits
-        long = re.search(r"\d{4301,}", source)
-        line = source.count("\n", 0, long.start()) + 1 if long else None
-        problem(line, "a number has more than 4,300 digits. Shorten it.")
+    except UnreadableToml as exc:
+        problem(exc.line, exc.message)
     return None
 
 

@@ -9,12 +9,17 @@ the archive stays byte-for-byte reproducible: DTSTAMP is the issue's date.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from newsletter.config import Settings
 from newsletter.models import Issue, Item
 from newsletter.sanitize import html_to_text
 
 LINE_OCTETS = 75
+# What a reader may take for the end of a line: each becomes "\n" in a TEXT value.
+_BREAK = re.compile("\r?\n|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# The other controls TEXT may not hold (RFC 5545 3.3.11), a lone CR among them: dropped.
+_CONTROL = re.compile("[\x00-\x08\x0d\x0e-\x1b\x1f\x7f]")
 
 
 def events(issue: Issue) -> tuple[Item, ...]:
@@ -44,7 +49,7 @@ def _event(settings: Settings, issue: Issue, item: Item) -> list[str]:
     timed = isinstance(start, dt.datetime) and (end is None or isinstance(end, dt.datetime))
     lines = [
         "BEGIN:VEVENT",
-        f"UID:{issue.id}-{item.slug}@{settings.domain}",
+        f"UID:{_text(f'{issue.id}-{item.slug}@{settings.domain}')}",
         f"DTSTAMP:{_basic(issue.date)}T000000Z",
     ]
     if timed:
@@ -62,7 +67,7 @@ def _event(settings: Settings, issue: Issue, item: Item) -> list[str]:
     if summary:
         lines.append(f"DESCRIPTION:{_text(summary)}")
     if item.link:
-        lines.append(f"URL:{item.link}")
+        lines.append(f"URL:{_CONTROL.sub('', _BREAK.sub('', item.link))}")
     lines.append("END:VEVENT")
     return lines
 
@@ -89,9 +94,9 @@ def _basic(value: dt.date) -> str:
 
 
 def _text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 3.3.11)."""
+    """Escape a TEXT value (RFC 5545 3.3.11): whatever it holds, it stays on its line."""
     value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    return _CONTROL.sub("", _BREAK.sub("\\\\n", value))
 
 
 def _fold(line: str) -> str:

@@ -12,12 +12,8 @@ import base64
 import re
 
 from newsletter.errors import NewsletterError
+from newsletter.schema import header_problem
 
-# CR, LF and the characters that some software also treats as a line end.
-_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # category Cc, less the above and tab
-_ENCODED_BREAK = re.compile(r"%0[ad]|=0[ad]|\\[rn]|&#(?:x0*[ad]|0*1[03]);", re.I)
-_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?", re.I)
 # RFC 5322 "specials": a display name with any of them must be quoted.
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")  # RFC 5322 atext
@@ -31,23 +27,6 @@ MAX_PLAIN_NAME = 60  # longer names (and words) are encoded, so they can be fold
 
 class HeaderInjection(NewsletterError):
     """A value that would break out of its header."""
-
-
-def header_problem(value: str) -> str | None:
-    """Why ``value`` may not go in a header, or None when it is safe."""
-    if _LINE_BREAK.search(value):
-        return "contains a line break"
-    if _CONTROL.search(value):
-        return "contains a control character"
-    if _ENCODED_BREAK.search(value):
-        return "contains an encoded line break"
-    if _ENCODED_WORD.search(value):
-        return "contains an RFC 2047 encoded word (=?...?=)"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "is not valid Unicode"
-    return None
 
 
 def address_problem(address: str) -> str | None:

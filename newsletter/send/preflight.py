@@ -17,6 +17,7 @@ from newsletter.build.report import BuildReport
 from newsletter.config import SendSettings, Settings, with_overrides
 from newsletter.errors import NewsletterError
 from newsletter.issue.load import CheckFailed, load_issue
+from newsletter.schema import shown
 from newsletter.send import headers
 from newsletter.send.message import Composer, Layout, id_label
 from newsletter.send.senders import SenderSpec, load_sender
@@ -105,7 +106,7 @@ def unsubscribe_base(settings: Settings, delivers: bool) -> str:
     url = settings.web_url
     if not _URL.fullmatch(url):
         raise NewsletterError(
-            f"{where} {url!r} cannot go in the List-Unsubscribe header: use a plain ASCII URL "
+            f"{where} {shown(url)} cannot go in the List-Unsubscribe header: use a plain ASCII URL "
             "without spaces, quotes, commas, < > or line breaks (percent-encode the rest)."
         )
     if delivers and not url.startswith("https://"):

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from newsletter.config import SenderTable, Settings
 from newsletter.errors import NewsletterError
 from newsletter.models import Message
-from newsletter.schema import Field, Schema, anything, boolean, number, text, whole
+from newsletter.schema import Field, Schema, anything, boolean, number, shown, text, whole
 
 GROUP = "newsletter.senders"
 SENT, TEMPORARY, PERMANENT, UNCERTAIN = "sent", "temporary", "permanent", "uncertain"
@@ -152,7 +152,7 @@ def load_sender(
     if table.plugin not in eps:
         names = ", ".join(sorted(eps)) or "none"
         raise NewsletterError(
-            f"sender '{table.plugin}': not installed. Installed senders: {names}. "
+            f"sender {shown(str(table.plugin))}: not installed. Installed senders: {names}. "
             "List them with: newsletter senders"
         )
     factory = eps[table.plugin].load()

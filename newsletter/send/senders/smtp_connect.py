@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsletter.schema import Field, Schema, boolean, choice, line, number, whole
+from newsletter.schema import Field, Schema, boolean, choice, line, number, shown, whole
 from newsletter.send.senders import SenderContext, SenderError
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -77,7 +77,7 @@ class Server:
         if not host:
             raise SenderError(f"{where} 'host' is missing. Add host = \"smtp.example.org\".")
         if re.search(r"[\s\x00-\x1f\x7f]", host):
-            raise SenderError(f"{where} 'host' {host!r} is not a host name.")
+            raise SenderError(f"{where} 'host' {shown(host)} is not a host name.")
         port = options.get("port", DEFAULT_PORTS[security])
         username = options.get("username", "")
         password_env = options.get("password_env", "")
