@@ -26,6 +26,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import subprocess
 import threading
 import time
 import tomllib
@@ -314,6 +315,40 @@ def hold_write_lock(path, seconds: float) -> threading.Thread:
     thread.start()
     locked.wait()
     return thread
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[Path]:
+    """``path`` (a file or a folder) made unwritable for the block, even for root.
+
+    chmod alone does not stop root, so as root the file is also made immutable
+    (chattr +i); where neither works the test is skipped with the reason.
+    """
+    mode = path.stat().st_mode
+    path.chmod(mode & ~0o222)
+    immutable = os.geteuid() == 0 and shutil.which("chattr") is not None
+    if immutable:
+        immutable = subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+    try:
+        if not _cannot_write(path):
+            pytest.skip(f"cannot make {path.name} read-only here (root without chattr +i)")
+        yield path
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(mode)
+
+
+def _cannot_write(path: Path) -> bool:
+    try:
+        if path.is_dir():
+            (path / ".probe").touch()
+            (path / ".probe").unlink()
+        else:
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+    except OSError:
+        return True
+    return False
 
 
 def configure_sources(project, *entries: str) -> None:
