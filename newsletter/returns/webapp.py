@@ -27,6 +27,7 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, redirect, send_from_directory
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import PathConverter
 from werkzeug.wrappers import Response as BaseResponse
 
 from newsletter import tokens
@@ -88,6 +89,7 @@ def create_app(
         db.conn.close()
     env = render.environment(settings, settings.root)
     app = Flask("newsletter", static_folder=None)
+    app.url_map.converters["rest"] = _Rest
 
     def page(state: str, address: str = "", status: int = 200) -> Response:
         html = render.render_template(
@@ -140,19 +142,19 @@ def create_app(
         finally:
             db.conn.close()
 
-    @app.get("/unsubscribe/<token>")
+    @app.get("/unsubscribe/<token>", merge_slashes=False)
     def confirm(token: str) -> Response:
         return handle(token, act=False)
 
-    @app.post("/unsubscribe/<token>")
+    @app.post("/unsubscribe/<token>", merge_slashes=False)
     def unsubscribe(token: str) -> Response:
         return handle(token, act=True)
 
     # A link cut short before its token, or one that carries a slash: damaged, so
     # the same 400 page rather than the archive's 404 or a 405 for the POST.
+    # Double slashes too: werkzeug would redirect them, or give them to the archive.
     @app.route("/unsubscribe", methods=["GET", "POST"])
-    @app.route("/unsubscribe/", methods=["GET", "POST"])
-    @app.route("/unsubscribe/<path:token>", methods=["GET", "POST"])
+    @app.route("/unsubscribe/<rest:token>", methods=["GET", "POST"], merge_slashes=False)
     def damaged(token: str = "") -> Response:
         return page("invalid", status=400)
 
@@ -178,6 +180,13 @@ def create_app(
         return response
 
     return app
+
+
+class _Rest(PathConverter):
+    """The rest of the path, whatever it is: empty, or with slashes anywhere."""
+
+    regex = ".*"
+    part_isolating = False  # it spans slashes; werkzeug guesses from "/" in the regex
 
 
 def app_from_env() -> Flask:
