@@ -8,7 +8,9 @@
 * A project: ``new_project``, ``settings_toml``, ``make_issue``, ``item``, ``built``;
   contacts written straight into contacts.db (``add_contacts``, ``set_status``,
   ``suppress``) and read back (``rows``, ``dump``, ``ledger_rows``); a message
-  layout to compose with (``LAYOUT``, ``recipient``).
+  layout to compose with (``LAYOUT``, ``recipient``). Faults: ``hold_write_lock``
+  (another program writing to contacts.db), ``read_only`` (a file or folder
+  nobody can write, root included).
 * One server per kind, each on 127.0.0.1 and stopped when its block ends:
   ``FeedServer`` (feeds and agency lists over HTTP, canned routes), ``SMTPServer``
   (aiosmtpd, scripted faults), ``serve_app`` (the web app of ``newsletter serve``)

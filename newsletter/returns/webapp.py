@@ -34,7 +34,7 @@ from newsletter import tokens
 from newsletter.build import render
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
-from newsletter.store import check_writable, contacts, journal, open_db
+from newsletter.store import check_writable, contacts, journal, open_db, set_durable
 
 # A token is about 60 characters; anything far longer is not one of ours.
 MAX_TOKEN = 200
@@ -129,6 +129,7 @@ def create_app(
             raise NewsletterError(f"{db_path}: no longer there")
         db = open_db(db_path, wait=wait)  # this also applies the journal, if any
         try:
+            set_durable(db, True)  # "You are unsubscribed" must survive a power cut
             contact = contacts.get_contact(db, found[0])
             if contact is None:
                 return page("gone")
