@@ -323,6 +323,8 @@ def test_a_write_lock_held_too_long_records_the_request(project, people, served)
     assert fetch(served + token(jane))[0] == 202  # a mail client retrying
     code, _, page = fetch(served + token(jane), "GET")
     assert (code, "Your request is recorded" in page) == (200, True)
+    code, _, page = fetch(served + token(omar), "GET")  # asks, without the address
+    assert (code, "to the address this link was sent to" in page) == (200, True)
     assert len(journal_lines(project)) == 1 and '"issue": "2026-Q4"' in journal_lines(project)[0]
     writer.join()
     assert status(project, jane.email) == "unsubscribed"  # the next open applied it

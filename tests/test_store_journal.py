@@ -57,6 +57,15 @@ def test_a_recorded_unsubscribe_is_applied_by_the_next_open(db_path, people):
     assert leftovers(db_path) == [] and pending(db_path) == set()
 
 
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o664])
+def test_a_new_journal_gets_the_permissions_of_the_database(db_path, people, mode):
+    """The commands applying it may run as another user (in the same group)."""
+    jane, _ = people
+    db_path.chmod(mode)
+    record(db_path, jane.id, "2026-Q4")
+    assert journal_path(db_path).stat().st_mode & 0o777 == mode
+
+
 def test_a_contact_is_written_once_while_pending(db_path, people):
     jane, omar = people
     for _ in range(5):  # a mail client retrying its one-click POST

@@ -98,7 +98,7 @@ def record(db_path: Path, contact_id: int, issue_id: str, at: str | None = None)
     path = journal_path(db_path)
     line = json.dumps({"contact": contact_id, "issue": issue_id, "at": at or now()}) + "\n"
     while True:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = _open_for_append(db_path, path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
@@ -112,6 +112,24 @@ def record(db_path: Path, contact_id: int, issue_id: str, at: str | None = None)
             os.close(fd)  # also releases the flock
         _sync_folder(path.parent)
         return
+
+
+def _open_for_append(db_path: Path, path: Path) -> int:
+    """The journal, opened to append; a new one gets the database's permissions.
+
+    As SQLite does for its -wal file: the commands that apply the journal may
+    run as another user than the web app, and must be able to read it.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return os.open(path, flags)
+    try:
+        os.fchmod(fd, db_path.stat().st_mode & 0o666)
+    except OSError:
+        pass  # the database gone or not ours to stat: 0o600 is the safe side
+    return fd
 
 
 def _append(fd: int, path: Path, contact_id: int, line: bytes) -> None:
