@@ -412,3 +412,20 @@ def test_refuses_to_start_on_a_database_it_cannot_write(
             other.close()
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert result.output.startswith("Error: " + message.format(db=db, root=project))
+
+
+def test_while_requests_wait_in_the_journal_the_next_ones_do_not_wait(project, people, monkeypatch):
+    """2,000 one-click POSTs during a long lock would each hold a worker for the full wait."""
+    jane, omar = people
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    app = create_app(load_settings(project), project / "contacts.db", wait=2)
+    with serve_app(app) as base:
+        writer = hold_write_lock(project / "contacts.db", 4)
+        started = time.monotonic()
+        assert fetch(f"{base}/unsubscribe/{token(jane)}")[0] == 202
+        first = time.monotonic() - started
+        assert fetch(f"{base}/unsubscribe/{token(omar)}")[0] == 202
+        second = time.monotonic() - started - first
+        writer.join()
+    assert first >= 2 and second < 1.5, (first, second)
+    assert status(project, jane.email) == status(project, omar.email) == "unsubscribed"

@@ -127,7 +127,10 @@ def create_app(
         # GET only shows the confirmation (mail scanners follow links); POST acts.
         if not db_path.is_file():  # moved away while serving: open_db would make a new one
             raise NewsletterError(f"{db_path}: no longer there")
-        db = open_db(db_path, wait=wait)  # this also applies the journal, if any
+        # A waiting journal means the database was busy a moment ago: try it, but do
+        # not keep every request (a worker thread each) waiting while it stays busy.
+        busy = journal.has_pending(db_path)
+        db = open_db(db_path, wait=0 if busy else wait)  # this also applies the journal
         try:
             set_durable(db, True)  # "You are unsubscribed" must survive a power cut
             contact = contacts.get_contact(db, found[0])
