@@ -57,6 +57,23 @@ def test_a_recorded_unsubscribe_is_applied_by_the_next_open(db_path, people):
     assert leftovers(db_path) == [] and pending(db_path) == set()
 
 
+@pytest.mark.parametrize(
+    ("issue", "source"),
+    [
+        ("2026-Q4", "unsubscribe-link:2026-Q4"),
+        ("A" + "b.c_d-" * 10 + "xyz", "unsubscribe-link:A" + "b.c_d-" * 10 + "xyz"),  # 64
+        ("évènement", "unsubscribe-link:unknown"),  # no ID of ours: kept readable
+    ],
+)
+def test_every_issue_id_reads_back(db_path, people, issue, source):
+    jane, _ = people
+    record(db_path, jane.id, issue)
+    record(db_path, 0, issue)  # a rehearsal's token: nobody
+    assert len(read(journal_path(db_path))[0]) == 1
+    db = open_db(db_path)
+    assert history(db, jane.id)[-1].source == source
+
+
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o664])
 def test_a_new_journal_gets_the_permissions_of_the_database(db_path, people, mode):
     """The commands applying it may run as another user (in the same group)."""

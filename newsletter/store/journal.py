@@ -48,7 +48,10 @@ CLAIMED = ".applying"
 # holds every contact of a very large list; beyond it the app answers 503.
 MAX_BYTES = 4 * 1024 * 1024
 MAX_LINE = 400
-_ISSUE = re.compile(r"[A-Za-z0-9._-]{1,40}")
+# An issue ID (issue.folder.ISSUE_ID, which the store may not import), for the
+# history's source; only ever from a signed token, but checked again on reading.
+_ISSUE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_CONTACTS = range(1, 2**63)
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,10 @@ def record(db_path: Path, contact_id: int, issue_id: str, at: str | None = None)
     A contact already waiting in the journal is not written twice, so replayed
     POSTs cannot grow it. Raises OSError when the request could not be recorded.
     """
+    if contact_id not in _CONTACTS:
+        return  # a rehearsal's token (contact 0): nobody to unsubscribe
     path = journal_path(db_path)
+    issue_id = issue_id if _ISSUE.fullmatch(issue_id) else "unknown"  # so it reads back
     line = json.dumps({"contact": contact_id, "issue": issue_id, "at": at or now()}) + "\n"
     while True:
         fd = _open_for_append(db_path, path)
@@ -170,7 +176,7 @@ def _parse(line: bytes | None) -> Request | None:
     if not isinstance(value, dict) or set(value) != {"contact", "issue", "at"}:
         return None
     contact, issue, at = value["contact"], value["issue"], value["at"]
-    if type(contact) is not int or not 0 < contact < 2**63:
+    if type(contact) is not int or contact not in _CONTACTS:
         return None
     if not isinstance(issue, str) or not _ISSUE.fullmatch(issue) or not isinstance(at, str):
         return None
