@@ -83,6 +83,19 @@ def test_a_new_journal_gets_the_permissions_of_the_database(db_path, people, mod
     assert journal_path(db_path).stat().st_mode & 0o777 == mode
 
 
+def test_the_app_and_the_commands_find_one_journal_through_a_symlink(db_path, people, tmp_path):
+    jane, _ = people
+    link = tmp_path / "elsewhere.db"
+    link.symlink_to(db_path)
+    record(link, jane.id, "2026-Q4")
+    assert (
+        journal_path(link)
+        == journal_path(db_path)
+        == db_path.parent / ("contacts.db.unsubscribe-journal")
+    )
+    assert status(db_path, jane.id) == "unsubscribed"
+
+
 def test_a_contact_is_written_once_while_pending(db_path, people):
     jane, omar = people
     for _ in range(5):  # a mail client retrying its one-click POST

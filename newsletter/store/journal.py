@@ -64,18 +64,24 @@ class Request:
 
 
 def journal_path(db_path: Path) -> Path:
-    """Where the journal of the database at ``db_path`` lives: beside it."""
-    return db_path.with_name(db_path.name + SUFFIX)
+    """Where the journal of the database at ``db_path`` lives: beside the real file.
+
+    Resolved, so the app and the commands agree when one of them is given the
+    database through a symlink or a relative path.
+    """
+    real = db_path.resolve()
+    return real.with_name(real.name + SUFFIX)
 
 
 def _claimed(db_path: Path) -> list[Path]:
     """The journals claimed by appliers and not yet deleted (a crash, or one running now)."""
-    prefix = db_path.name + SUFFIX + CLAIMED
+    journal = journal_path(db_path)
+    prefix = journal.name + CLAIMED
     try:
-        names = sorted(n for n in os.listdir(db_path.parent) if n.startswith(prefix))
-    except FileNotFoundError:
-        return []
-    return [db_path.parent / name for name in names]
+        names = sorted(n for n in os.listdir(journal.parent) if n.startswith(prefix))
+    except OSError:
+        return []  # gone, or not listable: the journal itself is still found by name
+    return [journal.parent / name for name in names]
 
 
 def _sync_folder(folder: Path) -> None:
@@ -248,7 +254,7 @@ def apply(db: Database, db_path: Path) -> int:
             changed = _unsubscribe(db, requests)
         for path in files:
             path.unlink(missing_ok=True)
-        _sync_folder(db_path.parent)
+        _sync_folder(journal.parent)
     except OSError as exc:
         raise NewsletterError(
             f"{journal}: cannot apply the recorded unsubscribes ({exc.strerror or exc}). "
