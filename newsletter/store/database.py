@@ -108,7 +108,7 @@ def check_writable(db: Database, path: Path) -> None:
         journal.check_folder(path)
     except OSError as exc:
         raise NewsletterError(
-            f"{path.parent}: cannot write in this folder ({exc.strerror or exc}), so an "
+            f"{path.resolve().parent}: cannot write in this folder ({exc.strerror or exc}), so an "
             "unsubscribe could not be recorded while the database is busy. Make it writable."
         ) from None
 

@@ -322,8 +322,9 @@ def _claim(journal: Path, claimed: Path) -> None:
 
 def check_folder(db_path: Path) -> None:
     """Raise OSError unless a journal could be written beside the database now."""
-    fd, probe = tempfile.mkstemp(prefix=f".{db_path.name}.", dir=db_path.parent)
+    journal = journal_path(db_path)
+    fd, probe = tempfile.mkstemp(prefix=f".{journal.name}.", dir=journal.parent)
     os.close(fd)
     os.unlink(probe)
-    if journal_path(db_path).exists():
-        os.close(os.open(journal_path(db_path), os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC))
+    if journal.exists():
+        os.close(os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC))
