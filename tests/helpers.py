@@ -8,7 +8,9 @@
 * A project: ``new_project``, ``settings_toml``, ``make_issue``, ``item``, ``built``;
   contacts written straight into contacts.db (``add_contacts``, ``set_status``,
   ``suppress``) and read back (``rows``, ``dump``, ``ledger_rows``); a message
-  layout to compose with (``LAYOUT``, ``recipient``).
+  layout to compose with (``LAYOUT``, ``recipient``). Faults: ``hold_write_lock``
+  (another program writing to contacts.db), ``read_only`` (a file or folder
+  nobody can write, root included).
 * One server per kind, each on 127.0.0.1 and stopped when its block ends:
   ``FeedServer`` (feeds and agency lists over HTTP, canned routes), ``SMTPServer``
   (aiosmtpd, scripted faults), ``serve_app`` (the web app of ``newsletter serve``)
@@ -27,6 +29,7 @@ import shutil
 import socket
 import sqlite3
 import stat
+import subprocess
 import threading
 import time
 import tomllib
@@ -377,6 +380,40 @@ def hold_write_lock(path, seconds: float) -> threading.Thread:
     thread.start()
     locked.wait()
     return thread
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[Path]:
+    """``path`` (a file or a folder) made unwritable for the block, even for root.
+
+    chmod alone does not stop root, so as root the file is also made immutable
+    (chattr +i); where neither works the test is skipped with the reason.
+    """
+    mode = path.stat().st_mode
+    path.chmod(mode & ~0o222)
+    immutable = os.geteuid() == 0 and shutil.which("chattr") is not None
+    if immutable:
+        immutable = subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+    try:
+        if not _cannot_write(path):
+            pytest.skip(f"cannot make {path.name} read-only here (root without chattr +i)")
+        yield path
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(mode)
+
+
+def _cannot_write(path: Path) -> bool:
+    try:
+        if path.is_dir():
+            (path / ".probe").touch()
+            (path / ".probe").unlink()
+        else:
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+    except OSError:
+        return True
+    return False
 
 
 def configure_sources(project, *entries: str) -> None:

@@ -1,9 +1,10 @@
-"""newsletter.cli.web: `newsletter serve` says when it cannot listen."""
+"""newsletter.cli.web: `newsletter serve` says when it cannot listen, and shows the port it got."""
 
 from __future__ import annotations
 
 import socket
 
+import pytest
 from helpers import cli
 
 SECRET = "a-test-secret-that-is-long-enough"
@@ -21,3 +22,24 @@ def test_serve_says_when_it_cannot_listen(project, people, monkeypatch):
         f"Error: 127.0.0.1:{port}: cannot listen (Address already in use). "
         "Pass another --port, or a --host of this machine.\n"
     )
+
+
+def test_the_port_waitress_listens_on_with_one_socket_or_several():
+    """A host with two addresses (localhost on a dual-stack machine) gets a server
+    with no effective_port; serve crashed on it after the checks had passed."""
+    waitress = pytest.importorskip("waitress")
+    from newsletter.cli.web import _waitress_port
+
+    def app(environ, start_response):
+        start_response("204 No Content", [])
+        return []
+
+    one = waitress.create_server(app, host="127.0.0.1", port=0)
+    several = waitress.create_server(app, listen="127.0.0.1:0 127.0.0.1:0")
+    try:
+        assert not hasattr(several, "effective_port")
+        assert _waitress_port(one) == one.socket.getsockname()[1]
+        assert _waitress_port(several) == int(several.effective_listen[0][1]) > 0
+    finally:
+        one.close()
+        several.close()

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
 import pytest
-from helpers import cli, needs_chromium, serve_app, until
+from helpers import cli, dump, hold_write_lock, needs_chromium, read_only, serve_app, until
 
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
+from newsletter.errors import NewsletterError
 from newsletter.models import Contact
 from newsletter.returns.webapp import app_from_env, create_app, mask
-from newsletter.store import open_db
+from newsletter.store import open_db, readonly_db
 from newsletter.store.contacts import create_contact, get_contact, history, mark_bounced
+from newsletter.store.journal import journal_path
 from newsletter.tokens import make_token
 
 SECRET = "a-test-secret-that-is-long-enough"
@@ -134,7 +138,10 @@ def test_bad_tokens_get_400_and_change_nothing(project, people, client, bad):
     assert status(project, jane.email) == status(project, omar.email) == "subscribed"
 
 
-@pytest.mark.parametrize("path", ["/unsubscribe/", "/unsubscribe", "/unsubscribe/a/b"])
+@pytest.mark.parametrize(
+    "path",
+    ["/unsubscribe/", "/unsubscribe", "/unsubscribe/a/b", "/unsubscribe//", "/unsubscribe//P"],
+)
 def test_a_link_cut_before_its_token_gets_400(client, path):
     for method in (client.get, client.post):
         reply = method(path, data=ONE_CLICK["data"])
@@ -272,3 +279,153 @@ def test_bad_link_page(project, live_app):
     with Browser() as browser:
         browser.open(f"{live_app}/unsubscribe/not-a-token", 800)
         assert "This unsubscribe link is not valid" in browser.evaluate("document.body.innerText")
+
+
+# -- an unsubscribe is never lost -------------------------------------------------------
+
+
+def fetch(url, method="POST"):
+    """(status, headers, page) of one request over HTTP, as a mail provider makes it."""
+    data = ONE_CLICK["data"].encode() if method == "POST" else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data:
+        request.add_header("Content-Type", ONE_CLICK["content_type"])
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, reply.headers, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+
+
+@pytest.fixture
+def served(project, people, monkeypatch):
+    """The app on 127.0.0.1, waiting 0.3 s (not WEB_LOCK_WAIT) for another writer."""
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    app = create_app(load_settings(project), project / "contacts.db", wait=0.3)
+    with serve_app(app) as base:
+        yield f"{base}/unsubscribe/"
+
+
+def journal_lines(project):
+    """The requests waiting beside contacts.db: in the journal, or claimed by a failed apply."""
+    name = journal_path(project / "contacts.db").name
+    files = sorted(p for p in project.iterdir() if p.name.startswith(name))
+    return [line for path in files for line in path.read_text().splitlines()]
+
+
+def test_a_write_lock_held_too_long_records_the_request(project, people, served):
+    jane, omar = people
+    writer = hold_write_lock(project / "contacts.db", 3)
+    started = time.monotonic()
+    code, headers, page = fetch(served + token(jane))
+    assert (code, "Your request is recorded" in page) == (202, True)
+    assert time.monotonic() - started < 2  # the app's short wait, not NEWSLETTER_LOCK_WAIT
+    assert fetch(served + token(jane))[0] == 202  # a mail client retrying
+    code, _, page = fetch(served + token(jane), "GET")
+    assert (code, "Your request is recorded" in page) == (200, True)
+    code, _, page = fetch(served + token(omar), "GET")  # asks, without the address
+    assert (code, "to the address this link was sent to" in page) == (200, True)
+    assert len(journal_lines(project)) == 1 and '"issue": "2026-Q4"' in journal_lines(project)[0]
+    writer.join()
+    assert status(project, jane.email) == "unsubscribed"  # the next open applied it
+    assert status(project, omar.email) == "subscribed"
+    assert journal_lines(project) == []
+    last = history(open_db(project / "contacts.db"), jane.id)[-1]
+    assert (last.new, last.source, last.actor) == (
+        "unsubscribed",
+        "unsubscribe-link:2026-Q4",
+        "recipient",
+    )
+
+
+def test_the_app_applies_the_journal_once_it_can_write(project, people, served):
+    jane, omar = people
+    writer = hold_write_lock(project / "contacts.db", 1)
+    assert fetch(served + token(jane))[0] == 202
+    writer.join()
+    code, _, page = fetch(served + token(omar))
+    assert (code, "You are unsubscribed" in page) == (200, True)
+    assert journal_lines(project) == []
+    assert get_contact(readonly_db(project / "contacts.db"), jane.id).status == "unsubscribed"
+
+
+def test_a_database_made_read_only_while_serving_records_the_request(project, people, served):
+    jane, _ = people
+    before = dump(project / "contacts.db")
+    with read_only(project / "contacts.db"):
+        code, _, page = fetch(served + token(jane))
+        assert (code, "Your request is recorded" in page) == (202, True)
+        assert fetch(served + token(jane), "GET")[0] == 200
+        assert dump(project / "contacts.db") == before
+    assert len(journal_lines(project)) == 1
+    assert status(project, jane.email) == "unsubscribed"
+
+
+def test_503_with_retry_after_when_not_even_the_journal_can_be_written(project, people, served):
+    jane, _ = people
+    writer = hold_write_lock(project / "contacts.db", 2)
+    with read_only(project):
+        code, headers, page = fetch(served + token(jane))
+    writer.join()
+    assert (code, headers["Retry-After"]) == (503, "300")
+    assert "Please try again in a few minutes" in page and 'id="unsubscribe"' in page
+    assert status(project, jane.email) == "subscribed" and journal_lines(project) == []
+
+
+def test_invalid_tokens_are_never_recorded(project, people, served):
+    jane, _ = people
+    writer = hold_write_lock(project / "contacts.db", 2)
+    assert fetch(served + token(jane, secret="another-secret-of-16+"))[0] == 400
+    assert fetch(served + token(jane)[:-1] + "x")[0] == 400
+    writer.join()
+    assert journal_lines(project) == [] and status(project, jane.email) == "subscribed"
+
+
+def keep_open(path):
+    """Another program with the database open, so its -wal and -shm files exist."""
+    conn = sqlite3.connect(path)
+    conn.execute("SELECT count(*) FROM contacts").fetchone()
+    return conn
+
+
+@pytest.mark.parametrize(
+    ("what", "message"),
+    [
+        ("file", "{db}: cannot write to it (attempt to write a readonly database). Make the"),
+        ("folder", "{db}: cannot write to it (unable to open database file). Make the"),
+        ("folder, database open", "{root}: cannot write in this folder ("),
+    ],
+)
+def test_refuses_to_start_on_a_database_it_cannot_write(
+    project, people, monkeypatch, what, message
+):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    db = project / "contacts.db"
+    other = keep_open(db) if what.endswith("open") else None
+    try:
+        with read_only(db if what == "file" else project):
+            with pytest.raises(NewsletterError):
+                create_app(load_settings(project), db)
+            result = cli(project, "serve", "--port", "0")
+    finally:
+        if other:
+            other.close()
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert result.output.startswith("Error: " + message.format(db=db, root=project))
+
+
+def test_while_requests_wait_in_the_journal_the_next_ones_do_not_wait(project, people, monkeypatch):
+    """2,000 one-click POSTs during a long lock would each hold a worker for the full wait."""
+    jane, omar = people
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    app = create_app(load_settings(project), project / "contacts.db", wait=2)
+    with serve_app(app) as base:
+        writer = hold_write_lock(project / "contacts.db", 4)
+        started = time.monotonic()
+        assert fetch(f"{base}/unsubscribe/{token(jane)}")[0] == 202
+        first = time.monotonic() - started
+        assert fetch(f"{base}/unsubscribe/{token(omar)}")[0] == 202
+        second = time.monotonic() - started - first
+        writer.join()
+    assert first >= 2 and second < 1.5, (first, second)
+    assert status(project, jane.email) == status(project, omar.email) == "unsubscribed"

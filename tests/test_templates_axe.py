@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import cli, make_issue, needs_chromium, new_project, preview_server, serve_app
 
+from newsletter.build import render
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.models import Contact
@@ -112,6 +113,13 @@ def pages(tmp_path_factory):
     assert "Name not given" in (site / "directory.html").read_text()
     settings = load_settings(root)
     app = create_app(settings, root / "contacts.db", secret=SECRET)
+    # The pages for a busy database (202, 503) as the app renders them: a browser's
+    # GET cannot bring them about.
+    env = render.environment(settings, root)
+    for state in ("recorded", "unavailable"):
+        values = {"settings": settings, "state": state, "address": "", "base": "../"}
+        html = render.render_template(env, "unsubscribe.html.j2", values, root)
+        (root / f"unsubscribe-{state}.html").write_text(html, encoding="utf-8")
     with (
         serve_app(app) as base,
         preview_server(settings, root / "issues" / "2026-Q4") as preview,
@@ -124,6 +132,8 @@ def pages(tmp_path_factory):
             "archive directory": (site / "directory.html").as_uri(),
             "unsubscribe": f"{base}/unsubscribe/{make_token(SECRET, ids[PEOPLE[0][0]], '2026-Q4')}",
             "unsubscribe, bad link": f"{base}/unsubscribe/not-a-token",
+            "unsubscribe, recorded": (root / "unsubscribe-recorded.html").as_uri(),
+            "unsubscribe, try again": (root / "unsubscribe-unavailable.html").as_uri(),
             "preview": preview.url,
             "preview, build failed": failing.url,
         }
@@ -142,6 +152,8 @@ PAGES = [
     "archive directory",
     "unsubscribe",
     "unsubscribe, bad link",
+    "unsubscribe, recorded",
+    "unsubscribe, try again",
     "preview",
     "preview, build failed",
 ]

@@ -6,6 +6,7 @@ import socket
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -93,7 +94,7 @@ def serve(env: Env, host: str, port: int, site: Path | None) -> None:
         from waitress import create_server  # the production server, when installed
 
         server = create_server(app, host=host, port=port)
-        port, run = server.effective_port, server.run
+        port, run = _waitress_port(server), server.run
     except ImportError:
         from werkzeug.serving import make_server
 
@@ -105,6 +106,15 @@ def serve(env: Env, host: str, port: int, site: Path | None) -> None:
         run()
     except KeyboardInterrupt:
         click.echo("Stopped.")
+
+
+def _waitress_port(server: Any) -> int:
+    """The port waitress listens on. A host with several addresses (localhost on a
+    dual-stack machine: ::1 and 127.0.0.1) gets one socket each, and a server
+    without ``effective_port``; the first socket's port is shown."""
+    if hasattr(server, "effective_port"):
+        return int(server.effective_port)
+    return int(server.effective_listen[0][1])
 
 
 def _check_listen(host: str, port: int) -> None:

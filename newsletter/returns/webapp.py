@@ -8,26 +8,43 @@ cookies. The HMAC token is the authorisation, so there is no session and no
 CSRF token; any POST with a genuine token unsubscribes (a forged POST could
 only unsubscribe the person whose token it already holds). Both are idempotent.
 
+An unsubscribe is never lost. The app refuses to start on a database it
+cannot write. A request waits at most ``WEB_LOCK_WAIT`` seconds for another
+program that is writing; when the write waits longer or fails for any reason,
+the request goes to the journal beside the database (``store.journal``,
+fsynced) and the answer is 202: the next command that opens the database, and
+``send`` before it mails anyone, applies it. Only when even that fails is the
+answer 503 with Retry-After. Never 500.
+
 Production: a WSGI server such as waitress or gunicorn calls ``app_from_env()``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from flask import Flask, Response, abort, redirect, send_from_directory
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import PathConverter
 from werkzeug.wrappers import Response as BaseResponse
 
 from newsletter import tokens
 from newsletter.build import render
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
-from newsletter.store import contacts, open_db
+from newsletter.store import check_writable, contacts, journal, open_db, set_durable
 
 # A token is about 60 characters; anything far longer is not one of ours.
 MAX_TOKEN = 200
+# Seconds a request waits for another program writing to contacts.db (the CLI
+# waits NEWSLETTER_LOCK_WAIT). Short: a mail client gives up on a one-click POST
+# after a few seconds, and a request recorded in the journal is as good.
+WEB_LOCK_WAIT = 3.0
+# When not even the journal can be written: ask to come back in a few minutes.
+RETRY_AFTER = "300"
+log = logging.getLogger(__name__)
 HEADERS = {
     # The token is in the URL: keep it out of caches, Referer headers and indexes.
     "Cache-Control": "no-store",
@@ -53,8 +70,9 @@ def create_app(
     db_path: Path,
     site_dir: Path | None = None,
     secret: bytes | None = None,
+    wait: float = WEB_LOCK_WAIT,
 ) -> Flask:
-    """The app; raises NewsletterError without a usable NEWSLETTER_SECRET or database."""
+    """The app; raises NewsletterError without a usable NEWSLETTER_SECRET or a writable database."""
     secret = secret if secret is not None else tokens.secret_from_env()
     if not db_path.is_file():
         # Started in the wrong folder, it would make an empty database and tell every
@@ -64,9 +82,14 @@ def create_app(
             "--db (NEWSLETTER_ROOT or NEWSLETTER_DB for a WSGI server)."
         )
     site = (site_dir or settings.root / "site").resolve()
-    open_db(db_path).conn.close()  # create and migrate once, and fail now if it is unusable
+    db = open_db(db_path)  # create and migrate once, and fail now if it is unusable
+    try:
+        check_writable(db, db_path)  # read-only, it would confirm and then lose every request
+    finally:
+        db.conn.close()
     env = render.environment(settings, settings.root)
     app = Flask("newsletter", static_folder=None)
+    app.url_map.converters["rest"] = _Rest
 
     def page(state: str, address: str = "", status: int = 200) -> Response:
         html = render.render_template(
@@ -75,18 +98,41 @@ def create_app(
             {"settings": settings, "state": state, "address": address, "base": "../"},
             settings.root,
         )
-        return Response(html, status=status, mimetype="text/html", headers=HEADERS)
+        response = Response(html, status=status, mimetype="text/html", headers=HEADERS)
+        if status == 503:
+            response.headers["Retry-After"] = RETRY_AFTER
+        return response
 
     def lookup(token: str) -> tuple[int, str] | None:
         return tokens.read_token(secret, token) if len(token) <= MAX_TOKEN else None
 
     def handle(token: str, act: bool) -> Response:
-        # GET only shows the confirmation (mail scanners follow links); POST acts.
-        db = open_db(db_path)
+        found = lookup(token)
+        if found is None:
+            return page("invalid", status=400)
         try:
-            found = lookup(token)
-            if found is None:
-                return page("invalid", status=400)
+            return use_database(found, act)
+        except Exception as exc:  # locked too long, read-only, disk full, or a bug: never lost
+            log.warning("unsubscribe of contact %d goes to the journal: %s", found[0], exc)
+        if not act:  # only asking: ask without the address the database would have given
+            return page("recorded" if found[0] in journal.pending(db_path) else "confirm")
+        try:
+            journal.record(db_path, *found)
+        except OSError as exc:
+            log.error("%s: cannot record an unsubscribe: %s", journal.journal_path(db_path), exc)
+            return page("unavailable", status=503)
+        return page("recorded", status=202)
+
+    def use_database(found: tuple[int, str], act: bool) -> Response:
+        # GET only shows the confirmation (mail scanners follow links); POST acts.
+        if not db_path.is_file():  # moved away while serving: open_db would make a new one
+            raise NewsletterError(f"{db_path}: no longer there")
+        # A waiting journal means the database was busy a moment ago: try it, but do
+        # not keep every request (a worker thread each) waiting while it stays busy.
+        busy = journal.has_pending(db_path)
+        db = open_db(db_path, wait=0 if busy else wait)  # this also applies the journal
+        try:
+            set_durable(db, True)  # "You are unsubscribed" must survive a power cut
             contact = contacts.get_contact(db, found[0])
             if contact is None:
                 return page("gone")
@@ -94,25 +140,25 @@ def create_app(
                 state = "already" if contact.status == "unsubscribed" else "confirm"
                 return page(state, mask(contact.email))
             changed = contacts.unsubscribe(
-                db, contact.id or 0, source=f"unsubscribe-link:{found[1]}", actor="recipient"
+                db, found[0], source=f"unsubscribe-link:{found[1]}", actor="recipient"
             )
             return page("done" if changed else "already", mask(contact.email))
         finally:
             db.conn.close()
 
-    @app.get("/unsubscribe/<token>")
+    @app.get("/unsubscribe/<token>", merge_slashes=False)
     def confirm(token: str) -> Response:
         return handle(token, act=False)
 
-    @app.post("/unsubscribe/<token>")
+    @app.post("/unsubscribe/<token>", merge_slashes=False)
     def unsubscribe(token: str) -> Response:
         return handle(token, act=True)
 
     # A link cut short before its token, or one that carries a slash: damaged, so
     # the same 400 page rather than the archive's 404 or a 405 for the POST.
+    # Double slashes too: werkzeug would redirect them, or give them to the archive.
     @app.route("/unsubscribe", methods=["GET", "POST"])
-    @app.route("/unsubscribe/", methods=["GET", "POST"])
-    @app.route("/unsubscribe/<path:token>", methods=["GET", "POST"])
+    @app.route("/unsubscribe/<rest:token>", methods=["GET", "POST"], merge_slashes=False)
     def damaged(token: str = "") -> Response:
         return page("invalid", status=400)
 
@@ -138,6 +184,13 @@ def create_app(
         return response
 
     return app
+
+
+class _Rest(PathConverter):
+    """The rest of the path, whatever it is: empty, or with slashes anywhere."""
+
+    regex = ".*"
+    part_isolating = False  # it spans slashes; werkzeug guesses from "/" in the regex
 
 
 def app_from_env() -> Flask:

@@ -5,11 +5,12 @@ table modules are public as namespaces (``store.contacts.get_contact``,
 ``store.ledger.snapshot``), as sqlite-utils exposes ``Database`` and ``Table``.
 """
 
-from newsletter.store import bounces, contacts, feeds, ledger, purge
+from newsletter.store import bounces, contacts, feeds, journal, ledger, purge
 from newsletter.store.base import Database, lock_wait, now, reading, writing
 from newsletter.store.database import (
     MIGRATIONS,
     PURGE_STEPS,
+    check_writable,
     open_db,
     readonly_db,
     set_durable,
@@ -20,8 +21,10 @@ __all__ = [
     "PURGE_STEPS",
     "Database",
     "bounces",
+    "check_writable",
     "contacts",
     "feeds",
+    "journal",
     "ledger",
     "lock_wait",
     "now",

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlite_utils.migrations import Migrations
 
 from newsletter.errors import NewsletterError
-from newsletter.store import bounces, contacts, feeds, ledger
+from newsletter.store import bounces, contacts, feeds, journal, ledger
 from newsletter.store.base import Database, lock_wait, writing
 
 # Applied in this order.
@@ -36,13 +36,20 @@ MIGRATIONS: tuple[Migrations, ...] = (
 PURGE_STEPS: tuple[Callable[[Database, str, int | None], None], ...] = (ledger.forget_address,)
 
 
-def open_db(path: Path, migrations: Sequence[Migrations] = MIGRATIONS) -> Database:
-    """Open (creating if missing) and migrate the database at ``path``."""
+def open_db(
+    path: Path, migrations: Sequence[Migrations] = MIGRATIONS, wait: float | None = None
+) -> Database:
+    """Open (creating if missing) and migrate the database at ``path``.
+
+    Then apply the unsubscribe journal beside it, so no command, ``send``
+    first of all, reads a contact before a recorded unsubscribe is applied.
+    ``wait``: seconds to wait for another writer (default ``lock_wait()``).
+    """
     if path.exists() and path.is_dir():
         raise NewsletterError(f"{path}: is a folder, not a database file. Pass --db FILE.")
     if not path.parent.is_dir():
         raise NewsletterError(f"{path}: folder {path.parent} does not exist. Create it first.")
-    wait = lock_wait()
+    wait = lock_wait() if wait is None else wait
     try:
         conn = sqlite3.connect(path, timeout=wait, isolation_level=None)
         db = Database(conn)
@@ -59,18 +66,63 @@ def open_db(path: Path, migrations: Sequence[Migrations] = MIGRATIONS) -> Databa
             with writing(db):
                 for each in pending:
                     each.apply(db)
+        if journal.has_pending(path):
+            journal.apply(db, path)
     except sqlite3.DatabaseError as exc:
-        raise NewsletterError(
-            f"{path}: not a usable SQLite database ({exc}). Pass --db with the right file."
-        ) from None
+        raise _unusable(path, exc) from None
     return db
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> NewsletterError:
+    """The one line for a database that cannot be opened or written."""
+    if getattr(exc, "sqlite_errorname", "") in ("SQLITE_READONLY", "SQLITE_CANTOPEN"):
+        return NewsletterError(
+            f"{path}: cannot write to it ({exc}). Make the file and its folder writable "
+            "by the user running newsletter (SQLite writes -wal and -shm files beside it)."
+        )
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL":
+        return NewsletterError(f"{path}: the disk is full ({exc}). Free some space and run again.")
+    return NewsletterError(
+        f"{path}: not a usable SQLite database ({exc}). Pass --db with the right file."
+    )
+
+
+def check_writable(db: Database, path: Path) -> None:
+    """Raise NewsletterError unless ``db`` and a journal beside it can be written now.
+
+    A write is tried and rolled back: SQLite opens a read-only file without a
+    word and fails only at the first write. Another program holding the write
+    lock proves nothing either way, and is not an error here.
+    """
+    try:
+        with writing(db):
+            db.execute("UPDATE contacts SET id = id WHERE 0")
+            raise _RollBack
+    except _RollBack:
+        pass
+    except sqlite3.DatabaseError as exc:
+        raise _unusable(path, exc) from None
+    except NewsletterError:
+        pass  # busy: someone else is writing, so it is writable, and serve will wait
+    try:
+        journal.check_folder(path)
+    except OSError as exc:
+        raise NewsletterError(
+            f"{path.resolve().parent}: cannot write in this folder ({exc.strerror or exc}), so an "
+            "unsubscribe could not be recorded while the database is busy. Make it writable."
+        ) from None
+
+
+class _RollBack(Exception):
+    """Ends the probe's transaction with a rollback."""
 
 
 def readonly_db(path: Path) -> Database:
     """contacts.db for a dry run: opened read-only and never migrated, so not a byte changes.
 
-    A missing database, or one from before the ledger existed, is read from an
-    in-memory copy brought up to date instead; the file itself stays as it was.
+    A missing database, one from before the ledger existed, or one with
+    unsubscribes waiting in its journal, is read from an in-memory copy brought
+    up to date instead; the file itself stays as it was.
     """
     memory = sqlite3.connect(":memory:", isolation_level=None)
     if path.is_file():
@@ -78,7 +130,8 @@ def readonly_db(path: Path) -> Database:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             db = Database(conn)
             if {"contacts", "suppression", "deliveries"} <= set(db.table_names()):
-                return db
+                if not journal.has_pending(path):
+                    return db
             conn.backup(memory)
             conn.close()
         except sqlite3.DatabaseError as exc:
@@ -86,6 +139,8 @@ def readonly_db(path: Path) -> Database:
     db = Database(memory)
     for migrations in MIGRATIONS:
         migrations.apply(db)
+    # Unsubscribes the web app recorded count as applied here too: in the copy.
+    journal.apply_unsaved(db, path)
     return db
 
 

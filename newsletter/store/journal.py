@@ -1,0 +1,330 @@
+"""The unsubscribe journal: one-click requests the web app could not write yet.
+
+When contacts.db is locked for longer than the web app waits, or cannot be
+written at all (a full disk, a read-only file), a genuine unsubscribe must not
+be lost. The app appends one line to ``contacts.db.unsubscribe-journal`` beside
+the database, fsyncs the file and its folder, and only then answers 202.
+``open_db`` applies the journal on every open, before any command reads a
+contact, so the next command (``send`` first of all) sees those people
+unsubscribed.
+
+Crash safety. Appending holds ``flock`` on the journal and checks that the
+file it opened is still the journal; the applier renames the journal to
+``….applying-<random>`` under that same lock, so no append can land in a file
+already read. The applier reads the renamed file, applies it in one write
+transaction, commits, and only then deletes it. A crash before the commit leaves it to be
+applied again; a crash after the commit applies it twice, which is harmless (an
+unsubscribed person is not unsubscribed again, and no history row is added).
+
+The journal is read as untrusted input: only lines of the exact shape
+``record`` writes are applied; a torn last line or garbage is skipped and
+counted, never a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from newsletter.errors import NewsletterError
+from newsletter.models import plural
+from newsletter.store import contacts
+from newsletter.store.base import Database, now, writing
+
+SUFFIX = ".unsubscribe-journal"
+CLAIMED = ".applying"
+# One line is about 70 bytes, and a contact is written once while pending, so this
+# holds every contact of a very large list; beyond it the app answers 503.
+MAX_BYTES = 4 * 1024 * 1024
+MAX_LINE = 400
+# An issue ID (issue.folder.ISSUE_ID, which the store may not import), for the
+# history's source; only ever from a signed token, but checked again on reading.
+_ISSUE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_CONTACTS = range(1, 2**63)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One unsubscribe waiting to be applied: who (from a signed token), which issue, when."""
+
+    contact_id: int
+    issue_id: str
+    at: str
+
+
+def journal_path(db_path: Path) -> Path:
+    """Where the journal of the database at ``db_path`` lives: beside the real file.
+
+    Resolved, so the app and the commands agree when one of them is given the
+    database through a symlink or a relative path.
+    """
+    real = db_path.resolve()
+    return real.with_name(real.name + SUFFIX)
+
+
+def _claimed(db_path: Path) -> list[Path]:
+    """The journals claimed by appliers and not yet deleted (a crash, or one running now)."""
+    journal = journal_path(db_path)
+    prefix = journal.name + CLAIMED
+    try:
+        names = sorted(n for n in os.listdir(journal.parent) if n.startswith(prefix))
+    except OSError:
+        return []  # gone, or not listable: the journal itself is still found by name
+    return [journal.parent / name for name in names]
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so a new or renamed file in it survives a power cut."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def record(db_path: Path, contact_id: int, issue_id: str, at: str | None = None) -> None:
+    """Append one request, durably (file and folder fsynced) before returning.
+
+    A contact already waiting in the journal is not written twice, so replayed
+    POSTs cannot grow it. Raises OSError when the request could not be recorded.
+    """
+    if contact_id not in _CONTACTS:
+        return  # a rehearsal's token (contact 0): nobody to unsubscribe
+    path = journal_path(db_path)
+    issue_id = issue_id if _ISSUE.fullmatch(issue_id) else "unknown"  # so it reads back
+    line = json.dumps({"contact": contact_id, "issue": issue_id, "at": at or now()}) + "\n"
+    while True:
+        fd = _open_for_append(db_path, path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(path)
+            except FileNotFoundError:
+                continue  # claimed by an applier while we waited: append to a new one
+            if not os.path.samestat(current, os.fstat(fd)):
+                continue
+            _append(fd, path, contact_id, line.encode("ascii"))
+        finally:
+            os.close(fd)  # also releases the flock
+        _sync_folder(path.parent)
+        return
+
+
+def _open_for_append(db_path: Path, path: Path) -> int:
+    """The journal, opened to append; a new one gets the database's permissions.
+
+    As SQLite does for its -wal file: the commands that apply the journal may
+    run as another user than the web app, and must be able to read it.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return os.open(path, flags)
+    try:
+        os.fchmod(fd, db_path.stat().st_mode & 0o666)
+    except OSError:
+        pass  # the database gone or not ours to stat: 0o600 is the safe side
+    return fd
+
+
+def _append(fd: int, path: Path, contact_id: int, line: bytes) -> None:
+    """Write ``line`` at the end of the locked journal ``fd``, unless it is already there."""
+    size = os.fstat(fd).st_size
+    if size and contact_id in {r.contact_id for r in read(path)[0]}:
+        return
+    if size + len(line) + 1 > MAX_BYTES:
+        raise OSError(errno.ENOSPC, "the unsubscribe journal is full", str(path))
+    with path.open("rb") as existing:
+        existing.seek(max(size - 1, 0))
+        torn = size > 0 and existing.read(1) != b"\n"
+    # A line torn by a crash would swallow this one; end it first.
+    _write_all(fd, (b"\n" if torn else b"") + line)
+    os.fsync(fd)
+
+
+def _lines(path: Path) -> Iterator[bytes | None]:
+    """The journal's lines; None for one too long to be ours (it is skipped whole)."""
+    with path.open("rb") as handle:
+        while line := handle.readline(MAX_LINE + 1):
+            if len(line) > MAX_LINE and not line.endswith(b"\n"):
+                while (rest := handle.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                    pass
+                yield None
+            else:
+                yield line
+
+
+def _parse(line: bytes | None) -> Request | None:
+    """The request on one line, or None for anything ``record`` would not have written."""
+    if line is None or not line.endswith(b"\n"):
+        return None  # too long, or torn by a crash mid-write
+    try:
+        value = json.loads(line)
+    except ValueError:  # also UnicodeDecodeError
+        return None
+    if not isinstance(value, dict) or set(value) != {"contact", "issue", "at"}:
+        return None
+    contact, issue, at = value["contact"], value["issue"], value["at"]
+    if type(contact) is not int or contact not in _CONTACTS:
+        return None
+    if not isinstance(issue, str) or not _ISSUE.fullmatch(issue) or not isinstance(at, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    if when.tzinfo is None or when.utcoffset() != dt.timedelta(0):
+        return None
+    return Request(contact, issue, when.replace(microsecond=0).isoformat())
+
+
+def read(path: Path) -> tuple[list[Request], int]:
+    """The requests in a journal file, and how many lines were skipped as unreadable."""
+    requests: list[Request] = []
+    skipped = 0
+    if not path.is_file():
+        return requests, skipped
+    for line in _lines(path):
+        request = _parse(line)
+        if request is None:
+            skipped += 1
+        else:
+            requests.append(request)
+    return requests, skipped
+
+
+def pending(db_path: Path) -> set[int]:
+    """The contacts whose unsubscribe is recorded and not yet applied."""
+    found: set[int] = set()
+    for path in [*_claimed(db_path), journal_path(db_path)]:
+        try:
+            found |= {r.contact_id for r in read(path)[0]}
+        except OSError:
+            pass  # gone meanwhile, or unreadable: the page then only lacks "recorded"
+    return found
+
+
+def has_pending(db_path: Path) -> bool:
+    """Whether there is a journal to apply (no lock, no read)."""
+    return journal_path(db_path).exists() or bool(_claimed(db_path))
+
+
+def apply(db: Database, db_path: Path) -> int:
+    """Apply every recorded request to ``db``, then delete what was applied; how many changed.
+
+    Raises NewsletterError when a journal cannot be read or renamed, and lets
+    the database's own error through when it cannot be written: the caller must
+    not go on as if those people were still subscribed.
+    """
+    if db.conn.in_transaction:
+        raise RuntimeError("journal.apply needs its own transaction: it deletes after COMMIT")
+    journal = journal_path(db_path)
+    try:
+        # Under the write lock, so two commands never claim at once. Each claim
+        # gets its own name: a file is deleted only by a command that applied it
+        # and committed, so nothing is lost; two commands may both apply one
+        # file, which changes nothing the second time.
+        with writing(db):
+            if journal.exists():
+                _claim(journal, journal.with_name(f"{journal.name}{CLAIMED}-{uuid.uuid4().hex}"))
+            files = _claimed(db_path)
+            requests: list[Request] = []
+            skipped = 0
+            for path in files:
+                found, bad = read(path)
+                requests += found
+                skipped += bad
+            changed = _unsubscribe(db, requests)
+        for path in files:
+            path.unlink(missing_ok=True)
+        _sync_folder(journal.parent)
+    except OSError as exc:
+        raise NewsletterError(
+            f"{journal}: cannot apply the recorded unsubscribes ({exc.strerror or exc}). "
+            "Make the file and its folder readable and writable, then run the command again."
+        ) from None
+    _warn(journal, skipped)
+    return changed
+
+
+def apply_unsaved(db: Database, db_path: Path) -> int:
+    """Apply the recorded requests to ``db`` (a dry run's copy), leaving the journal as it is."""
+    requests: list[Request] = []
+    skipped = 0
+    for path in [*_claimed(db_path), journal_path(db_path)]:
+        try:
+            found, bad = read(path)
+        except OSError as exc:
+            raise NewsletterError(
+                f"{path}: cannot read the recorded unsubscribes ({exc.strerror or exc}). "
+                "Make it readable, then run the command again."
+            ) from None
+        requests += found
+        skipped += bad
+    with writing(db):
+        changed = _unsubscribe(db, requests)
+    _warn(journal_path(db_path), skipped)
+    return changed
+
+
+def _warn(journal: Path, skipped: int) -> None:
+    if skipped:
+        click.echo(
+            f"warning: {journal}: skipped {plural(skipped, 'unreadable line')} (cut short by "
+            "a crash, or not written by newsletter); the other requests were applied.",
+            err=True,
+        )
+
+
+def _unsubscribe(db: Database, requests: list[Request]) -> int:
+    changed = 0
+    for request in requests:
+        changed += contacts.unsubscribe(
+            db,
+            request.contact_id,
+            source=f"unsubscribe-link:{request.issue_id}",
+            actor="recipient",
+            at=request.at,
+        )
+    return changed
+
+
+def _claim(journal: Path, claimed: Path) -> None:
+    """Rename the journal to ``claimed``, under the lock every append takes."""
+    try:
+        fd = os.open(journal, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(journal, claimed)
+    finally:
+        os.close(fd)
+    _sync_folder(journal.parent)
+
+
+def check_folder(db_path: Path) -> None:
+    """Raise OSError unless a journal could be written beside the database now."""
+    journal = journal_path(db_path)
+    fd, probe = tempfile.mkstemp(prefix=f".{journal.name}.", dir=journal.parent)
+    os.close(fd)
+    os.unlink(probe)
+    if journal.exists():
+        os.close(os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC))
