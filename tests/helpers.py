@@ -26,6 +26,8 @@ import os
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import tomllib
@@ -483,6 +485,15 @@ def smtp_args(port: int) -> list[str]:
 def smtp_send(root: Path, port: int, *extra: str) -> Result:
     """``newsletter send 2026-Q4 --yes`` through the SMTPServer on ``port``."""
     return cli(root, "send", "2026-Q4", "--yes", *smtp_args(port), *extra)
+
+
+def send_process(root: Path, port: int, *extra: str, db: Path | None = None) -> subprocess.Popen:
+    """``newsletter send 2026-Q4 --yes`` through the SMTPServer on ``port``, as a process."""
+    env = {**os.environ, "NEWSLETTER_SECRET": SECRET}
+    head = ["--db", str(db)] if db else []
+    args = [sys.executable, "-m", "newsletter", "--root", str(root), *head, "send", "2026-Q4"]
+    args += ["--yes", *smtp_args(port), *extra]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 @dataclass(frozen=True)

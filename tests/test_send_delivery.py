@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -17,8 +15,8 @@ from helpers import (
     ledger_rows,
     outbox,
     parse,
+    send_process,
     set_status,
-    smtp_args,
     smtp_send,
     suppress,
 )
@@ -158,22 +156,7 @@ def slow_smtp(smtp):
 
 
 def start_send(root, port, *extra) -> subprocess.Popen:
-    env = {**os.environ, "NEWSLETTER_SECRET": SECRET}
-    args = [
-        sys.executable,
-        "-m",
-        "newsletter",
-        "--root",
-        str(root),
-        "send",
-        "2026-Q4",
-        "--yes",
-        *smtp_args(port),
-        "--concurrency",
-        str(CONCURRENCY),
-        *extra,
-    ]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return send_process(root, port, "--concurrency", str(CONCURRENCY), *extra)
 
 
 def wait_for(smtp, count: int, proc: subprocess.Popen) -> None:

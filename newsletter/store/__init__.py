@@ -5,7 +5,7 @@ table modules are public as namespaces (``store.contacts.get_contact``,
 ``store.ledger.snapshot``), as sqlite-utils exposes ``Database`` and ``Table``.
 """
 
-from newsletter.store import bounces, contacts, feeds, ledger, purge
+from newsletter.store import bounces, contacts, feeds, ledger, locks, purge
 from newsletter.store.base import Database, lock_wait, now, reading, writing
 from newsletter.store.database import (
     MIGRATIONS,
@@ -23,6 +23,7 @@ __all__ = [
     "contacts",
     "feeds",
     "ledger",
+    "locks",
     "lock_wait",
     "now",
     "open_db",

@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlite_utils.migrations import Migrations
 
 from newsletter.errors import NewsletterError
-from newsletter.store import bounces, contacts, feeds, ledger
-from newsletter.store.base import Database, lock_wait, writing
+from newsletter.store import bounces, contacts, feeds, ledger, locks
+from newsletter.store.base import Database, cannot_write, lock_wait, writing
 
 # Applied in this order.
 MIGRATIONS: tuple[Migrations, ...] = (
@@ -28,6 +28,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     ledger.migrations,
     feeds.migrations,
     bounces.migrations,
+    locks.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step
@@ -60,6 +61,8 @@ def open_db(path: Path, migrations: Sequence[Migrations] = MIGRATIONS) -> Databa
                 for each in pending:
                     each.apply(db)
     except sqlite3.DatabaseError as exc:
+        if path.is_file() and (refused := cannot_write(str(path), exc)):
+            raise refused from None
         raise NewsletterError(
             f"{path}: not a usable SQLite database ({exc}). Pass --db with the right file."
         ) from None
