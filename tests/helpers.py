@@ -487,13 +487,17 @@ def smtp_send(root: Path, port: int, *extra: str) -> Result:
     return cli(root, "send", "2026-Q4", "--yes", *smtp_args(port), *extra)
 
 
-def send_process(root: Path, port: int, *extra: str, db: Path | None = None) -> subprocess.Popen:
+def send_process(
+    root: Path, port: int, *extra: str, db: Path | None = None, **popen
+) -> subprocess.Popen:
     """``newsletter send 2026-Q4 --yes`` through the SMTPServer on ``port``, as a process."""
     env = {**os.environ, "NEWSLETTER_SECRET": SECRET}
     head = ["--db", str(db)] if db else []
     args = [sys.executable, "-m", "newsletter", "--root", str(root), *head, "send", "2026-Q4"]
     args += ["--yes", *smtp_args(port), *extra]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen
+    )
 
 
 @dataclass(frozen=True)

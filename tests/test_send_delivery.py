@@ -155,8 +155,8 @@ def slow_smtp(smtp):
     return smtp
 
 
-def start_send(root, port, *extra) -> subprocess.Popen:
-    return send_process(root, port, "--concurrency", str(CONCURRENCY), *extra)
+def start_send(root, port, *extra, **popen) -> subprocess.Popen:
+    return send_process(root, port, "--concurrency", str(CONCURRENCY), *extra, **popen)
 
 
 def wait_for(smtp, count: int, proc: subprocess.Popen) -> None:
@@ -215,3 +215,39 @@ def test_ctrl_c_stops_after_the_messages_in_flight(project, slow_smtp):
     again = start_send(project, slow_smtp.port)
     assert again.wait(timeout=60) == 0
     assert slow_smtp.per_recipient() == {f"person{n}@example.org": 1 for n in range(CONTACTS)}
+
+
+def test_a_full_disk_mid_send_is_one_line_and_the_next_run_resumes(project, slow_smtp):
+    built(project)
+    add_contacts(project, CONTACTS)
+    db = project / "contacts.db"
+    open_db(db).conn.close()  # migrated and checkpointed: only the send's own writes grow it
+    room = db.stat().st_size + 64 * 1024
+
+    def small_disk() -> None:  # as if the disk held only this much: writes past it fail
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    full = start_send(project, slow_smtp.port, preexec_fn=small_disk)
+    output = full.communicate(timeout=60)[0].decode()
+    assert full.returncode == 1, output
+    assert "Traceback" not in output
+    errors = [line for line in output.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"Error: {db}: cannot write (")
+    assert errors[0].endswith(
+        "then run the command again. Nothing of the step that failed was saved."
+    )
+    stuck = [r for r in ledger_rows(project) if r["status"] == "sending"]
+    assert 0 < len([r for r in ledger_rows(project) if r["status"] == "sent"]) < CONTACTS
+    assert len(stuck) <= CONCURRENCY
+
+    again = start_send(project, slow_smtp.port)  # space again: the same command resumes
+    output = again.communicate(timeout=60)[0].decode()
+    assert again.returncode == 0, output
+    rows = ledger_rows(project)
+    assert {r["status"] for r in rows} <= {"sent", "uncertain"}
+    assert len([r for r in rows if r["status"] == "uncertain"]) == len(stuck)
+    counts = slow_smtp.per_recipient()
+    assert all(counts.get(f"person{n}@example.org", 0) <= 1 for n in range(CONTACTS))
