@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import mailbox
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from helpers import (
@@ -307,3 +310,35 @@ def test_a_second_ctrl_c_leaves_a_silent_server_within_a_second(project, smtp):
     rows = ledger_rows(project)
     assert [r["status"] for r in rows].count("sending") == CONCURRENCY
     assert not open_db(project / "contacts.db").execute("SELECT * FROM send_locks").fetchall()
+
+
+def test_other_writers_get_in_within_seconds_while_a_send_runs(project, smtp):
+    smtp.handler.delay = 0.05
+    built(project)
+    add_contacts(project, CONTACTS)
+    proc = start_send(project, smtp.port)
+    wait_for(smtp, 10, proc)
+    sent = next(r for r in ledger_rows(project) if r["status"] == "sent")
+    template = (Path(__file__).parent / "data" / "bounces" / "exim-5.1.1.eml").read_text()
+    bounce = template.replace("old.post@unhcr.example", sent["email"]).replace(
+        "<2026-Q4.4444444444444444@example.org>", sent["message_id"]
+    )
+    box = mailbox.mbox(project / "bounces.mbox")
+    box.add(bounce)
+    box.flush()
+    newsletter = [sys.executable, "-m", "newsletter", "--root", str(project)]
+    writers = {
+        "contacts add": ["contacts", "add", "new@example.org"],
+        "bounces": ["bounces", str(project / "bounces.mbox")],
+        "contacts unsubscribe": ["contacts", "unsubscribe", "person149@example.org"],
+    }
+    for name, args in writers.items():
+        started = time.monotonic()
+        done = subprocess.run([*newsletter, *args], capture_output=True, timeout=60)
+        took = time.monotonic() - started
+        assert done.returncode == 0, (name, done.stderr.decode())
+        assert took < 5, f"{name} took {took:.1f} s"
+        assert proc.poll() is None, "the send ended before every writer had its turn"
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 0, output
+    assert set(smtp.per_recipient().values()) == {1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -156,3 +157,27 @@ def test_a_row_left_sending_is_reported_uncertain_even_with_nothing_to_send(smtp
     assert "Nothing to send." in again.output
     last = ledger_rows(smtp_ready)[-1]
     assert last["status"] == "uncertain" and last["email"] == "person11@example.org"
+
+
+def test_a_run_whose_lock_was_taken_over_stops_sending(smtp_ready, smtp, monkeypatch):
+    monkeypatch.setattr("newsletter.send.delivery.RENEW", 0.0)  # renew at every commit
+    accept = smtp.handler.handle_DATA
+
+    async def take_over_after_three(server, session, envelope):
+        if len(smtp.messages) == 3:  # as if another run had found this one dead
+            conn = sqlite3.connect(smtp_ready / "contacts.db", timeout=30)
+            with conn:
+                conn.execute("UPDATE send_locks SET token = 'the-other-run'")
+            conn.close()
+        return await accept(server, session, envelope)
+
+    smtp.handler.handle_DATA = take_over_after_three
+    result = cli(
+        smtp_ready, "send", "2026-Q4", "--yes", *smtp_args(smtp.port), "--concurrency", "1"
+    )
+    assert result.exit_code == 1
+    assert (
+        "send stopped: another run took this issue's send lock over, as if this one had died; "
+        "this run stopped sending ("
+    ) in result.output
+    assert 4 <= len(smtp.messages) < 12
