@@ -117,6 +117,8 @@ def test_a_live_holders_lock_is_respected(smtp_ready, smtp, holder):
     assert result.exit_code == 1 and "another send of this issue via smtp is running" in (
         result.output
     )
+    foreign = "If it is gone, its lock lapses 15 minutes after " in result.output
+    assert foreign == ("elsewhere" in result.output)
     assert not smtp.messages and not ledger_rows(smtp_ready)
 
 

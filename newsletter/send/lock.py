@@ -44,7 +44,10 @@ def process_start(pid: int) -> str:
 def is_gone(holder: locks.Holder) -> bool:
     """True when the holder's process is certainly no longer running."""
     if holder.host != socket.gethostname():
-        beat = datetime.fromisoformat(holder.beat)
+        try:
+            beat = datetime.fromisoformat(holder.beat)
+        except ValueError:  # not a time we wrote: nothing shows the holder is alive
+            return True
         return datetime.fromisoformat(now()) - beat > timedelta(seconds=LEASE)
     try:
         os.kill(holder.pid, 0)
@@ -67,10 +70,13 @@ class Held:
 
 
 def _refusal(prep: Prepared, other: locks.Holder) -> NewsletterError:
+    lapse = ""
+    if other.host != socket.gethostname():  # its pid cannot be checked from here
+        lapse = f" If it is gone, its lock lapses {LEASE / 60:g} minutes after {other.beat}."
     return NewsletterError(
         f"issues/{prep.issue_id}: another send of this issue via {prep.spec.name} is running "
         f"(pid {other.pid} on {other.host}, since {other.started}), from this or another "
-        "folder sharing the database. Wait for it to finish or stop it, then run again."
+        f"folder sharing the database. Wait for it to finish or stop it, then run again.{lapse}"
     )
 
 
