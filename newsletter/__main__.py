@@ -9,13 +9,14 @@ import sys
 
 
 def run() -> None:
-    """Load and run the command line; Ctrl-C while it loads exits with 130 and one line."""
+    """Load and run the command line; a Ctrl-C click does not see exits 130 with one line."""
     try:
         from newsletter.cli import main
-    except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
+
+        main()
+    except KeyboardInterrupt:  # while loading, or in the moments around click's own handling
+        sys.stderr.write("\nInterrupted.\n")
         raise SystemExit(130) from None
-    main()
 
 
 if __name__ == "__main__":
