@@ -30,6 +30,7 @@ import socket
 import sqlite3
 import stat
 import subprocess
+import sys
 import threading
 import time
 import tomllib
@@ -596,6 +597,19 @@ def smtp_send(root: Path, port: int, *extra: str) -> Result:
     return cli(root, "send", "2026-Q4", "--yes", *smtp_args(port), *extra)
 
 
+def send_process(
+    root: Path, port: int, *extra: str, db: Path | None = None, **popen
+) -> subprocess.Popen:
+    """``newsletter send 2026-Q4 --yes`` through the SMTPServer on ``port``, as a process."""
+    env = {**os.environ, "NEWSLETTER_SECRET": SECRET}
+    head = ["--db", str(db)] if db else []
+    args = [sys.executable, "-m", "newsletter", "--root", str(root), *head, "send", "2026-Q4"]
+    args += ["--yes", *smtp_args(port), *extra]
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen
+    )
+
+
 @dataclass(frozen=True)
 class Received:
     mail_from: str
@@ -642,6 +656,9 @@ class Handler:
         message = Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content)
         with self.lock:
             self.messages.append(message)
+        if self.take(envelope.rcpt_tos[0], "hangup"):
+            # Committed, then gone before the reply: the client cannot know it arrived.
+            server.transport.close()
         return "250 2.0.0 Ok: queued"
 
 
@@ -649,9 +666,7 @@ class _SMTP(SMTP):
     async def smtp_DATA(self, arg: str) -> None:
         rcpts = self.envelope.rcpt_tos if self.envelope else []
         if rcpts and self.event_handler.take(rcpts[0], "drop"):
-            await self.push("354 End data with <CR><LF>.<CR><LF>")
-            await self._reader.readuntil(b"\r\n")  # a line of the message, then hang up
-            self.transport.close()
+            self.transport.close()  # hang up on DATA: nothing of the message went out
             return
         before = len(self.event_handler.messages)
         await super().smtp_DATA(arg)
@@ -690,8 +705,8 @@ class SMTPServer:
 
     Start with ``start()``; ``messages`` lists what was accepted, bytes as received.
     ``fail(address, "451 4.3.0 Try later", stage="data")`` makes the next message to
-    ``address`` get that reply; ``stage="drop"`` closes the connection in the middle
-    of DATA. ``handler.max_connections`` refuses connections beyond it with 421, as
+    ``address`` get that reply; ``stage="drop"`` hangs up on the DATA command, before
+    the message; ``stage="hangup"`` keeps the message, then hangs up before replying. ``handler.max_connections`` refuses connections beyond it with 421, as
     many providers do; ``handler.per_connection`` answers MAIL with 421 and hangs up
     after that many messages on one connection.
     """

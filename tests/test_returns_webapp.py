@@ -391,8 +391,11 @@ def keep_open(path):
 @pytest.mark.parametrize(
     ("what", "message"),
     [
-        ("file", "{db}: cannot write to it (attempt to write a readonly database). Make the"),
-        ("folder", "{db}: cannot write to it (unable to open database file). Make the"),
+        (
+            "file",
+            "{db}: cannot write (attempt to write a readonly database): the file or its folder",
+        ),
+        ("folder", "{db}: cannot write (unable to open database file): it cannot be opened for"),
         ("folder, database open", "{root}: cannot write in this folder ("),
     ],
 )

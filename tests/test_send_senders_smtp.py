@@ -82,14 +82,38 @@ def test_4xx_is_retried_and_5xx_fails(smtp_ready, smtp):
     )
 
 
-def test_a_connection_dropped_mid_data_is_retried(smtp_ready, smtp):
+def test_a_connection_dropped_before_the_message_is_retried(smtp_ready, smtp):
     smtp.fail("person0@example.org", stage="drop")
-    smtp.fail("person7@example.org", stage="drop", times=2)
+    smtp.fail("person7@example.org", stage="drop", times=3)
     result = smtp_send(smtp_ready, smtp.port, "--concurrency", "2")
     assert result.exit_code == 0, result.output
+    assert "Sent 12 via smtp" in result.output and "0 uncertain" in result.output
     assert smtp.per_recipient() == {f"person{n}@example.org": 1 for n in range(12)}
     rows = {r["email"]: r for r in ledger_rows(smtp_ready)}
-    assert rows["person7@example.org"]["attempts"] == 3
+    assert rows["person7@example.org"]["status"] == "sent"
+    assert rows["person7@example.org"]["attempts"] >= 2
+
+
+def test_a_connection_lost_after_the_final_dot_is_uncertain_not_retried(smtp_ready, smtp):
+    # The server commits every 4th message, then hangs up before it replies: a retry
+    # would deliver those twice (it did: 103 of 103 duplicated before).
+    hung_up = [f"person{n}@example.org" for n in range(0, 12, 4)]
+    for address in hung_up:
+        smtp.fail(address, stage="hangup")
+    result = smtp_send(smtp_ready, smtp.port, "--concurrency", "2")
+    assert result.exit_code == 0, result.output
+    assert "Sent 9 via smtp" in result.output and "3 uncertain" in result.output
+    assert "0 retries" in result.output
+    assert smtp.per_recipient() == {f"person{n}@example.org": 1 for n in range(12)}
+    rows = {r["email"]: r for r in ledger_rows(smtp_ready)}
+    for address in hung_up:
+        assert rows[address]["status"] == "uncertain" and rows[address]["attempts"] == 1
+        assert rows[address]["last_error"] == (
+            "the connection was lost after the message, before a reply"
+        )
+    again = smtp_send(smtp_ready, smtp.port)  # a plain rerun leaves them
+    assert "3 uncertain (may have arrived) are left alone" in again.output, again.output
+    assert smtp.per_recipient() == {f"person{n}@example.org": 1 for n in range(12)}
 
 
 def test_a_server_that_hangs_up_after_n_messages_is_reconnected_at_once(smtp_ready, smtp):

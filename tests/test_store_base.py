@@ -98,3 +98,41 @@ def test_a_lock_wait_that_is_not_seconds_is_one_line(project, value):
         f"Error: NEWSLETTER_LOCK_WAIT: {value!r} is not a number of seconds from 0 to 3600. "
         "Set it to e.g. 30, or unset it.\n",
     )
+
+
+# What SQLite says when the disk or the file refuses a write, made real without root:
+# a page cap is SQLite's own "disk is full", query_only its own read-only file.
+REFUSALS = {
+    "full disk": (
+        "PRAGMA max_page_count = {pages}",
+        "cannot write (database or disk is full): the disk is full. Free some space",
+    ),
+    "read-only": (
+        "PRAGMA query_only = ON",
+        "cannot write (attempt to write a readonly database): the file or its folder is "
+        "read-only. Make both writable",
+    ),
+}
+
+
+@pytest.mark.parametrize(("pragma", "line"), REFUSALS.values(), ids=REFUSALS)
+def test_a_refused_write_is_one_line_and_saves_nothing(project, db, pragma, line):
+    cli(project, "contacts", "add", "b@who.example.org")
+    before = rows(db)
+    store = open_db(db)
+    pages = store.execute("PRAGMA page_count").fetchone()[0]
+    store.execute(pragma.format(pages=pages))
+    with pytest.raises(NewsletterError) as caught:
+        with writing(store):
+            for n in range(2000):  # more than the pages left hold
+                store.execute(
+                    "INSERT INTO contacts (email, name, status, listed, source, created_at,"
+                    " updated_at) VALUES (?, ?, 'subscribed', 1, 't', 't', 't')",
+                    [f"n{n}@who.example.org", "x" * 200],
+                )
+    assert caught.value.message == (
+        f"{db}: {line}, then run the command again. Nothing of the step that failed was saved."
+    )
+    assert not store.conn.in_transaction
+    store.conn.close()
+    assert rows(db) == before

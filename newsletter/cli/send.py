@@ -13,7 +13,7 @@ from newsletter.errors import NewsletterError
 from newsletter.models import MAX_CONCURRENCY
 
 if TYPE_CHECKING:
-    from newsletter.send import Plan, Prepared, Tally
+    from newsletter.send import Held, Plan, Prepared, Tally
     from newsletter.store import Database
 
 
@@ -104,26 +104,46 @@ def send(
         if bad:
             raise NewsletterError(f"{bad} test message(s) not sent. See the replies above.")
         return
-    db = readonly_db(env.db_path) if dry_run else env.db
-    p = plan(db, prep, retry_failed, retry_uncertain)
-    _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain)
     if dry_run:
+        db = readonly_db(env.db_path)
+        p = plan(db, prep, retry_failed, retry_uncertain)
+        _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain)
         address, data = sample(db, prep)
         click.echo(
             f"Dry run: nothing written or sent. Sample message to {address}, {len(data):,} bytes:\n"
         )
         click.echo(data.decode("ascii").replace("\r\n", "\n"))
         return
-    if not p.to_send:
-        if p.snapshot:
-            raise NewsletterError(
-                f"{env.db_path}: no subscribed contacts. Add or import contacts, then run again."
+    _deliver(env, prep, yes, retry_failed, retry_uncertain)
+
+
+def _deliver(
+    env: Env, prep: Prepared, yes: bool, retry_failed: bool, retry_uncertain: bool
+) -> None:
+    """Under the issue's send lock: recover, plan, ask, send, report."""
+    from newsletter.send import hold, plan
+
+    issue_id, db = prep.issue_id, env.db
+    with hold(db, prep) as held:
+        if held.recovered:  # reported whatever this run finds to send
+            click.echo(
+                f"{held.recovered:,} message(s) were being handed over when the last run "
+                "stopped; they are now uncertain. Resend with --retry-uncertain (they may "
+                "arrive twice)."
             )
-        click.echo(f"Nothing to send. See: newsletter status {issue_id}")
-        return
-    if not yes:
-        click.confirm(f"Send to {p.to_send:,} recipients via {p.sender}?", abort=True)
-    tally = _run_with_bar(db, prep, retry_failed, retry_uncertain, p.to_send)
+        p = plan(db, prep, retry_failed, retry_uncertain)
+        _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain)
+        if not p.to_send:
+            if p.snapshot:
+                raise NewsletterError(
+                    f"{env.db_path}: no subscribed contacts. Add or import contacts, then run "
+                    "again."
+                )
+            click.echo(f"Nothing to send. See: newsletter status {issue_id}")
+            return
+        if not yes:
+            click.confirm(f"Send to {p.to_send:,} recipients via {p.sender}?", abort=True)
+        tally = _run_with_bar(db, prep, held, retry_failed, retry_uncertain, p.to_send)
     _report(issue_id, prep.spec.name, tally)
 
 
@@ -146,7 +166,12 @@ def _describe(
 
 
 def _run_with_bar(
-    db: Database, prep: Prepared, retry_failed: bool, retry_uncertain: bool, length: int
+    db: Database,
+    prep: Prepared,
+    held: Held,
+    retry_failed: bool,
+    retry_uncertain: bool,
+    length: int,
 ) -> Tally:
     from newsletter.send import run
 
@@ -173,9 +198,13 @@ def _run_with_bar(
 
     try:
         with bar:
-            return run(db, prep, retry_failed, retry_uncertain, progress, notice)
+            return run(db, prep, retry_failed, retry_uncertain, progress, notice, held)
     except KeyboardInterrupt:
-        click.echo("Stopped at once: the messages in flight will show as uncertain.", err=True)
+        click.echo(
+            "Stopped at once: any message in flight shows as uncertain. "
+            "Run the same command to continue.",
+            err=True,
+        )
         raise SystemExit(130) from None
 
 
@@ -186,11 +215,6 @@ def _report(issue_id: str, sender: str, t: Tally) -> None:
         f"{t.failed:,} failed, {t.uncertain:,} uncertain, {t.skipped:,} skipped "
         f"(unsubscribed or suppressed since the snapshot), {t.retries:,} retries."
     )
-    if t.recovered:
-        click.echo(
-            f"{t.recovered:,} message(s) were being handed over when the last run stopped; "
-            "they are now uncertain. Resend with --retry-uncertain (they may arrive twice)."
-        )
     for line in t.failures:
         click.echo(f"failed: {line}")
     if t.failed or t.uncertain:

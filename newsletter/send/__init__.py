@@ -1,17 +1,20 @@
 """A built issue into mail: preflight, messages, headers, DKIM, the run, senders.
 
-``prepare`` refuses a send that is not ready; ``run`` sends it exactly once per
-recipient through a sender plugin (``newsletter.send.senders``); ``plan``,
+``prepare`` refuses a send that is not ready; ``hold`` takes the issue's send
+lock in contacts.db (and recovers what a stopped run left); ``run`` sends it
+exactly once per recipient through a sender plugin (``newsletter.send.senders``); ``plan``,
 ``sample`` and ``send_tests`` look before sending.
 """
 
 from newsletter.send.delivery import Tally, run
+from newsletter.send.lock import Held, hold
 from newsletter.send.preflight import Prepared, prepare
 from newsletter.send.rehearse import Plan, SenderStatus, delivery_status, plan, sample, send_tests
 from newsletter.send.senders import SENT, Result, SenderError, installed, parse_overrides
 
 __all__ = [
     "SENT",
+    "Held",
     "Plan",
     "Prepared",
     "Result",
@@ -19,6 +22,7 @@ __all__ = [
     "SenderStatus",
     "Tally",
     "delivery_status",
+    "hold",
     "installed",
     "parse_overrides",
     "plan",

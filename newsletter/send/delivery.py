@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from newsletter import store
-from newsletter.send.dispatch import INVALID, Job, Outcome, send_lock, work
+from newsletter.send.dispatch import INVALID, Job, Outcome, close_quietly, work
+from newsletter.send.lock import RENEW, Held, hold, renew
 from newsletter.send.message import id_label
 from newsletter.send.preflight import Prepared
 from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, Result, Sender, SenderError
@@ -30,6 +31,7 @@ from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
 from newsletter.store import Database, ledger, now
 
 PAGE = 256
+CLOSE_WAIT = 5.0  # seconds for the connections' goodbyes (QUIT) after a clean end
 SHOWN = 10  # failures kept for the summary; `status` lists them all
 
 
@@ -43,7 +45,6 @@ class Tally:
     uncertain: int = 0
     skipped: int = 0
     retries: int = 0
-    recovered: int = 0  # left in `sending` by a crash, now uncertain
     remaining: int = 0  # still queued at the end
     elapsed: float = 0.0
     stopped: str = ""
@@ -57,8 +58,10 @@ class Run:
         prep: Prepared,
         progress: Callable[[int, int], None] | None,
         notice: Callable[[str], None] | None,
+        held: Held | None = None,
     ) -> None:
         self.db, self.prep, self.cfg = db, prep, prep.config
+        self.held, self.renewed = held, time.monotonic()
         self.issue, self.sender = prep.issue_id, prep.spec.name
         self.progress: Callable[[int, int], None] = progress or (lambda done, total: None)
         self.notice: Callable[[str], None] = notice or (lambda text: None)
@@ -79,6 +82,17 @@ class Run:
     def stop(self, why: str) -> None:
         if not self.stopping:
             self.stopping, self.tally.stopped = True, why
+
+    def _keep_lock(self) -> None:
+        """Now and then, inside the caller's transaction, show this run is alive."""
+        if self.held is None or time.monotonic() - self.renewed < RENEW:
+            return
+        self.renewed = time.monotonic()
+        if not renew(self.db, self.held):
+            self.stop(
+                "another run took this issue's send lock over, as if this one had died; "
+                "this run stopped sending"
+            )
 
     # -- claiming rows --------------------------------------------------------
     def _ready_in(self) -> float | None:
@@ -182,6 +196,9 @@ class Run:
         deadline = time.monotonic() + seconds
         while not self.stopping and not self.hard and time.monotonic() < deadline:
             time.sleep(min(0.25, deadline - time.monotonic()))
+            if time.monotonic() - self.renewed >= RENEW:
+                with store.writing(self.db):  # an hour's wait must not look like a dead run
+                    self._keep_lock()
 
     def _loop(
         self, jobs: queue.SimpleQueue[Job | None], results: queue.SimpleQueue[Outcome]
@@ -202,6 +219,7 @@ class Run:
             at = now()
             claimed: list[Job] = []
             with store.writing(self.db):  # a group commit: results and the next claims
+                self._keep_lock()
                 for job, result, exc in batch:
                     self._record(job, result, exc, at)
                 while self.in_flight + len(claimed) < limit and self._ready_in() == 0:
@@ -219,9 +237,8 @@ class Run:
                 reported = finished
         raise KeyboardInterrupt  # a second Ctrl-C: rows in flight stay `sending`
 
-    def send_all(self, retry_failed: bool, retry_uncertain: bool) -> Tally:
-        """Open every connection, then recover, snapshot and send."""
-        started = time.monotonic()
+    def _open(self) -> list[Sender]:
+        """Open every connection the server lets us have (at least one)."""
         senders: list[Sender] = []
         try:
             for _ in range(self.cfg.concurrency):
@@ -239,33 +256,52 @@ class Run:
                     )
                     break
                 senders.append(sender)
-            self.limit = len(senders)
+        except BaseException:
+            for sender in senders:
+                close_quietly(sender)
+            raise
+        return senders
+
+    def send_all(self, retry_failed: bool, retry_uncertain: bool) -> Tally:
+        """Open every connection, then snapshot and send.
+
+        Each worker thread closes its own connection when it is told to stop, so
+        a connection is never used by two threads: after a clean end the run
+        waits (briefly) for those polite goodbyes; after a second Ctrl-C or an
+        error it leaves at once, and the messages in flight stay ``sending``.
+        """
+        started = time.monotonic()
+        senders = self._open()
+        self.limit = len(senders)
+        workers: list[threading.Thread] = []
+        try:
             self._begin(retry_failed, retry_uncertain)
             if self.tally.total:
                 jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
                 results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
                 for n, sender in enumerate(senders):
                     args = (self.prep, sender, jobs, results)
-                    threading.Thread(target=work, args=args, name=f"send-{n}", daemon=True).start()
+                    worker = threading.Thread(target=work, args=args, name=f"send-{n}", daemon=True)
+                    worker.start()
+                    workers.append(worker)
                 try:
                     with interruptible(self):
                         self._loop(jobs, results)
                 finally:
-                    for _ in senders:
+                    for _ in workers:
                         jobs.put(None)
+                deadline = time.monotonic() + CLOSE_WAIT
+                for worker in workers:
+                    worker.join(max(0.0, deadline - time.monotonic()))
         finally:
-            for sender in senders:
-                try:
-                    sender.close()
-                except Exception:  # closing politely is best effort
-                    pass
+            for sender in senders[len(workers) :]:  # never handed to a worker
+                close_quietly(sender)
         self.tally.remaining = ledger.count(self.db, self.issue, self.sender, "queued")
         self.tally.elapsed = time.monotonic() - started
         return self.tally
 
     def _begin(self, retry_failed: bool, retry_uncertain: bool) -> None:
         with store.writing(self.db):
-            self.tally.recovered = ledger.recover(self.db, self.issue, self.sender)
             again = ("failed",) * retry_failed + ("uncertain",) * retry_uncertain
             if again:
                 ledger.requeue(self.db, self.issue, self.sender, again)
@@ -303,8 +339,14 @@ def run(
     retry_uncertain: bool = False,
     progress: Callable[[int, int], None] | None = None,
     notice: Callable[[str], None] | None = None,
+    held: Held | None = None,
 ) -> Tally:
-    """Send the issue to every queued recipient: resumable, never twice to anyone."""
-    with send_lock(prep.folder):
-        store.set_durable(db, prep.config.durable)
-        return Run(db, prep, progress, notice).send_all(retry_failed, retry_uncertain)
+    """Send the issue to every queued recipient: resumable, never twice to anyone.
+
+    ``held``: the send lock, when the caller took it first (``lock.hold``).
+    """
+    if held is None:
+        with hold(db, prep) as taken:
+            return run(db, prep, retry_failed, retry_uncertain, progress, notice, taken)
+    store.set_durable(db, prep.config.durable)
+    return Run(db, prep, progress, notice, held).send_all(retry_failed, retry_uncertain)

@@ -7,14 +7,9 @@ the ledger does as little as possible per message.
 
 from __future__ import annotations
 
-import fcntl
 import queue
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-from newsletter.errors import NewsletterError
 from newsletter.send import headers
 from newsletter.send.message import Recipient
 from newsletter.send.preflight import Prepared
@@ -67,12 +62,26 @@ def work(
     jobs: queue.SimpleQueue[Job | None],
     results: queue.SimpleQueue[Outcome],
 ) -> None:
-    """A worker thread: take jobs until None; put exactly one (job, result, error) for each."""
-    while (job := jobs.get()) is not None:
-        try:
-            results.put((job, *_one(prep, sender, job)))
-        except BaseException as exc:  # never leave the main thread waiting for an answer
-            results.put((job, None, exc))
+    """A worker thread: take jobs until None; put exactly one (job, result, error) for each.
+
+    The thread owns ``sender`` and closes it when told to stop, so the main
+    thread never touches a connection a worker may be using.
+    """
+    try:
+        while (job := jobs.get()) is not None:
+            try:
+                results.put((job, *_one(prep, sender, job)))
+            except BaseException as exc:  # never leave the main thread waiting for an answer
+                results.put((job, None, exc))
+    finally:
+        close_quietly(sender)
+
+
+def close_quietly(sender: Sender) -> None:
+    try:
+        sender.close()
+    except Exception:  # closing politely is best effort
+        pass
 
 
 def _one(prep: Prepared, sender: Sender, job: Job) -> tuple[Result | None, Exception | None]:
@@ -95,17 +104,3 @@ def _one(prep: Prepared, sender: Sender, job: Job) -> tuple[Result | None, Excep
     if not isinstance(result, Result) or result.status not in OUTCOMES:
         return None, TypeError(f"send() returned {result!r}, not a Result")
     return result, None
-
-
-@contextmanager
-def send_lock(folder: Path) -> Iterator[None]:
-    """One send per issue at a time; the OS drops the lock if the process dies."""
-    with open(folder / "build" / ".send.lock", "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise NewsletterError(
-                f"issues/{folder.name}: another newsletter send for this issue is running. "
-                "Wait for it to finish or stop it, then run again."
-            ) from None
-        yield

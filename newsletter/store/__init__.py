@@ -5,7 +5,7 @@ table modules are public as namespaces (``store.contacts.get_contact``,
 ``store.ledger.snapshot``), as sqlite-utils exposes ``Database`` and ``Table``.
 """
 
-from newsletter.store import bounces, contacts, feeds, journal, ledger, purge
+from newsletter.store import bounces, contacts, feeds, journal, ledger, locks, purge
 from newsletter.store.base import Database, lock_wait, now, reading, writing
 from newsletter.store.database import (
     MIGRATIONS,
@@ -26,6 +26,7 @@ __all__ = [
     "feeds",
     "journal",
     "ledger",
+    "locks",
     "lock_wait",
     "now",
     "open_db",

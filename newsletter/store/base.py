@@ -51,6 +51,32 @@ def path_of(db: Database) -> str:
     return next((row[2] for row in db.execute("PRAGMA database_list")), "") or "contacts.db"
 
 
+# SQLite's words for a write the disk or the file refused, and what to do about it.
+_REFUSED = (
+    ("full", "the disk is full. Free some space"),
+    ("readonly", "the file or its folder is read-only. Make both writable"),
+    ("disk I/O error", "the disk reported an error. Check the disk and free space"),
+    # On opening: SQLite cannot make its -wal and -shm files beside a read-only file.
+    ("unable to open", "it cannot be opened for writing. Make the file and its folder writable"),
+)
+
+
+def cannot_write(where: str, exc: sqlite3.Error) -> NewsletterError | None:
+    """The one-line error for a write the disk or the file refused; None for other errors."""
+    text = str(exc)
+    for words, fix in _REFUSED:
+        if words in text:
+            return NewsletterError(
+                f"{where}: cannot write ({text}): {fix}, then run the command again. "
+                "Nothing of the step that failed was saved."
+            )
+    return None
+
+
+class Busy(NewsletterError):
+    """Another program held the write lock longer than ``lock_wait``: the file is fine."""
+
+
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
     """One write transaction that holds the write lock from its first read.
@@ -60,7 +86,8 @@ def writing(db: Database) -> Iterator[Database]:
     and SQLite fails the later one at once with "database is locked" instead
     of waiting. ``BEGIN IMMEDIATE`` waits (busy_timeout, see ``lock_wait``)
     for the other to finish, then reads what it wrote. Inside a transaction:
-    a savepoint.
+    a savepoint. A full disk or a read-only file is one line (``cannot_write``),
+    with the transaction rolled back whole.
     """
     if db.conn.in_transaction:
         with db.atomic():
@@ -69,18 +96,25 @@ def writing(db: Database) -> Iterator[Database]:
     try:
         db.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
+        if refused := cannot_write(path_of(db), exc):
+            raise refused from None
         if "locked" not in str(exc) and "busy" not in str(exc):
             raise
-        raise NewsletterError(
+        raise Busy(
             f"{path_of(db)}: another program is writing to it and did not finish in time. "
             "Run the command again when it has."
         ) from None
     try:
         yield db
         db.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         if db.conn.in_transaction:
-            db.execute("ROLLBACK")
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite already rolled back on its own (a full disk does that)
+        if isinstance(exc, sqlite3.Error) and (refused := cannot_write(path_of(db), exc)):
+            raise refused from None
         raise
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlite_utils.migrations import Migrations
 
 from newsletter.errors import NewsletterError
-from newsletter.store import bounces, contacts, feeds, journal, ledger
-from newsletter.store.base import Database, lock_wait, writing
+from newsletter.store import bounces, contacts, feeds, journal, ledger, locks
+from newsletter.store.base import Busy, Database, cannot_write, lock_wait, writing
 
 # Applied in this order.
 MIGRATIONS: tuple[Migrations, ...] = (
@@ -28,6 +28,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     ledger.migrations,
     feeds.migrations,
     bounces.migrations,
+    locks.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step
@@ -75,13 +76,8 @@ def open_db(
 
 def _unusable(path: Path, exc: sqlite3.DatabaseError) -> NewsletterError:
     """The one line for a database that cannot be opened or written."""
-    if getattr(exc, "sqlite_errorname", "") in ("SQLITE_READONLY", "SQLITE_CANTOPEN"):
-        return NewsletterError(
-            f"{path}: cannot write to it ({exc}). Make the file and its folder writable "
-            "by the user running newsletter (SQLite writes -wal and -shm files beside it)."
-        )
-    if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL":
-        return NewsletterError(f"{path}: the disk is full ({exc}). Free some space and run again.")
+    if refused := cannot_write(str(path), exc):
+        return refused
     return NewsletterError(
         f"{path}: not a usable SQLite database ({exc}). Pass --db with the right file."
     )
@@ -102,8 +98,8 @@ def check_writable(db: Database, path: Path) -> None:
         pass
     except sqlite3.DatabaseError as exc:
         raise _unusable(path, exc) from None
-    except NewsletterError:
-        pass  # busy: someone else is writing, so it is writable, and serve will wait
+    except Busy:
+        pass  # someone else is writing, so it is writable, and serve will wait
     try:
         journal.check_folder(path)
     except OSError as exc:

@@ -41,8 +41,9 @@ class Result:
     """What became of one message.
 
     ``temporary`` means not accepted, so it is retried; ``uncertain`` means
-    no answer came after the whole message was handed over (a timeout), so
-    it may have been accepted and is resent only with --retry-uncertain.
+    no answer came after the whole message was handed over (a timeout or a
+    lost connection), so it may have been accepted and is resent only with
+    --retry-uncertain.
     """
 
     status: str  # SENT, TEMPORARY, PERMANENT or UNCERTAIN

@@ -4,8 +4,9 @@ One connection is kept for many messages and reopened after a drop. When
 the server offers PIPELINING, MAIL, RCPT and DATA go out in one write, so a
 message costs two round trips instead of four. The reply to the final dot
 decides: 250 is sent, 4xx temporary, 5xx permanent. A connection lost
-before that reply is temporary (a server accepts only by replying), but a
-*timeout* waiting for it is uncertain: the server may still accept.
+before the whole message went out is temporary (retried); once the final
+dot has gone, no reply at all (a timeout or a hang-up) is uncertain: the
+server may have committed the message, so it is not retried on its own.
 Opening a connection (options, TLS, login) is in ``smtp_connect.py``.
 """
 
@@ -91,12 +92,13 @@ class SMTPSender:
             code, reply = conn.getreply()
         except smtplib.SMTPServerDisconnected as exc:
             self.conn = None
+            # The whole message, final dot included, has gone out: the server may have
+            # committed it before its reply was lost, whether it went silent or hung
+            # up. Only a reply tells, so without one the delivery is uncertain, never
+            # retried on its own: a retry could deliver it twice.
             if isinstance(exc.__context__, TimeoutError):
-                # Still silent after the whole message: it may be accepted yet.
                 return Result(UNCERTAIN, f"no reply within {self.timeout:g} s after the message")
-            # A server accepts by replying 250; one that drops the connection first has not,
-            # so, as MTAs do (RFC 1047), the message is retried.
-            return Result(TEMPORARY, f"connection lost before the server accepted: {exc}")
+            return Result(UNCERTAIN, "the connection was lost after the message, before a reply")
         if 200 <= code < 300:  # RFC 5321: any 2yz is success, not only 250
             return Result(SENT, f"{code} {text(reply)}")
         if code == 421:
