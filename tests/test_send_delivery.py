@@ -6,6 +6,7 @@ import asyncio
 import mailbox
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,8 +27,9 @@ from helpers import (
     suppress,
 )
 
+from newsletter.send import delivery
 from newsletter.send.preflight import DEV_SECRET
-from newsletter.store import ledger, open_db
+from newsletter.store import journal, ledger, open_db
 from newsletter.tokens import read_token
 
 
@@ -135,6 +137,29 @@ def test_consent_is_checked_again_just_before_each_message(smtp_ready, smtp):
     assert sorted(smtp.per_recipient()) == sorted(
         f"person{n}@example.org" for n in range(12) if n not in (8, 9)
     )
+
+
+def test_an_unsubscribe_recorded_in_the_journal_mid_send_is_honoured(smtp_ready, smtp, monkeypatch):
+    """The web app journals a request it cannot write while the send holds the database."""
+    monkeypatch.setattr(delivery, "JOURNAL_EVERY", 0.0)
+    db_path = smtp_ready / "contacts.db"
+    accept = smtp.handler.handle_DATA
+
+    async def first_message_journals_one(server, session, envelope):
+        if not smtp.messages:
+            journal.record(db_path, contact_id("person10@example.org"), "2026-Q4")
+        return await accept(server, session, envelope)
+
+    def contact_id(email: str) -> int:
+        with sqlite3.connect(db_path) as conn:
+            return conn.execute("SELECT id FROM contacts WHERE email = ?", [email]).fetchone()[0]
+
+    smtp.handler.handle_DATA = first_message_journals_one
+    result = smtp_send(smtp_ready, smtp.port, "--concurrency", "1")
+    assert result.exit_code == 0, result.output
+    assert "Sent 11 via smtp" in result.output and "1 skipped" in result.output
+    assert "person10@example.org" not in smtp.per_recipient()
+    assert not journal.has_pending(db_path)
 
 
 def test_a_server_that_caps_connections_gets_fewer(smtp_ready, smtp):

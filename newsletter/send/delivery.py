@@ -33,6 +33,8 @@ from newsletter.store import Database, ledger, now
 PAGE = 256
 CLOSE_WAIT = 5.0  # seconds for the connections' goodbyes (QUIT) after a clean end
 SHOWN = 10  # failures kept for the summary; `status` lists them all
+# Seconds between looks at the unsubscribe journal: a stat or two, cheap, but not per message.
+JOURNAL_EVERY = 1.0
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Run:
     ) -> None:
         self.db, self.prep, self.cfg = db, prep, prep.config
         self.held, self.renewed = held, time.monotonic()
+        self.journal_read = time.monotonic()
         self.issue, self.sender = prep.issue_id, prep.spec.name
         self.progress: Callable[[int, int], None] = progress or (lambda done, total: None)
         self.notice: Callable[[str], None] = notice or (lambda text: None)
@@ -93,6 +96,12 @@ class Run:
                 "another run took this issue's send lock over, as if this one had died; "
                 "this run stopped sending"
             )
+
+    def _catch_up(self) -> None:
+        """Now and then, apply unsubscribes the web app recorded while this run held the lock."""
+        if time.monotonic() - self.journal_read >= JOURNAL_EVERY:
+            self.journal_read = time.monotonic()
+            store.journal.catch_up(self.db)
 
     # -- claiming rows --------------------------------------------------------
     def _ready_in(self) -> float | None:
@@ -216,6 +225,7 @@ class Run:
             else:
                 full = self.in_flight >= limit or ready is None
                 batch = self._collect(results, None if full else ready)
+            self._catch_up()
             at = now()
             claimed: list[Job] = []
             with store.writing(self.db):  # a group commit: results and the next claims

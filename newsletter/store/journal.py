@@ -264,6 +264,20 @@ def apply(db: Database, db_path: Path) -> int:
     return changed
 
 
+def catch_up(db: Database) -> int:
+    """Apply what the web app recorded since ``db`` was opened; 0 at once when nothing is.
+
+    For a command that keeps the database open for long (``send``): ``open_db``
+    applied the journal as it was then, and someone who unsubscribes while the
+    send holds the database must not be mailed later in the same run.
+    """
+    # The main database's file; "" for an in-memory copy (a dry run), which has no journal.
+    path = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
+    if not path or not has_pending(Path(path)):
+        return 0
+    return apply(db, Path(path))
+
+
 def apply_unsaved(db: Database, db_path: Path) -> int:
     """Apply the recorded requests to ``db`` (a dry run's copy), leaving the journal as it is."""
     requests: list[Request] = []
