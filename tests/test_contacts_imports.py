@@ -149,3 +149,25 @@ def test_reimport_never_resubscribes(project, db, monkeypatch):
         "anyone. Use contacts edit --resubscribe if they asked."
     )
     assert rows(db, "SELECT email, status FROM contacts ORDER BY email") == statuses
+
+
+NOT_ASCII = (
+    "'jané@example.org' is not a valid email address (the part before the @ has characters "
+    "outside ASCII ('é'), which most mail servers cannot deliver to; ask for the plain ASCII "
+    "address). Correct it."
+)
+
+
+def test_an_address_with_a_local_part_outside_ascii_is_rejected(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    name = write(
+        project, "intl.csv", "Email,Name\njané@example.org,Jane\njane@exämple.org,Jane D\n"
+    )
+    result = cli(project, "contacts", "import", name)
+    assert result.exit_code == 3
+    assert result.output.splitlines() == [
+        f"intl.csv:2: {NOT_ASCII}",
+        "intl.csv: 1 added, 0 updated, 0 unchanged, 1 rejected",
+    ]
+    # A Unicode domain is fine: it goes out as IDNA.
+    assert rows(db) == [("jane@exämple.org", "Jane D", "subscribed")]

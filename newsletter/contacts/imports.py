@@ -33,7 +33,13 @@ from newsletter.contacts.tabular import ReadError, Records, Row, stream_records
 from newsletter.errors import NewsletterError, where
 from newsletter.models import Contact
 from newsletter.store import Database
-from newsletter.store.contacts import FirstRows, address_hash, default_actor, find_contacts
+from newsletter.store.contacts import (
+    FirstRows,
+    address_hash,
+    change_contact,
+    default_actor,
+    find_contacts,
+)
 
 CHUNK = 2000  # rows checked, looked up and written together
 STORED = (*CONTACT_TEXT, "listed", "status")  # the fields a row can set, in display order
@@ -188,12 +194,12 @@ class _Planner:
             self.present.update(first)
         fresh = [e for line, v, e, _ in cleaned if e and isinstance(v, dict) and first[e] == line]
         existing = store.contacts.contacts_by_email(self.db, fresh)
-        for line, values, email, extra in cleaned:
-            if isinstance(values, str):
-                self.rejected.append(values)
+        for line, outcome, email, extra in cleaned:
+            if isinstance(outcome, str):
+                self.rejected.append(outcome)
                 continue
             try:
-                self.row(line, values, extra, first[str(email)], existing.get(str(email)))
+                self.row(line, outcome, extra, first[str(email)], existing.get(str(email)))
             except _Rejected as exc:
                 self.rejected.append(str(exc))
         self.flush()
@@ -298,10 +304,10 @@ class _Planner:
             and c.email.lower() not in keep
             and c.status in ("subscribed", "bounced")
         )
-        for contact in gone if self.write else ():
-            store.contacts.change_contact(
-                self.db, contact, {"status": "left"}, self.source, self.write.actor, self.write.at
-            )
+        if self.write:
+            actor, at = self.write.actor, self.write.at
+            for contact in gone:
+                change_contact(self.db, contact, {"status": "left"}, self.source, actor, at)
         return gone
 
 

@@ -14,7 +14,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from operator import itemgetter
 from pathlib import Path
@@ -218,7 +218,7 @@ class _Rows:
             ) from None
 
 
-def _lines(fh: BinaryIO, display: str) -> Iterator[str]:
+def _lines(fh: BinaryIO, display: str) -> Generator[str, None, None]:
     """The file's lines, decoded, line ends kept; ReadError for bad UTF-8 or a line too long."""
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
     number = 0
@@ -289,7 +289,7 @@ def _safe(header: str) -> str:
     return show(header.strip(), 40)[1:-1]
 
 
-def _csv(opener: Callable[[], BinaryIO], display: str) -> Iterator[Records | Row]:
+def _csv(opener: Callable[[], BinaryIO], display: str) -> Generator[Records | Row, None, None]:
     """The header (as Records without rows), then each row: ``(line, values, extra cells)``."""
     csv.field_size_limit(MAX_LINE)  # a quote never closed stops at MAX_LINE, not at the end
     with opener() as fh, contextlib.closing(_lines(fh, display)) as lines:
@@ -323,9 +323,9 @@ def _csv(opener: Callable[[], BinaryIO], display: str) -> Iterator[Records | Row
         except csv.Error as exc:
             if "field limit" in str(exc):
                 raise ReadError(
-                    f"{display}:{reader.line_num}: a cell is longer than {MAX_LINE:,} "
-                    "characters, so a quote before it is probably not closed. "
-                    "Check the quotes above this line."
+                    f"{display}:{reader.line_num}: a header cell is longer than {MAX_LINE:,} "
+                    "characters, so a quote in the header is probably not closed. "
+                    "Check the quotes in the header."
                 ) from None
             raise ReadError(
                 f"{display}:{reader.line_num}: not valid CSV ({exc}). "
@@ -342,23 +342,32 @@ def _csv_rows(
     pick = itemgetter(*[i for i, _ in known]) if len(known) > 1 else None
     start = reader.line_num + 1
     count = 0
-    for cells in reader:
-        line, start = start, reader.line_num + 1
-        if not "".join(cells).strip():
-            continue  # blank line or a row of empty cells
-        if start - line > 1 and _swallows(cells, delimiter):
-            raise ReadError(
-                f"{display}:{line}: a quote opened on this line is not closed until line "
-                f"{start - 1}, so the rows in between would be lost. "
-                f"Check the quotes on line {line}."
-            )
-        extra = False
-        if len(cells) != width:
-            extra = bool("".join(cells[width:]).strip())
-            cells = (cells + [""] * width)[:width]  # short rows: missing cells are empty
-        values = pick(cells) if pick else [cells[known[0][0]]]
-        count += 1
-        yield line, dict(zip(names, values, strict=True)), extra
+    try:
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not "".join(cells).strip():
+                continue  # blank line or a row of empty cells
+            if start - line > 1 and _swallows(cells, delimiter):
+                raise ReadError(
+                    f"{display}:{line}: a quote opened on this line is not closed until line "
+                    f"{start - 1}, so the rows in between would be lost. "
+                    f"Check the quotes on line {line}."
+                )
+            extra = False
+            if len(cells) != width:
+                extra = bool("".join(cells[width:]).strip())
+                cells = (cells + [""] * width)[:width]  # short rows: missing cells are empty
+            values = pick(cells) if pick else [cells[known[0][0]]]
+            count += 1
+            yield line, dict(zip(names, values, strict=True)), extra
+    except csv.Error as exc:
+        if "field limit" not in str(exc):
+            raise
+        # Each line is within MAX_LINE, so only a quoted cell spanning lines gets here.
+        raise ReadError(
+            f"{display}:{start}: a quote opened on this line is not closed within "
+            f"{MAX_LINE:,} characters. Check the quotes on line {start}."
+        ) from None
     if not count:
         raise ReadError(f"{display}: a header but no rows. Add one row per contact.")
 
