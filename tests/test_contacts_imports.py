@@ -171,3 +171,15 @@ def test_an_address_with_a_local_part_outside_ascii_is_rejected(project, db, mon
     ]
     # A Unicode domain is fine: it goes out as IDNA.
     assert rows(db) == [("jane@exämple.org", "Jane D", "subscribed")]
+
+
+def test_a_json_entry_without_an_address_is_rejected_like_an_empty_cell(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    text = '[{"Email": "a@who.example.org"}, {"Name": "No Key"}, {"Email": null}]'
+    result = cli(project, "contacts", "import", write(project, "m.json", text))
+    assert result.exit_code == 3
+    assert result.output.splitlines() == [
+        "m.json:2: no address; it is not a valid email address (no email address). Correct it.",
+        "m.json:3: no address; it is not a valid email address (no email address). Correct it.",
+        "m.json: 1 added, 0 updated, 0 unchanged, 2 rejected",
+    ]

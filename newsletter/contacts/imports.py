@@ -183,6 +183,8 @@ class _Planner:
         """Plan (and write) a chunk of rows: addresses are looked up a chunk at a time."""
         cleaned: list[tuple[int, dict[str, object] | str, str | None, bool]] = []
         for line, raw, extra in rows:
+            if raw.get("email") is None:  # a JSON null, or no such key: an empty cell
+                raw = {**raw, "email": ""}
             try:
                 values = clean_row(raw, labels)
                 cleaned.append((line, values, str(values["email"]), extra))
