@@ -109,7 +109,7 @@ _ADDRESS = re.compile(r"[^\s@,;\t\"]+@[^\s@,;\t\"]+\.[^\s@,;\t\"]+")
 # hundred characters; a longer line is another kind of file, or a quote that
 # was never closed, and would otherwise be held in memory whole.
 MAX_LINE = 1024 * 1024  # characters in one CSV line, and in one cell
-MAX_JSON = 32 * 1024 * 1024  # bytes of a JSON list, which is parsed whole
+MAX_JSON = 8 * 1024 * 1024  # bytes of a JSON list, which is parsed whole
 MAX_DEPTH = 32  # lists and objects nested in a JSON list: [{"Topics": [...]}] is 3
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKETS = re.compile(r"[^\[\]{}]+")
