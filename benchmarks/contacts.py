@@ -1,14 +1,20 @@
-"""Contacts benchmark: a 100,000-row import and the directory for 5,000 contacts.
+"""Contacts benchmark: imports of 100,000 and 1,000,000 rows, the directory for 5,000.
 
 Not a test. Run: python benchmarks/contacts.py [--rows 100000] [--directory 5000]
+[--memory-rows 1000000] (``--memory-rows 0`` skips the long one).
 
 Targets (issue 3): the import runs at 20,000 rows/s or more; the directory
-builds in under 1 s. Beside each figure is a baseline measured in the same
-run, so a slow machine shows up in both columns rather than as a regression:
+builds in under 1 s. Target (issue 10): a 1,000,000-row import, and its dry
+run, peak under 200 MB of memory. Beside each figure is a baseline measured in
+the same run, so a slow machine shows up in both columns rather than as a
+regression:
 
 * import: a bare ``sqlite3`` ``executemany`` of the same rows, already parsed,
   into a table with the same columns and the same unique email index, in one
   transaction (no CSV parsing, validation, history or diff);
+* memory: each import is a real ``newsletter contacts import`` process, its
+  peak RSS (``ru_maxrss``) read with ``os.wait4``; the baseline is a process
+  that reads the same file with the bare ``csv`` module and keeps nothing;
 * directory: a bare ``SELECT`` of the listed, subscribed contacts joined to
   their organisations.
 """
@@ -18,7 +24,9 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import re
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +44,7 @@ from newsletter.store.contacts import change_contact, get_contact, mark_left  # 
 HEADER = ["Email", "Full name", "Organisation", "Job title", "Country", "City", "Phone", "Topics"]
 
 
-def rows(count: int) -> list[list[str]]:
+def rows(count: int, start: int = 0) -> list[list[str]]:
     return [
         [
             f"first{n}.last{n}@agency{n % 40}.example.org",
@@ -48,7 +56,7 @@ def rows(count: int) -> list[list[str]]:
             f"+41 22 555 {n % 10000:04d}",
             "climate; supply chains",
         ]
-        for n in range(count)
+        for n in range(start, start + count)
     ]
 
 
@@ -89,7 +97,7 @@ def bench_import(folder: Path, count: int) -> None:
     start = time.perf_counter()
     plan = import_file(db, csv_path, actor="bench")
     ours = time.perf_counter() - start
-    assert len(plan.added) == count and not plan.rejected
+    assert plan.added == count and not plan.rejected
     start = time.perf_counter()
     again = import_file(db, csv_path, actor="bench")
     second = time.perf_counter() - start
@@ -101,6 +109,81 @@ def bench_import(folder: Path, count: int) -> None:
         f"   target >= 20,000 rows/s: {'ok' if count / ours >= 20e3 else 'MISSED'}"
     )
     print(f"re-import, all unchanged          {second:7.2f} s  {count / second:9,.0f} rows/s")
+
+
+BARE_CSV = """
+import csv, sys
+with open(sys.argv[1], encoding="utf-8", newline="") as fh:
+    count = sum(1 for _ in csv.reader(fh)) - 1
+print(f"{count} rows")
+"""
+# Runs a program and prints its peak RSS at exit. VmHWM is this process's own
+# high-water mark since exec; ru_maxrss of a child also counts the parent's
+# memory at fork, which would hide the figure under this script's.
+PEAK = """
+import atexit, runpy, sys
+def peak():
+    with open("/proc/self/status") as fh:
+        kb = next(line.split()[1] for line in fh if line.startswith("VmHWM"))
+    print(f"peak {kb} kB", file=sys.stderr)
+atexit.register(peak)
+sys.argv = sys.argv[1:]
+if sys.argv[0] == "-c":
+    sys.argv = sys.argv[1:]
+    exec(compile(sys.argv[0], "<baseline>", "exec"))
+else:
+    runpy.run_module(sys.argv[0], run_name="__main__")
+"""
+
+
+def measured(argv: list[str]) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB, stdout) of one process, ``python -m ARGV`` or ``-c CODE``."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", PEAK, *argv], capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    kb = re.search(r"peak (\d+) kB", done.stderr)
+    assert kb, done.stderr
+    return seconds, int(kb[1]) / 1024, done.stdout
+
+
+def write_rows(path: Path, count: int) -> None:
+    """The same rows as ``rows``, written as they are made (a million fit nowhere else)."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        for start in range(0, count, 10_000):
+            writer.writerows(rows(min(10_000, count - start), start))
+
+
+def bench_memory(folder: Path, count: int) -> None:
+    root = folder / "memory"
+    root.mkdir()
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    (root / "pyproject.toml").write_text(text[text.index("[tool.newsletter]") :], "utf-8")
+    csv_path = root / "million.csv"
+    write_rows(csv_path, count)
+    size = csv_path.stat().st_size / 1024 / 1024
+    base_s, base_mb, _ = measured(["-c", BARE_CSV, str(csv_path)])
+    cli = ["newsletter", "--root", str(root), "contacts", "import"]
+    runs = [
+        ("dry run", [*cli, str(csv_path), "--dry-run"]),
+        ("import (new)", [*cli, str(csv_path)]),
+        ("re-import, all unchanged", [*cli, str(csv_path)]),
+    ]
+    print(
+        f"{count:,} rows ({size:,.0f} MB of CSV)   baseline bare csv.reader: "
+        f"{base_s:5.1f} s  {count / base_s:9,.0f} rows/s  peak {base_mb:5.0f} MB"
+    )
+    for label, argv in runs:
+        seconds, peak, out = measured(argv)
+        summary = out.strip().splitlines()[-1]
+        assert f"{count} " in summary.replace(",", ""), summary
+        print(
+            f"  {label:<26} {seconds:5.1f} s  {count / seconds:9,.0f} rows/s  peak {peak:5.0f} MB"
+            f"   target < 200 MB: {'ok' if peak < 200 else 'MISSED'}"
+        )
 
 
 def bench_directory(folder: Path, count: int) -> None:
@@ -149,10 +232,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--directory", type=int, default=5_000)
+    parser.add_argument("--memory-rows", type=int, default=1_000_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bench_import(Path(tmp), args.rows)
         bench_directory(Path(tmp), args.directory)
+        if args.memory_rows:
+            bench_memory(Path(tmp), args.memory_rows)
 
 
 if __name__ == "__main__":

@@ -149,3 +149,86 @@ def test_reimport_never_resubscribes(project, db, monkeypatch):
         "anyone. Use contacts edit --resubscribe if they asked."
     )
     assert rows(db, "SELECT email, status FROM contacts ORDER BY email") == statuses
+
+
+NOT_ASCII = (
+    "'jané@example.org' is not a valid email address (the part before the @ has characters "
+    "outside ASCII ('é'), which most mail servers cannot deliver to; ask for the plain ASCII "
+    "address). Correct it."
+)
+
+
+def test_an_address_with_a_local_part_outside_ascii_is_rejected(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    name = write(
+        project, "intl.csv", "Email,Name\njané@example.org,Jane\njane@exämple.org,Jane D\n"
+    )
+    result = cli(project, "contacts", "import", name)
+    assert result.exit_code == 3
+    assert result.output.splitlines() == [
+        f"intl.csv:2: {NOT_ASCII}",
+        "intl.csv: 1 added, 0 updated, 0 unchanged, 1 rejected",
+    ]
+    # A Unicode domain is fine: it goes out as IDNA.
+    assert rows(db) == [("jane@exämple.org", "Jane D", "subscribed")]
+
+
+def test_a_json_entry_without_an_address_is_rejected_like_an_empty_cell(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    text = '[{"Email": "a@who.example.org"}, {"Name": "No Key"}, {"Email": null}]'
+    result = cli(project, "contacts", "import", write(project, "m.json", text))
+    assert result.exit_code == 3
+    assert result.output.splitlines() == [
+        "m.json:2: no address; it is not a valid email address (no email address). Correct it.",
+        "m.json:3: no address; it is not a valid email address (no email address). Correct it.",
+        "m.json: 1 added, 0 updated, 0 unchanged, 2 rejected",
+    ]
+
+
+@pytest.mark.parametrize("chunk,keep", [(2000, 1000), (2, 1), (1, 2)])
+def test_chunks_and_spilled_report_lines_change_nothing_in_the_outcome(
+    project, db, monkeypatch, chunk, keep
+):
+    # A long file is planned a chunk at a time and its report spills to disk;
+    # small sizes here put repeats, updates and rejections across both edges.
+    monkeypatch.chdir(project)
+    monkeypatch.setattr("newsletter.contacts.imports.CHUNK", chunk)
+    monkeypatch.setattr("newsletter.contacts.imports.Lines.KEEP", keep)
+    cli(project, "contacts", "add", "a@who.example.org", "--name", "A", "--job-title", "Old")
+    name = write(
+        project,
+        "c.csv",
+        "Email,Name,Job title,Agency\n"
+        "b@who.example.org,B,,WHO\n"
+        "a@who.example.org,A,New,\n"
+        "bad,C,,\n"
+        "B@who.example.org,B again,,\n"
+        "d@who.example.org,D,,World Health Organization\n"
+        "a@who.example.org,A again,,\n",
+    )
+    dry = cli(project, "contacts", "import", name, "--dry-run")
+    assert dry.output.splitlines() == [
+        "+ organisation 'WHO'",
+        "+ organisation 'World Health Organization'",
+        "+ b@who.example.org  'B', 'WHO', subscribed",
+        "+ d@who.example.org  'D', 'World Health Organization', subscribed",
+        "~ a@who.example.org  job_title: 'Old' → 'New'",
+        "c.csv:4: 'bad' is not a valid email address (An email address must have an @-sign). "
+        "Correct it.",
+        "c.csv:5: b@who.example.org is already on row 2. "
+        "Keep one row per address and delete the other.",
+        "c.csv:7: a@who.example.org is already on row 3. "
+        "Keep one row per address and delete the other.",
+        "c.csv: 2 added, 1 updated, 0 unchanged, 3 rejected (dry run: nothing written)",
+    ]
+    real = cli(project, "contacts", "import", name)
+    assert real.exit_code == 3
+    assert real.output.splitlines() == [
+        *dry.output.splitlines()[5:-1],
+        "c.csv: 2 added, 1 updated, 0 unchanged, 3 rejected",
+    ]
+    assert rows(db, "SELECT email, job_title FROM contacts ORDER BY id") == [
+        ("a@who.example.org", "New"),
+        ("b@who.example.org", ""),
+        ("d@who.example.org", ""),
+    ]

@@ -79,3 +79,15 @@ def test_remove_keeps_the_record(project, db, monkeypatch):
     again = cli(project, "contacts", "remove", "a@who.example.org")
     assert again.output == "a@who.example.org: already left; nothing changed.\n"
     assert rows(db) == [("a@who.example.org", "A", "left")]
+
+
+def test_add_refuses_a_local_part_outside_ascii_like_an_import(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    result = cli(project, "contacts", "add", "jané@example.org", "--name", "Jane")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: 'jané@example.org' is not a valid email address (the part before the @ has "
+        "characters outside ASCII ('é'), which most mail servers cannot deliver to; ask for "
+        "the plain ASCII address). Correct it.\n"
+    )
+    assert rows(db) == []

@@ -123,6 +123,26 @@ def test_rows_for_another_organisation_are_rejected(project, feed_server, monkey
     ) == [("subscribed",)]
 
 
+def test_a_local_part_outside_ascii_is_rejected_like_an_import(project, feed_server, monkeypatch):
+    monkeypatch.chdir(project)
+    feed_server.routes["/u.csv"] = listed(UNICEF + "amélie@unicef.example.org,Amélie,Officer\n")
+    configure_sources(
+        project,
+        f'{{ organisation = "UNICEF", url = "{feed_server.url("/u.csv")}", allow_private = true }}',
+    )
+    result = cli(project, "contacts", "sync")
+    assert result.exit_code == 3
+    assert (
+        f"{feed_server.url('/u.csv')}:4: 'amélie@unicef.example.org' is not a valid email "
+        "address (the part before the @ has characters outside ASCII ('é'), which most mail "
+        "servers cannot deliver to; ask for the plain ASCII address). Correct it.\n"
+    ) in result.output
+    assert [e for (e,) in rows(project / "contacts.db", "SELECT email FROM contacts")] == [
+        "amina.okafor@unicef.example.org",
+        "new.person@unicef.example.org",
+    ]
+
+
 FAILURES = {
     "unreachable": ("/missing.csv", listed(b"", 404), "HTTP 404 Not Found."),
     "bad encoding": (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from helpers import cli, dump, rows, write
@@ -70,6 +71,26 @@ BAD_FILES = {
     "utf-16": (
         "Email\nj@unicef.example.org\n".encode("utf-16"),
         "Error: bad.csv: UTF-16 or binary, not UTF-8 text. Save it as UTF-8 CSV.",
+    ),
+    "line over MAX_LINE": (
+        b"Email\n" + b"a" * (1024 * 1024 + 1) + b"\n",
+        "Error: bad.csv:2: the line is longer than 1,048,576 characters; no contact row is. "
+        "Check that this is the contact list, saved as CSV.",
+    ),
+    "quote never closed, over MAX_LINE": (
+        b'Email,Name\na@who.example.org,"Ann\n' + b"b@who.example.org,Bob\n" * 50_000,
+        "Error: bad.csv:2: a quote opened on this line is not closed within 1,048,576 "
+        "characters. Check the quotes on line 2.",
+    ),
+    "JSON nested 100,000 deep": (
+        b"[" * 100_000 + b"]" * 100_000,
+        "Error: bad.csv: lists or objects nested more than 32 deep. "
+        "A contact list is a list of objects; fix the file.",
+    ),
+    "JSON value nested 33 deep": (
+        b'[{"Email": ' + b"[" * 32 + b"]" * 32 + b"}]",
+        "Error: bad.csv: lists or objects nested more than 32 deep. "
+        "A contact list is a list of objects; fix the file.",
     ),
     "two email columns": (
         b"Email,E-mail\na@b.org,c@d.org\n",
@@ -179,6 +200,42 @@ def test_a_huge_cell_rejects_its_row_only(project, db, monkeypatch):
         "huge.csv: 1 added, 0 updated, 0 unchanged, 1 rejected",
     ]
     assert rows(db, "SELECT email FROM contacts") == [("ok@who.example.org",)]
+
+
+def test_a_first_line_over_128_kb_is_a_header_like_any_other(project, db, monkeypatch):
+    # csv's own limit is 128 KB; this one used to end in a traceback.
+    monkeypatch.chdir(project)
+    text = f"Email,{'N' * 140_000}\nok@who.example.org,x\n"
+    result = cli(project, "contacts", "import", write(project, "wide.csv", text))
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        f"wide.csv: note: ignored columns: '{'N' * 59}…'",
+        "wide.csv: 1 added, 0 updated, 0 unchanged, 0 rejected",
+    ]
+
+
+def test_a_json_list_over_max_json_is_refused(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    monkeypatch.setattr("newsletter.contacts.tabular.MAX_JSON", 1024 * 1024)
+    people = [{"Email": f"p{n}@who.example.org"} for n in range(40_000)]
+    result = cli(project, "contacts", "import", write(project, "big.json", json.dumps(people)))
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: big.json: a JSON list over 1 MB; JSON is read whole. "
+        "Export a list this long as CSV, which is read row by row.\n",
+    )
+    assert rows(db) == []
+
+
+def test_a_fifo_is_refused_not_waited_for(project, monkeypatch):
+    monkeypatch.chdir(project)
+    os.mkfifo(project / "pipe.csv")
+    result = cli(project, "contacts", "import", "pipe.csv")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: pipe.csv: not a regular file (a folder, a device or a pipe). "
+        "Give the path of a CSV or JSON file.\n",
+    )
 
 
 EXPORTS = {

@@ -80,7 +80,7 @@ def test_any_file_is_read_or_refused_with_a_read_error(data, fmt):
     assert "email" in records.columns and set(records.columns) <= FIELDS
     assert records.rows, "a file with no rows is refused"
     count = lines_in(data)
-    for line, row in records.rows:
+    for line, row, _ in records.rows:
         assert set(row) <= FIELDS, row
         if fmt != "json" and not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"[", b"{")):
             assert 1 <= line <= count, (line, count)

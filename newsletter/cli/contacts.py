@@ -7,6 +7,7 @@ were rejected or some sources could not be loaded.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,7 +29,7 @@ def _report(plan: Plan, dry_run: bool) -> None:
 
     for line in plan.diff() if dry_run else ():
         click.echo(line)
-    for line in (*plan.rejected, *plan.notes):
+    for line in itertools.chain(plan.rejected, plan.notes):  # rejected may be a million
         click.echo(line)
     for contact in plan.left if not dry_run else ():
         click.echo(f"{plan.display}: marked left: {show(contact.name)} <{contact.email}>")

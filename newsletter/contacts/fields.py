@@ -6,6 +6,9 @@ its values here, so the rules are the same everywhere:
 * Emails go through email-validator offline (no DNS) in strict mode and are
   stored lower-cased. Quoted local parts, domain literals and dotless domains
   are refused: they are legal in some RFC but no list provider delivers them.
+  So is a local part outside ASCII (``jané@``): it needs SMTPUTF8, which most
+  servers lack, so every send to it would fail. A Unicode domain is fine; it
+  goes out as IDNA.
 * Line breaks, tabs and other Unicode whitespace inside a text field are
   folded to one space (a spreadsheet cell with Alt+Enter is common and
   harmless). Any other control character, and the bidi override/isolate
@@ -69,8 +72,16 @@ def normalise_email(raw: str) -> str:
             allow_domain_literal=False,
             allow_display_name=False,
             allow_empty_local=False,
+            allow_smtputf8=False,
         )
     except EmailNotValidError as exc:
+        local = value.rpartition("@")[0]
+        if not local.isascii():
+            odd = show("".join(dict.fromkeys(c for c in local if not c.isascii())), 12)
+            raise ValueError(
+                f"the part before the @ has characters outside ASCII ({odd}), "
+                "which most mail servers cannot deliver to; ask for the plain ASCII address"
+            ) from None
         raise ValueError(str(exc).rstrip(".")) from None
     return info.normalized.lower()
 

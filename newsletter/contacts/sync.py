@@ -27,11 +27,12 @@ from pathlib import Path
 
 from newsletter import download
 from newsletter.config import SOURCE_EXAMPLE, Settings, Source
-from newsletter.contacts.imports import Plan, apply_plan, owner, plan_import
+from newsletter.contacts.imports import Plan, Write, owner, plan_import
 from newsletter.contacts.tabular import ReadError, read_records
 from newsletter.errors import NewsletterError
 from newsletter.sanitize import one_line
-from newsletter.store import Database, reading, writing
+from newsletter.store import Database, now, reading, writing
+from newsletter.store.contacts import default_actor
 
 MAX_BYTES = 20 * 1024 * 1024
 ACCEPT = "text/csv, application/json;q=0.9, */*;q=0.5"
@@ -111,6 +112,7 @@ def sync(
             warnings.append(f"warning: source '{source.name}': {exc} Nothing changed for it.")
             unsure.append((source, "could not be loaded"))
     plans = []
+    write = None if dry_run else Write(actor or default_actor(), at or now())
     with reading(db) if dry_run else writing(db):
         # An organisation may publish several lists (headquarters, regions):
         # a person is missing only when missing from all of them.
@@ -133,14 +135,12 @@ def sync(
         for source, records in usable:
             key = keys[source.name]
             keep = None if key in doubt else frozenset(present[key])
-            plan = plan_import(db, records, f"sync:{source.name}", source.organisation, keep)
+            plan = plan_import(db, records, f"sync:{source.name}", source.organisation, keep, write)
             if key in doubt:
                 note = (
                     f"{source.location}: note: nobody was marked left, as source "
                     f"'{doubt[key][0]}' for the same organisation {doubt[key][1]}."
                 )
                 plan = replace(plan, notes=(*plan.notes, note))
-            if not dry_run:
-                apply_plan(db, plan, actor, at)
             plans.append(plan)
     return SyncResult(tuple(plans), tuple(warnings))

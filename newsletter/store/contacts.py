@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -172,6 +172,50 @@ def find_contacts(
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
     sql += " ORDER BY coalesce(o.name, '') COLLATE NOCASE, c.name COLLATE NOCASE, c.email"
     return [_contact(row) for row in db.execute(sql, params)]
+
+
+def contacts_by_email(db: Database, emails: Sequence[str]) -> dict[str, Contact]:
+    """The stored contacts with these addresses, by lower-cased address (one query per 500)."""
+    found: dict[str, Contact] = {}
+    for n in range(0, len(emails), 500):
+        part = emails[n : n + 500]
+        sql = f"{_SELECT} WHERE c.email COLLATE NOCASE IN ({', '.join('?' * len(part))})"
+        for row in db.execute(sql, part):
+            contact = _contact(row)
+            found[contact.email.lower()] = contact
+    return found
+
+
+class FirstRows:
+    """The row of a file on which each address first appeared, in a temporary table.
+
+    A million addresses take about 170 MB in a dict; SQLite's temporary
+    database keeps them on disk, outside contacts.db (a dry run writes nothing
+    there). One import at a time per connection; ``close`` drops the table.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS first_rows"
+            " (email TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID"
+        )
+        db.execute("DELETE FROM temp.first_rows")
+
+    def add(self, rows: Sequence[tuple[str, int]]) -> dict[str, int]:
+        """Note (address, row) pairs, in file order; the first row of each address given."""
+        self.db.conn.executemany("INSERT OR IGNORE INTO temp.first_rows VALUES (?, ?)", rows)
+        emails = list({email for email, _ in rows})
+        found: dict[str, int] = {}
+        for n in range(0, len(emails), 500):
+            part = emails[n : n + 500]
+            marks = ", ".join("?" * len(part))
+            sql = f"SELECT email, line FROM temp.first_rows WHERE email IN ({marks})"
+            found.update(self.db.execute(sql, part).fetchall())
+        return found
+
+    def close(self) -> None:
+        self.db.execute("DROP TABLE IF EXISTS temp.first_rows")
 
 
 def organisation_id(db: Database, name: str, acronym: str = "", website: str = "") -> int:
