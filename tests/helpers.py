@@ -282,6 +282,36 @@ def dump(path) -> str:
         conn.close()
 
 
+def state(root: Path) -> dict[str, bytes]:
+    """The bytes a failed command must leave alone: contacts.db with its write-ahead log
+    (missing or empty alike) and every file under ``issues/*/build/``, by path relative
+    to ``root``. Equal states mean nothing of them changed, byte for byte."""
+    found = {}
+    for name in ("contacts.db", "contacts.db-wal", "contacts.db-journal"):
+        path = root / name
+        found[name] = path.read_bytes() if path.is_file() else b""
+    builds = sorted((root / "issues").glob("*/build"))
+    for path in builds + sorted((root / "issues").glob("*/build/**/*")):
+        name = str(path.relative_to(root))
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            found[name] = b"(not a regular file)"
+        else:
+            found[name] = path.read_bytes() if path.is_file() else b"(folder)"
+    return found
+
+
+def no_traceback(result: Result) -> None:
+    """A command ended as the house rules say: 0, 1 (a user's mistake), 2 (usage), 3
+    (partly done) or 130 (stopped), and never by an exception of ours."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in EXIT_CODES, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+
+
+# Every exit code a command uses (the README's table lists exactly these).
+EXIT_CODES = (0, 1, 2, 3, 130)
+
+
 def rows(db, sql="SELECT email, name, status FROM contacts ORDER BY email"):
     conn = sqlite3.connect(db)
     try:

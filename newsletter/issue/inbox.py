@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from newsletter.config import Settings
-from newsletter.errors import NewsletterError
+from newsletter.errors import BadUsage, NewsletterError
 from newsletter.files import write_atomic
 from newsletter.issue.items import load_item, split_front_matter
 from newsletter.issue.keys import FeedGuid, canonical_url
@@ -174,11 +174,11 @@ def resolve(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
     inbox = folder / "inbox"
     rel = f"issues/{folder.name}/inbox"
     if all_ and names:
-        raise NewsletterError(f"{rel}: give candidate names or --all, not both.")
+        raise BadUsage(f"{rel}: give candidate names or --all, not both.")
     if all_:
         return sorted(inbox.glob("*.md")) if inbox.is_dir() else []
     if not names:
-        raise NewsletterError(
+        raise BadUsage(
             f"{rel}: no candidates named. Give NAME... or --all; list them with: "
             f"newsletter inbox {folder.name}"
         )
