@@ -50,6 +50,20 @@ CORPUS = Path(os.environ.get("NEWSLETTER_CORPUS", REPO.parent / "shared" / "corp
 SECRET = "test-secret-0123456789abcdef"
 
 
+# -- Hypothesis ------------------------------------------------------------------------
+
+CI_EXAMPLES = 200  # examples per property in the "ci" profile (conftest.py)
+DEEP_FACTOR = 20  # HYPOTHESIS_PROFILE=deep tries this many times more
+
+
+def examples(ci: int) -> int:
+    """``max_examples`` for a property that runs whole commands: ``ci`` in the ci
+    profile, scaled like every other property under another (``deep``: 20 times)."""
+    from hypothesis import settings
+
+    return max(1, round(ci * settings().max_examples / CI_EXAMPLES))
+
+
 # -- the command line ----------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from helpers import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +35,7 @@ URLS = st.builds(
 
 
 # More examples than the profile in conftest.py: URLs are cheap to check.
-SETTINGS = settings(max_examples=300)
+SETTINGS = settings(max_examples=examples(300))
 
 
 def check(url: str) -> None:
