@@ -40,6 +40,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck
 
 from newsletter.build.browser import find_chromium
 from newsletter.cli import main
@@ -324,6 +325,25 @@ def no_traceback(result: Result) -> None:
 
 # Every exit code a command uses (the README's table lists exactly these).
 EXIT_CODES = (0, 1, 2, 3, 130)
+
+# What a property test lets pass to Hypothesis: a project made once per test, reused
+# by every example (each runs quickly enough; the fixture is set up again per test).
+PROPERTY = {"suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+
+
+def unharmed(root: Path, *args: str, input: str | None = None) -> Result:
+    """Run a command on generated input and check the house promise: it ends with 0, 1,
+    2 or 3 and no traceback, and if it failed (1 or 2), contacts.db and every build/
+    are byte for byte as before. Returns the result for further checks."""
+    before = state(root)
+    result = cli(root, *args, input=input)
+    no_traceback(result)
+    assert result.exit_code != 130, result.output
+    if result.exit_code in (1, 2):
+        after = state(root)
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        assert not changed, f"exit {result.exit_code} but changed {changed}: {result.output}"
+    return result
 
 
 def rows(db, sql="SELECT email, name, status FROM contacts ORDER BY email"):
