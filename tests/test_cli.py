@@ -183,3 +183,19 @@ def test_a_command_line_that_contradicts_itself_is_a_usage_error(project, args, 
     result = _same_after(project, args)
     assert result.exit_code == 2, result.output
     assert result.output.splitlines()[-1] == f"Error: {message}"
+
+
+def test_the_state_helper_sees_every_change_the_usage_tests_rule_out(project):
+    # helpers.state is what "changes nothing" means above: it must see each kind of write.
+    built(project)
+    add_contacts(project, 1)
+    before = state(project)
+    assert state(project) == before
+    (project / "issues/2026-Q4/build/email.txt").write_text("changed")
+    assert state(project) != before
+    before = state(project)
+    add_contacts(project, 1)
+    assert state(project) != before
+    before = state(project)
+    (project / "issues/2026-Q4/build/new.txt").write_text("new")
+    assert state(project) != before
