@@ -194,7 +194,7 @@ def test_the_state_helper_sees_every_change_the_usage_tests_rule_out(project):
     (project / "issues/2026-Q4/build/email.txt").write_text("changed")
     assert state(project) != before
     before = state(project)
-    add_contacts(project, 1)
+    add_contacts(project, [{"email": "another@example.org"}])
     assert state(project) != before
     before = state(project)
     (project / "issues/2026-Q4/build/new.txt").write_text("new")
