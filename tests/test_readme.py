@@ -99,3 +99,19 @@ def test_the_exit_code_table_lists_exactly_the_codes_the_commands_use():
     table = {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)}
     assert table == _exit_codes_in_code() == set(EXIT_CODES)
     assert README.count("| code | meaning |") == 1  # one table, not one per command
+
+
+def test_the_limits_table_is_models_limits():
+    from newsletter.models import LIMITS
+
+    section = README.split("Each number has one range", 1)[1].split("\n\n", 2)[1]
+    found = {}
+    for line in section.splitlines()[2:]:
+        setting, _option, written = (cell.strip() for cell in line.strip("|").split("|"))
+        found[setting.split("`")[1]] = written
+    expected = {}
+    for key, limit in LIMITS.items():
+        low = f"above {limit.minimum:,g}, at most" if limit.above else f"{limit.minimum:,g} to"
+        unit = f" {limit.unit}" if limit.unit else ""
+        expected[key] = f"{low} {limit.maximum:,.0f}{unit}"
+    assert found == expected
