@@ -152,7 +152,7 @@ def test_a_bad_value_of_a_typed_option_is_a_usage_error(project, args):
         (["send", "2026-Q4", "-o", "folder"], "-o folder: expected KEY=VALUE, e.g. -o port=2525."),
         (
             ["send", "2026-Q4", "--to", "not-an-address"],
-            "--to not-an-address: address is not an email address. Correct the address and "
+            "--to 'not-an-address': address is not an email address. Correct the address and "
             "run again.",
         ),
         (
