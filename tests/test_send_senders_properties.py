@@ -52,6 +52,7 @@ PAIRS = st.one_of(st.builds(lambda k, v: f"{k}={v}", KEYS, VALUES), st.text(max_
 @example(pairs=["port=70000"])
 @example(pairs=["=x"])
 @example(pairs=["helo=a\nb", "timeout=inf"])
+@example(pairs=["security="])  # an empty value is the default, not a KeyError
 def test_a_dry_run_with_any_smtp_options_ends_cleanly(outbox_ready, monkeypatch, pairs):
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     args = ["send", "2026-Q4", "--dry-run", "--sender", "smtp", "-o", "host=127.0.0.1"]
@@ -64,9 +65,10 @@ def test_a_dry_run_with_any_smtp_options_ends_cleanly(outbox_ready, monkeypatch,
     event(f"exit {result.exit_code}")
 
 
-# Where the outbox may be asked to write: kept to places under the test's own folder
-# (the tests run as any user, root included), plus the devices and files that must be
-# refused.
+# Where the outbox may be asked to write: only places under the test's own folder. The
+# tests may run as root, and a generated absolute path would be made anywhere (a deep run
+# once shrank "/etc/passwd" into a hundred new folders), so the other options drawn below
+# never include "folder".
 FOLDERS = st.sampled_from(
     [
         "",
@@ -81,8 +83,11 @@ FOLDERS = st.sampled_from(
 )
 
 
+NOT_FOLDER = PAIRS.filter(lambda pair: pair.partition("=")[0].strip() != "folder")
+
+
 @settings(max_examples=examples(60), **PROPERTY)
-@given(folder=FOLDERS, pairs=st.lists(PAIRS, max_size=2))
+@given(folder=FOLDERS, pairs=st.lists(NOT_FOLDER, max_size=2))
 @example(folder="out", pairs=[])
 def test_a_test_send_through_the_outbox_with_any_folder_ends_cleanly(
     outbox_ready, monkeypatch, folder, pairs

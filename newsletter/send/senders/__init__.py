@@ -182,7 +182,8 @@ def load_sender(
             error = checked.errors[0]
             key = error.key.partition(".")[0] if typed else ""
             raise context.mistake(error.message, key)
-        options.update({k: v for k, v in checked.values.items() if k in values})
+        # An empty value ("-o security=", security = "") means the option's default.
+        options.update({k: v for k, v in checked.values.items() if k in values and v is not None})
     spec = SenderSpec(name, table.plugin, factory, options, context)
     spec.new()  # constructing validates the options, before anything is sent
     return spec
