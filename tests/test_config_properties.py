@@ -8,6 +8,7 @@ and changes neither contacts.db nor build/ (helpers.unharmed).
 
 from __future__ import annotations
 
+import pytest
 from helpers import PROPERTY, examples, settings_toml, unharmed
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
@@ -96,3 +97,12 @@ def test_check_and_a_dry_run_on_any_settings_end_cleanly(outbox_ready, text):
     dry = unharmed(outbox_ready, "send", "2026-Q4", "--dry-run")
     assert dry.exit_code in (0, 1), dry.output
     event(f"check {check.exit_code}, send --dry-run {dry.exit_code}")
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 10: content (TOML nesting): 5,000-deep arrays: RecursionError"
+)
+def test_check_on_deeply_nested_settings_ends_cleanly(outbox_ready):
+    (outbox_ready / "pyproject.toml").write_text(BASE + "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    result = unharmed(outbox_ready, "check", "2026-Q4")
+    assert result.exit_code == 1, result.output

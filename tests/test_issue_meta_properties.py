@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from helpers import PROPERTY, examples, make_issue, unharmed
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -144,3 +145,15 @@ def test_check_on_any_issue_toml_ends_cleanly(outbox_ready, data, issue_id):
     (folder / "issue.toml").write_bytes(data)
     result = unharmed(outbox_ready, "check", issue_id)
     assert result.exit_code in (0, 1), result.output
+
+
+DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 10: content (TOML nesting): 5,000-deep arrays: RecursionError"
+)
+def test_check_on_a_deeply_nested_issue_toml_ends_cleanly(outbox_ready):
+    (outbox_ready / "issues/2026-Q4/issue.toml").write_text(GOOD + DEEP)
+    result = unharmed(outbox_ready, "check", "2026-Q4")
+    assert result.exit_code == 1, result.output
