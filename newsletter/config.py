@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from newsletter.errors import NewsletterError
 from newsletter.files import NotUTF8, decode
-from newsletter.models import MAX_CONCURRENCY, SectionConfig
+from newsletter.models import LIMITS, SectionConfig
 from newsletter.schema import (
     Field,
     Invalid,
@@ -34,11 +34,10 @@ from newsletter.schema import (
     header_text,
     line,
     lines_under,
-    number,
+    ranged,
     read_toml,
     shown,
     toml_lines,
-    whole,
 )
 
 TABLE = "tool.newsletter"
@@ -203,13 +202,14 @@ def _dkim() -> Kind:
 SEND = Schema(
     fields=(
         Field("sender", line(), default="outbox"),
-        Field("concurrency", whole(1, MAX_CONCURRENCY), default=4),
-        Field("rate", number(0), default=0.0),
-        Field("max_per_hour", whole(0), default=0),
-        Field("max_attempts", whole(1), default=5),
-        Field("retry_delay", number(0), default=2.0),
-        Field("retry_delay_max", number(0), default=300.0),
-        Field("max_consecutive_failures", whole(1), default=20),
+        # The numbers: one range each, shared with the send options (models.LIMITS).
+        Field("concurrency", ranged(LIMITS["concurrency"]), default=4),
+        Field("rate", ranged(LIMITS["rate"]), default=0.0),
+        Field("max_per_hour", ranged(LIMITS["max_per_hour"]), default=0),
+        Field("max_attempts", ranged(LIMITS["max_attempts"]), default=5),
+        Field("retry_delay", ranged(LIMITS["retry_delay"]), default=2.0),
+        Field("retry_delay_max", ranged(LIMITS["retry_delay_max"]), default=300.0),
+        Field("max_consecutive_failures", ranged(LIMITS["max_consecutive_failures"]), default=20),
         Field("durable", boolean(), default=True),
         Field("return_path", header_text(line()), default=""),
         Field("unsubscribe_address", header_text(line()), default=""),
@@ -242,7 +242,7 @@ SOURCE = Schema(
         Field("path", line()),
         Field("url", line()),
         Field("format", choice(("csv", "json"))),
-        Field("timeout", number(above=0, maximum=600, unit="seconds"), default=30.0),
+        Field("timeout", ranged(LIMITS["timeout"]), default=30.0),
         Field("allow_private", boolean(), default=False),
     ),
     assign=_toml,

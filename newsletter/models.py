@@ -92,6 +92,36 @@ class Issue:
 FEED_TIMEOUT = 20.0  # seconds for each feed, body included (newsletter collect --timeout)
 MAX_CONCURRENCY = 64  # connections a send may open ([tool.newsletter.send], --concurrency)
 
+
+@dataclass(frozen=True)
+class Range:
+    """The numbers a setting may hold, and its command-line option too: one rule for both.
+
+    ``schema.ranged`` makes it the settings' kind; ``cli.env.InRange`` the option's
+    click type, which calls that same kind, so the two can never drift apart.
+    """
+
+    minimum: float
+    maximum: float
+    whole: bool = False  # a whole number (connections, messages), else any finite number
+    above: bool = False  # strictly above the minimum (a timeout of 0 means nothing)
+    unit: str = ""  # "seconds", for messages
+
+
+# Each bounded number in [tool.newsletter.send], `sources` and the command line, by the
+# name of its setting. The ceilings are far above any real use and keep a slip of the
+# finger (concurrency = 100000, rate = 1e400) from starting a run that cannot work.
+LIMITS = {
+    "concurrency": Range(1, MAX_CONCURRENCY, whole=True),  # --concurrency
+    "rate": Range(0, 100_000),  # messages a second; 0 = no limit (--rate)
+    "max_per_hour": Range(0, 100_000_000, whole=True),  # 0 = no cap (--max-per-hour)
+    "max_attempts": Range(1, 100, whole=True),
+    "retry_delay": Range(0, 3600, unit="seconds"),
+    "retry_delay_max": Range(0, 86_400, unit="seconds"),
+    "max_consecutive_failures": Range(1, 1_000_000, whole=True),
+    "timeout": Range(0, 600, above=True, unit="seconds"),  # a source; collect --timeout
+}
+
 # A contact's status. Consent only moves away from "subscribed" by itself.
 STATUSES = ("subscribed", "unsubscribed", "bounced", "left")
 

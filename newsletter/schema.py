@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from newsletter.models import Range
+
 # C0 and C1 controls other than tab and line breaks: never meaningful in a field.
 # U+FFFE and U+FFFF are not characters at all: XML, so MJML, refuses them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
@@ -330,7 +332,9 @@ def number(
     """A finite number within bounds (``above``: strictly greater than)."""
     bounds = _bounds(minimum, maximum)
     if above is not None:
-        bounds = f" above {above:g}" + (f" and at most {maximum:g}" if maximum is not None else "")
+        bounds = f" above {_num(above)}" + (
+            f" and at most {_num(maximum)}" if maximum is not None else ""
+        )
     expected = f"a number{' of ' + unit if unit else ''}{bounds}"
 
     def parse(value: Any) -> float:
@@ -358,14 +362,28 @@ def number(
     return Kind(parse, expected, f"Write {expected}.", from_text)
 
 
+def _num(value: float) -> str:
+    """A bound as a message writes it: 64, 0.5, 100,000,000 (never 1e+08)."""
+    return f"{value:g}" if abs(value) < 1e6 else f"{value:,.0f}"
+
+
 def _bounds(minimum: float | None, maximum: float | None) -> str:
     if minimum is not None and maximum is not None:
-        return f" from {minimum:g} to {maximum:g}"
+        return f" from {_num(minimum)} to {_num(maximum)}"
     if minimum is not None:
-        return f" of at least {minimum:g}"
+        return f" of at least {_num(minimum)}"
     if maximum is not None:
-        return f" of at most {maximum:g}"
+        return f" of at most {_num(maximum)}"
     return ""
+
+
+def ranged(limit: Range) -> Kind:
+    """The kind of a number declared in ``models.LIMITS``: settings and options share it."""
+    if limit.whole:
+        return whole(int(limit.minimum), int(limit.maximum))
+    if limit.above:
+        return number(maximum=limit.maximum, above=limit.minimum, unit=limit.unit)
+    return number(limit.minimum, limit.maximum, unit=limit.unit)
 
 
 TRUE_WORDS = {"true", "yes", "1", "on"}

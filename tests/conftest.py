@@ -13,12 +13,15 @@ test_templates*.py, test_readme.py and test_style.py what is not Python.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 import pytest
 from helpers import (
+    CI_EXAMPLES,
     CORPUS,
+    DEEP_FACTOR,
     SECRET,
     FeedServer,
     SMTPServer,
@@ -36,9 +39,16 @@ from newsletter.store.contacts import create_contact
 # Hypothesis keeps its example database and caches under the folder it was
 # imported in (the repository), already while collecting: keep them in tmp,
 # and keep no example database at all, so no test leaves state behind.
+# Two profiles: "ci" (the default) tries CI_EXAMPLES examples per property;
+# HYPOTHESIS_PROFILE=deep tries twenty times as many, for a longer run by hand.
+# A property that runs a whole command asks for fewer with helpers.examples(n),
+# which scales with the profile the same way.
 configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "newsletter-hypothesis")
-settings.register_profile("newsletter", database=None, deadline=None, max_examples=60)
-settings.load_profile("newsletter")
+settings.register_profile("ci", database=None, deadline=None, max_examples=CI_EXAMPLES)
+settings.register_profile(
+    "deep", database=None, deadline=None, max_examples=CI_EXAMPLES * DEEP_FACTOR
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

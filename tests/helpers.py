@@ -45,6 +45,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck
 
 from newsletter.build.browser import find_chromium
 from newsletter.cli import main
@@ -53,6 +54,20 @@ from newsletter.send.message import Layout, Recipient
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSLETTER_CORPUS", REPO.parent / "shared" / "corpus"))
 SECRET = "test-secret-0123456789abcdef"
+
+
+# -- Hypothesis ------------------------------------------------------------------------
+
+CI_EXAMPLES = 200  # examples per property in the "ci" profile (conftest.py)
+DEEP_FACTOR = 20  # HYPOTHESIS_PROFILE=deep tries this many times more
+
+
+def examples(ci: int) -> int:
+    """``max_examples`` for a property that runs whole commands: ``ci`` in the ci
+    profile, scaled like every other property under another (``deep``: 20 times)."""
+    from hypothesis import settings
+
+    return max(1, round(ci * settings().max_examples / CI_EXAMPLES))
 
 
 # -- the command line ----------------------------------------------------------------
@@ -347,6 +362,55 @@ def dump(path) -> str:
         return "\n".join(conn.iterdump())
     finally:
         conn.close()
+
+
+def state(root: Path) -> dict[str, bytes]:
+    """The bytes a failed command must leave alone: contacts.db with its write-ahead log
+    (missing or empty alike) and every file under ``issues/*/build/``, by path relative
+    to ``root``. Equal states mean nothing of them changed, byte for byte."""
+    found = {}
+    for name in ("contacts.db", "contacts.db-wal", "contacts.db-journal"):
+        path = root / name
+        found[name] = path.read_bytes() if path.is_file() else b""
+    builds = sorted((root / "issues").glob("*/build"))
+    for path in builds + sorted((root / "issues").glob("*/build/**/*")):
+        name = str(path.relative_to(root))
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            found[name] = b"(not a regular file)"
+        else:
+            found[name] = path.read_bytes() if path.is_file() else b"(folder)"
+    return found
+
+
+def no_traceback(result: Result) -> None:
+    """A command ended as the house rules say: 0, 1 (a user's mistake), 2 (usage), 3
+    (partly done) or 130 (stopped), and never by an exception of ours."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in EXIT_CODES, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+
+
+# Every exit code a command uses (the README's table lists exactly these).
+EXIT_CODES = (0, 1, 2, 3, 130)
+
+# What a property test lets pass to Hypothesis: a project made once per test, reused
+# by every example (each runs quickly enough; the fixture is set up again per test).
+PROPERTY = {"suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+
+
+def unharmed(root: Path, *args: str, input: str | None = None) -> Result:
+    """Run a command on generated input and check the house promise: it ends with 0, 1,
+    2 or 3 and no traceback, and if it failed (1 or 2), contacts.db and every build/
+    are byte for byte as before. Returns the result for further checks."""
+    before = state(root)
+    result = cli(root, *args, input=input)
+    no_traceback(result)
+    assert result.exit_code != 130, result.output
+    if result.exit_code in (1, 2):
+        after = state(root)
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        assert not changed, f"exit {result.exit_code} but changed {changed}: {result.output}"
+    return result
 
 
 def rows(db, sql="SELECT email, name, status FROM contacts ORDER BY email"):

@@ -1,8 +1,16 @@
-"""newsletter.cli: the command group itself: where it finds the project."""
+"""newsletter.cli: the command group itself: where it finds the project, usage errors."""
 
 from __future__ import annotations
 
-from helpers import cli, make_issue
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import Result
+from helpers import add_contacts, built, cli, make_issue, state
+
+from newsletter.cli import main
+from newsletter.cli.env import InRange
 
 
 def test_root_from_environment(project, monkeypatch):
@@ -10,3 +18,189 @@ def test_root_from_environment(project, monkeypatch):
     monkeypatch.setenv("NEWSLETTER_ROOT", str(project))
     result = cli(None, "check", "2026-Q4")
     assert result.exit_code == 0, result.output
+
+
+# -- usage errors: exit 2 in every command, as click does, and nothing written ----------
+
+
+def _commands() -> list[tuple[list[str], click.Command]]:
+    """Every command of the CLI, with the words that run it (``["contacts", "add"]``)."""
+    found = []
+
+    def walk(group: click.Group, words: list[str]) -> None:
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            if isinstance(command, click.Group):
+                walk(command, [*words, name])
+            elif command is not None:
+                found.append(([*words, name], command))
+
+    walk(main, [])
+    return found
+
+
+COMMANDS = _commands()
+
+
+def _required(command: click.Command) -> list[str]:
+    """Plausible values for a command's required arguments and options."""
+    out: list[str] = []
+    for param in command.params:
+        if isinstance(param, click.Argument) and param.required:
+            out.append(
+                {"ISSUE_ID": "2026-Q4", "EMAIL": "a@example.org"}.get(param.name.upper(), "x")
+            )
+        elif isinstance(param, click.Option) and param.required:
+            out += [param.opts[0], "news"]
+    return out
+
+
+def _bad_values(param: click.Option) -> list[str]:
+    """Values click itself refuses for a typed option: wrong form, outside its range."""
+    kind = param.type
+    if isinstance(kind, click.Choice):
+        return ["no-such-choice"]
+    if isinstance(kind, click.IntRange | click.FloatRange):
+        bad = ["x", "1.5"] if isinstance(kind, click.IntRange) else ["x", "nan", "1e999"]
+        bad += [] if kind.min is None else [str(kind.min - 1)]
+        bad += [] if kind.max is None else [str(kind.max + 1)]
+        return bad
+    if isinstance(kind, InRange):
+        bad = ["x", "nan", "inf", "1e999", "9" * 5000, str(kind.limit.maximum * 2)]
+        bad += [str(kind.limit.minimum - 1), *([str(kind.limit.minimum)] * kind.limit.above)]
+        return bad + (["1.5"] if kind.limit.whole else [])
+    if isinstance(kind, click.Path) and kind.exists:
+        return ["no/such/file"]
+    return []
+
+
+def _typed_cases() -> list:
+    cases = []
+    for words, command in COMMANDS:
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.is_flag:
+                for value in _bad_values(param):
+                    args = [*words, *_required(command), param.opts[-1], value]
+                    cases.append(pytest.param(args, id=" ".join(args)[:60]))
+    return cases
+
+
+def _unusable(project: Path) -> None:
+    """A project where everything could run: an issue built, contacts, a feed."""
+    built(project)
+    add_contacts(project, 2)
+
+
+def _same_after(project: Path, args: list[str]) -> Result:
+    before = state(project)
+    result = cli(project, *args)
+    assert state(project) == before
+    return result
+
+
+@pytest.mark.parametrize(
+    "words", [pytest.param(words, id=" ".join(words)) for words, _ in COMMANDS]
+)
+def test_an_unknown_option_is_a_usage_error_in_every_command(project, words):
+    _unusable(project)
+    result = _same_after(project, [*words, "--no-such-option"])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1].startswith("Error: No such option '--no-such-option'.")
+
+
+@pytest.mark.parametrize(
+    "words,command",
+    [
+        pytest.param(words, command, id=" ".join(words))
+        for words, command in COMMANDS
+        if any(p.required for p in command.params)
+    ],
+)
+def test_a_missing_argument_is_a_usage_error_in_every_command(project, words, command):
+    _unusable(project)
+    result = _same_after(project, words)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1].startswith("Error: Missing ")
+
+
+@pytest.mark.parametrize("args", _typed_cases())
+def test_a_bad_value_of_a_typed_option_is_a_usage_error(project, args):
+    _unusable(project)
+    result = _same_after(project, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1].startswith("Error: Invalid value for ")
+
+
+# The command line checks click types cannot make: each names what is wrong, exits 2
+# before anything is read or written.
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["check", "2026 Q4"],
+            "'2026 Q4': not a valid issue ID. Use letters, digits and dashes, such as 2026-Q4.",
+        ),
+        (
+            ["send", "../2026-Q4", "--yes"],
+            "'../2026-Q4': not a valid issue ID. Use letters, digits and dashes, such as 2026-Q4.",
+        ),
+        (
+            ["send", "2026-Q4", "--to", "me@example.org", "--dry-run"],
+            "--to and --dry-run: use one or the other.",
+        ),
+        (["send", "2026-Q4", "-o", "folder"], "-o folder: expected KEY=VALUE, e.g. -o port=2525."),
+        (
+            ["send", "2026-Q4", "--to", "not-an-address"],
+            "--to 'not-an-address': address is not an email address. Correct the address and "
+            "run again.",
+        ),
+        (
+            ["send", "2026-Q4", "--yes", "-o", "concurrency=100000"],
+            "-o concurrency=100000 (sender outbox): unknown option 'concurrency'. Use one of: "
+            "folder.",
+        ),
+        (
+            ["accept", "2026-Q4"],
+            "issues/2026-Q4/inbox: no candidates named. Give NAME... or --all; "
+            "list them with: newsletter inbox 2026-Q4",
+        ),
+        (
+            ["reject", "2026-Q4", "a", "--all"],
+            "issues/2026-Q4/inbox: give candidate names or --all, not both.",
+        ),
+        (
+            ["contacts", "edit", "person0@example.org", "--status", "left", "--resubscribe"],
+            "person0@example.org: --resubscribe and --status disagree.",
+        ),
+        (
+            ["contacts", "edit", "nobody@example.org", "--status", "left", "--resubscribe"],
+            "nobody@example.org: --resubscribe and --status disagree.",
+        ),
+        (
+            ["feeds", "add", "https://example.org/feed", "--section", "news", "--name", " "],
+            "--name: empty. Give the feed a short name, e.g. --name 'UN News'.",
+        ),
+    ],
+)
+def test_a_command_line_that_contradicts_itself_is_a_usage_error(project, args, message):
+    _unusable(project)
+    result = _same_after(project, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == f"Error: {message}"
+
+
+def test_the_state_helper_sees_every_change_the_usage_tests_rule_out(project):
+    # helpers.state is what "changes nothing" means above: it must see each kind of write.
+    built(project)
+    add_contacts(project, 1)
+    before = state(project)
+    assert state(project) == before
+    (project / "issues/2026-Q4/build/email.txt").write_text("changed")
+    assert state(project) != before
+    before = state(project)
+    add_contacts(project, [{"email": "another@example.org"}])
+    assert state(project) != before
+    before = state(project)
+    (project / "issues/2026-Q4/build/new.txt").write_text("new")
+    assert state(project) != before

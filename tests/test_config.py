@@ -9,7 +9,8 @@ from helpers import add_contacts, built, cli, ledger_rows, make_issue, settings_
 
 from newsletter.config import Dkim, load_settings
 from newsletter.errors import NewsletterError
-from newsletter.schema import shown
+from newsletter.models import LIMITS
+from newsletter.schema import ranged, shown
 
 
 @pytest.mark.parametrize(
@@ -310,3 +311,50 @@ def test_any_value_of_any_setting_is_read_or_refused_in_one_line(project, table,
     except NewsletterError as exc:
         assert exc.message.startswith(f"{path}:"), exc.message
         assert "\n" not in exc.message and len(exc.message) < 400, exc.message
+
+
+# One range per number (models.LIMITS): the setting and its option accept and refuse the
+# same values. The settings exit 1 naming the line; the option is a usage error, exit 2.
+SHARED = [("concurrency", "--concurrency"), ("rate", "--rate"), ("max_per_hour", "--max-per-hour")]
+
+
+def _values(key: str) -> list[tuple[str, bool]]:
+    """(TOML/option text, accepted) at and beyond the edges of the key's range."""
+    limit = LIMITS[key]
+    low, high = limit.minimum, limit.maximum
+    form = (lambda x: str(int(x))) if limit.whole else (lambda x: repr(float(x)))
+    return [
+        (form(low), True),
+        (form(high), True),
+        (form(low - 1), False),
+        (form(high + 1), False),
+        (form(high * 1000), False),
+        ("100000", key != "concurrency"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "key,option,value,ok",
+    [(k, o, v, ok) for k, o in SHARED for v, ok in _values(k)],
+)
+def test_a_send_setting_and_its_option_share_one_range(project, key, option, value, ok):
+    built(project)
+    add_contacts(project, 1)
+    by_option = cli(project, "send", "2026-Q4", "--dry-run", option, value)
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + f"\n[tool.newsletter.send]\n{key} = {value}\n")
+    line = len(path.read_text().splitlines())
+    by_setting = cli(project, "send", "2026-Q4", "--dry-run")
+    if ok:
+        assert (by_option.exit_code, by_setting.exit_code) == (0, 0), by_setting.output
+        return
+    assert by_option.exit_code == 2
+    reason = ranged(LIMITS[key]).expected
+    assert by_option.output.splitlines()[-1] == (
+        f"Error: Invalid value for '{option}': '{value}' is not {reason}."
+    )
+    assert by_setting.exit_code == 1
+    assert by_setting.output == (
+        f"Error: {path}:{line}: [tool.newsletter.send] {key} '{value}' is not {reason}. "
+        f"Write {reason}.\n"
+    )

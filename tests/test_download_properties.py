@@ -10,6 +10,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 import pytest
+from helpers import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -36,7 +37,7 @@ URLS = st.builds(
 
 
 # More examples than the profile in conftest.py: URLs are cheap to check.
-SETTINGS = settings(max_examples=300)
+SETTINGS = settings(max_examples=examples(300))
 
 
 def check(url: str) -> None:

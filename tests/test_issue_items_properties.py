@@ -2,7 +2,9 @@
 
 Contributors write item files by hand and feeds write them through `collect`, so
 load_item meets any bytes at all. Whatever a file holds, it answers an Item or
-the problems, each error with a line that is in the file.
+the problems, each error with a line that is in the file; and `check` and `build`
+on an issue holding it end cleanly (helpers.unharmed), a failed build keeping the
+last build/ as it was.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import re
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from helpers import PROPERTY, examples, unharmed
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from newsletter.issue.items import item_schema, load_item
@@ -138,3 +141,57 @@ def test_an_impossible_value_is_a_problem_not_a_traceback(tmp_path, field, messa
     path.write_text(f"---\ntitle: T\nsection: news\n{field}\n---\nText.\n")
     item, problems = load_item(path, "items/item.md", SECTIONS, WINDOW, TODAY)
     assert item is None and [(p.line, p.message) for p in problems] == [(4, message)]
+
+
+# -- through the command line: check and build on any item file ---------------------------
+
+# A sound item with one generated line and body: most pass check, so build runs too.
+NEAR_GOOD = st.builds(
+    lambda line, body: (
+        "---\ntitle: A generated item\nsection: news\ndate: 2026-10-05\n"
+        f"link: https://example.org/generated\n{line}\n---\n{body}\n"
+    ).encode("utf-8", "surrogatepass"),
+    st.lists(
+        st.builds(lambda k, v: f"{k}: {v}", st.sampled_from(item_schema(("news",)).names), VALUE),
+        max_size=2,
+    ).map("\n".join),
+    BODY,
+)
+GOOD_HEAD = st.builds(  # a sound front matter over any body (Markdown, HTML, bytes)
+    lambda body: b"---\ntitle: T\nsection: news\ndate: 2026-10-05\n---\n" + body,
+    st.one_of(BODY.map(lambda t: t.encode("utf-8", "surrogatepass")), st.binary(max_size=100)),
+)
+
+
+@settings(max_examples=examples(200), **PROPERTY)
+@given(data=st.one_of(ENCODED, NEAR_GOOD, GOOD_HEAD))
+@example(data=b"---\ntitle: x\nsection: news\ndate: 2026-02-30\n---\n")
+@example(data=b"---\ntitle: x\nsection: news\nweight: !!int abc\n---\n")
+@example(data=b"---\ntitle: &a [*a]\n---\n")
+def test_check_on_any_item_file_ends_cleanly(outbox_ready, data):
+    (outbox_ready / "issues/2026-Q4/items/generated.md").write_bytes(data)
+    result = unharmed(outbox_ready, "check", "2026-Q4")
+    assert result.exit_code in (0, 1), result.output
+    event(f"exit {result.exit_code}")
+
+
+@settings(max_examples=examples(40), **PROPERTY)
+@given(data=st.one_of(ENCODED, NEAR_GOOD, GOOD_HEAD))
+@example(data=b"---\ntitle: x\nsection: news\nlink: https://example.org/x\n---\n<b>" * 3)
+@example(data=b"---\ntitle: x\nsection: news\nimage: javascript:alert(1)\n---\nx")
+def test_build_on_any_item_file_ends_cleanly_and_a_failed_build_keeps_the_last(outbox_ready, data):
+    (outbox_ready / "issues/2026-Q4/items/generated.md").write_bytes(data)
+    result = unharmed(outbox_ready, "build", "2026-Q4")
+    assert result.exit_code in (0, 1), result.output
+    event(f"exit {result.exit_code}")
+
+
+# Tags whose constructor fails with something other than ValueError (KeyError,
+# AttributeError, IndexError): each is one line naming the field.
+@pytest.mark.parametrize("value", ["!!bool maybe", "!!timestamp garbage", "!!int", "!!float"])
+def test_check_on_an_item_with_a_tag_yaml_cannot_make_ends_cleanly(outbox_ready, value):
+    (outbox_ready / "issues/2026-Q4/items/generated.md").write_text(
+        f"---\ntitle: {value}\nsection: news\n---\nx\n"
+    )
+    result = unharmed(outbox_ready, "check", "2026-Q4")
+    assert result.exit_code in (0, 1), result.output

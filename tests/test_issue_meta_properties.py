@@ -1,13 +1,15 @@
 """newsletter.issue.meta, by property: read_meta reads any issue.toml without raising.
 
 Editors write issue.toml by hand; whatever it holds, read_meta answers a Meta or
-every problem, each with a line in the file, and a window only when one is sound.
+every problem, each with a line in the file, and a window only when one is sound;
+and `check` on a folder holding it ends cleanly (helpers.unharmed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from helpers import PROPERTY, examples, make_issue, unharmed
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -124,3 +126,30 @@ def test_a_number_too_long_to_read_is_a_problem_not_a_traceback(tmp_path):
     (folder / "issue.toml").write_text(GOOD.replace("number = 7", "number = " + "7" * 5000))
     result = read_meta(folder, SECTIONS)
     assert result.meta is None and [p.line for p in result.problems] == [1]
+
+
+# -- through the command line: check on any issue.toml -----------------------------------
+
+
+@settings(max_examples=examples(200), **PROPERTY)
+@given(
+    data=ENCODED, issue_id=st.sampled_from(["2026-Q4", "2027-q1", "special", "0001-Q1", "9999-Q4"])
+)
+@example(data=GOOD.encode() + b"date = 2026-02-30\n", issue_id="2026-Q4")
+@example(data=b"[" * 5000, issue_id="2026-Q4")
+def test_check_on_any_issue_toml_ends_cleanly(outbox_ready, data, issue_id):
+    folder = outbox_ready / "issues" / issue_id
+    if not folder.is_dir():
+        make_issue(outbox_ready, issue_id)
+    (folder / "issue.toml").write_bytes(data)
+    result = unharmed(outbox_ready, "check", issue_id)
+    assert result.exit_code in (0, 1), result.output
+
+
+DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
+
+
+def test_check_on_a_deeply_nested_issue_toml_ends_cleanly(outbox_ready):
+    (outbox_ready / "issues/2026-Q4/issue.toml").write_text(GOOD + DEEP)
+    result = unharmed(outbox_ready, "check", "2026-Q4")
+    assert result.exit_code == 1, result.output

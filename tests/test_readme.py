@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 import pytest
 from helpers import REPO
@@ -56,3 +58,60 @@ def test_quickstart_has_exactly_the_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     assert "\npip install -e '.[test]' && pytest\n" in ci
+
+
+def _exit_codes_in_code() -> set[int]:
+    """Every exit code the package can end with, read from its source: ``exit_code = N``
+    on an error class, ``SystemExit(N)`` and ``ctx.exit(N)`` (module constants too)."""
+    import ast
+
+    found = {0}
+    for path in (REPO / "newsletter").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {
+            t.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            for t in node.targets
+            if isinstance(t, ast.Name) and isinstance(node.value.value, int)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "exit_code" for t in node.targets
+            ):
+                found.add(node.value.value)  # type: ignore[attr-defined]
+            if isinstance(node, ast.Call) and (
+                (isinstance(node.func, ast.Name) and node.func.id == "SystemExit")
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "exit")
+            ):
+                for inner in ast.walk(node.args[0]) if node.args else ():
+                    if isinstance(inner, ast.Constant) and isinstance(inner.value, int):
+                        found.add(inner.value)
+                    elif isinstance(inner, ast.Name) and inner.id in constants:
+                        found.add(constants[inner.id])
+    return found
+
+
+def test_the_exit_code_table_lists_exactly_the_codes_the_commands_use():
+    from helpers import EXIT_CODES
+
+    section = README.split("### Exit codes", 1)[1].split("\n### ", 1)[0]
+    table = {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)}
+    assert table == _exit_codes_in_code() == set(EXIT_CODES)
+    assert README.count("| code | meaning |") == 1  # one table, not one per command
+
+
+def test_the_limits_table_is_models_limits():
+    from newsletter.models import LIMITS
+
+    section = README.split("Each number has one range", 1)[1].split("\n\n", 2)[1]
+    found = {}
+    for line in section.splitlines()[2:]:
+        setting, _option, written = (cell.strip() for cell in line.strip("|").split("|"))
+        found[setting.split("`")[1]] = written
+    expected = {}
+    for key, limit in LIMITS.items():
+        low = f"above {limit.minimum:,g}, at most" if limit.above else f"{limit.minimum:,g} to"
+        unit = f" {limit.unit}" if limit.unit else ""
+        expected[key] = f"{low} {limit.maximum:,.0f}{unit}"
+    assert found == expected

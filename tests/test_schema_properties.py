@@ -12,6 +12,7 @@ import datetime as dt
 import sys
 
 import pytest
+from helpers import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -90,7 +91,7 @@ def read(kind, value, *, typed: bool = False):
 
 # Per kind, so fewer examples each: 18 kinds make 720 values in all.
 @pytest.mark.parametrize("name", KINDS)
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(value=VALUES)
 def test_a_kind_returns_its_type_or_raises_invalid(name, value):
     kind, declared = KINDS[name]
@@ -111,7 +112,7 @@ def test_a_kind_returns_its_type_or_raises_invalid(name, value):
 
 
 @pytest.mark.parametrize("name", [n for n in KINDS if KINDS[n][0].text_parse])
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(value=TYPED)
 @example(value="1" * 5000)  # longer than int() reads by default
 @example(value="١٢")  # Arabic-Indic digits, which int() and float() accept

@@ -76,5 +76,9 @@ def test_header_injection_in_a_test_address_is_refused(outbox_ready):
     result = cli(
         outbox_ready, "send", "2026-Q4", "--to", "a@example.org\r\nBcc: victim@example.org"
     )
-    assert result.exit_code == 1 and "--to a@example.org" in result.output
-    assert "address contains a line break" in result.output and not outbox(outbox_ready)
+    assert result.exit_code == 2  # a usage error, on one line with the value escaped
+    assert result.output.splitlines()[-1] == (
+        "Error: --to 'a@example.org\\u000d\\u000aBcc: victim@example.org': address contains "
+        "a line break. Correct the address and run again."
+    )
+    assert not outbox(outbox_ready)

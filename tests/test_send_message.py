@@ -157,7 +157,7 @@ def test_an_issue_id_any_folder_name_makes_valid_message_ids(project):
     assert build(load_settings(project), folder).ok
     add_contacts(project, [{"email": "a@example.org", "name": " "}])
     result = cli(project, "send", issue_id, "--yes")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "not a valid issue ID" in result.output
     result = cli(project, "send", "Special_Edition.2026", "--yes")
     assert "not a valid issue ID" not in result.output

@@ -112,75 +112,162 @@ def test_a_configuration_can_name_its_plugin(project, tiny, monkeypatch):
     assert {json.loads(line)["sender"] for line in tiny.read_text().splitlines()} == {"archive"}
 
 
+SMTP_TABLE = "[tool.newsletter.senders.smtp]"
+SMTP_OPTIONS = "host, port, security, username, password_env, timeout, cafile, verify, helo."
+
+
+# A mistake in the settings exits 1 and names pyproject.toml, its line and table; one
+# typed on the command line is a usage error (exit 2) naming the -o option it was in.
 @pytest.mark.parametrize(
-    "settings,args,message",
+    "settings,args,code,message",
     [
         (
-            '[tool.newsletter.senders.smtp]\nhots = "x"\n',
+            f'{SMTP_TABLE}\nhots = "x"\n',
             [],
-            "[tool.newsletter.senders.smtp] unknown option 'hots'. Use one of: host, port, "
-            "security, username, password_env, timeout, cafile, verify, helo.",
+            1,
+            f"pyproject.toml:16: {SMTP_TABLE} unknown option 'hots'. Use one of: {SMTP_OPTIONS}",
         ),
-        ("", ["-o", "hots=x"], "-o (sender smtp) unknown option 'hots'. Use one of: host, "),
+        (
+            "",
+            ["-o", "hots=x"],
+            2,
+            f"-o hots=x (sender smtp): unknown option 'hots'. Use one of: {SMTP_OPTIONS}",
+        ),
         (
             "",
             ["-o", "port=many"],
-            "-o (sender smtp) port 'many' is not a whole number from 1 to 65535. "
+            2,
+            "-o port=many (sender smtp): port 'many' is not a whole number from 1 to 65535. "
             "Write a whole number from 1 to 65535.",
         ),
-        ("", ["-o", "port=70000"], "port '70000' is not a whole number from 1 to 65535."),
-        ("", ["-o", "timeout=0"], "timeout '0' is not a number of seconds above 0."),
-        ("", ["-o", "helo=a\rb"], "helo 'a\\u000db' is more than one line."),
-        ("", ["-o", "helo=a b"], "'helo' must be a host name or an address literal"),
-        ("", ["-o", "cafile=/etc/passwd"], "cafile /etc/passwd holds no usable PEM"),
-        ("", ["-o", "host=a\r\nb"], "host 'a\\u000d\\u000ab' is more than one line."),
-        ("", ["-o", "host=a b"], "'host' 'a b' is not a host name."),
-        ("", ["-o", "timeout=-5"], "timeout '-5' is not a number of seconds above 0."),
-        ("", ["-o", "host"], "-o host: expected KEY=VALUE"),
-        ("", ["-o", "security=ssl"], "security 'ssl' is not allowed. Use one of: starttls, tls"),
-        ("", ["-o", "username=me"], "set both 'username' and 'password_env'"),
         (
             "",
-            [
-                "-o",
-                "username=me",
-                "-o",
-                "password_env=PW",
-                "-o",
-                "host=mail.example.org",
-                "-o",
-                "security=none",
-            ],
-            "refusing to send a password unencrypted",
+            ["-o", "port=70000"],
+            2,
+            "-o port=70000 (sender smtp): port '70000' is not a whole number from 1 to 65535. "
+            "Write a whole number from 1 to 65535.",
         ),
         (
-            '[tool.newsletter.senders.smtp]\nport = "25"\n',
+            "",
+            ["-o", "timeout=0"],
+            2,
+            "-o timeout=0 (sender smtp): timeout '0' is not a number of seconds above 0. "
+            "Write a number of seconds above 0.",
+        ),
+        (
+            "",
+            ["-o", "helo=a\rb"],
+            2,
+            "-o helo=a\\u000db (sender smtp): helo 'a\\u000db' is more than one line. "
+            "Remove the line breaks.",
+        ),
+        (
+            "",
+            ["-o", "helo=a b"],
+            2,
+            "-o helo=a b (sender smtp): 'helo' must be a host name or an address literal "
+            "such as [192.0.2.1].",
+        ),
+        (
+            "",
+            ["-o", "cafile=/etc/passwd"],
+            2,
+            "-o cafile=/etc/passwd (sender smtp): cafile /etc/passwd holds no usable PEM "
+            "certificate (NO_CERTIFICATE_OR_CRL_FOUND).",
+        ),
+        (
+            "",
+            ["-o", "host=a\r\nb"],
+            2,
+            "-o host=a\\u000d\\u000ab (sender smtp): host 'a\\u000d\\u000ab' is more than "
+            "one line. Remove the line breaks.",
+        ),
+        ("", ["-o", "host=a b"], 2, "-o host=a b (sender smtp): 'host' 'a b' is not a host name."),
+        (
+            "",
+            ["-o", "timeout=-5"],
+            2,
+            "-o timeout=-5 (sender smtp): timeout '-5' is not a number of seconds above 0. "
+            "Write a number of seconds above 0.",
+        ),
+        ("", ["-o", "host"], 2, "-o host: expected KEY=VALUE, e.g. -o port=2525."),
+        (
+            "",
+            ["-o", "security=ssl"],
+            2,
+            "-o security=ssl (sender smtp): security 'ssl' is not allowed. "
+            "Use one of: starttls, tls, none.",
+        ),
+        (
+            "",
+            ["-o", "username=me"],
+            2,
+            "-o username=me (sender smtp): set both 'username' and 'password_env' (the name "
+            "of the environment variable holding the password), or neither.",
+        ),
+        (
+            "",
+            ["-o", "username=me", "-o", "password_env=PW", "-o", "host=mail.example.org"]
+            + ["-o", "security=none"],
+            2,
+            "-o security=none (sender smtp): refusing to send a password unencrypted to "
+            "mail.example.org. Set security = 'starttls' or 'tls'.",
+        ),
+        (
+            f'{SMTP_TABLE}\nusername = "me"\n',
             [],
-            "[tool.newsletter.senders.smtp] port '25' is not a whole number from 1 to 65535.",
+            1,
+            f"pyproject.toml:16: {SMTP_TABLE} set both 'username' and 'password_env' (the name "
+            "of the environment variable holding the password), or neither.",
+        ),
+        (
+            f'{SMTP_TABLE}\nhelo = "a b"\n',
+            [],
+            1,
+            f"pyproject.toml:16: {SMTP_TABLE} 'helo' must be a host name or an address literal "
+            "such as [192.0.2.1].",
+        ),
+        (
+            f'{SMTP_TABLE}\nport = "25"\n',
+            [],
+            1,
+            f"pyproject.toml:16: {SMTP_TABLE} port '25' is not a whole number from 1 to 65535. "
+            "Write a whole number from 1 to 65535.",
         ),
         (
             "",
             ["--sender", "carrier-pigeon"],
-            "sender 'carrier-pigeon': not installed. Installed senders: outbox, smtp",
+            1,
+            "sender 'carrier-pigeon': not installed. Installed senders: outbox, smtp. "
+            "List them with: newsletter senders",
         ),
         (
             f'[tool.newsletter.senders.x]\nplugin = "{"p" * 5000}"\n',
             ["--sender", "x"],
-            f"sender '{'p' * 39}…': not installed. Installed senders: outbox, smtp",
+            1,
+            f"sender '{'p' * 39}…': not installed. Installed senders: outbox, smtp. "
+            "List them with: newsletter senders",
         ),
         (
             "",
             ["-o", f"host=a b{'c' * 500}"],
-            f"'host' 'a b{'c' * 36}…' is not a host name.",
+            2,
+            f"-o host=a b{'c' * 51}… (sender smtp): 'host' 'a b{'c' * 36}…' is not a host name.",
         ),
     ],
 )
-def test_bad_sender_options_are_clear_errors(project, monkeypatch, settings, args, message):
+def test_bad_sender_options_are_clear_errors(project, monkeypatch, settings, args, code, message):
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     built(project, settings=settings)
     add_contacts(project, 1)
     sender = [] if "--sender" in args else ["--sender", "smtp", "-o", "host=127.0.0.1"]
     result = cli(project, "send", "2026-Q4", "--yes", *sender, *args)
-    assert result.exit_code == 1
-    assert message in result.output and "Traceback" not in result.output
+    assert result.exit_code == code
+    last = result.output.splitlines()[-1]
+    where = (
+        f"Error: {project / 'pyproject.toml'}"
+        if message.startswith("pyproject.toml")
+        else "Error: "
+    )
+    assert last == where + message.removeprefix("pyproject.toml")
     assert ledger_rows(project) == []

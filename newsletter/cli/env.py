@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from newsletter.models import LIMITS
+
 if TYPE_CHECKING:
     from newsletter.config import Settings
     from newsletter.store import Database
@@ -43,3 +45,33 @@ class Env:
 
 
 pass_env = click.make_pass_decorator(Env)
+
+
+class InRange(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2; 8.1 is not
+    """A number option read by the same kind as its setting (``models.LIMITS[key]``), so
+    ``--concurrency`` and ``concurrency =`` refuse exactly the same values (exit 2 here)."""
+
+    def __init__(self, key: str) -> None:
+        self.limit = LIMITS[key]
+        self.name = "integer" if self.limit.whole else "number"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        limit = self.limit
+        word = "N" if limit.whole else (limit.unit.upper() or "X")
+        low = f"above {limit.minimum:,g}" if limit.above else f"{limit.minimum:,g}"
+        return f"{word} ({low} to {limit.maximum:,.0f})"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float | int:
+        from newsletter.schema import Invalid, ranged, shown
+
+        kind = ranged(self.limit)
+        try:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return kind.parse(value)  # a default, already a number
+            assert kind.text_parse is not None  # whole() and number() read text
+            return kind.text_parse(str(value))
+        except Invalid as exc:
+            message = f"{shown(value)} {exc.reason}."
+            raise click.BadParameter(message, ctx, param) from None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import click
 
-from newsletter.cli.env import Env, pass_env
+from newsletter.cli.env import Env, InRange, pass_env
 from newsletter.errors import NewsletterError
 from newsletter.models import FEED_TIMEOUT
 
@@ -139,7 +139,7 @@ def remove(env: Env, name_or_url: str) -> None:
 @click.argument("issue_id")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.01),
+    type=InRange("timeout"),
     default=FEED_TIMEOUT,
     show_default=True,
     help="Seconds allowed for each feed.",

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.env import Env, pass_env
-from newsletter.errors import NewsletterError
-from newsletter.models import MAX_CONCURRENCY
+from newsletter.cli.env import Env, InRange, pass_env
+from newsletter.errors import BadUsage, NewsletterError
 
 if TYPE_CHECKING:
     from newsletter.send import Held, Plan, Prepared, Tally
@@ -50,13 +49,13 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Resend messages that may have arrived (after a crash): they may arrive twice.",
 )
+@click.option("--concurrency", type=InRange("concurrency"), help="Connections.  [default: 4]")
+@click.option("--rate", type=InRange("rate"), help="Messages a second, evenly; 0 for no limit.")
 @click.option(
-    "--concurrency",
-    type=click.IntRange(1, MAX_CONCURRENCY),
-    help="Connections.  [default: 4]",
+    "--max-per-hour",
+    type=InRange("max_per_hour"),
+    help="At most N messages in any hour; 0 for no cap.",
 )
-@click.option("--rate", type=click.FloatRange(0, min_open=True), help="Messages a second, evenly.")
-@click.option("--max-per-hour", type=click.IntRange(1), help="At most N messages in any hour.")
 @pass_env
 def send(
     env: Env,
@@ -79,6 +78,8 @@ def send(
     from newsletter.send import SENT, parse_overrides, plan, prepare, sample, send_tests
     from newsletter.store import readonly_db
 
+    if test_to and dry_run:  # a usage error comes before anything is read
+        raise BadUsage("--to and --dry-run: use one or the other.")
     prep = prepare(
         env.settings,
         env.issue_dir(issue_id),
@@ -95,8 +96,6 @@ def send(
             err=True,
         )
     if test_to:
-        if dry_run:
-            raise NewsletterError("--to and --dry-run: use one or the other.")
         bad = 0
         for address, result in send_tests(prep, test_to):
             bad += result.status != SENT

@@ -9,7 +9,7 @@ because that needs the person's renewed consent.
 from __future__ import annotations
 
 from newsletter.contacts.fields import CONTACT_TEXT, RowError, clean_row, normalise_email, show
-from newsletter.errors import NewsletterError
+from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import Contact
 from newsletter.store import Database, writing
 from newsletter.store.contacts import (
@@ -84,6 +84,9 @@ def edit_contact(
     actor: str | None = None,
 ) -> tuple[Contact, dict[str, object]]:
     """Change the given fields; returns the stored contact and what changed."""
+    if resubscribe and raw.get("status") not in (None, "subscribed"):
+        # The command line contradicts itself: said before the database is read.
+        raise BadUsage(f"{email}: --resubscribe and --status disagree.")
     with writing(db):
         current = existing_contact(db, email)
         values = _clean({**raw, "email": raw.get("email") or current.email})
@@ -99,8 +102,6 @@ def edit_contact(
         if changes.get("organisation"):
             changes["organisation"] = canonical_organisation(db, str(changes["organisation"]))
         if resubscribe:
-            if values.get("status", "subscribed") != "subscribed":
-                raise NewsletterError(f"{current.email}: --resubscribe and --status disagree.")
             if current.status != "subscribed":
                 changes["status"] = "subscribed"
         elif changes.get("status") == "subscribed":

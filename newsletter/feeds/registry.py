@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from newsletter import store
 from newsletter.config import Settings
 from newsletter.download import host_of, is_local, local_path
-from newsletter.errors import NewsletterError
+from newsletter.errors import BadUsage, NewsletterError
 from newsletter.schema import shown
 from newsletter.store import Database
 from newsletter.store.feeds import Feed, list_feeds, quiet_feeds
@@ -80,9 +80,7 @@ def _free_name(url: str, name: str | None, taken: set[str]) -> str:
     if name is not None:
         name = " ".join(name.split())
         if not name:
-            raise NewsletterError(
-                "--name: empty. Give the feed a short name, e.g. --name 'UN News'."
-            )
+            raise BadUsage("--name: empty. Give the feed a short name, e.g. --name 'UN News'.")
         if name.casefold() in taken:
             raise NewsletterError(
                 f"--name: a feed is already named {shown(name)}. Pick another name."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from newsletter.errors import NewsletterError
+from newsletter.errors import BadUsage, NewsletterError
 from newsletter.schema import shown
 
 # The ID becomes a folder, a URL path and part of every Message-ID, so it is kept
@@ -14,10 +14,10 @@ ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def issue_folder(root: Path, issue_id: str, must_exist: bool = True) -> Path:
-    """``root/issues/ID``; NewsletterError for a malformed ID or, with ``must_exist``,
-    a folder that is not there."""
+    """``root/issues/ID``; BadUsage for a malformed ID (the command line is wrong) and,
+    with ``must_exist``, NewsletterError for a folder that is not there."""
     if not ISSUE_ID.fullmatch(issue_id):
-        raise NewsletterError(
+        raise BadUsage(
             f"{shown(issue_id)}: not a valid issue ID. "
             "Use letters, digits and dashes, such as 2026-Q4."
         )

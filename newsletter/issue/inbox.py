@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from newsletter.config import Settings
-from newsletter.errors import NewsletterError
+from newsletter.errors import BadUsage, NewsletterError
 from newsletter.files import cannot_write, check_folder, is_regular, write_atomic
 from newsletter.issue.items import front_data, item_files, load_item
 from newsletter.issue.keys import FeedGuid, canonical_url
@@ -173,11 +173,11 @@ def resolve(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
     inbox = folder / "inbox"
     rel = f"issues/{folder.name}/inbox"
     if all_ and names:
-        raise NewsletterError(f"{rel}: give candidate names or --all, not both.")
+        raise BadUsage(f"{rel}: give candidate names or --all, not both.")
     if all_:
         return item_files(inbox, rel, others=False)[0]
     if not names:
-        raise NewsletterError(
+        raise BadUsage(
             f"{rel}: no candidates named. Give NAME... or --all; list them with: "
             f"newsletter inbox {folder.name}"
         )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from newsletter.errors import BadUsage, NewsletterError
+from newsletter.schema import shown
 from newsletter.send import headers
 from newsletter.send.message import Recipient, new_message_id
 from newsletter.send.preflight import Prepared
@@ -56,7 +58,13 @@ def sample(db: Database, prep: Prepared) -> tuple[str, bytes]:
 
 def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Result]]:
     """Send "[TEST]" copies to any addresses through the chosen sender; nothing is recorded."""
-    checked = [headers.check_address(a.strip(), f"--to {a.strip()}") for a in addresses]
+    try:
+        # The address quoted as a preview: a line break in it must not break the message.
+        checked = [
+            headers.check_address(a.strip(), f"--to {shown(a.strip(), 60)}") for a in addresses
+        ]
+    except NewsletterError as exc:  # the same rule as every address; here a usage error
+        raise BadUsage(exc.message) from None
     sender = prep.spec.new()
     sender.open()
     results = []

@@ -22,13 +22,15 @@ A plugin looks like this::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
+import click
+
 from newsletter.config import SenderTable, Settings
-from newsletter.errors import NewsletterError
+from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import Message
 from newsletter.schema import Field, Schema, anything, boolean, number, shown, text, whole
 
@@ -56,6 +58,21 @@ class SenderContext:
     issue_id: str
     issue_dir: Path
     settings: Settings
+    typed: Mapping[str, str] = field(default_factory=dict)  # -o KEY=VALUE of this run
+
+    def mistake(self, message: str, *keys: str) -> click.ClickException:
+        """The error for a wrong option among ``keys``, blamed where it was set: a usage
+        error naming ``-o KEY=VALUE`` when it was typed for this run (exit 2), else the
+        settings table (exit 1)."""
+        typed = [k for k in keys if k in self.typed]
+        if typed:
+            return BadUsage(f"{typed_option(typed[0], self.typed[typed[0]], self.name)} {message}")
+        return SenderError(f"{self.settings.where(table=f'senders.{self.name}')} {message}")
+
+
+def typed_option(key: str, value: str, sender: str) -> str:
+    """``-o port=70000 (sender smtp):``, the value cut to a preview, for messages."""
+    return f"-o {shown(f'{key}={value}', 60)[1:-1]} (sender {sender}):"
 
 
 class SenderError(NewsletterError):
@@ -139,7 +156,7 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise NewsletterError(f"-o {pair}: expected KEY=VALUE, e.g. -o port=2525.")
+            raise BadUsage(f"-o {shown(pair, 60)[1:-1]}: expected KEY=VALUE, e.g. -o port=2525.")
         out[key.strip()] = value
     return out
 
@@ -159,15 +176,15 @@ def load_sender(
     factory = eps[table.plugin].load()
     schema = options_schema(factory)
     options: dict[str, Any] = {}
-    for where, values, typed in (
-        (settings.where(table=f"senders.{name}"), table.options, False),
-        (f"-o (sender {name})", overrides, True),
-    ):
+    context = SenderContext(name, issue_id, issue_dir, settings, dict(overrides))
+    for values, typed in ((table.options, False), (overrides, True)):
         checked = schema.check(values, text=typed)
         if checked.errors:
-            raise NewsletterError(f"{where} {checked.errors[0].message}")
-        options.update({k: v for k, v in checked.values.items() if k in values})
-    context = SenderContext(name, issue_id, issue_dir, settings)
+            error = checked.errors[0]
+            key = error.key.partition(".")[0] if typed else ""
+            raise context.mistake(error.message, key)
+        # An empty value ("-o security=", security = "") means the option's default.
+        options.update({k: v for k, v in checked.values.items() if k in values and v is not None})
     spec = SenderSpec(name, table.plugin, factory, options, context)
     spec.new()  # constructing validates the options, before anything is sent
     return spec

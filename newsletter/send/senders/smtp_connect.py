@@ -71,44 +71,51 @@ class Server:
 
     @classmethod
     def from_options(cls, options: dict[str, Any], context: SenderContext) -> Server:
-        where = context.settings.where(table=f"senders.{context.name}")
+        # Each mistake is blamed where it was made: -o KEY=VALUE, or the settings table.
+        mistake = context.mistake
         host = options.get("host", "")
         security = options.get("security", "starttls")
         if not host:
-            raise SenderError(f"{where} 'host' is missing. Add host = \"smtp.example.org\".")
+            raise mistake("'host' is missing. Add host = \"smtp.example.org\".", "host")
         if re.search(r"[\s\x00-\x1f\x7f]", host):
-            raise SenderError(f"{where} 'host' {shown(host)} is not a host name.")
+            raise mistake(f"'host' {shown(host)} is not a host name.", "host")
         port = options.get("port", DEFAULT_PORTS[security])
         username = options.get("username", "")
         password_env = options.get("password_env", "")
         if bool(username) != bool(password_env):
-            raise SenderError(
-                f"{where} set both 'username' and 'password_env' (the name of the environment "
-                "variable holding the password), or neither."
+            raise mistake(
+                "set both 'username' and 'password_env' (the name of the environment "
+                "variable holding the password), or neither.",
+                "username",
+                "password_env",
             )
         if username and security == "none" and host not in LOCAL_HOSTS:
-            raise SenderError(
-                f"{where} refusing to send a password unencrypted to {host}. "
-                "Set security = 'starttls' or 'tls'."
+            raise mistake(
+                f"refusing to send a password unencrypted to {host}. "
+                "Set security = 'starttls' or 'tls'.",
+                "security",
+                "host",
+                "username",
             )
         # OPTIONS checked the port's range and that the timeout is above 0 (smtplib
         # would take 0 as non-blocking and fail oddly).
         timeout = options.get("timeout", 120.0)
         cafile = options.get("cafile")
         if cafile and not Path(cafile).is_file():
-            raise SenderError(f"{where} cafile {cafile} does not exist.")
+            raise mistake(f"cafile {shown(cafile)} does not exist.", "cafile")
         if cafile:
             try:  # now, not at the first connection: a wrong file is a settings mistake
                 ssl.create_default_context(cafile=cafile)
             except (ssl.SSLError, OSError, ValueError) as exc:
-                raise SenderError(
-                    f"{where} cafile {cafile} holds no usable PEM certificate "
-                    f"({getattr(exc, 'reason', None) or exc})."
+                raise mistake(
+                    f"cafile {cafile} holds no usable PEM certificate "
+                    f"({getattr(exc, 'reason', None) or exc}).",
+                    "cafile",
                 ) from None
         helo = options.get("helo") or None
         if helo and not _HELO.fullmatch(helo):  # smtplib would raise on a line break
-            raise SenderError(
-                f"{where} 'helo' must be a host name or an address literal such as [192.0.2.1]."
+            raise mistake(
+                "'helo' must be a host name or an address literal such as [192.0.2.1].", "helo"
             )
         label = f"{context.name} ({host}:{port})"
         verify = options.get("verify", True)
