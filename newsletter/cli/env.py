@@ -25,6 +25,7 @@ class Env:
     def __init__(self, root: Path, db_path: Path) -> None:
         self.root = root
         self.db_path = db_path
+        self.db_existed = db_path.exists()
 
     @cached_property
     def settings(self) -> Settings:
@@ -37,6 +38,18 @@ class Env:
         from newsletter.store import open_db
 
         return open_db(self.db_path)
+
+    def discard_new_db(self) -> None:
+        """After a failed command: remove the database it created, if it stayed empty.
+
+        ``env.db`` creates contacts.db on first use, and a command may open it
+        before it finds its arguments wrong; a command that fails leaves no trace.
+        """
+        if self.db_existed or "db" not in self.__dict__:
+            return
+        from newsletter.store import discard_if_unused
+
+        discard_if_unused(self.db, self.db_path)
 
     def issue_dir(self, issue_id: str, *, must_exist: bool = True) -> Path:
         from newsletter.issue import issue_folder
