@@ -268,3 +268,29 @@ def test_a_failed_command_keeps_a_database_it_created_once_it_holds_a_row(projec
     result = cli(project, "accept", "2026-Q4")
     assert result.exit_code == 2, result.output
     assert (project / "contacts.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["archive", "--out", ""], "'--out'"),
+        (["serve", "--site", " "], "'--site'"),
+        (["contacts", "export", "-o", ""], "'-o' / '--output'"),
+        (["contacts", "import", ""], "'FILE'"),
+    ],
+)
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(
+    project, tmp_path, monkeypatch, args, name
+):
+    # click reads "" as ".": archive --out "" published the site into whatever folder
+    # the editor stood in. An empty name is now a mistake on the command line.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    make_issue(project)
+    result = _same_after(project, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: Invalid value for {name}: is empty. Give a name, such as site or contacts.csv."
+    )
+    assert list(elsewhere.iterdir()) == []

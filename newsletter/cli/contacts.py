@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from newsletter.cli.env import Env, pass_env
+from newsletter.cli.env import Env, Named, pass_env
 from newsletter.models import STATUSES
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def contacts() -> None:
 
 
 @contacts.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=Named(dir_okay=False, path_type=Path))
 @click.option("--source", help="Who owns these records.  [default: import:FILE]")
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
 @pass_env
@@ -84,7 +84,7 @@ def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_ru
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),  # files.check_output refuses a folder, with the rest
+    type=Named(path_type=Path),  # files.check_output refuses a folder, with the rest
     help="Write to FILE (CSV with a BOM, for spreadsheets) instead of stdout.",
 )
 @click.option("--force", is_flag=True, help="Replace FILE if it exists (never contacts.db).")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -58,6 +58,16 @@ class Env:
 
 
 pass_env = click.make_pass_decorator(Env)
+
+
+class Named(click.Path):
+    """A path option or argument that must name something: an empty value ("") is a
+    usage error here, where click would take it as the current folder and write there."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty. Give a name, such as site or contacts.csv.", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class InRange(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2; 8.1 is not

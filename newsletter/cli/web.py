@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from newsletter.cli.env import Env, pass_env
+from newsletter.cli.env import Env, Named, pass_env
 from newsletter.errors import NewsletterError
 from newsletter.models import plural
 
@@ -45,7 +45,7 @@ def preview(env: Env, issue_id: str, port: int) -> None:
 @click.command()
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=Named(file_okay=False, path_type=Path),
     default=None,
     help="Folder to write the site to.  [default: ROOT/site]",
 )
@@ -76,7 +76,7 @@ def archive(env: Env, out: Path | None) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(
     "--site",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=Named(file_okay=False, path_type=Path),
     default=None,
     help="The archive folder to serve.  [default: ROOT/site]",
 )
