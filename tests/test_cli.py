@@ -181,6 +181,17 @@ def test_a_bad_value_of_a_typed_option_is_a_usage_error(project, args):
             ["feeds", "add", "https://example.org/feed", "--section", "news", "--name", " "],
             "--name: empty. Give the feed a short name, e.g. --name 'UN News'.",
         ),
+        # --source is written into every history line: it was stored with its line break.
+        (
+            ["contacts", "import", "list.csv", "--source", "agency\r\nlist"],
+            "Invalid value for '--source': 'agency\\u000d\\u000alist' is more than one line. "
+            "Remove the line breaks.",
+        ),
+        (
+            ["contacts", "unsubscribe", "person0@example.org", "--source", "x" * 2001],
+            f"Invalid value for '--source': '{'x' * 39}…' is 2,001 characters long; the most "
+            "is 2,000. Give a short name.",
+        ),
     ],
 )
 def test_a_command_line_that_contradicts_itself_is_a_usage_error(project, args, message):

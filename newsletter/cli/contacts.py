@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from newsletter.cli.env import Env, Named, pass_env
+from newsletter.cli.env import Env, Named, OneLine, pass_env
 from newsletter.models import STATUSES
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def contacts() -> None:
 
 @contacts.command("import")
 @click.argument("file", type=Named(dir_okay=False, path_type=Path))
-@click.option("--source", help="Who owns these records.  [default: import:FILE]")
+@click.option("--source", type=OneLine(), help="Who owns these records.  [default: import:FILE]")
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
 @pass_env
 @click.pass_context
@@ -244,7 +244,13 @@ def remove(env: Env, email: str, purge: bool, yes: bool) -> None:
 
 @contacts.command("unsubscribe")
 @click.argument("email")
-@click.option("--source", default="manual", show_default=True, help="Where the request came from.")
+@click.option(
+    "--source",
+    type=OneLine(),
+    default="manual",
+    show_default=True,
+    help="Where the request came from.",
+)
 @pass_env
 def unsubscribe_cmd(env: Env, email: str, source: str) -> None:
     """Mark a contact unsubscribed, so they get no more issues.

@@ -70,6 +70,21 @@ class Named(click.Path):
         return super().convert(value, param, ctx)
 
 
+class OneLine(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2; 8.1 is not
+    """Text stored and shown on one line (an import's ``--source``, kept in every
+    history line it writes): a line break or control character is a usage error."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from newsletter.schema import Invalid, line, shown
+
+        try:
+            return line().parse(value)
+        except Invalid as exc:
+            self.fail(f"{shown(value)} {exc.reason}. {exc.fix or 'Give a short name.'}", param, ctx)
+
+
 class InRange(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2; 8.1 is not
     """A number option read by the same kind as its setting (``models.LIMITS[key]``), so
     ``--concurrency`` and ``concurrency =`` refuse exactly the same values (exit 2 here)."""
