@@ -129,9 +129,12 @@ def _check_listen(host: str, port: int) -> None:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
             probe.bind(address)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a label over 63 characters
+        from newsletter.sanitize import one_line
+
+        reason = "not a valid host name" if isinstance(exc, UnicodeError) else exc.strerror
         raise NewsletterError(
-            f"{host}:{port}: cannot listen ({exc.strerror or exc}). "
+            f"{one_line(host, 100)}:{port}: cannot listen ({reason or exc}). "
             "Pass another --port, or a --host of this machine."
         ) from None
 
