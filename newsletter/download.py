@@ -231,6 +231,8 @@ def _lookup(host: str, port: int, deadline: float) -> list[Any]:
             found.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
         except OSError as exc:
             failed.append(exc)
+        except UnicodeError:  # a label over 63 characters, or an empty one: no such name
+            failed.append(socket.gaierror(socket.EAI_NONAME, "not a valid host name"))
 
     thread = threading.Thread(target=lookup, name="newsletter-dns", daemon=True)
     thread.start()

@@ -264,6 +264,9 @@ def header_text(kind: Kind) -> Kind:
 # -- kinds ---------------------------------------------------------------------------
 
 
+_SCALARS = (int, float, dt.date)  # bool is an int, datetime a date
+
+
 def text(one_line: bool = True, max_chars: int = TEXT_CHARS, scalars: bool = False) -> Kind:
     """Text. ``one_line`` folds runs of whitespace (a cell with Alt+Enter, a wrapped YAML
     value); ``scalars``: a number or date written where text was meant is taken as its
@@ -272,7 +275,9 @@ def text(one_line: bool = True, max_chars: int = TEXT_CHARS, scalars: bool = Fal
     def parse(value: Any) -> str:
         if isinstance(value, Mapping | list | tuple):
             raise Invalid("must be text, not a list or table")
-        if not isinstance(value, str) and not scalars:
+        # Only what a plain value can be: YAML's !!binary (bytes) or !!set would be
+        # shown as "b'...'" or "{'a'}" in the email.
+        if not isinstance(value, str) and not (scalars and isinstance(value, _SCALARS)):
             raise Invalid("is not text")
         out = " ".join(str(value).split()) if one_line else str(value)
         if _CONTROL.search(out):

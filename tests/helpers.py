@@ -414,6 +414,10 @@ def unharmed(root: Path, *args: str, input: str | None = None) -> Result:
 
 
 def rows(db, sql="SELECT email, name, status FROM contacts ORDER BY email"):
+    """The rows ``sql`` reads from ``db``; none from a database that does not exist (a
+    failed command removes the one it created), which looking does not create."""
+    if not Path(db).exists():
+        return []
     conn = sqlite3.connect(db)
     try:
         return conn.execute(sql).fetchall()

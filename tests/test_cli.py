@@ -181,6 +181,17 @@ def test_a_bad_value_of_a_typed_option_is_a_usage_error(project, args):
             ["feeds", "add", "https://example.org/feed", "--section", "news", "--name", " "],
             "--name: empty. Give the feed a short name, e.g. --name 'UN News'.",
         ),
+        # --source is written into every history line: it was stored with its line break.
+        (
+            ["contacts", "import", "list.csv", "--source", "agency\r\nlist"],
+            "Invalid value for '--source': 'agency\\u000d\\u000alist' is more than one line. "
+            "Remove the line breaks.",
+        ),
+        (
+            ["contacts", "unsubscribe", "person0@example.org", "--source", "x" * 2001],
+            f"Invalid value for '--source': '{'x' * 39}…' is 2,001 characters long; the most "
+            "is 2,000. Give a short name.",
+        ),
     ],
 )
 def test_a_command_line_that_contradicts_itself_is_a_usage_error(project, args, message):
@@ -204,3 +215,93 @@ def test_the_state_helper_sees_every_change_the_usage_tests_rule_out(project):
     before = state(project)
     (project / "issues/2026-Q4/build/new.txt").write_text("new")
     assert state(project) != before
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["accept", "2026-Q4"],
+            2,
+            "Error: issues/2026-Q4/inbox: no candidates named. Give NAME... or --all; "
+            "list them with: newsletter inbox 2026-Q4",
+        ),
+        (
+            ["reject", "2026-Q4", "a", "--all"],
+            2,
+            "Error: issues/2026-Q4/inbox: give candidate names or --all, not both.",
+        ),
+        (
+            ["contacts", "edit", "nobody@example.org", "--name", "X"],
+            1,
+            "Error: 'nobody@example.org': not in contacts.db. Check the spelling with: "
+            "newsletter contacts list",
+        ),
+        (
+            ["feeds", "add", "https://example.org/feed", "--section", "gossip"],
+            1,
+            "Error: --section: unknown section 'gossip'. Use one of: news, tools, events, "
+            "spotlight.",
+        ),
+        (
+            ["contacts", "add", "not-an-address", "--name", "X", "--org", "Y"],
+            1,
+            "Error: 'not-an-address' is not a valid email address (An email address must "
+            "have an @-sign). Correct it.",
+        ),
+    ],
+)
+def test_a_failed_command_leaves_no_new_contacts_db_behind(project, args, code, message):
+    # The command opens contacts.db (creating it) before it finds its input wrong;
+    # a command that fails leaves the project as it was, with no new database.
+    make_issue(project)
+    before = state(project)
+    result = cli(project, *args)
+    assert result.exit_code == code, result.output
+    assert result.output.splitlines()[-1] == message
+    assert sorted(p.name for p in project.iterdir()) == ["issues", "pyproject.toml", "templates"]
+    assert state(project) == before
+
+
+def test_a_failed_command_keeps_a_database_it_created_once_it_holds_a_row(project, monkeypatch):
+    # Only an empty new database goes: one another program filled meanwhile stays.
+    from newsletter.cli.env import Env
+    from newsletter.store import feeds
+
+    make_issue(project)
+    discard = Env.discard_new_db
+
+    def fill_first(env: Env) -> None:
+        feeds.insert_feed(env.db, "https://example.org/f", "F", "news")
+        discard(env)
+
+    monkeypatch.setattr(Env, "discard_new_db", fill_first)
+    result = cli(project, "accept", "2026-Q4")
+    assert result.exit_code == 2, result.output
+    assert (project / "contacts.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["archive", "--out", ""], "'--out'"),
+        (["serve", "--site", " "], "'--site'"),
+        (["contacts", "export", "-o", ""], "'-o' / '--output'"),
+        (["contacts", "import", ""], "'FILE'"),
+    ],
+)
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(
+    project, tmp_path, monkeypatch, args, name
+):
+    # click reads "" as ".": archive --out "" published the site into whatever folder
+    # the editor stood in. An empty name is now a mistake on the command line.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    make_issue(project)
+    result = _same_after(project, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: Invalid value for {name}: is empty. Give a name, such as site or contacts.csv."
+    )
+    assert list(elsewhere.iterdir()) == []

@@ -24,6 +24,24 @@ def test_serve_says_when_it_cannot_listen(project, people, monkeypatch):
     )
 
 
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [("a" * 64 + ".example", "a" * 64 + ".example"), ("a..b", "a..b"), ("x\ny", "xy")],
+)
+def test_serve_on_a_host_name_no_resolver_can_ask_for_is_one_line(
+    project, people, monkeypatch, host, shown
+):
+    # A label over 63 characters (or an empty one) was a UnicodeError traceback.
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    result = cli(project, "serve", "--host", host, "--port", "0")
+    assert result.exit_code == 1
+    reason = "Name or service not known" if "\n" in host else "not a valid host name"
+    assert result.output == (
+        f"Error: {shown}:0: cannot listen ({reason}). "
+        "Pass another --port, or a --host of this machine.\n"
+    )
+
+
 def test_the_port_waitress_listens_on_with_one_socket_or_several():
     """A host with two addresses (localhost on a dual-stack machine) gets a server
     with no effective_port; serve crashed on it after the checks had passed."""

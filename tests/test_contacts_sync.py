@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 import time
 
 import pytest
-from helpers import Route, cli, configure_sources, dump, rows, write
+from helpers import Route, cli, cli_within, configure_sources, dump, rows, special_file, write
 
 
 def listed(body: str | bytes, status: int = 200, **kw) -> Route:
@@ -245,6 +246,41 @@ def test_no_sources_configured(project, monkeypatch):
     result = cli(project, "contacts", "sync")
     assert result.exit_code == 1
     assert "has no 'sources'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"), [("fifo", "a FIFO (named pipe)"), ("device", "a device"), ("dir", "a folder")]
+)
+def test_a_source_path_that_is_not_a_regular_file_is_a_warning_not_a_hang(
+    project, monkeypatch, kind, what
+):
+    # A FIFO as a source's path waited for a writer forever; a device never ended.
+    monkeypatch.chdir(project)
+    seed(project)
+    special_file(project / "list.csv", kind)
+    configure_sources(project, '{ name = "local", organisation = "UNICEF", path = "list.csv" }')
+    db = project / "contacts.db"
+    before = dump(db)
+    result = cli_within(20, project, "contacts", "sync")
+    assert (result.exit_code, result.output) == (
+        1,
+        f"warning: source 'local': list.csv: is {what}, not a file. Nothing changed for it.\n",
+    )
+    assert dump(db) == before
+
+
+def test_a_source_path_over_the_size_cap_is_a_warning(project, monkeypatch):
+    monkeypatch.chdir(project)
+    # The package exports the function sync under the module's name: patch the module.
+    monkeypatch.setattr(sys.modules["newsletter.contacts.sync"], "MAX_BYTES", 1024)
+    seed(project)
+    write(project, "list.csv", "Email,Name,Agency\n" + "a@unicef.example.org,A,UNICEF\n" * 100)
+    configure_sources(project, '{ name = "local", organisation = "UNICEF", path = "list.csv" }')
+    result = cli(project, "contacts", "sync")
+    assert (result.exit_code, result.output) == (
+        1,
+        "warning: source 'local': list.csv: is larger than 1,024 bytes. Nothing changed for it.\n",
+    )
 
 
 def test_a_dripping_source_gives_up_at_its_timeout(project, feed_server, monkeypatch):

@@ -48,6 +48,28 @@ def test_json_import(project, db, monkeypatch):
     assert rows(db, "SELECT email, topics FROM contacts") == [("a@who.example.org", "health; data")]
 
 
+@pytest.mark.parametrize(
+    ("topics", "message"),
+    [
+        ([["health"]], "bad.json:1: 'topics' must be text, not list."),
+        (["health", {"a": 1}], "bad.json:1: 'topics' must be text, not list."),
+        (["health", True], "bad.json:1: 'topics' must be text, not list."),
+    ],
+)
+def test_a_json_list_of_anything_but_words_is_refused_not_stored_as_python(
+    project, db, monkeypatch, topics, message
+):
+    # It was stored as the text "[['health']]" or "health; {'a': 1}".
+    monkeypatch.chdir(project)
+    people = [{"Email": "a@who.example.org", "Name": "A", "Topics": topics}]
+    result = cli(project, "contacts", "import", write(project, "bad.json", json.dumps(people)))
+    assert (result.exit_code, result.output) == (
+        1,
+        f"{message}\nbad.json: 0 added, 0 updated, 0 unchanged, 1 rejected\n",
+    )
+    assert not db.exists()
+
+
 BAD_FILES = {
     "empty": (b"", "Error: bad.csv: the file is empty. Export the list with a header row."),
     "blank": (
@@ -224,7 +246,7 @@ def test_a_json_list_over_max_json_is_refused(project, db, monkeypatch):
         "Error: big.json: a JSON list over 1 MB; JSON is read whole. "
         "Export a list this long as CSV, which is read row by row.\n",
     )
-    assert rows(db) == []
+    assert not db.exists()  # nothing written: not even the database the command created
 
 
 def test_a_fifo_is_refused_not_waited_for(project, monkeypatch):

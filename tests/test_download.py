@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import threading
 import time
 
 import pytest
@@ -291,6 +292,18 @@ def test_fetch_sends_an_iri_as_a_uri(feed_server, url, path):
 def test_fetch_refuses_a_malformed_redirect(feed_server, location, error):
     feed_server.routes["/f"] = Route(status=302, headers={"Location": location})
     assert fetch(feed_server.url("/f"), agent=AGENT, private_host=LOCAL).error == error
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".example", "a..b.example"])
+def test_a_host_the_resolver_cannot_encode_is_not_found_without_a_thread_traceback(
+    monkeypatch, host
+):
+    # getaddrinfo raised UnicodeError (not an OSError) in the lookup thread, which
+    # printed a traceback before "host not found".
+    escaped: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
+    got = fetch(f"http://{host}/feed", agent=AGENT, timeout=5)
+    assert (got.error, escaped) == ("host not found", [])
 
 
 def test_fetch_relative_redirect_with_non_ascii(feed_server):

@@ -230,6 +230,7 @@ LAUGHS = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
 
 
 WHOLE = "is not a whole number. Write a whole number, such as 10 or -5."
+TEXT = 'Write it as text in quotes: "...".'
 HTTPS = "is not an https:// address. Give the picture's https://... address."
 
 
@@ -278,6 +279,8 @@ HTTPS = "is not an https:// address. Give the picture's https://... address."
         ("weight: " + "9" * 5000, 5, f"weight '{'9' * 39}…' {WHOLE}"),
         ("weight: [[[[[[1]]]]]]", 5, f"'weight' {WHOLE}"),
         ("weight: !!set {a, b}", 5, f"weight (a list) {WHOLE}"),
+        ("source: !!binary aGVsbG8=", 5, f"source 'b'hello'' is not text. {TEXT}"),
+        ("contributor: !!set {a, b}", 5, f"contributor (a list) is not text. {TEXT}"),
     ],
     ids=[
         "http-picture",
@@ -297,6 +300,8 @@ HTTPS = "is not an https:// address. Give the picture's https://... address."
         "long-number",
         "nested-list",
         "set",
+        "binary-text",  # was shown in the email as b'hello'
+        "set-text",  # was shown as {'a', 'b'}
     ],
 )
 def test_a_bad_front_matter_value_is_one_line(project, fields, line, expected):

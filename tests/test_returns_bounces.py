@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import mailbox
+import os
 import re
 from pathlib import Path
 
 import pytest
-from helpers import cli
+from helpers import cli, cli_within
 
 from newsletter.config import load_settings
 from newsletter.contacts.directory import build_directory
@@ -183,6 +184,32 @@ def test_maildir_works_too(project, db, tmp_path):
     assert result.exit_code == 0, result.output
     assert "marked bounced" in result.output and "ignored: auto-reply" in result.output
     assert get_contact(db, "gone.away@unicef.example").status == "bounced"
+
+
+def test_a_fifo_in_a_maildir_is_skipped_not_waited_for(project, db, tmp_path):
+    # Opening a FIFO for reading waits for a writer forever: bounces hung on one.
+    box = mailbox.Maildir(tmp_path / "Maildir")
+    box.add((DATA / "hard-5.1.1.eml").read_bytes())
+    os.mkfifo(tmp_path / "Maildir" / "cur" / "0000.pipe:2,S")
+    result = cli_within(20, project, "bounces", str(tmp_path / "Maildir"))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert (
+        lines[0]
+        == "0000.pipe: skipped: cur/0000.pipe:2,S is a FIFO (named pipe), not a file; move it out"
+    )
+    assert lines[-1] == "2 messages: 1 hard bounce, 1 other; 1 contact changed."
+    assert get_contact(db, "gone.away@unicef.example").status == "bounced"
+
+
+def test_a_fifo_given_as_the_mailbox_is_one_line(project, db, tmp_path):
+    os.mkfifo(tmp_path / "bounces.mbox")
+    result = cli_within(20, project, "bounces", str(tmp_path / "bounces.mbox"))
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {tmp_path / 'bounces.mbox'}: is a FIFO (named pipe), not a mailbox. "
+        "Pass an mbox file or Maildir.\n",
+    )
 
 
 @pytest.mark.parametrize(

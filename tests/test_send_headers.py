@@ -7,7 +7,7 @@ import json
 import pytest
 from helpers import add_contacts, built, cli, ledger_rows, outbox, parse
 
-from newsletter.send.headers import header_problem
+from newsletter.send.headers import HeaderInjection, check_address, header_problem
 
 ATTACKS = [
     "Eve\r\nBcc: victim@example.org",
@@ -82,3 +82,25 @@ def test_header_injection_in_a_test_address_is_refused(outbox_ready):
         "a line break. Correct the address and run again."
     )
     assert not outbox(outbox_ready)
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        (
+            "news@" + "x" * 64 + ".org",
+            "has a domain with an empty part or a part over 63 characters",
+        ),
+        ("news@mail..example.org", "has a domain with an empty part or a part over 63 characters"),
+        ("news@" + "x" * 64 + "é.org", "has a domain that is not a valid internationalised name"),
+    ],
+)
+def test_an_address_whose_domain_cannot_be_encoded_is_one_line(address, problem):
+    # An ASCII domain with a 64-character label passed the check and then failed in
+    # encode("idna") with a UnicodeError traceback (send --dry-run, from_address).
+    with pytest.raises(HeaderInjection) as refused:
+        check_address(address, "pyproject.toml:5: [tool.newsletter] 'from_address'")
+    assert refused.value.message == (
+        f"pyproject.toml:5: [tool.newsletter] 'from_address': address {problem}. "
+        "Correct the address and run again."
+    )

@@ -73,6 +73,7 @@ def test_check_passes_a_value_as_it_is_or_refuses_it_naming_where(value):
 @given(address=ADDRESSES)
 @example(address="a@exämple.org")
 @example(address="a@" + "x" * 64 + "\u00e9.org")  # a label too long for IDNA
+@example(address="a@" + "x" * 64 + ".org")  # ASCII too: it was a UnicodeError traceback
 def test_check_address_answers_an_ascii_address_or_refuses_it(address):
     try:
         checked = headers.check_address(address, "contacts.db: contact 1")

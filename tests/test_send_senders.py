@@ -183,6 +183,20 @@ SMTP_OPTIONS = "host, port, security, username, password_env, timeout, cafile, v
             "one line. Remove the line breaks.",
         ),
         ("", ["-o", "host=a b"], 2, "-o host=a b (sender smtp): 'host' 'a b' is not a host name."),
+        # A label over 63 characters was a UnicodeError traceback from getaddrinfo.
+        (
+            "",
+            ["-o", f"host={'a' * 64}.example.org"],
+            2,
+            f"-o host={'a' * 54}… (sender smtp): 'host' '{'a' * 39}…' is not a host name.",
+        ),
+        (
+            "",
+            ["-o", "host=mail..example.org"],
+            2,
+            "-o host=mail..example.org (sender smtp): 'host' 'mail..example.org' is not a "
+            "host name.",
+        ),
         (
             "",
             ["-o", "timeout=-5"],

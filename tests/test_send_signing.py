@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 
 import dkim
 import pytest
@@ -20,6 +21,7 @@ from helpers import (
     parse,
     recipient,
     smtp_send,
+    special_file,
 )
 
 from newsletter.config import Dkim
@@ -77,6 +79,31 @@ def test_dkim_signature_verifies_and_covers_the_list_headers():
     )
     forged = data.replace(b"\r\nFrom:", b"\r\nSubject: Win a prize\r\nFrom:", 1)
     assert not dkim.verify(forged, dnsfunc=dns_stub(der))
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"), [("fifo", "a FIFO (named pipe)"), ("device", "a device"), ("dir", "a folder")]
+)
+def test_a_key_file_that_is_not_a_regular_file_is_one_line_not_a_hang(
+    project, tmp_path, kind, what
+):
+    # Reading a FIFO waits for a writer forever: send hung before its first message.
+    key = special_file(tmp_path / "dkim.pem", kind)
+    where = "pyproject.toml: [tool.newsletter.send.dkim]"
+    result: list[str] = []
+
+    def load() -> None:
+        try:
+            load_signer(Dkim("nl", key_file=str(key)), project, "example.org", where)
+        except NewsletterError as exc:
+            result.append(exc.message)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert result == [
+        f"{where} key_file {key} is {what}, not a file. Give the PEM file of the key."
+    ]
 
 
 def test_dkim_keys_stay_out_of_the_repository(project, tmp_path, monkeypatch):

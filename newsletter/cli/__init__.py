@@ -82,6 +82,17 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit) as exc:
+            # A command that fails (a mistake, a usage error, or ctx.exit(1) after
+            # its own report) leaves no new, empty contacts.db behind.
+            failed = not isinstance(exc, click.exceptions.Exit) or exc.exit_code != 0
+            if failed and isinstance(ctx.obj, Env):
+                ctx.obj.discard_new_db()
+            raise
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(

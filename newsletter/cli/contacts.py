@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from newsletter.cli.env import Env, pass_env
+from newsletter.cli.env import Env, Named, OneLine, pass_env
 from newsletter.models import STATUSES
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ def contacts() -> None:
 
 
 @contacts.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--source", help="Who owns these records.  [default: import:FILE]")
+@click.argument("file", type=Named(dir_okay=False, path_type=Path))
+@click.option("--source", type=OneLine(), help="Who owns these records.  [default: import:FILE]")
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
 @pass_env
 @click.pass_context
@@ -84,7 +84,7 @@ def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_ru
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),  # files.check_output refuses a folder, with the rest
+    type=Named(path_type=Path),  # files.check_output refuses a folder, with the rest
     help="Write to FILE (CSV with a BOM, for spreadsheets) instead of stdout.",
 )
 @click.option("--force", is_flag=True, help="Replace FILE if it exists (never contacts.db).")
@@ -244,7 +244,13 @@ def remove(env: Env, email: str, purge: bool, yes: bool) -> None:
 
 @contacts.command("unsubscribe")
 @click.argument("email")
-@click.option("--source", default="manual", show_default=True, help="Where the request came from.")
+@click.option(
+    "--source",
+    type=OneLine(),
+    default="manual",
+    show_default=True,
+    help="Where the request came from.",
+)
 @pass_env
 def unsubscribe_cmd(env: Env, email: str, source: str) -> None:
     """Mark a contact unsubscribed, so they get no more issues.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +25,7 @@ class Env:
     def __init__(self, root: Path, db_path: Path) -> None:
         self.root = root
         self.db_path = db_path
+        self.db_existed = db_path.exists()
 
     @cached_property
     def settings(self) -> Settings:
@@ -38,6 +39,18 @@ class Env:
 
         return open_db(self.db_path)
 
+    def discard_new_db(self) -> None:
+        """After a failed command: remove the database it created, if it stayed empty.
+
+        ``env.db`` creates contacts.db on first use, and a command may open it
+        before it finds its arguments wrong; a command that fails leaves no trace.
+        """
+        if self.db_existed or "db" not in self.__dict__:
+            return
+        from newsletter.store import discard_if_unused
+
+        discard_if_unused(self.db, self.db_path)
+
     def issue_dir(self, issue_id: str, *, must_exist: bool = True) -> Path:
         from newsletter.issue import issue_folder
 
@@ -45,6 +58,31 @@ class Env:
 
 
 pass_env = click.make_pass_decorator(Env)
+
+
+class Named(click.Path):
+    """A path option or argument that must name something: an empty value ("") is a
+    usage error here, where click would take it as the current folder and write there."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty. Give a name, such as site or contacts.csv.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class OneLine(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2; 8.1 is not
+    """Text stored and shown on one line (an import's ``--source``, kept in every
+    history line it writes): a line break or control character is a usage error."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from newsletter.schema import Invalid, line, shown
+
+        try:
+            return line().parse(value)
+        except Invalid as exc:
+            self.fail(f"{shown(value)} {exc.reason}. {exc.fix or 'Give a short name.'}", param, ctx)
 
 
 class InRange(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2; 8.1 is not

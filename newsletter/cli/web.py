@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from newsletter.cli.env import Env, pass_env
+from newsletter.cli.env import Env, Named, pass_env
 from newsletter.errors import NewsletterError
 from newsletter.models import plural
 
@@ -45,7 +45,7 @@ def preview(env: Env, issue_id: str, port: int) -> None:
 @click.command()
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=Named(file_okay=False, path_type=Path),
     default=None,
     help="Folder to write the site to.  [default: ROOT/site]",
 )
@@ -76,7 +76,7 @@ def archive(env: Env, out: Path | None) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(
     "--site",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=Named(file_okay=False, path_type=Path),
     default=None,
     help="The archive folder to serve.  [default: ROOT/site]",
 )
@@ -129,9 +129,12 @@ def _check_listen(host: str, port: int) -> None:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
             probe.bind(address)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a label over 63 characters
+        from newsletter.sanitize import one_line
+
+        reason = "not a valid host name" if isinstance(exc, UnicodeError) else exc.strerror
         raise NewsletterError(
-            f"{host}:{port}: cannot listen ({exc.strerror or exc}). "
+            f"{one_line(host, 100)}:{port}: cannot listen ({reason or exc}). "
             "Pass another --port, or a --host of this machine."
         ) from None
 

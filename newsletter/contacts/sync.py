@@ -30,11 +30,12 @@ from newsletter.config import SOURCE_EXAMPLE, Settings, Source
 from newsletter.contacts.imports import Plan, Write, owner, plan_import
 from newsletter.contacts.tabular import ReadError, read_records
 from newsletter.errors import NewsletterError
+from newsletter.files import NotRegular, TooLarge, read_regular
 from newsletter.sanitize import one_line
 from newsletter.store import Database, now, reading, writing
 from newsletter.store.contacts import default_actor
 
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = 20 * 1024 * 1024  # a source, url or path
 ACCEPT = "text/csv, application/json;q=0.9, */*;q=0.5"
 
 
@@ -52,8 +53,12 @@ def fetch(source: Source, root: Path, agent: str) -> tuple[bytes, str | None]:
     """
     fmt = source.format or ("json" if source.location.lower().endswith(".json") else None)
     if not source.is_url:
+        # Read as a url is, within MAX_BYTES, and only a regular file: a FIFO
+        # waited for a writer forever, and /dev/zero never ended.
         try:
-            return (root / source.location).read_bytes(), fmt
+            return read_regular(root / source.location, MAX_BYTES), fmt
+        except (NotRegular, TooLarge) as exc:
+            raise ReadError(f"{source.location}: {exc.strerror}.") from None
         except OSError as exc:
             raise ReadError(f"{source.location}: cannot read it ({exc.strerror}).") from None
     host = download.host_of(source.location)

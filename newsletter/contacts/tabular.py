@@ -433,9 +433,20 @@ def _read_json(raw: bytes, display: str) -> Records:
         for key, value in entry.items():
             field = fields[str(key)]
             if field:
-                row[field] = "; ".join(map(str, value)) if isinstance(value, list) else value
+                row[field] = _joined(value)
         rows.append((n, row, False))
     return Records(display, columns, tuple(rows), tuple(ignored))
+
+
+def _joined(value: object) -> object:
+    """A list of words or numbers (["trade", "health"]) as one cell; anything else as it
+    is, so a nested list or an object is refused by its field ("must be text, not
+    list") instead of stored as "[['a']]"."""
+    if isinstance(value, list) and all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
+    ):
+        return "; ".join(map(str, value))
+    return value
 
 
 def _depth(text: str) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import mailbox
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,10 +30,14 @@ from pathlib import Path
 
 from newsletter import tokens
 from newsletter.errors import NewsletterError
+from newsletter.files import NotRegular, TooLarge, read_regular, what_is
 from newsletter.returns.dsn import Bounce, classify
 from newsletter.store import Database, bounces, contacts, ledger, writing
 
 SOFT_LIMIT = 3
+# A Maildir file over this is not a bounce (those are a few KB, a quoted message at
+# most a few MB); it is skipped with one line instead of read whole into memory.
+MAX_MESSAGE = 32 * 1024 * 1024
 UNAPPLIED = "unapplied"  # Outcome.kind of a bounce tied to us by nothing but an address
 MATCHED_BY_ADDRESS = "no Message-ID; matched by address"
 
@@ -51,13 +56,19 @@ class Outcome:
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:")  # a field name and its colon (RFC 5322 2.2)
 
 
-def read_mailbox(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(label, raw bytes) for each message of an mbox file, a Maildir folder or one .eml."""
+def read_mailbox(path: Path) -> Iterator[tuple[str, bytes | str]]:
+    """(label, raw bytes) for each message of an mbox file, a Maildir folder or one .eml;
+    (label, why) instead of the bytes for a Maildir entry that is skipped."""
     try:
         if path.is_dir():
             yield from _maildir(path)
             return
         if not path.is_file():
+            if path.exists():  # a FIFO would wait for a writer forever: never opened
+                raise NewsletterError(
+                    f"{path}: is {what_is(path.stat().st_mode)}, not a mailbox. "
+                    "Pass an mbox file or Maildir."
+                )
             raise NewsletterError(f"{path}: no such file or folder. Pass an mbox file or Maildir.")
         with path.open("rb") as fh:
             start = fh.read(5)
@@ -86,15 +97,29 @@ def read_mailbox(path: Path) -> Iterator[tuple[str, bytes]]:
         ) from None
 
 
-def _maildir(path: Path) -> Iterator[tuple[str, bytes]]:
+def _maildir(path: Path) -> Iterator[tuple[str, bytes | str]]:
+    """Each message of a Maildir, by its unique name (the file name before ':').
+
+    Read as mailbox.Maildir lists them (new/ and cur/, dot files left out), but
+    each file through read_regular: a FIFO or a device among them would hang the
+    run, and a huge file would be read whole.
+    """
     if not all((path / sub).is_dir() for sub in ("cur", "new")):
         raise NewsletterError(
             f"{path}: a folder but not a Maildir (no cur/ and new/). "
             "Pass a Maildir folder or an mbox file."
         )
-    box = mailbox.Maildir(path, factory=None, create=False)
-    for key in sorted(box.keys()):
-        yield key, box.get_bytes(key)
+    entries = sorted(
+        (name.split(mailbox.Maildir.colon)[0], path / sub / name)
+        for sub in ("new", "cur")
+        for name in os.listdir(path / sub)
+        if not name.startswith(".")
+    )
+    for key, file in entries:
+        try:
+            yield key, read_regular(file, MAX_MESSAGE)
+        except (NotRegular, TooLarge) as exc:
+            yield key, f"skipped: {file.parent.name}/{file.name} {exc.strerror}; move it out"
 
 
 def process(
@@ -107,6 +132,9 @@ def process(
     """
     secret = _secret()
     for label, data in read_mailbox(path):
+        if isinstance(data, str):
+            yield Outcome(label, "skipped", data)
+            continue
         digest = hashlib.sha256(data).hexdigest()
         if bounces.processed(db, digest):
             yield Outcome(label, "seen", "already processed; nothing to do")

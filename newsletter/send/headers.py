@@ -39,9 +39,11 @@ def address_problem(address: str) -> str | None:
         return "is not an email address"
     if not local.isascii():
         return "has a non-ASCII local part, which needs SMTPUTF8 (not supported)"
-    try:
-        ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
+    try:  # ASCII too: a label over 63 characters fails here, not later in a traceback
+        ascii_domain = domain.encode("idna").decode("ascii")
     except UnicodeError:
+        if domain.isascii():
+            return "has a domain with an empty part or a part over 63 characters"
         return "has a domain that is not a valid internationalised name"
     if not _ADDRESS.fullmatch(f"{local}@{ascii_domain}") or ".." in local:
         return "has characters that are not allowed in an address"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from newsletter.config import Dkim
 from newsletter.errors import NewsletterError
+from newsletter.files import NotRegular, TooLarge, read_regular
 
 # Signed when present; listed even when absent, so none can be added later.
 SIGNED = (
@@ -42,6 +43,8 @@ OVERSIGNED = ("from", "subject")
 _WSP_RUN = re.compile(rb"[ \t]+")
 _WSP_EOL = re.compile(rb" \r\n")
 _STR_WSP = re.compile(r"[ \t]+")
+
+MAX_KEY_BYTES = 64 * 1024  # a PEM RSA key of 8,192 bits is under 7 KB
 
 
 def relaxed_body(chunk: bytes) -> bytes:
@@ -137,7 +140,12 @@ def load_signer(dkim: Dkim | None, root: Path, default_domain: str, where: str) 
                 "repository: move it (e.g. to ~/.config/newsletter/dkim.pem) or use key_env."
             )
         try:
-            pem = path.read_bytes()
+            # Opened without waiting and looked at first: a FIFO here hung send.
+            pem = read_regular(path, MAX_KEY_BYTES)
+        except (NotRegular, TooLarge) as exc:
+            raise NewsletterError(
+                f"{where} key_file {path} {exc.strerror}. Give the PEM file of the key."
+            ) from None
         except OSError as exc:
             raise NewsletterError(
                 f"{where} cannot read key_file {path} ({exc.strerror}). Check the path."

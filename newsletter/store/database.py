@@ -109,6 +109,26 @@ def check_writable(db: Database, path: Path) -> None:
         ) from None
 
 
+def discard_if_unused(db: Database, path: Path) -> bool:
+    """Close ``db`` and delete its files when no table holds a row but the migrations' own.
+
+    For a command that created the database by opening it and then failed (a
+    usage error, a contact not found): a failed command leaves the project as it
+    was, so the new, empty file goes. A database with any row in it is kept, and
+    so is one that cannot be read or removed: as any command that opens it leaves it.
+    """
+    try:
+        tables = [name for name in db.table_names() if name != "_sqlite_migrations"]
+        if any(db.execute(f"SELECT 1 FROM [{name}] LIMIT 1").fetchone() for name in tables):
+            return False
+        db.conn.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    except (sqlite3.Error, OSError):
+        return False
+    return True
+
+
 class _RollBack(Exception):
     """Ends the probe's transaction with a rollback."""
 
