@@ -301,6 +301,13 @@ def line() -> Kind:
     return Kind(parse, "one line of text", 'Write it as text in quotes: "...".')
 
 
+def _quoted_number(value: Any, expected: str) -> None:
+    """Refuse a number written in quotes with the fix that works: "3" is text, 3 a number."""
+    # Short ones only: YAML hands a number too long for Python over as text, unquoted.
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,30}(\.\d{1,30})?\s*", value):
+        raise Invalid(f"is text in quotes, not {expected}", "Write the number without quotes.")
+
+
 def _int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid("")
@@ -313,6 +320,7 @@ def whole(minimum: int | None = None, maximum: int | None = None, example: str =
     expected = "a whole number" + bounds
 
     def parse(value: Any) -> int:
+        _quoted_number(value, expected)
         number = _int(value)
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
             raise Invalid(f"is not {expected}")
@@ -343,6 +351,7 @@ def number(
     expected = f"a number{' of ' + unit if unit else ''}{bounds}"
 
     def parse(value: Any) -> float:
+        _quoted_number(value, expected)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise Invalid("")
         try:

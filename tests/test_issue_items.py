@@ -281,6 +281,11 @@ HTTPS = "is not an https:// address. Give the picture's https://... address."
         ("weight: !!set {a, b}", 5, f"weight (a list) {WHOLE}"),
         ("source: !!binary aGVsbG8=", 5, f"source 'b'hello'' is not text. {TEXT}"),
         ("contributor: !!set {a, b}", 5, f"contributor (a list) is not text. {TEXT}"),
+        (
+            'weight: "3"',
+            5,
+            "weight '3' is text in quotes, not a whole number. Write the number without quotes.",
+        ),
     ],
     ids=[
         "http-picture",
@@ -302,6 +307,7 @@ HTTPS = "is not an https:// address. Give the picture's https://... address."
         "set",
         "binary-text",  # was shown in the email as b'hello'
         "set-text",  # was shown as {'a', 'b'}
+        "quoted-number",  # was "'3' is not a whole number", which reads as nonsense
     ],
 )
 def test_a_bad_front_matter_value_is_one_line(project, fields, line, expected):

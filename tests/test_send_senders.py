@@ -245,8 +245,8 @@ SMTP_OPTIONS = "host, port, security, username, password_env, timeout, cafile, v
             f'{SMTP_TABLE}\nport = "25"\n',
             [],
             1,
-            f"pyproject.toml:16: {SMTP_TABLE} port '25' is not a whole number from 1 to 65535. "
-            "Write a whole number from 1 to 65535.",
+            f"pyproject.toml:16: {SMTP_TABLE} port '25' is text in quotes, not a whole number "
+            "from 1 to 65535. Write the number without quotes.",
         ),
         (
             "",
