@@ -609,3 +609,29 @@ def test_collect_when_inbox_is_a_file_is_one_line(project, feed_server):
         "Move it away; collect writes candidates in that folder.\n"
     )
     assert (folder / "inbox").read_text(encoding="utf-8") == "notes\n"
+
+
+def test_a_feed_adds_at_most_max_new_entries_a_collect_and_the_rest_come_next(
+    project, feed_server, monkeypatch
+):
+    """Found: one 5 MB feed of 30,000 tiny entries wrote 30,000 candidates at once."""
+    from newsletter.feeds import collector
+
+    monkeypatch.setattr(collector, "MAX_NEW_PER_FEED", 3)
+    make_issue(project)
+    items = [
+        {"title": f"Story {n}", "link": f"https://site.org/s{n}", "pubDate": OCT} for n in range(5)
+    ]
+    add_feed(project, feed_server, "Site", "news", Route(rss(items), etag='"v1"'))
+    first = cli(project, "collect", "2026-Q4")
+    assert first.exit_code == 0, first.output
+    assert len(inbox_files(project)) == 3
+    assert (
+        "2 more new entries were left for the next collect (at most 3 a feed at a time); "
+        "triage these, then collect again" in first.output
+    )
+    assert cli(project, "reject", "2026-Q4", "--all").exit_code == 0
+    second = cli(project, "collect", "2026-Q4")  # the same feed, same ETag: fetched again
+    assert second.exit_code == 0, second.output
+    assert len(inbox_files(project)) == 2
+    assert "left for the next collect" not in second.output

@@ -37,6 +37,10 @@ POOL_MIN_BYTES = 512 * 1024  # below this, parsing in-process beats starting wor
 # A rejected title blocks a new URL only when it is specific enough not to recur
 # ("Weekly update" from a feed must not be suppressed forever by one rejection).
 REJECTED_TITLE_WORDS = 5
+# New entries one feed may add to the inbox in one collect. A quarter's real feed
+# brings tens; a broken or hostile one can list 30,000 tiny entries within its
+# 5 MB, each a file to triage. The rest wait for the next collect, not lost.
+MAX_NEW_PER_FEED = 200
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class _Counts:
     new: int = 0
     duplicate: int = 0
     old: int = 0  # outside the collection window
+    held: int = 0  # new, but over MAX_NEW_PER_FEED: left for the next collect
 
 
 def _sift(
@@ -128,6 +133,9 @@ def _sift(
             count = counts[feed.id]
             if entry.date and not window[0] <= entry.date <= window[1]:
                 count.old += 1
+                continue
+            if count.new >= MAX_NEW_PER_FEED:
+                count.held += 1  # not marked seen, so the next collect offers it again
                 continue
             canon = canonical_url(entry.link) if entry.link else None
             key = (
@@ -247,6 +255,17 @@ def _parse_all(fetched: dict[int, Fetched], window: tuple[dt.date, dt.date]) -> 
     return {i: _safe_parse(f.body or b"", f.headers, f.url, window) for i, f in jobs.items()}
 
 
+def _warning(result: Parsed | None, count: _Counts) -> str | None:
+    """The feed's warning: the parser's, and the entries held back by MAX_NEW_PER_FEED."""
+    parts = [result.warning] if result and result.warning else []
+    if count.held:
+        parts.append(
+            f"{count.held:,} more new entries were left for the next collect "
+            f"(at most {MAX_NEW_PER_FEED} a feed at a time); triage these, then collect again"
+        )
+    return "; ".join(parts) or None
+
+
 def _printable(text: str | None) -> str | None:
     """One line for the terminal: servers choose some of this text (status, Location)."""
     return one_line(text) if text else None
@@ -296,8 +315,8 @@ def _record(
             got = fetched[feed.id]
             result = parsed.get(feed.id)
             error = got.error or (result.error if result else None)
-            reason = _printable(error or (result.warning if result else None))
             count = counts[feed.id]
+            reason = _printable(error or _warning(result, count))
             status = (
                 "failed"
                 if error
@@ -324,11 +343,13 @@ def _record(
                 "errors": errors,
             }
             if not error:
+                # With entries held back, no validators: a 304 next time would hide them.
+                held = bool(count.held)
                 values.update(
                     last_success=stamp,
                     cache_key=cache_key,
-                    etag=got.etag,
-                    last_modified=got.last_modified,
+                    etag=None if held else got.etag,
+                    last_modified=None if held else got.last_modified,
                 )
             if moved:
                 values.update(url=moved, moved_from=feed.url)
