@@ -390,6 +390,9 @@ def test_stage_collect_reports_progress_and_stamps_files(project, feed_server):
     assert "collected_at: '2026-11-03T08:30:00+00:00'\n" in text
 
 
+LOCAL = ["(local", "network", "allowed)"]  # registered with --allow-private: said in the list
+
+
 def test_feeds_list_shows_health_after_collect(project, feed_server):
     sample(project, feed_server)
     cli(project, "collect", "2026-Q4")
@@ -405,6 +408,7 @@ def test_feeds_list_shows_health_after_collect(project, feed_server):
         "1",
         "0",
         feed_server.url("/UN-News"),
+        *LOCAL,
     ]
     assert rows[1][:3] + rows[1][5:] == [
         "UNDP",
@@ -416,6 +420,7 @@ def test_feeds_list_shows_health_after_collect(project, feed_server):
         "0",
         "0",
         feed_server.url("/UNDP"),
+        *LOCAL,
     ]
     assert rows[2] == [
         "Broken",
@@ -428,6 +433,7 @@ def test_feeds_list_shows_health_after_collect(project, feed_server):
         "0",
         "1",
         feed_server.url("/Broken"),
+        *LOCAL,
     ]
     assert lines[4:] == ["Feeds to chase:", "  Broken: failed: HTTP 500 Internal Server Error"]
 

@@ -97,7 +97,7 @@ def list_(env: Env) -> None:
             f.last_duplicate,
             f.last_old,
             f.errors,
-            f.url,
+            f"{f.url} (local network allowed)" if f.private_host else f.url,
         )
         for f in found
     ]
