@@ -415,8 +415,9 @@ def test_collect_names_the_redirect_to_allow(project, feed_server, monkeypatch):
     address = first_address("localhost", port)
     assert collected.stderr.splitlines()[0] == (
         f"warning: Moved: refused: a redirect to localhost, which resolves to a loopback address "
-        f"({address}); if that host is yours, allow it with: newsletter feeds add {target} "
-        "--section news --allow-private"
+        f"({address}); if that host is yours, register the address it redirects to instead: "
+        f"newsletter feeds remove Moved, then newsletter feeds add {target} --section news "
+        "--allow-private"
     )
     configure_sources(
         project,

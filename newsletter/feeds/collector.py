@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import shlex
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -213,15 +214,26 @@ def _fetch_all(
 
 
 def _how_to_allow(got: Fetched, feed: Feed) -> Fetched:
-    """A refused private address, with the command that allows it on purpose."""
+    """A refused private address, with the commands that allow it on purpose.
+
+    Only the feed's own host can be allowed (``feeds add --allow-private`` on the
+    registered URL turns it on); a redirect to another host needs that address
+    registered instead. Addresses are quoted for the shell: a server chose them.
+    """
     if not got.private:
         return got
-    url = one_line(got.url, 150)
-    return replace(
-        got,
-        error=f"{got.error}; if that host is yours, allow it with: newsletter feeds add "
-        f"{url} --section {feed.section} --allow-private",
-    )
+    section = shlex.quote(feed.section)
+    if download.host_of(got.url) == download.host_of(feed.url):
+        url = shlex.quote(one_line(feed.url, 150))
+        fix = f"allow it with: newsletter feeds add {url} --section {section} --allow-private"
+    else:
+        url = shlex.quote(one_line(got.url, 150))
+        fix = (
+            f"register the address it redirects to instead: newsletter feeds remove "
+            f"{shlex.quote(feed.name)}, then newsletter feeds add {url} --section {section} "
+            "--allow-private"
+        )
+    return replace(got, error=f"{got.error}; if that host is yours, {fix}")
 
 
 def _safe_parse(
