@@ -3,8 +3,9 @@
 The lock is a row in contacts.db (``store.locks``), so two checkouts sharing
 one database cannot both send the same issue, and a second run never takes
 the first run's messages in flight for a crash's. A holder is gone when its
-process no longer exists on this host (the pid, checked against the process's
-start time so a reused pid does not count), or, for a holder on another host,
+process no longer exists on this host, in this pid namespace (the pid, checked
+against the process's start time so a reused pid does not count), or, for a
+holder on another host or in another container,
 when it has not shown it was alive for ``LEASE`` seconds. Only then does the
 next run take the lock over and turn the rows left ``sending`` into
 ``uncertain``, in the same transaction.
@@ -31,6 +32,24 @@ LEASE = 15 * 60.0
 RENEW = 30.0
 
 
+# The kernel's own pid namespace (PROC_PID_INIT_INO): a process outside any container.
+_INIT_PID_NAMESPACE = 0xEFFFFFFC
+
+
+def this_host() -> str:
+    """This machine as the lock records it: where a holder's pid can be checked.
+
+    Two containers may share a host name and a database but not their pids, so a
+    process in its own pid namespace adds that namespace to the name.
+    """
+    name = socket.gethostname()
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return name
+    return name if namespace == _INIT_PID_NAMESPACE else f"{name}/pidns:{namespace}"
+
+
 def process_start(pid: int) -> str:
     """When process ``pid`` started, as the system counts it; "" where it does not say."""
     try:
@@ -43,7 +62,7 @@ def process_start(pid: int) -> str:
 
 def is_gone(holder: locks.Holder) -> bool:
     """True when the holder's process is certainly no longer running."""
-    if holder.host != socket.gethostname():
+    if holder.host != this_host():
         try:
             beat = datetime.fromisoformat(holder.beat)
         except ValueError:  # not a time we wrote: nothing shows the holder is alive
@@ -71,7 +90,7 @@ class Held:
 
 def _refusal(prep: Prepared, other: locks.Holder) -> NewsletterError:
     lapse = ""
-    if other.host != socket.gethostname():  # its pid cannot be checked from here
+    if other.host != this_host():  # its pid cannot be checked from here
         lapse = f" If it is gone, its lock lapses {LEASE / 60:g} minutes after {other.beat}."
     return NewsletterError(
         f"issues/{prep.issue_id}: another send of this issue via {prep.spec.name} is running "
@@ -85,7 +104,7 @@ def hold(db: Database, prep: Prepared) -> Iterator[Held]:
     """Hold the send lock of this issue and sender; recover what a stopped run left."""
     at = now()
     pid = os.getpid()
-    me = locks.Holder(secrets.token_hex(8), pid, socket.gethostname(), process_start(pid), at, at)
+    me = locks.Holder(secrets.token_hex(8), pid, this_host(), process_start(pid), at, at)
     issue, sender = prep.issue_id, prep.spec.name
     with writing(db):
         taken, other = locks.take(db, issue, sender, me, is_gone)
