@@ -26,6 +26,7 @@ import email
 import email.policy
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import stat
@@ -674,8 +675,19 @@ def send_process(
     args = [sys.executable, "-m", "newsletter", "--root", str(root), *head, "send", "2026-Q4"]
     args += ["--yes", *smtp_args(port), *extra]
     return subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen
+        args,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_default_sigint,
+        **popen,
     )
+
+
+def _default_sigint() -> None:
+    """Ctrl-C as a terminal delivers it: a shell starts background jobs with SIGINT
+    ignored, and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @dataclass(frozen=True)
