@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newsletter.errors import NewsletterError
-from newsletter.files import NotUTF8, decode
+from newsletter.files import MAX_TEXT_BYTES, NotRegular, NotUTF8, TooLarge, decode, read_regular
 from newsletter.models import LIMITS, SectionConfig
 from newsletter.schema import (
     Field,
@@ -306,13 +306,16 @@ def _head(path: Path, lines: Mapping[str, int], table: str, key: str) -> str:
 def load_settings(root: Path) -> Settings:
     """Read and validate ``[tool.newsletter]``; raise NewsletterError naming file, line and key."""
     path = root / "pyproject.toml"
-    if not path.is_file():
+    if not path.exists():
         raise NewsletterError(
             f"{path}: not found. Run newsletter from the project folder or pass --root DIR."
         )
     try:
-        source = decode(path.read_bytes())
+        source = decode(read_regular(path, MAX_TEXT_BYTES))
         data = read_toml(source)
+    except (NotRegular, TooLarge) as exc:
+        fix = "Keep the house settings in pyproject.toml, a text file."
+        raise NewsletterError(f"{path}: {exc.strerror}. {fix}") from None
     except NotUTF8 as exc:
         raise NewsletterError(f"{path}:{exc.line}: {exc.reason}") from None
     except UnreadableToml as exc:

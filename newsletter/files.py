@@ -239,6 +239,8 @@ def cannot_write(
         fix = "The disk is full (or over a size limit); free some space and run again"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         fix = "Check that you may write there"
+    elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        fix = "Check that the folder exists"
     else:
         fix = "Check the path and run again"
     return NewsletterError(f"{path}: cannot write it ({exc.strerror or exc}). {fix}; {state}.")

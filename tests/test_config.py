@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import add_contacts, built, cli, ledger_rows, make_issue, settings_toml
+from helpers import (
+    add_contacts,
+    built,
+    cli,
+    cli_within,
+    ledger_rows,
+    make_issue,
+    settings_toml,
+    special_file,
+)
 
 from newsletter.config import Dkim, load_settings
 from newsletter.errors import NewsletterError
@@ -357,4 +366,29 @@ def test_a_send_setting_and_its_option_share_one_range(project, key, option, val
     assert by_setting.output == (
         f"Error: {path}:{line}: [tool.newsletter.send] {key} '{value}' is not {reason}. "
         f"Write {reason}.\n"
+    )
+
+
+@pytest.mark.parametrize(("kind", "what"), [("fifo", "a FIFO (named pipe)"), ("dir", "a folder")])
+def test_settings_that_are_not_a_file_are_one_line_not_a_hang(project, kind, what):
+    """Found in review: a FIFO was read with read_bytes (a hang), or called "not found"."""
+    path = project / "pyproject.toml"
+    path.unlink()
+    special_file(path, kind)
+    result = cli_within(30, project, "check", "2026-Q4")
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {path}: is {what}, not a file. "
+        "Keep the house settings in pyproject.toml, a text file.\n",
+    )
+
+
+def test_settings_over_1_mb_are_one_line(project):
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + "# padding\n" * 110_000)
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    assert info.value.message == (
+        f"{path}: is larger than 1,048,576 bytes. "
+        "Keep the house settings in pyproject.toml, a text file."
     )

@@ -59,7 +59,7 @@ def test_export_to_a_missing_folder_is_one_line_error(project, monkeypatch):
     assert (result.exit_code, result.output) == (
         1,
         "Error: nowhere/list.csv: cannot write it (No such file or directory). "
-        "Check that the folder exists.\n",
+        "Check that the folder exists; nothing there was changed.\n",
     )
 
 

@@ -142,6 +142,19 @@ def test_a_deeply_nested_summary_is_flattened_with_a_warning():
     )
 
 
+def test_many_cut_entries_are_one_clause_naming_the_first_and_counting_the_rest():
+    """Found in review: one clause per entry, joined one by one, grew with the square."""
+    from html import escape
+
+    deep = escape("<b>" * 40 + "deep" + "</b>" * 40)
+    items = [{"title": f"Deep {n}", "description": deep} for n in range(3_000)]
+    parsed = parse_feed(rss(items), (), "https://e.org/f")
+    assert parsed.warning == (
+        f"entry 'Deep 0' (and 2,999 more entries): tags nested more than {MAX_DEPTH} deep "
+        "were unwrapped"
+    )
+
+
 @pytest.mark.parametrize(
     "title,expected",
     [

@@ -212,6 +212,20 @@ def test_a_fifo_given_as_the_mailbox_is_one_line(project, db, tmp_path):
     )
 
 
+def test_one_saved_message_over_the_size_cap_is_one_line(project, db, tmp_path):
+    """Found in review: a single .eml was read whole, whatever its size."""
+    from newsletter.returns.bounces import MAX_MESSAGE
+
+    path = tmp_path / "huge.eml"
+    path.write_bytes(b"Subject: x\n\n" + b"x" * MAX_MESSAGE)
+    result = cli(project, "bounces", str(path))
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {path}: is larger than {MAX_MESSAGE:,} bytes, so not one message. "
+        "Pass an mbox file or Maildir.\n",
+    )
+
+
 @pytest.mark.parametrize(
     "name",
     [

@@ -15,8 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from newsletter.contacts.fields import neutralise
-from newsletter.errors import NewsletterError
-from newsletter.files import check_output, write_atomic
+from newsletter.files import cannot_write, check_output, write_atomic
 from newsletter.models import Contact
 from newsletter.store import Database
 from newsletter.store.contacts import find_contacts
@@ -92,7 +91,5 @@ def export_contacts(
         try:
             write_atomic(output, text, "utf-8-sig" if fmt == "csv" else "utf-8")
         except OSError as exc:
-            raise NewsletterError(
-                f"{output}: cannot write it ({exc.strerror}). Check that the folder exists."
-            ) from None
+            raise cannot_write(output, exc) from None
     return text, len(people)

@@ -75,7 +75,12 @@ def read_mailbox(path: Path) -> Iterator[tuple[str, bytes | str]]:
         if start == b"":
             return  # an emptied mailbox: nothing to do
         if start != b"From ":
-            data = path.read_bytes()
+            try:
+                data = read_regular(path, MAX_MESSAGE)
+            except TooLarge as exc:
+                raise NewsletterError(
+                    f"{path}: {exc.strerror}, so not one message. Pass an mbox file or Maildir."
+                ) from None
             if not _HEADER_LINE.match(data):
                 raise NewsletterError(
                     f"{path}: not an mbox file (it does not start with a 'From ' line) nor "
