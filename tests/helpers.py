@@ -36,7 +36,7 @@ import threading
 import time
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -667,9 +667,15 @@ def smtp_send(root: Path, port: int, *extra: str) -> Result:
 
 
 def send_process(
-    root: Path, port: int, *extra: str, db: Path | None = None, **popen
+    root: Path,
+    port: int,
+    *extra: str,
+    db: Path | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    **popen,
 ) -> subprocess.Popen:
     """``newsletter send 2026-Q4 --yes`` through the SMTPServer on ``port``, as a process."""
+    then = preexec_fn
     env = {**os.environ, "NEWSLETTER_SECRET": SECRET}
     head = ["--db", str(db)] if db else []
     args = [sys.executable, "-m", "newsletter", "--root", str(root), *head, "send", "2026-Q4"]
@@ -679,15 +685,17 @@ def send_process(
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        preexec_fn=_default_sigint,
+        preexec_fn=lambda: _default_sigint(then),
         **popen,
     )
 
 
-def _default_sigint() -> None:
-    """Ctrl-C as a terminal delivers it: a shell starts background jobs with SIGINT
-    ignored, and Python then never turns it into KeyboardInterrupt."""
+def _default_sigint(then: Callable[[], None] | None = None) -> None:
+    """Ctrl-C as a terminal delivers it (a shell starts background jobs with SIGINT
+    ignored, and Python then never turns it into KeyboardInterrupt), then ``then``."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if then is not None:
+        then()
 
 
 @dataclass(frozen=True)
