@@ -26,3 +26,16 @@ def test_pending_migrations_wait_for_another_writer(project, db, monkeypatch):
     assert "nickname" in store["contacts"].columns_dict
     assert store.execute("PRAGMA secure_delete").fetchone() == (1,)
     store.conn.close()
+
+
+def test_the_shipped_sample_database_has_every_migration(tmp_path):
+    """The README's first command builds from a fresh clone and must leave it unchanged."""
+    import shutil
+
+    from helpers import REPO
+    from sqlite_utils import Database
+
+    copy = tmp_path / "contacts.db"
+    shutil.copyfile(REPO / "contacts.db", copy)
+    db = Database(copy)
+    assert [m.name for m in MIGRATIONS if m.pending(db)] == []
