@@ -217,13 +217,8 @@ def _bound(html: str) -> tuple[str, bool, bool]:
     return "".join(out), deep, False
 
 
-def markdown_to_html(text: str) -> str:
-    """Render contributor Markdown, then sanitise it."""
-    return markdown_bounded(text).html
-
-
 def markdown_bounded(text: str) -> Cleaned:
-    """``markdown_to_html``, also saying whether the limits flattened or cut it."""
+    """Render contributor Markdown and sanitise it; say whether the limits flattened or cut it."""
     cleaned = clean_bounded(_md.render(text[:MAX_CHARS]))
     if len(text) > MAX_CHARS and not cleaned.cut:
         return Cleaned(cleaned.html, f"it was cut at {MAX_CHARS:,} characters")

@@ -23,7 +23,6 @@ from newsletter.sanitize import (
     clean_bounded,
     clean_html,
     markdown_bounded,
-    markdown_to_html,
 )
 
 SECTIONS = ("news", "tools", "events", "spotlight")
@@ -128,7 +127,7 @@ def assert_safe(html: str) -> None:
     ],
 )
 def test_markdown_is_sanitised(markdown, expected):
-    assert markdown_to_html(markdown) == expected
+    assert markdown_bounded(markdown).html == expected
 
 
 def test_relative_links_resolve_against_a_base():

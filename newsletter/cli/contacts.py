@@ -100,7 +100,7 @@ def export(
     """
     from newsletter.contacts import export_contacts
 
-    keep = (env.db_path, env.root / "pyproject.toml")
+    keep = (env.db_path,)  # pyproject.toml and any SQLite file are refused by files.check_output
     text, count = export_contacts(env.db, output, fmt, org, status, force=force, keep=keep)
     if output is None:
         click.echo(text, nl=False)
