@@ -139,9 +139,7 @@ def create_app(
             if not act:
                 state = "already" if contact.status == "unsubscribed" else "confirm"
                 return page(state, mask(contact.email))
-            changed = contacts.unsubscribe(
-                db, found[0], source=f"unsubscribe-link:{found[1]}", actor="recipient"
-            )
+            changed = contacts.unsubscribe_by_link(db, found[0], found[1])
             return page("done" if changed else "already", mask(contact.email))
         finally:
             db.conn.close()

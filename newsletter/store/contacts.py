@@ -340,6 +340,15 @@ def unsubscribe(
     )
 
 
+def unsubscribe_by_link(
+    db: Database, contact_id: int, issue_id: str, at: str | None = None
+) -> bool:
+    """The recipient's own unsubscribe, through the signed link in ``issue_id``."""
+    return unsubscribe(
+        db, contact_id, source=f"unsubscribe-link:{issue_id}", actor="recipient", at=at
+    )
+
+
 def mark_bounced(
     db: Database,
     email: str,
