@@ -249,6 +249,23 @@ def header_problem(value: str) -> str | None:
     return None
 
 
+def host_problem(host: str) -> str | None:
+    """Why the resolver cannot be asked for ``host`` at all, or None.
+
+    IDNA refuses an empty label ("a..b") and one over 63 characters, and
+    getaddrinfo raises that as a UnicodeError, not an OSError: every layer that
+    names a host (a download, an SMTP server, an address's domain, ``serve
+    --host``) asks here first, so none of them meets it as a traceback.
+    """
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        if host.isascii():
+            return "has an empty part or a part over 63 characters"
+        return "is not a valid internationalised name"
+    return None
+
+
 def header_text(kind: Kind) -> Kind:
     """``kind``, refused when it could add a mail header (see header_problem)."""
 

@@ -9,6 +9,7 @@ another exception. ``toml_lines`` and ``shown`` see the same untrusted text.
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import sys
 
 import pytest
@@ -189,3 +190,27 @@ def test_read_toml_gives_a_table_or_one_unreadable_line(pieces):
     except schema.UnreadableToml as exc:
         assert exc.line is None or 1 <= exc.line <= source.count("\n") + 1
         assert "\n" not in exc.message and len(exc.message) < 200
+
+
+HOST_LABELS = st.text(alphabet=st.sampled_from("ab-é0."), max_size=70)
+
+
+@given(st.one_of(HOST_LABELS, st.builds(lambda a, b: a + "x" * 64 + b, HOST_LABELS, HOST_LABELS)))
+@example("a..b")
+@example("x" * 64 + ".org")
+@example("x" * 64 + "é.org")
+def test_host_problem_is_exactly_what_the_resolver_refuses_as_unicode(host):
+    # The one rule the downloader, the SMTP sender, address domains and `serve
+    # --host` share: getaddrinfo's UnicodeError (numeric-only: no DNS is asked).
+    try:
+        socket.getaddrinfo(host, 0, flags=socket.AI_NUMERICHOST)
+        refused = False
+    except UnicodeError:
+        refused = True
+    except OSError:  # not a numeric address: the name itself was accepted
+        refused = False
+    problem = schema.host_problem(host)
+    assert (problem is not None) == refused
+    if problem is not None:
+        expected = "has an empty part" if host.isascii() else "is not a valid internationalised"
+        assert problem.startswith(expected)
