@@ -35,6 +35,9 @@ from newsletter.models import Range
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 TEXT_CHARS = 2000  # a title, a subject or a name is never longer
 PREVIEW_CHARS = 40  # of a value quoted in a message (see shown)
+# Bidi embedding, override, isolate and mark characters: on a terminal or in a
+# page they reorder the text around them, so a preview shows them escaped.
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
 class Invalid(ValueError):
@@ -51,7 +54,7 @@ class Invalid(ValueError):
 
 
 def shown(value: object, limit: int = PREVIEW_CHARS, quote: bool = True) -> str:
-    """A value as a message quotes it: one line, controls escaped, long text cut.
+    """A value as a message quotes it: one line, controls and bidi controls escaped, long text cut.
 
     Every value a user gave that goes into a message goes through here, so no
     message is longer than a line whatever the value (a table, a set or a
@@ -68,7 +71,10 @@ def shown(value: object, limit: int = PREVIEW_CHARS, quote: bool = True) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     out = "".join(
-        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+        f"\\u{ord(c):04x}"
+        if c in BIDI_CONTROLS or unicodedata.category(c) in ("Cc", "Zl", "Zp")
+        else c
+        for c in text
     )
     return f"'{out}'" if quote else out
 

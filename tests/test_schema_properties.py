@@ -174,6 +174,16 @@ def test_shown_is_one_line(value, limit):
     assert quoted.startswith("'") and quoted.endswith("'") or quoted.startswith("(")
 
 
+@given(text=st.text(alphabet=st.sampled_from("ab \u202e\u2066\u200f\u061c")))
+@example(text="evil\u202etxt.exe")
+def test_shown_escapes_bidi_controls(text):
+    # A bidi override in a preview reorders the terminal line around it; only the
+    # contacts' own copy of shown escaped them.
+    preview = schema.shown(text, 200, quote=False)
+    assert not set(preview) & set(schema.BIDI_CONTROLS)
+    assert preview.encode().decode("unicode_escape") == text
+
+
 TOML_PIECES = st.sampled_from(
     ["[", "]", "{", "}", '"', "'", '"""', "'''", "#", "\\", "\n", "a = ", "x", "=", ",", "1"]
 )

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from newsletter import files
-from newsletter.contacts.fields import show
 from newsletter.errors import where
+from newsletter.schema import shown
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "email": (
@@ -267,7 +267,8 @@ def _map_headers(
         field = _LOOKUP.get(key)
         if field and field in columns:
             raise ReadError(
-                f"{where(display, line)}: columns '{_safe(columns[field])}' and '{_safe(header)}' "
+                f"{where(display, line)}: columns {shown(columns[field])} "
+                f"and {shown(header.strip())} "
                 f"both mean {field}. Delete or rename one of them."
             )
         if field:
@@ -276,17 +277,12 @@ def _map_headers(
             ignored.append(header.strip())
         by_index.append(field)
     if "email" not in columns:
-        shown = ", ".join(_safe(h.strip()) for h in headers if h.strip())[:200] or "none"
+        found = ", ".join(shown(h.strip(), quote=False) for h in headers if h.strip())
         raise ReadError(
-            f"{where(display, line)}: no email column (headers: {shown}). "
+            f"{where(display, line)}: no email column (headers: {found[:200] or 'none'}). "
             "Add a column named Email with one address per row."
         )
     return columns, by_index, ignored
-
-
-def _safe(header: str) -> str:
-    """A header as printed in a message: control characters escaped, at most 40 characters."""
-    return show(header.strip(), 40)[1:-1]
 
 
 def _csv(opener: Callable[[], BinaryIO], display: str) -> Generator[Records | Row, None, None]:
