@@ -226,8 +226,9 @@ class Nested(Exception):
 
 # -- mail headers -------------------------------------------------------------------
 
-# CR, LF and the characters that some software also treats as a line end.
-_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# CR, LF and the characters that some software also treats as a line end (a mail
+# header must hold none; a calendar TEXT value writes each as \n).
+LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _HEADER_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # category Cc, less the above and tab
 _ENCODED_BREAK = re.compile(r"%0[ad]|=0[ad]|\\[rn]|&#(?:x0*[ad]|0*1[03]);", re.I)
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?", re.I)
@@ -240,7 +241,7 @@ def header_problem(value: str) -> str | None:
     setting that reaches a header ([tool.newsletter] name, from_name, list_id...)
     pass it, at load time for the settings and again as each message is made.
     """
-    if _LINE_BREAK.search(value):
+    if LINE_BREAK.search(value):
         return "contains a line break"
     if _HEADER_CONTROL.search(value):
         return "contains a control character"
