@@ -618,6 +618,7 @@ def is_web_url(value: str) -> bool:
 MAX_NESTING = 64
 MAX_DIGITS = 4300  # Python reads no integer longer than this (sys.int_info)
 _TOML_TOKEN = re.compile(r"\"\"\"|'''|[\"'#\[\]{}\n\\]")
+JSON_TOKENS = re.compile(r'["\[\]{}\n\\]')  # JSON has only "strings", and no comments
 
 
 class UnreadableToml(ValueError):
@@ -630,7 +631,7 @@ class UnreadableToml(ValueError):
 
 def read_toml(source: str) -> dict[str, Any]:
     """``tomllib.loads``, with every way it can fail one UnreadableToml with its line."""
-    deep = _too_deep(source)
+    deep = nesting_line(source)
     if deep:
         raise UnreadableToml(
             deep, f"arrays or tables are nested more than {MAX_NESTING} deep. Flatten them."
@@ -648,14 +649,22 @@ def read_toml(source: str) -> dict[str, Any]:
         raise UnreadableToml(
             line, f"a number has more than {MAX_DIGITS:,} digits. Shorten it."
         ) from None
-    except RecursionError:  # pragma: no cover  (_too_deep refuses it first)
+    except RecursionError:  # pragma: no cover  (nesting_line refuses it first)
         raise UnreadableToml(None, "values are nested too deep. Flatten them.") from None
 
 
-def _too_deep(source: str) -> int | None:
-    """The line where brackets outside strings and comments nest past MAX_NESTING."""
+def nesting_line(
+    source: str, limit: int = MAX_NESTING, tokens: re.Pattern[str] = _TOML_TOKEN
+) -> int | None:
+    """The line where brackets outside strings (and comments) nest past ``limit``, or None.
+
+    The one depth scanner, for TOML (the default ``tokens``) and JSON
+    (``JSON_TOKENS``): both parsers recurse once a level, so a document is
+    measured before either reads it. A string or comment ends at a line's end,
+    as a TOML one-line string does (a JSON string cannot hold a raw newline).
+    """
     depth, line, inside, skip = 0, 1, "", -1
-    for match in _TOML_TOKEN.finditer(source):
+    for match in tokens.finditer(source):
         token = match.group(0)
         if match.start() <= skip:  # the character after a backslash
             continue
@@ -674,7 +683,7 @@ def _too_deep(source: str) -> int | None:
             inside = token
         elif token in "[{":
             depth += 1
-            if depth > MAX_NESTING:
+            if depth > limit:
                 return line
         elif token in "]}":
             depth = max(depth - 1, 0)

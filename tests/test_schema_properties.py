@@ -9,6 +9,7 @@ another exception. ``toml_lines`` and ``shown`` see the same untrusted text.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 import sys
 
@@ -224,3 +225,37 @@ def test_host_problem_is_exactly_what_the_resolver_refuses_as_unicode(host):
     if problem is not None:
         expected = "has an empty part" if host.isascii() else "is not a valid internationalised"
         assert problem.startswith(expected)
+
+
+def _json_depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_json_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_json_depth, value.values()), default=0)
+    return 0
+
+
+JSON_STRINGS = st.text(alphabet=st.sampled_from('ab"\\[]{}\n'), max_size=6)
+JSON_VALUES = st.recursive(
+    st.one_of(st.integers(), JSON_STRINGS),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(JSON_STRINGS, inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@given(
+    value=JSON_VALUES,
+    limit=st.integers(min_value=0, max_value=6),
+    indent=st.sampled_from([None, 1]),
+)
+@example(value=[["[[[[", {"]": "{{{"}]], limit=2, indent=None)
+def test_nesting_line_measures_json_as_the_parser_nests_it(value, limit, indent):
+    # The contacts' JSON reader had its own depth scanner beside the TOML one;
+    # brackets inside strings, escaped quotes included, never count.
+    source = json.dumps(value, indent=indent)
+    line = schema.nesting_line(source, limit, schema.JSON_TOKENS)
+    assert (line is not None) == (_json_depth(value) > limit)
+    if line is not None:
+        assert 1 <= line <= source.count("\n") + 1
