@@ -369,8 +369,8 @@ def number(
     """A finite number within bounds (``above``: strictly greater than)."""
     bounds = _bounds(minimum, maximum)
     if above is not None:
-        bounds = f" above {_num(above)}" + (
-            f" and at most {_num(maximum)}" if maximum is not None else ""
+        bounds = f" above {figure(above)}" + (
+            f" and at most {figure(maximum)}" if maximum is not None else ""
         )
     expected = f"a number{' of ' + unit if unit else ''}{bounds}"
 
@@ -400,18 +400,19 @@ def number(
     return Kind(parse, expected, f"Write {expected}.", from_text)
 
 
-def _num(value: float) -> str:
-    """A bound as a message writes it: 64, 0.5, 100,000,000 (never 1e+08)."""
+def figure(value: float) -> str:
+    """A bound as a message, --help and the README write it: 64, 0.5, 3600, 100,000,000
+    (never 1e+08). The one format, so an option's help and its error agree."""
     return f"{value:g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
 def _bounds(minimum: float | None, maximum: float | None) -> str:
     if minimum is not None and maximum is not None:
-        return f" from {_num(minimum)} to {_num(maximum)}"
+        return f" from {figure(minimum)} to {figure(maximum)}"
     if minimum is not None:
-        return f" of at least {_num(minimum)}"
+        return f" of at least {figure(minimum)}"
     if maximum is not None:
-        return f" of at most {_num(maximum)}"
+        return f" of at most {figure(maximum)}"
     return ""
 
 
