@@ -28,7 +28,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -38,7 +37,7 @@ from pathlib import Path
 import click
 
 from newsletter.errors import NewsletterError
-from newsletter.models import plural
+from newsletter.models import ISSUE_ID, plural
 from newsletter.store import contacts
 from newsletter.store.base import Database, now, writing
 
@@ -48,9 +47,6 @@ CLAIMED = ".applying"
 # holds every contact of a very large list; beyond it the app answers 503.
 MAX_BYTES = 4 * 1024 * 1024
 MAX_LINE = 400
-# An issue ID (issue.folder.ISSUE_ID, which the store may not import), for the
-# history's source; only ever from a signed token, but checked again on reading.
-_ISSUE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CONTACTS = range(1, 2**63)
 
 
@@ -107,7 +103,8 @@ def record(db_path: Path, contact_id: int, issue_id: str, at: str | None = None)
     if contact_id not in _CONTACTS:
         return  # a rehearsal's token (contact 0): nobody to unsubscribe
     path = journal_path(db_path)
-    issue_id = issue_id if _ISSUE.fullmatch(issue_id) else "unknown"  # so it reads back
+    # Only ever from a signed token, but checked again on reading: so it reads back.
+    issue_id = issue_id if ISSUE_ID.fullmatch(issue_id) else "unknown"
     line = json.dumps({"contact": contact_id, "issue": issue_id, "at": at or now()}) + "\n"
     while True:
         fd = _open_for_append(db_path, path)
@@ -184,7 +181,7 @@ def _parse(line: bytes | None) -> Request | None:
     contact, issue, at = value["contact"], value["issue"], value["at"]
     if type(contact) is not int or contact not in _CONTACTS:
         return None
-    if not isinstance(issue, str) or not _ISSUE.fullmatch(issue) or not isinstance(at, str):
+    if not isinstance(issue, str) or not ISSUE_ID.fullmatch(issue) or not isinstance(at, str):
         return None
     try:
         when = dt.datetime.fromisoformat(at)
