@@ -37,6 +37,7 @@ from pathlib import Path
 import click
 
 from newsletter.errors import NewsletterError
+from newsletter.files import fsync_folder
 from newsletter.models import ISSUE_ID, plural
 from newsletter.store import contacts
 from newsletter.store.base import Database, now, writing
@@ -80,15 +81,6 @@ def _claimed(db_path: Path) -> list[Path]:
     return [journal.parent / name for name in names]
 
 
-def _sync_folder(folder: Path) -> None:
-    """fsync a folder, so a new or renamed file in it survives a power cut."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     while data:
         data = data[os.write(fd, data) :]
@@ -119,7 +111,7 @@ def record(db_path: Path, contact_id: int, issue_id: str, at: str | None = None)
             _append(fd, path, contact_id, line.encode("ascii"))
         finally:
             os.close(fd)  # also releases the flock
-        _sync_folder(path.parent)
+        fsync_folder(path.parent, required=True)
         return
 
 
@@ -251,7 +243,7 @@ def apply(db: Database, db_path: Path) -> int:
             changed = _unsubscribe(db, requests)
         for path in files:
             path.unlink(missing_ok=True)
-        _sync_folder(journal.parent)
+        fsync_folder(journal.parent, required=True)
     except OSError as exc:
         raise NewsletterError(
             f"{journal}: cannot apply the recorded unsubscribes ({exc.strerror or exc}). "
@@ -328,7 +320,7 @@ def _claim(journal: Path, claimed: Path) -> None:
         os.rename(journal, claimed)
     finally:
         os.close(fd)
-    _sync_folder(journal.parent)
+    fsync_folder(journal.parent, required=True)
 
 
 def check_folder(db_path: Path) -> None:
