@@ -199,15 +199,37 @@ def read(path: Path) -> tuple[list[Request], int]:
     return requests, skipped
 
 
+def _read_all(paths: list[Path], unreadable_ok: bool = False) -> tuple[list[Request], int]:
+    """The requests in every file of ``paths``, and how many lines were skipped.
+
+    A file that cannot be read raises OSError naming it (``filename``), unless
+    ``unreadable_ok``: then it counts as holding nothing.
+    """
+    requests: list[Request] = []
+    skipped = 0
+    for path in paths:
+        try:
+            found, bad = read(path)
+        except OSError as exc:
+            if unreadable_ok:
+                continue
+            exc.filename = exc.filename or str(path)  # a read error names no file itself
+            raise
+        requests += found
+        skipped += bad
+    return requests, skipped
+
+
+def _all_journals(db_path: Path) -> list[Path]:
+    """The claimed journals, then the journal itself."""
+    return [*_claimed(db_path), journal_path(db_path)]
+
+
 def pending(db_path: Path) -> set[int]:
     """The contacts whose unsubscribe is recorded and not yet applied."""
-    found: set[int] = set()
-    for path in [*_claimed(db_path), journal_path(db_path)]:
-        try:
-            found |= {r.contact_id for r in read(path)[0]}
-        except OSError:
-            pass  # gone meanwhile, or unreadable: the page then only lacks "recorded"
-    return found
+    # One gone meanwhile, or unreadable: the page then only lacks "recorded".
+    requests, _ = _read_all(_all_journals(db_path), unreadable_ok=True)
+    return {r.contact_id for r in requests}
 
 
 def has_pending(db_path: Path) -> bool:
@@ -233,15 +255,10 @@ def apply(db: Database, db_path: Path) -> int:
         with writing(db):
             if journal.exists():
                 _claim(journal, journal.with_name(f"{journal.name}{CLAIMED}-{uuid.uuid4().hex}"))
-            files = _claimed(db_path)
-            requests: list[Request] = []
-            skipped = 0
-            for path in files:
-                found, bad = read(path)
-                requests += found
-                skipped += bad
+            claimed = _claimed(db_path)
+            requests, skipped = _read_all(claimed)
             changed = _unsubscribe(db, requests)
-        for path in files:
+        for path in claimed:
             path.unlink(missing_ok=True)
         fsync_folder(journal.parent, required=True)
     except OSError as exc:
@@ -269,18 +286,13 @@ def catch_up(db: Database) -> int:
 
 def apply_unsaved(db: Database, db_path: Path) -> int:
     """Apply the recorded requests to ``db`` (a dry run's copy), leaving the journal as it is."""
-    requests: list[Request] = []
-    skipped = 0
-    for path in [*_claimed(db_path), journal_path(db_path)]:
-        try:
-            found, bad = read(path)
-        except OSError as exc:
-            raise NewsletterError(
-                f"{path}: cannot read the recorded unsubscribes ({exc.strerror or exc}). "
-                "Make it readable, then run the command again."
-            ) from None
-        requests += found
-        skipped += bad
+    try:
+        requests, skipped = _read_all(_all_journals(db_path))
+    except OSError as exc:
+        raise NewsletterError(
+            f"{exc.filename}: cannot read the recorded unsubscribes ({exc.strerror or exc}). "
+            "Make it readable, then run the command again."
+        ) from None
     with writing(db):
         changed = _unsubscribe(db, requests)
     _warn(journal_path(db_path), skipped)
