@@ -52,6 +52,7 @@ from newsletter import __version__
 from newsletter.config import Settings
 from newsletter.models import FEED_TIMEOUT
 from newsletter.sanitize import one_line
+from newsletter.schema import host_problem
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -226,13 +227,15 @@ def _lookup(host: str, port: int, deadline: float) -> list[Any]:
     found: list[Any] = []
     failed: list[OSError] = []
 
+    problem = host_problem(host)
+    if problem:  # getaddrinfo would raise UnicodeError, not an OSError: no such name
+        raise socket.gaierror(socket.EAI_NONAME, f"the host name {problem}")
+
     def lookup() -> None:
         try:
             found.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
         except OSError as exc:
             failed.append(exc)
-        except UnicodeError:  # a label over 63 characters, or an empty one: no such name
-            failed.append(socket.gaierror(socket.EAI_NONAME, "not a valid host name"))
 
     thread = threading.Thread(target=lookup, name="newsletter-dns", daemon=True)
     thread.start()

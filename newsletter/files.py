@@ -65,16 +65,24 @@ def _looks_8bit(data: bytes) -> bool:
     return True
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable too (a no-op where folders cannot be opened)."""
+def fsync_folder(folder: Path, required: bool = False) -> None:
+    """Make a new or renamed file in ``folder`` durable too (it survives a power cut).
+
+    A no-op where a folder cannot be opened or fsynced, unless ``required``: the
+    unsubscribe journal answers "recorded" only once it is durable, so there a
+    failure is the OSError.
+    """
     try:
-        fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
+        if required:
+            raise
         return
     try:
         os.fsync(fd)
     except OSError:
-        pass
+        if required:
+            raise
     finally:
         os.close(fd)
 
@@ -101,7 +109,7 @@ def write_atomic(path: Path, data: str | bytes, encoding: str = "utf-8") -> None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
 def write_files(folder: Path, files: Mapping[str, str | bytes], encoding: str = "utf-8") -> None:
@@ -119,7 +127,7 @@ def write_files(folder: Path, files: Mapping[str, str | bytes], encoding: str = 
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-    _fsync_folder(folder)
+    fsync_folder(folder)
 
 
 @contextmanager
@@ -143,7 +151,7 @@ def new_folder(final: Path, replace: bool = False) -> Iterator[Path]:
             old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
             os.replace(final, old / final.name)
         os.replace(staging, final)
-        _fsync_folder(final.parent)
+        fsync_folder(final.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

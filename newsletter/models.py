@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +90,11 @@ class Issue:
 
 
 # Limits the settings and the command line share (one place for each number).
+# What an issue ID may be: it becomes a folder, a URL path and part of every
+# Message-ID, so letters, digits, dots, dashes and underscores, starting with a
+# letter or digit (never "." or ".."). The issue folder and the unsubscribe
+# journal (which reads it back from a file) both check it.
+ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 FEED_TIMEOUT = 20.0  # seconds for each feed, body included (newsletter collect --timeout)
 MAX_CONCURRENCY = 64  # connections a send may open ([tool.newsletter.send], --concurrency)
 

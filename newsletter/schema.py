@@ -35,6 +35,9 @@ from newsletter.models import Range
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 TEXT_CHARS = 2000  # a title, a subject or a name is never longer
 PREVIEW_CHARS = 40  # of a value quoted in a message (see shown)
+# Bidi embedding, override, isolate and mark characters: on a terminal or in a
+# page they reorder the text around them, so a preview shows them escaped.
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
 class Invalid(ValueError):
@@ -51,7 +54,7 @@ class Invalid(ValueError):
 
 
 def shown(value: object, limit: int = PREVIEW_CHARS, quote: bool = True) -> str:
-    """A value as a message quotes it: one line, controls escaped, long text cut.
+    """A value as a message quotes it: one line, controls and bidi controls escaped, long text cut.
 
     Every value a user gave that goes into a message goes through here, so no
     message is longer than a line whatever the value (a table, a set or a
@@ -68,7 +71,10 @@ def shown(value: object, limit: int = PREVIEW_CHARS, quote: bool = True) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     out = "".join(
-        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+        f"\\u{ord(c):04x}"
+        if c in BIDI_CONTROLS or unicodedata.category(c) in ("Cc", "Zl", "Zp")
+        else c
+        for c in text
     )
     return f"'{out}'" if quote else out
 
@@ -220,8 +226,9 @@ class Nested(Exception):
 
 # -- mail headers -------------------------------------------------------------------
 
-# CR, LF and the characters that some software also treats as a line end.
-_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# CR, LF and the characters that some software also treats as a line end (a mail
+# header must hold none; a calendar TEXT value writes each as \n).
+LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _HEADER_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # category Cc, less the above and tab
 _ENCODED_BREAK = re.compile(r"%0[ad]|=0[ad]|\\[rn]|&#(?:x0*[ad]|0*1[03]);", re.I)
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bq]\?", re.I)
@@ -234,7 +241,7 @@ def header_problem(value: str) -> str | None:
     setting that reaches a header ([tool.newsletter] name, from_name, list_id...)
     pass it, at load time for the settings and again as each message is made.
     """
-    if _LINE_BREAK.search(value):
+    if LINE_BREAK.search(value):
         return "contains a line break"
     if _HEADER_CONTROL.search(value):
         return "contains a control character"
@@ -246,6 +253,23 @@ def header_problem(value: str) -> str | None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return "is not valid Unicode"
+    return None
+
+
+def host_problem(host: str) -> str | None:
+    """Why the resolver cannot be asked for ``host`` at all, or None.
+
+    IDNA refuses an empty label ("a..b") and one over 63 characters, and
+    getaddrinfo raises that as a UnicodeError, not an OSError: every layer that
+    names a host (a download, an SMTP server, an address's domain, ``serve
+    --host``) asks here first, so none of them meets it as a traceback.
+    """
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        if host.isascii():
+            return "has an empty part or a part over 63 characters"
+        return "is not a valid internationalised name"
     return None
 
 
@@ -345,8 +369,8 @@ def number(
     """A finite number within bounds (``above``: strictly greater than)."""
     bounds = _bounds(minimum, maximum)
     if above is not None:
-        bounds = f" above {_num(above)}" + (
-            f" and at most {_num(maximum)}" if maximum is not None else ""
+        bounds = f" above {figure(above)}" + (
+            f" and at most {figure(maximum)}" if maximum is not None else ""
         )
     expected = f"a number{' of ' + unit if unit else ''}{bounds}"
 
@@ -376,18 +400,19 @@ def number(
     return Kind(parse, expected, f"Write {expected}.", from_text)
 
 
-def _num(value: float) -> str:
-    """A bound as a message writes it: 64, 0.5, 100,000,000 (never 1e+08)."""
+def figure(value: float) -> str:
+    """A bound as a message, --help and the README write it: 64, 0.5, 3600, 100,000,000
+    (never 1e+08). The one format, so an option's help and its error agree."""
     return f"{value:g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
 def _bounds(minimum: float | None, maximum: float | None) -> str:
     if minimum is not None and maximum is not None:
-        return f" from {_num(minimum)} to {_num(maximum)}"
+        return f" from {figure(minimum)} to {figure(maximum)}"
     if minimum is not None:
-        return f" of at least {_num(minimum)}"
+        return f" of at least {figure(minimum)}"
     if maximum is not None:
-        return f" of at most {_num(maximum)}"
+        return f" of at most {figure(maximum)}"
     return ""
 
 
@@ -594,6 +619,7 @@ def is_web_url(value: str) -> bool:
 MAX_NESTING = 64
 MAX_DIGITS = 4300  # Python reads no integer longer than this (sys.int_info)
 _TOML_TOKEN = re.compile(r"\"\"\"|'''|[\"'#\[\]{}\n\\]")
+JSON_TOKENS = re.compile(r'["\[\]{}\n\\]')  # JSON has only "strings", and no comments
 
 
 class UnreadableToml(ValueError):
@@ -606,7 +632,7 @@ class UnreadableToml(ValueError):
 
 def read_toml(source: str) -> dict[str, Any]:
     """``tomllib.loads``, with every way it can fail one UnreadableToml with its line."""
-    deep = _too_deep(source)
+    deep = nesting_line(source)
     if deep:
         raise UnreadableToml(
             deep, f"arrays or tables are nested more than {MAX_NESTING} deep. Flatten them."
@@ -624,14 +650,22 @@ def read_toml(source: str) -> dict[str, Any]:
         raise UnreadableToml(
             line, f"a number has more than {MAX_DIGITS:,} digits. Shorten it."
         ) from None
-    except RecursionError:  # pragma: no cover  (_too_deep refuses it first)
+    except RecursionError:  # pragma: no cover  (nesting_line refuses it first)
         raise UnreadableToml(None, "values are nested too deep. Flatten them.") from None
 
 
-def _too_deep(source: str) -> int | None:
-    """The line where brackets outside strings and comments nest past MAX_NESTING."""
+def nesting_line(
+    source: str, limit: int = MAX_NESTING, tokens: re.Pattern[str] = _TOML_TOKEN
+) -> int | None:
+    """The line where brackets outside strings (and comments) nest past ``limit``, or None.
+
+    The one depth scanner, for TOML (the default ``tokens``) and JSON
+    (``JSON_TOKENS``): both parsers recurse once a level, so a document is
+    measured before either reads it. A string or comment ends at a line's end,
+    as a TOML one-line string does (a JSON string cannot hold a raw newline).
+    """
     depth, line, inside, skip = 0, 1, "", -1
-    for match in _TOML_TOKEN.finditer(source):
+    for match in tokens.finditer(source):
         token = match.group(0)
         if match.start() <= skip:  # the character after a backslash
             continue
@@ -650,7 +684,7 @@ def _too_deep(source: str) -> int | None:
             inside = token
         elif token in "[{":
             depth += 1
-            if depth > MAX_NESTING:
+            if depth > limit:
                 return line
         elif token in "]}":
             depth = max(depth - 1, 0)

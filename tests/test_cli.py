@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -305,3 +306,24 @@ def test_an_empty_path_is_a_usage_error_not_the_current_folder(
         f"Error: Invalid value for {name}: is empty. Give a name, such as site or contacts.csv."
     )
     assert list(elsewhere.iterdir()) == []
+
+
+IN_RANGE = [
+    pytest.param(words, command, param, id=" ".join([*words, param.opts[-1]]))
+    for words, command in COMMANDS
+    for param in command.params
+    if isinstance(param, click.Option) and isinstance(param.type, InRange)
+]
+
+
+@pytest.mark.parametrize(("words", "command", "param"), IN_RANGE)
+def test_an_option_range_in_help_is_written_as_its_error_writes_it(tmp_path, words, command, param):
+    # --help wrote "0 to 100,000" for --rate while the error said "from 0 to 100000".
+    helped = cli(tmp_path, *words, "--help").output
+    bounds = re.search(rf"{param.opts[-1]} \S+ \((?:above )?(\S+) to (\S+)\)", helped)
+    assert bounds, helped
+    low, high = bounds.groups()
+    too_big = str(param.type.limit.maximum * 2)
+    refused = cli(tmp_path, *words, *_required(command), param.opts[-1], too_big)
+    assert refused.exit_code == 2
+    assert f" {low} " in refused.output and refused.output.rstrip().endswith(f" {high}.")

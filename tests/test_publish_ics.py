@@ -11,6 +11,7 @@ from helpers import cli, make_issue
 from newsletter.config import load_settings
 from newsletter.models import Issue, Item, Section
 from newsletter.publish.ics import calendar
+from newsletter.schema import LINE_BREAK
 
 ISSUE = Issue(
     id="2026-Q4",
@@ -66,6 +67,15 @@ def test_a_file_name_with_line_breaks_writes_no_calendar_line(project):
     uid = "UID:2026-Q4-evil\\nBEGIN:VEVENT\\nSUMMARY:injectedEND:VEVENT@example.org"
     assert uid in lines
     assert not any(line.startswith("SUMMARY:injected") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "char", [c for c in map(chr, range(0x3000)) if LINE_BREAK.match(c) and c != "\r"]
+)
+def test_what_a_header_refuses_as_a_line_break_ends_a_calendar_text_line(project, char):
+    # One set of line breaks: ics had its own copy of the mail-header one.
+    lines = unfold(calendar(load_settings(project), ISSUE, (event(title=f"a{char}b"),)))
+    assert "SUMMARY:a\\nb" in lines
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,7 @@ def test_the_exit_code_table_lists_exactly_the_codes_the_commands_use():
 
 def test_the_limits_table_is_models_limits():
     from newsletter.models import LIMITS
+    from newsletter.schema import figure
 
     section = README.split("Each number has one range", 1)[1].split("\n\n", 2)[1]
     found = {}
@@ -111,7 +112,12 @@ def test_the_limits_table_is_models_limits():
         found[setting.split("`")[1]] = written
     expected = {}
     for key, limit in LIMITS.items():
-        low = f"above {limit.minimum:,g}, at most" if limit.above else f"{limit.minimum:,g} to"
+        # Written as the settings' errors and --help write them (schema.figure).
+        low = (
+            f"above {figure(limit.minimum)}, at most"
+            if limit.above
+            else f"{figure(limit.minimum)} to"
+        )
         unit = f" {limit.unit}" if limit.unit else ""
-        expected[key] = f"{low} {limit.maximum:,.0f}{unit}"
+        expected[key] = f"{low} {figure(limit.maximum)}{unit}"
     assert found == expected

@@ -9,6 +9,8 @@ another exception. ``toml_lines`` and ``shown`` see the same untrusted text.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import socket
 import sys
 
 import pytest
@@ -173,6 +175,16 @@ def test_shown_is_one_line(value, limit):
     assert quoted.startswith("'") and quoted.endswith("'") or quoted.startswith("(")
 
 
+@given(text=st.text(alphabet=st.sampled_from("ab \u202e\u2066\u200f\u061c")))
+@example(text="evil\u202etxt.exe")
+def test_shown_escapes_bidi_controls(text):
+    # A bidi override in a preview reorders the terminal line around it; only the
+    # contacts' own copy of shown escaped them.
+    preview = schema.shown(text, 200, quote=False)
+    assert not set(preview) & set(schema.BIDI_CONTROLS)
+    assert preview.encode().decode("unicode_escape") == text
+
+
 TOML_PIECES = st.sampled_from(
     ["[", "]", "{", "}", '"', "'", '"""', "'''", "#", "\\", "\n", "a = ", "x", "=", ",", "1"]
 )
@@ -189,3 +201,61 @@ def test_read_toml_gives_a_table_or_one_unreadable_line(pieces):
     except schema.UnreadableToml as exc:
         assert exc.line is None or 1 <= exc.line <= source.count("\n") + 1
         assert "\n" not in exc.message and len(exc.message) < 200
+
+
+HOST_LABELS = st.text(alphabet=st.sampled_from("ab-é0."), max_size=70)
+
+
+@given(st.one_of(HOST_LABELS, st.builds(lambda a, b: a + "x" * 64 + b, HOST_LABELS, HOST_LABELS)))
+@example("a..b")
+@example("x" * 64 + ".org")
+@example("x" * 64 + "é.org")
+def test_host_problem_is_exactly_what_the_resolver_refuses_as_unicode(host):
+    # The one rule the downloader, the SMTP sender, address domains and `serve
+    # --host` share: getaddrinfo's UnicodeError (numeric-only: no DNS is asked).
+    try:
+        socket.getaddrinfo(host, 0, flags=socket.AI_NUMERICHOST)
+        refused = False
+    except UnicodeError:
+        refused = True
+    except OSError:  # not a numeric address: the name itself was accepted
+        refused = False
+    problem = schema.host_problem(host)
+    assert (problem is not None) == refused
+    if problem is not None:
+        expected = "has an empty part" if host.isascii() else "is not a valid internationalised"
+        assert problem.startswith(expected)
+
+
+def _json_depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_json_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_json_depth, value.values()), default=0)
+    return 0
+
+
+JSON_STRINGS = st.text(alphabet=st.sampled_from('ab"\\[]{}\n'), max_size=6)
+JSON_VALUES = st.recursive(
+    st.one_of(st.integers(), JSON_STRINGS),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(JSON_STRINGS, inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@given(
+    value=JSON_VALUES,
+    limit=st.integers(min_value=0, max_value=6),
+    indent=st.sampled_from([None, 1]),
+)
+@example(value=[["[[[[", {"]": "{{{"}]], limit=2, indent=None)
+def test_nesting_line_measures_json_as_the_parser_nests_it(value, limit, indent):
+    # The contacts' JSON reader had its own depth scanner beside the TOML one;
+    # brackets inside strings, escaped quotes included, never count.
+    source = json.dumps(value, indent=indent)
+    line = schema.nesting_line(source, limit, schema.JSON_TOKENS)
+    assert (line is not None) == (_json_depth(value) > limit)
+    if line is not None:
+        assert 1 <= line <= source.count("\n") + 1

@@ -94,10 +94,12 @@ class InRange(click.ParamType):  # type: ignore[type-arg]  # generic from click 
         self.name = "integer" if self.limit.whole else "number"
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        from newsletter.schema import figure
+
         limit = self.limit
         word = "N" if limit.whole else (limit.unit.upper() or "X")
-        low = f"above {limit.minimum:,g}" if limit.above else f"{limit.minimum:,g}"
-        return f"{word} ({low} to {limit.maximum:,.0f})"
+        low = f"above {figure(limit.minimum)}" if limit.above else figure(limit.minimum)
+        return f"{word} ({low} to {figure(limit.maximum)})"
 
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None

@@ -122,21 +122,27 @@ def _check_listen(host: str, port: int) -> None:
 
     The development server would print its own message and exit by itself.
     """
-    try:
-        # The family the servers pick: IPv6 only for an IPv6 literal such as ::1.
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
-            probe.bind(address)
-    except (OSError, UnicodeError) as exc:  # UnicodeError: a label over 63 characters
+    from newsletter.schema import host_problem
+
+    problem = host_problem(host)  # else getaddrinfo raises UnicodeError, not an OSError
+    reason = f"the host name {problem}" if problem else None
+    if reason is None:
+        try:
+            # The family the servers pick: IPv6 only for an IPv6 literal such as ::1.
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as both servers do
+                probe.bind(address)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+    if reason is not None:
         from newsletter.sanitize import one_line
 
-        reason = "not a valid host name" if isinstance(exc, UnicodeError) else exc.strerror
         raise NewsletterError(
-            f"{one_line(host, 100)}:{port}: cannot listen ({reason or exc}). "
+            f"{one_line(host, 100)}:{port}: cannot listen ({reason}). "
             "Pass another --port, or a --host of this machine."
-        ) from None
+        )
 
 
 @click.command()

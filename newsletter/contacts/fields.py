@@ -25,15 +25,15 @@ from collections.abc import Callable
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from newsletter.models import STATUSES
-from newsletter.schema import Field, Invalid, Kind, Schema
+from newsletter.schema import BIDI_CONTROLS, Field, Invalid, Kind, Schema, shown
 
 MAX_TEXT = 300
+PREVIEW = 60  # characters of a contact's value quoted in a message (schema.shown)
 # Characters a spreadsheet would treat as the start of a formula (OWASP CSV
 # injection), plus their full-width forms.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 # Unicode category Cc is exactly these two ranges.
-_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(sorted(_BIDI)) + "]")
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f" + BIDI_CONTROLS + "]")
 _LOCAL = r"[a-z0-9_!#$%&'*+/=?^`{|}~-]+(?:\.[a-z0-9_!#$%&'*+/=?^`{|}~-]+)*"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # A plain ASCII address that email-validator always accepts unchanged except
@@ -77,7 +77,7 @@ def normalise_email(raw: str) -> str:
     except EmailNotValidError as exc:
         local = value.rpartition("@")[0]
         if not local.isascii():
-            odd = show("".join(dict.fromkeys(c for c in local if not c.isascii())), 12)
+            odd = shown("".join(dict.fromkeys(c for c in local if not c.isascii())), 12)
             raise ValueError(
                 f"the part before the @ has characters outside ASCII ({odd}), "
                 "which most mail servers cannot deliver to; ask for the plain ASCII address"
@@ -143,20 +143,6 @@ def parse_status(raw: str) -> str:
     return key
 
 
-def show(value: object, limit: int = 60) -> str:
-    """A value safe to print on a terminal: controls escaped, long text cut."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    out = []
-    for char in text:
-        if char in _BIDI or unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    return "'" + "".join(out) + "'"
-
-
 # Columns an import may carry; the first/last name and the organisation's
 # acronym and website only help to build a contact's own fields.
 TEXT_FIELDS = (
@@ -196,8 +182,8 @@ def _email(value: object) -> str:
     try:
         return normalise_email(text)
     except ValueError as exc:
-        shown = unformula(value.strip(" ")) if isinstance(value, str) else ""
-        what = f"{show(shown)} is not" if shown else "no address; it is not"
+        given = unformula(value.strip(" ")) if isinstance(value, str) else ""
+        what = f"{shown(given, PREVIEW)} is not" if given else "no address; it is not"
         raise Invalid(f"{what} a valid email address ({exc})", "Correct it.", alone=True) from None
 
 

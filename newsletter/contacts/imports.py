@@ -23,15 +23,16 @@ from typing import IO
 from newsletter import store
 from newsletter.contacts.fields import (
     CONTACT_TEXT,
+    PREVIEW,
     RowError,
     clean_row,
     normalise_email,
-    show,
     unformula,
 )
 from newsletter.contacts.tabular import ReadError, Records, Row, stream_records
 from newsletter.errors import NewsletterError, where
 from newsletter.models import Contact
+from newsletter.schema import shown
 from newsletter.store import Database
 from newsletter.store.contacts import (
     FirstRows,
@@ -111,11 +112,11 @@ class Plan:
 
     def diff(self) -> Iterator[str]:
         """The changes, one line each, as a dry run shows them."""
-        yield from (f"+ organisation {show(name)}" for name, _, _ in self.organisations)
+        yield from (f"+ organisation {shown(name, PREVIEW)}" for name, _, _ in self.organisations)
         yield from self.additions
         yield from self.changes
         for c in self.left:
-            yield f"- {c.email}  {show(c.name)}: marked left (missing from the source)"
+            yield f"- {c.email}  {shown(c.name, PREVIEW)}: marked left (missing from the source)"
 
 
 @dataclass(frozen=True)
@@ -239,8 +240,10 @@ class _Planner:
             if self.write:
                 self.added.append(contact)
             else:
-                org = f", {show(contact.organisation)}" if contact.organisation else ""
-                self.additions.append(f"+ {email}  {show(contact.name)}{org}, {contact.status}")
+                org = f", {shown(contact.organisation, PREVIEW)}" if contact.organisation else ""
+                self.additions.append(
+                    f"+ {email}  {shown(contact.name, PREVIEW)}{org}, {contact.status}"
+                )
         else:
             self._compare(here, current, values)
 
@@ -250,7 +253,8 @@ class _Planner:
         if self.owned is not None:
             if org and self.orgs.resolve(org, acronym, create=False) != self.owned:
                 reason = (
-                    f"organisation {show(org)} is not {show(self.owned)}, which this source owns"
+                    f"organisation {shown(org, PREVIEW)} is not {shown(self.owned, PREVIEW)}, "
+                    "which this source owns"
                 )
                 raise _Rejected(f"{here}: {reason}. Remove the row from the source.")
             return self.owned
@@ -280,7 +284,9 @@ class _Planner:
         if self.write:
             self.updated.append((current, changes))
         for f, v in changes.items() if not self.write else ():
-            self.changes.append(f"~ {email}  {f}: {show(getattr(current, f))} → {show(v)}")
+            self.changes.append(
+                f"~ {email}  {f}: {shown(getattr(current, f), PREVIEW)} → {shown(v, PREVIEW)}"
+            )
 
     def flush(self) -> None:
         """Write what the rows so far added and changed; the caller holds the transaction."""
@@ -421,6 +427,7 @@ def import_file(
     except ReadError as exc:  # the file changed between the two readings
         raise NewsletterError(str(exc)) from None
     if records.ignored:
-        note = f"{records.display}: note: ignored columns: {', '.join(map(show, records.ignored))}"
+        ignored = ", ".join(shown(column, PREVIEW) for column in records.ignored)
+        note = f"{records.display}: note: ignored columns: {ignored}"
         plan = replace(plan, notes=(note, *plan.notes))
     return plan

@@ -8,9 +8,16 @@ because that needs the person's renewed consent.
 
 from __future__ import annotations
 
-from newsletter.contacts.fields import CONTACT_TEXT, RowError, clean_row, normalise_email, show
+from newsletter.contacts.fields import (
+    CONTACT_TEXT,
+    PREVIEW,
+    RowError,
+    clean_row,
+    normalise_email,
+)
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import Contact
+from newsletter.schema import shown
 from newsletter.store import Database, writing
 from newsletter.store.contacts import (
     HistoryEntry,
@@ -35,7 +42,9 @@ def _clean(raw: dict[str, object]) -> dict[str, object]:
         return clean_row(raw, OPTION)
     except RowError as exc:
         # A bad address is already quoted at the start of the message.
-        where = "" if "valid email address" in str(exc) else f"{show(raw.get('email', ''))}: "
+        where = (
+            "" if "valid email address" in str(exc) else f"{shown(raw.get('email', ''), PREVIEW)}: "
+        )
         raise NewsletterError(f"{where}{exc}") from None
 
 
@@ -44,7 +53,8 @@ def existing_contact(db: Database, email: str) -> Contact:
     contact = get_contact(db, email.strip())
     if contact is None:
         raise NewsletterError(
-            f"{show(email)}: not in contacts.db. Check the spelling with: newsletter contacts list"
+            f"{shown(email, PREVIEW)}: not in contacts.db. "
+            "Check the spelling with: newsletter contacts list"
         )
     return contact
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from newsletter import files
-from newsletter.contacts.fields import show
 from newsletter.errors import where
+from newsletter.schema import JSON_TOKENS, MAX_DIGITS, nesting_line, shown
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "email": (
@@ -111,8 +111,6 @@ _ADDRESS = re.compile(r"[^\s@,;\t\"]+@[^\s@,;\t\"]+\.[^\s@,;\t\"]+")
 MAX_LINE = 1024 * 1024  # characters in one CSV line, and in one cell
 MAX_JSON = 8 * 1024 * 1024  # bytes of a JSON list, which is parsed whole
 MAX_DEPTH = 32  # lists and objects nested in a JSON list: [{"Topics": [...]}] is 3
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(r"[^\[\]{}]+")
 # One row: its line in the file (its position in a JSON list), its values by
 # field, and whether it has more cells than the header has columns.
 Row = tuple[int, dict[str, object], bool]
@@ -267,7 +265,8 @@ def _map_headers(
         field = _LOOKUP.get(key)
         if field and field in columns:
             raise ReadError(
-                f"{where(display, line)}: columns '{_safe(columns[field])}' and '{_safe(header)}' "
+                f"{where(display, line)}: columns {shown(columns[field])} "
+                f"and {shown(header.strip())} "
                 f"both mean {field}. Delete or rename one of them."
             )
         if field:
@@ -276,17 +275,12 @@ def _map_headers(
             ignored.append(header.strip())
         by_index.append(field)
     if "email" not in columns:
-        shown = ", ".join(_safe(h.strip()) for h in headers if h.strip())[:200] or "none"
+        found = ", ".join(shown(h.strip(), quote=False) for h in headers if h.strip())
         raise ReadError(
-            f"{where(display, line)}: no email column (headers: {shown}). "
+            f"{where(display, line)}: no email column (headers: {found[:200] or 'none'}). "
             "Add a column named Email with one address per row."
         )
     return columns, by_index, ignored
-
-
-def _safe(header: str) -> str:
-    """A header as printed in a message: control characters escaped, at most 40 characters."""
-    return show(header.strip(), 40)[1:-1]
 
 
 def _csv(opener: Callable[[], BinaryIO], display: str) -> Generator[Records | Row, None, None]:
@@ -398,7 +392,7 @@ def _read_json(raw: bytes, display: str) -> Records:
             "Export a list this long as CSV, which is read row by row."
         )
     text = decode(raw, display)
-    if _depth(text) > MAX_DEPTH:
+    if nesting_line(text, MAX_DEPTH, JSON_TOKENS):
         raise ReadError(
             f"{display}: lists or objects nested more than {MAX_DEPTH} deep. "
             "A contact list is a list of objects; fix the file."
@@ -409,9 +403,9 @@ def _read_json(raw: bytes, display: str) -> Records:
         raise ReadError(
             f"{display}:{exc.lineno}: invalid JSON ({exc.msg}). Fix the syntax."
         ) from None
-    except ValueError:  # Python reads no integer of more than 4,300 digits
+    except ValueError:  # Python reads no integer of more than MAX_DIGITS digits
         raise ReadError(
-            f"{display}: a number in it has more than 4,300 digits. Fix the file."
+            f"{display}: a number in it has more than {MAX_DIGITS:,} digits. Fix the file."
         ) from None
     except RecursionError:
         raise ReadError(f"{display}: lists or objects nested too deeply. Fix the file.") from None
@@ -447,9 +441,3 @@ def _joined(value: object) -> object:
     ):
         return "; ".join(map(str, value))
     return value
-
-
-def _depth(text: str) -> int:
-    """How deep lists and objects nest, strings left out (json recurses once a level)."""
-    brackets = _BRACKETS.sub("", _STRINGS.sub("", text))
-    return max(itertools.accumulate(1 if c in "[{" else -1 for c in brackets), default=0)

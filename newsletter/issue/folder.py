@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from newsletter.errors import BadUsage, NewsletterError
+from newsletter.models import ISSUE_ID
 from newsletter.schema import shown
-
-# The ID becomes a folder, a URL path and part of every Message-ID, so it is kept
-# to letters, digits, dots, dashes and underscores.
-ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def issue_folder(root: Path, issue_id: str, must_exist: bool = True) -> Path:

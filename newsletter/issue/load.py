@@ -100,7 +100,7 @@ def _name_problem(folder: Path, path: Path, taken: set[str]) -> Problem:
     better = free_name(slugify(path.stem), taken)
     taken.add(better)
     return Problem(
-        f"issues/{folder.name}/items/{shown(path.name, 60)[1:-1]}",
+        f"issues/{folder.name}/items/{shown(path.name, 60, quote=False)}",
         None,
         f"the file name may have only letters, digits, '-', '_' and '.', and at most "
         f"{MAX_NAME} characters (it becomes a web address and a calendar UID). "

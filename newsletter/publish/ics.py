@@ -14,11 +14,11 @@ import re
 from newsletter.config import Settings
 from newsletter.models import Issue, Item
 from newsletter.sanitize import html_to_text
+from newsletter.schema import LINE_BREAK
 
 LINE_OCTETS = 75
-# What a reader may take for the end of a line: each becomes "\n" in a TEXT value.
-_BREAK = re.compile("\r?\n|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-# The other controls TEXT may not hold (RFC 5545 3.3.11), a lone CR among them: dropped.
+# The controls TEXT may not hold (RFC 5545 3.3.11) that are not line breaks
+# (schema.LINE_BREAK), and a lone CR: dropped. CRLF is one line end.
 _CONTROL = re.compile("[\x00-\x08\x0d\x0e-\x1b\x1f\x7f]")
 
 
@@ -67,7 +67,7 @@ def _event(settings: Settings, issue: Issue, item: Item) -> list[str]:
     if summary:
         lines.append(f"DESCRIPTION:{_text(summary)}")
     if item.link:
-        lines.append(f"URL:{_CONTROL.sub('', _BREAK.sub('', item.link))}")
+        lines.append(f"URL:{_CONTROL.sub('', LINE_BREAK.sub('', item.link))}")
     lines.append("END:VEVENT")
     return lines
 
@@ -96,7 +96,7 @@ def _basic(value: dt.date) -> str:
 def _text(value: str) -> str:
     """Escape a TEXT value (RFC 5545 3.3.11): whatever it holds, it stays on its line."""
     value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return _CONTROL.sub("", _BREAK.sub("\\\\n", value))
+    return LINE_BREAK.sub("\\\\n", _CONTROL.sub("", value.replace("\r\n", "\n")))
 
 
 def _fold(line: str) -> str:

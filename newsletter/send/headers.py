@@ -12,7 +12,7 @@ import base64
 import re
 
 from newsletter.errors import NewsletterError
-from newsletter.schema import header_problem
+from newsletter.schema import header_problem, host_problem
 
 # RFC 5322 "specials": a display name with any of them must be quoted.
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
@@ -39,12 +39,10 @@ def address_problem(address: str) -> str | None:
         return "is not an email address"
     if not local.isascii():
         return "has a non-ASCII local part, which needs SMTPUTF8 (not supported)"
-    try:  # ASCII too: a label over 63 characters fails here, not later in a traceback
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        if domain.isascii():
-            return "has a domain with an empty part or a part over 63 characters"
-        return "has a domain that is not a valid internationalised name"
+    problem = host_problem(domain)
+    if problem:
+        return f"has a domain that {problem}"
+    ascii_domain = domain.encode("idna").decode("ascii")
     if not _ADDRESS.fullmatch(f"{local}@{ascii_domain}") or ".." in local:
         return "has characters that are not allowed in an address"
     return None

@@ -28,7 +28,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -38,7 +37,8 @@ from pathlib import Path
 import click
 
 from newsletter.errors import NewsletterError
-from newsletter.models import plural
+from newsletter.files import fsync_folder
+from newsletter.models import ISSUE_ID, plural
 from newsletter.store import contacts
 from newsletter.store.base import Database, now, writing
 
@@ -48,9 +48,6 @@ CLAIMED = ".applying"
 # holds every contact of a very large list; beyond it the app answers 503.
 MAX_BYTES = 4 * 1024 * 1024
 MAX_LINE = 400
-# An issue ID (issue.folder.ISSUE_ID, which the store may not import), for the
-# history's source; only ever from a signed token, but checked again on reading.
-_ISSUE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CONTACTS = range(1, 2**63)
 
 
@@ -84,15 +81,6 @@ def _claimed(db_path: Path) -> list[Path]:
     return [journal.parent / name for name in names]
 
 
-def _sync_folder(folder: Path) -> None:
-    """fsync a folder, so a new or renamed file in it survives a power cut."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     while data:
         data = data[os.write(fd, data) :]
@@ -107,7 +95,8 @@ def record(db_path: Path, contact_id: int, issue_id: str, at: str | None = None)
     if contact_id not in _CONTACTS:
         return  # a rehearsal's token (contact 0): nobody to unsubscribe
     path = journal_path(db_path)
-    issue_id = issue_id if _ISSUE.fullmatch(issue_id) else "unknown"  # so it reads back
+    # Only ever from a signed token, but checked again on reading: so it reads back.
+    issue_id = issue_id if ISSUE_ID.fullmatch(issue_id) else "unknown"
     line = json.dumps({"contact": contact_id, "issue": issue_id, "at": at or now()}) + "\n"
     while True:
         fd = _open_for_append(db_path, path)
@@ -122,7 +111,7 @@ def record(db_path: Path, contact_id: int, issue_id: str, at: str | None = None)
             _append(fd, path, contact_id, line.encode("ascii"))
         finally:
             os.close(fd)  # also releases the flock
-        _sync_folder(path.parent)
+        fsync_folder(path.parent, required=True)
         return
 
 
@@ -184,7 +173,7 @@ def _parse(line: bytes | None) -> Request | None:
     contact, issue, at = value["contact"], value["issue"], value["at"]
     if type(contact) is not int or contact not in _CONTACTS:
         return None
-    if not isinstance(issue, str) or not _ISSUE.fullmatch(issue) or not isinstance(at, str):
+    if not isinstance(issue, str) or not ISSUE_ID.fullmatch(issue) or not isinstance(at, str):
         return None
     try:
         when = dt.datetime.fromisoformat(at)
@@ -210,15 +199,37 @@ def read(path: Path) -> tuple[list[Request], int]:
     return requests, skipped
 
 
+def _read_all(paths: list[Path], unreadable_ok: bool = False) -> tuple[list[Request], int]:
+    """The requests in every file of ``paths``, and how many lines were skipped.
+
+    A file that cannot be read raises OSError naming it (``filename``), unless
+    ``unreadable_ok``: then it counts as holding nothing.
+    """
+    requests: list[Request] = []
+    skipped = 0
+    for path in paths:
+        try:
+            found, bad = read(path)
+        except OSError as exc:
+            if unreadable_ok:
+                continue
+            exc.filename = exc.filename or str(path)  # a read error names no file itself
+            raise
+        requests += found
+        skipped += bad
+    return requests, skipped
+
+
+def _all_journals(db_path: Path) -> list[Path]:
+    """The claimed journals, then the journal itself."""
+    return [*_claimed(db_path), journal_path(db_path)]
+
+
 def pending(db_path: Path) -> set[int]:
     """The contacts whose unsubscribe is recorded and not yet applied."""
-    found: set[int] = set()
-    for path in [*_claimed(db_path), journal_path(db_path)]:
-        try:
-            found |= {r.contact_id for r in read(path)[0]}
-        except OSError:
-            pass  # gone meanwhile, or unreadable: the page then only lacks "recorded"
-    return found
+    # One gone meanwhile, or unreadable: the page then only lacks "recorded".
+    requests, _ = _read_all(_all_journals(db_path), unreadable_ok=True)
+    return {r.contact_id for r in requests}
 
 
 def has_pending(db_path: Path) -> bool:
@@ -244,17 +255,12 @@ def apply(db: Database, db_path: Path) -> int:
         with writing(db):
             if journal.exists():
                 _claim(journal, journal.with_name(f"{journal.name}{CLAIMED}-{uuid.uuid4().hex}"))
-            files = _claimed(db_path)
-            requests: list[Request] = []
-            skipped = 0
-            for path in files:
-                found, bad = read(path)
-                requests += found
-                skipped += bad
+            claimed = _claimed(db_path)
+            requests, skipped = _read_all(claimed)
             changed = _unsubscribe(db, requests)
-        for path in files:
+        for path in claimed:
             path.unlink(missing_ok=True)
-        _sync_folder(journal.parent)
+        fsync_folder(journal.parent, required=True)
     except OSError as exc:
         raise NewsletterError(
             f"{journal}: cannot apply the recorded unsubscribes ({exc.strerror or exc}). "
@@ -280,18 +286,13 @@ def catch_up(db: Database) -> int:
 
 def apply_unsaved(db: Database, db_path: Path) -> int:
     """Apply the recorded requests to ``db`` (a dry run's copy), leaving the journal as it is."""
-    requests: list[Request] = []
-    skipped = 0
-    for path in [*_claimed(db_path), journal_path(db_path)]:
-        try:
-            found, bad = read(path)
-        except OSError as exc:
-            raise NewsletterError(
-                f"{path}: cannot read the recorded unsubscribes ({exc.strerror or exc}). "
-                "Make it readable, then run the command again."
-            ) from None
-        requests += found
-        skipped += bad
+    try:
+        requests, skipped = _read_all(_all_journals(db_path))
+    except OSError as exc:
+        raise NewsletterError(
+            f"{exc.filename}: cannot read the recorded unsubscribes ({exc.strerror or exc}). "
+            "Make it readable, then run the command again."
+        ) from None
     with writing(db):
         changed = _unsubscribe(db, requests)
     _warn(journal_path(db_path), skipped)
@@ -331,7 +332,7 @@ def _claim(journal: Path, claimed: Path) -> None:
         os.rename(journal, claimed)
     finally:
         os.close(fd)
-    _sync_folder(journal.parent)
+    fsync_folder(journal.parent, required=True)
 
 
 def check_folder(db_path: Path) -> None:

@@ -72,7 +72,7 @@ class SenderContext:
 
 def typed_option(key: str, value: str, sender: str) -> str:
     """``-o port=70000 (sender smtp):``, the value cut to a preview, for messages."""
-    return f"-o {shown(f'{key}={value}', 60)[1:-1]} (sender {sender}):"
+    return f"-o {shown(f'{key}={value}', 60, quote=False)} (sender {sender}):"
 
 
 class SenderError(NewsletterError):
@@ -156,7 +156,9 @@ def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise BadUsage(f"-o {shown(pair, 60)[1:-1]}: expected KEY=VALUE, e.g. -o port=2525.")
+            raise BadUsage(
+                f"-o {shown(pair, 60, quote=False)}: expected KEY=VALUE, e.g. -o port=2525."
+            )
         out[key.strip()] = value
     return out
 

@@ -17,22 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsletter.schema import Field, Schema, boolean, choice, line, number, shown, whole
+from newsletter.schema import (
+    Field,
+    Schema,
+    boolean,
+    choice,
+    host_problem,
+    line,
+    number,
+    shown,
+    whole,
+)
 from newsletter.send.senders import SenderContext, SenderError
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _HELO = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\]")
-
-
-def _resolvable(host: str) -> bool:
-    """Whether the resolver can be asked for ``host`` at all: a label over 63
-    characters, or an empty one, is a UnicodeError from getaddrinfo, not an OSError."""
-    try:
-        host.encode("idna")
-    except UnicodeError:
-        return False
-    return True
 
 
 # The options SMTPSender takes, with their kinds: -o port=2525 and the TOML
@@ -87,7 +87,7 @@ class Server:
         security = options.get("security", "starttls")
         if not host:
             raise mistake("'host' is missing. Add host = \"smtp.example.org\".", "host")
-        if re.search(r"[\s\x00-\x1f\x7f]", host) or not _resolvable(host):
+        if re.search(r"[\s\x00-\x1f\x7f]", host) or host_problem(host):
             raise mistake(f"'host' {shown(host)} is not a host name.", "host")
         port = options.get("port", DEFAULT_PORTS[security])
         username = options.get("username", "")
