@@ -25,14 +25,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _report(plan: Plan, dry_run: bool) -> None:
-    from newsletter.contacts import show
+    from newsletter.contacts import PREVIEW
+    from newsletter.schema import shown
 
     for line in plan.diff() if dry_run else ():
         click.echo(line)
     for line in itertools.chain(plan.rejected, plan.notes):  # rejected may be a million
         click.echo(line)
     for contact in plan.left if not dry_run else ():
-        click.echo(f"{plan.display}: marked left: {show(contact.name)} <{contact.email}>")
+        click.echo(f"{plan.display}: marked left: {shown(contact.name, PREVIEW)} <{contact.email}>")
     click.echo(plan.summary() + (" (dry run: nothing written)" if dry_run else ""))
 
 
@@ -117,14 +118,15 @@ def list_(env: Env, org: str | None, status: str | None) -> None:
 
     Example: newsletter contacts list --org UNICEF --status subscribed
     """
-    from newsletter.contacts import find_contacts, show
+    from newsletter.contacts import find_contacts
+    from newsletter.schema import shown
 
     people = find_contacts(env.db, org, status)
     rows = [("Email", "Name", "Organisation", "Status", "Listed")]
     rows += [
         (c.email, c.name, c.organisation, c.status, "yes" if c.listed else "no") for c in people
     ]
-    cells = [[show(v, 36)[1:-1] for v in row] for row in rows]
+    cells = [[shown(v, 36, quote=False) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(5)]
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
@@ -139,7 +141,8 @@ def show_(env: Env, email: str) -> None:
 
     Example: newsletter contacts show jane.doe@unicef.example.org
     """
-    from newsletter.contacts import contact_history, show
+    from newsletter.contacts import PREVIEW, contact_history
+    from newsletter.schema import shown
 
     contact, changes = contact_history(env.db, email)
     for label, value in (
@@ -157,13 +160,13 @@ def show_(env: Env, email: str) -> None:
         ("Created", contact.created_at),
         ("Updated", contact.updated_at),
     ):
-        click.echo(f"{label + ':':<14}{show(value, 200)[1:-1]}")
+        click.echo(f"{label + ':':<14}{shown(value, 200, quote=False)}")
     click.echo("History:")
     for h in changes:
         change = (
             h.field
             if h.field in ("created", "purged")
-            else f"{h.field}: {show(h.old)} → {show(h.new)}"
+            else f"{h.field}: {shown(h.old, PREVIEW)} → {shown(h.new, PREVIEW)}"
         )
         click.echo(f"  {h.at}  {h.source} ({h.actor})  {change}")
 
@@ -177,10 +180,12 @@ def add(env: Env, email: str, **options: object) -> None:
 
     Example: newsletter contacts add jane.doe@unicef.example.org --name "Jane Doe" --org UNICEF
     """
-    from newsletter.contacts import add_contact, show
+    from newsletter.contacts import PREVIEW, add_contact
+    from newsletter.schema import shown
 
     contact = add_contact(env.db, {"email": email, **_raw(**options)})
-    click.echo(f"Added {contact.email} ({show(contact.name)}, {show(contact.organisation)}).")
+    name, organisation = shown(contact.name, PREVIEW), shown(contact.organisation, PREVIEW)
+    click.echo(f"Added {contact.email} ({name}, {organisation}).")
 
 
 @contacts.command()
@@ -197,14 +202,16 @@ def edit(env: Env, email: str, new_email: str | None, resubscribe: bool, **optio
 
     Example: newsletter contacts edit jane.doe@unicef.example.org --job-title "Partnerships Lead"
     """
-    from newsletter.contacts import edit_contact, history_text, show
+    from newsletter.contacts import PREVIEW, edit_contact, history_text
+    from newsletter.schema import shown
 
     raw = _raw(**options) | ({"email": new_email} if new_email else {})
     contact, changes = edit_contact(env.db, email, raw, resubscribe)
     if not changes:
         click.echo(f"{contact.email}: nothing to change.")
     for field in changes:
-        click.echo(f"{contact.email}: {field} set to {show(history_text(getattr(contact, field)))}")
+        value = shown(history_text(getattr(contact, field)), PREVIEW)
+        click.echo(f"{contact.email}: {field} set to {value}")
 
 
 @contacts.command()

@@ -24,20 +24,10 @@ from newsletter.contacts.manage import (
     unsubscribe_contact,
 )
 from newsletter.contacts.sync import SyncResult, sync
-from newsletter.schema import shown
 from newsletter.store.contacts import find_contacts, history_text
 
-
-def show(value: object, limit: int = PREVIEW) -> str:
-    """schema.shown at a contact's preview length.
-
-    Only for newsletter.cli.contacts, which is being edited in parallel: it
-    should call schema.shown(value, PREVIEW) itself, and this name then goes.
-    """
-    return shown(value, limit)
-
-
 __all__ = [
+    "PREVIEW",
     "Directory",
     "Plan",
     "SyncResult",
@@ -55,7 +45,6 @@ __all__ = [
     "import_file",
     "purge_contact",
     "remove_contact",
-    "show",
     "sync",
     "unsubscribe_contact",
 ]
