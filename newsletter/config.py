@@ -32,6 +32,7 @@ from newsletter.schema import (
     boolean,
     choice,
     header_text,
+    host_problem,
     line,
     lines_under,
     ranged,
@@ -158,10 +159,9 @@ def _dns_name() -> Kind:
 
     def parse(value: Any) -> str:
         name = plain.parse(value)
-        try:
-            name = name.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass  # refused just below
+        if problem := host_problem(name):  # the one host-name rule; IDNA then cannot fail
+            raise Invalid(f"is not a DNS name: it {problem}")
+        name = name.encode("idna").decode("ascii")
         if not _DNS_NAME.fullmatch(name):
             raise Invalid("is not a DNS name")
         return name

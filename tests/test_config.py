@@ -124,6 +124,11 @@ DKIM_TABLES = {
         'selector = "nl"\ndomain = "x.org; s=evil"\nkey_env = "K"',
         "domain 'x.org; s=evil' is not a DNS name",
     ),
+    # Was accepted: the IDNA error was ignored and 64 ASCII letters fit the pattern.
+    "label over 63": (
+        f'selector = "{"s" * 64}"\nkey_env = "K"',
+        "is not a DNS name: it has an empty part or a part over 63 characters",
+    ),
 }
 
 
