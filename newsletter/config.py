@@ -258,6 +258,13 @@ class SenderTable:
     options: Mapping[str, object]
 
 
+# Languages written right to left (ISO 639 codes), among them Arabic, one of the
+# UN's six official languages, and the scripts of its offices' host countries.
+RTL_LANGUAGES = frozenset(
+    {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ps", "sd", "syr", "ug", "ur", "yi"}
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated house settings, plus where they came from."""
@@ -286,6 +293,13 @@ class Settings:
     @property
     def domain(self) -> str:
         return self.from_address.rpartition("@")[2] or "localhost"
+
+    @property
+    def direction(self) -> str:
+        """``rtl`` or ``ltr`` from the language, for ``dir=``: "auto" lets a client guess
+        from the first letters, which may be a name or a number."""
+        primary = self.language.replace("_", "-").split("-")[0].lower()
+        return "rtl" if primary in RTL_LANGUAGES else "ltr"
 
     def where(self, key: str = "", table: str = "") -> str:
         """``pyproject.toml:LINE: [tool.newsletter.TABLE] 'key'``, for messages."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from helpers import cli, item, make_issue
 
 
@@ -77,3 +80,21 @@ def test_mjml_error_points_at_template_line(project):
     assert "MJML error" in result.output
     assert not (project / "issues/2026-Q4/build/email.html").exists()
     assert (project / "issues/2026-Q4/build/email.mjml").exists()  # kept for debugging
+
+
+@pytest.mark.parametrize(
+    ("language", "direction"), [("en", "ltr"), ("ar-EG", "rtl"), ("fa", "rtl")]
+)
+def test_the_email_and_web_page_state_the_direction_of_the_language(project, language, direction):
+    """Found: dir="auto" lets a client guess from the first letters (a name, a number)."""
+    path = project / "pyproject.toml"
+    text = re.sub(r'(?m)^language = ".*"\n', "", path.read_text())
+    path.write_text(
+        text.replace("[tool.newsletter]\n", f'[tool.newsletter]\nlanguage = "{language}"\n', 1)
+    )
+    make_issue(project)
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    build = project / "issues/2026-Q4/build"
+    for name in ("email.html", "web.html"):
+        head = re.search(r"<html[^>]*>", (build / name).read_text())[0]
+        assert f'lang="{language}"' in head and f'dir="{direction}"' in head, (name, head)
