@@ -89,6 +89,59 @@ def test_status_and_diagnostic_disagreements(fields, kind, status):
     assert (b.kind, b.status) == (kind, status)
 
 
+@pytest.mark.parametrize(
+    "action,status,kind",
+    [
+        ("failed (Bad destination mailbox address)", "5.1.1", "hard"),  # read as a success
+        ("failure", "5.1.1", "hard"),
+        ("error", "5.1.1", "hard"),
+        ("Failed", "5.1.1", "hard"),
+        ("delivered", "5.1.1", "hard"),  # a failure code wins over the wording
+        ("delayed", "4.4.7", "delayed"),
+        ("delivered", "2.0.0", "delivered"),
+    ],
+)
+def test_any_failure_wording_of_the_action_is_a_failure(action, status, kind):
+    """Issue 11: the Action had to be exactly "failed"; dead addresses kept being mailed."""
+    report = (
+        "From: MAILER-DAEMON@mx.example.org\nSubject: Undelivered Mail Returned to Sender\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        f"Final-Recipient: rfc822; a@b.example\nAction: {action}\nStatus: {status}\n\n--b--\n"
+    )
+    b = classify(report.encode())
+    assert (b.kind, b.status, b.recipients) == (kind, status, ("a@b.example",))
+
+
+@pytest.mark.parametrize(
+    "body,kind,status",
+    [
+        (  # Gmail's own words, and no code anywhere
+            "Delivery to the following recipient failed permanently:\n\n"
+            "     gone.away@unicef.example\n",
+            "hard",
+            "5.0.0",
+        ),
+        (  # the phrase wrapped by the server
+            "The following address failed:\n\n  full.box@undp.example\n    Mail quota\n"
+            "    exceeded for this recipient\n",
+            "soft",
+            "4.2.2",
+        ),
+        ("Sorry, the mailbox is\n full.\n\n  full.box@undp.example\n", "soft", "4.2.2"),
+        ("User\tunknown:\n\n  gone.away@unicef.example\n", "hard", "5.1.1"),
+    ],
+)
+def test_phrases_are_read_whatever_the_wording_or_wrapping(body, kind, status):
+    message = (
+        "From: Mail Delivery Subsystem <mailer-daemon@mx.example.org>\n"
+        "Subject: Delivery Status Notification (Failure)\n\n" + body
+    )
+    b = classify(message.encode())
+    assert (b.kind, b.status) == (kind, status)
+    assert b.recipients and b.recipients[0].endswith(".example")
+
+
 def test_severity_keeps_full_mailboxes_and_policy_blocks_soft():
     assert [severity(s) for s in ("5.1.1", "5.1.10", "5.0.0", "5.4.4")] == ["hard"] * 4
     assert [severity(s) for s in ("4.2.2", "5.2.2", "5.7.1", "5.3.4", "4.4.7")] == ["soft"] * 5

@@ -73,28 +73,38 @@ _COPY_MARKERS = re.compile(
     r"original message headers|-{2,} ?original message ?-{2,}|undelivered message).*$",
     re.I | re.M,
 )
-_FULL = re.compile(
+
+
+def _words(pattern: str) -> re.Pattern[str]:
+    """A phrase pattern that matches across any folding: servers wrap their text
+    anywhere ("Mail quota\n    exceeded"). A space is one or more whitespace, " ?" any."""
+    return re.compile(pattern.replace(" ?", r"\s*").replace(" ", r"\s+"), re.I)
+
+
+_FULL = _words(
     r"mailbox (is )?full|over ?quota|quota exceeded|insufficient storage|"
-    r"mailbox size limit|exceeded (its|the) (storage|quota)",
-    re.I,
+    r"mailbox size limit|exceeded (its|the) (storage|quota)"
 )
 _PHRASES = (  # when a non-standard bounce gives no code at all
     (_FULL, "4.2.2"),
     (
-        re.compile(
+        _words(
             r"(user|recipient|address) (unknown|not found)|unknown (user|recipient|address)|"
             r"no such (user|mailbox|recipient|address)|does not exist|unrouteable address|"
             r"invalid (recipient|mailbox|address)|address rejected|no mailbox here|"
             r"mailbox (unavailable|not found)|not our customer|account (is |has been )?disabled|"
             r"not listed in (the )?(domino )?directory|"  # Lotus Domino
-            r"does(n't| not) have an? [\w.-]+ account",
-            re.I,
+            r"does(n't| not) have an? [\w.-]+ account"
         ),
         "5.1.1",
     ),
-    (re.compile(r"retry time(out)? (was )?exceeded|temporar(y|ily)", re.I), "4.0.0"),
-    (re.compile(r"permanent (error|failure)|i've given up", re.I), "5.0.0"),
+    (_words(r"retry time(out)? (was )?exceeded|temporar(y|ily)"), "4.0.0"),
+    # Gmail: "Delivery to the following recipient failed permanently", no code at all.
+    (_words(r"permanent (error|failure)|failed permanently|i've given up"), "5.0.0"),
 )
+# The first word of an Action field (RFC 3464 says "failed"; servers also write
+# "failure", "error", or "failed (Bad destination mailbox address)").
+_FAILED_ACTIONS = ("failed", "failure", "error")
 
 
 @dataclass(frozen=True)
@@ -180,7 +190,9 @@ def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
     blocks = [b for b in _report_blocks(report) if b.get("action") or b.get("final-recipient")]
     found: list[tuple[int, str, str, str]] = []  # rank, status, recipient, diagnostic
     for block in blocks:
-        action = (block.get("action") or "").strip().lower()
+        action = next(iter(re.findall(r"[a-z]+", (block.get("action") or "").lower())), "")
+        if action in _FAILED_ACTIONS:
+            action = "failed"
         diagnostic = _unfold(block.get("diagnostic-code") or "").partition(";")[2].strip()
         status = _status(block.get("status") or "", diagnostic, action)
         recipient = ""
@@ -189,8 +201,8 @@ def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
             if match:
                 recipient = recipient or match.group(0)
         rank = {"failed": 3, "delayed": 1}.get(action, 0)
-        if not action and status.startswith(("4", "5")):
-            rank = 3  # no Action field: a failure code still means it failed
+        if action != "delayed" and status.startswith(("4", "5")):
+            rank = 3  # a failure code means it failed, whatever the Action says (or if none)
         found.append((rank, status, recipient, diagnostic))
     if not found:
         return Bounce("malformed", message_ids=ids, reason="delivery report with no recipients")
