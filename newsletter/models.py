@@ -7,6 +7,23 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# An RFC 3463 enhanced status code in a reply or a report: "5.1.1", not "1.5.1.1".
+ENHANCED_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
+# 5.x.x is permanent, but these subjects say nothing about the address: a full
+# mailbox empties (RFC 3463 calls X.2.2 a "persistent transient failure"), a
+# too-big message or a policy/spam block is about our mail, not the reader.
+# They count as soft, so only three issues in a row retire the address.
+NOT_ABOUT_ADDRESS = ("2.2", "3.4", "6.", "7.")
+
+
+def severity(status: str) -> str:
+    """'hard' or 'soft' for a failure status code: the one rule for a bounce report
+    (returns) and for a rejection during the send (send)."""
+    klass, _, subject = status.partition(".")
+    if klass == "5" and not subject.startswith(NOT_ABOUT_ADDRESS):
+        return "hard"
+    return "soft"
+
 
 def plural(count: int, word: str) -> str:
     """``plural(1, "item")`` is "1 item"; ``plural(2, "item")`` is "2 items"."""

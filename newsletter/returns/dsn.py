@@ -24,6 +24,11 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
 
+from newsletter.models import ENHANCED_STATUS, severity
+
+# severity is the shared rule (models); re-exported as the reader of reports names it.
+__all__ = ["Bounce", "classify", "severity"]
+
 REPORT_TYPES = ("message/delivery-status", "message/global-delivery-status")  # RFC 3464, 6533
 # Where a report returns the original message, or only its headers.
 ORIGINAL_TYPES = (
@@ -32,13 +37,7 @@ ORIGINAL_TYPES = (
     "text/rfc822-headers",
     "message/global-headers",
 )
-# 5.x.x is permanent, but these subjects say nothing about the address: a full
-# mailbox empties (RFC 3463 calls X.2.2 a "persistent transient failure"), a
-# too-big message or a policy/spam block is about our mail, not the reader.
-# They count as soft, so only three issues in a row retire the address.
-NOT_ABOUT_ADDRESS = ("2.2", "3.4", "6.", "7.")
-
-_ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
+_ENHANCED = ENHANCED_STATUS
 _SMTP = re.compile(r"(?:^|[:(\s#])([45])\d\d(?=[\s:-])", re.M)
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _MSGID = re.compile(r"^message-id:\s*<?([^<>\s@]+@[^<>\s]+?)>?(?=\s|$)", re.I | re.M)
@@ -114,14 +113,6 @@ class Bounce:
     recipients: tuple[str, ...] = ()  # addresses the report names, most specific first
     message_ids: tuple[str, ...] = ()  # Message-IDs of the original, most reliable first
     reason: str = ""  # a short human reason: the diagnostic or why it was not a bounce
-
-
-def severity(status: str) -> str:
-    """'hard' or 'soft' for a failure status code."""
-    klass, _, subject = status.partition(".")
-    if klass == "5" and not subject.startswith(NOT_ABOUT_ADDRESS):
-        return "hard"
-    return "soft"
 
 
 def classify(data: bytes) -> Bounce:
