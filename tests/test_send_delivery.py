@@ -367,3 +367,28 @@ def test_other_writers_get_in_within_seconds_while_a_send_runs(project, smtp):
     output = proc.communicate(timeout=60)[0].decode()
     assert proc.returncode == 0, output
     assert set(smtp.per_recipient().values()) == {1}
+
+
+def test_a_rejection_saying_the_address_is_gone_marks_the_contact_bounced(smtp_ready, smtp):
+    """Issue 11: after "550 5.1.1 User unknown" at RCPT the contact stayed subscribed."""
+    smtp.fail("person3@example.org", "550 5.1.1 <person3@example.org>: User unknown", "rcpt")
+    smtp.fail("person4@example.org", "550 5.7.1 Message rejected by policy", "rcpt")
+    smtp.fail("person5@example.org", "552 5.2.2 Mailbox full", "data")
+    smtp.fail("person6@example.org", "550 Requested action not taken", "rcpt")  # no code
+    result = smtp_send(smtp_ready, smtp.port, "--concurrency", "1")
+    assert result.exit_code == 0, result.output
+    assert "Sent 8 via smtp" in result.output and "4 failed" in result.output
+    assert (
+        "Marked bounced: 1 contact whose server said the address does not exist "
+        "(see newsletter status).\n" in result.output
+    )
+    db = open_db(smtp_ready / "contacts.db")
+    status = dict(db.execute("SELECT email, status FROM contacts").fetchall())
+    assert status["person3@example.org"] == "bounced"
+    # A policy block, a full mailbox, a bare 550: about the mail, or unclear; kept.
+    assert {status[f"person{n}@example.org"] for n in (4, 5, 6)} == {"subscribed"}
+    history = db.execute(
+        "SELECT h.source FROM history h JOIN contacts c ON c.id = h.contact_id "
+        "WHERE c.email = 'person3@example.org' AND h.field = 'status'"
+    ).fetchall()
+    assert history[-1] == ("rejected:2026-Q4",)

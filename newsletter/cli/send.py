@@ -10,6 +10,7 @@ import click
 
 from newsletter.cli.env import Env, InRange, pass_env
 from newsletter.errors import BadUsage, NewsletterError
+from newsletter.models import plural
 
 if TYPE_CHECKING:
     from newsletter.send import Held, Plan, Prepared, Tally
@@ -216,6 +217,11 @@ def _report(issue_id: str, sender: str, t: Tally) -> None:
     )
     for line in t.failures:
         click.echo(f"failed: {line}")
+    if t.retired:
+        click.echo(
+            f"Marked bounced: {plural(t.retired, 'contact')} whose server said the address "
+            "does not exist (see newsletter status)."
+        )
     if t.failed or t.uncertain:
         click.echo(f"All failures: newsletter status {issue_id}")
     if t.stopped == "interrupted":

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from newsletter import store
+from newsletter.models import ENHANCED_STATUS, severity
 from newsletter.send.dispatch import INVALID, Job, Outcome, close_quietly, work
 from newsletter.send.lock import RENEW, Held, hold, renew
 from newsletter.send.message import id_label
@@ -47,6 +48,7 @@ class Tally:
     uncertain: int = 0
     skipped: int = 0
     retries: int = 0
+    retired: int = 0  # contacts marked bounced: their server said the address is gone
     remaining: int = 0  # still queued at the end
     elapsed: float = 0.0
     stopped: str = ""
@@ -136,6 +138,20 @@ class Run:
         return Job(claim.row, attempts + 1) if claim.row else None
 
     # -- recording results ------------------------------------------------------
+    def _retire_if_gone(self, job: Job, reply: str, at: str) -> None:
+        """A server's permanent "no such address" marks the contact bounced, as a bounce
+        report would (same rule, models.severity), so the next issue does not try again.
+
+        Only an enhanced code about the address counts (5.1.1, 5.1.10...): a bare 550
+        is also what servers say for spam and policy, and one policy rejection must
+        not retire a focal point.
+        """
+        code = ENHANCED_STATUS.search(reply)
+        if code and severity(".".join(code.groups())) == "hard" and job.row.email:
+            source = f"rejected:{self.issue}"
+            if store.contacts.mark_bounced(self.db, job.row.email, source=source, at=at):
+                self.tally.retired += 1
+
     def _done(self, job: Job, status: str, error: str | None, reply: str | None, at: str) -> None:
         ledger.mark_done(self.db, job.row_id, status, error, reply, at)
         if status == "failed" and len(self.tally.failures) < SHOWN:
@@ -174,6 +190,8 @@ class Run:
         else:
             status = "failed" if result.status == PERMANENT else "uncertain"
             self._done(job, status, result.reply, None, at)
+            if result.status == PERMANENT:
+                self._retire_if_gone(job, result.reply, at)
         if self.consecutive >= self.cfg.max_consecutive_failures:
             self.stop(
                 f"paused after {self.consecutive} failures in a row; the last: {result.reply}. "
