@@ -38,8 +38,22 @@ SIGNED = (
     "mime-version",
     "content-type",
 )
-# Listed once more than they occur: a second From or Subject breaks the signature.
-OVERSIGNED = ("from", "subject")
+# Listed once more than they occur, so a copy added anywhere breaks the signature:
+# a second From or Subject, or a forged List-Unsubscribe above ours, which a
+# client might follow instead (RFC 8058 section 4 asks for both List-Unsubscribe
+# headers to be signed).
+OVERSIGNED = (
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "list-id",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+)
 _WSP_RUN = re.compile(rb"[ \t]+")
 _WSP_EOL = re.compile(rb" \r\n")
 _STR_WSP = re.compile(r"[ \t]+")
