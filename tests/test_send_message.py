@@ -202,3 +202,19 @@ def test_internationalised_sending_domain_goes_out_in_ascii(project, monkeypatch
         assert msg["Message-ID"].endswith("@xn--exmple-cua.org>")
         assert msg["List-Id"].endswith("<the-un-business-focal-point.xn--exmple-cua.org>")
         assert msg["Feedback-ID"] == "2026-Q4:newsletter:xn--exmple-cua.org"
+
+
+def test_the_text_part_keeps_78_columns_after_the_address_is_put_in(project):
+    """Issue 11: the address went into a wrapped sentence, giving lines of up to 90."""
+    folder = make_issue(project, "2026-Q4")
+    assert build(load_settings(project), folder).ok
+    long = "firstname.middlename.lastname@partnerships-office.unicef.example.org"
+    add_contacts(project, [{"email": long, "name": "Jane Doe"}])
+    assert cli(project, "send", "2026-Q4", "--yes").exit_code == 0
+    (file,) = (project / "issues" / "2026-Q4" / "outbox").glob("*.eml")
+    text = parse(file.read_bytes()).get_body(("plain",)).get_content()
+    lines = text.splitlines()
+    assert long in lines  # on a line of its own
+    for line in lines:
+        assert len(line) <= 78 or line == long or "https://" in line, line
+    assert "-- " in lines  # the signature separator mail readers recognise
