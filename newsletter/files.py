@@ -206,20 +206,15 @@ def is_regular(path: Path) -> bool:
 def check_output(path: Path, *, force: bool = False, keep: Iterable[Path] = ()) -> None:
     """Refuse an output file a command was told to write, when writing would destroy data.
 
-    The one rule for every option that names an output (``contacts export -o``,
-    the outbox sender's files...): a folder, a device, a FIFO or a socket is
+    The one rule for every option that names an output file (``contacts export
+    -o``; a folder is ``check_folder``'s): a folder, a device, a FIFO or a socket is
     never written; neither is pyproject.toml, any SQLite database, nor a file
     in ``keep`` (the configured contacts.db and its journal files); an existing
     file is replaced only with ``force``. NewsletterError says which and how to fix it.
     """
-    try:
-        info = path.stat()
-    except FileNotFoundError:
+    info = _existing(path, str(path), "path")
+    if info is None:
         return  # a new file: a missing folder is the writer's one-line error
-    except OSError as exc:
-        raise NewsletterError(
-            f"{path}: cannot be used ({exc.strerror}). Give another path."
-        ) from None
     if not stat.S_ISREG(info.st_mode):
         raise NewsletterError(
             f"{path}: is {what_is(info.st_mode)}, not a file. Give a file name to write to."
@@ -233,6 +228,18 @@ def check_output(path: Path, *, force: bool = False, keep: Iterable[Path] = ()) 
         raise NewsletterError(
             f"{path}: already exists. Pass --force to replace it, or give another file name."
         )
+
+
+def _existing(path: Path, shown: str, kind: str) -> os.stat_result | None:
+    """What is at an output ``path`` now; None when nothing is (both checks start here)."""
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise NewsletterError(
+            f"{shown}: cannot be used ({exc.strerror}). Give another {kind}."
+        ) from None
 
 
 def cannot_write(
@@ -264,14 +271,9 @@ def check_folder(
     ``display`` names the folder in the message (default: ``path`` as given).
     """
     shown = display or str(path)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
+    info = _existing(path, shown, "folder")
+    if info is None:
         return
-    except OSError as exc:
-        raise NewsletterError(
-            f"{shown}: cannot be used ({exc.strerror}). Give another folder."
-        ) from None
     if not stat.S_ISDIR(info.st_mode):
         raise NewsletterError(f"{shown}: is {what_is(info.st_mode)}, not a folder. {fix}")
 
