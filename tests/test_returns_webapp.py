@@ -140,7 +140,15 @@ def test_bad_tokens_get_400_and_change_nothing(project, people, client, bad):
 
 @pytest.mark.parametrize(
     "path",
-    ["/unsubscribe/", "/unsubscribe", "/unsubscribe/a/b", "/unsubscribe//", "/unsubscribe//P"],
+    [
+        "/unsubscribe/",
+        "/unsubscribe",
+        "/unsubscribe/a/b",
+        "/unsubscribe//",
+        "/unsubscribe//P",
+        "/unsubscribe//%0A",  # a line break after the slash: a regex "." stops at it
+        "/unsubscribe/a/%0Ab",
+    ],
 )
 def test_a_link_cut_before_its_token_gets_400(client, path):
     for method in (client.get, client.post):

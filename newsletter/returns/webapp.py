@@ -187,7 +187,7 @@ def create_app(
 class _Rest(PathConverter):
     """The rest of the path, whatever it is: empty, or with slashes anywhere."""
 
-    regex = ".*"
+    regex = "[\\s\\S]*"  # not ".*": a "." stops at a line break (%0A)
     part_isolating = False  # it spans slashes; werkzeug guesses from "/" in the regex
 
 
