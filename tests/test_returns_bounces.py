@@ -153,6 +153,26 @@ MALFORMED = (
 FORGED = b"X-Failed-Recipients: stays@ilo.example\nSubject: Mail delivery failed\n\n550 5.1.1 user unknown\n"
 
 
+def test_a_complaint_unsubscribes_with_history_and_counts_once(project, db, tmp_path):
+    path = mbox(tmp_path, ["arf-abuse.eml"])
+    result = cli(project, "bounces", str(path))
+    assert (result.exit_code, result.output) == (
+        0,
+        "message 1: complaint from gone.away@unicef.example: feedback report: abuse from"
+        " Yahoo!-Mail-Feedback/2.0 (2026-Q4, by Message-ID): unsubscribed\n"
+        "1 message: 1 complaint; 1 contact changed.\n",
+    )
+    gone = get_contact(db, "gone.away@unicef.example")
+    assert gone.status == "unsubscribed"
+    assert [(h.field, h.new, h.source) for h in history(db, gone.id)][-1] == (
+        "status",
+        "unsubscribed",
+        "complaint:2026-Q4",
+    )
+    again = cli(project, "bounces", str(path))
+    assert again.output.splitlines()[-1] == "1 message: 1 already processed; 0 contacts changed."
+
+
 def test_a_forged_bounce_naming_only_an_address_retires_nobody(project, db, tmp_path):
     path = tmp_path / "forged.eml"
     path.write_bytes(FORGED)

@@ -45,6 +45,8 @@ DATA = Path(__file__).parent / "data" / "bounces"
         # Out-of-office replies with a bounce's words, or a bounce's subject quoted.
         ("ooo-no-longer-monitored.eml", "auto-reply", "", None, "1111"),
         ("automatische-antwort.eml", "auto-reply", "", None, "7777"),
+        # A spam complaint (RFC 5965), which quotes the original whole.
+        ("arf-abuse.eml", "complaint", "", "gone.away@unicef.example", "1111"),
     ],
 )
 def test_classify_samples(name, kind, status, recipient, message_id):
@@ -241,3 +243,30 @@ def test_broken_inputs_never_raise():
         assert classify(data).kind in ("malformed", "other")
     truncated = (DATA / "hard-5.1.1.eml").read_bytes()[:900]
     assert classify(truncated).kind in ("hard", "malformed", "other")
+
+
+def test_a_feedback_report_is_a_complaint_with_where_it_was_delivered_to():
+    b = classify((DATA / "arf-abuse.eml").read_bytes())
+    assert b.reason == "feedback report: abuse from Yahoo!-Mail-Feedback/2.0"
+    # The signed return path's token travels in the address the report went to.
+    assert b.envelope_to == ("bounces+AbCdEf.GhIj@example.org",)
+
+
+@pytest.mark.parametrize(
+    "headers,expected",
+    [
+        ("To: a@example.org\n", ("a@example.org",)),
+        (
+            "Delivered-To: b+t.s@example.org\nTo: Undisclosed recipients:;\n",
+            ("b+t.s@example.org",),
+        ),
+        (
+            "X-Original-To: c@example.org\nDelivered-To: c@example.org\nTo: d@example.org\n",
+            ("c@example.org", "d@example.org"),
+        ),
+        ("", ()),
+    ],
+)
+def test_envelope_to_lists_where_the_message_went_most_specific_first(headers, expected):
+    raw = f"From: MAILER-DAEMON@mx.example\nSubject: hello\n{headers}\nbody\n"
+    assert classify(raw.encode()).envelope_to == expected

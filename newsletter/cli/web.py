@@ -176,6 +176,7 @@ def bounces(env: Env, path: Path, match_address: bool) -> None:
     labels = {
         "hard": "hard bounce",
         "soft": "soft bounce",
+        "complaint": "complaint",
         "auto-reply": "auto-reply",
         "unsubscribe": "unsubscribe request",
     }

@@ -1,4 +1,4 @@
-"""Process returned mail: bounces retire addresses, auto-replies are ignored.
+"""Process returned mail: bounces retire addresses, complaints unsubscribe; the rest is noted.
 
 Each message is read by ``newsletter.dsn`` and mapped to its recipient through
 the original Message-ID in the delivery ledger (``newsletter.ledger``): that
@@ -201,6 +201,8 @@ def _apply(
             False,
             False,
         )
+    if b.kind == "complaint":
+        return (*_complained(db, contact, issue, f"{b.reason} ({issue}, {how})", actor), True)
     what = f"{b.kind} bounce {b.status} for {contact.email} (issue {issue}, {how})"
     if b.kind == "hard":
         return (*_mark(db, contact, issue, what, actor), True)
@@ -216,6 +218,19 @@ def _mark(
 ) -> tuple[str, bool]:
     if contacts.mark_bounced(db, contact.email, source=f"bounce:{issue}", actor=actor):
         return f"{what}: marked bounced", True
+    return f"{what}: already {contact.status}, unchanged", False
+
+
+def _complained(
+    db: Database, contact: contacts.Contact, issue: str, what: str, actor: str | None
+) -> tuple[str, bool]:
+    # Gmail and Yahoo want complaints under 0.3 %: one complaint stops all mail to them.
+    assert contact.id is not None  # read from contacts.db, so stored
+    what = f"complaint from {contact.email}: {what}"
+    if contacts.unsubscribe(
+        db, contact.id, source=f"complaint:{issue}", actor=actor or "recipient"
+    ):
+        return f"{what}: unsubscribed", True
     return f"{what}: already {contact.status}, unchanged", False
 
 

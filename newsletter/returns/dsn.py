@@ -5,9 +5,10 @@ enhanced status code (RFC 3463) it carries, which addresses it names and which
 original Message-IDs it quotes. ``newsletter.bounces`` decides what to do.
 
 Kinds: ``hard`` and ``soft`` failures, ``delayed`` (a warning; the server is
-still trying), ``delivered`` (a success report), ``auto-reply``,
-``unsubscribe`` (a reply to the List-Unsubscribe mailto, whose subject is
-"unsubscribe TOKEN"), ``other`` (mail that is not a bounce) and ``malformed``.
+still trying), ``delivered`` (a success report), ``complaint`` (a spam
+complaint: an RFC 5965 feedback report), ``auto-reply``, ``unsubscribe`` (a
+reply to the List-Unsubscribe mailto, whose subject is "unsubscribe TOKEN"),
+``other`` (mail that is not a bounce) and ``malformed``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import email.policy
 import quopri
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from email.parser import HeaderParser
 
@@ -30,6 +31,10 @@ from newsletter.models import ENHANCED_STATUS, severity
 __all__ = ["Bounce", "classify", "severity"]
 
 REPORT_TYPES = ("message/delivery-status", "message/global-delivery-status")  # RFC 3464, 6533
+FEEDBACK_TYPES = ("message/feedback-report",)  # RFC 5965 (ARF): a complaint
+# Where the returned message was delivered to: with a signed return path (VERP) the
+# token is in this address, whatever the report itself says or leaves out.
+ENVELOPE_HEADERS = ("x-original-to", "delivered-to", "envelope-to", "x-envelope-to", "to")
 # Where a report returns the original message, or only its headers.
 ORIGINAL_TYPES = (
     "message/rfc822",
@@ -108,11 +113,14 @@ _FAILED_ACTIONS = ("failed", "failure", "error")
 
 @dataclass(frozen=True)
 class Bounce:
-    kind: str  # hard, soft, delayed, delivered, auto-reply, unsubscribe, other, malformed
+    # hard, soft, delayed, delivered, complaint, auto-reply, unsubscribe, other, malformed
+    kind: str
     status: str = ""  # enhanced status code, e.g. "5.1.1"
     recipients: tuple[str, ...] = ()  # addresses the report names, most specific first
     message_ids: tuple[str, ...] = ()  # Message-IDs of the original, most reliable first
     reason: str = ""  # a short human reason: the diagnostic or why it was not a bounce
+    envelope_to: tuple[str, ...] = ()  # where it was delivered to (ENVELOPE_HEADERS order)
+    cause: str = ""  # why, in the reference parsers' words (Sisimai): userunknown, mailboxfull...
 
 
 def classify(data: bytes) -> Bounce:
@@ -121,7 +129,7 @@ def classify(data: bytes) -> Bounce:
         msg = email.message_from_bytes(data, policy=email.policy.compat32)
         if not msg.keys() or not any(k.lower() in ("from", "subject", "date") for k in msg.keys()):
             return Bounce("malformed", reason="no mail headers")
-        return _classify(msg)
+        return replace(_classify(msg), envelope_to=_envelope_to(msg))
     except Exception as exc:  # one broken message must not stop the run
         return Bounce("malformed", reason=f"{type(exc).__name__}: {exc}"[:120])
 
@@ -132,6 +140,9 @@ def _classify(msg: Message) -> Bounce:
     if request:  # the mailto: in List-Unsubscribe; the token says who
         return Bounce("unsubscribe", reason=request.group(1))
     ids = _original_ids(msg)
+    feedback = next((p for p in msg.walk() if p.get_content_type() in FEEDBACK_TYPES), None)
+    if feedback is not None:
+        return _from_feedback(feedback, ids)
     report = next((p for p in msg.walk() if p.get_content_type() in REPORT_TYPES), None)
     if report is not None:
         return _from_report(report, ids)
@@ -207,6 +218,30 @@ def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
     if not status.startswith(("4", "5")):
         status = "5.0.0"  # "failed" with no usable code: RFC 3464 says failed is permanent
     return Bounce(severity(status), status, recipients, ids, diagnostic[:120])
+
+
+def _from_feedback(report: Message, ids: tuple[str, ...]) -> Bounce:
+    """RFC 5965: someone pressed "this is spam". Providers often redact the address,
+    so the original's Message-ID (or the return path's token) says who it was."""
+    fields: dict[str, str] = {}
+    for block in _report_blocks(report):
+        for name, value in block.items():
+            fields.setdefault(name.lower(), _unfold(str(value)))
+    kind = fields.get("feedback-type", "abuse").lower() or "abuse"
+    recipients = [
+        a
+        for name in ("original-rcpt-to", "removal-recipient")
+        for a in _ADDRESS.findall(fields.get(name, ""))
+    ]
+    reason = f"feedback report: {kind}"
+    if agent := fields.get("user-agent"):
+        reason += f" from {agent}"
+    return Bounce("complaint", "", tuple(dict.fromkeys(recipients)), ids, reason[:120])
+
+
+def _envelope_to(msg: Message) -> tuple[str, ...]:
+    found = [a for name in ENVELOPE_HEADERS for a in _ADDRESS.findall(_header(msg, name))]
+    return tuple(dict.fromkeys(found))
 
 
 def _report_blocks(report: Message) -> list[Message]:
