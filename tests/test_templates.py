@@ -155,3 +155,16 @@ def test_the_anchor_figures_are_caniemails(corpus):
     comment = (REPO / "templates" / "_anchor.j2").read_text(encoding="utf-8")
     for figure in ("18 follow", "7 follow", "16 follow", "18 of 41", "25 of 41", "only 4 of"):
         assert figure in comment
+
+
+def test_the_preheader_is_hidden_without_a_colour(project):
+    """Found: MJML's preview hid it in white on the light page, which spam filters
+    score as hidden text (SpamAssassin's HTML_FONT_LOW_CONTRAST)."""
+    make_issue(project)
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    html = (project / "issues/2026-Q4/build/email.html").read_text()
+    body = html[html.index("<body") :]
+    first = re.search(r'<div style="([^"]*)">([^<]+)</div>', body)
+    assert first[2] == "News, tools and events for UN private-sector focal points."
+    assert first[1].startswith("display:none;") and "mso-hide:all" in first[1]
+    assert "color" not in first[1] and html.count("display:none") == 1
