@@ -32,7 +32,7 @@ _SAFE = frozenset(range(33, 127)) - {ord("=")}
 # Each byte as it appears in quoted-printable (spaces and tabs literal).
 _TOKENS = [bytes((b,)) if b in _SAFE or b in (9, 32) else b"=%02X" % b for b in range(256)]
 _MARKERS = re.compile("|".join(re.escape(m) for m in PLACEHOLDERS.values()))
-_MARKED_LINES = re.compile(f"[^\n]*(?:{_MARKERS.pattern})[^\n]*")
+_MARKED_LINES = re.compile(rf"[^\r\n]*(?:{_MARKERS.pattern})[^\r\n]*")  # a line holding one
 _KEY_OF = {marker: key for key, marker in PLACEHOLDERS.items()}
 
 
