@@ -98,3 +98,35 @@ def test_the_email_and_web_page_state_the_direction_of_the_language(project, lan
     for name in ("email.html", "web.html"):
         head = re.search(r"<html[^>]*>", (build / name).read_text())[0]
         assert f'lang="{language}"' in head and f'dir="{direction}"' in head, (name, head)
+
+
+URL = "https://example.org/" + "segment/" * 10  # 100 characters
+ADDRESS = "x" * 40 + "@" + "d" * 60 + ".org"
+
+
+@pytest.mark.parametrize(
+    ("line", "lines"),
+    [
+        ("Dear Jane Doe,", ["Dear Jane Doe,"]),  # fits: as it is, spacing kept
+        ("Dear  Jane,", ["Dear  Jane,"]),
+        ("Dear " + "Ann " * 20 + "Lee,", ["Dear" + " Ann" * 18, "Ann Ann Lee,"]),
+        ("Dear " + "A" * 100 + ",", ["Dear", "A" * 78, "A" * 22 + ","]),  # cut: no line fits it
+        ("Unsubscribe: " + URL, ["Unsubscribe:", URL]),  # a URL is never cut
+        (ADDRESS, [ADDRESS]),  # nor an address
+        ("  " + "word " * 20, ["  " + "word " * 14 + "word", "  " + "word " * 4 + "word"]),
+    ],
+)
+def test_a_line_is_wrapped_only_when_it_does_not_fit(line, lines):
+    """Issue 11: `send` puts a long name into the greeting; the line is laid out again."""
+    from newsletter.build.render import fit
+
+    assert fit(line).split("\n") == lines
+
+
+def test_a_long_word_in_the_text_part_is_cut_and_a_url_is_not(project):
+    word = "Donaudampfschifffahrtselektrizitätenhauptbetriebswerkbauunterbeamtengesellschaft"
+    make_issue(project, items={"one.md": item(f"The {word} report", link=URL * 2)})
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    lines = (project / "issues/2026-Q4/build/email.txt").read_text().splitlines()
+    assert max(len(line) for line in lines if "https://" not in line) <= 78
+    assert "The" in lines and word[:78] in lines and f"[1] {URL * 2}" in lines

@@ -69,6 +69,22 @@ def test_layout_table_without_role_is_reported():
     assert [f.rule for f in findings] == ["table-role"]
 
 
+@pytest.mark.parametrize(
+    ("anchor", "rules"),
+    [
+        ('<a name="news" id="news"></a>', []),  # a place to land, as the contents use
+        ('<a href="#news"></a>', ["link-text"]),
+        ('<a href="#news">here</a>', ["link-text"]),
+    ],
+)
+def test_only_a_link_needs_words(anchor, rules):
+    """Found: the contents' empty name anchors were reported as links without text."""
+    from newsletter.build.report import audit
+
+    findings = audit(f'<html lang="en"><body><h1>x</h1><h2>{anchor}News</h2></body></html>')
+    assert [f.rule for f in findings] == rules
+
+
 def test_size_limits():
     from newsletter.build.report import size_findings
 

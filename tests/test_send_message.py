@@ -26,6 +26,7 @@ from helpers import (
 )
 
 from newsletter.build.pipeline import build
+from newsletter.build.render import fit
 from newsletter.config import load_settings
 from newsletter.send.message import Composer, Layout, qp, qp_value
 
@@ -67,6 +68,7 @@ def test_quoted_printable_round_trips_with_short_lines(corpus):
 @pytest.mark.parametrize("name", NAMES)
 def test_values_are_spliced_at_every_column(name):
     # A marker at every column of a 76-character line: a soft break never splits one.
+    # In the text part the line is laid out again with the values in (render.fit).
     text = "".join("x" * k + "%%NAME%% %%EMAIL%%\n" for k in range(90))
     composer = Composer(LAYOUT, text, text.replace("\n", "<br>\n"), None)
     data = composer.compose(recipient(name))
@@ -74,11 +76,12 @@ def test_values_are_spliced_at_every_column(name):
     msg = parse(data)
     plain, rich = (p.get_content().replace("\r\n", "\n") for p in msg.iter_parts())
     shown = name or "colleague"
-    assert plain == "".join("x" * k + f"{shown} jane@example.org\n" for k in range(90))
+    assert plain == "".join(fit("x" * k + f"{shown} jane@example.org") + "\n" for k in range(90))
+    assert max(map(len, plain.splitlines())) <= 78
     assert rich == "".join(
         "x" * k + f"{html.escape(shown)} jane@example.org<br>\n" for k in range(90)
     )
-    assert "%%" not in plain.replace(shown, "")
+    assert "%%" not in rich.replace(html.escape(shown), "")  # the exact plain part holds none
 
 
 def test_structure_and_headers():

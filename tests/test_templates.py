@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
-from helpers import REPO
+from helpers import REPO, cli, make_issue
 
 from newsletter.build.render import environment
 from newsletter.config import load_settings
@@ -92,3 +93,78 @@ def test_text_entry_in_the_full_list_and_the_changes():
     bare = Entry("Ann", "", "a@b.example", "", "", "")
     assert str(text.entry(bare)) == "- Ann\n  a@b.example"
     assert str(text.entry(bare, "UNICEF")) == "- Ann\n  UNICEF\n  a@b.example"
+
+
+class Targets(HTMLParser):
+    """The page's local links, and the elements that carry each name and id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.names: dict[str, str] = {}
+        self.ids: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if (a.get("href") or "").startswith("#"):
+            self.hrefs.append(a["href"])
+        if a.get("name") and tag == "a":
+            self.names[a["name"]] = tag
+        if a.get("id"):
+            self.ids[a["id"]] = tag
+
+
+def test_every_contents_link_lands_on_a_name_and_an_id(project):
+    """Found: the contents linked to ids only, which Gmail's web client and
+    Outlook for Windows do not follow (see templates/_anchor.j2)."""
+    make_issue(project)
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    page = Targets()
+    page.feed((project / "issues/2026-Q4/build/email.html").read_text())
+    assert page.hrefs == ["#news", "#tools", "#events", "#spotlight", "#directory"]
+    for href in page.hrefs:
+        assert page.names.get(href[1:]) == "a" and href[1:] in page.ids, href
+
+
+def latest_anchor_results(text: str) -> dict[str, str]:
+    """caniemail's stats block: client/platform -> flags of its latest test (listed last)."""
+    stats = text.split("stats:", 1)[1].split("notes_by_num:", 1)[0]
+    path: list[str] = []
+    latest: dict[str, str] = {}
+    for line in stats.splitlines():
+        if opened := re.match(r"\s*([\w-]+)\s*:\s*\{", line):
+            path.append(opened[1])
+        elif result := re.match(r'\s*"[^"]+"\s*:\s*"([^"]+)"', line):
+            latest["/".join(path)] = result[1]
+        elif line.strip().startswith("}") and path:
+            path.pop()
+    return latest
+
+
+def test_the_anchor_figures_are_caniemails(corpus):
+    """The figures in templates/_anchor.j2, recounted from the data they cite."""
+    feature = corpus / "caniemail" / "_features" / "html-anchor-links.md"
+    latest = latest_anchor_results(feature.read_text(encoding="utf-8"))
+    by_id = [k for k, v in latest.items() if v.split()[0] == "y" and "#7" not in v.split()]
+    by_name = [k for k, v in latest.items() if "#7" in v.split()]  # "only with a name anchor"
+    neither = [k for k, v in latest.items() if v.split()[0] == "n"]
+    assert (len(latest), len(by_id), len(by_name), len(neither)) == (41, 18, 7, 16)
+    assert {"gmail/desktop-webmail", "outlook/windows", "yahoo/desktop-webmail"} <= set(by_name)
+    worse = [k for k in neither if {"#2", "#4", "#5", "#8"} & set(latest[k].split())]
+    assert len(worse) == 4
+    comment = (REPO / "templates" / "_anchor.j2").read_text(encoding="utf-8")
+    for figure in ("18 follow", "7 follow", "16 follow", "18 of 41", "25 of 41", "only 4 of"):
+        assert figure in comment
+
+
+def test_the_preheader_is_hidden_without_a_colour(project):
+    """Found: MJML's preview hid it in white on the light page, which spam filters
+    score as hidden text (SpamAssassin's HTML_FONT_LOW_CONTRAST)."""
+    make_issue(project)
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    html = (project / "issues/2026-Q4/build/email.html").read_text()
+    body = html[html.index("<body") :]
+    first = re.search(r'<div style="([^"]*)">([^<]+)</div>', body)
+    assert first[2] == "News, tools and events for UN private-sector focal points."
+    assert first[1].startswith("display:none;") and "mso-hide:all" in first[1]
+    assert "color" not in first[1] and html.count("display:none") == 1

@@ -45,16 +45,44 @@ class LinkList:
         return iter(enumerate(self.urls, 1))
 
 
+# A word that is cut in two stops working: a URL, an address, a www. host.
+_WHOLE = re.compile(r"://|@|^www\.", re.I)
+
+
 def wrap(text: str, width: int = WIDTH, indent: str = "") -> str:
-    """Wrap prose without ever splitting a word or URL across lines."""
+    """Wrap prose at ``width`` code points; a URL or an address longer than a line
+    stands whole on a line of its own, and only another word that long is cut.
+
+    Code points, not screen columns: a mail reader's font is unknown, and an
+    East Asian wide character that takes two columns counts as one.
+    """
+    room = max(width - len(indent), 1)
+    words = []
+    for word in str(text).split():
+        if len(word) <= room or _WHOLE.search(word):
+            words.append(word)
+        else:  # pieces of exactly one line each, so no two share a line
+            words += [word[i : i + room] for i in range(0, len(word), room)]
     return textwrap.fill(
-        " ".join(str(text).split()),
+        " ".join(words),
         width=width,
         initial_indent=indent,
         subsequent_indent=indent,
         break_long_words=False,
         break_on_hyphens=False,
     )
+
+
+def fit(line: str, width: int = WIDTH) -> str:
+    """One line of the text part with a recipient's values in: as it is when it
+    fits, else wrapped by the same rule as the rest (``wrap``), keeping its indent.
+
+    ``send`` runs it on each line that held a marker, once the values are in.
+    """
+    if len(line) <= width:
+        return line
+    indent = line[: len(line) - len(line.lstrip(" "))]
+    return wrap(line, width, indent)
 
 
 def longdate(value: dt.date | None) -> str:

@@ -133,6 +133,8 @@ class BuildReport:
 @dataclass
 class _Link:
     text: list[str] = field(default_factory=list)
+    # An <a> without href is a place to land (the contents' name anchors), not a link.
+    href: bool = True
 
 
 class _Audit(HTMLParser):
@@ -167,7 +169,7 @@ class _Audit(HTMLParser):
         elif re.fullmatch(r"h[1-6]", tag):
             self.headings.append(int(tag[1]))
         elif tag == "a":
-            self.links.append(_Link())
+            self.links.append(_Link(href="href" in a))
         elif tag == "style":
             self.in_style = True
         elif tag.startswith("mj-"):
@@ -184,15 +186,17 @@ class _Audit(HTMLParser):
             while self.fonts and self.fonts.pop()[0] != tag:
                 pass
         if tag == "a" and self.links:
-            text = " ".join(" ".join(self.links.pop().text).split())
-            if not text:
-                self.add("link-text", "a link has no text. Give every link words or alt text.")
-            elif text.lower().strip(" .:!»›→") in VAGUE_LINKS:
-                self.add(
-                    "link-text", f"link text '{text}' says nothing on its own. Name the target."
-                )
+            link = self.links.pop()
+            if link.href:
+                self._link_text(" ".join(" ".join(link.text).split()))
         elif tag == "style":
             self.in_style = False
+
+    def _link_text(self, text: str) -> None:
+        if not text:
+            self.add("link-text", "a link has no text. Give every link words or alt text.")
+        elif text.lower().strip(" .:!»›→") in VAGUE_LINKS:
+            self.add("link-text", f"link text '{text}' says nothing on its own. Name the target.")
 
     def handle_data(self, data: str) -> None:
         if self.in_style:

@@ -5,6 +5,11 @@ the two bodies are quoted-printable encoded once, cut at the personalisation
 markers. Every cut ends in a soft line break, so each spliced value starts on
 a fresh encoded line: a marker is never split and no line exceeds 76
 characters. The result is CRLF, 7-bit, and ready for a sender byte for byte.
+
+The HTML part is cut at the markers themselves. The text part is cut around
+each whole line that holds one, and that line is laid out again once the
+values are in (``render.fit``, the build's own wrapping rule), so a long name
+cannot push a line of the text part past 78 characters.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 
+from newsletter.build.render import fit
 from newsletter.models import PLACEHOLDERS
 from newsletter.send import headers
 from newsletter.send.signing import Signer, relaxed_body
@@ -26,6 +32,7 @@ _SAFE = frozenset(range(33, 127)) - {ord("=")}
 # Each byte as it appears in quoted-printable (spaces and tabs literal).
 _TOKENS = [bytes((b,)) if b in _SAFE or b in (9, 32) else b"=%02X" % b for b in range(256)]
 _MARKERS = re.compile("|".join(re.escape(m) for m in PLACEHOLDERS.values()))
+_MARKED_LINES = re.compile(rf"[^\r\n]*(?:{_MARKERS.pattern})[^\r\n]*")  # a line holding one
 _KEY_OF = {marker: key for key, marker in PLACEHOLDERS.items()}
 
 
@@ -97,22 +104,36 @@ class Recipient:
     token: str
 
 
+# What goes between a part's chunks for one recipient: the encoded bytes of a
+# slot (a marker, or a line holding markers), given the recipient's values.
+Fill = Callable[[str, dict[str, str]], bytes]
+
+
 @dataclass(frozen=True)
 class Part:
-    """A body part cut at its markers: static chunks and the keys between them."""
+    """A body part cut at its slots: static chunks and what goes between them."""
 
-    chunks: tuple[bytes, ...]  # len(keys) + 1 encoded chunks
+    chunks: tuple[bytes, ...]  # len(slots) + 1 encoded chunks
     canon: tuple[bytes, ...]  # the same chunks in DKIM relaxed form
-    keys: tuple[str, ...]
-    escape: Callable[[str], str]
+    slots: tuple[str, ...]
+    fill: Fill
 
 
-def cut(text: str, header: bytes, escape: Callable[[str], str]) -> Part:
-    pieces = _MARKERS.split(text)
-    keys = tuple(_KEY_OF[m] for m in _MARKERS.findall(text))
-    chunks = [qp(piece) for piece in pieces]
+def html_value(marker: str, values: dict[str, str]) -> bytes:
+    return qp_value(html.escape(values[_KEY_OF[marker]]))
+
+
+def text_line(line: str, values: dict[str, str]) -> bytes:
+    """A text line with the values in, wrapped when they make it too long."""
+    filled = fit(_MARKERS.sub(lambda m: values[_KEY_OF[m[0]]], line))
+    return qp_value(filled) if "\n" not in filled else qp(filled)  # qp: hard line breaks
+
+
+def cut(text: str, header: bytes, slots: re.Pattern[str], fill: Fill) -> Part:
+    chunks = [qp(piece) for piece in slots.split(text)]
     chunks[0] = header + chunks[0]
-    return Part(tuple(chunks), tuple(relaxed_body(c) for c in chunks), keys, escape)
+    found = tuple(slots.findall(text))
+    return Part(tuple(chunks), tuple(relaxed_body(c) for c in chunks), found, fill)
 
 
 @dataclass(frozen=True)
@@ -140,8 +161,9 @@ class Composer:
         part = "\r\nContent-Type: text/{}; charset=utf-8\r\nContent-Transfer-Encoding: "
         part += "quoted-printable\r\n\r\n"
         b = boundary.encode("ascii")
-        self.text = cut(text, b"--" + b + part.format("plain").encode(), str)
-        self.html = cut(html_body, b"\r\n--" + b + part.format("html").encode(), html.escape)
+        self.text = cut(text, b"--" + b + part.format("plain").encode(), _MARKED_LINES, text_line)
+        html_head = b"\r\n--" + b + part.format("html").encode()
+        self.html = cut(html_body, html_head, _MARKERS, html_value)
         self.tail = b"\r\n--" + b + b"--\r\n"
         self._date = (0, "")
         self._subjects: dict[str, str] = {}
@@ -187,10 +209,10 @@ class Composer:
         body: list[bytes] = []
         canon: list[bytes] = []
         for part in (self.text, self.html):
-            for n, key in enumerate(part.keys):
+            for n, slot in enumerate(part.slots):
                 body.append(part.chunks[n])
                 canon.append(part.canon[n])
-                spliced = qp_value(part.escape(values[key]))
+                spliced = part.fill(slot, values)
                 body.append(spliced)
                 canon.append(relaxed_body(spliced))
             body.append(part.chunks[-1])
