@@ -7,7 +7,7 @@ from helpers import add_contacts, built, cli, outbox
 from newsletter.config import load_settings
 from newsletter.send.delivery import Run
 from newsletter.send.preflight import prepare
-from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
+from newsletter.send.throttle import TokenBucket, Window, backoff
 from newsletter.store import open_db
 
 
@@ -36,13 +36,13 @@ def test_token_bucket_spaces_messages_and_never_bursts():
 
 def test_hourly_window_slides_and_counts_earlier_sends():
     clock = Clock()
-    window = HourlyWindow(3, earlier=[clock.now - 3500, clock.now - 100], clock=clock)
+    window = Window(3, earlier=[clock.now - 3500, clock.now - 100], clock=clock)
     assert window.wait() == 0
     window.take()
     assert window.wait() == 100  # the oldest leaves the window 3,600 s after it was sent
     clock.now += 100
     assert window.wait() == 0
-    assert HourlyWindow(0, clock=clock).wait() == 0
+    assert Window(0, clock=clock).wait() == 0
 
 
 def test_backoff_doubles_with_jitter_and_a_cap():
