@@ -129,10 +129,11 @@ class _Microsoft(_Source):
         import msal  # only a Microsoft 365 send pays for importing it
 
         base = (_env(M365_AUTHORITY_ENV) or M365_AUTHORITY).rstrip("/")
+        credential = self._credential()
         try:
             return msal.ConfidentialClientApplication(
                 self.client,
-                client_credential=self._credential(),
+                client_credential=credential,
                 authority=f"{base}/{self.tenant}",
                 # Microsoft's own hosts need no instance discovery; another is a test
                 # server or a sovereign cloud named on purpose.
