@@ -273,6 +273,7 @@ class Run:
                         claimed.append(claim)
                         self.bucket.take()
                         self.window.take()
+                        self.day.take()
             for job in claimed:  # only now: a row is committed as sending before it goes
                 jobs.put(job)
             self.in_flight += len(claimed)
