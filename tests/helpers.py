@@ -957,7 +957,8 @@ class TokenServer:
     token endpoint (a client secret, or a certificate's signed assertion); Google:
     ``/google/token`` (a refresh token, or a service account's signed JWT). Every token
     issued goes into ``issued`` and into the SMTP handler's accepted ``tokens``.
-    ``expires_in``: the tokens' lifetime; ``refuse``: answer every request with an error.
+    ``expires_in``: the tokens' lifetime; ``refuse``: answer every request with an error;
+    ``max_tokens``: refuse once that many were issued (0: no limit).
     """
 
     def __init__(self, folder: Path, handler: OAuthHandler, tenant: str = "tenant-1") -> None:
@@ -970,6 +971,7 @@ class TokenServer:
         self.issued: list[str] = []
         self.requests: list[str] = []
         self.refuse = False
+        self.max_tokens = 0
         owner = self
 
         class Handle(BaseHTTPRequestHandler):
@@ -1020,7 +1022,8 @@ class TokenServer:
 
     def answer(self, path: str, form: dict[str, str]) -> tuple[int, dict]:
         """The token endpoint's reply: (HTTP status, JSON body)."""
-        if self.refuse or not self._allowed(path, form):
+        spent = self.max_tokens and len(self.issued) >= self.max_tokens
+        if self.refuse or spent or not self._allowed(path, form):
             return 401, {
                 "error": "invalid_client",
                 "error_description": "AADSTS7000215: Invalid client secret provided.\r\n"

@@ -183,6 +183,25 @@ def test_a_refused_token_mid_run_is_renewed_once(smtp_ready, smtp_oauth, tokens)
     assert len(tokens.issued) == 3
 
 
+def test_no_new_token_mid_run_stops_the_run_with_the_rest_queued(smtp_ready, smtp_oauth, tokens):
+    smtp_oauth.handler.single_use = True
+    smtp_oauth.handler.per_connection = 4
+    tokens.max_tokens = 1  # the client secret is revoked after the first token
+    result = send(smtp_ready, smtp_oauth, "microsoft365", "--concurrency", "1")
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert result.output.splitlines()[-1] == (
+        "Error: issues/2026-Q4: send stopped: Microsoft 365: no token for client "
+        f"{CLIENT} in tenant {tokens.tenant} (AADSTS7000215: Invalid client secret "
+        "provided.). Check NEWSLETTER_M365_CLIENT_ID and the secret or certificate. "
+        "(8 still queued)"
+    )
+    assert len(smtp_oauth.messages) == 4
+    statuses = sorted(row["status"] for row in ledger_rows(smtp_ready))
+    assert statuses == ["queued"] * 8 + ["sent"] * 4
+    no_secret(result.output, CLIENT_SECRET, *tokens.issued)
+
+
 def test_a_refused_token_is_one_clear_line(smtp_ready, smtp_oauth, tokens, caplog):
     caplog.set_level(logging.DEBUG)
     smtp_oauth.handler.user = "someone-else@example.org"  # the token is not for this mailbox
