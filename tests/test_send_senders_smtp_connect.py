@@ -130,6 +130,11 @@ def test_a_login_the_server_does_not_offer_is_a_clear_error(smtp_ready, smtp, mo
             ("smtp.office365.com", 25, "starttls", "microsoft365", Limits(0, 5_000)),
         ),
         (
+            {"provider": "microsoft365", "auth": "password", "username": "nl"}
+            | {"password_env": "PW"},
+            ("smtp.office365.com", 587, "starttls", "", Limits(30, 10_000)),
+        ),
+        (
             {"host": "relay.example.org", "username": "nl", "password_env": "PW"},
             ("relay.example.org", 587, "starttls", "", Limits()),
         ),

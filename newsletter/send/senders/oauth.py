@@ -152,6 +152,12 @@ class _Microsoft(_Source):
                 f"{M365_ENV['client']} and the credential."
             ) from None
 
+    def get(self, renew: bool = False) -> str:
+        """MSAL's own cache holds the token and renews it MARGIN seconds early."""
+        with self.lock:
+            self.token, self.expires_at = self._fetch(renew)
+            return self.token
+
     def _fetch(self, renew: bool) -> tuple[str, float]:
         if self.app is None:
             self.app = self._application()
@@ -172,7 +178,6 @@ class _Microsoft(_Source):
                 f"{self.label}: no token for client {self.client} in tenant {self.tenant} "
                 f"({why}). Check {M365_ENV['client']} and the secret or certificate."
             )
-        # MSAL's cache renews MARGIN seconds early; our copy only saves asking it.
         return result["access_token"], time.time() + float(result.get("expires_in", 0))
 
 

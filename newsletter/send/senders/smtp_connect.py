@@ -125,8 +125,12 @@ class Server:
     def from_options(cls, options: dict[str, Any], context: SenderContext) -> Server:
         # Each mistake is blamed where it was made: -o KEY=VALUE, or the settings table.
         mistake = context.mistake
-        # Options set explicitly win over the preset's.
-        options = {**PRESETS.get(options.get("provider", ""), {}), **options}
+        # Options set explicitly win over the preset's; auth = "password" keeps the
+        # provider's server and caps with a password login.
+        preset = dict(PRESETS.get(options.get("provider", ""), {}))
+        if options.get("auth") == PASSWORD:
+            preset.pop("oauth", None)
+        options = {**preset, **options}
         host = options.get("host", "")
         security = options.get("security", "starttls")
         if not host:
