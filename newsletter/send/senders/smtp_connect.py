@@ -46,9 +46,11 @@ PASSWORD, XOAUTH2 = "password", "xoauth2"
 
 # provider = "NAME": a service's submission server, its OAuth login and its caps.
 # Microsoft 365: Exchange Online's limits for a mailbox are 30 messages a minute
-# and 10,000 recipients a day. Google Workspace: 2,000 messages a day per user
-# (Google's "Gmail sending limits in Google Workspace"; trial accounts get less);
-# Google documents no per-minute cap for it, so none is set.
+# (SMTP client submission) and 10,000 recipients in a rolling 24 hours. Google
+# Workspace: 2,000 messages a day per user in a rolling 24 hours (Google's "Gmail
+# sending limits in Google Workspace", support.google.com/a/answer/166852; 500 for
+# trial accounts); it names no per-minute cap, so none is set. One message goes
+# to one recipient, so messages and recipients count alike.
 PRESETS: dict[str, dict[str, Any]] = {
     MICROSOFT: {
         "host": "smtp.office365.com",
