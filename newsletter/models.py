@@ -138,6 +138,9 @@ LIMITS = {
     "concurrency": Range(1, MAX_CONCURRENCY, whole=True),  # --concurrency
     "rate": Range(0, 100_000),  # messages a second; 0 = no limit (--rate)
     "max_per_hour": Range(0, 100_000_000, whole=True),  # 0 = no cap (--max-per-hour)
+    # A mail service's own caps, as sender options (e.g. Microsoft 365: 30 and 10,000).
+    "max_per_minute": Range(0, 100_000, whole=True),  # 0 = no cap
+    "max_per_day": Range(0, 100_000_000, whole=True),  # 0 = no cap; any 24 hours
     "max_attempts": Range(1, 100, whole=True),
     "retry_delay": Range(0, 3600, unit="seconds"),
     "retry_delay_max": Range(0, 86_400, unit="seconds"),

@@ -799,8 +799,10 @@ class SMTPServer:
     after that many messages on one connection.
     """
 
-    def __init__(self, password: str | None = None, **kwargs) -> None:
-        self.handler = Handler()
+    def __init__(
+        self, password: str | None = None, handler: Handler | None = None, **kwargs
+    ) -> None:
+        self.handler = handler or Handler()
         self.port = free_port()
         if password is not None:
             kwargs.update(authenticator=self._auth(password), auth_require_tls=False)
@@ -909,3 +911,179 @@ def preview_server(settings, folder: Path, interval: float | None = None) -> Ite
         yield preview
     finally:
         preview.stop()
+
+
+class OAuthHandler(Handler):
+    """A Handler that also takes ``AUTH XOAUTH2``, as Microsoft 365 and Gmail do.
+
+    A login passes when its user is ``user`` and its bearer token is in ``tokens``
+    (the test adds those the token server issued). A refusal goes as the real
+    servers send it: a 334 challenge holding a base64 JSON error, an empty line
+    from the client, then 535. ``single_use``: each token logs in once only, as if
+    it expired right after. ``logins`` lists (user, token, accepted) in order.
+    """
+
+    def __init__(self, user: str) -> None:
+        super().__init__()
+        self.user = user
+        self.tokens: set[str] = set()
+        self.single_use = False
+        self.logins: list[tuple[str, str, bool]] = []
+
+    async def auth_XOAUTH2(self, server, args):
+        import base64
+        import json
+
+        raw = args[1].encode() if len(args) > 1 else await server.challenge_auth("")
+        fields = base64.b64decode(raw).decode().split("\x01")
+        user = fields[0].removeprefix("user=")
+        token = fields[1].removeprefix("auth=Bearer ") if len(fields) > 1 else ""
+        with self.lock:
+            ok = user == self.user and token in self.tokens and fields[2:] == ["", ""]
+            if ok and self.single_use:
+                self.tokens.discard(token)
+            self.logins.append((user, token, ok))
+        if ok:
+            return AuthResult(success=True)
+        error = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
+        await server.challenge_auth(json.dumps(error))
+        return AuthResult(success=False, handled=False)
+
+
+class TokenServer:
+    """An HTTPS OAuth token service on 127.0.0.1 that MSAL and google-auth talk to.
+
+    Microsoft: ``/TENANT/v2.0/.well-known/openid-configuration`` and the client-credentials
+    token endpoint (a client secret, or a certificate's signed assertion); Google:
+    ``/google/token`` (a refresh token, or a service account's signed JWT). Every token
+    issued goes into ``issued`` and into the SMTP handler's accepted ``tokens``.
+    ``expires_in``: the tokens' lifetime; ``refuse``: answer every request with an error;
+    ``max_tokens``: refuse once that many were issued (0: no limit).
+    """
+
+    def __init__(self, folder: Path, handler: OAuthHandler, tenant: str = "tenant-1") -> None:
+        self.cert, key = self_signed(folder)
+        self.handler, self.tenant = handler, tenant
+        self.expires_in = 3600
+        self.clients: dict[str, str] = {}  # client id -> secret
+        self.public_keys: dict[str, object] = {}  # client id or email -> key for assertions
+        self.refresh_tokens: set[str] = set()
+        self.issued: list[str] = []
+        self.requests: list[str] = []
+        self.refuse = False
+        self.max_tokens = 0
+        owner = self
+
+        class Handle(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.requests.append(f"GET {self.path}")
+                if self.path == f"/{owner.tenant}/v2.0/.well-known/openid-configuration":
+                    base = f"{owner.url}/{owner.tenant}"
+                    return self._json(
+                        200,
+                        {
+                            "token_endpoint": f"{base}/oauth2/v2.0/token",
+                            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                            "issuer": f"{base}/v2.0",
+                        },
+                    )
+                self._json(404, {"error": "not_found"})
+
+            def do_POST(self) -> None:
+                from urllib.parse import parse_qs
+
+                owner.requests.append(f"POST {self.path}")
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                status, body = owner.answer(self.path, form)
+                self._json(status, body)
+
+            def _json(self, status: int, body: dict) -> None:
+                import json
+
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        import ssl
+
+        self.server = _Quiet(("127.0.0.1", 0), Handle)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, path: str, form: dict[str, str]) -> tuple[int, dict]:
+        """The token endpoint's reply: (HTTP status, JSON body)."""
+        spent = self.max_tokens and len(self.issued) >= self.max_tokens
+        if self.refuse or spent or not self._allowed(path, form):
+            return 401, {
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided.\r\n"
+                "Trace ID: 0000\r\nCorrelation ID: 1111",
+            }
+        token = f"access-{len(self.issued) + 1}-{os.urandom(6).hex()}"
+        self.issued.append(token)
+        with self.handler.lock:
+            self.handler.tokens.add(token)
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in}
+
+    def _allowed(self, path: str, form: dict[str, str]) -> bool:
+        grant = form.get("grant_type", "")
+        if path == f"/{self.tenant}/oauth2/v2.0/token" and grant == "client_credentials":
+            client = form.get("client_id", "")
+            if "client_assertion" in form:
+                return self._signed_by(form["client_assertion"], client, client)
+            return client in self.clients and self.clients[client] == form.get("client_secret")
+        if path == "/google/token" and grant == "refresh_token":
+            client = form.get("client_id", "")
+            return (
+                self.clients.get(client) == form.get("client_secret")
+                and form.get("refresh_token") in self.refresh_tokens
+            )
+        if path == "/google/token" and grant.endswith("jwt-bearer"):
+            return self._signed_by(form.get("assertion", ""), None, self.handler.user)
+        return False
+
+    def _signed_by(self, assertion: str, issuer: str | None, subject: str) -> bool:
+        """A JWT signed by a registered key, for ``subject`` (its ``sub`` claim)."""
+        import jwt
+
+        try:
+            claims = jwt.decode(assertion, options={"verify_signature": False})
+            key = self.public_keys.get(issuer or claims.get("iss", ""))
+            claims = jwt.decode(
+                assertion, key, algorithms=["RS256", "PS256"], options={"verify_aud": False}
+            )
+        except (jwt.PyJWTError, TypeError, ValueError):
+            return False
+        return claims.get("sub") == subject
+
+    def __enter__(self) -> TokenServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def rsa_key_pem() -> tuple[bytes, object]:
+    """A new RSA private key as PKCS#8 PEM, and its public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem, key.public_key()

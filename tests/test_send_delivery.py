@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import mailbox
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -392,3 +394,25 @@ def test_a_rejection_saying_the_address_is_gone_marks_the_contact_bounced(smtp_r
         "WHERE c.email = 'person3@example.org' AND h.field = 'status'"
     ).fetchall()
     assert history[-1] == ("rejected:2026-Q4",)
+
+
+def test_a_daily_cap_stops_the_run_and_says_when_to_resume(smtp_ready, smtp):
+    """A sender's cap a day (a provider preset's 10,000; here 5) counts any 24 hours and
+    earlier runs: the run stops cleanly at it, and a rerun sends only the rest."""
+    pattern = re.compile(
+        r"Error: issues/2026-Q4: send stopped: the sender's cap of 5 messages in 24 hours is "
+        r"reached\. Run the same command after (\d{4}-\d\d-\d\d \d\d:\d\d) UTC to send the "
+        r"rest \((\d+) still queued\)"
+    )
+    for remaining in (7, 7):
+        result = smtp_send(smtp_ready, smtp.port, "-o", "max_per_day=5")
+        assert result.exit_code == 1
+        match = pattern.fullmatch(result.output.splitlines()[-1])
+        assert match, result.output
+        assert match[2] == str(remaining) and len(smtp.messages) == 5
+        resume = datetime.strptime(match[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        tomorrow = datetime.now(UTC) + timedelta(days=1)
+        assert timedelta(0) <= resume - tomorrow <= timedelta(minutes=2)
+    result = smtp_send(smtp_ready, smtp.port)  # no cap: the rest, and nothing twice
+    assert result.exit_code == 0, result.output
+    assert len(smtp.messages) == 12 and len(set(smtp.per_recipient())) == 12

@@ -62,9 +62,11 @@ def test_builtin_senders_are_listed():
     assert result.exit_code == 0
     assert "outbox (newsletter 0.1.0): Write one .eml file per recipient" in result.output
     assert "smtp (newsletter 0.1.0): Send through an SMTP server" in result.output
-    assert "options: cafile, helo, host, password_env, port, security, timeout, username" in (
-        result.output
+    options = (
+        "options: auth, cafile, helo, host, max_per_day, max_per_minute, oauth, password_env, "
+        "port, provider, security, timeout, username, verify"
     )
+    assert options in result.output
 
 
 def test_a_third_party_sender_is_installed_and_used(project, tiny, monkeypatch):
@@ -113,7 +115,10 @@ def test_a_configuration_can_name_its_plugin(project, tiny, monkeypatch):
 
 
 SMTP_TABLE = "[tool.newsletter.senders.smtp]"
-SMTP_OPTIONS = "host, port, security, username, password_env, timeout, cafile, verify, helo."
+SMTP_OPTIONS = (
+    "host, port, security, username, password_env, timeout, cafile, verify, helo, provider, "
+    "auth, oauth, max_per_minute, max_per_day."
+)
 
 
 # A mistake in the settings exits 1 and names pyproject.toml, its line and table; one
@@ -203,6 +208,63 @@ SMTP_OPTIONS = "host, port, security, username, password_env, timeout, cafile, v
             2,
             "-o timeout=-5 (sender smtp): timeout '-5' is not a number of seconds above 0. "
             "Write a number of seconds above 0.",
+        ),
+        # The OAuth login (XOAUTH2) and the provider presets.
+        (
+            "",
+            ["-o", "auth=xoauth2"],
+            2,
+            "-o auth=xoauth2 (sender smtp): auth = 'xoauth2' needs oauth = 'microsoft365' or "
+            "'google' (who issues the token).",
+        ),
+        (
+            "",
+            ["-o", "oauth=google", "-o", "auth=password"],
+            2,
+            "-o oauth=google (sender smtp): 'oauth' is for auth = 'xoauth2'. Remove one of them.",
+        ),
+        (
+            "",
+            ["-o", "provider=microsoft365"],
+            2,
+            "-o provider=microsoft365 (sender smtp): 'username' is missing: XOAUTH2 signs in "
+            'as the mailbox that sends. Add username = "newsletter@example.org".',
+        ),
+        (
+            "",
+            ["-o", "provider=google", "-o", "username=me@example.org", "-o", "password_env=PW"],
+            2,
+            "-o password_env=PW (sender smtp): 'password_env' is not used with an OAuth login. "
+            "Remove it.",
+        ),
+        (
+            "",
+            ["-o", "provider=google", "-o", "username=me@example.org"]
+            + ["-o", "host=smtp.example.org", "-o", "security=none"],
+            2,
+            "-o security=none (sender smtp): refusing to send an OAuth token unencrypted to "
+            "smtp.example.org. Set security = 'starttls' or 'tls'.",
+        ),
+        (
+            "",
+            ["-o", "provider=yahoo"],
+            2,
+            "-o provider=yahoo (sender smtp): provider 'yahoo' is not allowed. "
+            "Use one of: microsoft365, google.",
+        ),
+        (
+            "",
+            ["-o", "max_per_day=-1"],
+            2,
+            "-o max_per_day=-1 (sender smtp): max_per_day '-1' is not a whole number from 0 "
+            "to 100,000,000. Write a whole number from 0 to 100,000,000.",
+        ),
+        (
+            f'{SMTP_TABLE}\nprovider = "microsoft365"\n',
+            [],
+            1,
+            f"pyproject.toml:16: {SMTP_TABLE} 'username' is missing: XOAUTH2 signs in as the "
+            'mailbox that sends. Add username = "newsletter@example.org".',
         ),
         ("", ["-o", "host"], 2, "-o host: expected KEY=VALUE, e.g. -o port=2525."),
         (

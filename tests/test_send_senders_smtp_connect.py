@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from aiosmtpd.smtp import AuthResult
 from helpers import (
     SECRET,
     SMTPServer,
@@ -14,6 +15,10 @@ from helpers import (
     self_signed,
     smtp_send,
 )
+
+from newsletter.config import load_settings
+from newsletter.send.senders import Limits, SenderContext
+from newsletter.send.senders.smtp_connect import Server
 
 
 def test_refused_login_stops_before_anything_is_queued(project, monkeypatch):
@@ -105,3 +110,66 @@ def test_a_login_the_server_does_not_offer_is_a_clear_error(smtp_ready, smtp, mo
         "'password_env', or use the server's submission port."
     ) in result.output
     assert "secret-password" not in result.output and ledger_rows(smtp_ready) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            {"provider": "microsoft365", "username": "nl@example.org"},
+            ("smtp.office365.com", 587, "starttls", "microsoft365", Limits(30, 10_000)),
+        ),
+        (
+            {"provider": "google", "username": "nl@example.org"},
+            ("smtp.gmail.com", 587, "starttls", "google", Limits(0, 2_000)),
+        ),
+        # Options set explicitly win over the preset's.
+        (
+            {"provider": "microsoft365", "username": "nl@example.org", "port": 25}
+            | {"max_per_day": 5_000, "max_per_minute": 0},
+            ("smtp.office365.com", 25, "starttls", "microsoft365", Limits(0, 5_000)),
+        ),
+        (
+            {"provider": "microsoft365", "auth": "password", "username": "nl"}
+            | {"password_env": "PW"},
+            ("smtp.office365.com", 587, "starttls", "", Limits(30, 10_000)),
+        ),
+        (
+            {"host": "relay.example.org", "username": "nl", "password_env": "PW"},
+            ("relay.example.org", 587, "starttls", "", Limits()),
+        ),
+        (
+            {"host": "relay.example.org", "username": "nl@example.org", "oauth": "google"},
+            ("relay.example.org", 587, "starttls", "google", Limits()),
+        ),
+    ],
+)
+def test_provider_presets_and_explicit_options(project, options, expected):
+    context = SenderContext("smtp", "2026-Q4", project / "issues", load_settings(project))
+    server = Server.from_options(options, context)
+    assert (server.host, server.port, server.security, server.oauth, server.limits) == expected
+
+
+def test_microsoft_refusing_basic_auth_points_to_the_oauth_preset(smtp_ready, monkeypatch):
+    def refuse(server, session, envelope, mechanism, auth_data):
+        return AuthResult(
+            success=False,
+            handled=False,
+            message="550 5.7.30 Basic authentication is not supported for Client Submission.",
+        )
+
+    server = SMTPServer(authenticator=refuse, auth_require_tls=False).start()
+    try:
+        monkeypatch.setenv("SMTP_PASSWORD", "secret-password")
+        result = smtp_send(
+            smtp_ready, server.port, "-o", "username=nl", "-o", "password_env=SMTP_PASSWORD"
+        )
+    finally:
+        server.stop()
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: smtp (127.0.0.1:{server.port}): login as nl refused (550 5.7.30 Basic "
+        "authentication is not supported for Client Submission.). Microsoft 365 takes no "
+        "passwords for sending: set provider = 'microsoft365' (an OAuth login; see the README)."
+    )
+    assert "secret-password" not in result.output

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from helpers import add_contacts, built, cli, outbox
+import pytest
+from helpers import SECRET, add_contacts, built, cli, outbox
 
 from newsletter.config import load_settings
 from newsletter.send.delivery import Run
 from newsletter.send.preflight import prepare
-from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
+from newsletter.send.throttle import TokenBucket, Window, backoff
 from newsletter.store import open_db
 
 
@@ -36,13 +37,13 @@ def test_token_bucket_spaces_messages_and_never_bursts():
 
 def test_hourly_window_slides_and_counts_earlier_sends():
     clock = Clock()
-    window = HourlyWindow(3, earlier=[clock.now - 3500, clock.now - 100], clock=clock)
+    window = Window(3, earlier=[clock.now - 3500, clock.now - 100], clock=clock)
     assert window.wait() == 0
     window.take()
     assert window.wait() == 100  # the oldest leaves the window 3,600 s after it was sent
     clock.now += 100
     assert window.wait() == 0
-    assert HourlyWindow(0, clock=clock).wait() == 0
+    assert Window(0, clock=clock).wait() == 0
 
 
 def test_backoff_doubles_with_jitter_and_a_cap():
@@ -72,3 +73,30 @@ def test_rate_spaces_messages_evenly(outbox_ready):
     # Messages are released 0.05 s apart; a worker thread the scheduler holds back
     # can land one just before the next, so the median gap is asserted, not the least.
     assert gaps[len(gaps) // 2] > 0.03 and stamps[-1] - stamps[0] >= 0.18
+
+
+@pytest.mark.parametrize(
+    ("settings", "options", "interval", "per_day"),
+    [
+        ("", {"provider": "microsoft365"}, 2.0, 10_000),  # 30 a minute
+        ("rate = 10\n", {"provider": "microsoft365"}, 2.0, 10_000),  # the stricter wins
+        ("rate = 0.1\n", {"provider": "microsoft365"}, 10.0, 10_000),
+        ("", {"provider": "google"}, 0.0, 2_000),
+        ("", {"provider": "microsoft365", "max_per_minute": "60", "max_per_day": "0"}, 1.0, 0),
+        ("", {"host": "relay.example.org"}, 0.0, 0),
+    ],
+)
+def test_a_providers_caps_throttle_the_run(
+    project, monkeypatch, settings, options, interval, per_day
+):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    built(project, settings=f"[tool.newsletter.send]\n{settings}")
+    prep = prepare(
+        load_settings(project),
+        project / "issues" / "2026-Q4",
+        "smtp",
+        {"username": "nl@example.org", **options} if "provider" in options else options,
+    )
+    run = Run(open_db(project / "contacts.db"), prep, None, None)
+    assert run.bucket.interval == pytest.approx(interval)
+    assert run.day.limit == per_day and run.day.span == 86_400

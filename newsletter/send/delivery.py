@@ -28,7 +28,7 @@ from newsletter.send.lock import RENEW, Held, hold, renew
 from newsletter.send.message import id_label
 from newsletter.send.preflight import Prepared
 from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, Result, Sender, SenderError
-from newsletter.send.throttle import HourlyWindow, TokenBucket, backoff
+from newsletter.send.throttle import DAY, HOUR, TokenBucket, Window, backoff, strictest
 from newsletter.store import Database, ledger, now
 
 PAGE = 256
@@ -78,11 +78,20 @@ class Run:
         self.exhausted = False
         # (due, row id, row, attempts so far): the row id keeps rows from being compared.
         self.retry: list[tuple[float, int, ledger.Queued, int]] = []
-        self.bucket = TokenBucket(self.cfg.rate)
-        since = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
-        earlier = ledger.sent_since(db, self.sender, since) if self.cfg.max_per_hour else []
-        stamps = [datetime.fromisoformat(t).timestamp() for t in earlier]
-        self.window = HourlyWindow(self.cfg.max_per_hour, stamps)
+        # The settings' limits, and the mail service's own (a provider preset's), whichever
+        # is stricter.
+        limits = prep.spec.limits
+        self.bucket = TokenBucket(strictest(self.cfg.rate, limits.per_minute / 60))
+        self.window = Window(self.cfg.max_per_hour, self._sent_within(HOUR, self.cfg.max_per_hour))
+        self.day = Window(limits.per_day, self._sent_within(DAY, limits.per_day), span=DAY)
+
+    def _sent_within(self, seconds: float, limit: int) -> list[float]:
+        """When this sender's messages went out in the last ``seconds``, when a cap needs it."""
+        if not limit:
+            return []
+        since = datetime.now(UTC) - timedelta(seconds=seconds)
+        earlier = ledger.sent_since(self.db, self.sender, since.replace(microsecond=0).isoformat())
+        return [datetime.fromisoformat(t).timestamp() for t in earlier]
 
     def stop(self, why: str) -> None:
         if not self.stopping:
@@ -118,6 +127,14 @@ class Run:
         elif self.retry:
             ready = max(0.0, self.retry[0][0] - time.monotonic())
         else:
+            return None
+        if (day := self.day.wait()) > 0:
+            # Hours away: stop now rather than hold the lock; the ledger keeps the rest queued.
+            until = datetime.now(UTC) + timedelta(seconds=day + 60)
+            self.stop(
+                f"the sender's cap of {self.day.limit:,} messages in 24 hours is reached. "
+                f"Run the same command after {until:%Y-%m-%d %H:%M} UTC to send the rest"
+            )
             return None
         return max(ready, self.bucket.wait(), self.window.wait())
 
@@ -256,6 +273,7 @@ class Run:
                         claimed.append(claim)
                         self.bucket.take()
                         self.window.take()
+                        self.day.take()
             for job in claimed:  # only now: a row is committed as sending before it goes
                 jobs.put(job)
             self.in_flight += len(claimed)

@@ -1,4 +1,4 @@
-"""Throughput limits: a token bucket for the rate, a sliding hour for provider caps.
+"""Throughput limits: a token bucket for the rate, sliding windows for provider caps.
 
 Both answer "how long until the next message may go"; the run waits that
 long (while still collecting results) instead of sleeping blindly.
@@ -29,23 +29,36 @@ class TokenBucket:
             self.next_at = max(self.next_at, self.clock()) + self.interval
 
 
-class HourlyWindow:
-    """At most ``limit`` messages in any 3,600 seconds, counting earlier runs too."""
+HOUR, DAY = 3600.0, 86_400.0
+
+
+def strictest(*limits: float) -> float:
+    """The lowest of the limits that are set (0 means none), or 0 when none is."""
+    return min((limit for limit in limits if limit > 0), default=0)
+
+
+class Window:
+    """At most ``limit`` messages in any ``span`` seconds, counting earlier runs too."""
 
     def __init__(
-        self, limit: int, earlier: Iterable[float] = (), clock: Callable[[], float] = time.time
+        self,
+        limit: int,
+        earlier: Iterable[float] = (),
+        clock: Callable[[], float] = time.time,
+        span: float = HOUR,
     ) -> None:
         self.limit = limit
         self.clock = clock
+        self.span = span
         self.times: deque[float] = deque(sorted(earlier)[-limit:] if limit else ())
 
     def wait(self) -> float:
         if not self.limit:
             return 0.0
         now = self.clock()
-        while self.times and self.times[0] <= now - 3600:
+        while self.times and self.times[0] <= now - self.span:
             self.times.popleft()
-        return self.times[0] + 3600 - now if len(self.times) >= self.limit else 0.0
+        return self.times[0] + self.span - now if len(self.times) >= self.limit else 0.0
 
     def take(self) -> None:
         if self.limit:

@@ -12,6 +12,7 @@ A plugin looks like this::
         description = "One line for `newsletter senders`."
         options = {"api_key_env": str, "timeout": float}  # or a newsletter.schema.Schema
         delivers = True   # mail leaves the machine: NEWSLETTER_SECRET is required
+        limits = Limits(per_minute=30, per_day=10_000)  # optional: the service's own caps
 
         def __init__(self, options: dict, context: SenderContext) -> None: ...
         def open(self) -> None: ...            # raise SenderError when it cannot work at all
@@ -50,6 +51,17 @@ class Result:
 
     status: str  # SENT, TEMPORARY, PERMANENT or UNCERTAIN
     reply: str = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A mail service's own caps (0: none), which the run keeps to on top of its settings.
+
+    A sender instance may have a ``limits`` attribute; a provider preset fills it.
+    """
+
+    per_minute: int = 0
+    per_day: int = 0  # in any 24 hours, counting earlier runs
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,12 @@ class SenderSpec:
 
     def new(self) -> Sender:
         return self.factory(dict(self.options), self.context)
+
+    @property
+    def limits(self) -> Limits:
+        """The caps the plugin declares for these options (building one connects nothing)."""
+        found = getattr(self.new(), "limits", None)
+        return found if isinstance(found, Limits) else Limits()
 
 
 def _entry_points() -> dict[str, EntryPoint]:

@@ -40,7 +40,8 @@ _LINE_START_DOT = re.compile(rb"(?m)^\.")
 
 class SMTPSender:
     description = (
-        "Send through an SMTP server: STARTTLS or TLS with certificate checks, optional login."
+        "Send through an SMTP server: STARTTLS or TLS with certificate checks, optional "
+        "login by password or OAuth (XOAUTH2; provider = microsoft365 or google)."
     )
     options = OPTIONS
     delivers = True
@@ -49,6 +50,7 @@ class SMTPSender:
         self.server = Server.from_options(options, context)
         self.label = self.server.label
         self.timeout = self.server.timeout
+        self.limits = self.server.limits  # a provider's caps, kept by the run
         self.conn: smtplib.SMTP | None = None
         self.pipelining = False
 
