@@ -6,7 +6,9 @@ import sqlite3
 
 from helpers import cli, ledger_rows, outbox, parse, smtp_args
 
+from newsletter.send.preflight import DEV_SECRET
 from newsletter.store import open_db
+from newsletter.tokens import make_return_token
 
 
 def test_dry_run_writes_nothing_and_shows_a_sample(outbox_ready):
@@ -16,9 +18,25 @@ def test_dry_run_writes_nothing_and_shows_a_sample(outbox_ready):
     assert (
         "Dry run: nothing written or sent. Sample message to person0@example.org" in result.output
     )
+    assert "Envelope sender (MAIL FROM, where bounces go): focalpoint@example.org\n\n" in (
+        result.output
+    )
     assert "To: Person 0 <person0@example.org>" in result.output
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in result.output
     assert ledger_rows(outbox_ready) == [] and not outbox(outbox_ready)
+
+
+def test_a_dry_run_shows_the_signed_envelope_sender_of_its_sample(outbox_ready):
+    settings = outbox_ready / "pyproject.toml"
+    settings.write_text(
+        settings.read_text()
+        + '\n[tool.newsletter.send]\nreturn_path = "bounces+{token}@example.org"\n'
+    )
+    result = cli(outbox_ready, "send", "2026-Q4", "--dry-run")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("Envelope sender"))
+    token = make_return_token(DEV_SECRET, 1, "2026-Q4")  # person0 is contact 1
+    assert line == f"Envelope sender (MAIL FROM, where bounces go): bounces+{token}@example.org"
 
 
 def test_a_dry_run_neither_migrates_nor_creates_the_database(outbox_ready, project):

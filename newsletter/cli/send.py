@@ -108,10 +108,11 @@ def send(
         db = readonly_db(env.db_path)
         p = plan(db, prep, retry_failed, retry_uncertain)
         _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain)
-        address, data = sample(db, prep)
+        address, mail_from, data = sample(db, prep)
         click.echo(
-            f"Dry run: nothing written or sent. Sample message to {address}, {len(data):,} bytes:\n"
+            f"Dry run: nothing written or sent. Sample message to {address}, {len(data):,} bytes:"
         )
+        click.echo(f"Envelope sender (MAIL FROM, where bounces go): {mail_from}\n")
         click.echo(data.decode("ascii").replace("\r\n", "\n"))
         return
     _deliver(env, prep, yes, retry_failed, retry_uncertain)

@@ -45,15 +45,17 @@ def plan(db: Database, prep: Prepared, retry_failed: bool, retry_uncertain: bool
     )
 
 
-def sample(db: Database, prep: Prepared) -> tuple[str, bytes]:
-    """(address, message) for the first subscribed contact, or a stand-in when there is none."""
+def sample(db: Database, prep: Prepared) -> tuple[str, str, bytes]:
+    """(address, envelope sender, message) for the first subscribed contact, or a stand-in
+    when there is none."""
     row = ledger.first_recipient(db)
     contact_id, email, name = row or (0, f"colleague@{prep.composer.layout.domain}", "")
     address = headers.check_address(email, f"contacts.db: contact {contact_id}")
     headers.check(name, f"contacts.db: contact {contact_id} <{email}>", "name")
     token = make_token(prep.secret, contact_id, prep.issue_id)
     message_id = new_message_id(prep.issue_id, prep.composer.layout.domain)
-    return address, prep.composer.compose(Recipient(address, name, message_id, token))
+    data = prep.composer.compose(Recipient(address, name, message_id, token))
+    return address, prep.envelope_sender(contact_id), data
 
 
 def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Result]]:
@@ -74,7 +76,7 @@ def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Re
             token = make_token(prep.secret, 0, prep.issue_id)
             message_id = new_message_id(f"test.{prep.issue_id}", prep.composer.layout.domain)
             data = prep.composer.compose(Recipient(address, "", message_id, token), TEST_PREFIX)
-            message = Message(prep.mail_from, address, message_id, test=True)
+            message = Message(prep.envelope_sender(0), address, message_id, test=True)
             results.append((address, sender.send(message, data)))
     finally:
         sender.close()
