@@ -149,7 +149,7 @@ def _check_listen(host: str, port: int) -> None:
 @click.option(
     "--match-address",
     is_flag=True,
-    help="Apply a bounce that quotes no Message-ID of ours to the contact it names.",
+    help="Apply a bounce with no Message-ID or signed return path of ours to the contact it names.",
 )
 @pass_env
 def bounces(env: Env, path: Path, match_address: bool) -> None:

@@ -81,6 +81,7 @@ class Outcome:
     text: str  # what happened, for one line of output
     changed: bool = False  # a contact's status changed
     unapplied: bool = False  # tied to us by nothing it proves: looked at again next run
+    kind: str = ""  # Bounce.kind as the reader gave it; "" when the message was not read
 
     def __str__(self) -> str:
         return f"{self.label}: {self.text}"
@@ -242,20 +243,22 @@ def process(
             # Not marked as processed: a reader that learns to parse it, or the
             # editor, gets another look next run instead of losing it for good.
             why = f"{category} ({bounce.reason}): skipped, not marked as processed"
-            yield Outcome(label, category, f"{why}, so the next run reads it again")
+            yield Outcome(
+                label, category, f"{why}, so the next run reads it again", kind=bounce.kind
+            )
             continue
         found = tokens.return_tokens(return_path, _quoted(bounce, data))
         if secret is None and (found or bounce.kind == "unsubscribe"):
             # Not marked as processed: it is acted on once the secret is set.
             what = "a signed return path" if found else "a signed unsubscribe token"
             why = f"{category}: skipped, {what} but NEWSLETTER_SECRET is not set"
-            yield Outcome(label, category, f"{why}; run again with it")
+            yield Outcome(label, category, f"{why}; run again with it", kind=bounce.kind)
             continue
         with writing(db):  # the outcome and the "seen" mark land together
             text, changed, done = _apply(db, bounce, secret, found, actor, match_address)
             if done:
                 bounces.mark_processed(db, digest, bounce.kind)
-        yield Outcome(label, category, text, changed, not done)
+        yield Outcome(label, category, text, changed, not done, bounce.kind)
 
 
 def _secret() -> bytes | None:
