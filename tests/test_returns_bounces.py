@@ -581,3 +581,23 @@ def test_no_import_or_sync_brings_a_complainer_back(project, db, tmp_path):
     result = cli(project, "contacts", "import", str(project / "again.csv"))
     assert "is on the suppression list; it is never re-added" in result.output
     assert get_contact(db, gone) is None
+
+
+def test_mail_that_is_not_a_bounce_is_named_so(project, db, tmp_path):
+    delivered = (
+        (DATA / "delayed.eml")
+        .read_text()
+        .replace("Action: delayed", "Action: delivered")
+        .replace("Status: 4.4.1", "Status: 2.0.0")
+    )
+    box = mailbox.mbox(tmp_path / "box.mbox")
+    box.add(b"From: a@b.example\nSubject: Hello there\nMessage-ID: <x@b.example>\n\nHi\n")
+    box.add(delivered.encode())
+    box.close()
+    result = cli(project, "bounces", str(tmp_path / "box.mbox"))
+    assert result.output.splitlines() == [
+        "message 1: not a bounce: ignored ('Hello there')",
+        "message 2: not a bounce for slow.server@who.example (issue 2026-Q4, by Message-ID):"
+        " ignored (a report of successful delivery)",
+        "2 messages: 2 not bounces; 0 contacts changed.",
+    ]
