@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from newsletter import tokens
 from newsletter.errors import NewsletterError
 from newsletter.files import MAX_TEXT_BYTES, NotRegular, NotUTF8, TooLarge, decode, read_regular
 from newsletter.models import LIMITS, SectionConfig
@@ -145,7 +146,7 @@ class SendSettings:
     retry_delay_max: float = 300.0
     max_consecutive_failures: int = 20  # then the run pauses
     durable: bool = True  # fsync every ledger commit (survives power loss, not only crashes)
-    return_path: str = ""  # envelope sender; default from_address
+    return_path: str = ""  # envelope sender (may hold {token}); default from_address
     unsubscribe_address: str = ""  # the mailto: in List-Unsubscribe; default from_address
     dkim: Dkim | None = None
 
@@ -199,6 +200,24 @@ def _dkim() -> Kind:
     return Kind(parse, "a table", "Write [tool.newsletter.send.dkim] with selector and key_env.")
 
 
+def _return_path() -> Kind:
+    """The envelope sender: an address, or a signed one (``bounces+{token}@example.org``).
+
+    Kept a plain string (its domain is the return path's domain either way);
+    a value with braces is a template, checked here so a mistake names the line.
+    """
+    plain = line()
+
+    def parse(value: Any) -> str:
+        template = plain.parse(value)
+        if "{" in template or "}" in template:
+            if problem := tokens.template_problem(template):
+                raise Invalid(problem, 'Write it as "bounces+{token}@example.org".')
+        return template
+
+    return Kind(parse, "an email address", "Write an address such as bounces@example.org.")
+
+
 SEND = Schema(
     fields=(
         Field("sender", line(), default="outbox"),
@@ -211,7 +230,7 @@ SEND = Schema(
         Field("retry_delay_max", ranged(LIMITS["retry_delay_max"]), default=300.0),
         Field("max_consecutive_failures", ranged(LIMITS["max_consecutive_failures"]), default=20),
         Field("durable", boolean(), default=True),
-        Field("return_path", header_text(line()), default=""),
+        Field("return_path", header_text(_return_path()), default=""),
         Field("unsubscribe_address", header_text(line()), default=""),
         Field("dkim", _dkim()),
     ),

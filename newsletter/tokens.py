@@ -1,8 +1,19 @@
-"""Unsubscribe tokens: opaque, unforgeable, and free of the address.
+"""Signed tokens: unforgeable, free of the address, and each good for one purpose only.
 
-A token is the contact's row id and the issue ID, followed by an
-HMAC-SHA256 of both under ``NEWSLETTER_SECRET``. It does not expire, so a
-link in an old issue keeps working; rotating the secret revokes them all.
+Two kinds, both an HMAC-SHA256 under ``NEWSLETTER_SECRET``, neither expiring
+(a link in an old issue keeps working; rotating the secret revokes them all):
+
+* the **unsubscribe** token of a personal link: the contact's row id and the
+  issue ID, then the MAC, in URL-safe base64 (``make_token``, ``read_token``);
+* the **return-path** token in the envelope sender (VERP,
+  ``bounces+TOKEN@example.org``), which names the delivery a bounce is about
+  (``make_return_token``, ``read_return_token``).
+
+Each MAC is computed over its purpose's label first (``UNSUBSCRIBE``,
+``RETURN_PATH``: domain separation), so a token made for one purpose never
+verifies as the other, even where one's text could pass for the other's.
+The unsubscribe label is the one every link already mailed out was signed
+with, so those links keep working.
 """
 
 from __future__ import annotations
@@ -13,15 +24,38 @@ import hashlib
 import hmac
 import os
 import re
+from dataclasses import dataclass
 
 from newsletter.errors import NewsletterError
 
 MIN_SECRET = 16
+UNSUBSCRIBE = b"newsletter-unsubscribe"  # never change: links already mailed carry it
+RETURN_PATH = b"newsletter-return-path"
 # Unpadded URL-safe base64, then a 32-byte MAC in exactly 43 characters. Anything
 # else is refused before decoding: the decoder skips stray characters and the
 # last character's unused bits, so "token + '='" or a changed last letter would
 # otherwise still pass the MAC check.
 _SHAPE = re.compile(r"[A-Za-z0-9_-]{2,200}\.[A-Za-z0-9_-]{43}")
+
+# The return-path token lives in an address's local part (RFC 5321: at most 64
+# octets with the rest of the address around it) and some servers lowercase
+# local parts on the way back, so it is lowercase base32 without padding
+# (letters and 2-7: nothing a case-folding or a recipient delimiter can change)
+# of a fixed-size record:
+#   the contact id (LEB128, 1 to 9 bytes) + ISSUE_TAG bytes of a hash of the
+#   issue ID (a 64-character issue ID must not make the address too long; the
+#   ledger says which of the contact's issues it is) + RETURN_MAC bytes of MAC.
+# 80 bits of MAC: a forger cannot compute tags without the secret, so the only
+# attack is guessing, one mailed bounce per guess; 2^80 guesses is out of reach
+# (a billion a second for a century is under 2^62), and RFC 2104 section 5 puts
+# the floor for a truncated HMAC at 80 bits. 80 bits is also exactly 16 base32
+# characters, with no spare bits.
+ISSUE_TAG = 4
+RETURN_MAC = 10
+_MAX_ID = 2**63  # SQLite's largest row id, plus one
+MAX_RETURN_TOKEN = -(-(9 + ISSUE_TAG + RETURN_MAC) * 8 // 5)  # 37 characters
+MIN_RETURN_TOKEN = -(-(1 + ISSUE_TAG + RETURN_MAC) * 8 // 5)  # 24 characters
+RETURN_TOKEN = re.compile(f"[a-z2-7]{{{MIN_RETURN_TOKEN},{MAX_RETURN_TOKEN}}}", re.I)
 
 
 def secret_from_env() -> bytes:
@@ -44,13 +78,14 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _mac(secret: bytes, payload: bytes) -> bytes:
-    return hmac.new(secret, b"newsletter-unsubscribe\0" + payload, hashlib.sha256).digest()
+def _mac(secret: bytes, purpose: bytes, payload: bytes) -> bytes:
+    return hmac.new(secret, purpose + b"\0" + payload, hashlib.sha256).digest()
 
 
 def make_token(secret: bytes, contact_id: int, issue_id: str) -> str:
+    """The unsubscribe token of ``contact_id``'s link in ``issue_id``."""
     payload = f"{contact_id}:{issue_id}".encode()
-    return f"{_b64(payload)}.{_b64(_mac(secret, payload))}"
+    return f"{_b64(payload)}.{_b64(_mac(secret, UNSUBSCRIBE, payload))}"
 
 
 def read_token(secret: bytes, token: str) -> tuple[int, str] | None:
@@ -62,9 +97,140 @@ def read_token(secret: bytes, token: str) -> tuple[int, str] | None:
         payload, mac = _unb64(payload_part), _unb64(mac_part)
         if _b64(payload) != payload_part or _b64(mac) != mac_part:
             return None  # a non-canonical spelling of a genuine token: altered
-        if not hmac.compare_digest(mac, _mac(secret, payload)):
+        if not hmac.compare_digest(mac, _mac(secret, UNSUBSCRIBE, payload)):
             return None
         contact, issue_id = payload.decode("utf-8").split(":", 1)
         return int(contact), issue_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
+
+
+# -- the return path --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a genuine return-path token says: the contact, and a tag of the issue."""
+
+    contact_id: int
+    issue_tag: bytes
+
+    def names(self, issue_id: str) -> bool:
+        """Whether the token was made for ``issue_id``."""
+        return hmac.compare_digest(self.issue_tag, issue_tag(issue_id))
+
+
+def issue_tag(issue_id: str) -> bytes:
+    return hashlib.sha256(b"newsletter-issue\0" + issue_id.encode("utf-8")).digest()[:ISSUE_TAG]
+
+
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).rstrip(b"=").decode("ascii").lower()
+
+
+def make_return_token(secret: bytes, contact_id: int, issue_id: str) -> str:
+    """The token that goes in the envelope sender of ``contact_id``'s copy of ``issue_id``."""
+    if not 0 <= contact_id < _MAX_ID:
+        raise ValueError(f"contact id {contact_id} is out of range")
+    payload = _leb128(contact_id) + issue_tag(issue_id)
+    return _b32(payload + _mac(secret, RETURN_PATH, payload)[:RETURN_MAC])
+
+
+def read_return_token(secret: bytes, token: str) -> Delivery | None:
+    """The delivery a genuine return-path token names, in any letter case; None for
+    anything forged or damaged (or made for another purpose, or under another secret)."""
+    if not RETURN_TOKEN.fullmatch(token):
+        return None
+    text = token.lower()
+    try:
+        data = base64.b32decode(text.upper() + "=" * (-len(text) % 8))
+    except (binascii.Error, ValueError):
+        return None
+    if _b32(data) != text:
+        return None  # spare bits set, or a length base32 never makes: altered
+    payload, mac = data[:-RETURN_MAC], data[-RETURN_MAC:]
+    if not hmac.compare_digest(mac, _mac(secret, RETURN_PATH, payload)[:RETURN_MAC]):
+        return None
+    contact_id, end = _read_leb128(payload)
+    if len(payload) - end != ISSUE_TAG:
+        return None  # only reachable with the secret: a record we never make
+    return Delivery(contact_id, payload[end:])
+
+
+def _read_leb128(data: bytes) -> tuple[int, int]:
+    """(the number at the start of ``data``, where it ends)."""
+    value = 0
+    for n, byte in enumerate(data):
+        value |= (byte & 0x7F) << (7 * n)
+        if not byte & 0x80:
+            return value, n + 1
+    return value, len(data)
+
+
+# -- the return-path setting, ``bounces+{token}@example.org`` ----------------------
+
+TOKEN_FIELD = "{token}"
+MAX_LOCAL_PART = 64  # octets (RFC 5321 4.5.3.1.1)
+
+
+def template_problem(template: str) -> str | None:
+    """Why ``template`` cannot be a signed return path, or None.
+
+    ``{token}`` stands in the local part, once, and nothing else is in braces;
+    with the longest token in its place the local part fits in 64 octets.
+    """
+    local, at, domain = template.rpartition("@")
+    if not at:
+        return "is not an email address"
+    if "{" in domain or "}" in domain:
+        return f"has braces after the @: {TOKEN_FIELD} goes in the part before it"
+    count = local.count(TOKEN_FIELD)
+    if count > 1:
+        return f"has {TOKEN_FIELD} {count} times: put it in once"
+    if "{" in local.replace(TOKEN_FIELD, "") or "}" in local.replace(TOKEN_FIELD, ""):
+        return f"has braces other than {TOKEN_FIELD}: only {TOKEN_FIELD} is filled in"
+    longest = len(local.replace(TOKEN_FIELD, "").encode("utf-8")) + MAX_RETURN_TOKEN * count
+    if longest > MAX_LOCAL_PART:
+        return (
+            f"would have a local part of up to {longest} octets with the "
+            f"{MAX_RETURN_TOKEN}-character token in it; the limit is {MAX_LOCAL_PART}: "
+            "shorten the part before the @"
+        )
+    return None
+
+
+def is_signed(template: str) -> bool:
+    """Whether the return-path setting asks for a signed token in each envelope sender."""
+    return TOKEN_FIELD in template
+
+
+def return_address(template: str, secret: bytes, contact_id: int, issue_id: str) -> str:
+    """The envelope sender for one delivery: ``template`` with its token in place."""
+    if not is_signed(template):
+        return template
+    return template.replace(TOKEN_FIELD, make_return_token(secret, contact_id, issue_id))
+
+
+def return_tokens(template: str, text: str) -> list[str]:
+    """The tokens of every address in ``text`` made from ``template``, first seen first.
+
+    Letter case is ignored, as servers may fold it on the way back; a
+    candidate of the token's shape is returned even if it is forged, so the
+    caller can say so.
+    """
+    if not is_signed(template):
+        return []
+    before, _, after = template.partition(TOKEN_FIELD)
+    pattern = re.compile(
+        rf"(?<![\w.+-]){re.escape(before)}([a-z2-7]+){re.escape(after)}(?![\w-]|\.\w)", re.I
+    )
+    return list(dict.fromkeys(m.group(1) for m in pattern.finditer(text)))

@@ -397,3 +397,37 @@ def test_settings_over_1_mb_are_one_line(project):
         f"{path}: is larger than 1,048,576 bytes. "
         "Keep the house settings in pyproject.toml, a text file."
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("bounces+{token}{token}@example.org", "has {token} 2 times: put it in once"),
+        ("bounces+{token}@{token}.example.org", "has braces after the @"),
+        ("bounces+{id}@example.org", "has braces other than {token}"),
+        ("bounces+{token}+{x@example.org", "has braces other than {token}"),
+        ("bounces+{token}", "is not an email address"),
+        ("x" * 28 + "+{token}@example.org", "would have a local part of up to 66 octets"),
+    ],
+)
+def test_a_signed_return_path_is_checked_when_the_settings_are_read(project, value, problem):
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + f'\n[tool.newsletter.send]\nreturn_path = "{value}"\n')
+    number = path.read_text().splitlines().index(f'return_path = "{value}"') + 1
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    message = info.value.message
+    assert message.startswith(
+        f"{path}:{number}: [tool.newsletter.send] return_path {shown(value)} {problem}"
+    )
+    assert message.endswith('Write it as "bounces+{token}@example.org".')
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "value", ["bounces+{token}@example.org", "{token}@bounces.example.org", "news@example.org"]
+)
+def test_a_return_path_with_one_token_or_none_is_kept_as_written(project, value):
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + f'\n[tool.newsletter.send]\nreturn_path = "{value}"\n')
+    assert load_settings(project).send.return_path == value

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import cli, cli_within
+from helpers import cli, cli_within, configure_sources
 
 from newsletter.config import load_settings
 from newsletter.contacts.directory import build_directory
@@ -17,8 +17,8 @@ from newsletter.models import Contact
 from newsletter.returns.dsn import classify
 from newsletter.store import ledger, open_db
 from newsletter.store.bounces import soft_streak
-from newsletter.store.contacts import create_contact, get_contact, history
-from newsletter.tokens import make_token
+from newsletter.store.contacts import create_contact, get_contact, history, is_suppressed
+from newsletter.tokens import make_return_token, make_token
 
 DATA = Path(__file__).parent / "data" / "bounces"
 SECRET = "a-test-secret-that-is-long-enough"
@@ -90,14 +90,16 @@ def test_the_sample_mailbox_end_to_end_and_twice(project, db, tmp_path):
     assert lines == [
         "message 1: hard bounce 5.1.1 for gone.away@unicef.example (issue 2026-Q4, by Message-ID): marked bounced",
         "message 2: soft bounce 4.2.2 for full.box@undp.example (issue 2026-Q4, by Message-ID): 1 of 3 soft bounces in a row",
-        "message 3: ignored: auto-reply (Automatic reply: The UN-Business Focal Point: test issue)",
+        "message 3: auto-reply for amina.diallo@wfp.example (issue 2026-Q4, by Message-ID):"
+        " ignored (Automatic reply: The UN-Business Focal Point: test issue)",
         f"message 4: {UNAPPLIED_MOVED_ON}",
         f"message 5: {MALFORMED}",
         "message 6: hard bounce 5.1.1 for old.post@unhcr.example (issue 2026-Q4, by Message-ID): marked bounced",
         "message 7: hard bounce 5.1.1 for no.such.user@unops.example (issue 2026-Q4, by Message-ID): marked bounced",
-        "message 8: ignored: delivery delayed, the server is still trying (4.4.1)",
-        "8 messages: 3 hard bounces, 1 soft bounce, 1 auto-reply, 1 left unapplied, 2 other;"
-        " 3 contacts changed.",
+        "message 8: delivery delay 4.4.1 for slow.server@who.example (issue 2026-Q4, by Message-ID):"
+        " ignored, the server is still trying",
+        "8 messages: 4 hard bounces, 1 soft bounce, 1 auto-reply, 1 delivery delay, 1 unreadable,"
+        " 1 left unapplied; 3 contacts changed.",
     ]
     status = {e: get_contact(db, e).status for e in PEOPLE}
     assert [e for e, s in status.items() if s == "bounced"] == [
@@ -122,7 +124,8 @@ def test_the_sample_mailbox_end_to_end_and_twice(project, db, tmp_path):
         f"message 5: {MALFORMED}",
     ]
     assert second.output.splitlines()[-1] == (
-        "8 messages: 1 left unapplied, 1 other, 6 already processed; 0 contacts changed."
+        "8 messages: 1 hard bounce, 1 unreadable, 1 left unapplied, 6 already processed;"
+        " 0 contacts changed."
     )
     assert db.execute("SELECT count(*) FROM history").fetchone()[0] == rows
     assert status == {e: get_contact(db, e).status for e in PEOPLE}
@@ -131,23 +134,23 @@ def test_the_sample_mailbox_end_to_end_and_twice(project, db, tmp_path):
     third = cli(project, "bounces", "--match-address", str(path))
     assert third.output.splitlines()[3:5] == [
         "message 4: hard bounce 5.1.10 for moved.on@ilo.example"
-        " (issue 2026-Q4, no Message-ID; matched by address): marked bounced",
+        " (issue 2026-Q4, by address only, no Message-ID or signed return path): marked bounced",
         f"message 5: {MALFORMED}",
     ]
     assert get_contact(db, "moved.on@ilo.example").status == "bounced"
     fourth = cli(project, "bounces", "--match-address", str(path))
     assert fourth.output.splitlines()[-1] == (
-        "8 messages: 1 other, 7 already processed; 0 contacts changed."
+        "8 messages: 1 unreadable, 7 already processed; 0 contacts changed."
     )
 
 
 UNAPPLIED_MOVED_ON = (
-    "left unapplied: hard bounce 5.1.10 for moved.on@ilo.example quotes no Message-ID of ours"
-    " (an address alone proves nothing); if it is real, run again with --match-address"
+    "hard bounce 5.1.10 for moved.on@ilo.example (by address only, no Message-ID or signed"
+    " return path): left unapplied, an address alone proves nothing; if it is real, run again"
+    " with --match-address"
 )
 MALFORMED = (
-    "skipped: malformed message (no mail headers); not marked as processed,"
-    " so the next run reads it again"
+    "unreadable (no mail headers): skipped, not marked as processed, so the next run reads it again"
 )
 # Three lines anyone can send: no Message-ID of ours, only an address.
 FORGED = b"X-Failed-Recipients: stays@ilo.example\nSubject: Mail delivery failed\n\n550 5.1.1 user unknown\n"
@@ -158,17 +161,17 @@ def test_a_complaint_unsubscribes_with_history_and_counts_once(project, db, tmp_
     result = cli(project, "bounces", str(path))
     assert (result.exit_code, result.output) == (
         0,
-        "message 1: complaint from gone.away@unicef.example: feedback report: abuse from"
-        " Yahoo!-Mail-Feedback/2.0 (2026-Q4, by Message-ID): unsubscribed\n"
+        "message 1: complaint from gone.away@unicef.example (issue 2026-Q4, by Message-ID),"
+        " feedback report: abuse from Yahoo!-Mail-Feedback/2.0: unsubscribed and suppressed\n"
         "1 message: 1 complaint; 1 contact changed.\n",
     )
     gone = get_contact(db, "gone.away@unicef.example")
     assert gone.status == "unsubscribed"
-    assert [(h.field, h.new, h.source) for h in history(db, gone.id)][-1] == (
-        "status",
-        "unsubscribed",
-        "complaint:2026-Q4",
-    )
+    assert [(h.field, h.new, h.source) for h in history(db, gone.id)][-2:] == [
+        ("status", "unsubscribed", "complaint:2026-Q4"),
+        ("suppressed", "complaint", "complaint:2026-Q4"),
+    ]
+    assert is_suppressed(db, "gone.away@unicef.example")
     again = cli(project, "bounces", str(path))
     assert again.output.splitlines()[-1] == "1 message: 1 already processed; 0 contacts changed."
 
@@ -180,10 +183,10 @@ def test_a_forged_bounce_naming_only_an_address_retires_nobody(project, db, tmp_
         result = cli(project, "bounces", str(path))
         assert (result.exit_code, result.output) == (
             0,
-            "forged.eml: left unapplied: hard bounce 5.1.1 for stays@ilo.example quotes no"
-            " Message-ID of ours (an address alone proves nothing); if it is real, run again"
-            " with --match-address\n"
-            "1 message: 1 left unapplied; 0 contacts changed.\n",
+            "forged.eml: hard bounce 5.1.1 for stays@ilo.example (by address only, no Message-ID"
+            " or signed return path): left unapplied, an address alone proves nothing; if it is"
+            " real, run again with --match-address\n"
+            "1 message: 1 hard bounce, 1 left unapplied; 0 contacts changed.\n",
         )
         assert get_contact(db, "stays@ilo.example").status == "subscribed"
     assert db.execute("SELECT count(*) FROM bounce_messages").fetchone()[0] == 0
@@ -191,7 +194,7 @@ def test_a_forged_bounce_naming_only_an_address_retires_nobody(project, db, tmp_
     applied = cli(project, "bounces", "--match-address", str(path))
     assert applied.output.splitlines()[0] == (
         "forged.eml: hard bounce 5.1.1 for stays@ilo.example"
-        " (issue 2026-Q4, no Message-ID; matched by address): marked bounced"
+        " (issue 2026-Q4, by address only, no Message-ID or signed return path): marked bounced"
     )
     assert get_contact(db, "stays@ilo.example").status == "bounced"
 
@@ -202,7 +205,7 @@ def test_maildir_works_too(project, db, tmp_path):
         box.add((DATA / name).read_bytes())
     result = cli(project, "bounces", str(tmp_path / "Maildir"))
     assert result.exit_code == 0, result.output
-    assert "marked bounced" in result.output and "ignored: auto-reply" in result.output
+    assert "marked bounced" in result.output and "auto-reply for " in result.output
     assert get_contact(db, "gone.away@unicef.example").status == "bounced"
 
 
@@ -215,10 +218,10 @@ def test_a_fifo_in_a_maildir_is_skipped_not_waited_for(project, db, tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert (
-        lines[0]
-        == "0000.pipe: skipped: cur/0000.pipe:2,S is a FIFO (named pipe), not a file; move it out"
+        lines[0] == "0000.pipe: unreadable: cur/0000.pipe:2,S is a FIFO (named pipe), not a file;"
+        " skipped, move it out"
     )
-    assert lines[-1] == "2 messages: 1 hard bounce, 1 other; 1 contact changed."
+    assert lines[-1] == "2 messages: 1 hard bounce, 1 unreadable; 1 contact changed."
     assert get_contact(db, "gone.away@unicef.example").status == "bounced"
 
 
@@ -275,8 +278,10 @@ def test_an_out_of_office_with_a_bounces_words_changes_nothing(project, db, tmp_
     box = mbox(tmp_path, ["ooo-no-longer-monitored.eml", "automatische-antwort.eml"])
     result = cli(project, "bounces", str(box))
     assert result.output.splitlines() == [
-        "message 1: ignored: auto-reply (Out of Office: The UN-Business Focal Point: test issue)",
-        "message 2: ignored: auto-reply (Automatische Antwort: Undeliverable: The UN-Business Focal Point)",
+        "message 1: auto-reply for gone.away@unicef.example (issue 2026-Q4, by Message-ID):"
+        " ignored (Out of Office: The UN-Business Focal Point: test issue)",
+        "message 2: auto-reply for moved.on@ilo.example (issue 2026-Q4, by Message-ID):"
+        " ignored (Automatische Antwort: Undeliverable: The UN-Business Focal Point)",
         "2 messages: 2 auto-replies; 0 contacts changed.",
     ]
     assert get_contact(db, "gone.away@unicef.example").status == "subscribed"
@@ -379,7 +384,7 @@ def test_an_unsubscribe_request_by_mail(project, db, tmp_path, monkeypatch):
     box.close()
     result = cli(project, "bounces", str(tmp_path / "box.mbox"))
     assert re.search(r"message 1: unsubscribe request .*: unsubscribed", result.output)
-    assert "message 2: ignored: an unsubscribe request with an invalid token" in result.output
+    assert "message 2: unsubscribe request with an invalid token: ignored" in result.output
     assert get_contact(db, amina.id).status == "unsubscribed"
 
 
@@ -410,3 +415,189 @@ def test_an_unsubscribe_request_waits_for_the_secret(project, db, tmp_path, monk
     second = cli(project, "bounces", str(tmp_path / "box.mbox"))
     assert ": unsubscribed" in second.output
     assert get_contact(db, amina.id).status == "unsubscribed"
+
+
+# -- the signed return path (VERP) --------------------------------------------------
+
+SIGNED = 'return_path = "bounces+{token}@example.org"'
+
+
+def signed(project, monkeypatch):
+    """Set a signed return path and the secret, as a send with VERP had them."""
+    settings = project / "pyproject.toml"
+    settings.write_text(settings.read_text() + f"\n[tool.newsletter.send]\n{SIGNED}\n")
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+
+
+def returned_to(db, email, issue="2026-Q4", message_id=None, secret=SECRET):
+    """hard-5.1.1.eml as it comes back to ``email``'s signed envelope sender, quoting
+    ``message_id`` (another contact's, or none) instead of gone.away's."""
+    token = make_return_token(secret.encode(), get_contact(db, email).id, issue)
+    text = (DATA / "hard-5.1.1.eml").read_text()
+    text = text.replace("bounces@example.org", f"bounces+{token}@example.org")
+    text = text.replace(PEOPLE["gone.away@unicef.example"], message_id or "<elsewhere@x.example>")
+    return text.replace("<elsewhere@x.example>", "")  # no Message-ID left at all
+
+
+def test_a_bounce_is_matched_by_its_signed_return_path_first(project, db, tmp_path, monkeypatch):
+    signed(project, monkeypatch)
+    # It names gone.away in its text and quotes full.box's Message-ID, but came back
+    # to stays@'s envelope sender: the signed token is what we sent, so it decides.
+    text = returned_to(db, "stays@ilo.example", message_id=PEOPLE["full.box@undp.example"])
+    (tmp_path / "verp.eml").write_text(text)
+    result = cli(project, "bounces", str(tmp_path / "verp.eml"))
+    assert (result.exit_code, result.output) == (
+        0,
+        "verp.eml: hard bounce 5.1.1 for stays@ilo.example (issue 2026-Q4, by signed return"
+        " path): marked bounced\n"
+        "1 message: 1 hard bounce; 1 contact changed.\n",
+    )
+    assert [get_contact(db, e).status for e in PEOPLE if e != "stays@ilo.example"] == [
+        "subscribed"
+    ] * 7
+    stays = get_contact(db, "stays@ilo.example")
+    assert history(db, stays.id)[-1].source == "bounce:2026-Q4"
+
+
+def test_a_lowercased_or_uppercased_return_path_still_matches(project, db, tmp_path, monkeypatch):
+    signed(project, monkeypatch)
+    text = returned_to(db, "stays@ilo.example")
+    token = re.search(r"bounces\+(\w+)@", text).group(1)
+    (tmp_path / "upper.eml").write_text(text.replace(token, token.upper()))
+    result = cli(project, "bounces", str(tmp_path / "upper.eml"))
+    assert "for stays@ilo.example (issue 2026-Q4, by signed return path): marked bounced" in (
+        result.output
+    )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda t: t[:-2] + ("aa" if t[-2:] != "aa" else "bb"), id="damaged"),
+        pytest.param(lambda t: t[:10], id="cut"),
+        pytest.param(lambda t: None, id="another-secret"),
+    ],
+)
+def test_a_forged_or_damaged_token_is_reported_not_applied(
+    project, db, tmp_path, monkeypatch, damage
+):
+    signed(project, monkeypatch)
+    # Quoting a genuine Message-ID does not help a bad token: it is a forgery's mark.
+    good = PEOPLE["stays@ilo.example"]
+    text = returned_to(db, "stays@ilo.example", message_id=good)
+    token = re.search(r"bounces\+(\w+)@", text).group(1)
+    bad = damage(token)
+    if bad is None:
+        text = returned_to(db, "stays@ilo.example", message_id=good, secret="another-secret-16+")
+        bad = re.search(r"bounces\+(\w+)@", text).group(1)
+    (tmp_path / "bad.eml").write_text(text.replace(token, bad))
+    for _ in range(2):  # reported each run, never remembered, never applied
+        result = cli(project, "bounces", str(tmp_path / "bad.eml"))
+        assert (result.exit_code, result.output) == (
+            0,
+            "bad.eml: hard bounce 5.1.1 for gone.away@unicef.example: left unapplied, the token"
+            f" of its signed return path ({bad}) does not verify: forged, damaged, or signed"
+            " under another NEWSLETTER_SECRET\n"
+            "1 message: 1 hard bounce, 1 left unapplied; 0 contacts changed.\n",
+        )
+    assert {get_contact(db, e).status for e in PEOPLE} == {"subscribed"}
+    assert db.execute("SELECT count(*) FROM bounce_messages").fetchone()[0] == 0
+
+
+def test_a_signed_return_path_waits_for_the_secret(project, db, tmp_path, monkeypatch):
+    signed(project, monkeypatch)
+    (tmp_path / "verp.eml").write_text(returned_to(db, "stays@ilo.example"))
+    monkeypatch.delenv("NEWSLETTER_SECRET")
+    first = cli(project, "bounces", str(tmp_path / "verp.eml"))
+    assert first.output == (
+        "verp.eml: hard bounce: skipped, a signed return path but NEWSLETTER_SECRET is not set;"
+        " run again with it\n"
+        "1 message: 1 hard bounce; 0 contacts changed.\n"
+    )
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    second = cli(project, "bounces", str(tmp_path / "verp.eml"))
+    assert "(issue 2026-Q4, by signed return path): marked bounced" in second.output
+
+
+def test_without_token_in_the_setting_the_return_path_is_not_read(project, db, tmp_path):
+    text = returned_to(db, "stays@ilo.example", message_id=PEOPLE["full.box@undp.example"])
+    (tmp_path / "verp.eml").write_text(text)
+    result = cli(project, "bounces", str(tmp_path / "verp.eml"))
+    assert result.output.splitlines()[0] == (
+        "verp.eml: hard bounce 5.1.1 for full.box@undp.example (issue 2026-Q4, by Message-ID):"
+        " marked bounced"
+    )
+
+
+def redacted_complaint(db, email, secret=SECRET):
+    """arf-abuse.eml as a provider sends it with the recipient redacted and no Message-ID:
+    only the original's envelope sender, our signed return path, says who it was."""
+    token = make_return_token(secret.encode(), get_contact(db, email).id, "2026-Q4")
+    text = (DATA / "arf-abuse.eml").read_text()
+    text = text.replace(
+        "Original-Mail-From: <bounces@example.org>",
+        f"Original-Mail-From: <bounces+{token}@example.org>",
+    )
+    text = text.replace("Original-Rcpt-To: <gone.away@unicef.example>\n", "")
+    text = text.replace("To: gone.away@unicef.example\n", "To: redacted@yahoo.example\n")
+    return text.replace(f"Message-ID: {PEOPLE['gone.away@unicef.example']}\n", "")
+
+
+def test_a_complaint_with_the_address_redacted_is_matched_by_the_return_path(
+    project, db, tmp_path, monkeypatch
+):
+    signed(project, monkeypatch)
+    (tmp_path / "arf.eml").write_text(redacted_complaint(db, "amina.diallo@wfp.example"))
+    result = cli(project, "bounces", str(tmp_path / "arf.eml"))
+    assert (result.exit_code, result.output) == (
+        0,
+        "arf.eml: complaint from amina.diallo@wfp.example (issue 2026-Q4, by signed return path),"
+        " feedback report: abuse from Yahoo!-Mail-Feedback/2.0: unsubscribed and suppressed\n"
+        "1 message: 1 complaint; 1 contact changed.\n",
+    )
+    amina = get_contact(db, "amina.diallo@wfp.example")
+    assert amina.status == "unsubscribed" and is_suppressed(db, amina.email)
+
+
+def test_no_import_or_sync_brings_a_complainer_back(project, db, tmp_path):
+    assert cli(project, "bounces", str(mbox(tmp_path, ["arf-abuse.eml"]))).exit_code == 0
+    gone = "gone.away@unicef.example"
+    # An import that lists them as subscribed again: noted, status kept.
+    (project / "again.csv").write_text(f"Email,Name,Status\n{gone},Gone Away,subscribed\n")
+    result = cli(project, "contacts", "import", str(project / "again.csv"))
+    assert result.exit_code == 0, result.output
+    assert "stays unsubscribed; an import never re-subscribes anyone" in result.output
+    # A sync whose source owns their organisation and lists them.
+    (project / "unicef.csv").write_text(f"Email,Name\n{gone},Gone Away\n")
+    configure_sources(project, '{ organisation = "UNICEF", path = "unicef.csv" }')
+    result = cli(project, "contacts", "sync")
+    assert result.exit_code == 0 and get_contact(db, gone).status == "unsubscribed", result.output
+    # Even re-subscribed by hand, the send skips them: the ledger checks the suppression
+    # list just before each message, whatever the status says.
+    assert cli(project, "contacts", "edit", gone, "--resubscribe").exit_code == 0
+    assert get_contact(db, gone).status == "subscribed" and is_suppressed(db, gone)
+    # Erased and imported anew: the suppression list refuses the row.
+    assert cli(project, "contacts", "remove", gone, "--purge", "--yes").exit_code == 0
+    result = cli(project, "contacts", "import", str(project / "again.csv"))
+    assert "is on the suppression list; it is never re-added" in result.output
+    assert get_contact(db, gone) is None
+
+
+def test_mail_that_is_not_a_bounce_is_named_so(project, db, tmp_path):
+    delivered = (
+        (DATA / "delayed.eml")
+        .read_text()
+        .replace("Action: delayed", "Action: delivered")
+        .replace("Status: 4.4.1", "Status: 2.0.0")
+    )
+    box = mailbox.mbox(tmp_path / "box.mbox")
+    box.add(b"From: a@b.example\nSubject: Hello there\nMessage-ID: <x@b.example>\n\nHi\n")
+    box.add(delivered.encode())
+    box.close()
+    result = cli(project, "bounces", str(tmp_path / "box.mbox"))
+    assert result.output.splitlines() == [
+        "message 1: not a bounce: ignored ('Hello there')",
+        "message 2: not a bounce for slow.server@who.example (issue 2026-Q4, by Message-ID):"
+        " ignored (a report of successful delivery)",
+        "2 messages: 2 not bounces; 0 contacts changed.",
+    ]

@@ -12,7 +12,7 @@ import mailbox
 from pathlib import Path
 
 import pytest
-from helpers import PROPERTY, cli, examples, ledger_rows, rows, unharmed
+from helpers import PROPERTY, SECRET, cli, examples, ledger_rows, rows, unharmed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -149,3 +149,51 @@ def test_a_bounce_without_our_message_id_changes_no_contact(sent, tmp_path, mess
     result = unharmed(sent, "bounces", str(path))
     assert result.exit_code == 0, result.output
     assert rows(sent / "contacts.db") == before
+
+
+B32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+@st.composite
+def forged_tokens(draw, genuine: list[str]) -> str:
+    """Made-up base32, or a genuine return-path token with one character changed."""
+    if draw(st.booleans()):
+        return draw(st.text(B32 + B32.upper(), min_size=1, max_size=45))
+    token = draw(st.sampled_from(genuine))
+    at = draw(st.integers(0, len(token) - 1))
+    char = draw(st.sampled_from([c for c in B32 if c != token[at]]))
+    return token[:at] + char + token[at + 1 :]
+
+
+# A signed return path is matched first: a token that does not verify must never
+# apply, whatever the rest of the report says (even a genuine Message-ID of ours).
+@settings(max_examples=examples(40), **PROPERTY)
+@given(data=st.data())
+def test_a_forged_return_path_token_changes_no_contact(signed_sent, tmp_path_factory, data):
+    from newsletter.tokens import make_return_token
+
+    ids = [row["message_id"] for row in ledger_rows(signed_sent)]
+    contacts = [row["contact_id"] for row in ledger_rows(signed_sent)]
+    genuine = [make_return_token(SECRET.encode(), c, "2026-Q4") for c in contacts]
+    token = data.draw(forged_tokens(genuine))
+    report = data.draw(reports(ids)).replace(
+        b"To: focalpoint@example.org", f"To: bounces+{token}@example.org".encode()
+    )
+    before = rows(signed_sent / "contacts.db")
+    path = write_mailbox(tmp_path_factory.mktemp("mail"), [report], "mbox")
+    result = unharmed(signed_sent, "bounces", str(path))
+    assert result.exit_code == 0, result.output
+    assert rows(signed_sent / "contacts.db") == before, result.output
+
+
+@pytest.fixture
+def signed_sent(outbox_ready, monkeypatch):
+    """An outbox send with a signed return path and NEWSLETTER_SECRET set."""
+    settings_file = outbox_ready / "pyproject.toml"
+    settings_file.write_text(
+        settings_file.read_text()
+        + '\n[tool.newsletter.send]\nreturn_path = "bounces+{token}@example.org"\n'
+    )
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    assert cli(outbox_ready, "send", "2026-Q4", "--yes").exit_code == 0
+    return outbox_ready

@@ -10,7 +10,7 @@ import re
 import pytest
 from helpers import SECRET, cli, ledger_rows, parse, smtp_send
 
-from newsletter.tokens import read_token
+from newsletter.tokens import read_return_token, read_token
 
 
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-by-one"])
@@ -58,6 +58,27 @@ def test_one_clean_message_per_contact(smtp_ready, smtp, pipelining):
     assert {r["status"] for r in ledger_rows(smtp_ready)} == {"sent"}
     ids = {parse(m.data)["Message-ID"] for m in smtp.messages}
     assert ids == {r["message_id"] for r in ledger_rows(smtp_ready)}
+
+
+def test_a_signed_return_path_gives_each_message_its_own_envelope_sender(smtp_ready, smtp):
+    settings = smtp_ready / "pyproject.toml"
+    settings.write_text(
+        settings.read_text().replace(
+            "retry_delay = 0.01\n",
+            'retry_delay = 0.01\nreturn_path = "bounces+{token}@example.org"\n',
+        )
+    )
+    result = smtp_send(smtp_ready, smtp.port)
+    assert result.exit_code == 0, result.output
+    contacts = {r["email"]: r["contact_id"] for r in ledger_rows(smtp_ready)}
+    senders = set()
+    for received in smtp.messages:
+        local, domain = received.mail_from.split("@")
+        assert (local[:8], domain, len(local) <= 64) == ("bounces+", "example.org", True)
+        found = read_return_token(SECRET.encode(), local[8:])
+        assert found.contact_id == contacts[received.rcpt_tos[0]] and found.names("2026-Q4")
+        senders.add(received.mail_from)
+    assert len(senders) == len(smtp.messages) == 12
 
 
 def test_4xx_is_retried_and_5xx_fails(smtp_ready, smtp):

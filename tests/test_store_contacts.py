@@ -86,3 +86,16 @@ def test_a_purged_contacts_id_is_never_reused(project, db, monkeypatch):
         ("c@who.example.org", 3),
         ("d@who.example.org", 4),
     ]
+
+
+def test_suppress_adds_the_hash_once_with_a_history_row(project):
+    db = open_db(project / "contacts.db")
+    jane = contacts.create_contact(db, contacts.Contact(email="jane@who.example.org"), "t", "t")
+    assert contacts.suppress(db, jane, "complaint", "complaint:2026-Q4", "recipient")
+    assert not contacts.suppress(db, jane, "complaint", "complaint:2026-Q4", "recipient")
+    assert contacts.is_suppressed(db, "Jane@WHO.example.org")
+    assert [(h.field, h.new, h.source) for h in contacts.history(db, jane.id)] == [
+        ("created", "jane@who.example.org", "t"),
+        ("suppressed", "complaint", "complaint:2026-Q4"),
+    ]
+    assert db.execute("SELECT reason FROM suppression").fetchall() == [("complaint",)]

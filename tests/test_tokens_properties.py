@@ -11,7 +11,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from newsletter.issue.folder import ISSUE_ID
-from newsletter.tokens import make_token, read_token
+from newsletter.tokens import (
+    MAX_RETURN_TOKEN,
+    make_return_token,
+    make_token,
+    read_return_token,
+    read_token,
+)
 
 SECRET = b"a-test-secret-that-is-long-enough"
 CONTACTS = st.integers(min_value=0, max_value=2**63)
@@ -74,3 +80,42 @@ def test_a_damaged_token_is_refused(pair):
 def test_a_token_made_under_another_secret_is_refused(contact, issue, other):
     if other != SECRET:
         assert read_token(SECRET, make_token(other, contact, issue)) is None
+
+
+# -- return-path tokens: the same promises, in any letter case ---------------------
+
+B32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+@given(contact=st.integers(min_value=0, max_value=2**63 - 1), issue=ISSUES)
+def test_a_return_token_reads_back_in_any_case(contact, issue):
+    token = make_return_token(SECRET, contact, issue)
+    assert len(token) <= MAX_RETURN_TOKEN
+    for spelling in (token, token.upper(), token.swapcase()):
+        found = read_return_token(SECRET, spelling)
+        assert found is not None and found.contact_id == contact and found.names(issue)
+
+
+@given(token=st.text(B32 + B32.upper() + "=.", min_size=20, max_size=40))
+def test_made_up_return_tokens_are_never_accepted(token):
+    # Guessing an 80-bit MAC: a chance in 2**80, so any acceptance is a bug.
+    assert read_return_token(SECRET, token) is None
+
+
+@given(
+    contact=st.integers(min_value=0, max_value=2**63 - 1),
+    issue=ISSUES,
+    at=st.integers(min_value=0, max_value=40),
+    char=st.sampled_from([*B32, "8", "=", "."]),
+    edit=st.sampled_from(["replace", "insert", "delete"]),
+)
+def test_a_damaged_return_token_is_refused(contact, issue, at, char, edit):
+    token = make_return_token(SECRET, contact, issue)
+    at = min(at, len(token))
+    changed = {
+        "replace": token[:at] + char + token[at + 1 :],
+        "insert": token[:at] + char + token[at:],
+        "delete": token[:at] + token[at + 1 :],
+    }[edit]
+    assert read_return_token(SECRET, changed) is None or changed.lower() == token
+    assert read_token(SECRET, token) is None  # never an unsubscribe token

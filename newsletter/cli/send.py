@@ -108,10 +108,11 @@ def send(
         db = readonly_db(env.db_path)
         p = plan(db, prep, retry_failed, retry_uncertain)
         _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain)
-        address, data = sample(db, prep)
+        address, mail_from, data = sample(db, prep)
         click.echo(
-            f"Dry run: nothing written or sent. Sample message to {address}, {len(data):,} bytes:\n"
+            f"Dry run: nothing written or sent. Sample message to {address}, {len(data):,} bytes:"
         )
+        click.echo(f"Envelope sender (MAIL FROM, where bounces go): {mail_from}\n")
         click.echo(data.decode("ascii").replace("\r\n", "\n"))
         return
     _deliver(env, prep, yes, retry_failed, retry_uncertain)
@@ -259,7 +260,7 @@ def senders(env: Env) -> None:
 @click.option("--sender", "sender_name", metavar="NAME", help="Only this sender's deliveries.")
 @pass_env
 def status(env: Env, issue_id: str, sender_name: str | None) -> None:
-    """Show an issue's deliveries: counts per status, then failures with reasons.
+    """Show an issue's deliveries, failures with reasons, and what came back since.
 
     Example: newsletter status 2026-Q4
     """
@@ -267,10 +268,10 @@ def status(env: Env, issue_id: str, sender_name: str | None) -> None:
 
     env.issue_dir(issue_id, must_exist=False)
     found = delivery_status(env.db, issue_id, sender_name)
-    if not found:
+    if not found.senders:
         click.echo(f"issues/{issue_id}: no deliveries recorded yet.")
         return
-    for each in found:
+    for each in found.senders:
         click.echo(f"issues/{issue_id} via {each.sender}: {each.total:,} recipients")
         for st, n in each.counts:
             if n or st in ("queued", "sent", "failed", "uncertain"):
@@ -281,6 +282,17 @@ def status(env: Env, issue_id: str, sender_name: str | None) -> None:
                 f"  {row.status}: {row.email or '(erased)'} (contact {row.contact_id}, "
                 f"{row.attempts} attempt{'s' * (row.attempts != 1)}): {reason}"
             )
+    s = found.since
+    click.echo("Since the send (contacts):")
+    for label, n in (
+        ("delivered", s.delivered),
+        ("rejected at send", s.rejected),
+        ("hard bounces", s.hard),
+        ("soft bounces", s.soft),
+        ("complaints", s.complaints),
+        ("unsubscribed", s.unsubscribed),
+    ):
+        click.echo(f"  {label:<17}{n:>9,}")
 
 
 COMMANDS = {"send": send, "senders": senders, "status": status}

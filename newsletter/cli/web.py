@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +149,7 @@ def _check_listen(host: str, port: int) -> None:
 @click.option(
     "--match-address",
     is_flag=True,
-    help="Apply a bounce that quotes no Message-ID of ours to the contact it names.",
+    help="Apply a bounce with no Message-ID or signed return path of ours to the contact it names.",
 )
 @pass_env
 def bounces(env: Env, path: Path, match_address: bool) -> None:
@@ -158,7 +157,7 @@ def bounces(env: Env, path: Path, match_address: bool) -> None:
 
     Example: newsletter bounces ~/Maildir/.bounces
     """
-    from newsletter.returns import process
+    from newsletter.returns import Summary, process
 
     if not env.db_path.is_file():
         # Run from the wrong folder, it would make an empty database and call every
@@ -167,36 +166,13 @@ def bounces(env: Env, path: Path, match_address: bool) -> None:
             f"{env.db_path}: no contacts database here. Run it in the project folder, "
             "or pass --root or --db."
         )
-    kinds: Counter[str] = Counter()
-    changed = 0
-    for outcome in process(env.db, path, match_address=match_address):
+    summary = Summary()
+    for outcome in process(
+        env.db, path, match_address=match_address, return_path=env.settings.send.return_path
+    ):
         click.echo(str(outcome))
-        kinds[outcome.kind] += 1
-        changed += outcome.changed
-    labels = {
-        "hard": "hard bounce",
-        "soft": "soft bounce",
-        "complaint": "complaint",
-        "auto-reply": "auto-reply",
-        "unsubscribe": "unsubscribe request",
-    }
-    parts = [
-        plural(kinds[k], label).replace("replys", "replies")
-        for k, label in labels.items()
-        if kinds[k]
-    ]
-    if kinds["unapplied"]:
-        parts.append(f"{kinds['unapplied']} left unapplied")
-    other = sum(n for k, n in kinds.items() if k not in labels and k not in ("seen", "unapplied"))
-    if other:
-        parts.append(f"{other} other")
-    if kinds["seen"]:
-        parts.append(f"{kinds['seen']} already processed")
-    total = sum(kinds.values())
-    click.echo(
-        f"{plural(total, 'message')}: {', '.join(parts) or 'none'}; "
-        f"{plural(changed, 'contact')} changed."
-    )
+        summary.add(outcome)
+    click.echo(str(summary))
 
 
 COMMANDS = {"preview": preview, "archive": archive, "serve": serve, "bounces": bounces}

@@ -1,6 +1,6 @@
 """What comes back: bounces and delivery reports, and the one-click unsubscribe app."""
 
-from newsletter.returns.bounces import Outcome, process
+from newsletter.returns.bounces import Outcome, Summary, process
 from newsletter.returns.webapp import app_from_env, create_app
 
-__all__ = ["Outcome", "app_from_env", "create_app", "process"]
+__all__ = ["Outcome", "Summary", "app_from_env", "create_app", "process"]

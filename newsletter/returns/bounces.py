@@ -1,14 +1,27 @@
 """Process returned mail: bounces retire addresses, complaints unsubscribe; the rest is noted.
 
-Each message is read by ``newsletter.dsn`` and mapped to its recipient through
-the original Message-ID in the delivery ledger (``newsletter.ledger``): that
-says exactly which contact and which issue, even when the report names a
-forwarding address. An address alone proves nothing: anyone can send three
-lines with ``X-Failed-Recipients: someone@...`` and retire that contact. So a
-report that quotes no Message-ID of ours is reported and left unapplied (and
-not remembered, so a later run can apply it); only with ``match_address`` does
-it fall back to the address it names, and then only for a contact the ledger
-says we mailed, so backscatter for strangers changes nothing even then.
+Each message is read by ``returns.dsn`` and tied to the delivery it is about,
+in this order:
+
+1. **by signed return path**: with ``return_path = "bounces+{token}@..."`` every
+   message went out with its own envelope sender, whose token (``tokens``)
+   names the contact and the issue. It is looked for where the returned
+   message was delivered (``Bounce.envelope_to``), then anywhere the report
+   quotes our return path (an ARF report's Original-Mail-From, a quoted
+   Return-Path). A token that does not verify (forged, damaged, or signed
+   under another secret) is reported and left unapplied.
+2. **by Message-ID**: the original Message-ID in the delivery ledger, which
+   names the contact and the issue even when the report names a forwarding
+   address.
+3. An address alone proves nothing: anyone can send three lines with
+   ``X-Failed-Recipients: someone@...`` and retire that contact. So such a
+   report is reported and left unapplied (and not remembered, so a later run
+   can apply it); only with ``match_address`` does it fall back to the address
+   it names, and then only for a contact the ledger says we mailed, so
+   backscatter for strangers changes nothing even then.
+
+A complaint (a feedback report) unsubscribes the contact and puts the address
+on the suppression list, so no import, sync or later edit ever mails them again.
 
 A hard bounce marks the contact bounced at once. A soft bounce is remembered
 per contact and issue; the contact is marked bounced when the last
@@ -20,17 +33,21 @@ be parsed, or is left unapplied, is not kept, so the next run looks at it again.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import hashlib
 import mailbox
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter import tokens
 from newsletter.errors import NewsletterError
 from newsletter.files import NotRegular, TooLarge, read_regular, what_is
+from newsletter.models import Contact, plural
 from newsletter.returns.dsn import Bounce, classify
 from newsletter.store import Database, bounces, contacts, ledger, writing
 
@@ -38,19 +55,56 @@ SOFT_LIMIT = 3
 # A Maildir file over this is not a bounce (those are a few KB, a quoted message at
 # most a few MB); it is skipped with one line instead of read whole into memory.
 MAX_MESSAGE = 32 * 1024 * 1024
-UNAPPLIED = "unapplied"  # Outcome.kind of a bounce tied to us by nothing but an address
-MATCHED_BY_ADDRESS = "no Message-ID; matched by address"
+# What each kind of message is called in the output and its summary, in this order.
+CATEGORIES = {
+    "hard": "hard bounce",
+    "soft": "soft bounce",
+    "complaint": "complaint",
+    "auto-reply": "auto-reply",
+    "delayed": "delivery delay",
+    "delivered": "not a bounce",
+    "other": "not a bounce",
+    "malformed": "unreadable",
+    "unsubscribe": "unsubscribe request",
+}
+UNREADABLE = CATEGORIES["malformed"]
+SEEN = "seen"  # Outcome.category of a message processed before
+BY_TOKEN = "by signed return path"
+BY_MESSAGE_ID = "by Message-ID"
+BY_ADDRESS = "by address only, no Message-ID or signed return path"
 
 
 @dataclass(frozen=True)
 class Outcome:
     label: str  # where the message is in the mailbox: "message 3" or a Maildir file
-    kind: str  # Bounce.kind, or "seen" when it was processed before
+    category: str  # a CATEGORIES value, or SEEN
     text: str  # what happened, for one line of output
     changed: bool = False  # a contact's status changed
+    unapplied: bool = False  # tied to us by nothing it proves: looked at again next run
+    kind: str = ""  # Bounce.kind as the reader gave it; "" when the message was not read
 
     def __str__(self) -> str:
         return f"{self.label}: {self.text}"
+
+
+@dataclass(frozen=True)
+class Match:
+    """The delivery a returned message is about, and how that was found."""
+
+    contact: Contact
+    issue: str
+    how: str  # BY_TOKEN, BY_MESSAGE_ID or BY_ADDRESS
+
+    def __str__(self) -> str:
+        return f"{self.contact.email} (issue {self.issue}, {self.how})"
+
+
+@dataclass(frozen=True)
+class Miss:
+    """Why no delivery was found; ``hold``: leave it unapplied, to be looked at again."""
+
+    why: str
+    hold: bool = False
 
 
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:")  # a field name and its colon (RFC 5322 2.2)
@@ -58,7 +112,7 @@ _HEADER_LINE = re.compile(rb"[!-9;-~]+:")  # a field name and its colon (RFC 532
 
 def read_mailbox(path: Path) -> Iterator[tuple[str, bytes | str]]:
     """(label, raw bytes) for each message of an mbox file, a Maildir folder or one .eml;
-    (label, why) instead of the bytes for a Maildir entry that is skipped."""
+    (label, what it is) instead of the bytes for a Maildir entry that cannot be read."""
     try:
         if path.is_dir():
             yield from _maildir(path)
@@ -124,137 +178,244 @@ def _maildir(path: Path) -> Iterator[tuple[str, bytes | str]]:
         try:
             yield key, read_regular(file, MAX_MESSAGE)
         except (NotRegular, TooLarge) as exc:
-            yield key, f"skipped: {file.parent.name}/{file.name} {exc.strerror}; move it out"
+            yield key, f"{file.parent.name}/{file.name} {exc.strerror}"
+
+
+_PLURALS = {"auto-reply": "auto-replies", "not a bounce": "not bounces", UNREADABLE: UNREADABLE}
+
+
+@dataclass
+class Summary:
+    """The closing line of a run: each category counted, in CATEGORIES order."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    unapplied: int = 0
+    changed: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.category] += 1
+        self.unapplied += outcome.unapplied
+        self.changed += outcome.changed
+
+    def __str__(self) -> str:
+        parts = []
+        for name in dict.fromkeys(CATEGORIES.values()):
+            if n := self.counts[name]:
+                parts.append(f"{n} {name if n == 1 else _PLURALS.get(name, name + 's')}")
+        if self.unapplied:
+            parts.append(f"{self.unapplied} left unapplied")
+        if self.counts[SEEN]:
+            parts.append(f"{self.counts[SEEN]} already processed")
+        total = sum(self.counts.values())
+        return (
+            f"{plural(total, 'message')}: {', '.join(parts) or 'none'}; "
+            f"{plural(self.changed, 'contact')} changed."
+        )
 
 
 def process(
-    db: Database, path: Path, actor: str | None = None, *, match_address: bool = False
+    db: Database,
+    path: Path,
+    actor: str | None = None,
+    *,
+    match_address: bool = False,
+    return_path: str = "",
 ) -> Iterator[Outcome]:
     """Process each message of the mailbox at ``path``, yielding what was done.
 
-    ``match_address``: a bounce that quotes no Message-ID of ours is applied to
-    the contact its address names; without it, such a bounce is only reported.
+    ``match_address``: a bounce tied to us by nothing but its address is applied
+    to the contact it names; without it, such a bounce is only reported.
+    ``return_path``: the setting; with ``{token}`` in it, bounces are matched by
+    the token of the envelope sender they came back to first.
     """
     secret = _secret()
     for label, data in read_mailbox(path):
         if isinstance(data, str):
-            yield Outcome(label, "skipped", data)
+            yield Outcome(label, UNREADABLE, f"{UNREADABLE}: {data}; skipped, move it out")
             continue
         digest = hashlib.sha256(data).hexdigest()
         if bounces.processed(db, digest):
-            yield Outcome(label, "seen", "already processed; nothing to do")
+            yield Outcome(label, SEEN, "already processed; nothing to do")
             continue
         bounce = classify(data)
-        if bounce.kind == "unsubscribe" and secret is None:
-            # Not marked as processed: it is acted on once the secret is set.
-            why = "skipped: an unsubscribe request, but NEWSLETTER_SECRET is not set"
-            yield Outcome(label, bounce.kind, f"{why}; run again with it")
-            continue
+        category = CATEGORIES.get(bounce.kind, "not a bounce")
         if bounce.kind == "malformed":
             # Not marked as processed: a reader that learns to parse it, or the
             # editor, gets another look next run instead of losing it for good.
-            why = f"skipped: malformed message ({bounce.reason}); not marked as processed"
-            yield Outcome(label, bounce.kind, f"{why}, so the next run reads it again")
+            why = f"{category} ({bounce.reason}): skipped, not marked as processed"
+            yield Outcome(
+                label, category, f"{why}, so the next run reads it again", kind=bounce.kind
+            )
+            continue
+        found = tokens.return_tokens(return_path, _quoted(bounce, data))
+        if secret is None and (found or bounce.kind == "unsubscribe"):
+            # Not marked as processed: it is acted on once the secret is set.
+            what = "a signed return path" if found else "a signed unsubscribe token"
+            why = f"{category}: skipped, {what} but NEWSLETTER_SECRET is not set"
+            yield Outcome(label, category, f"{why}; run again with it", kind=bounce.kind)
             continue
         with writing(db):  # the outcome and the "seen" mark land together
-            text, changed, done = _apply(db, bounce, secret, actor, match_address)
+            text, changed, done = _apply(db, bounce, secret, found, actor, match_address)
             if done:
                 bounces.mark_processed(db, digest, bounce.kind)
-        yield Outcome(label, bounce.kind if done else UNAPPLIED, text, changed)
+        yield Outcome(label, category, text, changed, not done, bounce.kind)
 
 
 def _secret() -> bytes | None:
     try:
         return tokens.secret_from_env()
     except NewsletterError:
-        return None  # only needed for unsubscribe requests, which are then reported
+        return None  # only needed for signed tokens, whose messages are then held back
+
+
+def _quoted(bounce: Bounce, data: bytes) -> str:
+    """Where a return path may be quoted: first the addresses the message was delivered
+    to, then the whole message, its encoded parts decoded (a quoted original in base64)."""
+    texts = [" ".join(bounce.envelope_to), data.decode("latin-1")]
+    try:
+        msg = email.message_from_bytes(data, policy=email.policy.compat32)
+        for part in msg.walk():
+            encoding = (part.get("content-transfer-encoding") or "").strip().lower()
+            if not part.is_multipart() and encoding in ("base64", "quoted-printable"):
+                payload = part.get_payload(decode=True)
+                if isinstance(payload, bytes):
+                    texts.append(payload.decode("latin-1"))
+    except Exception:  # the raw text was searched already; a broken part adds nothing
+        pass
+    return "\n".join(texts)
 
 
 def _apply(
-    db: Database, b: Bounce, secret: bytes | None, actor: str | None, match_address: bool
+    db: Database,
+    b: Bounce,
+    secret: bytes | None,
+    found: list[str],
+    actor: str | None,
+    match_address: bool,
 ) -> tuple[str, bool, bool]:
     """Act on one classified message.
 
     (what happened, whether a status changed, whether the message is done with
     and is remembered as processed).
     """
-    if b.kind == "auto-reply":
-        return f"ignored: auto-reply ({b.reason})", False, True
-    if b.kind == "delivered":
-        return "ignored: a report of successful delivery", False, True
-    if b.kind == "delayed":
-        return f"ignored: delivery delayed, the server is still trying ({b.status})", False, True
-    if b.kind == "other":
-        return f"ignored: {b.reason}", False, True
+    category = CATEGORIES.get(b.kind, "not a bounce")
     if b.kind == "unsubscribe":
         return (*_unsubscribe(db, b.reason, secret, actor), True)
-    found = _recipient(db, b)
-    if isinstance(found, str):
-        return f"skipped: {b.kind} bounce {b.status}, {found}", False, True
-    contact, issue, how = found
-    assert contact.id is not None  # read from contacts.db, so stored
-    if how == MATCHED_BY_ADDRESS and not match_address:
+    match = _recipient(db, b, secret, found)
+    if b.kind not in ("hard", "soft", "complaint"):
+        return (_noted(b, category, match), False, True)
+    status = f" {b.status}" if b.status else ""
+    if isinstance(match, Miss):
+        named = ", ".join(b.recipients) or "no address"
+        if match.hold:
+            return f"{category}{status} for {named}: {match.why}", False, False
+        return f"{category}{status} for {named}: skipped, {match.why}", False, True
+    assert match.contact.id is not None  # read from contacts.db, so stored
+    if match.how == BY_ADDRESS and not match_address:
         return (
-            f"left unapplied: {b.kind} bounce {b.status} for {contact.email} quotes no "
-            "Message-ID of ours (an address alone proves nothing); if it is real, "
-            "run again with --match-address",
+            f"{category}{status} for {match.contact.email} ({BY_ADDRESS}): left unapplied, "
+            "an address alone proves nothing; if it is real, run again with --match-address",
             False,
             False,
         )
     if b.kind == "complaint":
-        return (*_complained(db, contact, issue, f"{b.reason} ({issue}, {how})", actor), True)
-    what = f"{b.kind} bounce {b.status} for {contact.email} (issue {issue}, {how})"
+        return (*_complained(db, match, b.reason, actor), True)
+    what = f"{category}{status} for {match}"
     if b.kind == "hard":
-        return (*_mark(db, contact, issue, what, actor), True)
-    bounces.add_soft(db, contact.id, issue, b.status)
-    streak = bounces.soft_streak(db, contact.id)
+        return (*_mark(db, match, what, actor), True)
+    bounces.add_soft(db, match.contact.id, match.issue, b.status)
+    streak = bounces.soft_streak(db, match.contact.id)
     if streak >= SOFT_LIMIT:
-        return (*_mark(db, contact, issue, f"{what}: {streak} soft bounces in a row", actor), True)
+        return (*_mark(db, match, f"{what}: {streak} soft bounces in a row", actor), True)
     return f"{what}: {streak} of {SOFT_LIMIT} soft bounces in a row", False, True
 
 
-def _mark(
-    db: Database, contact: contacts.Contact, issue: str, what: str, actor: str | None
-) -> tuple[str, bool]:
-    if contacts.mark_bounced(db, contact.email, source=f"bounce:{issue}", actor=actor):
+def _noted(b: Bounce, category: str, match: Match | Miss) -> str:
+    """The line for a message that changes nothing: an auto-reply, a delay, not a bounce."""
+    if b.kind == "delayed":
+        status, done = f" {b.status}" if b.status else "", "ignored, the server is still trying"
+    elif b.kind == "delivered":
+        status, done = "", "ignored (a report of successful delivery)"
+    else:
+        reason = b.reason.removeprefix("not a bounce: ")
+        status, done = "", f"ignored ({reason})" if reason else "ignored"
+    if isinstance(match, Match) and match.how != BY_ADDRESS:
+        return f"{category}{status} for {match}: {done}"
+    return f"{category}{status}: {done}"
+
+
+def _mark(db: Database, match: Match, what: str, actor: str | None) -> tuple[str, bool]:
+    email_ = match.contact.email
+    if contacts.mark_bounced(db, email_, source=f"bounce:{match.issue}", actor=actor):
         return f"{what}: marked bounced", True
-    return f"{what}: already {contact.status}, unchanged", False
+    return f"{what}: already {match.contact.status}, unchanged", False
 
 
-def _complained(
-    db: Database, contact: contacts.Contact, issue: str, what: str, actor: str | None
-) -> tuple[str, bool]:
-    # Gmail and Yahoo want complaints under 0.3 %: one complaint stops all mail to them.
+def _complained(db: Database, match: Match, reason: str, actor: str | None) -> tuple[str, bool]:
+    """Unsubscribed and suppressed: Gmail and Yahoo want complaints under 0.3 %, so one
+    complaint stops all mail to that person, whatever a later list or sync says."""
+    contact, source = match.contact, f"complaint:{match.issue}"
     assert contact.id is not None  # read from contacts.db, so stored
-    what = f"complaint from {contact.email}: {what}"
-    if contacts.unsubscribe(
-        db, contact.id, source=f"complaint:{issue}", actor=actor or "recipient"
-    ):
-        return f"{what}: unsubscribed", True
-    return f"{what}: already {contact.status}, unchanged", False
+    what = f"complaint from {match}, {reason}"
+    actor = actor or "recipient"
+    unsubscribed = contacts.unsubscribe(db, contact.id, source=source, actor=actor)
+    suppressed = contacts.suppress(db, contact, "complaint", source=source, actor=actor)
+    if unsubscribed:
+        return f"{what}: unsubscribed and suppressed", True
+    if suppressed:
+        return f"{what}: already {contact.status}; now suppressed too", True
+    return f"{what}: already {contact.status} and suppressed, unchanged", False
 
 
-def _recipient(db: Database, b: Bounce) -> tuple[contacts.Contact, str, str] | str:
-    """(contact, issue, how it was matched), or why no contact could be found."""
+def _recipient(db: Database, b: Bounce, secret: bytes | None, found: list[str]) -> Match | Miss:
+    """The delivery ``b`` is about: by signed return path, by Message-ID, by address."""
+    if found:
+        return _by_token(db, secret, found)
     for message_id in b.message_ids:
         delivery = ledger.find_message(db, message_id)
         if delivery is not None:
             contact = contacts.get_contact(db, delivery.contact_id)
             if contact is None:
-                return f"contact {delivery.contact_id} no longer exists"
-            return contact, delivery.issue, "by Message-ID"
+                return Miss(f"contact {delivery.contact_id} no longer exists")
+            return Match(contact, delivery.issue, BY_MESSAGE_ID)
     if b.message_ids:
-        return f"Message-ID {b.message_ids[0]} is not in the delivery ledger (not our mail)"
+        return Miss(f"Message-ID {b.message_ids[0]} is not in the delivery ledger (not our mail)")
     for address in b.recipients:
         contact = contacts.get_contact(db, address)
         if contact is None:
             continue
         assert contact.id is not None  # read from contacts.db, so stored
         issue = ledger.latest_issue(db, contact.id)
-        if issue:  # no Message-ID: the latest issue they were sent is the likely one
-            return contact, issue, MATCHED_BY_ADDRESS
+        if issue:  # nothing else to go by: the latest issue they were sent is the likely one
+            return Match(contact, issue, BY_ADDRESS)
     named = ", ".join(b.recipients) or "no address"
-    return f"no Message-ID, and {named} is not a contact the ledger says we mailed"
+    return Miss(f"no Message-ID, and {named} is not a contact the ledger says we mailed")
+
+
+def _by_token(db: Database, secret: bytes | None, found: list[str]) -> Match | Miss:
+    assert secret is not None  # process() holds messages with a token back without it
+    for token in found:
+        delivery = tokens.read_return_token(secret, token)
+        if delivery is None:
+            continue
+        contact = contacts.get_contact(db, delivery.contact_id)
+        if contact is None:
+            return Miss(
+                f"its signed return path names contact {delivery.contact_id}, who no longer exists"
+            )
+        issue = next(
+            (i for i in ledger.issues_of(db, delivery.contact_id) if delivery.names(i)), None
+        )
+        if issue is None:
+            return Miss(
+                f"its signed return path names no issue sent to {contact.email} (a test send?)"
+            )
+        return Match(contact, issue, BY_TOKEN)
+    return Miss(
+        f"left unapplied, the token of its signed return path ({found[0][:40]}) does not verify:"
+        " forged, damaged, or signed under another NEWSLETTER_SECRET",
+        hold=True,
+    )
 
 
 def _unsubscribe(
@@ -263,11 +424,11 @@ def _unsubscribe(
     assert secret is not None  # process() holds requests back without it
     found = tokens.read_token(secret, token)
     if found is None:
-        return "ignored: an unsubscribe request with an invalid token", False
+        return "unsubscribe request with an invalid token: ignored", False
     contact = contacts.get_contact(db, found[0])
     if contact is None:
         return f"unsubscribe request (issue {found[1]}): contact {found[0]} no longer exists", False
-    what = f"unsubscribe request for {contact.email} (issue {found[1]})"
+    what = f"unsubscribe request for {contact.email} (issue {found[1]}, by signed token)"
     source = f"unsubscribe-mail:{found[1]}"
     assert contact.id is not None  # read from contacts.db, so stored
     if contacts.unsubscribe(db, contact.id, source=source, actor=actor or "recipient"):

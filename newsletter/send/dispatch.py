@@ -98,7 +98,7 @@ def _one(prep: Prepared, sender: Sender, job: Job) -> tuple[Result | None, Excep
     except Exception as exc:  # cannot build this one; the others may be fine
         return Result(INVALID, f"cannot build the message: {exc}"), None
     try:
-        result = sender.send(Message(prep.mail_from, email, message_id), data)
+        result = sender.send(Message(prep.envelope_sender(contact_id), email, message_id), data)
     except Exception as exc:  # SenderError: not sent; anything else: we cannot know
         return None, exc
     if not isinstance(result, Result) or result.status not in OUTCOMES:

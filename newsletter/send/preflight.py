@@ -40,7 +40,12 @@ class Prepared:
     composer: Composer
     secret: bytes
     dev_secret: bool  # the outbox rehearsal secret is in use
-    mail_from: str
+    mail_from: str  # the envelope sender, or its template with {token} (a signed return path)
+
+    def envelope_sender(self, contact_id: int) -> str:
+        """MAIL FROM for ``contact_id``'s message: with ``{token}`` in the return path,
+        signed for this contact and issue, so a bounce names its delivery (VERP)."""
+        return tokens.return_address(self.mail_from, self.secret, contact_id, self.issue_id)
 
 
 def check_build(settings: Settings, folder: Path) -> BuildReport:
@@ -136,7 +141,9 @@ def prepare(
     headers.check(issue.subject, f"issues/{issue_id}/issue.toml", "subject")
     headers.check(settings.from_name, settings.where(), "from_name")
     # Addresses as check_address returns them: an internationalised domain in
-    # ASCII (IDNA), since headers and the SMTP envelope are 7-bit.
+    # ASCII (IDNA), since headers and the SMTP envelope are 7-bit. A signed
+    # return path passes as it is written: "{" and "}" are address characters,
+    # and the settings checked where {token} stands and how long it can get.
     from_address = headers.check_address(settings.from_address, settings.where("from_address"))
     domain = from_address.rpartition("@")[2]
     return_path, unsubscribe = (

@@ -14,7 +14,7 @@ from newsletter.send import headers
 from newsletter.send.message import Recipient, new_message_id
 from newsletter.send.preflight import Prepared
 from newsletter.send.senders import Message, Result
-from newsletter.store import Database, ledger
+from newsletter.store import Database, bounces, ledger
 from newsletter.tokens import make_token
 
 TEST_PREFIX = "[TEST] "
@@ -45,15 +45,17 @@ def plan(db: Database, prep: Prepared, retry_failed: bool, retry_uncertain: bool
     )
 
 
-def sample(db: Database, prep: Prepared) -> tuple[str, bytes]:
-    """(address, message) for the first subscribed contact, or a stand-in when there is none."""
+def sample(db: Database, prep: Prepared) -> tuple[str, str, bytes]:
+    """(address, envelope sender, message) for the first subscribed contact, or a stand-in
+    when there is none."""
     row = ledger.first_recipient(db)
     contact_id, email, name = row or (0, f"colleague@{prep.composer.layout.domain}", "")
     address = headers.check_address(email, f"contacts.db: contact {contact_id}")
     headers.check(name, f"contacts.db: contact {contact_id} <{email}>", "name")
     token = make_token(prep.secret, contact_id, prep.issue_id)
     message_id = new_message_id(prep.issue_id, prep.composer.layout.domain)
-    return address, prep.composer.compose(Recipient(address, name, message_id, token))
+    data = prep.composer.compose(Recipient(address, name, message_id, token))
+    return address, prep.envelope_sender(contact_id), data
 
 
 def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Result]]:
@@ -74,7 +76,7 @@ def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Re
             token = make_token(prep.secret, 0, prep.issue_id)
             message_id = new_message_id(f"test.{prep.issue_id}", prep.composer.layout.domain)
             data = prep.composer.compose(Recipient(address, "", message_id, token), TEST_PREFIX)
-            message = Message(prep.mail_from, address, message_id, test=True)
+            message = Message(prep.envelope_sender(0), address, message_id, test=True)
             results.append((address, sender.send(message, data)))
     finally:
         sender.close()
@@ -94,12 +96,21 @@ class SenderStatus:
         return sum(n for _, n in self.counts)
 
 
-def delivery_status(db: Database, issue_id: str, sender: str | None = None) -> list[SenderStatus]:
-    """Each sender's deliveries of ``issue_id`` (only ``sender``'s when given)."""
+@dataclass(frozen=True)
+class IssueStatus:
+    """An issue's deliveries per sender, and what became of them since the send."""
+
+    senders: tuple[SenderStatus, ...]
+    since: bounces.Aftermath
+
+
+def delivery_status(db: Database, issue_id: str, sender: str | None = None) -> IssueStatus:
+    """Each sender's deliveries of ``issue_id`` (only ``sender``'s when given), and the
+    issue's figures since: delivered, rejected, bounced, complaints, unsubscribed."""
     found = []
     for name, counts in ledger.counts(db, issue_id).items():
         if sender and name != sender:
             continue
         problems = ledger.rows(db, issue_id, name, ("failed", "uncertain", "sending"))
         found.append(SenderStatus(name, tuple(counts.items()), tuple(problems)))
-    return found
+    return IssueStatus(tuple(found), bounces.aftermath(db, issue_id, sender))

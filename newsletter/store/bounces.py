@@ -5,6 +5,8 @@ Only hashes and ids are kept: the returned mail itself, with its addresses, is n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlite_utils.migrations import Migrations
 
 from newsletter.store.base import Database, now
@@ -63,3 +65,52 @@ def soft_streak(db: Database, contact_id: int) -> int:
             break
         streak += 1
     return streak
+
+
+@dataclass(frozen=True)
+class Aftermath:
+    """What became of one issue's messages, in contacts (each counted once per figure)."""
+
+    delivered: int  # accepted by the server (a row ``sent``)
+    rejected: int  # refused during the send: a ``failed`` row, or history rejected:ISSUE
+    hard: int  # marked bounced by a bounce report about the issue, not by soft bounces
+    soft: int  # a soft bounce about the issue (soft_bounces)
+    complaints: int  # history complaint:ISSUE
+    unsubscribed: int  # through the issue's link or mail, or by any means once they got it
+
+
+# One statement, one pass per table. An unsubscribe counts when it came through this
+# issue (its link or its mailto) or happened after the contact got the issue; one that
+# a complaint made is counted as the complaint. Timestamps are all store.base.now(),
+# so they compare as text.
+_AFTERMATH = """
+WITH got AS (
+    SELECT contact_id, min(sent_at) AS at FROM deliveries
+    WHERE issue = :issue AND status = 'sent' AND (:sender IS NULL OR sender = :sender)
+    GROUP BY contact_id
+), about AS (
+    SELECT contact_id, field, new, at, source FROM history
+    WHERE source IN ('rejected:' || :issue, 'bounce:' || :issue, 'complaint:' || :issue)
+       OR (field = 'status' AND new = 'unsubscribed' AND source NOT LIKE 'complaint:%')
+)
+SELECT
+    (SELECT count(*) FROM got),
+    (SELECT count(*) FROM (
+        SELECT contact_id FROM deliveries WHERE issue = :issue AND status = 'failed'
+           AND (:sender IS NULL OR sender = :sender)
+        UNION SELECT contact_id FROM about WHERE source = 'rejected:' || :issue)),
+    (SELECT count(DISTINCT contact_id) FROM about WHERE source = 'bounce:' || :issue
+        AND contact_id NOT IN (SELECT contact_id FROM soft_bounces WHERE issue = :issue)),
+    (SELECT count(*) FROM soft_bounces WHERE issue = :issue),
+    (SELECT count(DISTINCT contact_id) FROM about WHERE source = 'complaint:' || :issue),
+    (SELECT count(DISTINCT a.contact_id) FROM about a
+        WHERE a.field = 'status' AND a.new = 'unsubscribed' AND a.source NOT LIKE 'complaint:%'
+        AND (a.source IN ('unsubscribe-link:' || :issue, 'unsubscribe-mail:' || :issue)
+             OR a.at >= (SELECT got.at FROM got WHERE got.contact_id = a.contact_id)))
+"""
+
+
+def aftermath(db: Database, issue: str, sender: str | None = None) -> Aftermath:
+    """The issue's figures since it was sent; the ledger's only for ``sender`` when given."""
+    row = db.execute(_AFTERMATH, {"issue": issue, "sender": sender}).fetchone()
+    return Aftermath(*row)

@@ -99,6 +99,32 @@ def is_suppressed(db: Database, email: str) -> bool:
     return bool(db.execute(sql, [address_hash(email)]).fetchone())
 
 
+def suppress(
+    db: Database,
+    contact: Contact,
+    reason: str,
+    source: str,
+    actor: str | None = None,
+    at: str | None = None,
+) -> bool:
+    """Put a contact's address on the suppression list, with a history row; False when it
+    was on it already.
+
+    The ledger checks the list just before each message, whatever the contact's
+    status says, and an import or a sync never adds a suppressed address again
+    (nor re-subscribes anyone), so nothing brings mail back to them.
+    """
+    with writing(db):
+        at = at or now()
+        added = db.execute(
+            "INSERT OR IGNORE INTO suppression (hash, reason, at) VALUES (?, ?, ?)",
+            [address_hash(contact.email), reason, at],
+        ).rowcount
+        if added and contact.id is not None:
+            record_change(db, contact.id, "suppressed", None, reason, source, actor, at)
+        return bool(added)
+
+
 def history_text(value: object) -> str | None:
     """How a field value is written in the history table."""
     if value is None:

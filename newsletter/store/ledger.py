@@ -217,6 +217,16 @@ def latest_issue(db: Database, contact_id: int) -> str | None:
     return row[0] if row else None
 
 
+def issues_of(db: Database, contact_id: int) -> list[str]:
+    """Every issue this contact has a delivery row for, most recent first."""
+    rows = db.execute(
+        "SELECT issue FROM deliveries WHERE contact_id = ?"
+        " GROUP BY issue ORDER BY max(coalesce(sent_at, queued_at)) DESC, issue",
+        [contact_id],
+    )
+    return [row[0] for row in rows]
+
+
 def sent_since(db: Database, sender: str, since: str) -> list[str]:
     """When this sender's messages were accepted since ``since``, for the hourly cap."""
     sql = "SELECT sent_at FROM deliveries WHERE sender = ? AND sent_at >= ? ORDER BY sent_at"

@@ -18,6 +18,12 @@ A plugin looks like this::
         def open(self) -> None: ...            # raise SenderError when it cannot work at all
         def send(self, message: Message, data: bytes) -> Result: ...
         def close(self) -> None: ...
+
+``message.mail_from`` is that message's envelope sender. With a signed return
+path (``return_path = "bounces+{token}@..."``) it differs from message to
+message, so a sender uses it for each message (SMTP's MAIL FROM; for a service
+that sets its own envelope sender, the address it forwards bounces and
+complaints to), never one address fixed when it opens.
 """
 
 from __future__ import annotations

@@ -1,0 +1,107 @@
+"""newsletter.tokens: unsubscribe and return-path tokens, each for one purpose only."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsletter.tokens import (
+    MAX_LOCAL_PART,
+    MAX_RETURN_TOKEN,
+    make_return_token,
+    make_token,
+    read_return_token,
+    read_token,
+    return_address,
+    return_tokens,
+    template_problem,
+)
+
+SECRET = b"a-test-secret-that-is-long-enough"
+# Made by the unsubscribe code as it was before the return-path tokens came:
+# links like it are in mailboxes already and must keep working.
+MAILED_BEFORE = "NDI6MjAyNi1RNA.ws3UTO2XcSi58n1d94een0trbGn-fRZnlP6Co79sXEY"
+
+
+def test_an_unsubscribe_link_mailed_before_still_works():
+    assert read_token(SECRET, MAILED_BEFORE) == (42, "2026-Q4")
+    assert make_token(SECRET, 42, "2026-Q4") == MAILED_BEFORE
+
+
+def test_a_return_path_token_is_short_lowercase_and_names_its_delivery():
+    token = make_return_token(SECRET, 42, "2026-Q4")
+    assert (len(token), token == token.lower(), token.isalnum()) == (24, True, True)
+    found = read_return_token(SECRET, token)
+    assert found is not None and found.contact_id == 42
+    assert (found.names("2026-Q4"), found.names("2026-Q3")) == (True, False)
+
+
+def test_a_return_path_token_survives_case_folding():
+    token = make_return_token(SECRET, 311, "2026-Q4")
+    assert read_return_token(SECRET, token.upper()) == read_return_token(SECRET, token)
+
+
+def test_the_longest_token_fits_a_local_part():
+    longest = make_return_token(SECRET, 2**63 - 1, "x" * 64)
+    assert len(longest) == MAX_RETURN_TOKEN == 37
+    assert len("bounces+" + longest) <= MAX_LOCAL_PART
+
+
+def test_one_purpose_token_is_never_accepted_as_the_other():
+    unsubscribe = make_token(SECRET, 42, "2026-Q4")
+    back = make_return_token(SECRET, 42, "2026-Q4")
+    assert read_return_token(SECRET, unsubscribe) is None
+    assert read_token(SECRET, back) is None
+    # The same bytes under the other purpose's label do not verify either: the MAC
+    # of a return-path record is not the first 10 bytes of an unsubscribe MAC.
+    assert read_return_token(SECRET, unsubscribe.replace(".", "").lower()[:24]) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda t: t[:-1] + ("a" if t[-1] != "a" else "b"),  # one letter changed
+        lambda t: t[:-1],  # cut short
+        lambda t: t + "a",  # one added
+        lambda t: t.replace(t[5], "8"),  # not base32
+        lambda t: "",
+    ],
+)
+def test_a_damaged_return_path_token_is_refused(damage):
+    assert read_return_token(SECRET, damage(make_return_token(SECRET, 42, "2026-Q4"))) is None
+
+
+def test_a_return_path_token_under_another_secret_is_refused():
+    assert read_return_token(SECRET, make_return_token(b"another secret, 16+", 42, "x")) is None
+
+
+def test_the_envelope_sender_and_finding_its_token_again():
+    template = "bounces+{token}@example.org"
+    address = return_address(template, SECRET, 42, "2026-Q4")
+    token = make_return_token(SECRET, 42, "2026-Q4")
+    assert address == f"bounces+{token}@example.org"
+    assert return_address("news@example.org", SECRET, 42, "2026-Q4") == "news@example.org"
+    text = (
+        f"To: <{address.upper()}>\nReturn-Path: <{address}>\n"
+        f"x: notbounces+{token}@example.org bounces+{token}@example.org.evil"
+    )
+    assert return_tokens(template, text) == [token.upper(), token]
+    assert return_tokens("news@example.org", text) == []
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("bounces+{token}@example.org", None),
+        ("bounces@example.org", None),
+        ("b+{token}{token}@x.org", "has {token} 2 times: put it in once"),
+        ("b+{token}@{token}.org", "has braces after the @: {token} goes in the part before it"),
+        ("b+{TOKEN}@x.org", "has braces other than {token}: only {token} is filled in"),
+        (
+            "b" * 28 + "+{token}@x.org",
+            "would have a local part of up to 66 octets with the 37-character token in it;"
+            " the limit is 64: shorten the part before the @",
+        ),
+    ],
+)
+def test_template_problems(template, problem):
+    assert template_problem(template) == problem
