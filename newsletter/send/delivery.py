@@ -290,6 +290,16 @@ class Run:
             raise
         return senders
 
+    def _keep_under(self, senders: list[Sender]) -> None:
+        """A sender that learned its service's rate when it opened (SES's MaxSendRate:
+        ``max_rate``, messages a second, for all its connections together) lowers the
+        run's own, so messages are not sent only to be throttled and retried."""
+        rates = [getattr(s, "max_rate", 0) or 0 for s in senders]
+        quota = min((float(r) for r in rates if r > 0), default=0.0)
+        if quota and (not self.cfg.rate or quota < self.cfg.rate):
+            self.bucket = TokenBucket(quota)
+            self.notice(f"Sending at most {quota:g} messages a second, the {self.sender} limit.")
+
     def send_all(self, retry_failed: bool, retry_uncertain: bool) -> Tally:
         """Open every connection, then snapshot and send.
 
@@ -301,6 +311,7 @@ class Run:
         started = time.monotonic()
         senders = self._open()
         self.limit = len(senders)
+        self._keep_under(senders)
         workers: list[threading.Thread] = []
         try:
             self._begin(retry_failed, retry_uncertain)

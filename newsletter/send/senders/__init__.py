@@ -1,7 +1,7 @@
 """Senders: plugins that hand one finished message to a mail service.
 
 A sender is a class registered in the ``newsletter.senders`` entry-point
-group; the built-in ``outbox`` and ``smtp`` register there in our own
+group; the built-in ``outbox``, ``smtp`` and ``ses`` register there in our own
 pyproject.toml, exactly as a third-party package would. The class declares
 the options it accepts; it is built with the merged options from
 ``[tool.newsletter.senders.NAME]`` and ``-o KEY=VALUE``, once per connection.
@@ -17,6 +17,10 @@ A plugin looks like this::
         def open(self) -> None: ...            # raise SenderError when it cannot work at all
         def send(self, message: Message, data: bytes) -> Result: ...
         def close(self) -> None: ...
+
+A sender may also set ``max_rate`` (messages a second, all its connections
+together) by the end of ``open()``, when its service states one (SES's
+MaxSendRate): the run then keeps under it, as under ``rate``.
 """
 
 from __future__ import annotations
