@@ -201,9 +201,9 @@ class SESSender:
             answer: dict[str, Any] = getattr(self.client, call)(**params)
             return answer
         except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = _code(exc)
             if code in CREDENTIALS and not code.startswith("AccessDenied"):
-                raise self._credentials(exc) from None
+                raise self._credentials(_reply(exc)) from None
             if code == "NotFoundException":
                 return {}
             return None
@@ -274,12 +274,11 @@ class SESSender:
         raise exc
 
     def _refused(self, exc: Any, message: Message) -> Result:
-        error = exc.response.get("Error", {})
-        code, said = str(error.get("Code", "")), text(str(error.get("Message", "")))
+        code, said = _code(exc), text(str(exc.response.get("Error", {}).get("Message", "")))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        reply = f"SES {code or status}: {said}".strip().rstrip(":")
+        reply = _reply(exc)
         if code in CREDENTIALS:
-            raise self._credentials(exc) from None
+            raise self._credentials(reply) from None
         if code in STOPS:
             raise SenderError(
                 f"{self.label}: {STOPS[code]} ({reply}). Fix it in SES, then run the same "
@@ -300,9 +299,9 @@ class SESSender:
         return Result(PERMANENT if 400 <= status < 500 else UNCERTAIN, reply)
 
     # -- the one-line errors that stop the run --------------------------------------
-    def _credentials(self, exc: Exception) -> SenderError:
+    def _credentials(self, why: str) -> SenderError:
         return SenderError(
-            f"{self.label}: no AWS credentials it accepts ({_one_line(exc)}). Give them "
+            f"{self.label}: no AWS credentials it accepts ({why}). Give them "
             "the standard AWS way (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE "
             "or the 'profile' option, or an instance role), never in the project's files."
         )
@@ -327,7 +326,7 @@ class SESSender:
 
         missing = (aws.NoCredentialsError, aws.PartialCredentialsError)
         if isinstance(exc, missing + (aws.CredentialRetrievalError,)):
-            return self._credentials(exc)
+            return self._credentials(_one_line(exc))
         return SenderError(
             f"{self.label}: cannot use SES ({_one_line(exc)}). Check 'region', "
             "'endpoint_url' and the network."
@@ -341,3 +340,16 @@ class SESSender:
 
 def _one_line(exc: Exception) -> str:
     return shown(text(str(exc)), 200, quote=False)
+
+
+def _code(exc: Any) -> str:
+    """A botocore ClientError's error code: "MessageRejected", "Throttling"..."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _reply(exc: Any) -> str:
+    """SES's answer on one line, as the ledger keeps it: "SES MessageRejected: ..."."""
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    said = shown(text(str(error.get("Message", ""))), 300, quote=False)
+    return f"SES {error.get('Code') or status}: {said}".strip().rstrip(":")
