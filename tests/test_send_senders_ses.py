@@ -381,3 +381,16 @@ def test_without_boto3_the_fix_is_named(ses_ready, monkeypatch):
     )
     listed = cli(ses_ready, "senders")
     assert "ses (newsletter 0.1.0): Send through Amazon SES" in listed.output
+
+
+def test_a_test_copy_goes_through_ses_and_a_dry_run_asks_nothing(ses_ready, moto, ses):
+    moto.verify("focalpoint@example.org")
+    result = cli(ses_ready, "send", "2026-Q4", "--to", "editor@example.org", *ses_args(moto.url))
+    assert result.exit_code == 0, result.output
+    [(source, data)] = moto.sent()
+    assert source == "focalpoint@example.org"
+    assert parse(data)["Subject"].startswith("[TEST] ")
+    assert ledger_rows(ses_ready) == []
+    dry = cli(ses_ready, "send", "2026-Q4", "--dry-run", *ses_args(ses.url))
+    assert dry.exit_code == 0, dry.output
+    assert ses.calls == []
