@@ -104,7 +104,7 @@ def ses_ready(project, monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def _moto_server():
-    pytest.importorskip("moto.server", reason="moto is not installed (test extras)")
+    pytest.importorskip("moto.server", reason="moto or flask-cors is not installed (test extras)")
     with MotoSES() as server:
         yield server
 

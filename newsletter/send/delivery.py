@@ -294,8 +294,11 @@ class Run:
         """A sender that learned its service's rate when it opened (SES's MaxSendRate:
         ``max_rate``, messages a second, for all its connections together) lowers the
         run's own, so messages are not sent only to be throttled and retried."""
-        rates = [getattr(s, "max_rate", 0) or 0 for s in senders]
-        quota = min((float(r) for r in rates if r > 0), default=0.0)
+        rates = [getattr(s, "max_rate", 0) for s in senders]
+        numbers = (
+            float(r) for r in rates if isinstance(r, int | float) and not isinstance(r, bool)
+        )
+        quota = min((r for r in numbers if 0 < r < float("inf")), default=0.0)
         if quota and (not self.cfg.rate or quota < self.cfg.rate):
             self.bucket = TokenBucket(quota)
             self.notice(f"Sending at most {quota:g} messages a second, the {self.sender} limit.")
