@@ -213,8 +213,17 @@ def test_a_rejected_message_fails_alone_and_retires_no_one(ses_ready, ses):
             "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the 'profile' "
             "option, or an instance role), never in the project's files.",
         ),
+        (
+            403,
+            "AccessDeniedException",
+            "User is not authorized to perform ses:SendEmail on resource identity/example.org",
+            "ses (SES eu-west-1): these AWS credentials may not send (SES AccessDeniedException: "
+            "User is not authorized to perform ses:SendEmail on resource identity/example.org). "
+            "Allow them ses:SendEmail on the From identity (and the configuration set), then "
+            "run the same command to continue.",
+        ),
     ],
-    ids=["unverified-from", "paused", "mail-from", "daily-quota", "credentials"],
+    ids=["unverified-from", "paused", "mail-from", "daily-quota", "credentials", "denied"],
 )
 def test_what_would_fail_every_message_stops_the_run_with_one_line(
     ses_ready, ses, status, code, message, expected

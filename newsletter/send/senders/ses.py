@@ -277,6 +277,12 @@ class SESSender:
         code, said = _code(exc), text(str(exc.response.get("Error", {}).get("Message", "")))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         reply = _reply(exc)
+        if code.startswith("AccessDenied"):
+            raise SenderError(
+                f"{self.label}: these AWS credentials may not send ({reply}). Allow them "
+                "ses:SendEmail on the From identity (and the configuration set), then run "
+                "the same command to continue."
+            )
         if code in CREDENTIALS:
             raise self._credentials(reply) from None
         if code in STOPS:
