@@ -24,11 +24,14 @@ from helpers import (
     DEEP_FACTOR,
     SECRET,
     FeedServer,
+    MotoSES,
+    SESStandIn,
     SMTPServer,
     add_contacts,
     built,
     isolate,
     new_project,
+    ses_env,
 )
 from hypothesis import configuration, settings
 
@@ -86,6 +89,38 @@ def smtp_ready(project, monkeypatch):
     built(project, settings="[tool.newsletter.send]\nretry_delay = 0.01\n")
     add_contacts(project, 12)
     return project
+
+
+@pytest.fixture
+def ses_ready(project, monkeypatch, tmp_path):
+    """A built issue, 6 subscribed contacts, the secret and AWS test credentials in the
+    environment, fast retries: for the ses sender."""
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    ses_env(monkeypatch, tmp_path)
+    built(project, settings="[tool.newsletter.send]\nretry_delay = 0.01\n")
+    add_contacts(project, 6)
+    return project
+
+
+@pytest.fixture(scope="session")
+def _moto_server():
+    pytest.importorskip("moto.server", reason="moto or flask-cors is not installed (test extras)")
+    with MotoSES() as server:
+        yield server
+
+
+@pytest.fixture
+def moto(_moto_server):
+    """moto's stand-alone SES on 127.0.0.1, emptied for each test."""
+    _moto_server.reset()
+    return _moto_server
+
+
+@pytest.fixture
+def ses():
+    """The SES stand-in on 127.0.0.1 (helpers.SESStandIn): quotas, throttling, faults."""
+    with SESStandIn() as server:
+        yield server
 
 
 @pytest.fixture

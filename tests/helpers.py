@@ -1087,3 +1087,171 @@ def rsa_key_pem() -> tuple[bytes, object]:
         serialization.NoEncryption(),
     )
     return pem, key.public_key()
+
+
+# -- Amazon SES -----------------------------------------------------------------------------
+
+# Credentials for the local servers only: the ses sender reads them from the standard
+# AWS chain, here the environment (``ses_env``), never from the project.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIDTESTONLY",
+    "AWS_SECRET_ACCESS_KEY": "test-only-secret-key-never-shown",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_EC2_METADATA_DISABLED": "true",  # no instance-role lookup on the network
+}
+
+
+def ses_env(monkeypatch: pytest.MonkeyPatch, home: Path, **values: str | None) -> None:
+    """The AWS chain for a test: AWS_ENV with ``values`` on top (None: unset), no config
+    or credentials file of the developer's (``home`` has none)."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
+    for name, value in {**AWS_ENV, **values}.items():
+        if value is not None:
+            monkeypatch.setenv(name, value)
+
+
+def ses_args(url: str, *extra: str) -> list[str]:
+    """``newsletter send`` options for an SES endpoint on 127.0.0.1."""
+    return ["--sender", "ses", "-o", f"endpoint_url={url}", "-o", "timeout=5", *extra]
+
+
+class MotoSES:
+    """moto's stand-alone server on 127.0.0.1: a local Amazon SES. ``verify`` makes an
+    identity, ``sent()`` reads back the raw messages it kept, over HTTP, as bytes."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+    def __enter__(self) -> MotoSES:
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    def _call(self, path: str, body: bytes | None = None) -> bytes:
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + path, data=body, timeout=10) as answer:
+            return answer.read()
+
+    def reset(self) -> None:
+        self._call("/moto-api/reset", b"")
+
+    def verify(self, identity: str) -> None:
+        import boto3
+
+        client = boto3.client("sesv2", region_name="eu-west-1", endpoint_url=self.url, **_AWS_KEYS)
+        client.create_email_identity(EmailIdentity=identity)
+
+    def sent(self) -> list[tuple[str, bytes]]:
+        """(source, raw bytes) of every raw message moto kept, oldest first."""
+        import json
+
+        state = json.loads(self._call("/moto-api/data.json"))
+        return [(m["source"], m["raw_data"].encode()) for m in state["ses"]["RawMessage"]]
+
+
+_AWS_KEYS = {
+    "aws_access_key_id": AWS_ENV["AWS_ACCESS_KEY_ID"],
+    "aws_secret_access_key": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+}
+
+
+@dataclass
+class SESCall:
+    """One request the SES stand-in got: the operation and its JSON body."""
+
+    operation: str
+    body: dict
+
+
+class SESStandIn:
+    """A tiny SES v2 on 127.0.0.1 for what moto does not simulate: the account's quota
+    (GetAccount), throttling, rejections, a paused account, an answer that never comes.
+
+    ``account`` is GetAccount's answer (None: 404, as moto); ``identities`` the verified
+    ones; ``script[address]`` a list of answers for the next messages to that address,
+    each ``(status, error code, message)``, or ``("hang", seconds)``; ``"*"`` for any
+    address. ``calls`` lists what arrived.
+    """
+
+    def __init__(self) -> None:
+        import json
+
+        self.account: dict | None = None
+        self.identities: set[str] = {"example.org"}
+        self.script: dict[str, list[tuple]] = defaultdict(list)
+        self.calls: list[SESCall] = []
+        self.lock = threading.Lock()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self, status: int, body: dict, code: str = "") -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                if code:
+                    self.send_header("x-amzn-ErrorType", code)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path == "/v2/email/account" and stand_in.account is not None:
+                    with stand_in.lock:
+                        stand_in.calls.append(SESCall("GetAccount", {}))
+                    return self._answer(200, stand_in.account)
+                name = self.path.rpartition("/")[2]
+                if self.path.startswith("/v2/email/identities/"):
+                    if name in stand_in.identities:
+                        return self._answer(200, {"VerificationStatus": "SUCCESS"})
+                    return self._answer(404, {"message": name}, "NotFoundException")
+                self._answer(404, {"message": "not found"})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with stand_in.lock:
+                    stand_in.calls.append(SESCall("SendEmail", body))
+                    to = body["Destination"]["ToAddresses"][0]
+                    queue = stand_in.script.get(to) or stand_in.script.get("*")
+                    step = queue.pop(0) if queue else None
+                if step and step[0] == "hang":
+                    time.sleep(step[1])
+                    self.close_connection = True
+                    return
+                if step:
+                    status, code, message = step
+                    return self._answer(status, {"message": message}, code)
+                self._answer(200, {"MessageId": f"0100-{len(stand_in.calls)}"})
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = _Quiet(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def sends(self) -> list[dict]:
+        return [c.body for c in self.calls if c.operation == "SendEmail"]
+
+    def __enter__(self) -> SESStandIn:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -314,14 +314,14 @@ SMTP_OPTIONS = (
             "",
             ["--sender", "carrier-pigeon"],
             1,
-            "sender 'carrier-pigeon': not installed. Installed senders: outbox, smtp. "
+            "sender 'carrier-pigeon': not installed. Installed senders: outbox, ses, smtp. "
             "List them with: newsletter senders",
         ),
         (
             f'[tool.newsletter.senders.x]\nplugin = "{"p" * 5000}"\n',
             ["--sender", "x"],
             1,
-            f"sender '{'p' * 39}…': not installed. Installed senders: outbox, smtp. "
+            f"sender '{'p' * 39}…': not installed. Installed senders: outbox, ses, smtp. "
             "List them with: newsletter senders",
         ),
         (

@@ -27,7 +27,15 @@ from newsletter.send.dispatch import INVALID, Job, Outcome, close_quietly, work
 from newsletter.send.lock import RENEW, Held, hold, renew
 from newsletter.send.message import id_label
 from newsletter.send.preflight import Prepared
-from newsletter.send.senders import PERMANENT, SENT, TEMPORARY, Result, Sender, SenderError
+from newsletter.send.senders import (
+    PERMANENT,
+    SENT,
+    TEMPORARY,
+    Limits,
+    Result,
+    Sender,
+    SenderError,
+)
 from newsletter.send.throttle import DAY, HOUR, TokenBucket, Window, backoff, strictest
 from newsletter.store import Database, ledger, now
 
@@ -81,7 +89,8 @@ class Run:
         # The settings' limits, and the mail service's own (a provider preset's), whichever
         # is stricter.
         limits = prep.spec.limits
-        self.bucket = TokenBucket(strictest(self.cfg.rate, limits.per_minute / 60))
+        self.rate = strictest(self.cfg.rate, limits.rate)
+        self.bucket = TokenBucket(self.rate)
         self.window = Window(self.cfg.max_per_hour, self._sent_within(HOUR, self.cfg.max_per_hour))
         self.day = Window(limits.per_day, self._sent_within(DAY, limits.per_day), span=DAY)
 
@@ -308,6 +317,16 @@ class Run:
             raise
         return senders
 
+    def _keep_under(self, senders: list[Sender]) -> None:
+        """A sender that learned its service's caps when it opened (SES's MaxSendRate,
+        ``limits.per_second``, for all its connections together) lowers the run's
+        rate, so messages are not sent only to be throttled and retried."""
+        found = (getattr(s, "limits", None) for s in senders)
+        quota = strictest(*(limits.rate for limits in found if isinstance(limits, Limits)))
+        if quota and (not self.rate or quota < self.rate):
+            self.rate, self.bucket = quota, TokenBucket(quota)
+            self.notice(f"Sending at most {quota:g} messages a second, the {self.sender} limit.")
+
     def send_all(self, retry_failed: bool, retry_uncertain: bool) -> Tally:
         """Open every connection, then snapshot and send.
 
@@ -319,6 +338,7 @@ class Run:
         started = time.monotonic()
         senders = self._open()
         self.limit = len(senders)
+        self._keep_under(senders)
         workers: list[threading.Thread] = []
         try:
             self._begin(retry_failed, retry_uncertain)

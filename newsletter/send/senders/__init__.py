@@ -1,7 +1,7 @@
 """Senders: plugins that hand one finished message to a mail service.
 
 A sender is a class registered in the ``newsletter.senders`` entry-point
-group; the built-in ``outbox`` and ``smtp`` register there in our own
+group; the built-in ``outbox``, ``smtp`` and ``ses`` register there in our own
 pyproject.toml, exactly as a third-party package would. The class declares
 the options it accepts; it is built with the merged options from
 ``[tool.newsletter.senders.NAME]`` and ``-o KEY=VALUE``, once per connection.
@@ -24,6 +24,10 @@ path (``return_path = "bounces+{token}@..."``) it differs from message to
 message, so a sender uses it for each message (SMTP's MAIL FROM; for a service
 that sets its own envelope sender, the address it forwards bounces and
 complaints to), never one address fixed when it opens.
+
+``limits`` may also be set (or lowered) by the end of ``open()``, when the
+service states its caps only once asked (SES's MaxSendRate, as ``per_second``):
+the run then keeps under the strictest of its settings and every cap.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from newsletter.config import SenderTable, Settings
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import Message
 from newsletter.schema import Field, Schema, anything, boolean, number, shown, text, whole
+from newsletter.send.throttle import strictest
 
 GROUP = "newsletter.senders"
 SENT, TEMPORARY, PERMANENT, UNCERTAIN = "sent", "temporary", "permanent", "uncertain"
@@ -63,11 +68,18 @@ class Result:
 class Limits:
     """A mail service's own caps (0: none), which the run keeps to on top of its settings.
 
-    A sender instance may have a ``limits`` attribute; a provider preset fills it.
+    A sender instance may have a ``limits`` attribute; a provider preset fills it, or
+    ``open()`` when the service tells its own (SES's MaxSendRate).
     """
 
     per_minute: int = 0
     per_day: int = 0  # in any 24 hours, counting earlier runs
+    per_second: float = 0.0  # all connections together
+
+    @property
+    def rate(self) -> float:
+        """Messages a second the run may send under these caps (0: no cap)."""
+        return strictest(self.per_second, self.per_minute / 60)
 
 
 @dataclass(frozen=True)
