@@ -130,6 +130,11 @@ class Dkim:
     domain: str = ""  # default: the domain of from_address
     key_env: str = ""  # an environment variable holding the PEM key
     key_file: str = ""  # a path outside the project
+    # An Ed25519 signature beside the RSA one (RFC 8463), same domain, its own
+    # selector and key: receivers that know Ed25519 check it, the rest ignore it.
+    ed25519_selector: str = ""
+    ed25519_key_env: str = ""
+    ed25519_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,9 @@ def _dkim() -> Kind:
             Field("domain", _dns_name(), default=""),
             Field("key_env", name, default=""),
             Field("key_file", name, default=""),
+            Field("ed25519_selector", _dns_name(), default=""),
+            Field("ed25519_key_env", name, default=""),
+            Field("ed25519_key_file", name, default=""),
         ),
         assign=_toml,
     )
@@ -193,6 +201,13 @@ def _dkim() -> Kind:
                 "needs exactly one of 'key_env' (an environment variable holding the PEM key) "
                 "or 'key_file' (a path outside the project)",
                 "Set one of them.",
+            )
+        ed25519_keys = bool(v["ed25519_key_env"]) + bool(v["ed25519_key_file"])
+        if ed25519_keys != (1 if v["ed25519_selector"] else 0):
+            raise Invalid(
+                "needs, for an Ed25519 signature, 'ed25519_selector' and exactly one of "
+                "'ed25519_key_env' or 'ed25519_key_file'",
+                "Set the selector and one key, or none of the three.",
             )
         return Dkim(**v)
 

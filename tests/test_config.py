@@ -129,6 +129,26 @@ DKIM_TABLES = {
         f'selector = "{"s" * 64}"\nkey_env = "K"',
         "is not a DNS name: it has an empty part or a part over 63 characters",
     ),
+    # The Ed25519 signature (RFC 8463): a selector and exactly one key, or none of them.
+    "ed25519 key without selector": (
+        'selector = "nl"\nkey_env = "K"\ned25519_key_env = "E"',
+        "needs, for an Ed25519 signature, 'ed25519_selector' and exactly one of "
+        "'ed25519_key_env' or 'ed25519_key_file'. Set the selector and one key, or none of "
+        "the three.",
+    ),
+    "ed25519 selector without key": (
+        'selector = "nl"\nkey_env = "K"\ned25519_selector = "ed"',
+        "needs, for an Ed25519 signature, 'ed25519_selector' and exactly one of",
+    ),
+    "ed25519 both keys": (
+        'selector = "nl"\nkey_env = "K"\ned25519_selector = "ed"\ned25519_key_env = "E"\n'
+        'ed25519_key_file = "/e"',
+        "needs, for an Ed25519 signature, 'ed25519_selector' and exactly one of",
+    ),
+    "ed25519 selector not a DNS name": (
+        'selector = "nl"\nkey_env = "K"\ned25519_selector = "ed; a=rsa"\ned25519_key_env = "E"',
+        "ed25519_selector 'ed; a=rsa' is not a DNS name",
+    ),
 }
 
 
