@@ -152,6 +152,10 @@ class SendSettings:
     durable: bool = True  # fsync every ledger commit (survives power loss, not only crashes)
     return_path: str = ""  # envelope sender; default from_address
     unsubscribe_address: str = ""  # the mailto: in List-Unsubscribe; default from_address
+    # How the DKIM and return-path domains must match from_address's (DMARC,
+    # RFC 7489 3.1): "relaxed" (same organisational domain), "strict" (the same
+    # domain) or "off" (not checked: a provider that aligns the mail itself).
+    dmarc_alignment: str = "relaxed"
     dkim: Dkim | None = None
 
 
@@ -228,6 +232,7 @@ SEND = Schema(
         Field("durable", boolean(), default=True),
         Field("return_path", header_text(line()), default=""),
         Field("unsubscribe_address", header_text(line()), default=""),
+        Field("dmarc_alignment", choice(("relaxed", "strict", "off")), default="relaxed"),
         Field("dkim", _dkim()),
     ),
     assign=_toml,
