@@ -10,7 +10,9 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from publicsuffixlist import PublicSuffixList
 
 from newsletter import tokens
 from newsletter.build.pipeline import input_digest
@@ -23,9 +25,6 @@ from newsletter.send import headers
 from newsletter.send.message import Composer, Layout, id_label
 from newsletter.send.senders import SenderSpec, load_sender
 from newsletter.send.signing import load_signer
-
-if TYPE_CHECKING:
-    from publicsuffixlist import PublicSuffixList
 
 # The outbox never reaches anyone, so a fresh clone can rehearse a send
 # without a secret. Links signed with it are useless to a real server.
@@ -124,8 +123,6 @@ def unsubscribe_base(settings: Settings, delivers: bool) -> str:
 @functools.cache
 def _suffixes() -> PublicSuffixList:
     """The Public Suffix List that ships inside ``publicsuffixlist``: read once, never fetched."""
-    from publicsuffixlist import PublicSuffixList
-
     return PublicSuffixList()
 
 
