@@ -131,6 +131,11 @@ class Dkim:
     domain: str = ""  # default: the domain of from_address
     key_env: str = ""  # an environment variable holding the PEM key
     key_file: str = ""  # a path outside the project
+    # An Ed25519 signature beside the RSA one (RFC 8463), same domain, its own
+    # selector and key: receivers that know Ed25519 check it, the rest ignore it.
+    ed25519_selector: str = ""
+    ed25519_key_env: str = ""
+    ed25519_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,10 @@ class SendSettings:
     durable: bool = True  # fsync every ledger commit (survives power loss, not only crashes)
     return_path: str = ""  # envelope sender (may hold {token}); default from_address
     unsubscribe_address: str = ""  # the mailto: in List-Unsubscribe; default from_address
+    # How the DKIM and return-path domains must match from_address's (DMARC,
+    # RFC 7489 3.1): "relaxed" (same organisational domain), "strict" (the same
+    # domain) or "off" (not checked: a provider that aligns the mail itself).
+    dmarc_alignment: str = "relaxed"
     dkim: Dkim | None = None
 
 
@@ -178,6 +187,9 @@ def _dkim() -> Kind:
             Field("domain", _dns_name(), default=""),
             Field("key_env", name, default=""),
             Field("key_file", name, default=""),
+            Field("ed25519_selector", _dns_name(), default=""),
+            Field("ed25519_key_env", name, default=""),
+            Field("ed25519_key_file", name, default=""),
         ),
         assign=_toml,
     )
@@ -194,6 +206,13 @@ def _dkim() -> Kind:
                 "needs exactly one of 'key_env' (an environment variable holding the PEM key) "
                 "or 'key_file' (a path outside the project)",
                 "Set one of them.",
+            )
+        ed25519_keys = bool(v["ed25519_key_env"]) + bool(v["ed25519_key_file"])
+        if ed25519_keys != (1 if v["ed25519_selector"] else 0):
+            raise Invalid(
+                "needs, for an Ed25519 signature, 'ed25519_selector' and exactly one of "
+                "'ed25519_key_env' or 'ed25519_key_file'",
+                "Set the selector and one key, or none of the three.",
             )
         return Dkim(**v)
 
@@ -232,6 +251,7 @@ SEND = Schema(
         Field("durable", boolean(), default=True),
         Field("return_path", header_text(_return_path()), default=""),
         Field("unsubscribe_address", header_text(line()), default=""),
+        Field("dmarc_alignment", choice(("relaxed", "strict", "off")), default="relaxed"),
         Field("dkim", _dkim()),
     ),
     assign=_toml,

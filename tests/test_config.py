@@ -66,7 +66,8 @@ from newsletter.schema import ranged, shown
             ("[tool.newsletter]", "[tool.newsletter]\nsend = { concurency = 2 }"),
             ":2: [tool.newsletter.send] unknown key 'concurency'. Use one of: sender, "
             "concurrency, rate, max_per_hour, max_attempts, retry_delay, retry_delay_max, "
-            "max_consecutive_failures, durable, return_path, unsubscribe_address, dkim.",
+            "max_consecutive_failures, durable, return_path, unsubscribe_address, dmarc_alignment, "
+            "dkim.",
         ),
         (
             ("[tool.newsletter]", "[tool.newsletter]\nbroken = = 1"),
@@ -129,6 +130,26 @@ DKIM_TABLES = {
         f'selector = "{"s" * 64}"\nkey_env = "K"',
         "is not a DNS name: it has an empty part or a part over 63 characters",
     ),
+    # The Ed25519 signature (RFC 8463): a selector and exactly one key, or none of them.
+    "ed25519 key without selector": (
+        'selector = "nl"\nkey_env = "K"\ned25519_key_env = "E"',
+        "needs, for an Ed25519 signature, 'ed25519_selector' and exactly one of "
+        "'ed25519_key_env' or 'ed25519_key_file'. Set the selector and one key, or none of "
+        "the three.",
+    ),
+    "ed25519 selector without key": (
+        'selector = "nl"\nkey_env = "K"\ned25519_selector = "ed"',
+        "needs, for an Ed25519 signature, 'ed25519_selector' and exactly one of",
+    ),
+    "ed25519 both keys": (
+        'selector = "nl"\nkey_env = "K"\ned25519_selector = "ed"\ned25519_key_env = "E"\n'
+        'ed25519_key_file = "/e"',
+        "needs, for an Ed25519 signature, 'ed25519_selector' and exactly one of",
+    ),
+    "ed25519 selector not a DNS name": (
+        'selector = "nl"\nkey_env = "K"\ned25519_selector = "ed; a=rsa"\ned25519_key_env = "E"',
+        "ed25519_selector 'ed; a=rsa' is not a DNS name",
+    ),
 }
 
 
@@ -147,6 +168,23 @@ def test_an_international_dkim_domain_is_signed_in_ascii(project):
     table = '[tool.newsletter.send.dkim]\nselector = "nl"\ndomain = "exämple.org"\nkey_env = "K"\n'
     path.write_text(path.read_text() + "\n" + table)
     assert load_settings(project).send.dkim == Dkim("nl", "xn--exmple-cua.org", "K", "")
+
+
+@pytest.mark.parametrize("value", ["relaxed", "strict", "off", "loose", "Off"])
+def test_dmarc_alignment_is_relaxed_strict_or_off(project, value):
+    path = project / "pyproject.toml"
+    assert load_settings(project).send.dmarc_alignment == "relaxed"
+    path.write_text(path.read_text() + f'\n[tool.newsletter.send]\ndmarc_alignment = "{value}"\n')
+    if value in ("relaxed", "strict", "off"):
+        assert load_settings(project).send.dmarc_alignment == value
+        return
+    line = len(path.read_text().splitlines())
+    with pytest.raises(NewsletterError) as info:
+        load_settings(project)
+    assert info.value.message == (
+        f"{path}:{line}: [tool.newsletter.send] dmarc_alignment '{value}' is not allowed. "
+        "Use one of: relaxed, strict, off."
+    )
 
 
 def test_send_settings_are_validated(project):
@@ -301,7 +339,7 @@ HOUSE_KEYS = ["name", "from_name", "from_address", "reply_to", "postal_address",
 HOUSE_KEYS += ["language", "sections", "list_id", "sources", "senders", "send"]
 SEND_KEYS = ["sender", "concurrency", "rate", "max_per_hour", "max_attempts", "retry_delay"]
 SEND_KEYS += ["retry_delay_max", "max_consecutive_failures", "durable", "return_path"]
-SEND_KEYS += ["unsubscribe_address", "dkim"]
+SEND_KEYS += ["unsubscribe_address", "dmarc_alignment", "dkim"]
 
 
 @pytest.mark.parametrize("kind", WRONG_TOML)

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers import add_contacts, built, cli, ledger_rows, outbox
 
 from newsletter.build.pipeline import input_digest
 from newsletter.config import load_settings
+from newsletter.errors import NewsletterError
+from newsletter.send.headers import check_address
+from newsletter.send.preflight import check_alignment, organisational_domain
 
 
 def test_refuses_a_missing_failing_or_stale_build(project):
@@ -67,3 +72,191 @@ def test_web_url_is_checked_before_it_goes_in_a_header(
     assert result.exit_code == 1 and "[tool.newsletter] 'web_url'" in result.output
     assert message in result.output and "Traceback" not in result.output
     assert ledger_rows(project) == [] and not outbox(project)
+
+
+# -- DMARC alignment (issue 11, checklist item 20) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "domain,organisational",
+    [
+        ("example.org", "example.org"),
+        ("Mail.Example.ORG.", "example.org"),  # case and a trailing dot
+        ("mail.example.co.uk", "example.co.uk"),  # a suffix of two labels
+        ("a.b.mail.example.co.uk", "example.co.uk"),
+        ("co.uk", "co.uk"),  # a public suffix has none: it stands for itself
+        ("a.b.kawasaki.jp", "a.b.kawasaki.jp"),  # *.kawasaki.jp: b.kawasaki.jp is a suffix
+        ("x.city.kawasaki.jp", "city.kawasaki.jp"),  # !city.kawasaki.jp: the exception
+        ("news.alice.github.io", "alice.github.io"),  # the list's private section counts
+        ("mail.exämple.org", "xn--exmple-cua.org"),  # internationalised: compared in ASCII
+        ("a.b.xn--55qx5d.cn", "b.xn--55qx5d.cn"),  # 公司.cn, written in ASCII
+    ],
+)
+def test_the_organisational_domain_comes_from_the_public_suffix_list(domain, organisational):
+    assert organisational_domain(domain) == organisational
+
+
+ALIGN_FIX = 'or set dmarc_alignment = "off" in [tool.newsletter.send] if your provider aligns the mail for you.'
+FAILS = "every message would fail DMARC (and be refused under p=reject)"
+
+# (from_address, [send.dkim] domain, return_path, dmarc_alignment) -> the one line, or None.
+# {dkim} and {rp} stand for "pyproject.toml:LINE: [tool.newsletter.send...] 'key'".
+ALIGNMENT = {
+    "defaults": ("news@example.org", "", "", "relaxed", None),
+    "subdomains align": ("news@example.org", "mail.example.org", "b@lists.example.org", "", None),
+    "two-label suffix": ("news@mail.example.co.uk", "example.co.uk", "b@x.example.co.uk", "", None),
+    "case, trailing dot": ("news@Example.ORG", "", "bounces@example.org.", "strict", None),
+    "idna": ("news@exämple.org", "mail.exämple.org", "b@EXÄMPLE.org", "", None),
+    "verp placeholder": ("news@example.org", "", "bounces+{token}@example.org", "", None),
+    "off": ("news@example.org", "esp-example.net", "b@esp-example.net", "off", None),
+    "provider dkim domain": (
+        "news@example.org",
+        "esp-example.net",
+        "",
+        "",
+        "{dkim} 'esp-example.net' is not aligned with the From domain example.org: DMARC would "
+        "rest on SPF alone, which fails once a message is forwarded. Sign with a domain under "
+        f"example.org, {ALIGN_FIX}",
+    ),
+    "another domain under the same suffix": (
+        "news@example.co.uk",
+        "other.co.uk",
+        "",
+        "",
+        "{dkim} 'other.co.uk' is not aligned with the From domain example.co.uk: DMARC would rest "
+        "on SPF alone, which fails once a message is forwarded. Sign with a domain under "
+        f"example.co.uk, {ALIGN_FIX}",
+    ),
+    "provider for both": (
+        "news@example.org",
+        "esp-example.net",
+        "bounces@esp-example.net",
+        "relaxed",
+        f"{{dkim}} 'esp-example.net' is not aligned with the From domain example.org: {FAILS}. "
+        f"Sign with a domain under example.org, {ALIGN_FIX}",
+    ),
+    "provider return path, no dkim": (
+        "news@example.org",
+        "",
+        "bounces+{token}@esp-example.net",
+        "",
+        "{rp} 'bounces+{token}@esp-example.net' is at esp-example.net, which is not aligned with "
+        f"the From domain example.org: {FAILS}. Use a return path at a domain under example.org, "
+        f"{ALIGN_FIX}",
+    ),
+    "provider return path, our dkim": (
+        "news@example.org",
+        "example.org",
+        "bounces@esp-example.net",
+        "",
+        "{rp} 'bounces@esp-example.net' is at esp-example.net, which is not aligned with the From "
+        "domain example.org: DMARC would rest on DKIM alone, which fails once a mailing list "
+        f"edits a message. Use a return path at a domain under example.org, {ALIGN_FIX}",
+    ),
+    "private suffix": (
+        "news@alice.github.io",
+        "",
+        "b@bob.github.io",
+        "",
+        "{rp} 'b@bob.github.io' is at bob.github.io, which is not aligned with the From domain "
+        f"alice.github.io: {FAILS}. Use a return path at a domain under alice.github.io, "
+        f"{ALIGN_FIX}",
+    ),
+    "idna, not aligned": (
+        "news@exämple.org",
+        "",
+        "b@example.org",
+        "",
+        "{rp} 'b@example.org' is at example.org, which is not aligned with the From domain "
+        f"xn--exmple-cua.org: {FAILS}. Use a return path at a domain under xn--exmple-cua.org, "
+        f"{ALIGN_FIX}",
+    ),
+    "strict: a subdomain": (
+        "news@example.org",
+        "mail.example.org",
+        "",
+        "strict",
+        "{dkim} 'mail.example.org' is not the From domain example.org (dmarc_alignment is "
+        "strict): DMARC would rest on SPF alone, which fails once a message is forwarded. Sign "
+        'with example.org, or set dmarc_alignment = "relaxed" in [tool.newsletter.send].',
+    ),
+    "strict: another domain": (
+        "news@mail.example.org",
+        "",
+        "b@esp-example.net",
+        "strict",
+        "{rp} 'b@esp-example.net' is at esp-example.net, which is not the From domain "
+        f"mail.example.org (dmarc_alignment is strict): {FAILS}. Use a return path at "
+        f"mail.example.org, {ALIGN_FIX}",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "from_address,dkim_domain,return_path,mode,message", ALIGNMENT.values(), ids=ALIGNMENT
+)
+def test_dmarc_alignment(project, from_address, dkim_domain, return_path, mode, message):
+    path = project / "pyproject.toml"
+    text = path.read_text().replace("focalpoint@example.org", from_address)
+    text += "\n[tool.newsletter.send]\n"
+    text += f'return_path = "{return_path}"\n' if return_path else ""
+    text += f'dmarc_alignment = "{mode}"\n' if mode else ""
+    if dkim_domain:
+        text += f'[tool.newsletter.send.dkim]\nselector = "nl"\ndomain = "{dkim_domain}"\n'
+        text += 'key_env = "DKIM_KEY"\n'
+    path.write_text(text)
+    lines = path.read_text().splitlines()
+    settings = load_settings(project)
+    from_domain = check_address(from_address, "test").rpartition("@")[2]
+    checked_rp = check_address(return_path, "test") if return_path else from_address
+    try:
+        check_alignment(settings, settings.send, from_domain, checked_rp)
+    except NewsletterError as exc:
+        found = exc.message
+    else:
+        found = None
+    if message is not None:
+        line = {
+            k: lines.index(f'{k} = "{v}"') + 1
+            for k, v in (("domain", dkim_domain), ("return_path", return_path))
+            if v
+        }
+        message = message.format(
+            dkim=f"{path}:{line.get('domain')}: [tool.newsletter.send.dkim] 'domain'",
+            rp=f"{path}:{line.get('return_path')}: [tool.newsletter.send] 'return_path'",
+            token="{token}",
+        )
+    assert found == message
+
+
+def test_send_refuses_a_provider_domain_until_alignment_is_off(outbox_ready, monkeypatch):
+    """Issue 11: `send --dry-run` printed d=esp-example.net without a word."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    monkeypatch.setenv("DKIM_KEY", pem.decode())
+    path = outbox_ready / "pyproject.toml"
+    table = '\n[tool.newsletter.send]\nreturn_path = "bounces@esp-example.net"\n'
+    table += '[tool.newsletter.send.dkim]\nselector = "nl"\ndomain = "esp-example.net"\n'
+    path.write_text(path.read_text() + table + 'key_env = "DKIM_KEY"\n')
+    line = len(path.read_text().splitlines()) - 1
+    expected = (
+        f"Error: {path}:{line}: [tool.newsletter.send.dkim] 'domain' 'esp-example.net' is not "
+        f"aligned with the From domain example.org: {FAILS}. Sign with a domain under "
+        f"example.org, {ALIGN_FIX}\n"
+    )
+    for args in (["--dry-run"], ["--yes"]):
+        result = cli(outbox_ready, "send", "2026-Q4", *args)
+        assert (result.exit_code, result.output) == (1, expected)
+    assert ledger_rows(outbox_ready) == [] and not outbox(outbox_ready)
+    # The explicit way out, for a provider that aligns the mail itself.
+    rp = 'return_path = "bounces@esp-example.net"\n'
+    path.write_text(path.read_text().replace(rp, rp + 'dmarc_alignment = "off"\n'))
+    result = cli(outbox_ready, "send", "2026-Q4", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=esp-example.net; s=nl;" in (
+        result.output
+    )
+    result = cli(outbox_ready, "send", "2026-Q4", "--yes")
+    assert result.exit_code == 0 and len(outbox(outbox_ready)) == 5, result.output

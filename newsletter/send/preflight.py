@@ -6,10 +6,13 @@ a connection opened. ``[tool.newsletter.send]`` was validated with the settings.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from publicsuffixlist import PublicSuffixList
 
 from newsletter import tokens
 from newsletter.build.pipeline import input_digest
@@ -122,6 +125,87 @@ def unsubscribe_base(settings: Settings, delivers: bool) -> str:
     return f"{url}/unsubscribe/"
 
 
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The Public Suffix List that ships inside ``publicsuffixlist``: read once, never fetched."""
+    return PublicSuffixList()
+
+
+def _plain(domain: str) -> str:
+    """A domain as DNS compares it: ASCII (IDNA), lower case, no trailing dot."""
+    return domain.rstrip(".").encode("idna").decode("ascii").lower()
+
+
+def organisational_domain(domain: str) -> str:
+    """DMARC's organisational domain (RFC 7489 3.2): the public suffix and one label more.
+
+    ``mail.example.co.uk`` gives ``example.co.uk``. A name that is itself a
+    public suffix (``co.uk``) has none, and stands for itself.
+    """
+    name = _plain(domain)
+    return _suffixes().privatesuffix(name) or name
+
+
+def aligned(from_domain: str, other: str, mode: str) -> bool:
+    """Whether ``other`` is aligned with ``from_domain`` for DMARC (RFC 7489 3.1).
+
+    "strict": the same domain; "relaxed": the same organisational domain; "off": always.
+    """
+    if mode == "off":
+        return True
+    if mode == "strict":
+        return _plain(from_domain) == _plain(other)
+    return organisational_domain(from_domain) == organisational_domain(other)
+
+
+def check_alignment(
+    settings: Settings, config: SendSettings, from_domain: str, return_path: str
+) -> None:
+    """Refuse a DKIM domain or a return path whose domain is not aligned with From's.
+
+    DMARC passes when either one aligns, but each alone breaks somewhere: SPF
+    when a message is forwarded, DKIM when a list server changes it. So each
+    configured domain must align, unless ``dmarc_alignment = "off"`` says the
+    provider aligns the mail itself. Both default to from_address's domain.
+    """
+    mode = config.dmarc_alignment
+    dkim_domain = config.dkim.domain if config.dkim and config.dkim.domain else ""
+    rp_domain = return_path.rpartition("@")[2]  # the local part may hold a VERP {token}
+    dkim_ok = not dkim_domain or aligned(from_domain, dkim_domain, mode)
+    spf_ok = aligned(from_domain, rp_domain, mode)
+    if dkim_ok and spf_ok:
+        return
+    if not dkim_ok:
+        where, value, domain = settings.where("domain", "send.dkim"), dkim_domain, dkim_domain
+        fix, rests = "Sign with", "SPF alone, which fails once a message is forwarded"
+        subject = f"{where} {shown(value)} is"
+    else:
+        where, value, domain = settings.where("return_path", "send"), return_path, rp_domain
+        fix, rests = (
+            "Use a return path at",
+            "DKIM alone, which fails once a mailing list edits a message",
+        )
+        subject = f"{where} {shown(value)} is at {domain}, which is"
+    if not spf_ok and not (config.dkim and dkim_ok):  # nothing we send aligns
+        consequence = "every message would fail DMARC (and be refused under p=reject)"
+    else:
+        consequence = f"DMARC would rest on {rests}"
+    if mode == "strict":
+        what = f"not the From domain {from_domain} (dmarc_alignment is strict)"
+        target = from_domain
+    else:
+        what = f"not aligned with the From domain {from_domain}"
+        target = f"a domain under {organisational_domain(from_domain)}"
+    if aligned(from_domain, domain, "relaxed"):  # strict, and only strict, refused it
+        way_out = 'dmarc_alignment = "relaxed" in [tool.newsletter.send]'
+    else:
+        way_out = (
+            'dmarc_alignment = "off" in [tool.newsletter.send] if your provider aligns the '
+            "mail for you"
+        )
+    raise NewsletterError(f"{subject} {what}: {consequence}. {fix} {target}, or set {way_out}.")
+
+
 def prepare(
     settings: Settings,
     folder: Path,
@@ -153,6 +237,7 @@ def prepare(
             ("unsubscribe_address", config.unsubscribe_address),
         )
     )
+    check_alignment(settings, config, domain, return_path)
     reply_to = settings.reply_to and headers.check_address(
         settings.reply_to, settings.where("reply_to")
     )
