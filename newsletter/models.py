@@ -9,18 +9,195 @@ from pathlib import Path
 
 # An RFC 3463 enhanced status code in a reply or a report: "5.1.1", not "1.5.1.1".
 ENHANCED_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
-# 5.x.x is permanent, but these subjects say nothing about the address: a full
-# mailbox empties (RFC 3463 calls X.2.2 a "persistent transient failure"), a
-# too-big message or a policy/spam block is about our mail, not the reader.
-# They count as soft, so only three issues in a row retire the address.
-NOT_ABOUT_ADDRESS = ("2.2", "3.4", "6.", "7.")
+# Why a message failed, in the reference parser's words (Sisimai's reasons). Only
+# these say the address itself is gone, so only they are hard, whatever the code:
+# a full mailbox empties, a suspended account comes back, a policy or spam block is
+# about our mail and not the reader, so one of those must never retire a focal point.
+HARD_CAUSES = ("userunknown", "hostunknown", "hasmoved", "notaccept")
+# What an enhanced status code (RFC 3463) says by itself, subject.detail then subject.
+STATUS_CAUSES = {
+    "1.0": "userunknown",
+    "1.1": "userunknown",
+    "1.2": "hostunknown",
+    "1.3": "userunknown",
+    "1.4": "filtered",
+    "1.6": "hasmoved",
+    "1.7": "rejected",
+    "1.8": "rejected",
+    "1.10": "notaccept",  # null MX (RFC 7505): the domain takes no mail at all
+    "2.": "filtered",
+    "2.1": "suspend",
+    "2.2": "mailboxfull",
+    "2.3": "exceedlimit",
+    "3.": "systemerror",
+    "3.1": "systemfull",
+    "3.4": "mesgtoobig",
+    "4.": "networkerror",
+    "4.1": "expired",
+    "4.4": "hostunknown",  # unable to route: the domain has no mail server
+    "4.7": "expired",
+    "5.3": "toomanyconn",
+    "6.": "contenterror",
+    "7.": "securityerror",
+    "7.1": "blocked",
+    "7.2": "blocked",
+}
 
 
-def severity(status: str) -> str:
-    """'hard' or 'soft' for a failure status code: the one rule for a bounce report
-    (returns) and for a rejection during the send (send)."""
-    klass, _, subject = status.partition(".")
-    if klass == "5" and not subject.startswith(NOT_ABOUT_ADDRESS):
+def _phrases(*phrases: str) -> re.Pattern[str]:
+    """Phrases matched across any folding: servers wrap their text anywhere
+    ("Mail quota\n    exceeded"). A space is one or more whitespace, " ?" any."""
+    joined = "|".join(p.replace(" ?", r"\s*").replace(" ", r"\s+") for p in phrases)
+    return re.compile(joined, re.I)
+
+
+# Where the wording is specific it outranks the code: "5.1.1 Mailbox full" is a full
+# mailbox. First match wins, in Sisimai's order (a full mailbox before anything else).
+# Learned from Sisimai's lib/sisimai/reason/*.rb and from real bounces.
+CAUSE_PHRASES = (
+    (
+        "mailboxfull",
+        _phrases(
+            r"mailbox (is )?full|full mailbox|mailbox size limit|over ?(the )?(disk )?quota",
+            r"quota (exceeded|violation)|exceed(s|ed|ing) (its|the|their) (mailbox )?"
+            r"(storage|quota|disk space)|insufficient (disk )?(storage|space)|"
+            r"(not enough|no) (storage )?space|mail ?(box|folder) (is )?(full|over)",
+        ),
+    ),
+    (
+        "mesgtoobig",
+        _phrases(r"message (too (big|large)|size exceeds|file too big)|max message size"),
+    ),
+    (
+        "suspend",
+        _phrases(
+            r"(account|mailbox|user) (is |has been )?(currently |temporarily )?"
+            r"(suspended|disabled|deactivated|frozen|inactive|locked)|inactive account|"
+            r"(mailbox|account) (has been )?(de-?activated|disabled)"
+        ),
+    ),
+    ("hasmoved", _phrases(r"has been replaced by|(has|have) moved|no longer (works )?at")),
+    ("norelaying", _phrases(r"relay(ing)? (access )?(denied|not permitted)|unable to relay")),
+    (
+        "userunknown",
+        _phrases(
+            r"(user|recipient|address|mailbox|account) (is )?(unknown|not found|does not exist|"
+            r"doesn't exist)|unknown (user|recipient|address|mailbox|local ?part)|"
+            r"no such (user|mailbox|recipient|address|person|account)|"
+            r"(mailbox|address|account|user) (name )?(is )?(not valid|invalid)|"
+            r"invalid (recipient|mailbox|address|user)|not a valid (user|recipient|mailbox)|"
+            r"no mailbox (here|by that name|found)|mailbox (unavailable|not present)|"
+            r"not our customer|not listed in (the )?(domino )?(public )?directory|"
+            r"does(n't| not) have an? [\w.-]+ account|no longer (valid|active|in use)|"
+            r"bad destination (mailbox )?address|there is no one at this address|"
+            r"unrouteable address|user (doesn't|does not) exist|is not a known user|"
+            r"(account|address) (has been )?(closed|terminated|removed|deleted)",
+        ),
+    ),
+    (
+        "filtered",
+        _phrases(
+            r"refuse[sd]? to (receive|accept)|user rules|recipient preferences|"
+            r"not accepting (any )?mail|resolver\.rst\.notauthorized|blocked by the recipient"
+        ),
+    ),
+    (
+        "hostunknown",
+        _phrases(
+            r"host (or domain name )?(unknown|not found)|unknown host|no such domain|"
+            r"domain (does not|doesn't) exist|domain (is )?not (found|reachable)|unroutable"
+        ),
+    ),
+    (
+        "spamdetected",
+        _phrases(r"spam|unsolicited|bulk e-?mail|content (filter|rejected)|message filtered"),
+    ),
+    (
+        "toomanyconn",
+        _phrases(r"too many (connections|concurrent|smtp sessions|recipients)|rate limit"),
+    ),
+    (
+        "blocked",
+        _phrases(
+            r"block ?list|black ?list|blocked (using|by|from)|banned|rbl|dnsbl|spamhaus|"
+            r"client host rejected|connection refused|reputation"
+        ),
+    ),
+    (
+        "policyviolation",
+        _phrases(r"polic(y|ies)|not permitted|prohibited|moderator|members-only|closed list"),
+    ),
+    (
+        "securityerror",
+        _phrases(r"authenticat(e|ion) (required|failed|failure)|starttls|tls required|dmarc|spf"),
+    ),
+    ("virusdetected", _phrases(r"virus|malware|infected")),
+    (
+        "expired",
+        _phrases(
+            r"(delivery|message) (time )?(expired|timed out)|retry time(out)? (was )?exceeded|"
+            r"too long in (the )?queue|been in the queue too long|"
+            r"could not be delivered (for|within)|connection timed out"
+        ),
+    ),
+    (
+        "networkerror",
+        _phrases(r"mail (forwarding )?loop|routing loop|loop detected|too many hops|no route to"),
+    ),
+    (
+        "systemerror",
+        _phrases(r"(local|system|server) (configuration )?error|temporary local problem"),
+    ),
+    ("notaccept", _phrases(r"(does|will) not accept mail|null ?mx|no mx record")),
+)
+# Every cause a failure may carry: those of the codes and of the wording, "onhold" (a
+# failure nothing explains) and "undefined" (nothing said at all).
+FAILURE_CAUSES = tuple(
+    dict.fromkeys([*STATUS_CAUSES.values(), *(r for r, _ in CAUSE_PHRASES), "onhold", "undefined"])
+)
+# Wording that overrides a code saying the address is gone ("550 5.1.1 Mailbox full"
+# is a full mailbox); other wording there ("5.1.1 ... see our policy") does not.
+OVERRIDE_GONE = ("mailboxfull", "suspend", "norelaying", "blocked", "hasmoved", "notaccept")
+# Wording that says the address is gone overrides a code saying something else only
+# when it is specific; these are too broad ("address rejected: access denied" is a
+# policy as often as a dead address) to overrule a policy or spam code.
+_BROAD = re.compile(r"address rejected|invalid address|mailbox unavailable", re.I)
+
+
+def cause(status: str, text: str = "") -> str:
+    """Sisimai's reason for a status code and the server's wording: userunknown,
+    mailboxfull, filtered... "delivered" for 2.x.x, "undefined" when nothing says."""
+    klass, _, rest = status.partition(".")
+    if klass == "2":
+        return "delivered"
+    subject, _, detail = rest.partition(".")
+    by_code = STATUS_CAUSES.get(f"{subject}.{detail}") or STATUS_CAUSES.get(f"{subject}.", "")
+    for reason, phrase in CAUSE_PHRASES:
+        found = phrase.search(text)
+        if not found:
+            continue
+        if by_code in HARD_CAUSES and reason not in HARD_CAUSES + OVERRIDE_GONE:
+            continue  # "5.1.1 ... policy": the code says more
+        broad = reason == "userunknown" and _BROAD.fullmatch(found.group(0))
+        if by_code and by_code not in HARD_CAUSES and broad:
+            continue  # "5.7.1 ... address rejected": the policy code says more
+        return reason
+    return by_code or "undefined"
+
+
+def severity(status: str, text: str = "") -> str:
+    """'hard' or 'soft' for a failure status code and the server's wording: the one
+    rule for a bounce report (returns) and for a rejection during the send (send).
+
+    Hard only when the address is gone (HARD_CAUSES); nothing said but a permanent
+    code (5.0.0 "failed") is hard too, as RFC 3464 and Sisimai read it."""
+    return grade(cause(status, text), status)
+
+
+def grade(reason: str, status: str) -> str:
+    """'hard' or 'soft' for a cause and its code: a 4.x.x code is always soft (the
+    server will try again), an unexplained 5.x.x hard."""
+    if status.startswith("5") and (reason in HARD_CAUSES or reason == "undefined"):
         return "hard"
     return "soft"
 

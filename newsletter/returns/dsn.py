@@ -18,6 +18,7 @@ import binascii
 import email
 import email.header
 import email.policy
+import logging
 import quopri
 import re
 from collections.abc import Iterator
@@ -25,7 +26,9 @@ from dataclasses import dataclass, replace
 from email.message import Message
 from email.parser import HeaderParser
 
-from newsletter.models import ENHANCED_STATUS, severity
+import flufl.bounce
+
+from newsletter.models import ENHANCED_STATUS, cause, grade, severity
 
 # severity is the shared rule (models); re-exported as the reader of reports names it.
 __all__ = ["Bounce", "classify", "severity"]
@@ -44,14 +47,18 @@ ORIGINAL_TYPES = (
 )
 _ENHANCED = ENHANCED_STATUS
 _SMTP = re.compile(r"(?:^|[:(\s#])([45])\d\d(?=[\s:-])", re.M)
+# Exchange writes "dda:SMTP=ann@example.org"; the address pattern takes "SMTP=" in.
+_PREFIX = re.compile(r"^(smtp|rfc822)[=:;]", re.I)
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _MSGID = re.compile(r"^message-id:\s*<?([^<>\s@]+@[^<>\s]+?)>?(?=\s|$)", re.I | re.M)
 _UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+([\w-]+\.[\w-]+)\s*$", re.I)
-_DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery (sub)?system|mail-daemon", re.I)
+_DAEMON = re.compile(
+    r"mailer-daemon|postmaster|mail delivery (sub)?system|mail-daemon|\bmdaemon@", re.I
+)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered mail|delivery (status notification|failure|has failed)|"
     r"failure notice|mail delivery failed|returned mail|delivery notification|"
-    r"could not be delivered|non remis|unzustellbar|no entregado",
+    r"could not be delivered|non remis|unzustellbar|no entregado|non-?delivery",
     re.I,
 )
 _REPLY = re.compile(r"\s*(re|fwd?|aw|wg|sv|tr|rv)\s*:", re.I)
@@ -129,9 +136,74 @@ def classify(data: bytes) -> Bounce:
         msg = email.message_from_bytes(data, policy=email.policy.compat32)
         if not msg.keys() or not any(k.lower() in ("from", "subject", "date") for k in msg.keys()):
             return Bounce("malformed", reason="no mail headers")
-        return replace(_classify(msg), envelope_to=_envelope_to(msg))
+        found = _classify(msg)
+        if (_unread(found) or _loose(msg, found)) and _looks_like_bounce(msg):
+            found = _second_opinion(msg, found)
+        return replace(found, envelope_to=_envelope_to(msg))
     except Exception as exc:  # one broken message must not stop the run
         return Bounce("malformed", reason=f"{type(exc).__name__}: {exc}"[:120])
+
+
+def _unread(found: Bounce) -> bool:
+    """Our reader found no one to blame, or nothing at all."""
+    failure = found.kind in ("hard", "soft", "delayed")
+    return found.kind in ("other", "malformed") or (failure and not found.recipients)
+
+
+def _loose(msg: Message, found: Bounce) -> bool:
+    """Several addresses read from a bounce's free text (not a delivery report's
+    fields): some may be the list's or a quoted one's, so the second opinion narrows."""
+    report = any(p.get_content_type() in REPORT_TYPES for p in msg.walk())
+    return len(found.recipients) > 1 and not report
+
+
+def _looks_like_bounce(msg: Message) -> bool:
+    """Only a message that says it is a bounce gets a second opinion: flufl.bounce's
+    generic detectors would find "failed" addresses in ordinary mail too."""
+    subject = _header(msg, "subject")
+    senders = f"{_header(msg, 'from')} {msg.get_unixfrom() or ''} {_header(msg, 'sender')}"
+    return bool(
+        _DAEMON.search(senders)
+        or (not _REPLY.match(subject) and _BOUNCE_SUBJECT.search(subject))
+        or _header(msg, "return-path") in ("<>", "<MAILER-DAEMON>")
+        or msg.get("x-failed-recipients")
+        or msg.get_content_type() == "multipart/report"
+    )
+
+
+def _second_opinion(msg: Message, ours: Bounce) -> Bounce:
+    """flufl.bounce (Mailman's detector) on a bounce we could not read. It names the
+    addresses only, as temporary or permanent: what is hard and what soft stays ours
+    (a code or specific words), and without them a permanent failure is soft, so one
+    unexplained rejection never retires a focal point."""
+    log = logging.getLogger("flufl.bounce")
+    quiet, log.disabled = log.disabled, True  # it logs a traceback for each broken message
+    try:
+        temporary, permanent = flufl.bounce.all_failures(msg)
+    except Exception:  # its detectors raise on some broken mail; ours already did its best
+        return ours
+    finally:
+        log.disabled = quiet
+    named = [_text(a, "utf-8") if isinstance(a, bytes) else str(a) for a in permanent or temporary]
+    found = (a.strip().strip("<>") for a in named)
+    recipients = tuple(sorted(dict.fromkeys(a for a in found if _ADDRESS.fullmatch(a))))
+    if not recipients:
+        return ours
+    failure = ours.kind in ("hard", "soft", "delayed")
+    if failure and ours.recipients:  # ours found several: keep those flufl confirms, if any
+        confirmed = {a.lower() for a in recipients}
+        narrowed = tuple(a for a in ours.recipients if a.lower() in confirmed)
+        return replace(ours, recipients=narrowed or ours.recipients)
+    note = "read by flufl.bounce" + (f": {ours.reason}" if ours.reason else "")
+    if failure:  # ours read the code, flufl the address
+        kind = ours.kind if permanent or ours.kind != "hard" else "soft"
+        return replace(ours, kind=kind, recipients=recipients, reason=note[:120])
+    if not permanent:
+        return Bounce("delayed", "4.0.0", recipients, ours.message_ids, note[:120], cause="expired")
+    why = cause("5.0.0", _body_text(msg))
+    why = why if why != "undefined" else "onhold"  # failed, but nothing says why
+    kind = grade(why, "5.0.0")
+    return Bounce(kind, "5.0.0", recipients, ours.message_ids, note[:120], cause=why)
 
 
 def _classify(msg: Message) -> Bounce:
@@ -147,6 +219,8 @@ def _classify(msg: Message) -> Bounce:
     if report is not None:
         return _from_report(report, ids)
     sender = _header(msg, "from")
+    # Who the bounce is from and to: never the address that failed.
+    own = " ".join([sender, _header(msg, "to"), *_envelope_to(msg)])
     text = _body_text(msg)
     failed = [a for v in msg.get_all("x-failed-recipients") or [] for a in _ADDRESS.findall(str(v))]
     # A person's reply ("Re: Undeliverable ...", or one that mentions a permanent
@@ -166,24 +240,25 @@ def _classify(msg: Message) -> Bounce:
     if bounce_subject and not auto_header and auto_subject:
         bounce_subject = bounce_subject if bounce_subject.start() < auto_subject.start() else None
     if _DAEMON.search(sender) or failed or bounce_subject:
-        return _text_bounce(subject, text, failed, sender, ids)
+        return _text_bounce(subject, text, failed, own, ids)
     # Auto-replies come before the body's wording: "this mailbox is no longer
     # monitored, your message could not be delivered" from a person's
     # out-of-office, sent with a null return path, is still not a bounce.
     auto = (_header(msg, "auto-submitted") or "no").lower()
     if auto != "no" or auto_header or auto_subject:
-        return Bounce("auto-reply", message_ids=ids, reason=subject[:80] or "auto-reply")
+        reason = subject[:80] or "auto-reply"
+        return Bounce("auto-reply", message_ids=ids, reason=reason, cause="vacation")
     if _BODY_MARKERS.search(text) and _header(msg, "return-path") == "<>" and not reply:
-        return _text_bounce(subject, text, failed, sender, ids)
+        return _text_bounce(subject, text, failed, own, ids)
     return Bounce("other", message_ids=ids, reason=f"not a bounce: {subject[:60]!r}")
 
 
 def _text_bounce(
-    subject: str, text: str, failed: list[str], sender: str, ids: tuple[str, ...]
+    subject: str, text: str, failed: list[str], own: str, ids: tuple[str, ...]
 ) -> Bounce:
     if _DELAY_SUBJECT.search(subject) and not failed:
-        return Bounce("delayed", "4.0.0", message_ids=ids, reason="delivery delayed")
-    return _from_text(text, failed, sender, ids)
+        return Bounce("delayed", "4.0.0", (), ids, "delivery delayed", cause="expired")
+    return _from_text(text, failed, own, ids)
 
 
 def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
@@ -198,7 +273,9 @@ def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
         diagnostic = _unfold(block.get("diagnostic-code") or "").partition(";")[2].strip()
         status = _status(block.get("status") or "", diagnostic, action)
         recipient = ""
-        for field in ("final-recipient", "original-recipient", "x-actual-recipient"):
+        # The address as we sent it first (RFC 3464 Original-Recipient): that is the
+        # contact's, where Final-Recipient may be what an alias or forward made of it.
+        for field in ("original-recipient", "final-recipient", "x-actual-recipient"):
             match = _ADDRESS.search((block.get(field) or "").partition(";")[2])
             if match:
                 recipient = recipient or match.group(0)
@@ -212,12 +289,15 @@ def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
     rank, status, _, diagnostic = found[0]
     recipients = tuple(dict.fromkeys(f[2] for f in found if f[2] and f[0] == rank))
     if rank == 0:
-        return Bounce("delivered", status, recipients, ids, "a success report")
+        return Bounce("delivered", status, recipients, ids, "a success report", cause="delivered")
+    why = cause(status, diagnostic)
     if rank == 1:
-        return Bounce("delayed", status, recipients, ids, diagnostic[:120] or "delivery delayed")
+        reason = diagnostic[:120] or "delivery delayed"
+        return Bounce("delayed", status, recipients, ids, reason, cause=why)
     if not status.startswith(("4", "5")):
         status = "5.0.0"  # "failed" with no usable code: RFC 3464 says failed is permanent
-    return Bounce(severity(status), status, recipients, ids, diagnostic[:120])
+        why = cause(status, diagnostic)
+    return Bounce(grade(why, status), status, recipients, ids, diagnostic[:120], cause=why)
 
 
 def _from_feedback(report: Message, ids: tuple[str, ...]) -> Bounce:
@@ -236,7 +316,8 @@ def _from_feedback(report: Message, ids: tuple[str, ...]) -> Bounce:
     reason = f"feedback report: {kind}"
     if agent := fields.get("user-agent"):
         reason += f" from {agent}"
-    return Bounce("complaint", "", tuple(dict.fromkeys(recipients)), ids, reason[:120])
+    recipients = list(dict.fromkeys(recipients))
+    return Bounce("complaint", "", tuple(recipients), ids, reason[:120], cause="feedback")
 
 
 def _envelope_to(msg: Message) -> tuple[str, ...]:
@@ -279,7 +360,7 @@ def _refine(status: str, text: str) -> str:
     return status
 
 
-def _from_text(text: str, failed: list[str], sender: str, ids: tuple[str, ...]) -> Bounce:
+def _from_text(text: str, failed: list[str], ours: str, ids: tuple[str, ...]) -> Bounce:
     """Exim, qmail and plain-text bounces: read the part before the returned copy."""
     marker = _COPY_MARKERS.search(text)
     diagnostic = text[: marker.start()] if marker else text
@@ -299,17 +380,18 @@ def _from_text(text: str, failed: list[str], sender: str, ids: tuple[str, ...]) 
     recipients += re.findall(r"^\s{2,}(\S+@[\w.-]+)\s*$", diagnostic, re.M)  # Exim
     if not recipients:
         recipients = _ADDRESS.findall(diagnostic)
-    own = {a.lower() for a in _ADDRESS.findall(sender)}
+    own = {a.lower() for a in _ADDRESS.findall(ours)}
     recipients = [
         r
-        for r in dict.fromkeys(a.strip("<>.,;:") for a in recipients)
+        for r in dict.fromkeys(_PREFIX.sub("", a.strip("<>.,;:")) for a in recipients)
         if r.lower() not in own and not _DAEMON.search(r)
     ]
     if not status:
         return Bounce("other", "", tuple(recipients), ids, "a bounce with no status or reason")
     start = diagnostic.rfind("\n", 0, found.start()) + 1 if found else 0
     line = diagnostic[start:].split("\n", 1)[0].strip()
-    return Bounce(severity(status), status, tuple(recipients), ids, line[:120])
+    why = cause(status, diagnostic)
+    return Bounce(grade(why, status), status, tuple(recipients), ids, line[:120], cause=why)
 
 
 def _original_ids(msg: Message) -> tuple[str, ...]:
