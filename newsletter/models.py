@@ -110,7 +110,7 @@ CAUSE_PHRASES = (
     ),
     (
         "spamdetected",
-        _phrases(r"spam|unsolicited|bulk e-?mail|content (filter|rejected)|message filtered"),
+        _phrases(r"\bspam\b|unsolicited|bulk e-?mail|content (filter|rejected)|message filtered"),
     ),
     (
         "toomanyconn",
