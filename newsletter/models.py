@@ -44,7 +44,7 @@ STATUS_CAUSES = {
 }
 
 
-def _phrases(*phrases: str) -> re.Pattern[str]:
+def phrases(*phrases: str) -> re.Pattern[str]:
     """Phrases matched across any folding: servers wrap their text anywhere
     ("Mail quota\n    exceeded"). A space is one or more whitespace, " ?" any."""
     joined = "|".join(p.replace(" ?", r"\s*").replace(" ", r"\s+") for p in phrases)
@@ -57,7 +57,7 @@ def _phrases(*phrases: str) -> re.Pattern[str]:
 CAUSE_PHRASES = (
     (
         "mailboxfull",
-        _phrases(
+        phrases(
             r"mailbox (is )?full|full mailbox|mailbox size limit|over ?(the )?(disk )?quota",
             r"quota (exceeded|violation)|exceed(s|ed|ing) (its|the|their) (mailbox )?"
             r"(storage|quota|disk space)|insufficient (disk )?(storage|space)|"
@@ -66,21 +66,31 @@ CAUSE_PHRASES = (
     ),
     (
         "mesgtoobig",
-        _phrases(r"message (too (big|large)|size exceeds|file too big)|max message size"),
+        phrases(r"message (too (big|large)|size exceeds|file too big)|max message size"),
     ),
     (
         "suspend",
-        _phrases(
+        phrases(
             r"(account|mailbox|user) (is |has been )?(currently |temporarily )?"
-            r"(suspended|disabled|deactivated|frozen|inactive|locked)|inactive account|"
+            r"(suspended|disabled|deactivated|frozen|inactive|locked|blocked)|inactive account|"
             r"(mailbox|account) (has been )?(de-?activated|disabled)"
         ),
     ),
-    ("hasmoved", _phrases(r"has been replaced by|(has|have) moved|no longer (works )?at")),
-    ("norelaying", _phrases(r"relay(ing)? (access )?(denied|not permitted)|unable to relay")),
+    (
+        "hasmoved",
+        phrases(r"has been replaced by|(user|recipient|mailbox|address) has moved|no longer at"),
+    ),
+    ("norelaying", phrases(r"relay(ing)? (access )?(denied|not permitted)|unable to relay")),
+    (  # about our sender address, not the reader's ("Sender address rejected: Domain not found")
+        "rejected",
+        phrases(
+            r"sender (address )?(rejected|verify failed|is (in my )?black ?list)|invalid sender|"
+            r"domain of sender address|sender (domain|address) (must exist|not found|unknown)"
+        ),
+    ),
     (
         "userunknown",
-        _phrases(
+        phrases(
             r"(user|recipient|address|mailbox|account) (is )?(unknown|not found|does not exist|"
             r"doesn't exist)|unknown (user|recipient|address|mailbox|local ?part)|"
             r"no such (user|mailbox|recipient|address|person|account)|"
@@ -90,51 +100,58 @@ CAUSE_PHRASES = (
             r"not our customer|not listed in (the )?(domino )?(public )?directory|"
             r"does(n't| not) have an? [\w.-]+ account|no longer (valid|active|in use)|"
             r"bad destination (mailbox )?address|there is no one at this address|"
-            r"unrouteable address|user (doesn't|does not) exist|is not a known user|"
-            r"(account|address) (has been )?(closed|terminated|removed|deleted)",
+            r"unrouteable address|(user|recipient) not exist|"
+            r"is not a known user|"
+            r"(account|address) (has been )?(closed|terminated|removed|deleted)|"
+            r"recipient address rejected",
         ),
     ),
     (
         "filtered",
-        _phrases(
+        phrases(
             r"refuse[sd]? to (receive|accept)|user rules|recipient preferences|"
             r"not accepting (any )?mail|resolver\.rst\.notauthorized|blocked by the recipient"
         ),
     ),
     (
         "hostunknown",
-        _phrases(
+        phrases(
             r"host (or domain name )?(unknown|not found)|unknown host|no such domain|"
             r"domain (does not|doesn't) exist|domain (is )?not (found|reachable)|unroutable"
         ),
     ),
     (
         "spamdetected",
-        _phrases(r"\bspam\b|unsolicited|bulk e-?mail|content (filter|rejected)|message filtered"),
+        phrases(r"\bspam\b|unsolicited|bulk e-?mail|content (filter|rejected)|message filtered"),
     ),
     (
         "toomanyconn",
-        _phrases(r"too many (connections|concurrent|smtp sessions|recipients)|rate limit"),
+        phrases(
+            r"too many (connections|concurrent|smtp sessions|recipients)|rate limit|"
+            r"frequency limited"
+        ),
     ),
     (
         "blocked",
-        _phrases(
-            r"block ?list|black ?list|blocked (using|by|from)|banned|rbl|dnsbl|spamhaus|"
-            r"client host rejected|connection refused|reputation"
+        phrases(
+            r"block ?list|black ?list|blocked (using|by|from)|banned|\brbl\b|dnsbl|spamhaus|"
+            r"client host rejected|connection refused|reputation|not accepting connections"
         ),
     ),
     (
         "policyviolation",
-        _phrases(r"polic(y|ies)|not permitted|prohibited|moderator|members-only|closed list"),
+        phrases(r"polic(y|ies)|not permitted|prohibited|moderator|members-only|closed list"),
     ),
     (
         "securityerror",
-        _phrases(r"authenticat(e|ion) (required|failed|failure)|starttls|tls required|dmarc|spf"),
+        phrases(
+            r"authenticat(e|ion) (required|failed|failure)|starttls|tls required|dmarc|\bspf\b"
+        ),
     ),
-    ("virusdetected", _phrases(r"virus|malware|infected")),
+    ("virusdetected", phrases(r"virus|malware|infected")),
     (
         "expired",
-        _phrases(
+        phrases(
             r"(delivery|message) (time )?(expired|timed out)|retry time(out)? (was )?exceeded|"
             r"too long in (the )?queue|been in the queue too long|"
             r"could not be delivered (for|within)|connection timed out"
@@ -142,26 +159,34 @@ CAUSE_PHRASES = (
     ),
     (
         "networkerror",
-        _phrases(r"mail (forwarding )?loop|routing loop|loop detected|too many hops|no route to"),
+        phrases(r"mail (forwarding )?loop|routing loop|loop detected|too many hops|no route to"),
     ),
     (
         "systemerror",
-        _phrases(r"(local|system|server) (configuration )?error|temporary local problem"),
+        phrases(r"(local|system|server) (configuration )?error|temporary local problem"),
     ),
-    ("notaccept", _phrases(r"(does|will) not accept mail|null ?mx|no mx record")),
+    ("notaccept", phrases(r"(does|will) not accept mail|null ?mx|no mx record")),
 )
 # Every cause a failure may carry: those of the codes and of the wording, "onhold" (a
-# failure nothing explains) and "undefined" (nothing said at all).
+# failure only flufl.bounce could read) and "undefined" (nothing says why).
 FAILURE_CAUSES = tuple(
     dict.fromkeys([*STATUS_CAUSES.values(), *(r for r, _ in CAUSE_PHRASES), "onhold", "undefined"])
 )
 # Wording that overrides a code saying the address is gone ("550 5.1.1 Mailbox full"
 # is a full mailbox); other wording there ("5.1.1 ... see our policy") does not.
-OVERRIDE_GONE = ("mailboxfull", "suspend", "norelaying", "blocked", "hasmoved", "notaccept")
+OVERRIDE_GONE = (
+    "mailboxfull",
+    "suspend",
+    "norelaying",
+    "rejected",
+    "blocked",
+    "hasmoved",
+    "notaccept",
+)
 # Wording that says the address is gone overrides a code saying something else only
 # when it is specific; these are too broad ("address rejected: access denied" is a
 # policy as often as a dead address) to overrule a policy or spam code.
-_BROAD = re.compile(r"address rejected|invalid address|mailbox unavailable", re.I)
+_BROAD = phrases(r"recipient address rejected|invalid address|mailbox unavailable")
 
 
 def cause(status: str, text: str = "") -> str:
@@ -189,17 +214,17 @@ def severity(status: str, text: str = "") -> str:
     """'hard' or 'soft' for a failure status code and the server's wording: the one
     rule for a bounce report (returns) and for a rejection during the send (send).
 
-    Hard only when the address is gone (HARD_CAUSES); nothing said but a permanent
-    code (5.0.0 "failed") is hard too, as RFC 3464 and Sisimai read it."""
+    Hard only when a permanent code or the wording says the address is gone."""
     return grade(cause(status, text), status)
 
 
 def grade(reason: str, status: str) -> str:
     """'hard' or 'soft' for a cause and its code: a 4.x.x code is always soft (the
-    server will try again), an unexplained 5.x.x hard."""
-    if status.startswith("5") and (reason in HARD_CAUSES or reason == "undefined"):
-        return "hard"
-    return "soft"
+    server will try again). A 5.x.x that nothing explains ("undefined", 5.0.0 alone)
+    is soft too, unlike Sisimai, which reads it by the code: on its own labelled
+    samples most such failures were blocks, expiries and system errors, and one of
+    those must not retire a focal point; three in a row still do."""
+    return "hard" if status.startswith("5") and reason in HARD_CAUSES else "soft"
 
 
 def plural(count: int, word: str) -> str:

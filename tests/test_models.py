@@ -15,12 +15,13 @@ from newsletter.models import FAILURE_CAUSES, cause, grade, severity
         ("5.1.2", "", "hostunknown", "hard"),
         ("5.1.6", "", "hasmoved", "hard"),
         ("5.1.10", "", "notaccept", "hard"),  # null MX
-        ("5.0.0", "", "undefined", "hard"),  # "failed", nothing more (RFC 3464)
+        ("5.0.0", "", "undefined", "soft"),  # "failed", nothing more: not known gone
         ("5.2.1", "", "suspend", "soft"),
         ("5.2.2", "", "mailboxfull", "soft"),
         ("5.3.4", "", "mesgtoobig", "soft"),
         ("5.4.7", "", "expired", "soft"),
         ("5.5.3", "", "toomanyconn", "soft"),
+        ("5.5.0", "", "undefined", "soft"),
         ("5.6.0", "", "contenterror", "soft"),
         ("5.7.1", "", "blocked", "soft"),
         ("5.7.26", "", "securityerror", "soft"),
@@ -30,6 +31,10 @@ from newsletter.models import FAILURE_CAUSES, cause, grade, severity
         # The wording, across line breaks, where the code says nothing.
         ("5.0.0", "Mail quota\n    exceeded", "mailboxfull", "soft"),
         ("5.0.0", "550 No such user here", "userunknown", "hard"),
+        ("5.0.0", "550 <a@b.example>... User not exist", "userunknown", "hard"),
+        ("5.5.0", "550 The recipient account is blocked", "suspend", "soft"),
+        ("5.0.0", "550 Connection frequency limited", "toomanyconn", "soft"),
+        ("5.0.0", "554 mx.example ESMTP not accepting connections", "blocked", "soft"),
         ("5.0.0", "Host or domain name not found", "hostunknown", "hard"),
         ("5.0.0", "The account has been suspended", "suspend", "soft"),
         ("5.0.0", "Too many connections from your host", "toomanyconn", "soft"),
@@ -46,6 +51,12 @@ from newsletter.models import FAILURE_CAUSES, cause, grade, severity
         ("5.7.1", "Recipient address rejected: Access denied", "blocked", "soft"),
         ("5.7.1", "550 5.7.1 mailbox unavailable", "blocked", "soft"),
         ("5.1.1", "550 5.1.1 rejected by policy", "userunknown", "hard"),
+        ("5.7.1", "Recipient address\n  rejected: Access denied", "blocked", "soft"),  # folded
+        # A code about our sender, not the reader: never retires the recipient.
+        ("5.1.7", "", "rejected", "soft"),
+        ("5.0.0", "Sender address rejected: Domain not found", "rejected", "soft"),
+        ("5.1.1", "<bounces@example.org>: Sender address rejected", "rejected", "soft"),
+        ("5.0.0", "this address has been replaced by new@ilo.example", "hasmoved", "hard"),
     ],
 )
 def test_cause_follows_the_code_and_the_specific_wording(status, text, expected, kind):
@@ -60,7 +71,7 @@ def test_cause_follows_the_code_and_the_specific_wording(status, text, expected,
         ("userunknown", "5.1.1", "hard"),
         ("userunknown", "4.1.1", "soft"),
         ("onhold", "5.0.0", "soft"),  # failed, and nothing says why: soft, to be safe
-        ("undefined", "5.0.0", "hard"),
+        ("undefined", "5.0.0", "soft"),
         ("mailboxfull", "5.2.2", "soft"),
         ("filtered", "5.1.1", "soft"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import quopri
 from pathlib import Path
 
@@ -57,6 +58,10 @@ DATA = Path(__file__).parent / "data" / "bounces"
             "1111",
         ),
         ("postfix-5.7.1-blocklist.eml", "soft", "5.7.1", "valid.person@ilo.example", "1111"),
+        # Amazon SES notifications by mail (SNS), and Microsoft's complaint form (JMRP).
+        ("ses-notification-bounce.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("ses-notification-complaint.eml", "complaint", "", "gone.away@unicef.example", "1111"),
+        ("jmrp-complaint.eml", "complaint", "", "gone.away@unicef.example", "1111"),
         (
             "sendmail-5.1.2-host-unknown.eml",
             "hard",
@@ -94,7 +99,8 @@ def test_classify_samples(name, kind, status, recipient, message_id):
         ("Diagnostic-Code: smtp; 550 no such user", "hard", "5.0.0"),  # only the reply code
         ("Status: 4.4.7\nDiagnostic-Code: X-Postfix; connect timed out", "soft", "4.4.7"),
         ("Status: 5.2.2", "soft", "5.2.2"),
-        ("", "hard", "5.0.0"),  # "failed" alone is permanent (RFC 3464)
+        # "failed" alone is a failure (RFC 3464), but nothing says the address is gone.
+        ("", "soft", "5.0.0"),
     ],
 )
 def test_status_and_diagnostic_disagreements(fields, kind, status):
@@ -135,10 +141,10 @@ def test_any_failure_wording_of_the_action_is_a_failure(action, status, kind):
 @pytest.mark.parametrize(
     "body,kind,status",
     [
-        (  # Gmail's own words, and no code anywhere
+        (  # Gmail's own words, and no code anywhere: a failure, but not known gone
             "Delivery to the following recipient failed permanently:\n\n"
             "     gone.away@unicef.example\n",
-            "hard",
+            "soft",
             "5.0.0",
         ),
         (  # the phrase wrapped by the server
@@ -162,8 +168,9 @@ def test_phrases_are_read_whatever_the_wording_or_wrapping(body, kind, status):
 
 
 def test_severity_keeps_full_mailboxes_and_policy_blocks_soft():
-    assert [severity(s) for s in ("5.1.1", "5.1.10", "5.0.0", "5.4.4")] == ["hard"] * 4
-    assert [severity(s) for s in ("4.2.2", "5.2.2", "5.7.1", "5.3.4", "4.4.7")] == ["soft"] * 5
+    assert [severity(s) for s in ("5.1.1", "5.1.10", "5.1.2", "5.4.4")] == ["hard"] * 4
+    soft = ("4.2.2", "5.2.2", "5.7.1", "5.3.4", "4.4.7", "5.0.0", "5.2.1")
+    assert [severity(s) for s in soft] == ["soft"] * 7
 
 
 def test_auto_replies_in_many_forms_are_ignored():
@@ -318,6 +325,7 @@ SAMPLE_CAUSES = [
     ("gmail-5.1.1.eml", "hard bounce", "userunknown"),
     ("gmail-5.2.2.eml", "soft bounce", "mailboxfull"),
     ("gmail-5.7.1-spam.eml", "soft bounce", "spamdetected"),
+    ("jmrp-complaint.eml", "complaint", "feedback"),
     ("hard-5.1.1.eml", "hard bounce", "userunknown"),  # Postfix
     ("mailgun-style.eml", "hard bounce", "userunknown"),
     ("malformed.eml", "unreadable", ""),
@@ -333,6 +341,8 @@ SAMPLE_CAUSES = [
     ("sendmail-5.1.1.eml", "hard bounce", "userunknown"),
     ("sendmail-5.1.2-host-unknown.eml", "hard bounce", "hostunknown"),
     ("ses-5.1.1.eml", "hard bounce", "userunknown"),
+    ("ses-notification-bounce.eml", "hard bounce", "userunknown"),
+    ("ses-notification-complaint.eml", "complaint", "feedback"),
     ("soft-4.2.2.eml", "soft bounce", "mailboxfull"),
     ("status-5.0.0-mailbox-full.eml", "soft bounce", "mailboxfull"),
     ("yahoo-554.eml", "hard bounce", "userunknown"),
@@ -421,3 +431,78 @@ def test_ordinary_mail_gets_no_second_opinion():
     text = text.replace("Mail System Error - Returned Mail", "About the newsletter")
     assert classify(text.encode()).kind == "other"
     assert classify(text.encode()).recipients == ()
+
+
+SES = (DATA / "ses-notification-bounce.eml").read_text()
+SES_JSON = SES[SES.index("{") : SES.rindex("}") + 1]
+
+
+@pytest.mark.parametrize(
+    "change,kind,status,why",
+    [
+        ({}, "hard", "5.1.1", "userunknown"),
+        ({"bounceType": "Transient"}, "soft", "5.1.1", "userunknown"),  # SES: it may pass
+        ({"bounceSubType": "MailboxFull"}, "soft", "5.1.1", "mailboxfull"),  # subtype says more
+        ({"bounceSubType": "OnAccountSuppressionList"}, "soft", "5.1.1", "onhold"),
+        (
+            {"bouncedRecipients": [{"emailAddress": "gone.away@unicef.example"}]},
+            "soft",
+            "5.0.0",
+            "undefined",
+        ),
+        (
+            {
+                "bouncedRecipients": [{"emailAddress": "gone.away@unicef.example"}],
+                "bounceSubType": "NoEmail",
+            },
+            "hard",
+            "5.0.0",
+            "userunknown",
+        ),
+    ],
+)
+def test_amazon_ses_bounce_notifications(change, kind, status, why):
+    notice = json.loads(SES_JSON)
+    notice["bounce"].update(change)
+    b = classify(SES.replace(SES_JSON, json.dumps(notice)).encode())
+    assert (b.kind, b.status, b.cause, b.recipients) == (
+        kind,
+        status,
+        why,
+        ("gone.away@unicef.example",),
+    )
+    assert b.message_ids == ("<2026-Q4.1111111111111111@example.org>",)
+
+
+def test_amazon_ses_notice_inside_sns_json_envelope():
+    """An "email-json" subscription wraps SES's notification in SNS's own JSON."""
+    envelope = json.dumps(
+        {"Type": "Notification", "MessageId": "6f0d", "Message": SES_JSON}, indent=2
+    )
+    b = classify(SES.replace(SES_JSON, envelope).encode())
+    assert (b.kind, b.status, b.recipients) == ("hard", "5.1.1", ("gone.away@unicef.example",))
+
+
+def test_amazon_ses_notice_folded_by_the_way_is_still_read():
+    folded = SES_JSON[:700] + "\n" + SES_JSON[700:]
+    assert classify(SES.replace(SES_JSON, folded).encode()).kind == "hard"
+
+
+def test_json_from_anyone_else_is_not_an_ses_notice():
+    text = SES.replace("no-reply@sns.amazonaws.com", "jane@unicef.example")
+    text = text.replace("x-amz-sns-message-id", "x-other").replace("AWS Notification Message", "hi")
+    assert classify(text.encode()).kind == "other"
+
+
+def test_an_amazon_ses_delivery_notice_is_a_success_report():
+    notice = json.loads(SES_JSON)
+    del notice["bounce"]
+    notice.update(
+        notificationType="Delivery", delivery={"recipients": ["gone.away@unicef.example"]}
+    )
+    b = classify(SES.replace(SES_JSON, json.dumps(notice)).encode())
+    assert (b.kind, b.recipients, b.cause) == (
+        "delivered",
+        ("gone.away@unicef.example",),
+        "delivered",
+    )

@@ -13,6 +13,7 @@ import email
 import email.errors
 import email.header
 import email.policy
+import json
 import re
 from pathlib import Path
 
@@ -172,10 +173,42 @@ def test_any_code_and_wording_get_a_cause_that_hangs_together(status, text):
     """cause and severity read anything a server may write, and never raise."""
     why = cause(status, text)
     hardness = severity(status, text)
-    if status.startswith("2"):
+    if status.partition(".")[0] == "2":
         assert why == "delivered"
     else:
         assert why in FAILURE_CAUSES
     assert hardness == grade(why, status)
     if not status.startswith("5"):
         assert hardness == "soft"  # a warning, or no code: the server will try again
+
+
+SES = (Path(__file__).parent / "data" / "bounces" / "ses-notification-bounce.eml").read_text()
+SES_HEAD = SES[: SES.index("{")]
+SES_KEYS = [
+    "notificationType", "bounce", "complaint", "delivery", "mail", "Message", "bounceType",
+    "bounceSubType", "bouncedRecipients", "complainedRecipients", "emailAddress", "status",
+    "diagnosticCode", "headers", "name", "value", "commonHeaders", "messageId", "recipients",
+]  # fmt: skip
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+    | st.sampled_from(["Permanent", "Transient", "5.1.1", "Message-ID", "a@b.example", "smtp; 550"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(SES_KEYS) | st.text(max_size=6), inner, max_size=5),
+    max_leaves=25,
+)  # fmt: skip
+
+
+@given(
+    notice=st.dictionaries(st.sampled_from(SES_KEYS), JSON, max_size=6),
+    kind=st.sampled_from(["Bounce", "Complaint", "Delivery", "Other", 3, None]),
+)
+def test_any_amazon_ses_notice_gets_a_verdict_that_hangs_together(notice, kind):
+    """The SES reader takes JSON from the mail: whatever its shape, a Bounce comes out."""
+    bounce = classify((SES_HEAD + json.dumps({**notice, "notificationType": kind})).encode())
+    assert bounce.kind in KINDS - {"malformed"}, bounce  # not an exception caught
+    if bounce.kind in ("hard", "soft"):
+        assert STATUS.fullmatch(bounce.status) and grade(bounce.cause, bounce.status) == bounce.kind
+    for address in bounce.recipients:
+        assert "@" in address and not any(c.isspace() for c in address), bounce
+    for message_id in bounce.message_ids:
+        assert message_id.startswith("<") and message_id.endswith(">"), bounce

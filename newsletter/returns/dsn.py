@@ -18,6 +18,7 @@ import binascii
 import email
 import email.header
 import email.policy
+import json
 import logging
 import quopri
 import re
@@ -28,7 +29,7 @@ from email.parser import HeaderParser
 
 import flufl.bounce
 
-from newsletter.models import ENHANCED_STATUS, cause, grade, severity
+from newsletter.models import CAUSE_PHRASES, ENHANCED_STATUS, cause, grade, phrases, severity
 
 # severity is the shared rule (models); re-exported as the reader of reports names it.
 __all__ = ["Bounce", "classify", "severity"]
@@ -61,6 +62,19 @@ _BOUNCE_SUBJECT = re.compile(
     r"could not be delivered|non remis|unzustellbar|no entregado|non-?delivery",
     re.I,
 )
+# Microsoft's complaint form (JMRP): "complaint about message from 192.0.2.1".
+_JMRP = re.compile(r"\s*complaint about message from\b", re.I)
+# Amazon SES notifications by mail come from SNS; its subtypes say more than any code.
+_SES_SENDER = re.compile(r"@(sns\.amazonaws\.com|amazonses\.com)\b", re.I)
+SES_SUBTYPES = {
+    "NoEmail": "userunknown",
+    "Suppressed": "userunknown",  # SES's list of addresses that recently bounced as invalid
+    "OnAccountSuppressionList": "onhold",  # our own account's list: says nothing new
+    "MailboxFull": "mailboxfull",
+    "MessageTooLarge": "mesgtoobig",
+    "ContentRejected": "contenterror",
+    "AttachmentRejected": "contenterror",
+}
 _REPLY = re.compile(r"\s*(re|fwd?|aw|wg|sv|tr|rv)\s*:", re.I)
 _DELAY_SUBJECT = re.compile(r"\(delay\)|delayed|will retry|warning: message", re.I)
 _BODY_MARKERS = re.compile(
@@ -86,32 +100,16 @@ _COPY_MARKERS = re.compile(
 )
 
 
-def _words(pattern: str) -> re.Pattern[str]:
-    """A phrase pattern that matches across any folding: servers wrap their text
-    anywhere ("Mail quota\n    exceeded"). A space is one or more whitespace, " ?" any."""
-    return re.compile(pattern.replace(" ?", r"\s*").replace(" ", r"\s+"), re.I)
-
-
-_FULL = _words(
-    r"mailbox (is )?full|over ?quota|quota exceeded|insufficient storage|"
-    r"mailbox size limit|exceeded (its|the) (storage|quota)"
-)
+# The wording's own cause (models, Sisimai's reasons) gives a code to a bounce that
+# has none; the rest only says whether the failure is temporary or permanent.
+_WORDING = dict(CAUSE_PHRASES)
 _PHRASES = (  # when a non-standard bounce gives no code at all
-    (_FULL, "4.2.2"),
-    (
-        _words(
-            r"(user|recipient|address) (unknown|not found)|unknown (user|recipient|address)|"
-            r"no such (user|mailbox|recipient|address)|does not exist|unrouteable address|"
-            r"invalid (recipient|mailbox|address)|address rejected|no mailbox here|"
-            r"mailbox (unavailable|not found)|not our customer|account (is |has been )?disabled|"
-            r"not listed in (the )?(domino )?directory|"  # Lotus Domino
-            r"does(n't| not) have an? [\w.-]+ account"
-        ),
-        "5.1.1",
-    ),
-    (_words(r"retry time(out)? (was )?exceeded|temporar(y|ily)"), "4.0.0"),
+    (_WORDING["mailboxfull"], "4.2.2"),
+    (_WORDING["userunknown"], "5.1.1"),
+    (_WORDING["hostunknown"], "5.1.2"),
+    (phrases(r"retry time(out)? (was )?exceeded|temporar(y|ily)"), "4.0.0"),
     # Gmail: "Delivery to the following recipient failed permanently", no code at all.
-    (_words(r"permanent (error|failure)|failed permanently|i've given up"), "5.0.0"),
+    (phrases(r"permanent (error|failure)|failed permanently|i've given up"), "5.0.0"),
 )
 # The first word of an Action field (RFC 3464 says "failed"; servers also write
 # "failure", "error", or "failed (Bad destination mailbox address)").
@@ -212,16 +210,34 @@ def _classify(msg: Message) -> Bounce:
     if request:  # the mailto: in List-Unsubscribe; the token says who
         return Bounce("unsubscribe", reason=request.group(1))
     ids = _original_ids(msg)
+    sender = _header(msg, "from")
+    text = _body_text(msg)
+    return _from_form(msg, subject, sender, text, ids) or _from_words(
+        msg, subject, sender, text, ids
+    )
+
+
+def _from_form(
+    msg: Message, subject: str, sender: str, text: str, ids: tuple[str, ...]
+) -> Bounce | None:
+    """A report in a machine-readable form: RFC 5965, Microsoft's JMRP, RFC 3464, SES."""
     feedback = next((p for p in msg.walk() if p.get_content_type() in FEEDBACK_TYPES), None)
     if feedback is not None:
         return _from_feedback(feedback, ids)
+    jmrp = _from_jmrp(msg, ids) if _JMRP.match(subject) else None
+    if jmrp is not None:
+        return jmrp
     report = next((p for p in msg.walk() if p.get_content_type() in REPORT_TYPES), None)
     if report is not None:
         return _from_report(report, ids)
-    sender = _header(msg, "from")
+    notice = _ses_notice(msg, sender, text)
+    return _from_ses(notice, ids) if notice is not None else None
+
+
+def _from_words(msg: Message, subject: str, sender: str, text: str, ids: tuple[str, ...]) -> Bounce:
+    """Everything else, by who sent it, its subject and its wording."""
     # Who the bounce is from and to: never the address that failed.
     own = " ".join([sender, _header(msg, "to"), *_envelope_to(msg)])
-    text = _body_text(msg)
     failed = [a for v in msg.get_all("x-failed-recipients") or [] for a in _ADDRESS.findall(str(v))]
     # A person's reply ("Re: Undeliverable ...", or one that mentions a permanent
     # error) quotes our Message-ID too, so it must not pass for a bounce: the
@@ -320,6 +336,93 @@ def _from_feedback(report: Message, ids: tuple[str, ...]) -> Bounce:
     return Bounce("complaint", "", tuple(recipients), ids, reason[:120], cause="feedback")
 
 
+def _ses_notice(msg: Message, sender: str, text: str) -> dict[str, object] | None:
+    """An Amazon SES notification sent by mail through SNS: the JSON object SES
+    documents ("notificationType": Bounce, Complaint or Delivery), alone or inside
+    SNS's own JSON envelope ("Message"). None for anything else."""
+    if not (msg.get("x-amz-sns-message-id") or _SES_SENDER.search(sender)):
+        return None
+    start, end = text.find("{"), text.rfind("}")
+    try:  # strict=False: a long line folded by the way keeps a raw line break in a string
+        data = json.loads(text[start : end + 1], strict=False) if 0 <= start < end else None
+        if isinstance(data, dict) and isinstance(data.get("Message"), str):
+            data = json.loads(data["Message"], strict=False)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and "notificationType" in data else None
+
+
+def _from_ses(notice: dict[str, object], ids: tuple[str, ...]) -> Bounce:
+    """SES's bounce, complaint or delivery notification: who, and (for a bounce) its
+    type, subtype, status and diagnostic, per recipient."""
+    kind = str(notice.get("notificationType", "")).lower()
+    part = _mapping(notice.get(kind))
+    mail = _mapping(notice.get("mail"))
+    headers = [_mapping(h) for h in _listing(mail.get("headers"))]
+    found = [str(h.get("value", "")) for h in headers if str(h.get("name")).lower() == "message-id"]
+    found.append(str(_mapping(mail.get("commonHeaders")).get("messageId", "")))
+    ids = tuple(dict.fromkeys([*(f"<{i.strip().strip('<>')}>" for i in found if i.strip()), *ids]))
+    if kind == "delivery":
+        recipients = _addresses(_listing(part.get("recipients")))
+        return Bounce("delivered", "2.0.0", recipients, ids, "a success report", cause="delivered")
+    field = "complainedRecipients" if kind == "complaint" else "bouncedRecipients"
+    rows = [_mapping(r) for r in _listing(part.get(field))]
+    recipients = _addresses([r.get("emailAddress") for r in rows])
+    if kind == "complaint":
+        reason = f"feedback report: {part.get('complaintFeedbackType') or 'abuse'} from Amazon SES"
+        return Bounce("complaint", "", recipients, ids, reason, cause="feedback")
+    if kind != "bounce":
+        return Bounce("other", "", recipients, ids, f"an Amazon SES {kind or 'notice'}")
+    return _ses_bounce(part, rows, recipients, ids)
+
+
+def _ses_bounce(
+    part: dict[str, object],
+    rows: list[dict[str, object]],
+    recipients: tuple[str, ...],
+    ids: tuple[str, ...],
+) -> Bounce:
+    permanent = part.get("bounceType") == "Permanent"
+    subtype = str(part.get("bounceSubType", ""))
+    diagnostic = " ".join(str(r.get("diagnosticCode", "")) for r in rows).partition(";")[2].strip()
+    code = _ENHANCED.search(" ".join(str(r.get("status", "")) for r in rows))
+    status = ".".join(code.groups()) if code else ("5.0.0" if permanent else "4.0.0")
+    why = SES_SUBTYPES.get(subtype) or cause(status, diagnostic)
+    kind = grade(why, status) if permanent else "soft"  # SES says Transient: it may pass
+    reason = (diagnostic or f"Amazon SES: {part.get('bounceType')} {subtype}").strip()
+    return Bounce(kind, status, recipients, ids, reason[:120], cause=why)
+
+
+def _addresses(values: list[object]) -> tuple[str, ...]:
+    found = (v.strip() for v in values if isinstance(v, str))
+    return tuple(dict.fromkeys(a for a in found if _ADDRESS.fullmatch(a)))
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _listing(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _from_jmrp(msg: Message, ids: tuple[str, ...]) -> Bounce | None:
+    """Microsoft's Junk Mail Reporting Program (Outlook.com, Hotmail): no RFC 5965
+    report, the complained-of message attached whole, its recipient in a header
+    Microsoft adds to it. None when nothing is attached."""
+    originals = [p for p in msg.walk() if p.get_content_type() in ORIGINAL_TYPES]
+    if not originals:
+        return None
+    found = []
+    for part in originals:
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else part
+        if isinstance(inner, Message):
+            found += _ADDRESS.findall(_header(inner, "x-hmxmroriginalrecipient"))
+    reason = "feedback report: abuse from Microsoft JMRP"
+    return Bounce("complaint", "", tuple(dict.fromkeys(found)), ids, reason, cause="feedback")
+
+
 def _envelope_to(msg: Message) -> tuple[str, ...]:
     found = [a for name in ENVELOPE_HEADERS for a in _ADDRESS.findall(_header(msg, name))]
     return tuple(dict.fromkeys(found))
@@ -355,7 +458,7 @@ def _status(field: str, diagnostic: str, action: str) -> str:
 
 def _refine(status: str, text: str) -> str:
     """X.0.0 only says "failed"; "552 Mailbox full" in words is X.2.2, so soft."""
-    if status.endswith(".0.0") and _FULL.search(text):
+    if status.endswith(".0.0") and _WORDING["mailboxfull"].search(text):
         return f"{status[0]}.2.2"
     return status
 
