@@ -85,7 +85,8 @@ CAUSE_PHRASES = (
         "rejected",
         phrases(
             r"sender (address )?(rejected|verify failed|is (in my )?black ?list)|invalid sender|"
-            r"domain of sender address|sender (domain|address) (must exist|not found|unknown)"
+            r"domain of sender address|sender (domain|address) (must exist|not found|unknown)|"
+            r"unroutable sender"
         ),
     ),
     (
@@ -111,6 +112,13 @@ CAUSE_PHRASES = (
         phrases(
             r"refuse[sd]? to (receive|accept)|user rules|recipient preferences|"
             r"not accepting (any )?mail|resolver\.rst\.notauthorized|blocked by the recipient"
+        ),
+    ),
+    (  # before hostunknown: Postfix's "Name service error ... Host not found, try again"
+        "networkerror",
+        phrases(
+            r"mail (forwarding )?loop|routing loop|loop detected|too many hops|no route to|"
+            r"host not found, try again|name server reply"
         ),
     ),
     (
@@ -144,10 +152,9 @@ CAUSE_PHRASES = (
     ),
     (
         "securityerror",
-        phrases(
-            r"authenticat(e|ion) (required|failed|failure)|starttls|tls required|dmarc|\bspf\b"
-        ),
+        phrases(r"authenticat(e|ion) (required|failed|failure)|starttls|tls required"),
     ),
+    ("authfailure", phrases(r"\bdmarc\b|\bspf\b|\bdkim\b")),
     ("virusdetected", phrases(r"virus|malware|infected")),
     (
         "expired",
@@ -156,10 +163,6 @@ CAUSE_PHRASES = (
             r"too long in (the )?queue|been in the queue too long|"
             r"could not be delivered (for|within)|connection timed out"
         ),
-    ),
-    (
-        "networkerror",
-        phrases(r"mail (forwarding )?loop|routing loop|loop detected|too many hops|no route to"),
     ),
     (
         "systemerror",
@@ -175,14 +178,13 @@ FAILURE_CAUSES = tuple(
 # Wording that overrides a code saying the address is gone ("550 5.1.1 Mailbox full"
 # is a full mailbox); other wording there ("5.1.1 ... see our policy") does not.
 OVERRIDE_GONE = (
-    "mailboxfull",
-    "suspend",
-    "norelaying",
-    "rejected",
-    "blocked",
-    "hasmoved",
-    "notaccept",
+    *("mailboxfull", "suspend", "norelaying", "rejected", "blocked", "hasmoved", "notaccept"),
+    *("authfailure", "toomanyconn", "networkerror"),  # our sending, or the network's
 )
+# What one provider's code means in its own documentation, before the general rules:
+# Exchange Online's "550 5.4.1 Recipient address rejected: Access denied" is its
+# directory-based edge blocking, for an address its directory does not have.
+PROVIDER_CAUSES = (("5.4.1", phrases(r"recipient address rejected: access denied"), "userunknown"),)
 # Wording that says the address is gone overrides a code saying something else only
 # when it is specific; these are too broad ("address rejected: access denied" is a
 # policy as often as a dead address) to overrule a policy or spam code.
@@ -197,14 +199,17 @@ def cause(status: str, text: str = "") -> str:
         return "delivered"
     subject, _, detail = rest.partition(".")
     by_code = STATUS_CAUSES.get(f"{subject}.{detail}") or STATUS_CAUSES.get(f"{subject}.", "")
+    for prefix, phrase, reason in PROVIDER_CAUSES:
+        if status.startswith(prefix) and phrase.search(text):
+            return reason
     for reason, phrase in CAUSE_PHRASES:
-        found = phrase.search(text)
-        if not found:
-            continue
-        if by_code in HARD_CAUSES and reason not in HARD_CAUSES + OVERRIDE_GONE:
+        found = [m.group(0) for m in phrase.finditer(text)]
+        if not found or (by_code in HARD_CAUSES and reason not in HARD_CAUSES + OVERRIDE_GONE):
             continue  # "5.1.1 ... policy": the code says more
-        broad = reason == "userunknown" and _BROAD.fullmatch(found.group(0))
-        if by_code and by_code not in HARD_CAUSES and broad:
+        if by_code == "rejected" and reason in HARD_CAUSES:
+            continue  # "5.1.7 No such domain": our sender's domain, not the reader's
+        specific = reason != "userunknown" or not all(_BROAD.fullmatch(f) for f in found)
+        if by_code and by_code not in HARD_CAUSES and not specific:
             continue  # "5.7.1 ... address rejected": the policy code says more
         return reason
     return by_code or "undefined"

@@ -55,6 +55,41 @@ from newsletter.models import FAILURE_CAUSES, cause, grade, severity
         # A code about our sender, not the reader: never retires the recipient.
         ("5.1.7", "", "rejected", "soft"),
         ("5.0.0", "Sender address rejected: Domain not found", "rejected", "soft"),
+        ("5.1.7", "550 5.1.7 No such domain sender.example", "rejected", "soft"),
+        (
+            "5.1.0",
+            "550 5.1.0 not allowed to send from <example.org> per its SPF",
+            "authfailure",
+            "soft",
+        ),
+        ("5.1.1", "550 5.1.1 <a@b.example> has sent to too many recipients", "toomanyconn", "soft"),
+        # Postfix: a domain with no mail server is gone; a DNS lookup that failed is not.
+        (
+            "5.4.4",
+            "Host or domain name not found. Name service error for name=b.example type=A: Host not found",
+            "hostunknown",
+            "hard",
+        ),
+        (
+            "5.4.4",
+            "Name service error for name=b.example type=MX: Host not found, try again",
+            "networkerror",
+            "soft",
+        ),
+        # A broad phrase first, a specific one after it: the specific one decides.
+        (
+            "5.2.1",
+            "550 5.2.1 <a@b.example>: Recipient address rejected: User unknown",
+            "userunknown",
+            "hard",
+        ),
+        # Exchange Online's directory-based edge blocking: the address is not there.
+        (
+            "5.4.1",
+            "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+            "userunknown",
+            "hard",
+        ),
         ("5.1.1", "<bounces@example.org>: Sender address rejected", "rejected", "soft"),
         ("5.0.0", "this address has been replaced by new@ilo.example", "hasmoved", "hard"),
     ],
