@@ -266,7 +266,7 @@ def test_broken_inputs_never_raise():
     for data in [b"", b"\xff" * 50, b"Subject: x\n\n", b"Content-Type: multipart/report\n\n--"]:
         assert classify(data).kind in ("malformed", "other")
     truncated = (DATA / "hard-5.1.1.eml").read_bytes()[:900]
-    assert classify(truncated).kind in ("hard", "malformed", "other")
+    assert classify(truncated).kind in ("hard", "soft", "malformed", "other")
 
 
 def test_a_feedback_report_is_a_complaint_with_where_it_was_delivered_to():
@@ -506,3 +506,24 @@ def test_an_amazon_ses_delivery_notice_is_a_success_report():
         ("gone.away@unicef.example",),
         "delivered",
     )
+
+
+def test_a_failure_neither_reader_can_explain_is_soft_and_names_no_message_id():
+    """A daemon's "Mail delivery failed" with no code and no known wording is still a
+    failure of the message it quotes (soft: nothing says the address is gone); the
+    quoted Message-ID is not an address that failed."""
+    text = (
+        "From: MAILER-DAEMON <>\nTo: bounces@example.org\nSubject: Mail delivery failed\n\n"
+        "The mail system could not finish the job for gone@unicef.example.\n\n"
+        "Message-ID: <2026-Q4.1111111111111111@example.org>\n"
+    )
+    b = classify(text.encode())
+    assert (b.kind, b.status, b.cause, b.recipients) == (
+        "soft",
+        "5.0.0",
+        "onhold",
+        ("gone@unicef.example",),
+    )
+    assert b.message_ids == ("<2026-Q4.1111111111111111@example.org>",)
+    notice = text.replace("Mail delivery failed", "Delivery Status Notification")
+    assert classify(notice.encode()).kind == "other"  # says nothing failed

@@ -51,6 +51,7 @@ _SMTP = re.compile(r"(?:^|[:(\s#])([45])\d\d(?=[\s:-])", re.M)
 # Exchange writes "dda:SMTP=ann@example.org"; the address pattern takes "SMTP=" in.
 _PREFIX = re.compile(r"^(smtp|rfc822)[=:;]", re.I)
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_ID_LINES = re.compile(r"^\s*(message-id|in-reply-to|references|content-id)\s*:.*$", re.I | re.M)
 _MSGID = re.compile(r"^message-id:\s*<?([^<>\s@]+@[^<>\s]+?)>?(?=\s|$)", re.I | re.M)
 _UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+([\w-]+\.[\w-]+)\s*$", re.I)
 _DAEMON = re.compile(
@@ -60,6 +61,13 @@ _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered mail|delivery (status notification|failure|has failed)|"
     r"failure notice|mail delivery failed|returned mail|delivery notification|"
     r"could not be delivered|non remis|unzustellbar|no entregado|non-?delivery",
+    re.I,
+)
+NO_STATUS = "a bounce with no status or reason"
+# A subject that says the delivery failed (not "Delivery Status Notification" alone).
+_FAILED_SUBJECT = re.compile(
+    r"fail|undeliver|not (be )?delivered|returned|error|reject|non remis|unzustellbar|"
+    r"no entregado|non-?delivery",
     re.I,
 )
 # Microsoft's complaint form (JMRP): "complaint about message from 192.0.2.1".
@@ -137,6 +145,10 @@ def classify(data: bytes) -> Bounce:
         found = _classify(msg)
         if (_unread(found) or _loose(msg, found)) and _looks_like_bounce(msg):
             found = _second_opinion(msg, found)
+        if found.reason == NO_STATUS and _FAILED_SUBJECT.search(_header(msg, "subject")):
+            # A daemon's "Mail delivery failed" that neither reader can explain: a failure
+            # still, of the message it quotes; soft, since nothing says the address is gone.
+            found = replace(found, kind="soft", status="5.0.0", cause="onhold")
         return replace(found, envelope_to=_envelope_to(msg))
     except Exception as exc:  # one broken message must not stop the run
         return Bounce("malformed", reason=f"{type(exc).__name__}: {exc}"[:120])
@@ -481,8 +493,8 @@ def _from_text(text: str, failed: list[str], ours: str, ids: tuple[str, ...]) ->
     recipients = list(failed)
     recipients += re.findall(r"^<([^<>\s]+@[^<>\s]+)>:", diagnostic, re.M)  # qmail
     recipients += re.findall(r"^\s{2,}(\S+@[\w.-]+)\s*$", diagnostic, re.M)  # Exim
-    if not recipients:
-        recipients = _ADDRESS.findall(diagnostic)
+    if not recipients:  # any address, but not a quoted Message-ID or threading header
+        recipients = _ADDRESS.findall(_ID_LINES.sub("", diagnostic))
     own = {a.lower() for a in _ADDRESS.findall(ours)}
     recipients = [
         r
@@ -490,7 +502,7 @@ def _from_text(text: str, failed: list[str], ours: str, ids: tuple[str, ...]) ->
         if r.lower() not in own and not _DAEMON.search(r)
     ]
     if not status:
-        return Bounce("other", "", tuple(recipients), ids, "a bounce with no status or reason")
+        return Bounce("other", "", tuple(recipients), ids, NO_STATUS)
     start = diagnostic.rfind("\n", 0, found.start()) + 1 if found else 0
     line = diagnostic[start:].split("\n", 1)[0].strip()
     why = cause(status, diagnostic)
