@@ -1,14 +1,22 @@
 """Read one returned message: a bounce (RFC 3464 or a common older style), or not.
 
 Pure parsing, no database: ``classify(data)`` says what a message is, which
-enhanced status code (RFC 3463) it carries, which addresses it names and which
-original Message-IDs it quotes. ``newsletter.bounces`` decides what to do.
+enhanced status code (RFC 3463) it carries, why in Sisimai's words (``cause``:
+userunknown, mailboxfull, filtered...; the rule is ``models.cause``), which
+addresses it names and which original Message-IDs it quotes.
+``newsletter.bounces`` decides what to do.
 
 Kinds: ``hard`` and ``soft`` failures, ``delayed`` (a warning; the server is
 still trying), ``delivered`` (a success report), ``complaint`` (a spam
-complaint: an RFC 5965 feedback report), ``auto-reply``, ``unsubscribe`` (a
-reply to the List-Unsubscribe mailto, whose subject is "unsubscribe TOKEN"),
-``other`` (mail that is not a bounce) and ``malformed``.
+complaint: an RFC 5965 feedback report, Microsoft's JMRP form or an Amazon SES
+notice), ``auto-reply``, ``unsubscribe`` (a reply to the List-Unsubscribe
+mailto, whose subject is "unsubscribe TOKEN"), ``other`` (mail that is not a
+bounce) and ``malformed``.
+
+Forms read: RFC 3464/6533 delivery reports, Amazon SES notifications by mail,
+and the plain-text bounces of Exim, qmail, Sendmail, Domino, Yahoo, Outlook
+and others. A bounce that says it is one but that this reader cannot tie to an
+address gets a second opinion from flufl.bounce, Mailman's detector.
 """
 
 from __future__ import annotations
@@ -205,9 +213,8 @@ def _second_opinion(msg: Message, ours: Bounce) -> Bounce:
         narrowed = tuple(a for a in ours.recipients if a.lower() in confirmed)
         return replace(ours, recipients=narrowed or ours.recipients)
     note = "read by flufl.bounce" + (f": {ours.reason}" if ours.reason else "")
-    if failure:  # ours read the code, flufl the address
-        kind = ours.kind if permanent or ours.kind != "hard" else "soft"
-        return replace(ours, kind=kind, recipients=recipients, reason=note[:120])
+    if failure:  # ours read the code (and so the kind), flufl the address
+        return replace(ours, recipients=recipients, reason=note[:120])
     if not permanent:
         return Bounce("delayed", "4.0.0", recipients, ours.message_ids, note[:120], cause="expired")
     why = cause("5.0.0", _body_text(msg))
