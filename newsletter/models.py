@@ -9,20 +9,227 @@ from pathlib import Path
 
 # An RFC 3463 enhanced status code in a reply or a report: "5.1.1", not "1.5.1.1".
 ENHANCED_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
-# 5.x.x is permanent, but these subjects say nothing about the address: a full
-# mailbox empties (RFC 3463 calls X.2.2 a "persistent transient failure"), a
-# too-big message or a policy/spam block is about our mail, not the reader.
-# They count as soft, so only three issues in a row retire the address.
-NOT_ABOUT_ADDRESS = ("2.2", "3.4", "6.", "7.")
+# Why a message failed, in the reference parser's words (Sisimai's reasons). Only
+# these say the address itself is gone, so only they are hard, whatever the code:
+# a full mailbox empties, a suspended account comes back, a policy or spam block is
+# about our mail and not the reader, so one of those must never retire a focal point.
+HARD_CAUSES = ("userunknown", "hostunknown", "hasmoved", "notaccept")
+# What an enhanced status code (RFC 3463) says by itself, subject.detail then subject.
+STATUS_CAUSES = {
+    "1.0": "userunknown",
+    "1.1": "userunknown",
+    "1.2": "hostunknown",
+    "1.3": "userunknown",
+    "1.4": "filtered",
+    "1.6": "hasmoved",
+    "1.7": "rejected",
+    "1.8": "rejected",
+    "1.10": "notaccept",  # null MX (RFC 7505): the domain takes no mail at all
+    "2.": "filtered",
+    "2.1": "suspend",
+    "2.2": "mailboxfull",
+    "2.3": "exceedlimit",
+    "3.": "systemerror",
+    "3.1": "systemfull",
+    "3.4": "mesgtoobig",
+    "4.": "networkerror",
+    "4.1": "expired",
+    "4.4": "hostunknown",  # unable to route: the domain has no mail server
+    "4.7": "expired",
+    "5.3": "toomanyconn",
+    "6.": "contenterror",
+    "7.": "securityerror",
+    "7.1": "blocked",
+    "7.2": "blocked",
+}
 
 
-def severity(status: str) -> str:
-    """'hard' or 'soft' for a failure status code: the one rule for a bounce report
-    (returns) and for a rejection during the send (send)."""
-    klass, _, subject = status.partition(".")
-    if klass == "5" and not subject.startswith(NOT_ABOUT_ADDRESS):
-        return "hard"
-    return "soft"
+def phrases(*phrases: str) -> re.Pattern[str]:
+    """Phrases matched across any folding: servers wrap their text anywhere
+    ("Mail quota\n    exceeded"). A space is one or more whitespace, " ?" any."""
+    joined = "|".join(p.replace(" ?", r"\s*").replace(" ", r"\s+") for p in phrases)
+    return re.compile(joined, re.I)
+
+
+# Where the wording is specific it outranks the code: "5.1.1 Mailbox full" is a full
+# mailbox. First match wins, in Sisimai's order (a full mailbox before anything else).
+# Learned from Sisimai's lib/sisimai/reason/*.rb and from real bounces.
+CAUSE_PHRASES = (
+    (
+        "mailboxfull",
+        phrases(
+            r"mailbox (is )?full|full mailbox|mailbox size limit|over ?(the )?(disk )?quota",
+            r"quota (exceeded|violation)|exceed(s|ed|ing) (its|the|their) (mailbox )?"
+            r"(storage|quota|disk space)|insufficient (disk )?(storage|space)|"
+            r"(not enough|no) (storage )?space|mail ?(box|folder) (is )?(full|over)",
+        ),
+    ),
+    (
+        "mesgtoobig",
+        phrases(r"message (too (big|large)|size exceeds|file too big)|max message size"),
+    ),
+    (
+        "suspend",
+        phrases(
+            r"(account|mailbox|user) (is |has been )?(currently |temporarily )?"
+            r"(suspended|disabled|deactivated|frozen|inactive|locked|blocked)|inactive account|"
+            r"(mailbox|account) (has been )?(de-?activated|disabled)"
+        ),
+    ),
+    (
+        "hasmoved",
+        phrases(r"has been replaced by|(user|recipient|mailbox|address) has moved|no longer at"),
+    ),
+    ("norelaying", phrases(r"relay(ing)? (access )?(denied|not permitted)|unable to relay")),
+    (  # about our sender address, not the reader's ("Sender address rejected: Domain not found")
+        "rejected",
+        phrases(
+            r"sender (address )?(rejected|verify failed|is (in my )?black ?list)|invalid sender|"
+            r"domain of sender address|sender (domain|address) (must exist|not found|unknown)|"
+            r"unroutable sender"
+        ),
+    ),
+    (
+        "userunknown",
+        phrases(
+            r"(user|recipient|address|mailbox|account) (is )?(unknown|not found|does not exist|"
+            r"doesn't exist)|unknown (user|recipient|address|mailbox|local ?part)|"
+            r"no such (user|mailbox|recipient|address|person|account)|"
+            r"(mailbox|address|account|user) (name )?(is )?(not valid|invalid)|"
+            r"invalid (recipient|mailbox|address|user)|not a valid (user|recipient|mailbox)|"
+            r"no mailbox (here|by that name|found)|mailbox (unavailable|not present)|"
+            r"not our customer|not listed in (the )?(domino )?(public )?directory|"
+            r"does(n't| not) have an? [\w.-]+ account|no longer (valid|active|in use)|"
+            r"bad destination (mailbox )?address|there is no one at this address|"
+            r"unrouteable address|(user|recipient) not exist|"
+            r"is not a known user|"
+            r"(account|address) (has been )?(closed|terminated|removed|deleted)|"
+            r"recipient address rejected",
+        ),
+    ),
+    (
+        "filtered",
+        phrases(
+            r"refuse[sd]? to (receive|accept)|user rules|recipient preferences|"
+            r"not accepting (any )?mail|resolver\.rst\.notauthorized|blocked by the recipient"
+        ),
+    ),
+    (  # before hostunknown: Postfix's "Name service error ... Host not found, try again"
+        "networkerror",
+        phrases(
+            r"mail (forwarding )?loop|routing loop|loop detected|too many hops|no route to|"
+            r"host not found, try again|name server reply"
+        ),
+    ),
+    (
+        "hostunknown",
+        phrases(
+            r"host (or domain name )?(unknown|not found)|unknown host|no such domain|"
+            r"domain (does not|doesn't) exist|domain (is )?not (found|reachable)|unroutable"
+        ),
+    ),
+    (
+        "spamdetected",
+        phrases(r"\bspam\b|unsolicited|bulk e-?mail|content (filter|rejected)|message filtered"),
+    ),
+    (
+        "toomanyconn",
+        phrases(
+            r"too many (connections|concurrent|smtp sessions|recipients)|rate limit|"
+            r"frequency limited"
+        ),
+    ),
+    (
+        "blocked",
+        phrases(
+            r"block ?list|black ?list|blocked (using|by|from)|banned|\brbl\b|dnsbl|spamhaus|"
+            r"client host rejected|connection refused|reputation|not accepting connections"
+        ),
+    ),
+    (
+        "policyviolation",
+        phrases(r"polic(y|ies)|not permitted|prohibited|moderator|members-only|closed list"),
+    ),
+    (
+        "securityerror",
+        phrases(r"authenticat(e|ion) (required|failed|failure)|starttls|tls required"),
+    ),
+    ("authfailure", phrases(r"\bdmarc\b|\bspf\b|\bdkim\b")),
+    ("virusdetected", phrases(r"virus|malware|infected")),
+    (
+        "expired",
+        phrases(
+            r"(delivery|message) (time )?(expired|timed out)|retry time(out)? (was )?exceeded|"
+            r"too long in (the )?queue|been in the queue too long|"
+            r"could not be delivered (for|within)|connection timed out"
+        ),
+    ),
+    (
+        "systemerror",
+        phrases(r"(local|system|server) (configuration )?error|temporary local problem"),
+    ),
+    ("notaccept", phrases(r"(does|will) not accept mail|null ?mx|no mx record")),
+)
+# Every cause a failure may carry: those of the codes and of the wording, "onhold" (a
+# failure only flufl.bounce could read) and "undefined" (nothing says why).
+FAILURE_CAUSES = tuple(
+    dict.fromkeys([*STATUS_CAUSES.values(), *(r for r, _ in CAUSE_PHRASES), "onhold", "undefined"])
+)
+# Wording that overrides a code saying the address is gone ("550 5.1.1 Mailbox full"
+# is a full mailbox); other wording there ("5.1.1 ... see our policy") does not.
+OVERRIDE_GONE = (
+    *("mailboxfull", "suspend", "norelaying", "rejected", "blocked", "hasmoved", "notaccept"),
+    *("authfailure", "toomanyconn", "networkerror"),  # our sending, or the network's
+)
+# What one provider's code means in its own documentation, before the general rules:
+# Exchange Online's "550 5.4.1 Recipient address rejected: Access denied" is its
+# directory-based edge blocking, for an address its directory does not have.
+PROVIDER_CAUSES = (("5.4.1", phrases(r"recipient address rejected: access denied"), "userunknown"),)
+# Wording that says the address is gone overrides a code saying something else only
+# when it is specific; these are too broad ("address rejected: access denied" is a
+# policy as often as a dead address) to overrule a policy or spam code.
+_BROAD = phrases(r"recipient address rejected|invalid address|mailbox unavailable")
+
+
+def cause(status: str, text: str = "") -> str:
+    """Sisimai's reason for a status code and the server's wording: userunknown,
+    mailboxfull, filtered... "delivered" for 2.x.x, "undefined" when nothing says."""
+    klass, _, rest = status.partition(".")
+    if klass == "2":
+        return "delivered"
+    subject, _, detail = rest.partition(".")
+    by_code = STATUS_CAUSES.get(f"{subject}.{detail}") or STATUS_CAUSES.get(f"{subject}.", "")
+    for prefix, phrase, reason in PROVIDER_CAUSES:
+        if status.startswith(prefix) and phrase.search(text):
+            return reason
+    for reason, phrase in CAUSE_PHRASES:
+        found = [m.group(0) for m in phrase.finditer(text)]
+        if not found or (by_code in HARD_CAUSES and reason not in HARD_CAUSES + OVERRIDE_GONE):
+            continue  # "5.1.1 ... policy": the code says more
+        if by_code == "rejected" and reason in HARD_CAUSES:
+            continue  # "5.1.7 No such domain": our sender's domain, not the reader's
+        specific = reason != "userunknown" or not all(_BROAD.fullmatch(f) for f in found)
+        if by_code and by_code not in HARD_CAUSES and not specific:
+            continue  # "5.7.1 ... address rejected": the policy code says more
+        return reason
+    return by_code or "undefined"
+
+
+def severity(status: str, text: str = "") -> str:
+    """'hard' or 'soft' for a failure status code and the server's wording: the one
+    rule for a bounce report (returns) and for a rejection during the send (send).
+
+    Hard only when a permanent code or the wording says the address is gone."""
+    return grade(cause(status, text), status)
+
+
+def grade(reason: str, status: str) -> str:
+    """'hard' or 'soft' for a cause and its code: a 4.x.x code is always soft (the
+    server will try again). A 5.x.x that nothing explains ("undefined", 5.0.0 alone)
+    is soft too, unlike Sisimai, which reads it by the code: on its own labelled
+    samples most such failures were blocks, expiries and system errors, and one of
+    those must not retire a focal point; three in a row still do."""
+    return "hard" if status.startswith("5") and reason in HARD_CAUSES else "soft"
 
 
 def plural(count: int, word: str) -> str:

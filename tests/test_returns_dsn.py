@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import quopri
 from pathlib import Path
 
@@ -47,6 +48,27 @@ DATA = Path(__file__).parent / "data" / "bounces"
         ("automatische-antwort.eml", "auto-reply", "", None, "7777"),
         # A spam complaint (RFC 5965), which quotes the original whole.
         ("arf-abuse.eml", "complaint", "", "gone.away@unicef.example", "1111"),
+        # A policy or spam block says nothing about the address: soft, whatever the code.
+        ("gmail-5.7.1-spam.eml", "soft", "5.7.1", "valid.person@unicef.example", "1111"),
+        (
+            "office365-5.7.1-notauthorized.eml",
+            "soft",
+            "5.7.1",
+            "valid.person@contoso.example",
+            "1111",
+        ),
+        ("postfix-5.7.1-blocklist.eml", "soft", "5.7.1", "valid.person@ilo.example", "1111"),
+        # Amazon SES notifications by mail (SNS), and Microsoft's complaint form (JMRP).
+        ("ses-notification-bounce.eml", "hard", "5.1.1", "gone.away@unicef.example", "1111"),
+        ("ses-notification-complaint.eml", "complaint", "", "gone.away@unicef.example", "1111"),
+        ("jmrp-complaint.eml", "complaint", "", "gone.away@unicef.example", "1111"),
+        (
+            "sendmail-5.1.2-host-unknown.eml",
+            "hard",
+            "5.1.2",
+            "someone@no-such-agency.example",
+            "1111",
+        ),
     ],
 )
 def test_classify_samples(name, kind, status, recipient, message_id):
@@ -77,7 +99,8 @@ def test_classify_samples(name, kind, status, recipient, message_id):
         ("Diagnostic-Code: smtp; 550 no such user", "hard", "5.0.0"),  # only the reply code
         ("Status: 4.4.7\nDiagnostic-Code: X-Postfix; connect timed out", "soft", "4.4.7"),
         ("Status: 5.2.2", "soft", "5.2.2"),
-        ("", "hard", "5.0.0"),  # "failed" alone is permanent (RFC 3464)
+        # "failed" alone is a failure (RFC 3464), but nothing says the address is gone.
+        ("", "soft", "5.0.0"),
     ],
 )
 def test_status_and_diagnostic_disagreements(fields, kind, status):
@@ -118,10 +141,10 @@ def test_any_failure_wording_of_the_action_is_a_failure(action, status, kind):
 @pytest.mark.parametrize(
     "body,kind,status",
     [
-        (  # Gmail's own words, and no code anywhere
+        (  # Gmail's own words, and no code anywhere: a failure, but not known gone
             "Delivery to the following recipient failed permanently:\n\n"
             "     gone.away@unicef.example\n",
-            "hard",
+            "soft",
             "5.0.0",
         ),
         (  # the phrase wrapped by the server
@@ -145,8 +168,9 @@ def test_phrases_are_read_whatever_the_wording_or_wrapping(body, kind, status):
 
 
 def test_severity_keeps_full_mailboxes_and_policy_blocks_soft():
-    assert [severity(s) for s in ("5.1.1", "5.1.10", "5.0.0", "5.4.4")] == ["hard"] * 4
-    assert [severity(s) for s in ("4.2.2", "5.2.2", "5.7.1", "5.3.4", "4.4.7")] == ["soft"] * 5
+    assert [severity(s) for s in ("5.1.1", "5.1.10", "5.1.2", "5.4.4")] == ["hard"] * 4
+    soft = ("4.2.2", "5.2.2", "5.7.1", "5.3.4", "4.4.7", "5.0.0", "5.2.1")
+    assert [severity(s) for s in soft] == ["soft"] * 7
 
 
 def test_auto_replies_in_many_forms_are_ignored():
@@ -242,7 +266,7 @@ def test_broken_inputs_never_raise():
     for data in [b"", b"\xff" * 50, b"Subject: x\n\n", b"Content-Type: multipart/report\n\n--"]:
         assert classify(data).kind in ("malformed", "other")
     truncated = (DATA / "hard-5.1.1.eml").read_bytes()[:900]
-    assert classify(truncated).kind in ("hard", "malformed", "other")
+    assert classify(truncated).kind in ("hard", "soft", "malformed", "other")
 
 
 def test_a_feedback_report_is_a_complaint_with_where_it_was_delivered_to():
@@ -270,3 +294,236 @@ def test_a_feedback_report_is_a_complaint_with_where_it_was_delivered_to():
 def test_envelope_to_lists_where_the_message_went_most_specific_first(headers, expected):
     raw = f"From: MAILER-DAEMON@mx.example\nSubject: hello\n{headers}\nbody\n"
     assert classify(raw.encode()).envelope_to == expected
+
+
+# What each fixture is, in the issue's words, and why, in Sisimai's.
+CATEGORIES = {
+    "hard": "hard bounce",
+    "soft": "soft bounce",
+    "complaint": "complaint",
+    "auto-reply": "auto-reply",
+    "delayed": "delivery delay",
+    "other": "not a bounce",
+    "delivered": "not a bounce",
+    "unsubscribe": "not a bounce",
+    "malformed": "unreadable",
+}
+
+
+SAMPLE_CAUSES = [
+    ("arf-abuse.eml", "complaint", "feedback"),
+    ("automatische-antwort.eml", "auto-reply", "vacation"),
+    ("broken-mime.eml", "hard bounce", "userunknown"),
+    ("delayed.eml", "delivery delay", "expired"),
+    ("domino.eml", "hard bounce", "userunknown"),
+    ("exchange-legacy.eml", "hard bounce", "userunknown"),
+    ("exchange-text.eml", "hard bounce", "userunknown"),  # 5.1.10 RecipientNotFound
+    ("exim-5.1.1.eml", "hard bounce", "userunknown"),
+    ("expired-4.4.7.eml", "soft bounce", "expired"),
+    ("german-latin1.eml", "hard bounce", "userunknown"),
+    ("global-5.1.1.eml", "hard bounce", "userunknown"),
+    ("gmail-5.1.1.eml", "hard bounce", "userunknown"),
+    ("gmail-5.2.2.eml", "soft bounce", "mailboxfull"),
+    ("gmail-5.7.1-spam.eml", "soft bounce", "spamdetected"),
+    ("jmrp-complaint.eml", "complaint", "feedback"),
+    ("hard-5.1.1.eml", "hard bounce", "userunknown"),  # Postfix
+    ("mailgun-style.eml", "hard bounce", "userunknown"),
+    ("malformed.eml", "unreadable", ""),
+    ("no-message-id.eml", "hard bounce", "userunknown"),
+    ("office365-5.1.10.eml", "hard bounce", "userunknown"),
+    ("office365-5.7.1-notauthorized.eml", "soft bounce", "filtered"),
+    ("ooo-no-longer-monitored.eml", "auto-reply", "vacation"),
+    ("out-of-office.eml", "auto-reply", "vacation"),
+    ("outlook-delivery-has-failed.eml", "hard bounce", "userunknown"),
+    ("postfix-5.7.1-blocklist.eml", "soft bounce", "blocked"),
+    ("qmail.eml", "hard bounce", "userunknown"),
+    ("references-only.eml", "hard bounce", "userunknown"),
+    ("sendmail-5.1.1.eml", "hard bounce", "userunknown"),
+    ("sendmail-5.1.2-host-unknown.eml", "hard bounce", "hostunknown"),
+    ("ses-5.1.1.eml", "hard bounce", "userunknown"),
+    ("ses-notification-bounce.eml", "hard bounce", "userunknown"),
+    ("ses-notification-complaint.eml", "complaint", "feedback"),
+    ("soft-4.2.2.eml", "soft bounce", "mailboxfull"),
+    ("status-5.0.0-mailbox-full.eml", "soft bounce", "mailboxfull"),
+    ("yahoo-554.eml", "hard bounce", "userunknown"),
+]
+
+
+@pytest.mark.parametrize("name,category,why", SAMPLE_CAUSES)
+def test_every_sample_has_a_category_and_a_cause(name, category, why):
+    b = classify((DATA / name).read_bytes())
+    assert (CATEGORIES[b.kind], b.cause) == (category, why)
+
+
+def test_every_sample_is_in_the_category_table():
+    assert sorted(name for name, _, _ in SAMPLE_CAUSES) == sorted(
+        p.name for p in DATA.glob("*.eml")
+    )
+
+
+BOUNCE = (
+    "From: MAILER-DAEMON@mx.example.org\nTo: bounces@example.org\n"
+    "Subject: Undelivered Mail Returned to Sender\n"
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+    "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+    "{fields}\nAction: failed\nStatus: 5.1.1\n\n--b--\n"
+)
+
+
+def test_the_address_as_we_sent_it_comes_first():
+    """Original-Recipient is the contact's address; Final-Recipient may be an alias's."""
+    fields = (
+        "Final-Recipient: rfc822; HAASM@host.ilo.example\nOriginal-Recipient: rfc822;a@ilo.example"
+    )
+    assert classify(BOUNCE.format(fields=fields).encode()).recipients == ("a@ilo.example",)
+
+
+def test_exchange_smtp_prefix_is_not_part_of_the_address():
+    text = (
+        "From: System Administrator <postmaster@contoso.example>\nTo: bounces@example.org\n"
+        "Subject: Undeliverable: The UN-Business Focal Point\n\n"
+        "Your message did not reach some or all of the intended recipients.\n\n"
+        "The following recipient(s) could not be reached:\n\n"
+        "     ann@contoso.example on 15/12/2026 10:00\n"
+        "            The e-mail account does not exist at the organization this message was sent to.\n"
+        "            <mx.contoso.example #5.1.1 smtp;550 5.1.1 RESOLVER.ADR.RecipNotFound; not found>\n"
+        "            MSEXCH:IMS:Contoso:MAIN 0 (000C05A6) Unknown Recipient c=US;dda:SMTP=ann@contoso.example;\n"
+    )
+    b = classify(text.encode())
+    assert (b.kind, b.recipients) == ("hard", ("ann@contoso.example",))
+
+
+def test_the_bounce_s_own_addresses_are_never_the_failed_one():
+    text = (
+        "From: MAILER-DAEMON@mx.example.org\nTo: list-bounces@example.org\n"
+        "Subject: Returned mail: User unknown\n\n"
+        "550 5.1.1 <gone@unicef.example>... User unknown\n"
+        "(sent by list-bounces@example.org through mx.example.org)\n"
+    )
+    assert classify(text.encode()).recipients == ("gone@unicef.example",)
+
+
+UNREADABLE = (
+    "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: bounces@example.org\n"
+    "Subject: Mail System Error - Returned Mail\n\n"
+    "Here is your list of failed recipients:\n\n<gone@unicef.example>\n\n"
+    "Here is your returned mail:\n\nSubject: The UN-Business Focal Point\n"
+)
+
+
+def test_a_bounce_ours_cannot_read_gets_flufl_bounce_s_second_opinion():
+    """No code and no wording ours knows; flufl.bounce (Mailman's SimpleMatch) names
+    the address, as permanent. Nothing says the address is gone, so it stays soft."""
+    b = classify(UNREADABLE.encode())
+    assert (b.kind, b.status, b.cause, b.recipients) == (
+        "soft",
+        "5.0.0",
+        "onhold",
+        ("gone@unicef.example",),
+    )
+    assert b.reason.startswith("read by flufl.bounce")
+
+
+def test_ordinary_mail_gets_no_second_opinion():
+    """flufl.bounce's generic patterns find "failed" addresses in a person's words too;
+    it is consulted only on what says it is a bounce."""
+    text = UNREADABLE.replace("MAILER-DAEMON@", "jane@").replace("Mail Delivery System", "Jane")
+    text = text.replace("Mail System Error - Returned Mail", "About the newsletter")
+    assert classify(text.encode()).kind == "other"
+    assert classify(text.encode()).recipients == ()
+
+
+SES = (DATA / "ses-notification-bounce.eml").read_text()
+SES_JSON = SES[SES.index("{") : SES.rindex("}") + 1]
+
+
+@pytest.mark.parametrize(
+    "change,kind,status,why",
+    [
+        ({}, "hard", "5.1.1", "userunknown"),
+        ({"bounceType": "Transient"}, "soft", "5.1.1", "userunknown"),  # SES: it may pass
+        ({"bounceSubType": "MailboxFull"}, "soft", "5.1.1", "mailboxfull"),  # subtype says more
+        ({"bounceSubType": "OnAccountSuppressionList"}, "soft", "5.1.1", "onhold"),
+        (
+            {"bouncedRecipients": [{"emailAddress": "gone.away@unicef.example"}]},
+            "soft",
+            "5.0.0",
+            "undefined",
+        ),
+        (
+            {
+                "bouncedRecipients": [{"emailAddress": "gone.away@unicef.example"}],
+                "bounceSubType": "NoEmail",
+            },
+            "hard",
+            "5.0.0",
+            "userunknown",
+        ),
+    ],
+)
+def test_amazon_ses_bounce_notifications(change, kind, status, why):
+    notice = json.loads(SES_JSON)
+    notice["bounce"].update(change)
+    b = classify(SES.replace(SES_JSON, json.dumps(notice)).encode())
+    assert (b.kind, b.status, b.cause, b.recipients) == (
+        kind,
+        status,
+        why,
+        ("gone.away@unicef.example",),
+    )
+    assert b.message_ids == ("<2026-Q4.1111111111111111@example.org>",)
+
+
+def test_amazon_ses_notice_inside_sns_json_envelope():
+    """An "email-json" subscription wraps SES's notification in SNS's own JSON."""
+    envelope = json.dumps(
+        {"Type": "Notification", "MessageId": "6f0d", "Message": SES_JSON}, indent=2
+    )
+    b = classify(SES.replace(SES_JSON, envelope).encode())
+    assert (b.kind, b.status, b.recipients) == ("hard", "5.1.1", ("gone.away@unicef.example",))
+
+
+def test_amazon_ses_notice_folded_by_the_way_is_still_read():
+    folded = SES_JSON[:700] + "\n" + SES_JSON[700:]
+    assert classify(SES.replace(SES_JSON, folded).encode()).kind == "hard"
+
+
+def test_json_from_anyone_else_is_not_an_ses_notice():
+    text = SES.replace("no-reply@sns.amazonaws.com", "jane@unicef.example")
+    text = text.replace("x-amz-sns-message-id", "x-other").replace("AWS Notification Message", "hi")
+    assert classify(text.encode()).kind == "other"
+
+
+def test_an_amazon_ses_delivery_notice_is_a_success_report():
+    notice = json.loads(SES_JSON)
+    del notice["bounce"]
+    notice.update(
+        notificationType="Delivery", delivery={"recipients": ["gone.away@unicef.example"]}
+    )
+    b = classify(SES.replace(SES_JSON, json.dumps(notice)).encode())
+    assert (b.kind, b.recipients, b.cause) == (
+        "delivered",
+        ("gone.away@unicef.example",),
+        "delivered",
+    )
+
+
+def test_a_failure_neither_reader_can_explain_is_soft_and_names_no_message_id():
+    """A daemon's "Mail delivery failed" with no code and no known wording is still a
+    failure of the message it quotes (soft: nothing says the address is gone); the
+    quoted Message-ID is not an address that failed."""
+    text = (
+        "From: MAILER-DAEMON <>\nTo: bounces@example.org\nSubject: Mail delivery failed\n\n"
+        "The mail system could not finish the job for gone@unicef.example.\n\n"
+        "Message-ID: <2026-Q4.1111111111111111@example.org>\n"
+    )
+    b = classify(text.encode())
+    assert (b.kind, b.status, b.cause, b.recipients) == (
+        "soft",
+        "5.0.0",
+        "onhold",
+        ("gone@unicef.example",),
+    )
+    assert b.message_ids == ("<2026-Q4.1111111111111111@example.org>",)
+    notice = text.replace("Mail delivery failed", "Delivery Status Notification")
+    assert classify(notice.encode()).kind == "other"  # says nothing failed

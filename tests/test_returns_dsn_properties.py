@@ -13,6 +13,7 @@ import email
 import email.errors
 import email.header
 import email.policy
+import json
 import re
 from pathlib import Path
 
@@ -20,13 +21,15 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from newsletter.models import FAILURE_CAUSES, cause, grade
 from newsletter.returns.dsn import classify, severity
 
 SAMPLES = sorted((Path(__file__).parent / "data" / "bounces").glob("*.eml"))
 # The email package's own refusals (a header line ended by a vertical tab...), which
 # classify rightly reports as malformed; any other exception is a bug it caught.
 EMAIL_ERRORS = {name for name in dir(email.errors) if name.endswith("Error")}
-KINDS = {"hard", "soft", "delayed", "delivered", "auto-reply", "unsubscribe", "other", "malformed"}
+KINDS = {"hard", "soft", "delayed", "delivered", "complaint", "auto-reply", "unsubscribe", "other"}
+KINDS |= {"malformed"}
 STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 
 
@@ -120,7 +123,9 @@ def test_any_message_gets_a_verdict_that_hangs_together(data):
         assert own or bounce.reason.split(":")[0] in EMAIL_ERRORS, bounce  # not a bug hidden
     if bounce.kind in ("hard", "soft"):
         assert STATUS.fullmatch(bounce.status), bounce
-        assert severity(bounce.status) == bounce.kind, bounce
+        # The kind follows from the cause (Sisimai's reason) and the code, nothing else.
+        assert bounce.cause in FAILURE_CAUSES, bounce
+        assert grade(bounce.cause, bounce.status) == bounce.kind, bounce
     elif bounce.kind == "delayed":
         assert bounce.status == "" or STATUS.fullmatch(bounce.status), bounce
     for address in bounce.recipients:
@@ -143,3 +148,67 @@ def test_a_bounce_with_an_8bit_header_is_still_a_bounce(sample, after, header):
     at = data.index(b"\n", data.index(after) + 1)  # after that header line
     bounce = classify(data[:at] + b"\n" + header + data[at:])
     assert (bounce.kind, bounce.status) == ("hard", "5.1.1"), bounce
+
+
+CODES = st.builds(
+    "{}.{}.{}".format,
+    st.sampled_from("2345"),
+    st.integers(min_value=0, max_value=12),
+    st.integers(min_value=0, max_value=12),
+)
+WORDING = st.one_of(
+    st.text(max_size=200),
+    st.lists(
+        st.sampled_from(
+            ["user unknown", "mailbox full", "5.7.1", "policy", "spam", "no such user", "\n  ",
+             "address rejected", "over quota", "has moved", "blocked using", "é", "relay denied"]
+        ),
+        max_size=6,
+    ).map(" ".join),
+)  # fmt: skip
+
+
+@given(status=st.one_of(CODES, st.text(max_size=12)), text=WORDING)
+def test_any_code_and_wording_get_a_cause_that_hangs_together(status, text):
+    """cause and severity read anything a server may write, and never raise."""
+    why = cause(status, text)
+    hardness = severity(status, text)
+    if status.partition(".")[0] == "2":
+        assert why == "delivered"
+    else:
+        assert why in FAILURE_CAUSES
+    assert hardness == grade(why, status)
+    if not status.startswith("5"):
+        assert hardness == "soft"  # a warning, or no code: the server will try again
+
+
+SES = (Path(__file__).parent / "data" / "bounces" / "ses-notification-bounce.eml").read_text()
+SES_HEAD = SES[: SES.index("{")]
+SES_KEYS = [
+    "notificationType", "bounce", "complaint", "delivery", "mail", "Message", "bounceType",
+    "bounceSubType", "bouncedRecipients", "complainedRecipients", "emailAddress", "status",
+    "diagnosticCode", "headers", "name", "value", "commonHeaders", "messageId", "recipients",
+]  # fmt: skip
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+    | st.sampled_from(["Permanent", "Transient", "5.1.1", "Message-ID", "a@b.example", "smtp; 550"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(SES_KEYS) | st.text(max_size=6), inner, max_size=5),
+    max_leaves=25,
+)  # fmt: skip
+
+
+@given(
+    notice=st.dictionaries(st.sampled_from(SES_KEYS), JSON, max_size=6),
+    kind=st.sampled_from(["Bounce", "Complaint", "Delivery", "Other", 3, None]),
+)
+def test_any_amazon_ses_notice_gets_a_verdict_that_hangs_together(notice, kind):
+    """The SES reader takes JSON from the mail: whatever its shape, a Bounce comes out."""
+    bounce = classify((SES_HEAD + json.dumps({**notice, "notificationType": kind})).encode())
+    assert bounce.kind in KINDS - {"malformed"}, bounce  # not an exception caught
+    if bounce.kind in ("hard", "soft"):
+        assert STATUS.fullmatch(bounce.status) and grade(bounce.cause, bounce.status) == bounce.kind
+    for address in bounce.recipients:
+        assert "@" in address and not any(c.isspace() for c in address), bounce
+    for message_id in bounce.message_ids:
+        assert message_id.startswith("<") and message_id.endswith(">"), bounce

@@ -377,16 +377,19 @@ def test_a_rejection_saying_the_address_is_gone_marks_the_contact_bounced(smtp_r
     smtp.fail("person4@example.org", "550 5.7.1 Message rejected by policy", "rcpt")
     smtp.fail("person5@example.org", "552 5.2.2 Mailbox full", "data")
     smtp.fail("person6@example.org", "550 Requested action not taken", "rcpt")  # no code
+    # A policy code whose words say exactly that the address is gone: the words win,
+    # as they do in a bounce report (models.severity reads both).
+    smtp.fail("person7@example.org", "550 5.7.1 <person7@example.org>: User unknown", "rcpt")
     result = smtp_send(smtp_ready, smtp.port, "--concurrency", "1")
     assert result.exit_code == 0, result.output
-    assert "Sent 8 via smtp" in result.output and "4 failed" in result.output
+    assert "Sent 7 via smtp" in result.output and "5 failed" in result.output
     assert (
-        "Marked bounced: 1 contact whose server said the address does not exist "
+        "Marked bounced: 2 contacts whose server said the address does not exist "
         "(see newsletter status).\n" in result.output
     )
     db = open_db(smtp_ready / "contacts.db")
     status = dict(db.execute("SELECT email, status FROM contacts").fetchall())
-    assert status["person3@example.org"] == "bounced"
+    assert status["person3@example.org"] == status["person7@example.org"] == "bounced"
     # A policy block, a full mailbox, a bare 550: about the mail, or unclear; kept.
     assert {status[f"person{n}@example.org"] for n in (4, 5, 6)} == {"subscribed"}
     history = db.execute(

@@ -1,14 +1,22 @@
 """Read one returned message: a bounce (RFC 3464 or a common older style), or not.
 
 Pure parsing, no database: ``classify(data)`` says what a message is, which
-enhanced status code (RFC 3463) it carries, which addresses it names and which
-original Message-IDs it quotes. ``newsletter.bounces`` decides what to do.
+enhanced status code (RFC 3463) it carries, why in Sisimai's words (``cause``:
+userunknown, mailboxfull, filtered...; the rule is ``models.cause``), which
+addresses it names and which original Message-IDs it quotes.
+``newsletter.bounces`` decides what to do.
 
 Kinds: ``hard`` and ``soft`` failures, ``delayed`` (a warning; the server is
 still trying), ``delivered`` (a success report), ``complaint`` (a spam
-complaint: an RFC 5965 feedback report), ``auto-reply``, ``unsubscribe`` (a
-reply to the List-Unsubscribe mailto, whose subject is "unsubscribe TOKEN"),
-``other`` (mail that is not a bounce) and ``malformed``.
+complaint: an RFC 5965 feedback report, Microsoft's JMRP form or an Amazon SES
+notice), ``auto-reply``, ``unsubscribe`` (a reply to the List-Unsubscribe
+mailto, whose subject is "unsubscribe TOKEN"), ``other`` (mail that is not a
+bounce) and ``malformed``.
+
+Forms read: RFC 3464/6533 delivery reports, Amazon SES notifications by mail,
+and the plain-text bounces of Exim, qmail, Sendmail, Domino, Yahoo, Outlook
+and others. A bounce that says it is one but that this reader cannot tie to an
+address gets a second opinion from flufl.bounce, Mailman's detector.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ import binascii
 import email
 import email.header
 import email.policy
+import json
+import logging
 import quopri
 import re
 from collections.abc import Iterator
@@ -25,7 +35,9 @@ from dataclasses import dataclass, replace
 from email.message import Message
 from email.parser import HeaderParser
 
-from newsletter.models import ENHANCED_STATUS, severity
+import flufl.bounce
+
+from newsletter.models import CAUSE_PHRASES, ENHANCED_STATUS, cause, grade, phrases, severity
 
 # severity is the shared rule (models); re-exported as the reader of reports names it.
 __all__ = ["Bounce", "classify", "severity"]
@@ -44,16 +56,41 @@ ORIGINAL_TYPES = (
 )
 _ENHANCED = ENHANCED_STATUS
 _SMTP = re.compile(r"(?:^|[:(\s#])([45])\d\d(?=[\s:-])", re.M)
+# Exchange writes "dda:SMTP=ann@example.org"; the address pattern takes "SMTP=" in.
+_PREFIX = re.compile(r"^(smtp|rfc822)[=:;]", re.I)
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_ID_LINES = re.compile(r"^\s*(message-id|in-reply-to|references|content-id)\s*:.*$", re.I | re.M)
 _MSGID = re.compile(r"^message-id:\s*<?([^<>\s@]+@[^<>\s]+?)>?(?=\s|$)", re.I | re.M)
 _UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+([\w-]+\.[\w-]+)\s*$", re.I)
-_DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery (sub)?system|mail-daemon", re.I)
+_DAEMON = re.compile(
+    r"mailer-daemon|postmaster|mail delivery (sub)?system|mail-daemon|\bmdaemon@", re.I
+)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered mail|delivery (status notification|failure|has failed)|"
     r"failure notice|mail delivery failed|returned mail|delivery notification|"
-    r"could not be delivered|non remis|unzustellbar|no entregado",
+    r"could not be delivered|non remis|unzustellbar|no entregado|non-?delivery",
     re.I,
 )
+NO_STATUS = "a bounce with no status or reason"
+# A subject that says the delivery failed (not "Delivery Status Notification" alone).
+_FAILED_SUBJECT = re.compile(
+    r"fail|undeliver|not (be )?delivered|returned|error|reject|non remis|unzustellbar|"
+    r"no entregado|non-?delivery",
+    re.I,
+)
+# Microsoft's complaint form (JMRP): "complaint about message from 192.0.2.1".
+_JMRP = re.compile(r"\s*complaint about message from\b", re.I)
+# Amazon SES notifications by mail come from SNS; its subtypes say more than any code.
+_SES_SENDER = re.compile(r"@(sns\.amazonaws\.com|amazonses\.com)\b", re.I)
+SES_SUBTYPES = {
+    "NoEmail": "userunknown",
+    "Suppressed": "userunknown",  # SES's list of addresses that recently bounced as invalid
+    "OnAccountSuppressionList": "onhold",  # our own account's list: says nothing new
+    "MailboxFull": "mailboxfull",
+    "MessageTooLarge": "mesgtoobig",
+    "ContentRejected": "contenterror",
+    "AttachmentRejected": "contenterror",
+}
 _REPLY = re.compile(r"\s*(re|fwd?|aw|wg|sv|tr|rv)\s*:", re.I)
 _DELAY_SUBJECT = re.compile(r"\(delay\)|delayed|will retry|warning: message", re.I)
 _BODY_MARKERS = re.compile(
@@ -79,32 +116,16 @@ _COPY_MARKERS = re.compile(
 )
 
 
-def _words(pattern: str) -> re.Pattern[str]:
-    """A phrase pattern that matches across any folding: servers wrap their text
-    anywhere ("Mail quota\n    exceeded"). A space is one or more whitespace, " ?" any."""
-    return re.compile(pattern.replace(" ?", r"\s*").replace(" ", r"\s+"), re.I)
-
-
-_FULL = _words(
-    r"mailbox (is )?full|over ?quota|quota exceeded|insufficient storage|"
-    r"mailbox size limit|exceeded (its|the) (storage|quota)"
-)
+# The wording's own cause (models, Sisimai's reasons) gives a code to a bounce that
+# has none; the rest only says whether the failure is temporary or permanent.
+_WORDING = dict(CAUSE_PHRASES)
 _PHRASES = (  # when a non-standard bounce gives no code at all
-    (_FULL, "4.2.2"),
-    (
-        _words(
-            r"(user|recipient|address) (unknown|not found)|unknown (user|recipient|address)|"
-            r"no such (user|mailbox|recipient|address)|does not exist|unrouteable address|"
-            r"invalid (recipient|mailbox|address)|address rejected|no mailbox here|"
-            r"mailbox (unavailable|not found)|not our customer|account (is |has been )?disabled|"
-            r"not listed in (the )?(domino )?directory|"  # Lotus Domino
-            r"does(n't| not) have an? [\w.-]+ account"
-        ),
-        "5.1.1",
-    ),
-    (_words(r"retry time(out)? (was )?exceeded|temporar(y|ily)"), "4.0.0"),
+    (_WORDING["mailboxfull"], "4.2.2"),
+    (_WORDING["userunknown"], "5.1.1"),
+    (_WORDING["hostunknown"], "5.1.2"),
+    (phrases(r"retry time(out)? (was )?exceeded|temporar(y|ily)"), "4.0.0"),
     # Gmail: "Delivery to the following recipient failed permanently", no code at all.
-    (_words(r"permanent (error|failure)|failed permanently|i've given up"), "5.0.0"),
+    (phrases(r"permanent (error|failure)|failed permanently|i've given up"), "5.0.0"),
 )
 # The first word of an Action field (RFC 3464 says "failed"; servers also write
 # "failure", "error", or "failed (Bad destination mailbox address)").
@@ -129,9 +150,77 @@ def classify(data: bytes) -> Bounce:
         msg = email.message_from_bytes(data, policy=email.policy.compat32)
         if not msg.keys() or not any(k.lower() in ("from", "subject", "date") for k in msg.keys()):
             return Bounce("malformed", reason="no mail headers")
-        return replace(_classify(msg), envelope_to=_envelope_to(msg))
+        found = _classify(msg)
+        if (_unread(found) or _loose(msg, found)) and _looks_like_bounce(msg):
+            found = _second_opinion(msg, found)
+        if found.reason == NO_STATUS and _FAILED_SUBJECT.search(_header(msg, "subject")):
+            # A daemon's "Mail delivery failed" that neither reader can explain: a failure
+            # still, of the message it quotes; soft, since nothing says the address is gone.
+            found = replace(found, kind="soft", status="5.0.0", cause="onhold")
+        return replace(found, envelope_to=_envelope_to(msg))
     except Exception as exc:  # one broken message must not stop the run
         return Bounce("malformed", reason=f"{type(exc).__name__}: {exc}"[:120])
+
+
+def _unread(found: Bounce) -> bool:
+    """Our reader found no one to blame, or nothing at all."""
+    failure = found.kind in ("hard", "soft", "delayed")
+    return found.kind in ("other", "malformed") or (failure and not found.recipients)
+
+
+def _loose(msg: Message, found: Bounce) -> bool:
+    """Several addresses read from a bounce's free text (not a delivery report's
+    fields): some may be the list's or a quoted one's, so the second opinion narrows."""
+    report = any(p.get_content_type() in REPORT_TYPES for p in msg.walk())
+    return len(found.recipients) > 1 and not report
+
+
+def _looks_like_bounce(msg: Message) -> bool:
+    """Only a message that says it is a bounce gets a second opinion: flufl.bounce's
+    generic detectors would find "failed" addresses in ordinary mail too."""
+    subject = _header(msg, "subject")
+    senders = f"{_header(msg, 'from')} {msg.get_unixfrom() or ''} {_header(msg, 'sender')}"
+    return bool(
+        _DAEMON.search(senders)
+        or (not _REPLY.match(subject) and _BOUNCE_SUBJECT.search(subject))
+        or _header(msg, "return-path") in ("<>", "<MAILER-DAEMON>")
+        or msg.get("x-failed-recipients")
+        or msg.get_content_type() == "multipart/report"
+    )
+
+
+def _second_opinion(msg: Message, ours: Bounce) -> Bounce:
+    """flufl.bounce (Mailman's detector) on a bounce we could not read. It names the
+    addresses only, as temporary or permanent: what is hard and what soft stays ours
+    (a code or specific words), and without them a permanent failure is soft, so one
+    unexplained rejection never retires a focal point."""
+    log = logging.getLogger("flufl.bounce")
+    quiet, log.disabled = log.disabled, True  # it logs a traceback for each broken message
+    try:
+        temporary, permanent = flufl.bounce.all_failures(msg)
+    except Exception:  # its detectors raise on some broken mail; ours already did its best
+        return ours
+    finally:
+        log.disabled = quiet
+    named = [_text(a, "utf-8") if isinstance(a, bytes) else str(a) for a in permanent or temporary]
+    found = (a.strip().strip("<>") for a in named)
+    recipients = tuple(sorted(dict.fromkeys(a for a in found if _ADDRESS.fullmatch(a))))
+    if not recipients:
+        return ours
+    failure = ours.kind in ("hard", "soft", "delayed")
+    if failure and ours.recipients:  # ours found several: keep those flufl confirms, if any
+        confirmed = {a.lower() for a in recipients}
+        narrowed = tuple(a for a in ours.recipients if a.lower() in confirmed)
+        return replace(ours, recipients=narrowed or ours.recipients)
+    note = "read by flufl.bounce" + (f": {ours.reason}" if ours.reason else "")
+    if failure:  # ours read the code (and so the kind), flufl the address
+        return replace(ours, recipients=recipients, reason=note[:120])
+    if not permanent:
+        return Bounce("delayed", "4.0.0", recipients, ours.message_ids, note[:120], cause="expired")
+    why = cause("5.0.0", _body_text(msg))
+    why = why if why != "undefined" else "onhold"  # failed, but nothing says why
+    kind = grade(why, "5.0.0")
+    return Bounce(kind, "5.0.0", recipients, ours.message_ids, note[:120], cause=why)
 
 
 def _classify(msg: Message) -> Bounce:
@@ -140,14 +229,34 @@ def _classify(msg: Message) -> Bounce:
     if request:  # the mailto: in List-Unsubscribe; the token says who
         return Bounce("unsubscribe", reason=request.group(1))
     ids = _original_ids(msg)
+    sender = _header(msg, "from")
+    text = _body_text(msg)
+    return _from_form(msg, subject, sender, text, ids) or _from_words(
+        msg, subject, sender, text, ids
+    )
+
+
+def _from_form(
+    msg: Message, subject: str, sender: str, text: str, ids: tuple[str, ...]
+) -> Bounce | None:
+    """A report in a machine-readable form: RFC 5965, Microsoft's JMRP, RFC 3464, SES."""
     feedback = next((p for p in msg.walk() if p.get_content_type() in FEEDBACK_TYPES), None)
     if feedback is not None:
         return _from_feedback(feedback, ids)
+    jmrp = _from_jmrp(msg, ids) if _JMRP.match(subject) else None
+    if jmrp is not None:
+        return jmrp
     report = next((p for p in msg.walk() if p.get_content_type() in REPORT_TYPES), None)
     if report is not None:
         return _from_report(report, ids)
-    sender = _header(msg, "from")
-    text = _body_text(msg)
+    notice = _ses_notice(msg, sender, text)
+    return _from_ses(notice, ids) if notice is not None else None
+
+
+def _from_words(msg: Message, subject: str, sender: str, text: str, ids: tuple[str, ...]) -> Bounce:
+    """Everything else, by who sent it, its subject and its wording."""
+    # Who the bounce is from and to: never the address that failed.
+    own = " ".join([sender, _header(msg, "to"), *_envelope_to(msg)])
     failed = [a for v in msg.get_all("x-failed-recipients") or [] for a in _ADDRESS.findall(str(v))]
     # A person's reply ("Re: Undeliverable ...", or one that mentions a permanent
     # error) quotes our Message-ID too, so it must not pass for a bounce: the
@@ -166,24 +275,25 @@ def _classify(msg: Message) -> Bounce:
     if bounce_subject and not auto_header and auto_subject:
         bounce_subject = bounce_subject if bounce_subject.start() < auto_subject.start() else None
     if _DAEMON.search(sender) or failed or bounce_subject:
-        return _text_bounce(subject, text, failed, sender, ids)
+        return _text_bounce(subject, text, failed, own, ids)
     # Auto-replies come before the body's wording: "this mailbox is no longer
     # monitored, your message could not be delivered" from a person's
     # out-of-office, sent with a null return path, is still not a bounce.
     auto = (_header(msg, "auto-submitted") or "no").lower()
     if auto != "no" or auto_header or auto_subject:
-        return Bounce("auto-reply", message_ids=ids, reason=subject[:80] or "auto-reply")
+        reason = subject[:80] or "auto-reply"
+        return Bounce("auto-reply", message_ids=ids, reason=reason, cause="vacation")
     if _BODY_MARKERS.search(text) and _header(msg, "return-path") == "<>" and not reply:
-        return _text_bounce(subject, text, failed, sender, ids)
+        return _text_bounce(subject, text, failed, own, ids)
     return Bounce("other", message_ids=ids, reason=f"not a bounce: {subject[:60]!r}")
 
 
 def _text_bounce(
-    subject: str, text: str, failed: list[str], sender: str, ids: tuple[str, ...]
+    subject: str, text: str, failed: list[str], own: str, ids: tuple[str, ...]
 ) -> Bounce:
     if _DELAY_SUBJECT.search(subject) and not failed:
-        return Bounce("delayed", "4.0.0", message_ids=ids, reason="delivery delayed")
-    return _from_text(text, failed, sender, ids)
+        return Bounce("delayed", "4.0.0", (), ids, "delivery delayed", cause="expired")
+    return _from_text(text, failed, own, ids)
 
 
 def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
@@ -198,7 +308,9 @@ def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
         diagnostic = _unfold(block.get("diagnostic-code") or "").partition(";")[2].strip()
         status = _status(block.get("status") or "", diagnostic, action)
         recipient = ""
-        for field in ("final-recipient", "original-recipient", "x-actual-recipient"):
+        # The address as we sent it first (RFC 3464 Original-Recipient): that is the
+        # contact's, where Final-Recipient may be what an alias or forward made of it.
+        for field in ("original-recipient", "final-recipient", "x-actual-recipient"):
             match = _ADDRESS.search((block.get(field) or "").partition(";")[2])
             if match:
                 recipient = recipient or match.group(0)
@@ -212,12 +324,15 @@ def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
     rank, status, _, diagnostic = found[0]
     recipients = tuple(dict.fromkeys(f[2] for f in found if f[2] and f[0] == rank))
     if rank == 0:
-        return Bounce("delivered", status, recipients, ids, "a success report")
+        return Bounce("delivered", status, recipients, ids, "a success report", cause="delivered")
+    why = cause(status, diagnostic)
     if rank == 1:
-        return Bounce("delayed", status, recipients, ids, diagnostic[:120] or "delivery delayed")
+        reason = diagnostic[:120] or "delivery delayed"
+        return Bounce("delayed", status, recipients, ids, reason, cause=why)
     if not status.startswith(("4", "5")):
         status = "5.0.0"  # "failed" with no usable code: RFC 3464 says failed is permanent
-    return Bounce(severity(status), status, recipients, ids, diagnostic[:120])
+        why = cause(status, diagnostic)
+    return Bounce(grade(why, status), status, recipients, ids, diagnostic[:120], cause=why)
 
 
 def _from_feedback(report: Message, ids: tuple[str, ...]) -> Bounce:
@@ -236,7 +351,95 @@ def _from_feedback(report: Message, ids: tuple[str, ...]) -> Bounce:
     reason = f"feedback report: {kind}"
     if agent := fields.get("user-agent"):
         reason += f" from {agent}"
-    return Bounce("complaint", "", tuple(dict.fromkeys(recipients)), ids, reason[:120])
+    recipients = list(dict.fromkeys(recipients))
+    return Bounce("complaint", "", tuple(recipients), ids, reason[:120], cause="feedback")
+
+
+def _ses_notice(msg: Message, sender: str, text: str) -> dict[str, object] | None:
+    """An Amazon SES notification sent by mail through SNS: the JSON object SES
+    documents ("notificationType": Bounce, Complaint or Delivery), alone or inside
+    SNS's own JSON envelope ("Message"). None for anything else."""
+    if not (msg.get("x-amz-sns-message-id") or _SES_SENDER.search(sender)):
+        return None
+    start, end = text.find("{"), text.rfind("}")
+    try:  # strict=False: a long line folded by the way keeps a raw line break in a string
+        data = json.loads(text[start : end + 1], strict=False) if 0 <= start < end else None
+        if isinstance(data, dict) and isinstance(data.get("Message"), str):
+            data = json.loads(data["Message"], strict=False)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and "notificationType" in data else None
+
+
+def _from_ses(notice: dict[str, object], ids: tuple[str, ...]) -> Bounce:
+    """SES's bounce, complaint or delivery notification: who, and (for a bounce) its
+    type, subtype, status and diagnostic, per recipient."""
+    kind = str(notice.get("notificationType", "")).lower()
+    part = _mapping(notice.get(kind))
+    mail = _mapping(notice.get("mail"))
+    headers = [_mapping(h) for h in _listing(mail.get("headers"))]
+    found = [str(h.get("value", "")) for h in headers if str(h.get("name")).lower() == "message-id"]
+    found.append(str(_mapping(mail.get("commonHeaders")).get("messageId", "")))
+    ids = tuple(dict.fromkeys([*(f"<{i.strip().strip('<>')}>" for i in found if i.strip()), *ids]))
+    if kind == "delivery":
+        recipients = _addresses(_listing(part.get("recipients")))
+        return Bounce("delivered", "2.0.0", recipients, ids, "a success report", cause="delivered")
+    field = "complainedRecipients" if kind == "complaint" else "bouncedRecipients"
+    rows = [_mapping(r) for r in _listing(part.get(field))]
+    recipients = _addresses([r.get("emailAddress") for r in rows])
+    if kind == "complaint":
+        reason = f"feedback report: {part.get('complaintFeedbackType') or 'abuse'} from Amazon SES"
+        return Bounce("complaint", "", recipients, ids, reason, cause="feedback")
+    if kind != "bounce":
+        return Bounce("other", "", recipients, ids, f"an Amazon SES {kind or 'notice'}")
+    return _ses_bounce(part, rows, recipients, ids)
+
+
+def _ses_bounce(
+    part: dict[str, object],
+    rows: list[dict[str, object]],
+    recipients: tuple[str, ...],
+    ids: tuple[str, ...],
+) -> Bounce:
+    permanent = part.get("bounceType") == "Permanent"
+    subtype = str(part.get("bounceSubType", ""))
+    diagnostic = " ".join(str(r.get("diagnosticCode", "")) for r in rows).partition(";")[2].strip()
+    code = _ENHANCED.search(" ".join(str(r.get("status", "")) for r in rows))
+    status = ".".join(code.groups()) if code else ("5.0.0" if permanent else "4.0.0")
+    why = SES_SUBTYPES.get(subtype) or cause(status, diagnostic)
+    kind = grade(why, status) if permanent else "soft"  # SES says Transient: it may pass
+    reason = (diagnostic or f"Amazon SES: {part.get('bounceType')} {subtype}").strip()
+    return Bounce(kind, status, recipients, ids, reason[:120], cause=why)
+
+
+def _addresses(values: list[object]) -> tuple[str, ...]:
+    found = (v.strip() for v in values if isinstance(v, str))
+    return tuple(dict.fromkeys(a for a in found if _ADDRESS.fullmatch(a)))
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _listing(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _from_jmrp(msg: Message, ids: tuple[str, ...]) -> Bounce | None:
+    """Microsoft's Junk Mail Reporting Program (Outlook.com, Hotmail): no RFC 5965
+    report, the complained-of message attached whole, its recipient in a header
+    Microsoft adds to it. None when nothing is attached."""
+    originals = [p for p in msg.walk() if p.get_content_type() in ORIGINAL_TYPES]
+    if not originals:
+        return None
+    found = []
+    for part in originals:
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else part
+        if isinstance(inner, Message):
+            found += _ADDRESS.findall(_header(inner, "x-hmxmroriginalrecipient"))
+    reason = "feedback report: abuse from Microsoft JMRP"
+    return Bounce("complaint", "", tuple(dict.fromkeys(found)), ids, reason, cause="feedback")
 
 
 def _envelope_to(msg: Message) -> tuple[str, ...]:
@@ -274,12 +477,12 @@ def _status(field: str, diagnostic: str, action: str) -> str:
 
 def _refine(status: str, text: str) -> str:
     """X.0.0 only says "failed"; "552 Mailbox full" in words is X.2.2, so soft."""
-    if status.endswith(".0.0") and _FULL.search(text):
+    if status.endswith(".0.0") and _WORDING["mailboxfull"].search(text):
         return f"{status[0]}.2.2"
     return status
 
 
-def _from_text(text: str, failed: list[str], sender: str, ids: tuple[str, ...]) -> Bounce:
+def _from_text(text: str, failed: list[str], ours: str, ids: tuple[str, ...]) -> Bounce:
     """Exim, qmail and plain-text bounces: read the part before the returned copy."""
     marker = _COPY_MARKERS.search(text)
     diagnostic = text[: marker.start()] if marker else text
@@ -297,19 +500,20 @@ def _from_text(text: str, failed: list[str], sender: str, ids: tuple[str, ...]) 
     recipients = list(failed)
     recipients += re.findall(r"^<([^<>\s]+@[^<>\s]+)>:", diagnostic, re.M)  # qmail
     recipients += re.findall(r"^\s{2,}(\S+@[\w.-]+)\s*$", diagnostic, re.M)  # Exim
-    if not recipients:
-        recipients = _ADDRESS.findall(diagnostic)
-    own = {a.lower() for a in _ADDRESS.findall(sender)}
+    if not recipients:  # any address, but not a quoted Message-ID or threading header
+        recipients = _ADDRESS.findall(_ID_LINES.sub("", diagnostic))
+    own = {a.lower() for a in _ADDRESS.findall(ours)}
     recipients = [
         r
-        for r in dict.fromkeys(a.strip("<>.,;:") for a in recipients)
+        for r in dict.fromkeys(_PREFIX.sub("", a.strip("<>.,;:")) for a in recipients)
         if r.lower() not in own and not _DAEMON.search(r)
     ]
     if not status:
-        return Bounce("other", "", tuple(recipients), ids, "a bounce with no status or reason")
+        return Bounce("other", "", tuple(recipients), ids, NO_STATUS)
     start = diagnostic.rfind("\n", 0, found.start()) + 1 if found else 0
     line = diagnostic[start:].split("\n", 1)[0].strip()
-    return Bounce(severity(status), status, tuple(recipients), ids, line[:120])
+    why = cause(status, diagnostic)
+    return Bounce(grade(why, status), status, tuple(recipients), ids, line[:120], cause=why)
 
 
 def _original_ids(msg: Message) -> tuple[str, ...]:

@@ -166,14 +166,15 @@ class Run:
     # -- recording results ------------------------------------------------------
     def _retire_if_gone(self, job: Job, reply: str, at: str) -> None:
         """A server's permanent "no such address" marks the contact bounced, as a bounce
-        report would (same rule, models.severity), so the next issue does not try again.
+        report would (same rule, models.severity, on the code and the server's words), so
+        the next issue does not try again.
 
-        Only an enhanced code about the address counts (5.1.1, 5.1.10...): a bare 550
-        is also what servers say for spam and policy, and one policy rejection must
-        not retire a focal point.
+        Only a reply with an enhanced code counts (5.1.1, 5.1.10...): a bare 550 is also
+        what servers say for spam and policy, and one policy rejection must not retire
+        a focal point.
         """
         code = ENHANCED_STATUS.search(reply)
-        if code and severity(".".join(code.groups())) == "hard" and job.row.email:
+        if code and severity(".".join(code.groups()), reply) == "hard" and job.row.email:
             source = f"rejected:{self.issue}"
             if store.contacts.mark_bounced(self.db, job.row.email, source=source, at=at):
                 self.tally.retired += 1
