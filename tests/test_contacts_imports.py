@@ -287,3 +287,19 @@ def _project(folder):
     folder.mkdir()
     (folder / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text())
     return folder
+
+
+def test_the_readme_shows_how_a_file_marks_a_departure(project, db, monkeypatch):
+    """The README's example, run as it is written: the file, the command and its output."""
+    monkeypatch.chdir(project)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ cat departures.csv\n", 1)[1].split("```", 1)[0]
+    content, _, rest = block.partition("$ newsletter ")
+    command, _, output = rest.partition("\n")
+    write(project, "departures.csv", content)
+    cli(project, "contacts", "add", "amina.okafor@unhcr.example.org", "--name", "Amina Okafor")
+    result = cli(project, *command.split())
+    assert result.output == output
+    assert rows(db) == [("amina.okafor@unhcr.example.org", "Amina Okafor", "subscribed")]
+    cli(project, *command.split()[:-1])
+    assert rows(db) == [("amina.okafor@unhcr.example.org", "Amina Okafor", "left")]

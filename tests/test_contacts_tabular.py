@@ -285,3 +285,58 @@ def test_address_book_exports_import_as_they_are(project, db, monkeypatch, text)
         "SELECT c.email, c.name, o.name, c.job_title, c.phone FROM contacts c JOIN "
         "organisations o ON o.id = c.organisation_id",
     ) == [("ana.lima@unicef.example.org", "Ana Lima", "UNICEF", "Officer", "+1 555 0100")]
+
+
+FULL = (
+    "SELECT c.email, c.name, o.name, c.job_title, c.country, c.phone FROM contacts c "
+    "LEFT JOIN organisations o ON o.id = c.organisation_id"
+)
+FRENCH_AND_SPANISH = {
+    # The file of issue 12: French Excel, ";" between cells, a single Nom column.
+    "French, Nom alone is the full name": (
+        "Courriel;Nom;Entité;Pays;Fonction\r\n"
+        "amina.okafor@unhcr.example.org;Amina Okafor;UNHCR;Suisse;Chargée de liaison\r\n",
+        ("amina.okafor@unhcr.example.org", "Amina Okafor", "UNHCR", "Chargée de liaison",
+         "Suisse", ""),
+    ),
+    "French, Nom before Prénom": (
+        "Nom;Prénom;Organisation;Téléphone;Adresse électronique\r\n"
+        "Dupont;Jeanne;OMS;+41 22 791 2111;Jeanne.Dupont@who.example.org\r\n",
+        ("jeanne.dupont@who.example.org", "Jeanne Dupont", "OMS", "", "", "+41 22 791 2111"),
+    ),
+    "French, upper case without accents": (
+        "PRENOM;NOM;ENTITE;FONCTION;TELEPHONE;PAYS;COURRIEL\r\n"
+        "Jeanne;Dupont;OMS;Conseillère;+41 22 791 2111;France;jd@who.example.org\r\n",
+        ("jd@who.example.org", "Jeanne Dupont", "OMS", "Conseillère", "France",
+         "+41 22 791 2111"),
+    ),
+    "Spanish, Nombre and Apellido": (
+        "Correo,Nombre,Apellido,Organismo,Cargo,Teléfono,País\r\n"
+        "lucia.perez@cepal.example.org,Lucía,Pérez,CEPAL,Oficial,+56 2 2210 2000,Chile\r\n",
+        ("lucia.perez@cepal.example.org", "Lucía Pérez", "CEPAL", "Oficial", "Chile",
+         "+56 2 2210 2000"),
+    ),
+    "Spanish, Nombre alone is the full name": (
+        "Correo electrónico;Nombre;Organismo\r\nlp@cepal.example.org;Lucía Pérez;CEPAL\r\n",
+        ("lp@cepal.example.org", "Lucía Pérez", "CEPAL", "", "", ""),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("text,stored", FRENCH_AND_SPANISH.values(), ids=FRENCH_AND_SPANISH.keys())
+def test_french_and_spanish_column_names(project, db, monkeypatch, text, stored):
+    monkeypatch.chdir(project)
+    result = cli(project, "contacts", "import", write(project, "liste.csv", text))
+    assert result.output == "liste.csv: 1 added, 0 updated, 0 unchanged, 0 rejected\n"
+    assert rows(db, FULL) == [stored]
+
+
+def test_unknown_columns_are_still_named_beside_french_ones(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    text = "Courriel;Prénom;Nom;Remarques;Entité\na@who.example.org;Ann;Lee;à rappeler;OMS\n"
+    result = cli(project, "contacts", "import", write(project, "x.csv", text))
+    assert result.output.splitlines() == [
+        "x.csv: note: ignored columns: 'Remarques'",
+        "x.csv: 1 added, 0 updated, 0 unchanged, 0 rejected",
+    ]
+    assert rows(db, "SELECT email, name FROM contacts") == [("a@who.example.org", "Ann Lee")]

@@ -8,13 +8,14 @@ names the file, never another exception.
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from newsletter.contacts.fields import TEXT_FIELDS
-from newsletter.contacts.tabular import ReadError, read_records
+from newsletter.contacts.tabular import ALIASES, ReadError, read_records
 
 FIELDS = {"email", "listed", "status", *TEXT_FIELDS}
 HEADERS = st.sampled_from(
@@ -96,3 +97,50 @@ def test_a_json_number_too_long_to_read_is_a_read_error():
     data = b'[{"Email": "a@who.example.org", "Phone": ' + b"1" * 5000 + b"}]"
     with pytest.raises(ReadError):
         read_records(data, "list.json")
+
+
+# Headers as people write them, with the field each means when it is the only
+# part of the name in the file; and every alias as it is stored, accents gone.
+WRITTEN = {
+    "Courriel": "email", "Adresse électronique": "email", "Correo electrónico": "email",
+    "E-mail Address": "email", "Nom": "name", "Nombre": "name", "Nom complet": "name",
+    "Prénom": "first_name", "Apellidos": "last_name", "Nom de famille": "last_name",
+    "Entité": "organisation", "Organisation": "organisation", "Organismo": "organisation",
+    "Organización": "organisation", "Fonction": "job_title", "Cargo": "job_title",
+    "Función": "job_title", "Téléphone": "phone", "Teléfono": "phone", "Móvil": "phone",
+    "Pays": "country", "País": "country", "Ville": "city", "Lieu d'affectation": "city",
+    "Thèmes": "topics", "Site web": "website", "Sigle": "acronym",
+}  # fmt: skip
+SPELLINGS = sorted(WRITTEN.items()) + sorted(
+    (alias, field) for field, aliases in ALIASES.items() for alias in aliases
+)
+MARKS = st.sampled_from([chr(c) for c in range(0x300, 0x370)])  # combining accents
+
+
+@st.composite
+def respelled(draw: st.DrawFn, header: str) -> str:
+    """``header`` in another case, with accents added, dropped or decomposed, and spaces,
+    hyphens or other punctuation between its letters."""
+    out = draw(st.sampled_from(["", " ", "  "]))
+    for char in header:
+        char = draw(st.sampled_from([char, char.upper(), char.lower()]))
+        form = draw(st.sampled_from(["as is", "decomposed", "bare", "marked"]))
+        decomposed = unicodedata.normalize("NFD", char)
+        if form == "decomposed":
+            char = decomposed
+        elif form == "bare":
+            char = "".join(c for c in decomposed if not unicodedata.combining(c))
+        elif form == "marked" and char.isalpha():
+            char += draw(MARKS)
+        out += char + draw(st.sampled_from(["", "", "", " ", "-", "_", ".", "/", "'", "  "]))
+    return out + draw(st.sampled_from(["", " ", "\t"]))
+
+
+@given(data=st.data(), spelling=st.sampled_from(SPELLINGS))
+def test_a_header_means_the_same_however_it_is_spelled(data, spelling):
+    header, field = spelling
+    variant = data.draw(respelled(header))
+    entry = {variant: "x"} if field == "email" else {variant: "x", "Email": "a@who.example.org"}
+    records = read_records(json.dumps([entry]).encode(), "list.json")
+    assert records.columns[field] == variant.strip(), (variant, records.columns)
+    assert records.ignored == ()

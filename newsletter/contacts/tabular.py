@@ -2,8 +2,10 @@
 
 Only UTF-8 is accepted, with or without a BOM: a spreadsheet saved in another
 encoding is refused with the offending byte and line, never guessed. Headers
-are matched without regard to case, spacing or punctuation, through the
-aliases below, so "E-mail", "Email Address" and "EMAIL" all mean ``email``.
+are matched without regard to case, accents, spacing or punctuation
+(``header_key``), through the aliases below, so "E-mail", "Email Address" and
+"EMAIL" all mean ``email``, and "Téléphone", "TELEPHONE" and "telephone" all
+mean ``phone``. English, French and Spanish names are known.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import io
 import itertools
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from operator import itemgetter
@@ -31,17 +34,48 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "mail",
         "emailid",
         "contactemail",
-        "courriel",
         "workemail",
         "primaryemail",
         "businessemail",
         "emailaddressprimary",
         "email1value",  # Google Contacts export
         "emailaddress1",
+        "courriel",
+        "adressecourriel",
+        "adresseelectronique",
+        "adresseemail",
+        "adressemail",
+        "correo",
+        "correoelectronico",
+        "direcciondecorreo",
+        "direcciondecorreoelectronico",
     ),
-    "name": ("name", "fullname", "contactname", "focalpoint", "focalpointname", "displayname"),
-    "first_name": ("firstname", "givenname", "forename", "first"),
-    "last_name": ("lastname", "surname", "familyname", "last"),
+    "name": (
+        "name",
+        "fullname",
+        "contactname",
+        "focalpoint",
+        "focalpointname",
+        "displayname",
+        "nom",  # beside Prénom, the family name (PAIRED)
+        "nomcomplet",
+        "nometprenom",
+        "prenometnom",
+        "nombre",  # beside Apellido, the given name (PAIRED)
+        "nombrecompleto",
+        "nombreyapellido",
+        "nombreyapellidos",
+    ),
+    "first_name": ("firstname", "givenname", "forename", "first", "prenom"),
+    "last_name": (
+        "lastname",
+        "surname",
+        "familyname",
+        "last",
+        "nomdefamille",
+        "apellido",
+        "apellidos",
+    ),
     "organisation": (
         "organisation",
         "organization",
@@ -61,6 +95,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "unagency",
         "company",
         "organization1name",  # Google Contacts export
+        "entite",
+        "organisme",
+        "agence",
+        "organismo",
+        "organizacion",
+        "entidad",
+        "agencia",
     ),
     "acronym": (
         "acronym",
@@ -69,8 +110,20 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "organizationacronym",
         "orgacronym",
         "shortname",
+        "sigle",
+        "acronyme",
+        "sigla",
+        "siglas",
     ),
-    "website": ("website", "organisationwebsite", "organizationwebsite", "agencywebsite", "url"),
+    "website": (
+        "website",
+        "organisationwebsite",
+        "organizationwebsite",
+        "agencywebsite",
+        "url",
+        "siteweb",
+        "sitioweb",
+    ),
     "job_title": (
         "jobtitle",
         "title",
@@ -80,23 +133,45 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "designation",
         "organizationtitle",  # Google Contacts export
         "organization1title",
+        "fonction",
+        "cargo",
+        "puesto",
+        "funcion",
     ),
-    "country": ("country", "dutystationcountry"),
-    "city": ("city", "dutystation", "location", "town"),
+    "country": ("country", "dutystationcountry", "pays", "pais"),
+    "city": ("city", "dutystation", "location", "town", "ville", "lieudaffectation", "ciudad"),
     "phone": (
         "phone",
-        "telephone",
+        "telephone",  # also Téléphone
         "tel",
         "phonenumber",
         "mobile",
         "telephonenumber",
         "businessphone",  # Outlook export
         "phone1value",  # Google Contacts export
+        "portable",
+        "telefono",
+        "movil",
+        "celular",
     ),
-    "topics": ("topics", "topic", "focusareas", "areas", "interests", "tags", "themes"),
+    "topics": (
+        "topics",
+        "topic",
+        "focusareas",
+        "areas",
+        "interests",
+        "tags",
+        "themes",  # also Thèmes
+        "sujets",
+        "temas",
+    ),
     "listed": ("listed", "indirectory", "showindirectory", "publish", "public"),
     "status": ("status", "subscription", "subscriptionstatus"),
 }
+# A header that names the whole name on its own, and one part of it beside the
+# other part: French "Nom" is the family name next to "Prénom", Spanish
+# "Nombre" the given name next to "Apellido". Key -> (the other part, this part).
+PAIRED = {"nom": ("first_name", "last_name"), "nombre": ("last_name", "first_name")}
 # Columns our own export writes that an import reads past without comment.
 EXPORT_ONLY = {"id", "source", "createdat", "updatedat"}
 _LOOKUP = {alias: field for field, aliases in ALIASES.items() for alias in aliases}
@@ -131,7 +206,14 @@ class Records:
 
 
 def header_key(header: str) -> str:
-    return re.sub(r"[\W_]+", "", header.casefold())
+    """A header as it is looked up: no accents, no case, only letters and digits.
+
+    "Téléphone", "TELEPHONE" and "télé-phone" give one key. Accents go by
+    NFKD (which also turns ligatures and full-width letters into plain ones)
+    and dropping the combining marks; case by casefold.
+    """
+    bare = "".join(c for c in unicodedata.normalize("NFKD", header) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "", bare.casefold())
 
 
 def decode(data: bytes, display: str) -> str:
@@ -260,9 +342,12 @@ def _map_headers(
     columns: dict[str, str] = {}
     by_index: list[str | None] = []
     ignored: list[str] = []
-    for header in headers:
-        key = header_key(header)
-        field = _LOOKUP.get(key)
+    keys = [header_key(h) for h in headers]
+    fields = [_LOOKUP.get(k) for k in keys]
+    for i, key in enumerate(keys):
+        if key in PAIRED and PAIRED[key][0] in fields:  # "Prénom" + "Nom": one name in two parts
+            fields[i] = PAIRED[key][1]
+    for header, key, field in zip(headers, keys, fields, strict=True):
         if field and field in columns:
             raise ReadError(
                 f"{where(display, line)}: columns {shown(columns[field])} "
