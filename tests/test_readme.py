@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import click
 import pytest
-from helpers import REPO
+from helpers import REPO, cli
 
 from newsletter.cli import main
 
@@ -121,3 +122,17 @@ def test_the_limits_table_is_models_limits():
         unit = f" {limit.unit}" if limit.unit else ""
         expected[key] = f"{low} {figure(limit.maximum)}{unit}"
     assert found == expected
+
+
+def test_the_build_output_quoted_is_what_the_shipped_sample_issue_builds_to(tmp_path):
+    """Figures included: the README once said email.html (49.2 KB) where the build said 64.2."""
+    root = tmp_path / "sample"
+    root.mkdir()
+    for name in ("pyproject.toml", "contacts.db"):
+        shutil.copy(REPO / name, root / name)
+    shutil.copytree(REPO / "templates", root / "templates")
+    unbuilt = shutil.ignore_patterns("build", "outbox", "__pycache__")
+    shutil.copytree(REPO / "issues", root / "issues", ignore=unbuilt)
+    quoted = README.split("$ newsletter build 2026-Q4\n", 1)[1].split("```", 1)[0]
+    result = cli(root, "build", "2026-Q4")
+    assert result.output == quoted
