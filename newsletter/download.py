@@ -1,4 +1,5 @@
-"""The one HTTP client: feeds for ``collect`` and agency lists for ``contacts sync``.
+"""The one HTTP client: feeds for ``collect``, agency lists for ``contacts sync``, and a
+look at each picture an issue shows for ``build``.
 
 It is one client so that both get one deadline. A socket timeout bounds each
 wait, not the exchange: a server that drips its body a byte a second never
@@ -335,17 +336,30 @@ def fetch(
     max_redirects: int = MAX_REDIRECTS,
     accept: str = ACCEPT,
     private_host: str | None = None,
+    peek: bool = False,
 ) -> Fetched:
     """GET a URL within ``timeout`` seconds in all, following redirects by hand.
 
-    Conditional when ``etag`` or ``last_modified`` is given. Never raises for
+    Conditional when ``etag`` or ``last_modified`` is given. ``peek``: ask for
+    the first ``max_bytes`` only (a Range request) and read no more, whether or
+    not the server honours the range: enough to see what is there, so a longer
+    body is not an error. Never raises for
     what a server or the network does; see ``Fetched.error``. ``private_host``
     is the one host name (as in the URL) that may resolve to an address that
     is not public, because the editor registered it on purpose; any other such
     host, first or reached by a redirect, is refused (``Fetched.private``).
     """
     got = _fetch(
-        url, agent, etag, last_modified, timeout, max_bytes, max_redirects, accept, private_host
+        url,
+        agent,
+        etag,
+        last_modified,
+        timeout,
+        max_bytes,
+        max_redirects,
+        accept,
+        private_host,
+        peek,
     )
     if got.error is None:
         return got
@@ -373,6 +387,7 @@ def _fetch(
     max_redirects: int,
     accept: str,
     private_host: str | None,
+    peek: bool = False,
 ) -> Fetched:
     if is_local(url):
         return _fetch_local(url, last_modified, max_bytes)
@@ -391,11 +406,13 @@ def _fetch(
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        if peek:  # the first bytes as they are stored: a cut gzip stream would not unzip
+            headers.update({"Range": f"bytes=0-{max_bytes - 1}", "Accept-Encoding": "identity"})
         current = visited[-1]
         try:
             request = _Request(current, headers, deadline, private_host)
             with _OPENER.open(request, timeout=max(deadline - time.monotonic(), 0.01)) as resp:
-                body = _read(resp, max_bytes)
+                body = _peek(resp, max_bytes) if peek else _read(resp, max_bytes)
                 got = {k.lower(): v for k, v in resp.headers.items()}
         except urllib.error.HTTPError as exc:
             exc.close()
@@ -517,6 +534,16 @@ def _read(resp: http.client.HTTPResponse, max_bytes: int) -> bytes:
             raise _TooBig
         if received and not inflate.eof:  # no length to compare: the gzip stream tells
             raise _CutShort("body cut short (the gzip stream is incomplete)")
+    return b"".join(chunks)
+
+
+def _peek(resp: http.client.HTTPResponse, max_bytes: int) -> bytes:
+    """At most the first ``max_bytes`` of the body, as they came; the rest is never read."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < max_bytes and (chunk := resp.read1(max_bytes - size)):
+        chunks.append(chunk)
+        size += len(chunk)
     return b"".join(chunks)
 
 

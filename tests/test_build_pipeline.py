@@ -25,7 +25,7 @@ def test_build_writes_every_output(project):
     assert lines[1] == (
         "4 items: News 1, Tools & resources 1, Events & training 1, Partnership spotlight 1"
     )
-    assert lines[-1] == "Accessibility and size: no findings."
+    assert lines[-1] == "Accessibility, size and pictures: no findings."
     html = (out / "email.html").read_text()
     assert html.startswith("<!doctype html>")
     assert '<html lang="en"' in html and "<mj-" not in html

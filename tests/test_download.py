@@ -198,6 +198,19 @@ def test_fetch_gzip_and_local_files(feed_server, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "route",
+    [Route(b"x" * (6 * MB)), Route(b"x" * (6 * MB), chunked=True), Route(b"x" * 1000, cut=600)],
+    ids=["over the cap", "chunked", "cut short after the peek"],
+)
+def test_a_peek_reads_the_first_bytes_and_no_more(feed_server, route):
+    feed_server.routes["/f"] = route
+    got = fetch(feed_server.url("/f"), agent=AGENT, private_host=LOCAL, max_bytes=512, peek=True)
+    assert (got.error, got.body) == (None, b"x" * 512)
+    headers = feed_server.requests[-1][1]
+    assert (headers["range"], headers["accept-encoding"]) == ("bytes=0-511", "identity")
+
+
 def test_fetch_connection_refused():
     got = fetch("http://127.0.0.1:9/feed", agent=AGENT, private_host=LOCAL, timeout=1)
     assert got.error == "connection refused"

@@ -1,8 +1,9 @@
 """Build: check the issue, render every output, audit it, write it atomically.
 
 Reads top to bottom like mkdocs' ``build()``: load → Jinja → MJML → text →
-web → audit → write. Nothing is written unless the check passes, and each
-file lands by rename, so ``build/`` never holds a half-written file.
+web → audit (and a look at each picture) → write. Nothing is written unless
+the check passes, and each file lands by rename, so ``build/`` never holds a
+half-written file.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.build import render, report
+from newsletter.build.pictures import check_pictures
 from newsletter.build.report import BuildReport
 from newsletter.config import Settings
 from newsletter.contacts.directory import Directory
+from newsletter.download import user_agent
 from newsletter.errors import NewsletterError
 from newsletter.files import cannot_write, check_folder, write_files
 from newsletter.issue.load import CheckFailed, load_issue
@@ -70,11 +73,14 @@ def build(
     folder: Path,
     today: dt.date | None = None,
     directory: DirectorySource | None = None,
+    pictures: bool = True,
 ) -> BuildResult:
     """Build ``folder`` into ``folder/build``; raise CheckFailed before writing anything.
 
     ``directory`` gives the focal-point directory for the loaded issue (it needs
     the issue's date); without it, the email links to the web edition's.
+    ``pictures``: request each item's picture, and warn of one that would not
+    show (False: offline, nothing is requested).
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -116,10 +122,14 @@ def build(
     lap("web")
     kb, size = report.size_findings(html)
     findings = report.audit(html) + size
+    lap("audit")
+    if pictures:
+        showing = [item for section in issue.sections for item in section.items]
+        findings += check_pictures(showing, user_agent(settings))
+        lap("pictures")
     files = {"email.mjml": mjml_source, "email.html": html, "email.txt": text, "web.html": web}
     rep = BuildReport.make(issue, problems, findings, kb, files, input_digest(settings, folder))
     files["report.json"] = rep.to_json()
-    lap("audit")
     _write(out_dir, shown, files)
     lap("write")
     warnings = [p for p in problems if p.severity == "warning"]

@@ -54,8 +54,13 @@ def check(env: Env, issue_id: str) -> None:
     help="Also open the email in headless Chromium "
     "at 375px and 800px and save PNGs under build/screenshots/.",
 )
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Do not request the items' pictures to check that they show (no network needed).",
+)
 @pass_env
-def build(env: Env, issue_id: str, screenshots: bool) -> None:
+def build(env: Env, issue_id: str, screenshots: bool, offline: bool) -> None:
     """Build the email HTML, plain text, web page and report into issues/ID/build/.
 
     Example: newsletter build 2026-Q4
@@ -66,7 +71,7 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
 
     folder = env.issue_dir(issue_id)
     directory = directory_source(env.settings, env.db_path)
-    result = build_issue(env.settings, folder, directory=directory)
+    result = build_issue(env.settings, folder, directory=directory, pictures=not offline)
     for problem in result.warnings:
         click.echo(str(problem))
     rep = result.report
@@ -79,7 +84,8 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
     click.echo(f"{plural(rep.items, 'item')}: {counts}")
     for held in rep.held:
         click.echo(f"Held back until {held.until}: {held.item}")
-    for line in rep.warnings[len(result.warnings) :]:
+    findings = rep.warnings[len(result.warnings) :]
+    for line in findings:
         click.echo(f"warning: {line}")
     if screenshots:
         for line in check_layout(result.out_dir / "email.html", result.issue):
@@ -91,7 +97,11 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
             f"issues/{issue_id}/build/report.json: {len(rep.errors)} accessibility or size "
             "errors. Fix the templates or content and build again."
         )
-    click.echo("Accessibility and size: no findings.")
+    verdict = plural(len(findings), "warning") if findings else "no findings"
+    if offline:
+        click.echo(f"Accessibility and size: {verdict}; pictures not checked (--offline).")
+    else:
+        click.echo(f"Accessibility, size and pictures: {verdict}.")
 
 
 COMMANDS = {"new": new, "check": check, "build": build}
