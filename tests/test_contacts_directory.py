@@ -64,22 +64,23 @@ def store(project):
 def test_directory_groups_badges_counts_and_vacancies(project):
     db = store(project)
     d = build_directory(db, load_settings(project), SINCE, UNTIL)
-    assert [g.name for g in d.groups] == ["UNICEF", "WHO"]
-    assert [(e.name, e.badge) for g in d.groups for e in g.entries] == [
-        ("Mo Moved", "updated"),
+    assert [g.name for g in d.groups] == ["ILO", "UNICEF", "WHO"]
+    assert [(e.name, e.label) for g in d.groups for e in g.entries] == [
+        ("Quinn Quit", ""),  # unsubscribed from the mail, still the focal point: listed
+        ("Mo Moved", "updated: new title"),
         ("Olga Old", ""),
         ("Ted Topic", ""),  # topics are not shown, so not "updated"
         ("Ed Edge", "new"),  # on the previous issue's date: counts
         ("Fay Fresh", "new"),
         ("Lu Late", ""),  # after this issue's date: not this issue's news
     ]
-    assert (d.new, d.updated, d.left, d.total) == (2, 1, 2, 6)
-    assert [g.title for g in d.vacant] == ["ILO", "International Trade Centre (ITC)", "WMO"]
+    assert (d.new, d.updated, d.left, d.total) == (2, 1, 2, 7)
+    assert [g.title for g in d.vacant] == ["International Trade Centre (ITC)", "WMO"]
     assert [(p.name, p.organisation, p.status) for p in d.departures] == [
         ("Bo Bounce", "ILO", "bounced"),
         ("Gil Gone", "WMO", "left"),
     ]
-    assert d.groups[1].entries[1].mailto == "mailto:fresh@who.example.org"
+    assert d.groups[2].entries[1].mailto == "mailto:fresh@who.example.org"
     first = build_directory(db, load_settings(project), None, UNTIL)
     assert (first.new, first.updated, first.left) == (0, 0, 0)
     assert not any(e.badge for g in first.groups for e in g.entries)
@@ -105,11 +106,12 @@ def test_build_shows_the_directory_everywhere(project):
     for page in (html, web):
         assert "<strong>2 new</strong>, <strong>1 updated</strong>, <strong>2 left</strong>" in page
         assert 'href="mailto:fresh@who.example.org"' in page
-        assert "Hal Hidden" not in page and "Quinn Quit" not in page and "Eve Early" not in page
+        assert "Hal Hidden" not in page and "Eve Early" not in page
+        assert "Quinn Quit" in page  # unsubscribing stops the mail, not the listing
         assert "International Trade Centre (ITC)" in page and "Gil Gone, WMO (left)" in page
         assert "Bo Bounce, ILO (email bounced)" in page
     assert "- Fay Fresh [new]\n  fresh@who.example.org · +41 22 555 0100\n" in text
-    assert "- Mo Moved [updated]\n  Head\n" in text
+    assert "- Mo Moved [updated: new title]\n  Head\n" in text
     assert json.loads((out / "report.json").read_text())["errors"] == []
 
 
@@ -197,11 +199,12 @@ def test_the_sample_shows_new_updated_left_and_vacant(tmp_path):
     text = (copy / "issues/2026-Q4/build/email.txt").read_text()
     flat = " ".join(text.split())  # wrapped at 78 columns
     assert "Changes since 15 September 2026: 4 new, 5 updated, 3 left." in flat
-    assert text.count("[new]") == 4 and text.count("[updated]") == 5
+    assert text.count("[new]") == 4 and text.count("[updated: ") == 5
     assert "Vacant ------ No focal point is listed for: International Trade Centre (ITC);" in flat
     assert "- Henrik Solberg, World Meteorological Organization (left)" in flat
     assert "- Maya Sato, United Nations Capital Development Fund (email bounced)" in flat
-    assert "Erik Strand" not in text  # unsubscribed: never mentioned
+    # Unsubscribed from the mail, not from the role: listed, with no word about it.
+    assert "- Erik Strand\n  Partnerships Analyst\n" in text
     db = open_db(copy / "contacts.db")
     addresses = [e for (e,) in db.execute("SELECT email FROM contacts")]
     assert len(addresses) >= 60 and all(a.endswith(".example.org") for a in addresses)
