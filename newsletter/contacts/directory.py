@@ -66,22 +66,35 @@ class Period:
     start: dt.datetime  # UTC
     basis: str  # SENT, BUILT or DATED
     previous: str  # the previous issue's ID
+    # When its send finished or it was built; later than ``start`` when that came
+    # after its date, whose changes its own directory counted up to. None: DATED.
+    event: dt.datetime | None = None
 
     @property
     def line(self) -> str:
-        """What ``build`` prints: the period, and a warning unless the send set it."""
+        """What ``build`` prints: the period, and a warning unless a send set it."""
         when = f"{self.start:%Y-%m-%d %H:%M} UTC"
-        if self.basis == SENT:
+        day = f"{self.start:%Y-%m-%d}, its date"
+        later = f"{self.event:%Y-%m-%d %H:%M} UTC" if self.event else ""
+        capped = self.event is not None and self.event > self.start
+        if self.basis == SENT and not capped:
             return f"Directory changes since {when}, when {self.previous}'s send finished."
-        if self.basis == BUILT:
+        if self.basis == SENT:
+            return (
+                f"Directory changes since {self.start:%Y-%m-%d}, {self.previous}'s date "
+                f"(its send finished later, {later})."
+            )
+        if self.basis == BUILT and not capped:
             return (
                 f"warning: {self.previous} was never sent: directory changes since {when}, "
                 "when it was last built."
             )
-        return (
-            f"warning: {self.previous} was never sent or built: directory changes since "
-            f"{self.start:%Y-%m-%d}, its date."
-        )
+        if self.basis == BUILT:
+            return (
+                f"warning: {self.previous} was never sent: directory changes since {day} "
+                f"(it was last built later, {later})."
+            )
+        return f"warning: {self.previous} was never sent or built: directory changes since {day}."
 
 
 @dataclass(frozen=True)
@@ -301,18 +314,21 @@ def period_for(
     From when the previous issue's real send finished, so an issue that went out
     early (or a clock that differs) loses nothing; if it was never sent, from
     when it was built (``built_at`` reads that from its folder); otherwise from
-    its date.
+    its date. Never from later than its date: its own directory counted the
+    changes up to its date only, so one sent or built late leaves none out.
     """
     previous = previous_issue(settings.root, issue_id, date)
     if previous is None:
         return None
     prev_id, prev_date = previous
+    dated = dt.datetime.combine(prev_date, dt.time(), dt.UTC)
     if finished := store.ledger.send_finished(db, prev_id):
-        return Period(dt.datetime.fromisoformat(finished).astimezone(dt.UTC), SENT, prev_id)
+        sent = dt.datetime.fromisoformat(finished).astimezone(dt.UTC)
+        return Period(min(sent, dated), SENT, prev_id, sent)
     built = built_at(settings.root / "issues" / prev_id) if built_at else None
     if built is not None:
-        return Period(built, BUILT, prev_id)
-    return Period(dt.datetime.combine(prev_date, dt.time(), dt.UTC), DATED, prev_id)
+        return Period(min(built, dated), BUILT, prev_id, built)
+    return Period(dated, DATED, prev_id)
 
 
 def directory_for(
