@@ -176,7 +176,7 @@ def test_a_complaint_unsubscribes_with_history_and_counts_once(project, db, tmp_
     assert gone.listed
     today = dt.date.today()
     directory = build_directory(db, load_settings(project), today, today)
-    assert "Gone Away" in [e.name for g in directory.groups for e in g.entries]
+    assert "gone.away" in [e.name for g in directory.groups for e in g.entries]
     again = cli(project, "bounces", str(path))
     assert again.output.splitlines()[-1] == "1 message: 1 already processed; 0 contacts changed."
 
