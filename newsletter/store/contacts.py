@@ -390,6 +390,21 @@ def unlist_by_link(db: Database, contact_id: int, issue_id: str, at: str | None 
         return True
 
 
+def asked_unlisted(db: Database, contact: Contact) -> bool:
+    """Whether ``contact`` is unlisted because they asked (``unlist_by_link``), not an editor.
+
+    An import or a sync never lists them again, as none re-subscribes anyone.
+    """
+    if contact.listed or contact.id is None:
+        return False
+    row = db.execute(
+        "SELECT actor FROM history WHERE contact_id = ? AND field = 'listed'"
+        " ORDER BY id DESC LIMIT 1",
+        [contact.id],
+    ).fetchone()
+    return row is not None and row[0] == "recipient"
+
+
 def mark_bounced(
     db: Database,
     email: str,
