@@ -7,7 +7,10 @@ Two kinds, both an HMAC-SHA256 under ``NEWSLETTER_SECRET``, neither expiring
   issue ID, then the MAC, in URL-safe base64 (``make_token``, ``read_token``);
 * the **return-path** token in the envelope sender (VERP,
   ``bounces+TOKEN@example.org``), which names the delivery a bounce is about
-  (``make_return_token``, ``read_return_token``).
+  (``make_return_token``, ``read_return_token``);
+* the **form** token (CSRF) of a web form on a personal link's page, bound to
+  that link and to the time the page was made, good for ``FORM_MAX_AGE``
+  (``make_form_token``, ``form_token_ok``).
 
 Each MAC is computed over its purpose's label first (``UNSUBSCRIBE``,
 ``RETURN_PATH``: domain separation), so a token made for one purpose never
@@ -31,6 +34,8 @@ from newsletter.errors import NewsletterError
 MIN_SECRET = 16
 UNSUBSCRIBE = b"newsletter-unsubscribe"  # never change: links already mailed carry it
 RETURN_PATH = b"newsletter-return-path"
+FORM = b"newsletter-form"
+FORM_MAX_AGE = 24 * 3600  # seconds: a page left open over lunch still works
 # Unpadded URL-safe base64, then a 32-byte MAC in exactly 43 characters. Anything
 # else is refused before decoding: the decoder skips stray characters and the
 # last character's unused bits, so "token + '='" or a changed last letter would
@@ -103,6 +108,27 @@ def read_token(secret: bytes, token: str) -> tuple[int, str] | None:
         return int(contact), issue_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
+
+
+# -- the form token (CSRF) ---------------------------------------------------------
+
+_FORM_SHAPE = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
+
+
+def make_form_token(secret: bytes, link: str, issued: int) -> str:
+    """The CSRF token of a form on the page of ``link`` (a personal token), made at ``issued``."""
+    return f"{issued}.{_b64(_mac(secret, FORM, f'{issued}:{link}'.encode()))}"
+
+
+def form_token_ok(secret: bytes, link: str, token: str, now: int) -> bool:
+    """Whether ``token`` was made by us for ``link``'s page within ``FORM_MAX_AGE`` of ``now``."""
+    found = _FORM_SHAPE.fullmatch(token)
+    if found is None:
+        return False
+    issued = int(found[1])
+    if not now - FORM_MAX_AGE <= issued <= now + 60:  # a minute for clocks that differ
+        return False
+    return hmac.compare_digest(token, make_form_token(secret, link, issued))
 
 
 # -- the return path --------------------------------------------------------------

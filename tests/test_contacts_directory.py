@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 
+import pytest
 from helpers import REPO, cli, make_issue
 
 from newsletter.config import load_settings
 from newsletter.contacts.directory import EMAIL_CHANGES, Departure, build_directory
 from newsletter.models import Contact
-from newsletter.store import open_db
+from newsletter.store import ledger, open_db
 from newsletter.store.contacts import (
     change_contact,
     create_contact,
@@ -64,22 +66,23 @@ def store(project):
 def test_directory_groups_badges_counts_and_vacancies(project):
     db = store(project)
     d = build_directory(db, load_settings(project), SINCE, UNTIL)
-    assert [g.name for g in d.groups] == ["UNICEF", "WHO"]
-    assert [(e.name, e.badge) for g in d.groups for e in g.entries] == [
-        ("Mo Moved", "updated"),
+    assert [g.name for g in d.groups] == ["ILO", "UNICEF", "WHO"]
+    assert [(e.name, e.label) for g in d.groups for e in g.entries] == [
+        ("Quinn Quit", ""),  # unsubscribed from the mail, still the focal point: listed
+        ("Mo Moved", "updated: new title"),
         ("Olga Old", ""),
         ("Ted Topic", ""),  # topics are not shown, so not "updated"
         ("Ed Edge", "new"),  # on the previous issue's date: counts
         ("Fay Fresh", "new"),
         ("Lu Late", ""),  # after this issue's date: not this issue's news
     ]
-    assert (d.new, d.updated, d.left, d.total) == (2, 1, 2, 6)
-    assert [g.title for g in d.vacant] == ["ILO", "International Trade Centre (ITC)", "WMO"]
+    assert (d.new, d.updated, d.left, d.total) == (2, 1, 2, 7)
+    assert [g.title for g in d.vacant] == ["International Trade Centre (ITC)", "WMO"]
     assert [(p.name, p.organisation, p.status) for p in d.departures] == [
         ("Bo Bounce", "ILO", "bounced"),
         ("Gil Gone", "WMO", "left"),
     ]
-    assert d.groups[1].entries[1].mailto == "mailto:fresh@who.example.org"
+    assert d.groups[2].entries[1].mailto == "mailto:fresh@who.example.org"
     first = build_directory(db, load_settings(project), None, UNTIL)
     assert (first.new, first.updated, first.left) == (0, 0, 0)
     assert not any(e.badge for g in first.groups for e in g.entries)
@@ -105,11 +108,12 @@ def test_build_shows_the_directory_everywhere(project):
     for page in (html, web):
         assert "<strong>2 new</strong>, <strong>1 updated</strong>, <strong>2 left</strong>" in page
         assert 'href="mailto:fresh@who.example.org"' in page
-        assert "Hal Hidden" not in page and "Quinn Quit" not in page and "Eve Early" not in page
+        assert "Hal Hidden" not in page and "Eve Early" not in page
+        assert "Quinn Quit" in page  # unsubscribing stops the mail, not the listing
         assert "International Trade Centre (ITC)" in page and "Gil Gone, WMO (left)" in page
         assert "Bo Bounce, ILO (email bounced)" in page
     assert "- Fay Fresh [new]\n  fresh@who.example.org · +41 22 555 0100\n" in text
-    assert "- Mo Moved [updated]\n  Head\n" in text
+    assert "- Mo Moved [updated: new title]\n  Head\n" in text
     assert json.loads((out / "report.json").read_text())["errors"] == []
 
 
@@ -197,11 +201,12 @@ def test_the_sample_shows_new_updated_left_and_vacant(tmp_path):
     text = (copy / "issues/2026-Q4/build/email.txt").read_text()
     flat = " ".join(text.split())  # wrapped at 78 columns
     assert "Changes since 15 September 2026: 4 new, 5 updated, 3 left." in flat
-    assert text.count("[new]") == 4 and text.count("[updated]") == 5
+    assert text.count("[new]") == 4 and text.count("[updated: ") == 5
     assert "Vacant ------ No focal point is listed for: International Trade Centre (ITC);" in flat
     assert "- Henrik Solberg, World Meteorological Organization (left)" in flat
     assert "- Maya Sato, United Nations Capital Development Fund (email bounced)" in flat
-    assert "Erik Strand" not in text  # unsubscribed: never mentioned
+    # Unsubscribed from the mail, not from the role: listed, with no word about it.
+    assert "- Erik Strand\n  Partnerships Analyst\n" in text
     db = open_db(copy / "contacts.db")
     addresses = [e for (e,) in db.execute("SELECT email FROM contacts")]
     assert len(addresses) >= 60 and all(a.endswith(".example.org") for a in addresses)
@@ -256,3 +261,184 @@ def test_a_nameless_departure_is_counted_without_its_address(project):
     directory = build_directory(store, load_settings(project), SINCE, UNTIL)
     store.conn.close()
     assert directory.departures == (Departure("A focal point", "WMO", "left"),)
+
+
+# -- the period: since the previous issue's send, else its build, else its date ----------
+
+SEND_DONE = "2026-09-12T09:12:40+00:00"  # 2026-Q3 (dated 2026-09-15) went out early
+
+
+def early_changes(project):
+    """Two changes after 2026-Q3 went out early, before its date: lost by a date rule."""
+    db = open_db(project / "contacts.db")
+    with db.atomic():
+        person(db, "keep@unicef.example.org", "UNICEF", OLD, name="Kim Keep", phone="+41 1")
+        person(db, "early@who.example.org", "WHO", "2026-09-13T10:00:00+00:00", name="Eli Early")
+        change_contact(
+            db,
+            get_contact(db, "keep@unicef.example.org"),
+            {"phone": "+41 2"},
+            "t",
+            "t",
+            "2026-09-14T08:00:00+00:00",
+        )
+    return db
+
+
+def mark_sent(db, issue, sender, at):
+    ledger.snapshot(db, issue, sender, issue, "example.org")
+    db.execute(
+        "UPDATE deliveries SET status = 'sent', sent_at = ? WHERE issue = ? AND sender = ?",
+        [at, issue, sender],
+    )
+
+
+def set_built(project, issue, when):
+    path = project / "issues" / issue / "build" / "report.json"
+    data = json.loads(path.read_text())
+    data["built"] = when
+    path.write_text(json.dumps(data))
+
+
+def build_lines(project):
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "irectory changes" in line]
+    text = " ".join((project / "issues/2026-Q4/build/email.txt").read_text().split())
+    counts = re.search(r"Changes since [^:]+: (\d+) new, (\d+) updated", text)
+    return lines, (int(counts[1]), int(counts[2])) if counts else None
+
+
+def test_changes_since_the_previous_issues_send_finished(project):
+    two_issues(project)
+    db = early_changes(project)
+    mark_sent(db, "2026-Q3", "smtp", SEND_DONE)
+    mark_sent(db, "2026-Q3", "outbox", "2026-09-14T23:00:00+00:00")  # a rehearsal: not a send
+    db.conn.close()
+    lines, counts = build_lines(project)
+    assert lines == ["Directory changes since 2026-09-12 09:12 UTC, when 2026-Q3's send finished."]
+    assert counts == (1, 1)  # Eli Early new, Kim Keep's new phone: both after the send
+
+
+def test_a_send_after_its_date_counts_from_its_date(project):
+    two_issues(project)
+    db = early_changes(project)
+    mark_sent(db, "2026-Q3", "smtp", "2026-09-20T10:00:00+00:00")
+    db.conn.close()
+    lines, counts = build_lines(project)
+    assert lines == [
+        "Directory changes since 2026-09-15, 2026-Q3's date (its send finished later, "
+        "2026-09-20 10:00 UTC)."
+    ]
+    assert counts == (0, 0)  # before its date: 2026-Q3's own directory counted them
+
+
+def test_never_sent_counts_since_its_build_with_a_warning(project):
+    two_issues(project)
+    early_changes(project).conn.close()
+    assert cli(project, "build", "2026-Q3").exit_code == 0
+    set_built(project, "2026-Q3", "2026-09-11T16:05:09+00:00")
+    lines, counts = build_lines(project)
+    assert lines == [
+        "warning: 2026-Q3 was never sent: directory changes since 2026-09-11 16:05 UTC, "
+        "when it was last built."
+    ]
+    assert counts == (1, 1)
+    # Rebuilt after its date: from its date, and the warning says when it was built.
+    set_built(project, "2026-Q3", "2026-11-30T10:00:00+00:00")
+    lines, _ = build_lines(project)
+    assert lines == [
+        "warning: 2026-Q3 was never sent: directory changes since 2026-09-15, its date "
+        "(it was last built later, 2026-11-30 10:00 UTC)."
+    ]
+
+
+def test_never_sent_nor_built_counts_since_its_date_with_a_warning(project):
+    two_issues(project)
+    early_changes(project).conn.close()
+    lines, counts = build_lines(project)
+    assert lines == [
+        "warning: 2026-Q3 was never sent or built: directory changes since 2026-09-15, its date."
+    ]
+    assert counts == (0, 0)
+
+
+def test_the_first_issue_prints_no_period(project):
+    make_issue(project)
+    early_changes(project).conn.close()
+    assert build_lines(project) == ([], None)
+
+
+def test_a_build_report_without_its_time_is_dated_by_its_file(project):
+    from newsletter.build import built_at
+
+    two_issues(project)
+    assert built_at(project / "issues/2026-Q3") is None
+    assert cli(project, "build", "2026-Q3").exit_code == 0
+    report = project / "issues/2026-Q3/build/report.json"
+    recorded = built_at(project / "issues/2026-Q3")
+    assert recorded is not None and recorded.tzinfo == dt.UTC
+    data = json.loads(report.read_text())
+    del data["built"]
+    report.write_text(json.dumps(data))
+    os.utime(report, (1_757_000_000, 1_757_000_000))
+    assert built_at(project / "issues/2026-Q3") == dt.datetime(
+        2025, 9, 4, 15, 33, 20, tzinfo=dt.UTC
+    )
+
+
+# -- "updated" says what changed ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edits", "label"),
+    [
+        ([{"phone": "+41 2"}], "updated: new phone"),
+        ([{"job_title": "Head"}], "updated: new title"),
+        ([{"email": "kim.keep@unicef.example.org"}], "updated: new email"),
+        ([{"name": "Kim K. Keep"}], "updated: new name"),
+        ([{"organisation": "WHO"}], "updated: new organisation"),
+        ([{"city": "Nairobi", "country": "Kenya"}], "updated: new location"),
+        ([{"phone": "+41 2"}, {"job_title": "Head"}], "updated: new title, new phone"),
+        ([{"phone": "+41 2"}, {"phone": "+41 1"}], ""),  # changed and changed back: nothing
+        ([{"topics": "climate"}], ""),  # not shown, so not news
+    ],
+)
+def test_updated_says_what_changed(project, edits, label):
+    db = open_db(project / "contacts.db")
+    with db.atomic():
+        person(
+            db,
+            "keep@unicef.example.org",
+            "UNICEF",
+            OLD,
+            name="Kim Keep",
+            phone="+41 1",
+            job_title="Officer",
+            city="Geneva",
+            country="Switzerland",
+        )
+        for n, edit in enumerate(edits):
+            contact = get_contact(db, "keep@unicef.example.org") or get_contact(db, edit["email"])
+            change_contact(db, contact, edit, "t", "t", f"2026-10-1{n}T09:00:00+00:00")
+    d = build_directory(db, load_settings(project), SINCE, UNTIL)
+    [entry] = [e for g in d.groups for e in g.entries]
+    assert (entry.label, d.updated) == (label, 1 if label else 0)
+
+
+def test_what_changed_is_shown_in_every_part(project):
+    two_issues(project)
+    db = open_db(project / "contacts.db")
+    with db.atomic():
+        person(db, "keep@unicef.example.org", "UNICEF", OLD, name="Kim Keep", phone="+41 1")
+        change_contact(
+            db, get_contact(db, "keep@unicef.example.org"), {"phone": "+41 2"}, "t", "t", NEW
+        )
+    db.conn.close()
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    out = project / "issues/2026-Q4/build"
+    assert "- Kim Keep [updated: new phone]\n" in (out / "email.txt").read_text()
+    assert (
+        '<strong class="nl-badge">(updated: new phone)</strong>' in (out / "email.html").read_text()
+    )
+    assert '<span class="badge">updated: new phone</span>' in (out / "web.html").read_text()

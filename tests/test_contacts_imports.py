@@ -155,6 +155,31 @@ def test_reimport_never_resubscribes(project, db, monkeypatch):
     assert rows(db, "SELECT email, status FROM contacts ORDER BY email") == statuses
 
 
+def test_an_import_never_lists_again_someone_who_asked_to_leave_the_directory(
+    project, db, monkeypatch
+):
+    monkeypatch.chdir(project)
+    people = "Email,Name,Listed\np0@who.example.org,P0,yes\np1@who.example.org,P1,yes\n"
+    cli(project, "contacts", "import", write(project, "p.csv", people))
+    store = open_db(db)
+    assert contacts.unlist_by_link(store, contacts.get_contact(store, "p0@who.example.org").id, "Q")
+    store.conn.close()
+    cli(project, "contacts", "edit", "p1@who.example.org", "--unlisted")  # the editor's choice
+    result = cli(project, "contacts", "import", "p.csv")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == (
+        "p.csv:2: note: p0@who.example.org stays out of the directory, as they asked on their "
+        "unsubscribe page. Use contacts edit --listed if they ask to be listed again."
+    )
+    # An editor's unlisting is the editor's to undo, by a file as by hand.
+    assert rows(db, "SELECT email, listed FROM contacts ORDER BY email") == [
+        ("p0@who.example.org", 0),
+        ("p1@who.example.org", 1),
+    ]
+    assert cli(project, "contacts", "edit", "p0@who.example.org", "--listed").exit_code == 0
+    assert rows(db, "SELECT listed FROM contacts WHERE email = 'p0@who.example.org'") == [(1,)]
+
+
 NOT_ASCII = (
     "'jané@example.org' is not a valid email address (the part before the @ has characters "
     "outside ASCII ('é'), which most mail servers cannot deliver to; ask for the plain ASCII "

@@ -172,6 +172,11 @@ def test_a_complaint_unsubscribes_with_history_and_counts_once(project, db, tmp_
         ("suppressed", "complaint", "complaint:2026-Q4"),
     ]
     assert is_suppressed(db, "gone.away@unicef.example")
+    # A complaint is about the mail, not the role: the focal point stays listed.
+    assert gone.listed
+    today = dt.date.today()
+    directory = build_directory(db, load_settings(project), today, today)
+    assert "gone.away" in [e.name for g in directory.groups for e in g.entries]
     again = cli(project, "bounces", str(path))
     assert again.output.splitlines()[-1] == "1 message: 1 already processed; 0 contacts changed."
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -52,7 +53,9 @@ def test_get_asks_and_never_unsubscribes(project, people, client):
         reply = client.get(f"/unsubscribe/{token(jane)}")
         assert reply.status_code == 200
     page = reply.get_data(as_text=True)
-    assert '<form method="post">' in page and ">Unsubscribe</button>" in page
+    link = token(jane)
+    assert f'<form method="post" action="../unsubscribe/{link}">' in page
+    assert ">Unsubscribe</button>" in page
     assert "j•••e@unicef.example" in page and "jane.doe@" not in page
     assert reply.headers["Cache-Control"] == "no-store"
     assert reply.headers["Referrer-Policy"] == "no-referrer"
@@ -440,3 +443,190 @@ def test_while_requests_wait_in_the_journal_the_next_ones_do_not_wait(project, p
         writer.join()
     assert first >= 2 and second < 1.5, (first, second)
     assert status(project, jane.email) == status(project, omar.email) == "unsubscribed"
+
+
+# -- the second choice: leaving the directory --------------------------------------------
+
+CSRF = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)">')
+
+
+def directory_form(url):
+    """(status, the form's action, its CSRF token) of the page at ``url``, over HTTP."""
+    code, _, page = fetch(url, method="GET")
+    action = re.search(r'<form method="post" action="([^"]+/directory)">', page)
+    csrf = CSRF.search(page)
+    return code, action[1] if action else None, csrf[1] if csrf else None
+
+
+def post_form(url, fields):
+    request = urllib.request.Request(
+        url, data=urllib.parse.urlencode(fields).encode(), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, reply.headers, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+
+
+def listed(project, email):
+    return get_contact(open_db(project / "contacts.db"), email).listed
+
+
+def flat(page):
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def test_the_page_offers_leaving_the_directory_and_a_get_changes_nothing(project, people, served):
+    jane, _ = people
+    before = dump(project / "contacts.db")
+    for url in (served + token(jane), served + token(jane) + "/directory"):
+        code, action, csrf = directory_form(url)
+        assert code == 200 and csrf
+        # The form goes to the link's own directory URL, from either page.
+        assert urllib.parse.urljoin(url, action) == served + token(jane) + "/directory"
+    code, _, page = fetch(served + token(jane), method="GET")
+    assert "Also remove my entry from the public directory</button>" in page
+    assert "Your entry in the focal-point directory stays" in flat(page)
+    assert dump(project / "contacts.db") == before
+
+
+def test_leaving_the_directory_changes_only_the_listing(project, people, served):
+    jane, omar = people
+    link = served + token(jane)
+    _, _, csrf = directory_form(link)
+    code, headers, page = post_form(link + "/directory", {"csrf": csrf})
+    assert code == 200 and headers["Cache-Control"] == "no-store"
+    assert "Your entry is removed from the directory" in page
+    assert "the entry of j•••e@unicef.example is no longer in the focal-point directory" in flat(
+        page
+    )
+    assert "Nothing else changed: you still receive The UN-Business Focal Point" in flat(page)
+    assert "jane.doe@" not in page
+    assert not listed(project, jane.email) and status(project, jane.email) == "subscribed"
+    assert listed(project, omar.email)
+    last = history(open_db(project / "contacts.db"), jane.id)[-1]
+    assert (last.field, last.old, last.new, last.source, last.actor) == (
+        "listed",
+        "yes",
+        "no",
+        "directory-link:2026-Q4",
+        "recipient",
+    )
+    # Again: nothing more changes, and the page says so.
+    before = dump(project / "contacts.db")
+    code, _, page = post_form(link + "/directory", {"csrf": csrf})
+    assert code == 200 and "Your entry was already out of the directory" in page
+    assert dump(project / "contacts.db") == before
+    # Unsubscribing afterwards keeps them out, and says so; no form is offered again.
+    code, _, page = fetch(link)
+    assert code == 200 and status(project, jane.email) == "unsubscribed"
+    assert "Your entry is not in the focal-point directory, as you asked." in flat(page)
+    assert 'name="csrf"' not in page
+
+
+def test_unsubscribing_keeps_the_listing_and_offers_the_second_choice(project, people, served):
+    jane, _ = people
+    code, _, page = fetch(served + token(jane))
+    assert code == 200 and "You are unsubscribed" in page
+    assert "Your entry in the focal-point directory stays: unsubscribing stops the email" in flat(
+        page
+    )
+    assert listed(project, jane.email)
+    assert CSRF.search(page)  # the second choice, still offered
+    _, _, csrf = directory_form(served + token(jane))
+    _, _, page = post_form(served + token(jane) + "/directory", {"csrf": csrf})
+    assert "Nothing else changed: you do not receive The UN-Business Focal Point" in flat(page)
+    assert not listed(project, jane.email)
+
+
+def other_link_csrf(served, omar):
+    return directory_form(served + token(omar))[2]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"csrf": ""},
+        {"csrf": "1.AAAA"},
+        {"csrf": "x" * 50},
+        "another link's",
+        "a day old",
+        "signed with another secret",
+        {"List-Unsubscribe": "One-Click"},  # the one-click body is not the directory form
+    ],
+    ids=str,
+)
+def test_a_missing_or_wrong_csrf_token_gets_400_and_changes_nothing(
+    project, people, served, fields
+):
+    from newsletter.tokens import FORM_MAX_AGE, make_form_token
+
+    jane, omar = people
+    link = token(jane)
+    if fields == "another link's":
+        fields = {"csrf": other_link_csrf(served, omar)}
+    elif fields == "a day old":
+        fields = {
+            "csrf": make_form_token(SECRET.encode(), link, int(time.time()) - FORM_MAX_AGE - 5)
+        }
+    elif fields == "signed with another secret":
+        fields = {"csrf": make_form_token(b"another-secret-long-enough", link, int(time.time()))}
+    before = dump(project / "contacts.db")
+    code, _, page = post_form(served + link + "/directory", fields)
+    assert code == 400
+    assert "This form was too old or incomplete, so nothing changed." in flat(page)
+    assert CSRF.search(page)  # a fresh form, to try again
+    assert dump(project / "contacts.db") == before
+    assert listed(project, jane.email)
+
+
+def test_a_fresh_csrf_token_from_the_same_link_works(project, people, served):
+    from newsletter.tokens import make_form_token
+
+    jane, _ = people
+    fields = {"csrf": make_form_token(SECRET.encode(), token(jane), int(time.time()) - 3600)}
+    code, _, _ = post_form(served + token(jane) + "/directory", fields)
+    assert code == 200 and not listed(project, jane.email)
+
+
+def test_a_bad_link_to_the_directory_form_gets_400(project, people, served):
+    jane, _ = people
+    before = dump(project / "contacts.db")
+    forged = token(jane, secret="another-secret-long-enough")
+    _, _, csrf = directory_form(served + token(jane))
+    code, _, page = post_form(served + forged + "/directory", {"csrf": csrf})
+    assert code == 400 and "This unsubscribe link is not valid" in page
+    assert dump(project / "contacts.db") == before
+
+
+def test_leaving_the_directory_while_the_database_is_busy_answers_503(project, people, served):
+    """Not journalled: nothing is mailed meanwhile, and the page says to try again."""
+    jane, _ = people
+    _, _, csrf = directory_form(served + token(jane))
+    writer = hold_write_lock(project / "contacts.db", 2)
+    code, headers, page = post_form(served + token(jane) + "/directory", {"csrf": csrf})
+    writer.join()
+    assert code == 503 and headers["Retry-After"] == "300"
+    assert "We could not record your request just now, so nothing changed." in flat(page)
+    assert CSRF.search(page)  # the button, to try again
+    assert journal_lines(project) == []
+    assert listed(project, jane.email)
+    code, _, _ = post_form(served + token(jane) + "/directory", {"csrf": csrf})
+    assert code == 200 and not listed(project, jane.email)
+
+
+@needs_chromium
+def test_directory_button_in_a_browser_at_375px(project, live_app):
+    db = open_db(project / "contacts.db")
+    jane = create_contact(db, Contact(email="jane.doe@unicef.example", name="Jane"), "test", "t")
+    url = f"{live_app}/unsubscribe/{make_token(SECRET.encode(), jane.id, '2026-Q4')}"
+    with Browser() as browser:
+        browser.open(url, 375, mobile=True)
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 375
+        browser.evaluate("document.querySelector('#unlist').click()")
+        until(browser, "document.body.innerText.includes('Your entry is removed')")
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 375
+    contact = get_contact(db, jane.id)
+    assert (contact.listed, contact.status) == (False, "subscribed")

@@ -116,8 +116,11 @@ def pages(tmp_path_factory):
     # The pages for a busy database (202, 503) as the app renders them: a browser's
     # GET cannot bring them about.
     env = render.environment(settings, root)
-    for state in ("recorded", "unavailable"):
+    for state in ("recorded", "unavailable", "unlisted", "expired"):
         values = {"settings": settings, "state": state, "address": "", "base": "../"}
+        # The directory form, as the app adds it: a long link and its CSRF token.
+        values |= {"link": "x" * 60, "csrf": "1" * 10 + "." + "y" * 43, "listed": None}
+        values["mail"] = "subscribed"
         html = render.render_template(env, "unsubscribe.html.j2", values, root)
         (root / f"unsubscribe-{state}.html").write_text(html, encoding="utf-8")
     with (
@@ -134,6 +137,8 @@ def pages(tmp_path_factory):
             "unsubscribe, bad link": f"{base}/unsubscribe/not-a-token",
             "unsubscribe, recorded": (root / "unsubscribe-recorded.html").as_uri(),
             "unsubscribe, try again": (root / "unsubscribe-unavailable.html").as_uri(),
+            "unsubscribe, left the directory": (root / "unsubscribe-unlisted.html").as_uri(),
+            "unsubscribe, directory form expired": (root / "unsubscribe-expired.html").as_uri(),
             "preview": preview.url,
             "preview, build failed": failing.url,
         }
@@ -154,6 +159,8 @@ PAGES = [
     "unsubscribe, bad link",
     "unsubscribe, recorded",
     "unsubscribe, try again",
+    "unsubscribe, left the directory",
+    "unsubscribe, directory form expired",
     "preview",
     "preview, build failed",
 ]

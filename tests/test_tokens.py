@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from newsletter.tokens import (
+    FORM_MAX_AGE,
     MAX_LOCAL_PART,
     MAX_RETURN_TOKEN,
+    form_token_ok,
+    make_form_token,
     make_return_token,
     make_token,
     read_return_token,
@@ -105,3 +108,34 @@ def test_the_envelope_sender_and_finding_its_token_again():
 )
 def test_template_problems(template, problem):
     assert template_problem(template) == problem
+
+
+NOW = 1_800_000_000
+
+
+@pytest.mark.parametrize(
+    ("issued", "link", "secret", "ok"),
+    [
+        (NOW, "link-a", SECRET, True),
+        (NOW - FORM_MAX_AGE, "link-a", SECRET, True),
+        (NOW - FORM_MAX_AGE - 1, "link-a", SECRET, False),  # too old
+        (NOW + 61, "link-a", SECRET, False),  # from the future
+        (NOW, "link-b", SECRET, False),  # made for another link's page
+        (NOW, "link-a", b"another-secret-long-enough", False),
+    ],
+)
+def test_a_form_token_is_good_for_its_link_and_a_day(issued, link, secret, ok):
+    assert form_token_ok(SECRET, "link-a", make_form_token(secret, link, issued), NOW) is ok
+
+
+@pytest.mark.parametrize("token", ["", "1800000000", "1800000000.", "x.y", "-1.abc"])
+def test_a_malformed_form_token_is_refused(token):
+    assert form_token_ok(SECRET, "link-a", token, NOW) is False
+
+
+def test_a_form_token_is_never_an_unsubscribe_token():
+    form = make_form_token(SECRET, "link-a", NOW)
+    assert read_token(SECRET, form) is None
+    mac = form.split(".")[1]
+    assert not form_token_ok(SECRET, "link-a", f"{NOW}.{make_token(SECRET, 1, 'x')[-43:]}", NOW)
+    assert len(mac) == 43

@@ -4,7 +4,7 @@ the live preview and the browser checks."""
 from newsletter.build.browser import check_layout
 from newsletter.build.pipeline import BuildResult, DirectorySource, build, input_digest
 from newsletter.build.preview import Preview
-from newsletter.build.report import BuildReport, Held
+from newsletter.build.report import BuildReport, Held, built_at
 
 __all__ = [
     "BuildReport",
@@ -13,6 +13,7 @@ __all__ = [
     "Held",
     "Preview",
     "build",
+    "built_at",
     "check_layout",
     "input_digest",
 ]

@@ -42,6 +42,7 @@ class BuildResult:
     report: BuildReport
     warnings: list[Problem]
     timings: dict[str, float] = field(default_factory=dict)
+    directory: Directory | None = None  # what the email carries, and the period it counts
 
     @property
     def ok(self) -> bool:
@@ -128,12 +129,14 @@ def build(
         findings += check_pictures(showing, user_agent(settings))
         lap("pictures")
     files = {"email.mjml": mjml_source, "email.html": html, "email.txt": text, "web.html": web}
-    rep = BuildReport.make(issue, problems, findings, kb, files, input_digest(settings, folder))
+    built = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    digest = input_digest(settings, folder)
+    rep = BuildReport.make(issue, problems, findings, kb, files, digest, built)
     files["report.json"] = rep.to_json()
     _write(out_dir, shown, files)
     lap("write")
     warnings = [p for p in problems if p.severity == "warning"]
-    return BuildResult(issue, out_dir, rep, warnings, timings)
+    return BuildResult(issue, out_dir, rep, warnings, timings, listing)
 
 
 def _write(out_dir: Path, shown: str, files: dict[str, str]) -> None:

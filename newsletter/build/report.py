@@ -55,6 +55,9 @@ class BuildReport:
     warnings: tuple[str, ...]
     inputs: str  # build.input_digest of what the build read
     outputs: tuple[tuple[str, str], ...]  # file name, SHA-256 of its text
+    # When it was built (UTC, ISO 8601): the next issue's directory counts its
+    # changes from here when this issue was never sent. "" in an older report.
+    built: str = ""
 
     @classmethod
     def make(
@@ -65,6 +68,7 @@ class BuildReport:
         kb: float,
         files: Mapping[str, str],
         digest: str,
+        built: str = "",
     ) -> BuildReport:
         errors = tuple(f"{f.rule}: {f.message}" for f in findings if f.severity == "error")
         warnings = [str(p) for p in problems if p.severity == "warning"]
@@ -82,6 +86,7 @@ class BuildReport:
             outputs=tuple(
                 (n, hashlib.sha256(t.encode()).hexdigest()) for n, t in sorted(files.items())
             ),
+            built=built,
         )
 
     def to_json(self) -> str:
@@ -96,6 +101,7 @@ class BuildReport:
             "warnings": list(self.warnings),
             "inputs": self.inputs,
             "outputs": dict(self.outputs),
+            "built": self.built,
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -117,6 +123,7 @@ class BuildReport:
                 warnings=tuple(map(str, data["warnings"])),
                 inputs=str(data["inputs"]),
                 outputs=tuple((str(k), str(v)) for k, v in data["outputs"].items()),
+                built=str(data.get("built", "")),
             )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"not a build report ({exc})") from None
@@ -128,6 +135,24 @@ class BuildReport:
             return cls.from_json((folder / "build" / "report.json").read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError):
             return None
+
+
+def built_at(folder: Path) -> dt.datetime | None:
+    """When ``folder``'s build was made (UTC), from its report; None if it has none.
+
+    A report from before the time was recorded: its file's time, as it landed
+    by rename when the build was written.
+    """
+    report = BuildReport.read(folder)
+    if report is None:
+        return None
+    try:
+        if report.built:
+            return dt.datetime.fromisoformat(report.built).astimezone(dt.UTC)
+        mtime = (folder / "build" / "report.json").stat().st_mtime
+    except (ValueError, OSError):
+        return None
+    return dt.datetime.fromtimestamp(int(mtime), dt.UTC)
 
 
 @dataclass

@@ -66,11 +66,11 @@ def build(env: Env, issue_id: str, screenshots: bool, offline: bool) -> None:
     Example: newsletter build 2026-Q4
     """
     from newsletter.build import build as build_issue
-    from newsletter.build import check_layout
+    from newsletter.build import built_at, check_layout
     from newsletter.contacts import directory_source
 
     folder = env.issue_dir(issue_id)
-    directory = directory_source(env.settings, env.db_path)
+    directory = directory_source(env.settings, env.db_path, built_at)
     result = build_issue(env.settings, folder, directory=directory, pictures=not offline)
     for problem in result.warnings:
         click.echo(str(problem))
@@ -84,6 +84,8 @@ def build(env: Env, issue_id: str, screenshots: bool, offline: bool) -> None:
     click.echo(f"{plural(rep.items, 'item')}: {counts}")
     for held in rep.held:
         click.echo(f"Held back until {held.until}: {held.item}")
+    if result.directory is not None and result.directory.period is not None:
+        click.echo(result.directory.period.line)
     findings = rep.warnings[len(result.warnings) :]
     for line in findings:
         click.echo(f"warning: {line}")

@@ -23,11 +23,12 @@ def preview(env: Env, issue_id: str, port: int) -> None:
 
     Example: newsletter preview 2026-Q4
     """
-    from newsletter.build import Preview
+    from newsletter.build import Preview, built_at
     from newsletter.contacts import directory_source
 
     folder = env.issue_dir(issue_id)
-    server = Preview(env.settings, folder, directory_source(env.settings, env.db_path), port=port)
+    directory = directory_source(env.settings, env.db_path, built_at)
+    server = Preview(env.settings, folder, directory, port=port)
     server.rebuild()
     click.echo(f"Previewing issues/{issue_id} at {server.url} (Ctrl-C to stop)")
     if server.error:

@@ -1,20 +1,27 @@
 """The focal-point directory of an issue, read from contacts.db and its history.
 
-Who is shown: contacts that are listed and subscribed, grouped by organisation
-in alphabetical order. What changed is read from the history between the
-previous issue's publication date (``since``, inclusive) and this issue's
-(``until``, inclusive):
+Who is shown: contacts that are listed and have not left or bounced, grouped by
+organisation in alphabetical order. Unsubscribing stops the mail, not the
+listing: someone who asked for no more email, or complained about it, still
+holds the role; leaving the directory is its own choice (``listed``, which the
+person can also make from their unsubscribe page).
+
+What changed is read from the history from the start of the period
+(``Period``: when the previous issue's send finished; if it was never sent,
+when it was built; otherwise its date) to this issue's date, inclusive:
 
 * **new**: created in that window, or made visible in it (listed again, or
-  re-subscribed);
-* **updated**: any shown field (name, job title, email, phone, organisation,
-  city, country) changed in it; a contact that is new is not also updated;
+  back after leaving or bouncing);
+* **updated**: a shown field (name, job title, email, phone, organisation,
+  city, country) ends the window with another value than it started with, and
+  the entry says which ("new phone", "new title"); a new contact is not also
+  updated;
 * **left**: status changed to left or bounced in it and still so; these, and
   anyone whose address still bounces, are listed as "needs an update" by name
   and organisation, never by address.
 
-Organisations with no listed, subscribed contact are **vacant**. Unsubscribed
-people are never mentioned: opting out is not news.
+Organisations with no listed contact are **vacant**. Unsubscribing is never
+mentioned: opting out of email is not news.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from urllib.parse import quote
 
 from newsletter import store
 from newsletter.config import Settings
-from newsletter.issue.meta import previous_issue_date
+from newsletter.issue.meta import previous_issue
 from newsletter.models import Issue
 from newsletter.sanitize import neutralise
 
@@ -37,8 +44,57 @@ from newsletter.sanitize import neutralise
 # many departures: a first import or a large sync changes hundreds, and the
 # list of changes alone would then push the email past the clipping size.
 EMAIL_CHANGES = 40
-SHOWN = {"name", "job_title", "email", "phone", "organisation", "city", "country"}
+# What a change to each shown field is called in the entry, in this order.
+WHAT = {
+    "name": "new name",
+    "job_title": "new title",
+    "organisation": "new organisation",
+    "email": "new email",
+    "phone": "new phone",
+    "city": "new location",
+    "country": "new location",
+}
 GONE = ("left", "bounced")
+# Where the period starts, by what is known of the previous issue.
+SENT, BUILT, DATED = "sent", "built", "date"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Where the directory's changes are counted from, and why from there."""
+
+    start: dt.datetime  # UTC
+    basis: str  # SENT, BUILT or DATED
+    previous: str  # the previous issue's ID
+    # When its send finished or it was built; later than ``start`` when that came
+    # after its date, whose changes its own directory counted up to. None: DATED.
+    event: dt.datetime | None = None
+
+    @property
+    def line(self) -> str:
+        """What ``build`` prints: the period, and a warning unless a send set it."""
+        when = f"{self.start:%Y-%m-%d %H:%M} UTC"
+        day = f"{self.start:%Y-%m-%d}, its date"
+        later = f"{self.event:%Y-%m-%d %H:%M} UTC" if self.event else ""
+        capped = self.event is not None and self.event > self.start
+        if self.basis == SENT and not capped:
+            return f"Directory changes since {when}, when {self.previous}'s send finished."
+        if self.basis == SENT:
+            return (
+                f"Directory changes since {self.start:%Y-%m-%d}, {self.previous}'s date "
+                f"(its send finished later, {later})."
+            )
+        if self.basis == BUILT and not capped:
+            return (
+                f"warning: {self.previous} was never sent: directory changes since {when}, "
+                "when it was last built."
+            )
+        if self.basis == BUILT:
+            return (
+                f"warning: {self.previous} was never sent: directory changes since {day} "
+                f"(it was last built later, {later})."
+            )
+        return f"warning: {self.previous} was never sent or built: directory changes since {day}."
 
 
 @dataclass(frozen=True)
@@ -51,6 +107,14 @@ class Entry:
     country: str
     badge: str = ""  # "new", "updated" or ""
     mailto: str = ""
+    changes: tuple[str, ...] = ()  # for "updated": what changed, e.g. ("new phone",)
+
+    @property
+    def label(self) -> str:
+        """The badge as shown: "new", or "updated: new phone, new title"."""
+        if self.badge == "updated" and self.changes:
+            return f"updated: {', '.join(self.changes)}"
+        return self.badge
 
     @property
     def place(self) -> str:
@@ -94,6 +158,7 @@ class Directory:
     departures: tuple[Departure, ...]
     new: int = 0
     updated: int = 0
+    period: Period | None = None  # None: counted from ``since`` as given
     full_in_email: bool = True  # False: the email carries the summary and changes only
     limit: int | None = None  # how many changes and departures to list; None: all
 
@@ -136,7 +201,11 @@ def _fold(text: str) -> str:
 
 
 def build_directory(
-    db: store.Database, settings: Settings, since: dt.date | None, until: dt.date
+    db: store.Database,
+    settings: Settings,
+    since: dt.date | dt.datetime | None,
+    until: dt.date,
+    period: Period | None = None,
 ) -> Directory:
     """The directory as it stands, with badges and counts for changes in [since, until]."""
     # Contact fields are untrusted: neutralise keeps them from forging a
@@ -149,6 +218,7 @@ def build_directory(
     members: dict[int | None, list[Entry]] = {}
     for c in store.contacts.listed_contacts(db):
         badge = "new" if c.id in new else "updated" if c.id in updated else ""
+        changes = updated.get(c.id, ()) if badge == "updated" else ()
         # "?", "#", "&" and "%" are legal in an address but not raw in a URL.
         mailto = "mailto:" + quote(c.email, safe="@")
         entry = Entry(
@@ -160,6 +230,7 @@ def build_directory(
             country=neutralise(c.country),
             badge=badge,
             mailto=mailto,
+            changes=changes,
         )
         members.setdefault(c.organisation_id, []).append(entry)
     if None in members:  # contacts with no organisation are still in the directory
@@ -181,7 +252,8 @@ def build_directory(
     ]
     return Directory(
         until=until,
-        since=since,
+        since=since.date() if isinstance(since, dt.datetime) else since,
+        period=period,
         groups=tuple(sorted(groups, key=lambda g: _fold(g.name))),
         vacant=tuple(sorted(vacant, key=lambda g: _fold(g.name))),
         departures=tuple(sorted(departures, key=lambda d: (_fold(d.organisation), _fold(d.name)))),
@@ -191,40 +263,98 @@ def build_directory(
 
 
 def _changes(
-    db: store.Database, since: dt.date | None, until: dt.date
-) -> tuple[set[int], set[int], set[int]]:
-    """Contact ids that are new, updated and departed within the window."""
+    db: store.Database, since: dt.date | dt.datetime | None, until: dt.date
+) -> tuple[set[int], dict[int, tuple[str, ...]], set[int]]:
+    """Contact ids that are new, updated (with what changed) and departed within the window."""
     if since is None:
-        return set(), set(), set()
+        return set(), {}, set()
     new: set[int] = set()
-    updated: set[int] = set()
     departed: set[int] = set()
+    # (contact, field) -> (value before the window, value now), to tell a real
+    # change from one that was undone within the window.
+    edits: dict[tuple[int, str], tuple[str | None, str | None]] = {}
     end = (until + dt.timedelta(days=1)).isoformat()
-    for change in store.contacts.changes_between(db, since.isoformat(), end):
-        field, value = change.field, change.new
-        if field == "created" or (field, value) in (("status", "subscribed"), ("listed", "yes")):
+    for change in store.contacts.changes_between(db, _stamp(since), end):
+        field, value, key = change.field, change.new, (change.contact_id, change.field)
+        if field == "created" or (field, value) == ("listed", "yes"):
             new.add(change.contact_id)
+        elif (field, value) == ("status", "subscribed") and change.old in GONE:
+            new.add(change.contact_id)  # back after leaving or bouncing
         elif field == "status" and value in GONE:
             departed.add(change.contact_id)
-        elif field in SHOWN:
-            updated.add(change.contact_id)
-    return new, updated - new, departed
+        elif field in WHAT:
+            edits[key] = (edits.get(key, (change.old, None))[0], value)
+    changed: dict[int, set[str]] = {}
+    for (contact_id, field), (before, after) in edits.items():
+        if before != after and contact_id not in new:
+            changed.setdefault(contact_id, set()).add(field)
+    updated = {
+        contact_id: tuple(dict.fromkeys(WHAT[f] for f in WHAT if f in fields))
+        for contact_id, fields in changed.items()
+    }
+    return new, updated, departed
+
+
+def _stamp(since: dt.date | dt.datetime) -> str:
+    """``since`` as the history's ``at`` is written, to compare as text."""
+    if isinstance(since, dt.datetime):
+        return since.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+    return since.isoformat()  # a day: from its start, as "2026-12-15" sorts before its times
+
+
+def period_for(
+    db: store.Database,
+    settings: Settings,
+    issue_id: str,
+    date: dt.date,
+    built_at: Callable[[Path], dt.datetime | None] | None = None,
+) -> Period | None:
+    """Where ``issue_id``'s directory counts changes from; None for the first issue.
+
+    From when the previous issue's real send finished, so an issue that went out
+    early (or a clock that differs) loses nothing; if it was never sent, from
+    when it was built (``built_at`` reads that from its folder); otherwise from
+    its date. Never from later than its date: its own directory counted the
+    changes up to its date only, so one sent or built late leaves none out.
+    """
+    previous = previous_issue(settings.root, issue_id, date)
+    if previous is None:
+        return None
+    prev_id, prev_date = previous
+    dated = dt.datetime.combine(prev_date, dt.time(), dt.UTC)
+    if finished := store.ledger.send_finished(db, prev_id):
+        sent = dt.datetime.fromisoformat(finished).astimezone(dt.UTC)
+        return Period(min(sent, dated), SENT, prev_id, sent)
+    built = built_at(settings.root / "issues" / prev_id) if built_at else None
+    if built is not None:
+        return Period(min(built, dated), BUILT, prev_id, built)
+    return Period(dated, DATED, prev_id)
 
 
 def directory_for(
-    db: store.Database, settings: Settings, issue_id: str, date: dt.date
+    db: store.Database,
+    settings: Settings,
+    issue_id: str,
+    date: dt.date,
+    built_at: Callable[[Path], dt.datetime | None] | None = None,
 ) -> Directory:
-    """The directory for one issue: changes since the previous issue's date."""
-    since = previous_issue_date(settings.root, issue_id, date)
-    return build_directory(db, settings, since, date)
+    """The directory for one issue: changes since the previous issue (``period_for``)."""
+    period = period_for(db, settings, issue_id, date, built_at)
+    return build_directory(db, settings, period.start if period else None, date, period)
 
 
-def directory_source(settings: Settings, db_path: Path) -> Callable[[Issue], Directory] | None:
+def directory_source(
+    settings: Settings,
+    db_path: Path,
+    built_at: Callable[[Path], dt.datetime | None] | None = None,
+) -> Callable[[Issue], Directory] | None:
     """What ``build`` asks for an issue's directory; None when there is no contacts.db.
 
     Without a database the email links to the web edition's directory instead of
     making an empty one. Each call opens its own connection: the preview rebuilds
     on its watcher thread, and an SQLite connection stays on the thread that made it.
+    ``built_at`` tells when an issue folder was built (``build.built_at``: the
+    build stage's report, which this stage may not import).
     """
     if not db_path.is_file():
         return None
@@ -232,7 +362,7 @@ def directory_source(settings: Settings, db_path: Path) -> Callable[[Issue], Dir
     def directory(issue: Issue) -> Directory:
         db = store.open_db(db_path)
         try:
-            return directory_for(db, settings, issue.id, issue.date)
+            return directory_for(db, settings, issue.id, issue.date, built_at)
         finally:
             db.conn.close()
 

@@ -276,6 +276,11 @@ class _Planner:
                 fix = "Use contacts edit --resubscribe if they asked"
                 self.notes.append(f"{here}: note: {email} {reason}. {fix}.")
                 continue
+            if name == "listed" and value and store.contacts.asked_unlisted(self.db, current):
+                reason = "stays out of the directory, as they asked on their unsubscribe page"
+                fix = "Use contacts edit --listed if they ask to be listed again"
+                self.notes.append(f"{here}: note: {email} {reason}. {fix}.")
+                continue
             changes[name] = value
         if not changes:
             self.counts[2] += 1

@@ -229,13 +229,19 @@ def issue_window(folder: Path, sections: tuple[str, ...]) -> Window:
 
 def previous_issue_date(root: Path, issue_id: str, before: dt.date) -> dt.date | None:
     """The latest publication date among the other issues that is before ``before``."""
-    best: dt.date | None = None
+    found = previous_issue(root, issue_id, before)
+    return found[1] if found else None
+
+
+def previous_issue(root: Path, issue_id: str, before: dt.date) -> tuple[str, dt.date] | None:
+    """(ID, date) of the other issue with the latest date before ``before``."""
+    best: tuple[str, dt.date] | None = None
     for folder in sorted((root / "issues").glob("*/")):
         if folder.name == issue_id or not (folder / NAME).is_file():
             continue
         found = read_meta(folder, ()).date  # `check` reports a broken issue; it is skipped
-        if found and found < before and (best is None or found > best):
-            best = found
+        if found and found < before and (best is None or found > best[1]):
+            best = (folder.name, found)
     return best
 
 

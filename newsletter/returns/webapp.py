@@ -8,6 +8,17 @@ cookies. The HMAC token is the authorisation, so there is no session and no
 CSRF token; any POST with a genuine token unsubscribes (a forged POST could
 only unsubscribe the person whose token it already holds). Both are idempotent.
 
+The page also offers a second, separate choice: to leave the focal-point
+directory (``POST /unsubscribe/<token>/directory``). Unsubscribing stops the
+mail, not the listing, and leaving the directory does not unsubscribe. That
+form is not an RFC 8058 endpoint, so it carries a CSRF token as every other
+public form does: signed for this link and good for a day
+(``tokens.make_form_token``); a POST without a genuine one is refused with 400
+and changes nothing. When the database is busy or cannot be written, the
+answer is 503 with Retry-After and nothing is recorded: unlike an unsubscribe,
+nothing is mailed meanwhile, the page says to try again, and the journal
+stays the record of one kind of request only.
+
 An unsubscribe is never lost. The app refuses to start on a database it
 cannot write. A request waits at most ``WEB_LOCK_WAIT`` seconds for another
 program that is writing; when the write waits longer or fails for any reason,
@@ -23,9 +34,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, Response, abort, redirect, send_from_directory
+from flask import Flask, Response, abort, redirect, request, send_from_directory
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
 from werkzeug.wrappers import Response as BaseResponse
@@ -34,7 +48,7 @@ from newsletter import tokens
 from newsletter.build import render
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
-from newsletter.store import check_writable, contacts, journal, open_db, set_durable
+from newsletter.store import Database, check_writable, contacts, journal, open_db, set_durable
 
 # A token is about 60 characters; anything far longer is not one of ours.
 MAX_TOKEN = 200
@@ -91,13 +105,30 @@ def create_app(
     app = Flask("newsletter", static_folder=None)
     app.url_map.converters["rest"] = _Rest
 
-    def page(state: str, address: str = "", status: int = 200) -> Response:
-        html = render.render_template(
-            env,
-            "unsubscribe.html.j2",
-            {"settings": settings, "state": state, "address": address, "base": "../"},
-            settings.root,
-        )
+    def page(
+        state: str,
+        address: str = "",
+        status: int = 200,
+        link: str = "",
+        listed: bool | None = False,
+        base: str = "../",
+        mail: str = "",
+    ) -> Response:
+        """The page in ``state``; with ``link`` and ``listed`` not False, the directory form."""
+        form = ""
+        if link and listed is not False:  # None: not known (the database was busy)
+            form = tokens.make_form_token(secret, link, int(time.time()))
+        values = {
+            "settings": settings,
+            "state": state,
+            "address": address,
+            "base": base,
+            "link": link,
+            "listed": listed,
+            "csrf": form,
+            "mail": mail,  # the contact's status, for what did not change
+        }
+        html = render.render_template(env, "unsubscribe.html.j2", values, settings.root)
         response = Response(html, status=status, mimetype="text/html", headers=HEADERS)
         if status == 503:
             response.headers["Retry-After"] = RETRY_AFTER
@@ -106,25 +137,37 @@ def create_app(
     def lookup(token: str) -> tuple[int, str] | None:
         return tokens.read_token(secret, token) if len(token) <= MAX_TOKEN else None
 
-    def handle(token: str, act: bool) -> Response:
+    def handle(token: str, act: bool, base: str = "../") -> Response:
         found = lookup(token)
         if found is None:
-            return page("invalid", status=400)
+            return page("invalid", status=400, base=base)
         try:
-            return use_database(found, act)
+            return use_database(token, found, act, base)
         except Exception as exc:  # locked too long, read-only, disk full, or a bug: never lost
             log.warning("unsubscribe of contact %d goes to the journal: %s", found[0], exc)
         if not act:  # only asking: ask without the address the database would have given
-            return page("recorded" if found[0] in journal.pending(db_path) else "confirm")
+            state = "recorded" if found[0] in journal.pending(db_path) else "confirm"
+            return page(state, link=token, listed=None, base=base)
         try:
             journal.record(db_path, *found)
         except OSError as exc:
             log.error("%s: cannot record an unsubscribe: %s", journal.journal_path(db_path), exc)
-            return page("unavailable", status=503)
-        return page("recorded", status=202)
+            return page("unavailable", status=503, link=token, listed=None)
+        return page("recorded", status=202, link=token, listed=None)
 
-    def use_database(found: tuple[int, str], act: bool) -> Response:
+    def use_database(token: str, found: tuple[int, str], act: bool, base: str) -> Response:
         # GET only shows the confirmation (mail scanners follow links); POST acts.
+        with connection() as db:
+            contact = contacts.get_contact(db, found[0])
+            if contact is None:
+                return page("gone", base=base)
+            changed = act and contacts.unsubscribe_by_link(db, found[0], found[1])
+            unsubscribed = changed or contact.status == "unsubscribed"
+            state = ("done" if changed else "already") if act or unsubscribed else "confirm"
+            return page(state, mask(contact.email), 200, token, contact.listed, base)
+
+    @contextmanager
+    def connection() -> Iterator[Database]:
         if not db_path.is_file():  # moved away while serving: open_db would make a new one
             raise NewsletterError(f"{db_path}: no longer there")
         # A waiting journal means the database was busy a moment ago: try it, but do
@@ -133,16 +176,28 @@ def create_app(
         db = open_db(db_path, wait=0 if busy else wait)  # this also applies the journal
         try:
             set_durable(db, True)  # "You are unsubscribed" must survive a power cut
-            contact = contacts.get_contact(db, found[0])
-            if contact is None:
-                return page("gone")
-            if not act:
-                state = "already" if contact.status == "unsubscribed" else "confirm"
-                return page(state, mask(contact.email))
-            changed = contacts.unsubscribe_by_link(db, found[0], found[1])
-            return page("done" if changed else "already", mask(contact.email))
+            yield db
         finally:
             db.conn.close()
+
+    def unlist(token: str) -> Response:
+        found = lookup(token)
+        if found is None:
+            return page("invalid", status=400, base="../../")
+        sent = request.form.get("csrf", "")
+        if not tokens.form_token_ok(secret, token, sent, int(time.time())):
+            return page("expired", status=400, link=token, listed=None, base="../../")
+        try:
+            with connection() as db:
+                contact = contacts.get_contact(db, found[0])
+                if contact is None:
+                    return page("gone", base="../../")
+                changed = contacts.unlist_by_link(db, found[0], found[1])
+                state = "unlisted" if changed else "already-unlisted"
+                return page(state, mask(contact.email), base="../../", mail=contact.status)
+        except Exception as exc:  # busy, read-only, full: nothing recorded, and it says so
+            log.warning("directory removal of contact %d not recorded: %s", found[0], exc)
+        return page("unlist-unavailable", status=503, link=token, listed=None, base="../../")
 
     @app.get("/unsubscribe/<token>", merge_slashes=False)
     def confirm(token: str) -> Response:
@@ -151,6 +206,14 @@ def create_app(
     @app.post("/unsubscribe/<token>", merge_slashes=False)
     def unsubscribe(token: str) -> Response:
         return handle(token, act=True)
+
+    @app.get("/unsubscribe/<token>/directory", merge_slashes=False)
+    def directory_page(token: str) -> Response:  # the form's URL, opened again: ask only
+        return handle(token, act=False, base="../../")
+
+    @app.post("/unsubscribe/<token>/directory", merge_slashes=False)
+    def directory_removal(token: str) -> Response:
+        return unlist(token)
 
     # A link cut short before its token, or one that carries a slash: damaged, so
     # the same 400 page rather than the archive's 404 or a 405 for the POST.

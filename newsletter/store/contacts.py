@@ -375,6 +375,36 @@ def unsubscribe_by_link(
     )
 
 
+def unlist_by_link(db: Database, contact_id: int, issue_id: str, at: str | None = None) -> bool:
+    """The person's own request, through their link in ``issue_id``, to leave the directory.
+
+    Only ``listed`` changes (one history row, by "recipient"): whether they get
+    the newsletter is a separate choice. False when unknown or already unlisted.
+    """
+    with writing(db):
+        contact = get_contact(db, contact_id)
+        if contact is None or not contact.listed:
+            return False
+        source = f"directory-link:{issue_id}"
+        change_contact(db, contact, {"listed": False}, source, "recipient", at)
+        return True
+
+
+def asked_unlisted(db: Database, contact: Contact) -> bool:
+    """Whether ``contact`` is unlisted because they asked (``unlist_by_link``), not an editor.
+
+    An import or a sync never lists them again, as none re-subscribes anyone.
+    """
+    if contact.listed or contact.id is None:
+        return False
+    row = db.execute(
+        "SELECT actor FROM history WHERE contact_id = ? AND field = 'listed'"
+        " ORDER BY id DESC LIMIT 1",
+        [contact.id],
+    ).fetchone()
+    return row is not None and row[0] == "recipient"
+
+
 def mark_bounced(
     db: Database,
     email: str,
@@ -502,7 +532,12 @@ class Organisation:
 
 @dataclass(frozen=True)
 class Listed:
-    """A contact the directory shows: listed and subscribed."""
+    """A contact the directory shows: listed, and subscribed or unsubscribed.
+
+    Unsubscribing stops the mail, not the listing: a focal point who asked for
+    no more email (or complained about it) still holds the role. Leaving the
+    directory is its own choice, ``listed``.
+    """
 
     id: int
     organisation_id: int | None
@@ -520,6 +555,7 @@ class Change:
 
     contact_id: int
     field: str
+    old: str | None
     new: str | None
 
 
@@ -544,14 +580,14 @@ def listed_contacts(db: Database) -> list[Listed]:
     rows = db.execute(
         "SELECT id, organisation_id, coalesce(name, ''), coalesce(job_title, ''), email,"
         " coalesce(phone, ''), coalesce(city, ''), coalesce(country, '')"
-        " FROM contacts WHERE listed = 1 AND status = 'subscribed'"
+        " FROM contacts WHERE listed = 1 AND status IN ('subscribed', 'unsubscribed')"
     )
     return [Listed(*row) for row in rows]
 
 
 def changes_between(db: Database, start: str, end: str) -> list[Change]:
     """History rows with ``start <= at < end``, in the order they were written."""
-    sql = "SELECT contact_id, field, new FROM history WHERE at >= ? AND at < ? ORDER BY id"
+    sql = "SELECT contact_id, field, old, new FROM history WHERE at >= ? AND at < ? ORDER BY id"
     return [Change(*row) for row in db.execute(sql, [start, end])]
 
 

@@ -227,6 +227,19 @@ def issues_of(db: Database, contact_id: int) -> list[str]:
     return [row[0] for row in rows]
 
 
+# The sender that only writes files (a rehearsal): its rows are not a real send.
+REHEARSAL = "outbox"
+
+
+def send_finished(db: Database, issue: str) -> str | None:
+    """When the last message of ``issue``'s real send was accepted; None if none was.
+
+    Rehearsals into the outbox do not count: nobody received those.
+    """
+    sql = "SELECT max(sent_at) FROM deliveries WHERE issue = ? AND sender != ? AND status = 'sent'"
+    return db.execute(sql, [issue, REHEARSAL]).fetchone()[0]
+
+
 def sent_since(db: Database, sender: str, since: str) -> list[str]:
     """When this sender's messages were accepted since ``since``, for the hourly cap."""
     sql = "SELECT sent_at FROM deliveries WHERE sender = ? AND sent_at >= ? ORDER BY sent_at"
