@@ -641,3 +641,47 @@ def test_a_feed_adds_at_most_max_new_entries_a_collect_and_the_rest_come_next(
     assert second.exit_code == 0, second.output
     assert len(inbox_files(project)) == 2
     assert "left for the next collect" not in second.output
+
+
+def test_ctrl_c_stops_collect_at_once_with_130_and_writes_nothing(project, feed_server):
+    """A stalled feed once held a Ctrl-C for the whole feed timeout, then exited 1
+    with click's "Aborted!"; now the stop is at once, exit 130, as send's is."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import _default_sigint
+
+    make_issue(project)
+    add_feed(project, feed_server, "UNDP", "tools", Route(rss(UNDP)))
+    add_feed(project, feed_server, "Stalled", "news", Route(rss(UN), delay=60))
+    before = sorted(
+        p.relative_to(project) for p in project.rglob("*") if "contacts.db" not in p.name
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "--root", str(project), "collect", "2026-Q4"],
+        env=os.environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,
+    )
+    deadline = time.monotonic() + 30
+    while len(feed_server.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)  # both feeds asked for: one answered, one stalling
+    assert len(feed_server.requests) == 2
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - stopped
+    assert proc.returncode == 130, (out, err)
+    assert took < 1.5, f"Ctrl-C took {took:.1f} s"
+    assert err.decode().strip() == "Interrupted.", err
+    assert "Traceback" not in err.decode() and "Aborted" not in err.decode()
+    after = sorted(
+        p.relative_to(project) for p in project.rglob("*") if "contacts.db" not in p.name
+    )
+    assert after == before  # no inbox file, no temporary file
+    assert cli(project, "feeds", "list").stdout.count("never collected") == 2
