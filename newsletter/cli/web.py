@@ -76,35 +76,51 @@ def archive(env: Env, out: Path | None) -> None:
 @click.option(
     "--site",
     type=Named(file_okay=False, path_type=Path),
+    envvar="NEWSLETTER_SITE",
+    show_envvar=True,
     default=None,
     help="The archive folder to serve.  [default: ROOT/site]",
 )
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Werkzeug's development server instead of waitress: for trying it out, never "
+    "for recipients.",
+)
 @pass_env
-def serve(env: Env, host: str, port: int, site: Path | None) -> None:
+def serve(env: Env, host: str, port: int, site: Path | None, dev: bool) -> None:
     """Serve the archive and the one-click unsubscribe endpoint (needs NEWSLETTER_SECRET).
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
-    from newsletter.returns import create_app
+    import logging
+
+    from newsletter.returns import create_app, log_requests
 
     app = create_app(env.settings, env.db_path, site)
     _check_listen(host, port)
-    try:
-        from waitress import create_server  # the production server, when installed
-
-        server = create_server(app, host=host, port=port)
-        port, run = _waitress_port(server), server.run
-    except ImportError:
+    # Every log line on stderr, tokens masked by the loggers' own filter (create_app).
+    logging.basicConfig(format="%(message)s")
+    if dev:
         from werkzeug.serving import make_server
 
-        dev = make_server(host, port, app, threaded=True)
-        port, run = dev.server_port, dev.serve_forever
+        dev_server = make_server(host, port, app, threaded=True)  # its access log: masked
+        port, run = dev_server.server_port, dev_server.serve_forever
+    else:
+        from waitress import create_server
+
+        server = create_server(log_requests(app), host=host, port=port)
+        port, run = _waitress_port(server), server.run
     shown = f"[{host}]" if ":" in host else host  # an IPv6 literal, as a URL writes it
-    click.echo(f"Serving http://{shown}:{port}/ and /unsubscribe/<token> (Ctrl-C to stop)")
+    what = "Werkzeug's development server: not for recipients" if dev else "waitress"
+    click.echo(
+        f"Serving http://{shown}:{port}/ and /unsubscribe/<token> with {what} (Ctrl-C to stop)"
+    )
     try:
         run()
     except KeyboardInterrupt:
-        click.echo("Stopped.")
+        pass  # waitress stops on it by itself, then returns
+    click.echo("Stopped.")
 
 
 def _waitress_port(server: Any) -> int:
