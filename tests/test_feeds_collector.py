@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from helpers import Route, add_feed, cli, cli_within, inbox_files, make_issue, rss
@@ -436,6 +437,65 @@ def test_feeds_list_shows_health_after_collect(project, feed_server):
         *LOCAL,
     ]
     assert lines[4:] == ["Feeds to chase:", "  Broken: failed: HTTP 500 Internal Server Error"]
+
+
+def test_feeds_list_as_json(project, feed_server):
+    make_issue(project)
+    assert cli(project, "feeds", "list", "--json").stdout == "[]\n"
+    add_feed(project, feed_server, "UNDP", "tools", Route(rss(UNDP)))
+    add_feed(project, feed_server, "Broken", "news", Route(b"down", status=500))
+    cli(project, "collect", "2026-Q4")
+    result = cli(project, "feeds", "list", "--json")
+    assert result.exit_code == 0 and result.stderr == ""
+    found = json.loads(result.stdout)
+    success = found[0].pop("last_success")
+    assert dt.datetime.fromisoformat(success).date() == dt.datetime.now(dt.UTC).date()
+    assert found == [
+        {
+            "name": "UNDP",
+            "section": "tools",
+            "url": feed_server.url("/UNDP"),
+            "local_network": True,
+            "status": "ok",
+            "seen": 2,
+            "new": 2,
+            "duplicate": 0,
+            "old": 0,
+            "errors": 0,
+            "chase": None,
+        },
+        {
+            "name": "Broken",
+            "section": "news",
+            "url": feed_server.url("/Broken"),
+            "local_network": True,
+            "status": "failed",
+            "last_success": None,
+            "seen": 0,
+            "new": 0,
+            "duplicate": 0,
+            "old": 0,
+            "errors": 1,
+            "chase": "failed: HTTP 500 Internal Server Error",
+        },
+    ]
+    first = result.stdout.split("},", 1)[0]
+    assert first == (
+        "[\n  {\n"
+        '    "name": "UNDP",\n'
+        '    "section": "tools",\n'
+        f'    "url": "{feed_server.url("/UNDP")}",\n'
+        '    "local_network": true,\n'
+        '    "status": "ok",\n'
+        f'    "last_success": "{success}",\n'
+        '    "seen": 2,\n'
+        '    "new": 2,\n'
+        '    "duplicate": 0,\n'
+        '    "old": 0,\n'
+        '    "errors": 0,\n'
+        '    "chase": null\n'
+        "  "
+    )
 
 
 def test_server_text_cannot_drive_the_terminal(project, feed_server):

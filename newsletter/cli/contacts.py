@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from newsletter.cli.env import Env, Named, OneLine, pass_env
+from newsletter.cli.env import Env, Named, OneLine, echo_json, json_option, pass_env
 from newsletter.models import STATUSES
 
 if TYPE_CHECKING:
@@ -112,8 +112,9 @@ def export(
 @contacts.command("list")
 @click.option("--org", help="Only this organisation (name or acronym).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only contacts with this status.")
+@json_option
 @pass_env
-def list_(env: Env, org: str | None, status: str | None) -> None:
+def list_(env: Env, org: str | None, status: str | None, as_json: bool) -> None:
     """Show contacts as a table: email, name, organisation, status, listed.
 
     Example: newsletter contacts list --org UNICEF --status subscribed
@@ -122,6 +123,20 @@ def list_(env: Env, org: str | None, status: str | None) -> None:
     from newsletter.schema import shown
 
     people = find_contacts(env.db, org, status)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "email": c.email,
+                    "name": c.name,
+                    "organisation": c.organisation,
+                    "status": c.status,
+                    "listed": c.listed,
+                }
+                for c in people
+            ]
+        )
+        return
     rows = [("Email", "Name", "Organisation", "Status", "Listed")]
     rows += [
         (c.email, c.name, c.organisation, c.status, "yes" if c.listed else "no") for c in people
@@ -135,8 +150,9 @@ def list_(env: Env, org: str | None, status: str | None) -> None:
 
 @contacts.command("show")
 @click.argument("email")
+@json_option
 @pass_env
-def show_(env: Env, email: str) -> None:
+def show_(env: Env, email: str, as_json: bool) -> None:
     """Show one contact with its full change history.
 
     Example: newsletter contacts show jane.doe@unicef.example.org
@@ -145,6 +161,22 @@ def show_(env: Env, email: str) -> None:
     from newsletter.schema import shown
 
     contact, changes = contact_history(env.db, email)
+    if as_json:
+        fields = "email name organisation job_title country city phone topics listed status"
+        fields += " source created_at updated_at"
+        history = [
+            {
+                "at": h.at,
+                "source": h.source,
+                "actor": h.actor,
+                "field": h.field,
+                "old": h.old,
+                "new": h.new,
+            }
+            for h in changes
+        ]
+        echo_json({f: getattr(contact, f) for f in fields.split()} | {"history": history})
+        return
     for label, value in (
         ("Email", contact.email),
         ("Name", contact.name),
