@@ -109,6 +109,7 @@ class LazyGroup(click.Group):
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="NEWSLETTER_ROOT",
+    show_envvar=True,
     default=".",
     show_default="current directory",
     help="Project folder holding pyproject.toml, issues/ and templates/.",
@@ -118,6 +119,7 @@ class LazyGroup(click.Group):
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="NEWSLETTER_DB",
+    show_envvar=True,
     default=None,
     help="Contacts database.  [default: ROOT/contacts.db]",
 )
