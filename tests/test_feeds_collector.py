@@ -439,6 +439,16 @@ def test_feeds_list_shows_health_after_collect(project, feed_server):
     assert lines[4:] == ["Feeds to chase:", "  Broken: failed: HTTP 500 Internal Server Error"]
 
 
+def test_quiet_collect_prints_warnings_and_the_summary_line(project, feed_server):
+    sample(project, feed_server)
+    result = cli(project, "collect", "2026-Q4", "--quiet")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "issues/2026-Q4/inbox/: 3 new candidates (window 2026-10-01 to 2026-12-31).\n",
+        "warning: Broken: HTTP 500 Internal Server Error\n",
+    )
+
+
 def test_feeds_list_as_json(project, feed_server):
     make_issue(project)
     assert cli(project, "feeds", "list", "--json").stdout == "[]\n"

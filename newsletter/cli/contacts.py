@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from newsletter.cli.env import Env, Named, OneLine, echo_json, json_option, pass_env
+from newsletter.cli.env import (
+    Env,
+    Named,
+    OneLine,
+    echo_json,
+    json_option,
+    pass_env,
+    quiet_option,
+)
 from newsletter.models import STATUSES
 
 if TYPE_CHECKING:
@@ -24,15 +32,17 @@ PARTIAL = 3
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _report(plan: Plan, dry_run: bool) -> None:
+def _report(plan: Plan, dry_run: bool, quiet: bool) -> None:
+    """The changes (with --dry-run), the rows rejected, the notes, those marked left,
+    and the summary; with -q only the rejected rows, the notes and the summary."""
     from newsletter.contacts import PREVIEW
     from newsletter.schema import shown
 
-    for line in plan.diff() if dry_run else ():
+    for line in plan.diff() if dry_run and not quiet else ():
         click.echo(line)
     for line in itertools.chain(plan.rejected, plan.notes):  # rejected may be a million
         click.echo(line)
-    for contact in plan.left if not dry_run else ():
+    for contact in plan.left if not (dry_run or quiet) else ():
         click.echo(f"{plan.display}: marked left: {shown(contact.name, PREVIEW)} <{contact.email}>")
     click.echo(plan.summary() + (" (dry run: nothing written)" if dry_run else ""))
 
@@ -63,9 +73,12 @@ def contacts() -> None:
 @click.argument("file", type=Named(dir_okay=False, path_type=Path))
 @click.option("--source", type=OneLine(), help="Who owns these records.  [default: import:FILE]")
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@quiet_option
 @pass_env
 @click.pass_context
-def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_run: bool) -> None:
+def import_(
+    ctx: click.Context, env: Env, file: Path, source: str | None, dry_run: bool, quiet: bool
+) -> None:
     """Add or update contacts from a UTF-8 CSV (comma or semicolon) or JSON file.
 
     Example: newsletter contacts import examples/focal-points.csv --dry-run
@@ -73,7 +86,7 @@ def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_ru
     from newsletter.contacts import import_file
 
     plan = import_file(env.db, file, source, dry_run)
-    _report(plan, dry_run)
+    _report(plan, dry_run, quiet)
     if plan.rejected:
         ctx.exit(PARTIAL if plan.added or plan.updated or plan.unchanged else 1)
 
@@ -305,9 +318,10 @@ def unsubscribe_cmd(env: Env, email: str, source: str) -> None:
 @contacts.command()
 @click.option("--source", "only", help="Sync only the source with this name.")
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@quiet_option
 @pass_env
 @click.pass_context
-def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool) -> None:
+def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool, quiet: bool) -> None:
     """Apply every contact source in pyproject.toml; missing people are marked left.
 
     Example: newsletter contacts sync --dry-run
@@ -317,7 +331,7 @@ def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool) -> None:
     settings = env.settings  # a bad 'sources' entry stops before the database is opened
     result = sync_sources(env.db, settings, only, dry_run)
     for plan in result.plans:
-        _report(plan, dry_run)
+        _report(plan, dry_run, quiet)
     for warning in result.warnings:
         click.echo(warning, err=True)
     if not result.plans:

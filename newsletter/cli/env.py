@@ -69,6 +69,14 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def quiet_option(func: F) -> F:
+    """``-q``: a command that reports as it goes prints only its warnings, its errors
+    and its one closing summary line (no progress bar, table, per-item line or hint)."""
+    return click.option(
+        "-q", "--quiet", is_flag=True, help="Print only warnings, errors and the summary line."
+    )(func)
+
+
 def echo_json(value: object) -> None:
     """The one JSON output of every command: indented by 2, UTF-8 as it is, one newline.
 

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.env import Env, InRange, echo_json, json_option, pass_env
+from newsletter.cli.env import Env, InRange, echo_json, json_option, pass_env, quiet_option
 from newsletter.errors import NewsletterError
 from newsletter.models import FEED_TIMEOUT
 
 if TYPE_CHECKING:
-    from newsletter.feeds import Feed
+    from newsletter.feeds import Collected, Feed
 
 HEALTH = ("NEW", "DUP", "OLD", "ERRORS")
 
@@ -167,8 +167,9 @@ def remove(env: Env, name_or_url: str) -> None:
     show_default=True,
     help="Seconds allowed for each feed.",
 )
+@quiet_option
 @pass_env
-def collect(env: Env, issue_id: str, timeout: float) -> None:
+def collect(env: Env, issue_id: str, timeout: float, quiet: bool) -> None:
     """Fetch every feed and write the window's new entries to issues/ID/inbox/.
 
     Example: newsletter collect 2026-Q4
@@ -178,7 +179,7 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
 
     folder = env.issue_dir(issue_id)
     total = len(list_feeds(env.db))
-    if sys.stderr.isatty() and total:
+    if sys.stderr.isatty() and total and not quiet:
         with click.progressbar(
             length=total, label="Fetching feeds", show_pos=True, file=sys.stderr
         ) as bar:
@@ -195,6 +196,16 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
     click.echo(
         f"issues/{issue_id}/inbox/: {n} new candidate{'s' * (n != 1)} (window {start} to {end})."
     )
+    if not quiet:
+        _collected(result)
+    if not result.ok:
+        raise NewsletterError("feeds: every feed failed. Check the URLs above, then collect again.")
+    if n and not quiet:
+        click.echo(f"Next: newsletter inbox {issue_id}")
+
+
+def _collected(result: Collected) -> None:
+    """Each feed's health, the feeds that moved, and those to chase."""
     rows = [(f.name, f.status, f.new, f.duplicate, f.old, f.errors) for f in result.feeds]
     for line in table(("FEED", "STATUS", *HEALTH), rows, right={2, 3, 4, 5}):
         click.echo(line)
@@ -213,10 +224,6 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
             if f.reason or f.quiet
         ]
     )
-    if not result.ok:
-        raise NewsletterError("feeds: every feed failed. Check the URLs above, then collect again.")
-    if n:
-        click.echo(f"Next: newsletter inbox {issue_id}")
 
 
 @click.command("inbox")

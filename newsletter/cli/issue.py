@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from newsletter.cli.env import Env, pass_env
+from newsletter.cli.env import Env, pass_env, quiet_option
 from newsletter.errors import NewsletterError
 from newsletter.models import plural
 
@@ -54,8 +54,9 @@ def check(env: Env, issue_id: str) -> None:
     help="Also open the email in headless Chromium "
     "at 375px and 800px and save PNGs under build/screenshots/.",
 )
+@quiet_option
 @pass_env
-def build(env: Env, issue_id: str, screenshots: bool) -> None:
+def build(env: Env, issue_id: str, screenshots: bool, quiet: bool) -> None:
     """Build the email HTML, plain text, web page and report into issues/ID/build/.
 
     Example: newsletter build 2026-Q4
@@ -74,11 +75,12 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
         f"Built issues/{issue_id}/build/: email.html ({rep.size_kb} KB), "
         "email.txt, web.html, email.mjml, report.json"
     )
-    titles = {s.key: s.title for s in result.issue.sections}
-    counts = ", ".join(f"{titles[k]} {n}" for k, n in rep.sections)
-    click.echo(f"{plural(rep.items, 'item')}: {counts}")
-    for held in rep.held:
-        click.echo(f"Held back until {held.until}: {held.item}")
+    if not quiet:
+        titles = {s.key: s.title for s in result.issue.sections}
+        counts = ", ".join(f"{titles[k]} {n}" for k, n in rep.sections)
+        click.echo(f"{plural(rep.items, 'item')}: {counts}")
+        for held in rep.held:
+            click.echo(f"Held back until {held.until}: {held.item}")
     for line in rep.warnings[len(result.warnings) :]:
         click.echo(f"warning: {line}")
     if screenshots:
@@ -91,7 +93,8 @@ def build(env: Env, issue_id: str, screenshots: bool) -> None:
             f"issues/{issue_id}/build/report.json: {len(rep.errors)} accessibility or size "
             "errors. Fix the templates or content and build again."
         )
-    click.echo("Accessibility and size: no findings.")
+    if not quiet:
+        click.echo("Accessibility and size: no findings.")
 
 
 COMMANDS = {"new": new, "check": check, "build": build}

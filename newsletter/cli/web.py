@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from newsletter.cli.env import Env, Named, pass_env
+from newsletter.cli.env import Env, Named, pass_env, quiet_option
 from newsletter.errors import NewsletterError
 from newsletter.models import plural
 
@@ -167,8 +167,9 @@ def _check_listen(host: str, port: int) -> None:
     is_flag=True,
     help="Apply a bounce with no Message-ID or signed return path of ours to the contact it names.",
 )
+@quiet_option
 @pass_env
-def bounces(env: Env, path: Path, match_address: bool) -> None:
+def bounces(env: Env, path: Path, match_address: bool, quiet: bool) -> None:
     """Process returned mail (an mbox file or a Maildir): bounces retire addresses.
 
     Example: newsletter bounces ~/Maildir/.bounces
@@ -186,7 +187,8 @@ def bounces(env: Env, path: Path, match_address: bool) -> None:
     for outcome in process(
         env.db, path, match_address=match_address, return_path=env.settings.send.return_path
     ):
-        click.echo(str(outcome))
+        if not quiet:
+            click.echo(str(outcome))
         summary.add(outcome)
     click.echo(str(summary))
 
