@@ -40,7 +40,7 @@ FORM_MAX_AGE = 24 * 3600  # seconds: a page left open over lunch still works
 # else is refused before decoding: the decoder skips stray characters and the
 # last character's unused bits, so "token + '='" or a changed last letter would
 # otherwise still pass the MAC check.
-_SHAPE = re.compile(r"[A-Za-z0-9_-]{2,200}\.[A-Za-z0-9_-]{43}")
+SHAPE = re.compile(r"[A-Za-z0-9_-]{2,200}\.[A-Za-z0-9_-]{43}")
 
 # The return-path token lives in an address's local part (RFC 5321: at most 64
 # octets with the rest of the address around it) and some servers lowercase
@@ -95,7 +95,7 @@ def make_token(secret: bytes, contact_id: int, issue_id: str) -> str:
 
 def read_token(secret: bytes, token: str) -> tuple[int, str] | None:
     """(contact_id, issue_id) for a genuine token; None for anything forged or damaged."""
-    if not _SHAPE.fullmatch(token):
+    if not SHAPE.fullmatch(token):
         return None
     try:
         payload_part, mac_part = token.split(".")

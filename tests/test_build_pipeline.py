@@ -36,6 +36,18 @@ def test_build_writes_every_output(project):
     assert report["sections"] == {"news": 1, "tools": 1, "events": 1, "spotlight": 1}
 
 
+def test_build_quiet_prints_the_summary_line_only(project):
+    make_issue(project)
+    result = cli(project, "build", "2026-Q4", "-q")
+    assert result.exit_code == 0, result.output
+    size = json.loads((project / "issues/2026-Q4/build/report.json").read_text())["size_kb"]
+    assert (result.stdout, result.stderr) == (
+        f"Built issues/2026-Q4/build/: email.html ({size} KB), "
+        "email.txt, web.html, email.mjml, report.json\n",
+        "",
+    )
+
+
 def test_two_builds_are_byte_identical(project):
     make_issue(project)
     out = project / "issues/2026-Q4/build"

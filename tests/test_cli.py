@@ -286,7 +286,7 @@ def test_a_failed_command_keeps_a_database_it_created_once_it_holds_a_row(projec
     ("args", "name"),
     [
         (["archive", "--out", ""], "'--out'"),
-        (["serve", "--site", " "], "'--site'"),
+        (["serve", "--site", " "], "'--site' (env var: 'NEWSLETTER_SITE')"),
         (["contacts", "export", "-o", ""], "'-o' / '--output'"),
         (["contacts", "import", ""], "'FILE'"),
     ],
@@ -327,3 +327,46 @@ def test_an_option_range_in_help_is_written_as_its_error_writes_it(tmp_path, wor
     refused = cli(tmp_path, *words, *_required(command), param.opts[-1], too_big)
     assert refused.exit_code == 2
     assert f" {low} " in refused.output and refused.output.rstrip().endswith(f" {high}.")
+
+
+def test_every_option_read_from_the_environment_says_so_in_its_help(project):
+    found = [([], main), *COMMANDS]
+    with_env = [(w, p) for w, c in found for p in c.params if getattr(p, "envvar", None)]
+    assert {p.envvar for _w, p in with_env} == {
+        "NEWSLETTER_ROOT",
+        "NEWSLETTER_DB",
+        "NEWSLETTER_SITE",
+    }
+    for words, param in with_env:
+        shown = " ".join(cli(project, *words, "--help").stdout.split())
+        assert f"env var: {param.envvar}" in shown, (words, param.name)
+
+
+def test_shell_completion_scripts_generate_and_complete_lazy_commands(tmp_path):
+    """The README's line for ~/.bashrc, and what the shell then asks for on Tab."""
+    import os
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("newsletter")  # the console script pip made
+    assert script.is_file(), script
+    env = {**os.environ, "_NEWSLETTER_COMPLETE": "bash_source"}
+    source = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
+    assert source.returncode == 0, source.stderr
+    assert "_newsletter_completion()" in source.stdout
+    assert "complete -o nosort -F _newsletter_completion newsletter" in source.stdout
+    for shell in ("zsh", "fish"):
+        other = subprocess.run(
+            [script],
+            env={**env, "_NEWSLETTER_COMPLETE": f"{shell}_source"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert other.returncode == 0 and "newsletter" in other.stdout, other.stderr
+    env.update(_NEWSLETTER_COMPLETE="bash_complete", COMP_WORDS="newsletter co", COMP_CWORD="1")
+    words = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
+    assert words.stdout.splitlines() == ["plain,collect", "plain,contacts"]
+    env.update(COMP_WORDS="newsletter contacts list --status ", COMP_CWORD="4")
+    choices = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
+    assert "plain,unsubscribed" in choices.stdout.splitlines()

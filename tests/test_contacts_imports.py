@@ -83,6 +83,21 @@ def test_rejected_rows_are_reported_and_the_rest_applied(project, db, monkeypatc
     assert rows(db) == sorted(before + [("one@who.example.org", "One", "subscribed")])
 
 
+def test_quiet_import_prints_the_rejected_rows_and_the_summary(project, db, monkeypatch):
+    monkeypatch.chdir(project)
+    cli(project, "contacts", "add", "a@who.example.org", "--name", "A", "--job-title", "Old")
+    name = write(project, "d.csv", "Email,Name,Job title\na@who.example.org,A,New\nb@who,B,\n")
+    for extra in (("--dry-run",), ()):  # the dry run first: it changes nothing
+        result = cli(project, "contacts", "import", name, "-q", *extra)
+        assert result.exit_code == 3
+        dry = " (dry run: nothing written)" if extra else ""
+        assert result.output.splitlines() == [
+            "d.csv:3: 'b@who' is not a valid email address (The part after the @-sign is not "
+            "valid. It should have a period). Correct it.",
+            f"d.csv: 0 added, 1 updated, 0 unchanged, 1 rejected{dry}",
+        ]
+
+
 def test_dry_run_prints_the_diff_and_writes_nothing(project, db, monkeypatch):
     monkeypatch.chdir(project)
     cli(project, "contacts", "add", "a@who.example.org", "--name", "A", "--job-title", "Old")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers import cli, rows
 
@@ -91,3 +93,68 @@ def test_add_refuses_a_local_part_outside_ascii_like_an_import(project, db, monk
         "the plain ASCII address). Correct it.\n"
     )
     assert rows(db) == []
+
+
+def test_list_and_show_as_json(project, db, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_ACTOR", "editor")
+    cli(project, "contacts", "add", "a@who.example.org", "--name", "Zoë Ann", "--org", "WHO")
+    cli(project, "contacts", "add", "b@ilo.example.org", "--name", "Bob", "--unlisted")
+    cli(project, "contacts", "unsubscribe", "b@ilo.example.org")
+    listing = cli(project, "contacts", "list", "--json")
+    assert listing.exit_code == 0 and listing.stderr == ""
+    assert listing.stdout == (
+        "[\n"
+        "  {\n"
+        '    "email": "b@ilo.example.org",\n'
+        '    "name": "Bob",\n'
+        '    "organisation": "",\n'
+        '    "status": "unsubscribed",\n'
+        '    "listed": false\n'
+        "  },\n"
+        "  {\n"
+        '    "email": "a@who.example.org",\n'
+        '    "name": "Zoë Ann",\n'
+        '    "organisation": "WHO",\n'
+        '    "status": "subscribed",\n'
+        '    "listed": true\n'
+        "  }\n"
+        "]\n"
+    )
+    assert cli(project, "contacts", "list", "--org", "UNICEF", "--json").stdout == "[]\n"
+
+    shown = cli(project, "contacts", "show", "B@ILO.example.org", "--json")
+    found = json.loads(shown.stdout)
+    created, updated = found.pop("created_at"), found.pop("updated_at")
+    history = found.pop("history")
+    assert found == {
+        "email": "b@ilo.example.org",
+        "name": "Bob",
+        "organisation": "",
+        "job_title": "",
+        "country": "",
+        "city": "",
+        "phone": "",
+        "topics": "",
+        "listed": False,
+        "status": "unsubscribed",
+        "source": "manual",
+    }
+    assert [h.pop("at") for h in history] == [created, updated]
+    assert history == [
+        {
+            "source": "manual",
+            "actor": "editor",
+            "field": "created",
+            "old": None,
+            "new": "b@ilo.example.org",
+        },
+        {
+            "source": "manual",
+            "actor": "editor",
+            "field": "status",
+            "old": "subscribed",
+            "new": "unsubscribed",
+        },
+    ]
+    assert shown.stdout.startswith('{\n  "email": "b@ilo.example.org",\n  "name": "Bob",\n')
+    assert shown.stdout.endswith("\n    }\n  ]\n}\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from helpers import Route, add_feed, cli, cli_within, inbox_files, make_issue, rss
@@ -438,6 +439,75 @@ def test_feeds_list_shows_health_after_collect(project, feed_server):
     assert lines[4:] == ["Feeds to chase:", "  Broken: failed: HTTP 500 Internal Server Error"]
 
 
+def test_quiet_collect_prints_warnings_and_the_summary_line(project, feed_server):
+    sample(project, feed_server)
+    result = cli(project, "collect", "2026-Q4", "--quiet")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "issues/2026-Q4/inbox/: 3 new candidates (window 2026-10-01 to 2026-12-31).\n",
+        "warning: Broken: HTTP 500 Internal Server Error\n",
+    )
+
+
+def test_feeds_list_as_json(project, feed_server):
+    make_issue(project)
+    assert cli(project, "feeds", "list", "--json").stdout == "[]\n"
+    add_feed(project, feed_server, "UNDP", "tools", Route(rss(UNDP)))
+    add_feed(project, feed_server, "Broken", "news", Route(b"down", status=500))
+    cli(project, "collect", "2026-Q4")
+    result = cli(project, "feeds", "list", "--json")
+    assert result.exit_code == 0 and result.stderr == ""
+    found = json.loads(result.stdout)
+    success = found[0].pop("last_success")
+    assert dt.datetime.fromisoformat(success).date() == dt.datetime.now(dt.UTC).date()
+    assert found == [
+        {
+            "name": "UNDP",
+            "section": "tools",
+            "url": feed_server.url("/UNDP"),
+            "local_network": True,
+            "status": "ok",
+            "seen": 2,
+            "new": 2,
+            "duplicate": 0,
+            "old": 0,
+            "errors": 0,
+            "chase": None,
+        },
+        {
+            "name": "Broken",
+            "section": "news",
+            "url": feed_server.url("/Broken"),
+            "local_network": True,
+            "status": "failed",
+            "last_success": None,
+            "seen": 0,
+            "new": 0,
+            "duplicate": 0,
+            "old": 0,
+            "errors": 1,
+            "chase": "failed: HTTP 500 Internal Server Error",
+        },
+    ]
+    first = result.stdout.split("},", 1)[0]
+    assert first == (
+        "[\n  {\n"
+        '    "name": "UNDP",\n'
+        '    "section": "tools",\n'
+        f'    "url": "{feed_server.url("/UNDP")}",\n'
+        '    "local_network": true,\n'
+        '    "status": "ok",\n'
+        f'    "last_success": "{success}",\n'
+        '    "seen": 2,\n'
+        '    "new": 2,\n'
+        '    "duplicate": 0,\n'
+        '    "old": 0,\n'
+        '    "errors": 0,\n'
+        '    "chase": null\n'
+        "  "
+    )
+
+
 def test_server_text_cannot_drive_the_terminal(project, feed_server):
     make_issue(project)
     add_feed(project, feed_server, "Good", "news", Route(rss([UNDP[1]])))
@@ -641,3 +711,47 @@ def test_a_feed_adds_at_most_max_new_entries_a_collect_and_the_rest_come_next(
     assert second.exit_code == 0, second.output
     assert len(inbox_files(project)) == 2
     assert "left for the next collect" not in second.output
+
+
+def test_ctrl_c_stops_collect_at_once_with_130_and_writes_nothing(project, feed_server):
+    """A stalled feed once held a Ctrl-C for the whole feed timeout, then exited 1
+    with click's "Aborted!"; now the stop is at once, exit 130, as send's is."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import _default_sigint
+
+    make_issue(project)
+    add_feed(project, feed_server, "UNDP", "tools", Route(rss(UNDP)))
+    add_feed(project, feed_server, "Stalled", "news", Route(rss(UN), delay=60))
+    before = sorted(
+        p.relative_to(project) for p in project.rglob("*") if "contacts.db" not in p.name
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "--root", str(project), "collect", "2026-Q4"],
+        env=os.environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,
+    )
+    deadline = time.monotonic() + 30
+    while len(feed_server.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)  # both feeds asked for: one answered, one stalling
+    assert len(feed_server.requests) == 2
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - stopped
+    assert proc.returncode == 130, (out, err)
+    assert took < 1.5, f"Ctrl-C took {took:.1f} s"
+    assert err.decode().strip() == "Interrupted.", err
+    assert "Traceback" not in err.decode() and "Aborted" not in err.decode()
+    after = sorted(
+        p.relative_to(project) for p in project.rglob("*") if "contacts.db" not in p.name
+    )
+    assert after == before  # no inbox file, no temporary file
+    assert cli(project, "feeds", "list").stdout.count("never collected") == 2

@@ -109,3 +109,49 @@ def test_keys_of_a_file_with_an_unmakeable_tag_are_read(tmp_path):
     path = tmp_path / "tag.md"
     path.write_text("---\ntitle: T\nlink: https://e.org/x\nundated: !!bool maybe\n---\nx\n")
     assert read_keys(path) == Keys(frozenset({"https://e.org/x"}), None, None, "T")
+
+
+def test_inbox_as_json(project):
+    folder = make_issue(project)
+    (folder / "inbox").mkdir()
+    (folder / "inbox" / "broken.md").write_text("---\ntitle: [unclosed\n---\n")
+    (folder / "inbox" / "fête.md").write_text(
+        "---\ntitle: Journée « portes ouvertes »\nsection: events\ndate: 2026-11-02\n"
+        "source: UNESCO\n---\nBody.\n"
+    )
+    special_file(folder / "inbox" / "odd.md", "dir")
+    result = cli(project, "inbox", "2026-Q4", "--json")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == (
+        "{\n"
+        '  "candidates": [\n'
+        "    {\n"
+        '      "name": "fête",\n'
+        '      "section": "events",\n'
+        '      "date": "2026-11-02",\n'
+        '      "source": "UNESCO",\n'
+        '      "title": "Journée « portes ouvertes »",\n'
+        '      "problems": []\n'
+        "    },\n"
+        "    {\n"
+        '      "name": "broken",\n'
+        '      "section": null,\n'
+        '      "date": null,\n'
+        '      "source": null,\n'
+        '      "title": null,\n'
+        '      "problems": [\n'
+        '        "issues/2026-Q4/inbox/broken.md:3: invalid YAML front matter (did not find '
+        "expected ',' or ']'). Check quotes, colons and indents.\"\n"
+        "      ]\n"
+        "    }\n"
+        "  ],\n"
+        '  "skipped": [\n'
+        '    "issues/2026-Q4/inbox/odd.md: warning: is a folder, not a file; skipped. '
+        'Move it out of inbox/."\n'
+        "  ]\n"
+        "}\n"
+    )
+    empty = make_issue(project, "2027-Q1", items={})
+    assert cli(project, "inbox", empty.name, "--json").stdout == (
+        '{\n  "candidates": [],\n  "skipped": []\n}\n'
+    )

@@ -136,3 +136,41 @@ def test_the_build_output_quoted_is_what_the_shipped_sample_issue_builds_to(tmp_
     quoted = README.split("$ newsletter build 2026-Q4\n", 1)[1].split("```", 1)[0]
     result = cli(root, "build", "2026-Q4")
     assert result.output == quoted
+
+
+def _environment_variables_in_code() -> set[str]:
+    """Every variable the package or its tests read: each ``NEWSLETTER_*`` or ``AWS_*``
+    name in the package, and any name read by ``os.environ.get``, ``os.getenv``,
+    ``os.environ[...]`` or a click ``envvar=`` in the package or the tests."""
+    import ast
+
+    found = set()
+    word = re.compile(r"\b_?(?:NEWSLETTER|AWS)_[A-Z0-9_]*[A-Z0-9]\b")
+    files = [*(REPO / "newsletter").rglob("*.py"), *(REPO / "tests").glob("*.py")]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if path.is_relative_to(REPO / "newsletter"):
+            found |= set(word.findall(text))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call):
+                func = ast.unparse(node.func)
+                if func in ("os.environ.get", "os.getenv") and node.args:
+                    arg = node.args[0]
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        found.add(arg.value)
+                for keyword in node.keywords:
+                    value = keyword.value
+                    if keyword.arg == "envvar" and isinstance(value, ast.Constant):
+                        found.add(value.value)
+            if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+                if isinstance(node.slice, ast.Constant):
+                    found.add(node.slice.value)
+    return found
+
+
+def test_every_environment_variable_is_in_the_readme():
+    section = README.split("### Environment variables", 1)[1].split("\n### ", 1)[0]
+    listed = set(re.findall(r"`([A-Z_][A-Z0-9_]+)`", section))
+    found = _environment_variables_in_code()
+    assert {"NEWSLETTER_ACTOR", "NEWSLETTER_CHROMIUM", "AWS_PROFILE"} <= found
+    assert found - listed == set(), "read but not in the README's table"

@@ -142,6 +142,12 @@ def test_the_sample_mailbox_end_to_end_and_twice(project, db, tmp_path):
     assert fourth.output.splitlines()[-1] == (
         "8 messages: 1 unreadable, 7 already processed; 0 contacts changed."
     )
+    quiet = cli(project, "bounces", "-q", str(path))
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (
+        0,
+        "8 messages: 1 unreadable, 7 already processed; 0 contacts changed.\n",
+        "",
+    )
 
 
 UNAPPLIED_MOVED_ON = (

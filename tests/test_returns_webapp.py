@@ -630,3 +630,52 @@ def test_directory_button_in_a_browser_at_375px(project, live_app):
         assert browser.evaluate("document.documentElement.scrollWidth") <= 375
     contact = get_contact(db, jane.id)
     assert (contact.listed, contact.status) == (False, "subscribed")
+
+
+TOKEN = "MToyMDI2LVE0._oBI5RyIT9hNRfFFg0QQRMTYZoG21v6UsoJV_wHw_CI"
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        (f'"GET /unsubscribe/{TOKEN} HTTP/1.1" 200', '"GET /unsubscribe/<masked> HTTP/1.1" 200'),
+        (
+            f"Exception on /unsubscribe/{TOKEN}/x [POST]",
+            "Exception on /unsubscribe/<masked> [POST]",
+        ),
+        ("POST /unsubscribe/not-a-token?a=1", "POST /unsubscribe/<masked>?a=1"),
+        (
+            f"Exception while serving /directory/{TOKEN}",
+            "Exception while serving /directory/<masked>",
+        ),
+        ("GET /2026-Q4/index.html 200", "GET /2026-Q4/index.html 200"),
+    ],
+)
+def test_mask_tokens(line, masked):
+    from newsletter.returns.webapp import mask_tokens
+
+    assert mask_tokens(line) == masked
+
+
+def test_flask_and_waitress_errors_mask_the_token_in_message_and_traceback(project, people):
+    import logging
+
+    from newsletter.returns.webapp import _masked
+
+    create_app(load_settings(project), project / "contacts.db", secret=SECRET.encode())
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(logging.Formatter().format(record))
+    for name in ("waitress", "newsletter"):
+        logger = logging.getLogger(name)
+        assert _masked in logger.filters
+        logger.addHandler(handler)
+        try:
+            raise ValueError(f"bad path /unsubscribe/{TOKEN}")
+        except ValueError:
+            logger.exception("Exception while serving /unsubscribe/%s", TOKEN)
+        finally:
+            logger.removeHandler(handler)
+    assert len(records) == 2
+    for text in records:
+        assert TOKEN not in text and "/unsubscribe/<masked>" in text and "ValueError" in text

@@ -49,6 +49,8 @@ def _web() -> ModuleType:
     return web
 
 
+INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it
+
 # Each command, and the module that defines it (in that module's COMMANDS).
 LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "new": _issue,
@@ -92,6 +94,14 @@ class LazyGroup(click.Group):
             if failed and isinstance(ctx.obj, Env):
                 ctx.obj.discard_new_db()
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C: exit 130 as shells expect, at once, with one line; click's own
+            # handling says "Aborted!" and exits 1, like a question answered no.
+            # Commands keep their writes atomic, so a stop leaves nothing half-written.
+            if isinstance(ctx.obj, Env):
+                ctx.obj.discard_new_db()
+            click.echo("\nInterrupted.", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,6 +109,7 @@ class LazyGroup(click.Group):
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="NEWSLETTER_ROOT",
+    show_envvar=True,
     default=".",
     show_default="current directory",
     help="Project folder holding pyproject.toml, issues/ and templates/.",
@@ -108,6 +119,7 @@ class LazyGroup(click.Group):
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="NEWSLETTER_DB",
+    show_envvar=True,
     default=None,
     help="Contacts database.  [default: ROOT/contacts.db]",
 )

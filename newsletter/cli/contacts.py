@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from newsletter.cli.env import Env, Named, OneLine, pass_env
+from newsletter.cli.env import (
+    Env,
+    Named,
+    OneLine,
+    echo_json,
+    json_option,
+    pass_env,
+    quiet_option,
+)
 from newsletter.models import STATUSES
 
 if TYPE_CHECKING:
@@ -24,15 +32,17 @@ PARTIAL = 3
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _report(plan: Plan, dry_run: bool) -> None:
+def _report(plan: Plan, dry_run: bool, quiet: bool) -> None:
+    """The changes (with --dry-run), the rows rejected, the notes, those marked left,
+    and the summary; with -q only the rejected rows, the notes and the summary."""
     from newsletter.contacts import PREVIEW
     from newsletter.schema import shown
 
-    for line in plan.diff() if dry_run else ():
+    for line in plan.diff() if dry_run and not quiet else ():
         click.echo(line)
     for line in itertools.chain(plan.rejected, plan.notes):  # rejected may be a million
         click.echo(line)
-    for contact in plan.left if not dry_run else ():
+    for contact in plan.left if not (dry_run or quiet) else ():
         click.echo(f"{plan.display}: marked left: {shown(contact.name, PREVIEW)} <{contact.email}>")
     click.echo(plan.summary() + (" (dry run: nothing written)" if dry_run else ""))
 
@@ -63,9 +73,12 @@ def contacts() -> None:
 @click.argument("file", type=Named(dir_okay=False, path_type=Path))
 @click.option("--source", type=OneLine(), help="Who owns these records.  [default: import:FILE]")
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@quiet_option
 @pass_env
 @click.pass_context
-def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_run: bool) -> None:
+def import_(
+    ctx: click.Context, env: Env, file: Path, source: str | None, dry_run: bool, quiet: bool
+) -> None:
     """Add or update contacts from a UTF-8 CSV (comma or semicolon) or JSON file.
 
     Example: newsletter contacts import examples/focal-points.csv --dry-run
@@ -73,7 +86,7 @@ def import_(ctx: click.Context, env: Env, file: Path, source: str | None, dry_ru
     from newsletter.contacts import import_file
 
     plan = import_file(env.db, file, source, dry_run)
-    _report(plan, dry_run)
+    _report(plan, dry_run, quiet)
     if plan.rejected:
         ctx.exit(PARTIAL if plan.added or plan.updated or plan.unchanged else 1)
 
@@ -112,8 +125,9 @@ def export(
 @contacts.command("list")
 @click.option("--org", help="Only this organisation (name or acronym).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only contacts with this status.")
+@json_option
 @pass_env
-def list_(env: Env, org: str | None, status: str | None) -> None:
+def list_(env: Env, org: str | None, status: str | None, as_json: bool) -> None:
     """Show contacts as a table: email, name, organisation, status, listed.
 
     Example: newsletter contacts list --org UNICEF --status subscribed
@@ -122,6 +136,20 @@ def list_(env: Env, org: str | None, status: str | None) -> None:
     from newsletter.schema import shown
 
     people = find_contacts(env.db, org, status)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "email": c.email,
+                    "name": c.name,
+                    "organisation": c.organisation,
+                    "status": c.status,
+                    "listed": c.listed,
+                }
+                for c in people
+            ]
+        )
+        return
     rows = [("Email", "Name", "Organisation", "Status", "Listed")]
     rows += [
         (c.email, c.name, c.organisation, c.status, "yes" if c.listed else "no") for c in people
@@ -135,8 +163,9 @@ def list_(env: Env, org: str | None, status: str | None) -> None:
 
 @contacts.command("show")
 @click.argument("email")
+@json_option
 @pass_env
-def show_(env: Env, email: str) -> None:
+def show_(env: Env, email: str, as_json: bool) -> None:
     """Show one contact with its full change history.
 
     Example: newsletter contacts show jane.doe@unicef.example.org
@@ -145,6 +174,22 @@ def show_(env: Env, email: str) -> None:
     from newsletter.schema import shown
 
     contact, changes = contact_history(env.db, email)
+    if as_json:
+        fields = "email name organisation job_title country city phone topics listed status"
+        fields += " source created_at updated_at"
+        history = [
+            {
+                "at": h.at,
+                "source": h.source,
+                "actor": h.actor,
+                "field": h.field,
+                "old": h.old,
+                "new": h.new,
+            }
+            for h in changes
+        ]
+        echo_json({f: getattr(contact, f) for f in fields.split()} | {"history": history})
+        return
     for label, value in (
         ("Email", contact.email),
         ("Name", contact.name),
@@ -273,9 +318,10 @@ def unsubscribe_cmd(env: Env, email: str, source: str) -> None:
 @contacts.command()
 @click.option("--source", "only", help="Sync only the source with this name.")
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@quiet_option
 @pass_env
 @click.pass_context
-def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool) -> None:
+def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool, quiet: bool) -> None:
     """Apply every contact source in pyproject.toml; missing people are marked left.
 
     Example: newsletter contacts sync --dry-run
@@ -285,7 +331,7 @@ def sync(ctx: click.Context, env: Env, only: str | None, dry_run: bool) -> None:
     settings = env.settings  # a bad 'sources' entry stops before the database is opened
     result = sync_sources(env.db, settings, only, dry_run)
     for plan in result.plans:
-        _report(plan, dry_run)
+        _report(plan, dry_run, quiet)
     for warning in result.warnings:
         click.echo(warning, err=True)
     if not result.plans:

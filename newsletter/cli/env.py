@@ -6,9 +6,10 @@ imports) one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -58,6 +59,31 @@ class Env:
 
 
 pass_env = click.make_pass_decorator(Env)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(func: F) -> F:
+    """``--json``: the command's output as JSON on stdout, its shape in the README."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON (shape in the README) instead of text."
+    )(func)
+
+
+def quiet_option(func: F) -> F:
+    """``-q``: a command that reports as it goes prints only its warnings, its errors
+    and its one closing summary line (no progress bar, table, per-item line or hint)."""
+    return click.option(
+        "-q", "--quiet", is_flag=True, help="Print only warnings, errors and the summary line."
+    )(func)
+
+
+def echo_json(value: object) -> None:
+    """The one JSON output of every command: indented by 2, UTF-8 as it is, one newline.
+
+    Keys are snake_case and stable: scripts read them, so a key is never renamed."""
+    import json
+
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 class Named(click.Path):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.env import Env, InRange, pass_env
+from newsletter.cli.env import Env, InRange, echo_json, json_option, pass_env, quiet_option
 from newsletter.errors import NewsletterError
 from newsletter.models import FEED_TIMEOUT
+
+if TYPE_CHECKING:
+    from newsletter.feeds import Collected, Feed
 
 HEALTH = ("NEW", "DUP", "OLD", "ERRORS")
 
@@ -74,8 +78,9 @@ def add(env: Env, url: str, section: str, name: str | None, allow_private: bool)
 
 
 @feeds.command("list")
+@json_option
 @pass_env
-def list_(env: Env) -> None:
+def list_(env: Env, as_json: bool) -> None:
     """Show every feed with its section, last status, health and error count.
 
     Example: newsletter feeds list
@@ -83,6 +88,29 @@ def list_(env: Env) -> None:
     from newsletter.feeds import list_feeds, quiet_feeds
 
     found = list_feeds(env.db)
+    quiet = quiet_feeds(env.db) if found else set()
+    chase = {f.id: _to_chase(f, f.id in quiet) for f in found}
+    if as_json:
+        echo_json(
+            [
+                {
+                    "name": f.name,
+                    "section": f.section,
+                    "url": f.url,
+                    "local_network": bool(f.private_host),
+                    "status": f.last_status,
+                    "last_success": f.last_success,
+                    "seen": f.seen,
+                    "new": f.last_new,
+                    "duplicate": f.last_duplicate,
+                    "old": f.last_old,
+                    "errors": f.errors,
+                    "chase": chase[f.id],
+                }
+                for f in found
+            ]
+        )
+        return
     if not found:
         click.echo("No feeds. Add one with: newsletter feeds add URL --section SECTION")
         return
@@ -104,21 +132,16 @@ def list_(env: Env) -> None:
     headers = ("NAME", "SECTION", "STATUS", "LAST SUCCESS", "SEEN", *HEALTH, "URL")
     for line in table(headers, rows, right={4, 5, 6, 7, 8}):
         click.echo(line)
-    quiet = quiet_feeds(env.db)
-    _chase(
-        [
-            (
-                f.name,
-                f"failed: {f.last_error}"
-                if f.last_status == "failed"
-                else f.last_error
-                if f.last_status == "warning"
-                else "nothing new this quarter",
-            )
-            for f in found
-            if f.last_status in ("failed", "warning") or (f.id in quiet and f.last_status)
-        ]
-    )
+    _chase([(f.name, why) for f in found if (why := chase[f.id])])
+
+
+def _to_chase(f: Feed, quiet: bool) -> str | None:
+    """Why the editor should look at a feed, or None."""
+    if f.last_status == "failed":
+        return f"failed: {f.last_error}"
+    if f.last_status == "warning":
+        return f.last_error
+    return "nothing new this quarter" if quiet and f.last_status else None
 
 
 @feeds.command("remove")
@@ -144,8 +167,9 @@ def remove(env: Env, name_or_url: str) -> None:
     show_default=True,
     help="Seconds allowed for each feed.",
 )
+@quiet_option
 @pass_env
-def collect(env: Env, issue_id: str, timeout: float) -> None:
+def collect(env: Env, issue_id: str, timeout: float, quiet: bool) -> None:
     """Fetch every feed and write the window's new entries to issues/ID/inbox/.
 
     Example: newsletter collect 2026-Q4
@@ -155,7 +179,7 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
 
     folder = env.issue_dir(issue_id)
     total = len(list_feeds(env.db))
-    if sys.stderr.isatty() and total:
+    if sys.stderr.isatty() and total and not quiet:
         with click.progressbar(
             length=total, label="Fetching feeds", show_pos=True, file=sys.stderr
         ) as bar:
@@ -172,6 +196,16 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
     click.echo(
         f"issues/{issue_id}/inbox/: {n} new candidate{'s' * (n != 1)} (window {start} to {end})."
     )
+    if not quiet:
+        _collected(result)
+    if not result.ok:
+        raise NewsletterError("feeds: every feed failed. Check the URLs above, then collect again.")
+    if n and not quiet:
+        click.echo(f"Next: newsletter inbox {issue_id}")
+
+
+def _collected(result: Collected) -> None:
+    """Each feed's health, the feeds that moved, and those to chase."""
     rows = [(f.name, f.status, f.new, f.duplicate, f.old, f.errors) for f in result.feeds]
     for line in table(("FEED", "STATUS", *HEALTH), rows, right={2, 3, 4, 5}):
         click.echo(line)
@@ -190,16 +224,13 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
             if f.reason or f.quiet
         ]
     )
-    if not result.ok:
-        raise NewsletterError("feeds: every feed failed. Check the URLs above, then collect again.")
-    if n:
-        click.echo(f"Next: newsletter inbox {issue_id}")
 
 
 @click.command("inbox")
 @click.argument("issue_id")
+@json_option
 @pass_env
-def inbox_(env: Env, issue_id: str) -> None:
+def inbox_(env: Env, issue_id: str, as_json: bool) -> None:
     """List an issue's candidates: name, section, date, source and title.
 
     Example: newsletter inbox 2026-Q4
@@ -207,6 +238,24 @@ def inbox_(env: Env, issue_id: str) -> None:
     from newsletter.issue import list_inbox
 
     listed, skipped = list_inbox(env.settings, env.issue_dir(issue_id))
+    if as_json:  # stdout holds only the JSON; what cannot be read is in it
+        echo_json(
+            {
+                "candidates": [
+                    {
+                        "name": c.name,
+                        "section": c.item.section if c.item else None,
+                        "date": c.item.date.isoformat() if c.item and c.item.date else None,
+                        "source": c.item.source if c.item else None,
+                        "title": c.item.title if c.item else None,
+                        "problems": [str(problem) for problem in c.problems],
+                    }
+                    for c in listed
+                ],
+                "skipped": [str(problem) for problem in skipped],
+            }
+        )
+        return
     for problem in skipped:
         click.echo(str(problem), err=True)
     if not listed:

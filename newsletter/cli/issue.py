@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from newsletter.cli.env import Env, pass_env
+from newsletter.cli.env import Env, pass_env, quiet_option
 from newsletter.errors import NewsletterError
 from newsletter.models import plural
 
@@ -59,8 +59,9 @@ def check(env: Env, issue_id: str) -> None:
     is_flag=True,
     help="Do not request the items' pictures to check that they show (no network needed).",
 )
+@quiet_option
 @pass_env
-def build(env: Env, issue_id: str, screenshots: bool, offline: bool) -> None:
+def build(env: Env, issue_id: str, screenshots: bool, offline: bool, quiet: bool) -> None:
     """Build the email HTML, plain text, web page and report into issues/ID/build/.
 
     Example: newsletter build 2026-Q4
@@ -79,13 +80,15 @@ def build(env: Env, issue_id: str, screenshots: bool, offline: bool) -> None:
         f"Built issues/{issue_id}/build/: email.html ({rep.size_kb} KB), "
         "email.txt, web.html, email.mjml, report.json"
     )
-    titles = {s.key: s.title for s in result.issue.sections}
-    counts = ", ".join(f"{titles[k]} {n}" for k, n in rep.sections)
-    click.echo(f"{plural(rep.items, 'item')}: {counts}")
-    for held in rep.held:
-        click.echo(f"Held back until {held.until}: {held.item}")
-    if result.directory is not None and result.directory.period is not None:
-        click.echo(result.directory.period.line)
+    if not quiet:
+        titles = {s.key: s.title for s in result.issue.sections}
+        counts = ", ".join(f"{titles[k]} {n}" for k, n in rep.sections)
+        click.echo(f"{plural(rep.items, 'item')}: {counts}")
+        for held in rep.held:
+            click.echo(f"Held back until {held.until}: {held.item}")
+    period = result.directory.period if result.directory is not None else None
+    if period is not None and (not quiet or period.line.startswith("warning:")):
+        click.echo(period.line)
     findings = rep.warnings[len(result.warnings) :]
     for line in findings:
         click.echo(f"warning: {line}")
@@ -99,6 +102,8 @@ def build(env: Env, issue_id: str, screenshots: bool, offline: bool) -> None:
             f"issues/{issue_id}/build/report.json: {len(rep.errors)} accessibility or size "
             "errors. Fix the templates or content and build again."
         )
+    if quiet and not findings:
+        return  # -q: nothing more to say when all is well
     verdict = plural(len(findings), "warning") if findings else "no findings"
     if offline:
         click.echo(f"Accessibility and size: {verdict}; pictures not checked (--offline).")

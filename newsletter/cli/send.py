@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.env import Env, InRange, pass_env
+from newsletter.cli.env import Env, InRange, pass_env, quiet_option
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import plural
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     type=InRange("max_per_hour"),
     help="At most N messages in any hour; 0 for no cap.",
 )
+@quiet_option
 @pass_env
 def send(
     env: Env,
@@ -71,6 +73,7 @@ def send(
     concurrency: int | None,
     rate: float | None,
     max_per_hour: int | None,
+    quiet: bool,
 ) -> None:
     """Send a built issue to every subscribed contact, exactly once each; resumable.
 
@@ -115,11 +118,11 @@ def send(
         click.echo(f"Envelope sender (MAIL FROM, where bounces go): {mail_from}\n")
         click.echo(data.decode("ascii").replace("\r\n", "\n"))
         return
-    _deliver(env, prep, yes, retry_failed, retry_uncertain)
+    _deliver(env, prep, yes, retry_failed, retry_uncertain, quiet)
 
 
 def _deliver(
-    env: Env, prep: Prepared, yes: bool, retry_failed: bool, retry_uncertain: bool
+    env: Env, prep: Prepared, yes: bool, retry_failed: bool, retry_uncertain: bool, quiet: bool
 ) -> None:
     """Under the issue's send lock: recover, plan, ask, send, report."""
     from newsletter.send import hold, plan
@@ -133,7 +136,7 @@ def _deliver(
                 "arrive twice)."
             )
         p = plan(db, prep, retry_failed, retry_uncertain)
-        _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain)
+        _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain, quiet)
         if not p.to_send:
             if p.snapshot:
                 raise NewsletterError(
@@ -144,19 +147,26 @@ def _deliver(
             return
         if not yes:
             click.confirm(f"Send to {p.to_send:,} recipients via {p.sender}?", abort=True)
-        tally = _run_with_bar(db, prep, held, retry_failed, retry_uncertain, p.to_send)
+        tally = _run_with_bar(db, prep, held, retry_failed, retry_uncertain, p.to_send, quiet)
     _report(issue_id, prep.spec.name, tally)
 
 
 def _describe(
-    issue_id: str, subject: str, p: Plan, retry_failed: bool, retry_uncertain: bool
+    issue_id: str,
+    subject: str,
+    p: Plan,
+    retry_failed: bool,
+    retry_uncertain: bool,
+    quiet: bool = False,
 ) -> None:
+    """What this run will send (not with -q), and what it leaves alone."""
     first = " (new snapshot of subscribed contacts)."
     later = f"; already {p.sent:,} sent, {p.skipped:,} skipped."
-    click.echo(
-        f'issues/{issue_id} "{subject}" via {p.sender}: {p.to_send:,} to send'
-        + (first if p.snapshot else later)
-    )
+    if not quiet:
+        click.echo(
+            f'issues/{issue_id} "{subject}" via {p.sender}: {p.to_send:,} to send'
+            + (first if p.snapshot else later)
+        )
     if p.failed and not retry_failed:
         click.echo(f"{p.failed:,} failed are left alone; queue them again with --retry-failed.")
     if p.uncertain and not retry_uncertain:
@@ -173,6 +183,7 @@ def _run_with_bar(
     retry_failed: bool,
     retry_uncertain: bool,
     length: int,
+    quiet: bool,
 ) -> Tally:
     from newsletter.send import run
 
@@ -182,7 +193,7 @@ def _run_with_bar(
         label=f"Sending via {prep.spec.name}",
         show_eta=True,
         show_pos=True,
-        file=sys.stderr,
+        file=io.StringIO() if quiet else sys.stderr,  # -q: no bar
         item_show_func=lambda rate: rate,
     )
     done = 0

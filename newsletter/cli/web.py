@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from newsletter.cli.env import Env, Named, pass_env
+from newsletter.cli.env import Env, Named, pass_env, quiet_option
 from newsletter.errors import NewsletterError
 from newsletter.models import plural
 
@@ -77,35 +77,51 @@ def archive(env: Env, out: Path | None) -> None:
 @click.option(
     "--site",
     type=Named(file_okay=False, path_type=Path),
+    envvar="NEWSLETTER_SITE",
+    show_envvar=True,
     default=None,
     help="The archive folder to serve.  [default: ROOT/site]",
 )
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Werkzeug's development server instead of waitress: for trying it out, never "
+    "for recipients.",
+)
 @pass_env
-def serve(env: Env, host: str, port: int, site: Path | None) -> None:
+def serve(env: Env, host: str, port: int, site: Path | None, dev: bool) -> None:
     """Serve the archive and the one-click unsubscribe endpoint (needs NEWSLETTER_SECRET).
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
-    from newsletter.returns import create_app
+    import logging
+
+    from newsletter.returns import create_app, log_requests
 
     app = create_app(env.settings, env.db_path, site)
     _check_listen(host, port)
-    try:
-        from waitress import create_server  # the production server, when installed
-
-        server = create_server(app, host=host, port=port)
-        port, run = _waitress_port(server), server.run
-    except ImportError:
+    # Every log line on stderr, tokens masked by the loggers' own filter (create_app).
+    logging.basicConfig(format="%(message)s")
+    if dev:
         from werkzeug.serving import make_server
 
-        dev = make_server(host, port, app, threaded=True)
-        port, run = dev.server_port, dev.serve_forever
+        dev_server = make_server(host, port, app, threaded=True)  # its access log: masked
+        port, run = dev_server.server_port, dev_server.serve_forever
+    else:
+        from waitress import create_server
+
+        server = create_server(log_requests(app), host=host, port=port)
+        port, run = _waitress_port(server), server.run
     shown = f"[{host}]" if ":" in host else host  # an IPv6 literal, as a URL writes it
-    click.echo(f"Serving http://{shown}:{port}/ and /unsubscribe/<token> (Ctrl-C to stop)")
+    what = "Werkzeug's development server: not for recipients" if dev else "waitress"
+    click.echo(
+        f"Serving http://{shown}:{port}/ and /unsubscribe/<token> with {what} (Ctrl-C to stop)"
+    )
     try:
         run()
     except KeyboardInterrupt:
-        click.echo("Stopped.")
+        pass  # waitress stops on it by itself, then returns
+    click.echo("Stopped.")
 
 
 def _waitress_port(server: Any) -> int:
@@ -152,8 +168,9 @@ def _check_listen(host: str, port: int) -> None:
     is_flag=True,
     help="Apply a bounce with no Message-ID or signed return path of ours to the contact it names.",
 )
+@quiet_option
 @pass_env
-def bounces(env: Env, path: Path, match_address: bool) -> None:
+def bounces(env: Env, path: Path, match_address: bool, quiet: bool) -> None:
     """Process returned mail (an mbox file or a Maildir): bounces retire addresses.
 
     Example: newsletter bounces ~/Maildir/.bounces
@@ -171,7 +188,8 @@ def bounces(env: Env, path: Path, match_address: bool) -> None:
     for outcome in process(
         env.db, path, match_address=match_address, return_path=env.settings.send.return_path
     ):
-        click.echo(str(outcome))
+        if not quiet:
+            click.echo(str(outcome))
         summary.add(outcome)
     click.echo(str(summary))
 

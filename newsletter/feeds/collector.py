@@ -4,6 +4,10 @@ Fetching runs in threads (at most ``feeds.WORKERS`` at once); parsing a large
 batch runs in worker processes, since feedparser is pure Python. Inbox files
 are written first, then every database change in one transaction, so a crash
 leaves at worst files that the next run recognises by their link and guid.
+
+A Ctrl-C stops the run at once: the fetch threads are daemons holding only
+bytes in memory, so the process leaves them behind instead of waiting out each
+feed's timeout, and the parse workers ignore SIGINT (their parent stops them).
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import queue
 import shlex
+import signal
+import threading
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -188,28 +195,43 @@ def _fetch_all(
                 progress()
         else:
             todo.append(feed)
-    with ThreadPoolExecutor(max_workers=min(registry.WORKERS, len(todo) or 1)) as pool:
-        futures = {
-            pool.submit(
-                download.fetch,
-                feed.url,
-                agent=agent,
-                timeout=timeout,
-                max_bytes=max_bytes,
-                etag=feed.etag if feed.cache_key == cache_key else None,
-                last_modified=feed.last_modified if feed.cache_key == cache_key else None,
-                private_host=feed.private_host,
-            ): feed
-            for feed in todo
-        }
-        for future in as_completed(futures):
-            feed = futures[future]
+    done: queue.Queue[tuple[Feed, Fetched]] = queue.Queue()
+    waiting: queue.Queue[Feed] = queue.Queue()
+    for feed in todo:
+        waiting.put(feed)
+
+    def work() -> None:
+        while True:
             try:
-                results[feed.id] = _how_to_allow(future.result(), feed)
+                feed = waiting.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                got = _how_to_allow(
+                    download.fetch(
+                        feed.url,
+                        agent=agent,
+                        timeout=timeout,
+                        max_bytes=max_bytes,
+                        etag=feed.etag if feed.cache_key == cache_key else None,
+                        last_modified=feed.last_modified if feed.cache_key == cache_key else None,
+                        private_host=feed.private_host,
+                    ),
+                    feed,
+                )
             except Exception as exc:  # a fetch bug on one feed must not stop the others
-                results[feed.id] = Fetched(feed.url, error=f"fetch failed ({type(exc).__name__})")
-            if progress:
-                progress()
+                got = Fetched(feed.url, error=f"fetch failed ({type(exc).__name__})")
+            done.put((feed, got))
+
+    # Daemons, not a ThreadPoolExecutor: its threads are joined at exit, so a
+    # Ctrl-C would wait out the slowest feed's timeout before the process ended.
+    for _ in range(min(registry.WORKERS, len(todo))):
+        threading.Thread(target=work, name="newsletter-feed", daemon=True).start()
+    for _ in todo:
+        feed, got = done.get()  # a lock wait, which a Ctrl-C interrupts
+        results[feed.id] = got
+        if progress:
+            progress()
     return results
 
 
@@ -256,15 +278,26 @@ def _parse_all(fetched: dict[int, Fetched], window: tuple[dt.date, dt.date]) -> 
 
         try:
             # fork: the fetch threads have all ended, and workers start in milliseconds.
-            with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(count, context, initializer=_ignore_sigint) as pool:
                 futures = {
                     i: pool.submit(_safe_parse, f.body or b"", f.headers, f.url, window)
                     for i, f in jobs.items()
                 }
-                return {i: future.result() for i, future in futures.items()}
+                try:
+                    return {i: future.result() for i, future in futures.items()}
+                except KeyboardInterrupt:
+                    pool.shutdown(wait=False, cancel_futures=True)  # only those running finish
+                    raise
         except (BrokenProcessPool, OSError):
             pass  # no workers to be had, or one died: parse here instead
     return {i: _safe_parse(f.body or b"", f.headers, f.url, window) for i, f in jobs.items()}
+
+
+def _ignore_sigint() -> None:
+    """In a parse worker: a Ctrl-C at the terminal reaches the whole process group, and
+    the parent, which stops the pool, is the one to answer it (no worker tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warning(result: Parsed | None, count: _Counts) -> str | None:

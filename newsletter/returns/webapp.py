@@ -28,16 +28,22 @@ fsynced) and the answer is 202: the next command that opens the database, and
 answer 503 with Retry-After. Never 500.
 
 Production: a WSGI server such as waitress or gunicorn calls ``app_from_env()``.
+The token in a personal link is as good as a password for that link, so no log
+line shows it: every log the app and its servers write (werkzeug's access log,
+waitress's and Flask's errors, ``log_requests``) passes through ``mask_tokens``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from flask import Flask, Response, abort, redirect, request, send_from_directory
 from werkzeug.exceptions import NotFound
@@ -48,7 +54,11 @@ from newsletter import tokens
 from newsletter.build import render
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
+from newsletter.sanitize import one_line
 from newsletter.store import Database, check_writable, contacts, journal, open_db, set_durable
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
 
 # A token is about 60 characters; anything far longer is not one of ours.
 MAX_TOKEN = 200
@@ -59,6 +69,14 @@ WEB_LOCK_WAIT = 3.0
 # When not even the journal can be written: ask to come back in a few minutes.
 RETRY_AFTER = "300"
 log = logging.getLogger(__name__)
+# One line a request, for a server that keeps no access log (waitress): log_requests.
+ACCESS = "newsletter.access"
+# What logs show instead of a token: the rest of a personal link's path, and a
+# token's shape anywhere else (a path of some other route, a traceback).
+MASKED = "<masked>"
+_PERSONAL = re.compile(r"(/unsubscribe/)[^\s\"'?#]+")
+# The loggers that may write a request's path: the servers' and Flask's own.
+PATH_LOGGERS = ("werkzeug", "waitress", ACCESS)
 HEADERS = {
     # The token is in the URL: keep it out of caches, Referer headers and indexes.
     "Cache-Control": "no-store",
@@ -77,6 +95,44 @@ def mask(email: str) -> str:
     local, _, domain = email.partition("@")
     shown = local[0] + "•••" + local[-1] if len(local) > 2 else local[:1] + "•••"
     return f"{shown}@{domain}"
+
+
+def mask_tokens(text: str) -> str:
+    """``text`` with every personal token replaced by ``<masked>``, for a log line."""
+    return tokens.SHAPE.sub(MASKED, _PERSONAL.sub(rf"\g<1>{MASKED}", text))
+
+
+def _masked(record: logging.LogRecord) -> bool:
+    """A logging filter: the record's message and traceback with tokens masked."""
+    record.msg, record.args = mask_tokens(record.getMessage()), ()
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = mask_tokens(record.exc_text)
+    return True
+
+
+def log_requests(app: WSGIApplication) -> WSGIApplication:
+    """``app``, logging one line a request on ``newsletter.access`` (INFO), tokens masked.
+
+    No address is logged: behind the proxy it is always the proxy's, and an
+    editor's log is no place for recipients' addresses anyway."""
+    access = logging.getLogger(ACCESS)
+    access.setLevel(logging.INFO)
+
+    def logged(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        def start(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            path = one_line(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+            stamp = time.strftime("%d/%b/%Y %H:%M:%S")
+            method, protocol = environ.get("REQUEST_METHOD"), environ.get("SERVER_PROTOCOL")
+            access.info('[%s] "%s %s %s" %s', stamp, method, path, protocol, status[:3])
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return logged
 
 
 def create_app(
@@ -103,6 +159,8 @@ def create_app(
         db.conn.close()
     env = render.environment(settings, settings.root)
     app = Flask("newsletter", static_folder=None)
+    for name in (*PATH_LOGGERS, app.logger.name):  # a logger's filter sees all it logs
+        logging.getLogger(name).addFilter(_masked)  # once: the same filter is not added twice
     app.url_map.converters["rest"] = _Rest
 
     def page(
