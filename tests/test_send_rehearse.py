@@ -8,8 +8,6 @@ from helpers import cli, ledger_rows, outbox, parse, smtp_args
 
 from newsletter.send.preflight import DEV_SECRET
 from newsletter.store import open_db
-from newsletter.store.bounces import add_soft
-from newsletter.store.contacts import mark_bounced, record_change, unsubscribe
 from newsletter.tokens import make_return_token
 
 
@@ -75,50 +73,3 @@ def test_test_sends_are_not_recorded(smtp_ready, smtp):
     assert sorted(smtp.per_recipient()) == ["Chief@Example.org", "editor@example.org"]
     assert parse(smtp.messages[0].data)["Subject"].startswith("[TEST] The UN-Business")
     assert ledger_rows(smtp_ready) == []
-
-
-def test_status_counts_what_became_of_an_issue_since_the_send(outbox_ready):
-    assert cli(outbox_ready, "send", "2026-Q4", "--yes").exit_code == 0
-    db = open_db(outbox_ready / "contacts.db")
-    ids = [n for (n,) in db.execute("SELECT id FROM contacts ORDER BY id")]  # person0 first
-    early = "2000-01-01T00:00:00+00:00"  # before the send: not counted
-    # person0: rejected during the send (a failed row, and marked bounced).
-    db.execute(
-        "UPDATE deliveries SET status = 'failed', last_error = '550 5.1.1 User unknown'"
-        " WHERE contact_id = ?",
-        [ids[0]],
-    )
-    mark_bounced(db, "person0@example.org", source="rejected:2026-Q4")
-    # person1: a hard bounce; person2: a soft bounce, then bounced by the streak.
-    mark_bounced(db, "person1@example.org", source="bounce:2026-Q4")
-    add_soft(db, ids[2], "2026-Q4", "4.2.2")
-    mark_bounced(db, "person2@example.org", source="bounce:2026-Q4")
-    # person3: a complaint, which also unsubscribes: counted once, as the complaint.
-    unsubscribe(db, ids[3], source="complaint:2026-Q4")
-    # person4: unsubscribed by hand after the send, then by the link too (counted once);
-    # a bounce about another issue is not this one's.
-    unsubscribe(db, ids[4], source="manual")
-    record_change(db, ids[4], "status", "subscribed", "unsubscribed", "unsubscribe-link:2026-Q4")
-    record_change(db, ids[1], "status", "subscribed", "bounced", "bounce:2026-Q3")
-    record_change(db, ids[2], "status", "subscribed", "unsubscribed", "manual", at=early)
-    db.conn.close()
-    result = cli(outbox_ready, "status", "2026-Q4")
-    assert (result.exit_code, result.output) == (
-        0,
-        "issues/2026-Q4 via outbox: 5 recipients\n"
-        "  queued            0\n"
-        "  sent              4\n"
-        "  failed            1\n"
-        "  uncertain         0\n"
-        "  failed: person0@example.org (contact 1, 1 attempt): 550 5.1.1 User unknown\n"
-        "Since the send (contacts):\n"
-        "  delivered                4\n"
-        "  rejected at send         1\n"
-        "  hard bounces             1\n"
-        "  soft bounces             1\n"
-        "  complaints               1\n"
-        "  unsubscribed             1\n",
-    )
-    # The ledger's figures follow --sender; another sender has none.
-    other = cli(outbox_ready, "status", "2026-Q4", "--sender", "smtp")
-    assert other.output == "issues/2026-Q4: no deliveries recorded yet.\n"

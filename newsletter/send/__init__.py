@@ -10,10 +10,7 @@ from newsletter.send.delivery import Tally, run
 from newsletter.send.lock import Held, hold
 from newsletter.send.preflight import Prepared, prepare
 from newsletter.send.rehearse import (
-    IssueStatus,
     Plan,
-    SenderStatus,
-    delivery_status,
     plan,
     sample,
     send_tests,
@@ -23,14 +20,11 @@ from newsletter.send.senders import SENT, Result, SenderError, installed, parse_
 __all__ = [
     "SENT",
     "Held",
-    "IssueStatus",
     "Plan",
     "Prepared",
     "Result",
     "SenderError",
-    "SenderStatus",
     "Tally",
-    "delivery_status",
     "hold",
     "installed",
     "parse_overrides",

@@ -14,7 +14,7 @@ from newsletter.send import headers
 from newsletter.send.message import Recipient, new_message_id
 from newsletter.send.preflight import Prepared
 from newsletter.send.senders import Message, Result
-from newsletter.store import Database, bounces, ledger
+from newsletter.store import Database, ledger
 from newsletter.tokens import make_token
 
 TEST_PREFIX = "[TEST] "
@@ -81,36 +81,3 @@ def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Re
     finally:
         sender.close()
     return results
-
-
-@dataclass(frozen=True)
-class SenderStatus:
-    """One sender's deliveries of an issue: how many rows in each status, and the problems."""
-
-    sender: str
-    counts: tuple[tuple[str, int], ...]  # every ledger status, in ledger order
-    problems: tuple[ledger.Delivery, ...]  # failed, uncertain or being handed over
-
-    @property
-    def total(self) -> int:
-        return sum(n for _, n in self.counts)
-
-
-@dataclass(frozen=True)
-class IssueStatus:
-    """An issue's deliveries per sender, and what became of them since the send."""
-
-    senders: tuple[SenderStatus, ...]
-    since: bounces.Aftermath
-
-
-def delivery_status(db: Database, issue_id: str, sender: str | None = None) -> IssueStatus:
-    """Each sender's deliveries of ``issue_id`` (only ``sender``'s when given), and the
-    issue's figures since: delivered, rejected, bounced, complaints, unsubscribed."""
-    found = []
-    for name, counts in ledger.counts(db, issue_id).items():
-        if sender and name != sender:
-            continue
-        problems = ledger.rows(db, issue_id, name, ("failed", "uncertain", "sending"))
-        found.append(SenderStatus(name, tuple(counts.items()), tuple(problems)))
-    return IssueStatus(tuple(found), bounces.aftermath(db, issue_id, sender))
