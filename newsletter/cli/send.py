@@ -15,7 +15,7 @@ from newsletter.models import plural
 
 if TYPE_CHECKING:
     from newsletter.returns import DeliveryReport
-    from newsletter.send import Held, Plan, Prepared, Tally
+    from newsletter.send import Held, Plan, Prepared, Readable, Tally
     from newsletter.store import Database
 
 
@@ -78,7 +78,15 @@ def send(
 
     Example: newsletter send 2026-Q4 --sender smtp --rate 20
     """
-    from newsletter.send import SENT, parse_overrides, plan, prepare, sample, send_tests
+    from newsletter.send import (
+        SENT,
+        parse_overrides,
+        plan,
+        prepare,
+        readable,
+        sample,
+        send_tests,
+    )
     from newsletter.store import readonly_db
 
     if test_to and dry_run:  # a usage error comes before anything is read
@@ -115,9 +123,18 @@ def send(
             f"Dry run: nothing written or sent. Sample message to {address}, {len(data):,} bytes:"
         )
         click.echo(f"Envelope sender (MAIL FROM, where bounces go): {mail_from}\n")
-        click.echo(data.decode("ascii").replace("\r\n", "\n"))
+        _show_sample(readable(data))
         return
     _deliver(env, prep, yes, retry_failed, retry_uncertain)
+
+
+def _show_sample(message: Readable) -> None:
+    """Headers decoded, one a line; the parts; then the text part as a reader sees it."""
+    for name, value in message.headers:
+        click.echo(f"{name}: {value}")
+    parts = ", ".join(f"{kind} ({size:,} bytes)" for kind, size in message.parts)
+    click.echo(f"\nParts, decoded: {parts}\n\nText part, decoded:\n")
+    click.echo(message.text, nl=not message.text.endswith("\n"))
 
 
 def _deliver(

@@ -9,12 +9,7 @@ exactly once per recipient through a sender plugin (``newsletter.send.senders``)
 from newsletter.send.delivery import Tally, run
 from newsletter.send.lock import Held, hold
 from newsletter.send.preflight import Prepared, prepare
-from newsletter.send.rehearse import (
-    Plan,
-    plan,
-    sample,
-    send_tests,
-)
+from newsletter.send.rehearse import Plan, Readable, plan, readable, sample, send_tests
 from newsletter.send.senders import SENT, Result, SenderError, installed, parse_overrides
 
 __all__ = [
@@ -22,6 +17,7 @@ __all__ = [
     "Held",
     "Plan",
     "Prepared",
+    "Readable",
     "Result",
     "SenderError",
     "Tally",
@@ -30,6 +26,7 @@ __all__ = [
     "parse_overrides",
     "plan",
     "prepare",
+    "readable",
     "run",
     "sample",
     "send_tests",

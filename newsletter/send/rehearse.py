@@ -6,7 +6,10 @@ test sends go through the real sender but leave no row behind.
 
 from __future__ import annotations
 
+import email
+import email.policy
 from dataclasses import dataclass
+from email.message import EmailMessage
 
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.schema import shown
@@ -56,6 +59,32 @@ def sample(db: Database, prep: Prepared) -> tuple[str, str, bytes]:
     message_id = new_message_id(prep.issue_id, prep.composer.layout.domain)
     data = prep.composer.compose(Recipient(address, name, message_id, token))
     return address, prep.envelope_sender(contact_id), data
+
+
+@dataclass(frozen=True)
+class Readable:
+    """A message as a reader sees it: headers decoded (RFC 2047) and unfolded, each
+    part's type and decoded size, and the text part decoded (no quoted-printable)."""
+
+    headers: tuple[tuple[str, str], ...]
+    parts: tuple[tuple[str, int], ...]  # (content type, decoded bytes)
+    text: str
+
+
+def readable(data: bytes) -> Readable:
+    """Decode a composed message with the email package, as a mail client would."""
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)  # policy.default makes one
+    heads = tuple((name, str(value)) for name, value in msg.items())
+    parts = []
+    for part in msg.walk():
+        if not part.is_multipart():
+            payload = part.get_payload(decode=True)
+            parts.append((part.get_content_type(), len(payload) if payload else 0))
+    body = msg.get_body(preferencelist=("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    # The wire's CRLF line ends, as a terminal's line ends.
+    return Readable(heads, tuple(parts), text.replace("\r\n", "\n"))
 
 
 def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Result]]:
