@@ -7,6 +7,7 @@ import os
 import re
 import time
 import urllib.request
+from html.parser import HTMLParser
 
 import pytest
 from helpers import make_issue, needs_chromium, preview_server, until
@@ -64,6 +65,57 @@ def test_page_shows_both_widths_text_and_report(server):
     assert "Build report" in page and " KB (Gmail clips above 102 KB)" in page
     assert "Item number 1" in page  # in the text part
     assert version(server) == {"version": 1, "ok": True, "error": None}
+
+
+class InboxRow(HTMLParser):
+    """The text of the preview's inbox section: the row's parts and the details."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: dict[str, str] = {}
+        self.stack: list[str | None] = []
+        self.inside = False
+        self.order: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if found.get("id") == "inbox":
+            self.inside = True
+        if tag in ("iframe", "section"):
+            self.order.append(found.get("id") or tag)
+        if tag not in ("br", "img", "meta", "link", "input"):
+            self.stack.append(found.get("class") if self.inside else None)
+
+    def handle_endtag(self, tag):
+        if tag not in ("br", "img", "meta", "link", "input") and self.stack:
+            self.stack.pop()
+        if tag == "section":
+            self.inside = False
+
+    def handle_data(self, data):
+        for cls in self.stack:
+            if cls in ("from", "subject", "preheader"):
+                self.parts[cls] = self.parts.get(cls, "") + data
+
+
+def test_the_page_shows_from_subject_and_preheader_as_an_inbox_row(server, project):
+    page = get(server.url)
+    row = InboxRow()
+    row.feed(page)
+    assert row.parts == {
+        "from": "UN Global Compact Office",
+        "subject": "The UN-Business Focal Point: test issue",
+        "preheader": "News, tools and events for UN private-sector focal points.",
+    }
+    assert row.order.index("inbox") < row.order.index("iframe")  # above the email
+    assert "<dt>From</dt><dd>UN Global Compact Office &lt;focalpoint@example.org&gt;</dd>" in page
+    # It follows the issue: a new subject shows once the preview rebuilds.
+    toml = project / "issues" / "2026-Q4" / "issue.toml"
+    touch(toml, toml.read_text().replace(": test issue", ": a new subject"))
+    wait_for(server, 1)
+    row = InboxRow()
+    row.feed(get(server.url))
+    assert row.parts["subject"] == "The UN-Business Focal Point: a new subject"
 
 
 def test_email_has_sample_values_not_markers(server):

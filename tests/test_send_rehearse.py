@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
-from helpers import cli, ledger_rows, outbox, parse, smtp_args
+from helpers import add_contacts, cli, ledger_rows, make_issue, outbox, parse, smtp_args
 
 from newsletter.send.preflight import DEV_SECRET
 from newsletter.store import open_db
-from newsletter.store.bounces import add_soft
-from newsletter.store.contacts import mark_bounced, record_change, unsubscribe
-from newsletter.tokens import make_return_token
+from newsletter.tokens import make_return_token, make_token
 
 
 def test_dry_run_writes_nothing_and_shows_a_sample(outbox_ready):
@@ -77,48 +76,58 @@ def test_test_sends_are_not_recorded(smtp_ready, smtp):
     assert ledger_rows(smtp_ready) == []
 
 
-def test_status_counts_what_became_of_an_issue_since_the_send(outbox_ready):
-    assert cli(outbox_ready, "send", "2026-Q4", "--yes").exit_code == 0
-    db = open_db(outbox_ready / "contacts.db")
-    ids = [n for (n,) in db.execute("SELECT id FROM contacts ORDER BY id")]  # person0 first
-    early = "2000-01-01T00:00:00+00:00"  # before the send: not counted
-    # person0: rejected during the send (a failed row, and marked bounced).
-    db.execute(
-        "UPDATE deliveries SET status = 'failed', last_error = '550 5.1.1 User unknown'"
-        " WHERE contact_id = ?",
-        [ids[0]],
+def test_a_dry_run_shows_its_sample_decoded_not_quoted_printable(project):
+    folder = make_issue(project)
+    toml = folder / "issue.toml"
+    toml.write_text(toml.read_text().replace(": test issue", " : numéro d’été"))
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    add_contacts(project, [{"email": "amina@example.org", "name": "Amina Okafor-Müller"}])
+    result = cli(project, "send", "2026-Q4", "--dry-run")
+    assert result.exit_code == 0, result.output
+    # What changes on every run: the date, the Message-ID, the boundary.
+    shown = re.sub(r"Date: .*", "Date: DATE", result.output)
+    shown = re.sub(r"<2026-Q4\.[0-9a-f]{16}@example\.org>", "<MESSAGE-ID>", shown)
+    shown = re.sub(r'boundary="[^"]+"', 'boundary="B"', shown)
+    token = make_token(DEV_SECRET, 1, "2026-Q4")
+    assert ledger_rows(project) == [] and not outbox(project)
+    # The sizes, from the message a real send writes (its varying parts are fixed-width).
+    assert cli(project, "send", "2026-Q4", "--yes").exit_code == 0
+    (eml,) = outbox(project)
+    data = eml.read_bytes()
+    text, html = (p.get_payload(decode=True) for p in parse(data).walk() if not p.is_multipart())
+    assert shown.split("EDITOR'S NOTE")[0] == (
+        "Note: NEWSLETTER_SECRET is not set; the outbox uses the development secret, so its"
+        " unsubscribe links only work for rehearsals.\n"
+        'issues/2026-Q4 "The UN-Business Focal Point : numéro d’été" via outbox: 1 to send'
+        " (new snapshot of subscribed contacts).\n"
+        "Dry run: nothing written or sent. Sample message to amina@example.org,"
+        f" {len(data):,} bytes:\n"
+        "Envelope sender (MAIL FROM, where bounces go): focalpoint@example.org\n"
+        "\n"
+        "From: UN Global Compact Office <focalpoint@example.org>\n"
+        "To: Amina Okafor-Müller <amina@example.org>\n"
+        "Subject: The UN-Business Focal Point : numéro d’été\n"
+        "Date: DATE\n"
+        "Message-ID: <MESSAGE-ID>\n"
+        "List-Id: The UN-Business Focal Point <the-un-business-focal-point.example.org>\n"
+        f"List-Unsubscribe: <https://focalpoint.example.org/unsubscribe/{token}>,"
+        f" <mailto:focalpoint@example.org?subject=unsubscribe%20{token}>\n"
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
+        "Feedback-ID: 2026-Q4:newsletter:example.org\n"
+        "Reply-To: partnerships@example.org\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/alternative; boundary="B"\n'
+        "\n"
+        f"Parts, decoded: text/plain ({len(text):,} bytes), text/html ({len(html):,} bytes)\n"
+        "\n"
+        "Text part, decoded:\n"
+        "\n"
+        "THE UN-BUSINESS FOCAL POINT\n"
+        "Issue 7 · Test issue · 15 December 2026\n"
+        "\n"
+        "View this issue in your browser: https://focalpoint.example.org/2026-Q4/\n"
+        "\n"
     )
-    mark_bounced(db, "person0@example.org", source="rejected:2026-Q4")
-    # person1: a hard bounce; person2: a soft bounce, then bounced by the streak.
-    mark_bounced(db, "person1@example.org", source="bounce:2026-Q4")
-    add_soft(db, ids[2], "2026-Q4", "4.2.2")
-    mark_bounced(db, "person2@example.org", source="bounce:2026-Q4")
-    # person3: a complaint, which also unsubscribes: counted once, as the complaint.
-    unsubscribe(db, ids[3], source="complaint:2026-Q4")
-    # person4: unsubscribed by hand after the send, then by the link too (counted once);
-    # a bounce about another issue is not this one's.
-    unsubscribe(db, ids[4], source="manual")
-    record_change(db, ids[4], "status", "subscribed", "unsubscribed", "unsubscribe-link:2026-Q4")
-    record_change(db, ids[1], "status", "subscribed", "bounced", "bounce:2026-Q3")
-    record_change(db, ids[2], "status", "subscribed", "unsubscribed", "manual", at=early)
-    db.conn.close()
-    result = cli(outbox_ready, "status", "2026-Q4")
-    assert (result.exit_code, result.output) == (
-        0,
-        "issues/2026-Q4 via outbox: 5 recipients\n"
-        "  queued            0\n"
-        "  sent              4\n"
-        "  failed            1\n"
-        "  uncertain         0\n"
-        "  failed: person0@example.org (contact 1, 1 attempt): 550 5.1.1 User unknown\n"
-        "Since the send (contacts):\n"
-        "  delivered                4\n"
-        "  rejected at send         1\n"
-        "  hard bounces             1\n"
-        "  soft bounces             1\n"
-        "  complaints               1\n"
-        "  unsubscribed             1\n",
-    )
-    # The ledger's figures follow --sender; another sender has none.
-    other = cli(outbox_ready, "status", "2026-Q4", "--sender", "smtp")
-    assert other.output == "issues/2026-Q4: no deliveries recorded yet.\n"
+    assert "Dear Amina Okafor-Müller,\n" in result.output
+    assert not re.search(r"=3D|=C2|=20|[^=\n]=\n", result.output)  # no quoted-printable left
+    assert text.decode().replace("\r\n", "\n") in result.output  # the whole text part

@@ -20,6 +20,7 @@ def test_the_pages():
         "archive_directory.html.j2",
         "archive_index.html.j2",
         "preview.html.j2",
+        "report.html.j2",
         "unsubscribe.html.j2",
         "web.html.j2",
     ]

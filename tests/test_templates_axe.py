@@ -100,7 +100,14 @@ def pages(tmp_path_factory):
     )
     make_issue(root, "2026-Q4", items=ITEMS)
     broken = make_issue(root, "2027-Q1", items={"bad.md": "---\ntitle: x\nsection: gossip\n---\n"})
-    for args in (["build", "2026-Q3"], ["build", "2026-Q4"], ["archive"]):
+    report = root / "report.html"
+    for args in (
+        ["build", "2026-Q3"],
+        ["build", "2026-Q4"],
+        ["archive"],
+        ["send", "2026-Q4", "--yes"],  # through the outbox, for the delivery report
+        ["report", "2026-Q4", "--html", "-o", str(report)],
+    ):
         result = cli(root, *args)
         assert result.exit_code == 0, result.output
     site = root / "site"
@@ -141,6 +148,7 @@ def pages(tmp_path_factory):
             "unsubscribe, directory form expired": (root / "unsubscribe-expired.html").as_uri(),
             "preview": preview.url,
             "preview, build failed": failing.url,
+            "delivery report": report.as_uri(),
         }
 
 
@@ -163,6 +171,7 @@ PAGES = [
     "unsubscribe, directory form expired",
     "preview",
     "preview, build failed",
+    "delivery report",
 ]
 
 

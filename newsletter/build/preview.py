@@ -1,7 +1,8 @@
 """``newsletter preview``: a local page with the issue at desktop and phone widths.
 
 A stdlib HTTP server on 127.0.0.1 serves the page, the built email (with sample
-values in place of the per-recipient markers), the text part and the report.
+values in place of the per-recipient markers), the text part and the report;
+above the email, the row an inbox shows: From, Subject and the preheader.
 A watcher thread polls the modification times of the issue's files, the
 templates and pyproject.toml, and rebuilds on any change; the page polls
 ``version.json`` and reloads when the version moves. A failed build is shown on
@@ -15,6 +16,7 @@ import json
 import threading
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from newsletter.build.report import BuildReport
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.issue.load import CheckFailed
-from newsletter.models import PLACEHOLDERS
+from newsletter.models import PLACEHOLDERS, Issue
 
 SAMPLE = {"name": "Alex Sample", "email": "alex.sample@example.org"}
 WIDTHS = (800, 375)  # desktop and phone, side by side
@@ -40,6 +42,22 @@ def personalise(text: str, values: dict[str, str], escape: Callable[[str], str] 
     for key, marker in PLACEHOLDERS.items():
         text = text.replace(marker, escape(values[key]))
     return text
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """What an inbox's list shows of the email before it is opened."""
+
+    from_name: str
+    from_address: str
+    subject: str
+    preheader: str
+
+
+def inbox_row(settings: Settings, issue: Issue) -> Inbox:
+    """The From, Subject and preheader every recipient's inbox shows: the values the
+    send puts in the headers and at the top of the email."""
+    return Inbox(settings.from_name, settings.from_address, issue.subject, issue.preheader)
 
 
 class Preview:
@@ -60,6 +78,7 @@ class Preview:
         self.error: str | None = None
         self.outputs: dict[str, str] = {}  # the last good build: email.html, email.txt, ...
         self.report: BuildReport | None = None
+        self.inbox: Inbox | None = None  # the last good build's inbox row
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._seen = self.fingerprint()
@@ -112,6 +131,7 @@ class Preview:
         return tuple(stats)
 
     def rebuild(self) -> None:
+        inbox: Inbox | None = None
         try:
             result = build(self.settings, self.folder, directory=self.directory)
             outputs = {
@@ -119,6 +139,7 @@ class Preview:
                 for name in ("email.html", "email.txt", "web.html")
             }
             error, report = None, result.report
+            inbox = inbox_row(self.settings, result.issue)
         except CheckFailed as exc:
             error, outputs, report = "\n".join([*map(str, exc.problems), exc.message]), {}, None
         except NewsletterError as exc:
@@ -128,7 +149,7 @@ class Preview:
         with self._lock:
             self.error = error
             if outputs:
-                self.outputs, self.report = outputs, report
+                self.outputs, self.report, self.inbox = outputs, report, inbox
             self.version += 1
 
     def _watch(self) -> None:
@@ -152,6 +173,7 @@ class Preview:
                 "built": bool(self.outputs),
                 "widths": WIDTHS,
                 "sample": sample_values(self.settings),
+                "inbox": self.inbox,
             }
         env = render.environment(self.settings, self.folder)
         try:

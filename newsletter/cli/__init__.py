@@ -65,6 +65,7 @@ LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "send": _send,
     "senders": _send,
     "status": _send,
+    "report": _send,
     "preview": _web,
     "archive": _web,
     "serve": _web,

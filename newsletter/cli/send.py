@@ -1,20 +1,22 @@
-"""Commands that deliver an issue: send, senders, status."""
+"""Commands that deliver an issue: send, senders, status, report."""
 
 from __future__ import annotations
 
 import io
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.env import Env, InRange, pass_env, quiet_option
+from newsletter.cli.env import Env, InRange, Named, echo_json, json_option, pass_env, quiet_option
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import plural
 
 if TYPE_CHECKING:
-    from newsletter.send import Held, Plan, Prepared, Tally
+    from newsletter.returns import DeliveryReport
+    from newsletter.send import Held, Plan, Prepared, Readable, Tally
     from newsletter.store import Database
 
 
@@ -79,7 +81,15 @@ def send(
 
     Example: newsletter send 2026-Q4 --sender smtp --rate 20
     """
-    from newsletter.send import SENT, parse_overrides, plan, prepare, sample, send_tests
+    from newsletter.send import (
+        SENT,
+        parse_overrides,
+        plan,
+        prepare,
+        readable,
+        sample,
+        send_tests,
+    )
     from newsletter.store import readonly_db
 
     if test_to and dry_run:  # a usage error comes before anything is read
@@ -116,9 +126,18 @@ def send(
             f"Dry run: nothing written or sent. Sample message to {address}, {len(data):,} bytes:"
         )
         click.echo(f"Envelope sender (MAIL FROM, where bounces go): {mail_from}\n")
-        click.echo(data.decode("ascii").replace("\r\n", "\n"))
+        _show_sample(readable(data))
         return
     _deliver(env, prep, yes, retry_failed, retry_uncertain, quiet)
+
+
+def _show_sample(message: Readable) -> None:
+    """Headers decoded, one a line; the parts; then the text part as a reader sees it."""
+    for name, value in message.headers:
+        click.echo(f"{name}: {value}")
+    parts = ", ".join(f"{kind} ({size:,} bytes)" for kind, size in message.parts)
+    click.echo(f"\nParts, decoded: {parts}\n\nText part, decoded:\n")
+    click.echo(message.text, nl=not message.text.endswith("\n"))
 
 
 def _deliver(
@@ -269,16 +288,63 @@ def senders(env: Env) -> None:
 @click.command()
 @click.argument("issue_id")
 @click.option("--sender", "sender_name", metavar="NAME", help="Only this sender's deliveries.")
+@json_option
 @pass_env
-def status(env: Env, issue_id: str, sender_name: str | None) -> None:
+def status(env: Env, issue_id: str, sender_name: str | None, as_json: bool) -> None:
     """Show an issue's deliveries, failures with reasons, and what came back since.
 
-    Example: newsletter status 2026-Q4
+    Example: newsletter status 2026-Q4 --json
     """
-    from newsletter.send import delivery_status
+    from newsletter import returns
 
     env.issue_dir(issue_id, must_exist=False)
-    found = delivery_status(env.db, issue_id, sender_name)
+    found = returns.delivery_report(env.db, issue_id, sender_name)
+    if as_json:
+        echo_json(returns.as_json(found))
+    else:
+        _show_report(found)
+
+
+@click.command()
+@click.argument("issue_id")
+@click.option("--sender", "sender_name", metavar="NAME", help="Only this sender's deliveries.")
+@click.option("--html", "html", is_flag=True, help="Write the report as one HTML page.")
+@click.option(
+    "-o",
+    "--output",
+    type=Named(path_type=Path),  # files.check_output refuses a folder, with the rest
+    help="Write the HTML page to FILE instead of stdout.",
+)
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (never contacts.db).")
+@pass_env
+def report(
+    env: Env, issue_id: str, sender_name: str | None, html: bool, output: Path | None, force: bool
+) -> None:
+    """Write an issue's delivery report for management: counts per organisation only.
+
+    Example: newsletter report 2026-Q4 --html -o report-2026-Q4.html
+    """
+    from newsletter import returns
+
+    if output and not html:  # a usage error comes before anything is read
+        raise BadUsage("-o/--output: only with --html.")
+    env.issue_dir(issue_id, must_exist=False)
+    found = returns.delivery_report(env.db, issue_id, sender_name)
+    if not html:
+        _show_report(found)
+        return
+    page = returns.write_html(env.settings, found, output, force=force, keep=(env.db_path,))
+    if output is None:
+        click.echo(page, nl=False)
+    else:
+        click.echo(f"Wrote the delivery report of {issue_id} to {output}.", err=True)
+
+
+def _show_report(found: DeliveryReport) -> None:
+    from newsletter.returns import FIGURES, NO_ORGANISATION
+    from newsletter.sanitize import one_line
+
+    issue_id = found.issue
     if not found.senders:
         click.echo(f"issues/{issue_id}: no deliveries recorded yet.")
         return
@@ -293,17 +359,17 @@ def status(env: Env, issue_id: str, sender_name: str | None) -> None:
                 f"  {row.status}: {row.email or '(erased)'} (contact {row.contact_id}, "
                 f"{row.attempts} attempt{'s' * (row.attempts != 1)}): {reason}"
             )
-    s = found.since
     click.echo("Since the send (contacts):")
-    for label, n in (
-        ("delivered", s.delivered),
-        ("rejected at send", s.rejected),
-        ("hard bounces", s.hard),
-        ("soft bounces", s.soft),
-        ("complaints", s.complaints),
-        ("unsubscribed", s.unsubscribed),
-    ):
-        click.echo(f"  {label:<17}{n:>9,}")
+    for _, field, label in FIGURES:
+        click.echo(f"  {label:<17}{getattr(found.since, field):>9,}")
+    names = [one_line(name, 40) or NO_ORGANISATION for name, _ in found.organisations]
+    width = max(len("Organisation"), *map(len, names))
+    heads = ["recipients", "delivered", "rejected", "hard", "soft", "complaints", "unsub"]
+    click.echo("By organisation:")
+    click.echo(f"  {'Organisation':<{width}}" + "".join(f"{h:>11}" for h in heads))
+    for name, (_, since) in zip(names, found.organisations, strict=True):
+        cells = "".join(f"{getattr(since, field):>11,}" for _, field, _ in FIGURES)
+        click.echo(f"  {name:<{width}}{cells}")
 
 
-COMMANDS = {"send": send, "senders": senders, "status": status}
+COMMANDS = {"send": send, "senders": senders, "status": status, "report": report}

@@ -9,33 +9,24 @@ exactly once per recipient through a sender plugin (``newsletter.send.senders``)
 from newsletter.send.delivery import Tally, run
 from newsletter.send.lock import Held, hold
 from newsletter.send.preflight import Prepared, prepare
-from newsletter.send.rehearse import (
-    IssueStatus,
-    Plan,
-    SenderStatus,
-    delivery_status,
-    plan,
-    sample,
-    send_tests,
-)
+from newsletter.send.rehearse import Plan, Readable, plan, readable, sample, send_tests
 from newsletter.send.senders import SENT, Result, SenderError, installed, parse_overrides
 
 __all__ = [
     "SENT",
     "Held",
-    "IssueStatus",
     "Plan",
     "Prepared",
+    "Readable",
     "Result",
     "SenderError",
-    "SenderStatus",
     "Tally",
-    "delivery_status",
     "hold",
     "installed",
     "parse_overrides",
     "plan",
     "prepare",
+    "readable",
     "run",
     "sample",
     "send_tests",

@@ -6,7 +6,10 @@ test sends go through the real sender but leave no row behind.
 
 from __future__ import annotations
 
+import email
+import email.policy
 from dataclasses import dataclass
+from email.message import EmailMessage
 
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.schema import shown
@@ -14,7 +17,7 @@ from newsletter.send import headers
 from newsletter.send.message import Recipient, new_message_id
 from newsletter.send.preflight import Prepared
 from newsletter.send.senders import Message, Result
-from newsletter.store import Database, bounces, ledger
+from newsletter.store import Database, ledger
 from newsletter.tokens import make_token
 
 TEST_PREFIX = "[TEST] "
@@ -58,6 +61,32 @@ def sample(db: Database, prep: Prepared) -> tuple[str, str, bytes]:
     return address, prep.envelope_sender(contact_id), data
 
 
+@dataclass(frozen=True)
+class Readable:
+    """A message as a reader sees it: headers decoded (RFC 2047) and unfolded, each
+    part's type and decoded size, and the text part decoded (no quoted-printable)."""
+
+    headers: tuple[tuple[str, str], ...]
+    parts: tuple[tuple[str, int], ...]  # (content type, decoded bytes)
+    text: str
+
+
+def readable(data: bytes) -> Readable:
+    """Decode a composed message with the email package, as a mail client would."""
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)  # policy.default makes one
+    heads = tuple((name, str(value)) for name, value in msg.items())
+    parts = []
+    for part in msg.walk():
+        if not part.is_multipart():
+            payload = part.get_payload(decode=True)
+            parts.append((part.get_content_type(), len(payload) if payload else 0))
+    body = msg.get_body(preferencelist=("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    # The wire's CRLF line ends, as a terminal's line ends.
+    return Readable(heads, tuple(parts), text.replace("\r\n", "\n"))
+
+
 def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Result]]:
     """Send "[TEST]" copies to any addresses through the chosen sender; nothing is recorded."""
     try:
@@ -81,36 +110,3 @@ def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Re
     finally:
         sender.close()
     return results
-
-
-@dataclass(frozen=True)
-class SenderStatus:
-    """One sender's deliveries of an issue: how many rows in each status, and the problems."""
-
-    sender: str
-    counts: tuple[tuple[str, int], ...]  # every ledger status, in ledger order
-    problems: tuple[ledger.Delivery, ...]  # failed, uncertain or being handed over
-
-    @property
-    def total(self) -> int:
-        return sum(n for _, n in self.counts)
-
-
-@dataclass(frozen=True)
-class IssueStatus:
-    """An issue's deliveries per sender, and what became of them since the send."""
-
-    senders: tuple[SenderStatus, ...]
-    since: bounces.Aftermath
-
-
-def delivery_status(db: Database, issue_id: str, sender: str | None = None) -> IssueStatus:
-    """Each sender's deliveries of ``issue_id`` (only ``sender``'s when given), and the
-    issue's figures since: delivered, rejected, bounced, complaints, unsubscribed."""
-    found = []
-    for name, counts in ledger.counts(db, issue_id).items():
-        if sender and name != sender:
-            continue
-        problems = ledger.rows(db, issue_id, name, ("failed", "uncertain", "sending"))
-        found.append(SenderStatus(name, tuple(counts.items()), tuple(problems)))
-    return IssueStatus(tuple(found), bounces.aftermath(db, issue_id, sender))

@@ -140,6 +140,17 @@ def counts(db: Database, issue: str) -> dict[str, dict[str, int]]:
     return dict(sorted(out.items()))
 
 
+def send_window(db: Database, issue: str, sender: str | None = None) -> tuple[str, str] | None:
+    """(first, last) time a message of the issue was accepted (``sender``'s only when
+    given), or None when none was."""
+    sql = (
+        "SELECT min(sent_at), max(sent_at) FROM deliveries WHERE issue = ? AND status = 'sent'"
+        " AND (? IS NULL OR sender = ?)"
+    )
+    first, last = db.execute(sql, [issue, sender, sender]).fetchone()
+    return (first, last) if first else None
+
+
 def rows(db: Database, issue: str, sender: str, statuses: tuple[str, ...]) -> list[Delivery]:
     marks = ", ".join("?" * len(statuses))
     sql = (
