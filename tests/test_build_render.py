@@ -403,3 +403,18 @@ def test_one_greeting(project, house, issue, text, html):
         assert paragraphs[welcome - len(html) - 1] != "Dear %%NAME%%,"
     # The web page greets no one: it has no recipient.
     assert "%%NAME%%" not in (folder / "build/web.html").read_text()
+
+
+def test_an_event_shows_its_own_date_not_its_filing_date(project):
+    """Finding 2: "OHCHR · 1 December 2026" (the filing date) was shown, and the
+    event's day appeared nowhere in email.html, email.txt or web.html."""
+    found = (
+        "---\ntitle: A webinar\nsection: events\nlink: https://example.org/w\n"
+        "date: 2026-12-01\nsource: OHCHR\nstarts: 2027-04-20 09:30 +02:00\n---\nX.\n"
+    )
+    make_issue(project, items={"webinar.md": found})
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    for name in ("email.txt", "email.html", "web.html"):
+        page = (project / "issues/2026-Q4/build" / name).read_text()
+        assert "Tuesday 20 April 2027, 09:30 (UTC+02:00)" in page, name
+        assert "1 December 2026" not in page, name
