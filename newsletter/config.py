@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from newsletter import tokens
 from newsletter.errors import NewsletterError
 from newsletter.files import MAX_TEXT_BYTES, NotRegular, NotUTF8, TooLarge, decode, read_regular
-from newsletter.models import LIMITS, SectionConfig
+from newsletter.models import GREETING, LIMITS, SectionConfig
 from newsletter.schema import (
     Field,
     Invalid,
@@ -32,6 +32,7 @@ from newsletter.schema import (
     anything,
     boolean,
     choice,
+    greeting,
     header_text,
     host_problem,
     line,
@@ -115,6 +116,7 @@ HOUSE = Schema(
         Field("language", line(), default="en"),
         Field("sections", _sections(), required=True),
         Field("list_id", header_text(line()), default=""),
+        Field("greeting", greeting(), default=GREETING, empty_is_missing=False),
         Field("sources", anything(), default=[]),
         Field("senders", anything(), default={}),
         Field("send", anything(), default={}),
@@ -318,6 +320,7 @@ class Settings:
     reply_to: str = ""
     language: str = "en"
     list_id: str = ""
+    greeting: str = GREETING  # over the editor's note; "" for none (issue.toml may override)
     sources: tuple[Source, ...] = ()
     senders: Mapping[str, SenderTable] = field(default_factory=dict)
     send: SendSettings = field(default_factory=SendSettings)
@@ -404,6 +407,7 @@ def load_settings(root: Path) -> Settings:
         reply_to=v["reply_to"],
         language=v["language"],
         list_id=v["list_id"],
+        greeting=v["greeting"],
         sources=_sources(path, lines, v["sources"]),
         senders=_senders(path, lines, v["senders"]),
         send=_send(path, lines, v["send"]),

@@ -279,8 +279,12 @@ class Item:
     weight: int = 0
     embargo: dt.date | None = None
     # An event's start and end: a date (all day) or a datetime (dt.datetime is a dt.date).
+    # A datetime carries its zone: a ZoneInfo when the item names a `timezone`, a
+    # fixed offset when it wrote one, none for a floating local time.
     starts: dt.date | None = None
     ends: dt.date | None = None
+    location: str | None = None  # where an event is: a place, or "Online"
+    location_url: str | None = None  # the place's map or the meeting's link
     extra: tuple[tuple[str, str], ...] = ()  # feed provenance kept verbatim
 
 
@@ -291,6 +295,10 @@ class Section:
     key: str
     title: str
     items: tuple[Item, ...]
+
+
+# The greeting the house settings start with; "{name}" is its one placeholder.
+GREETING = "Dear {name},"
 
 
 @dataclass(frozen=True)
@@ -311,6 +319,7 @@ class Issue:
     held: tuple[Item, ...] = ()  # embargoed until a later date
     draft: bool = False
     section_order: tuple[str, ...] = field(default=())
+    greeting: str = GREETING  # "" for none; "{name}" is the recipient's name
 
 
 # Limits the settings and the command line share (one place for each number).

@@ -23,8 +23,10 @@ import math
 import re
 import tomllib
 import unicodedata
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -495,6 +497,57 @@ def moment() -> Kind:
         return _in_range(found)
 
     return Kind(parse, "a date", "Use YYYY-MM-DD or YYYY-MM-DD HH:MM.")
+
+
+def time_zone() -> Kind:
+    """An IANA time zone name such as Europe/Geneva, one the zone database knows.
+
+    Checked against the database's list, not by opening a file: ``ZoneInfo``
+    would also take a path, "localtime" or "posixrules", which name no place.
+    """
+
+    def parse(value: Any) -> str:
+        name = value.strip() if isinstance(value, str) else ""
+        if name not in _zone_names():
+            same = [z for z in _zone_names() if z.lower() == name.lower()]
+            close = same or difflib.get_close_matches(name, sorted(_zone_names()), 1, 0.85)
+            hint = f"Did you mean {shown(close[0])}? " if close and name else ""
+            # The database names one city per zone: Geneva keeps Zurich's clock.
+            raise Invalid(
+                "is not a time zone name",
+                f"{hint}Write a name from the IANA zone database, such as Europe/Zurich "
+                "(for Geneva too) or America/New_York.",
+            )
+        return name
+
+    return Kind(parse, "a time zone name", "Write a name such as Europe/Geneva.")
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    # "localtime" is this machine's zone and "Factory" a placeholder: neither is a place.
+    return frozenset(zoneinfo.available_timezones()) - {"localtime", "Factory"}
+
+
+# The one placeholder a greeting may hold: the recipient's name, filled in at send time.
+GREETING_FIELD = "{name}"
+
+
+def greeting() -> Kind:
+    """A greeting line such as "Dear {name},": one line, "{name}" its only placeholder;
+    "" for none."""
+    plain = line()
+
+    def parse(value: Any) -> str:
+        found = plain.parse(value)
+        if "{" in found.replace(GREETING_FIELD, "") or "}" in found.replace(GREETING_FIELD, ""):
+            raise Invalid(
+                "may hold only the {name} placeholder",
+                'Write it as "Dear {name}," (or "" for no greeting).',
+            )
+        return found
+
+    return Kind(parse, "a greeting", 'Write it as "Dear {name},".')
 
 
 def web_url() -> Kind:

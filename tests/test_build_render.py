@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import cli, item, make_issue
+
+from newsletter.build.render import byline, event_when
+from newsletter.models import Item
 
 
 def test_text_part_holds_every_title_and_link_unbroken(project):
@@ -130,3 +136,285 @@ def test_a_long_word_in_the_text_part_is_cut_and_a_url_is_not(project):
     lines = (project / "issues/2026-Q4/build/email.txt").read_text().splitlines()
     assert max(len(line) for line in lines if "https://" not in line) <= 78
     assert "The" in lines and word[:78] in lines and f"[1] {URL * 2}" in lines
+
+
+# -- events: when and where, in all three outputs ------------------------------------
+
+ZURICH = ZoneInfo("Europe/Zurich")
+PLUS2 = dt.timezone(dt.timedelta(hours=2))
+
+
+def event(starts, ends=None, **fields) -> Item:
+    return Item("ev", "Event", "events", "", starts=starts, ends=ends, **fields)
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "shown"),
+    [
+        # one day, a start and an end, a named zone: its city
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=ZURICH),
+            dt.datetime(2027, 4, 20, 12, 0, tzinfo=ZURICH),
+            "Tuesday 20 April 2027, 09:30–12:00 (Zurich time)",
+        ),
+        # only an offset: the offset
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=PLUS2),
+            dt.datetime(2027, 4, 20, 12, 0, tzinfo=PLUS2),
+            "Tuesday 20 April 2027, 09:30–12:00 (UTC+02:00)",
+        ),
+        # an end in another offset is shown in the start's
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=PLUS2),
+            dt.datetime(2027, 4, 20, 10, 0, tzinfo=dt.UTC),
+            "Tuesday 20 April 2027, 09:30–12:00 (UTC+02:00)",
+        ),
+        (
+            dt.datetime(
+                2027, 4, 20, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5, minutes=-30))
+            ),
+            None,
+            "Tuesday 20 April 2027, 09:30 (UTC-05:30)",
+        ),
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=dt.UTC),
+            None,
+            "Tuesday 20 April 2027, 09:30 (UTC)",
+        ),
+        # zones that name no city
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=ZoneInfo("UTC")),
+            None,
+            "Tuesday 20 April 2027, 09:30 (UTC)",
+        ),
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=ZoneInfo("Etc/GMT+5")),
+            None,
+            "Tuesday 20 April 2027, 09:30 (UTC-05:00)",
+        ),
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=ZoneInfo("America/New_York")),
+            None,
+            "Tuesday 20 April 2027, 09:30 (New York time)",
+        ),
+        # floating: no zone, no label
+        (dt.datetime(2027, 4, 20, 9, 30), None, "Tuesday 20 April 2027, 09:30"),
+        # no end: only the start
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=ZURICH),
+            None,
+            "Tuesday 20 April 2027, 09:30 (Zurich time)",
+        ),
+        # timed over several days
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=ZURICH),
+            dt.datetime(2027, 4, 22, 17, 0, tzinfo=ZURICH),
+            "20 April 2027, 09:30 – 22 April 2027, 17:00 (Zurich time)",
+        ),
+        # all day: no time
+        (dt.date(2027, 4, 20), None, "Tuesday 20 April 2027"),
+        (dt.date(2027, 4, 20), dt.date(2027, 4, 20), "Tuesday 20 April 2027"),
+        (dt.date(2027, 4, 20), dt.date(2027, 4, 22), "20–22 April 2027"),
+        (dt.date(2027, 4, 30), dt.date(2027, 5, 2), "30 April – 2 May 2027"),
+        (dt.date(2027, 12, 30), dt.date(2028, 1, 2), "30 December 2027 – 2 January 2028"),
+        # a start with a time and an end without one: the days, as the .ics has them
+        (dt.datetime(2027, 4, 20, 9, 30, tzinfo=ZURICH), dt.date(2027, 4, 21), "20–21 April 2027"),
+    ],
+)
+def test_when_an_event_happens(starts, ends, shown):
+    assert event_when(event(starts, ends)) == shown
+
+
+def test_an_item_that_is_no_event_has_no_when():
+    assert event_when(Item("a", "A", "news", "")) == ""
+
+
+@pytest.mark.parametrize(
+    ("fields", "shown"),
+    [
+        ({"source": "OHCHR", "date": dt.date(2027, 3, 1)}, "OHCHR · 1 March 2027"),
+        ({"date": dt.date(2027, 3, 1)}, "1 March 2027"),
+        ({"source": "OHCHR"}, "OHCHR"),
+        # An event's filing date would read as the day it happens (finding 2).
+        ({"source": "OHCHR", "date": dt.date(2027, 3, 1), "starts": dt.date(2027, 4, 20)}, "OHCHR"),
+        ({"date": dt.date(2027, 3, 1), "starts": dt.date(2027, 4, 20)}, ""),
+    ],
+)
+def test_byline(fields, shown):
+    assert byline(Item("a", "A", "news", "", **fields)) == shown
+
+
+EVENT = """\
+---
+title: Human rights due diligence & business
+section: events
+link: https://example.org/hrdd
+date: 2026-11-01
+source: OHCHR
+starts: 2027-04-20 09:30
+ends: 2027-04-20 12:00
+timezone: Europe/Zurich
+location: Online
+location_url: https://example.org/join?id=1&pw=2
+---
+A morning of cases.
+"""
+ALL_DAY = """\
+---
+title: Annual meeting
+section: events
+link: https://example.org/meeting
+date: 2026-11-02
+starts: 2027-04-20
+ends: 2027-04-22
+location: Palais des Nations, Geneva
+---
+Three days.
+"""
+
+
+class Paragraphs(HTMLParser):
+    """The text of each <p>, and the href of each link in it, as a reader sees them."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, list[str]]] = []
+        self.depth = 0
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "p":
+            self.depth += 1
+            self.found.append(("", []))
+        elif tag == "br" and self.depth:
+            self._add(" | ")
+        elif tag == "a" and self.depth:
+            self.found[-1][1].append(dict(attrs)["href"] or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "p":
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth:
+            self._add(data)
+
+    def _add(self, text: str) -> None:
+        words, links = self.found[-1]
+        self.found[-1] = (words + text, links)
+
+    def about(self, needle: str) -> list[tuple[str, list[str]]]:
+        return [(" ".join(t.split()), links) for t, links in self.found if needle in t]
+
+
+@pytest.fixture
+def events(project):
+    make_issue(project, items={"hrdd.md": EVENT, "meeting.md": ALL_DAY, "one.md": item("News")})
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    return project / "issues/2026-Q4/build"
+
+
+def test_events_in_the_text_part(events):
+    text = (events / "email.txt").read_text()
+    urls = dict(re.findall(r"^\[(\d+)\] (\S+)$", text, re.M))
+    start = text.index("Human rights due diligence & business [")
+    lines = text[start:].splitlines()[:6]
+    refs = [re.search(r"\[(\d+)\]$", line) for line in lines]
+    assert [re.sub(r"\[\d+\]$", "[n]", line) for line in lines] == [
+        "Human rights due diligence & business [n]",
+        "OHCHR",
+        "When: Tuesday 20 April 2027, 09:30–12:00 (Zurich time)",
+        "Where: Online [n]",
+        "Add to calendar: [n]",
+        "A morning of cases.",
+    ]
+    assert [urls[r[1]] for r in refs if r] == [
+        "https://example.org/hrdd",
+        "https://example.org/join?id=1&pw=2",
+        "https://focalpoint.example.org/2026-Q4/event-hrdd.ics",
+    ]
+    start = text.index("Annual meeting [")
+    when, where, calendar = text[start:].splitlines()[1:4]
+    assert (when, where) == ("When: 20–22 April 2027", "Where: Palais des Nations, Geneva")
+    number = re.fullmatch(r"Add to calendar: \[(\d+)\]", calendar)
+    assert number and urls[number[1]] == "https://focalpoint.example.org/2026-Q4/event-meeting.ics"
+    assert "1 November 2026" not in text and "2 November 2026" not in text
+
+
+@pytest.mark.parametrize("page", ["email.html", "web.html"])
+def test_events_in_the_html_pages(events, page):
+    found = Paragraphs((events / page).read_text())
+    assert sorted(found.about("When:"), reverse=True) == [
+        (
+            "When: Tuesday 20 April 2027, 09:30–12:00 (Zurich time) | Where: Online | "
+            "Add to calendar",
+            [
+                "https://example.org/join?id=1&pw=2",
+                "https://focalpoint.example.org/2026-Q4/event-hrdd.ics",
+            ],
+        ),
+        (
+            "When: 20–22 April 2027 | Where: Palais des Nations, Geneva | Add to calendar",
+            ["https://focalpoint.example.org/2026-Q4/event-meeting.ics"],
+        ),
+    ]
+    assert found.about("OHCHR") == [("OHCHR", [])]  # no filing date beside the event
+    assert not found.about("November 2026")
+
+
+# -- one greeting ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("house", "issue", "text", "html"),
+    [
+        ("", "", ["Dear %%NAME%%,"], ["Dear %%NAME%%,"]),  # the default
+        ('greeting = "Hello {name} & co!"', "", ["Hello %%NAME%% & co!"], ["Hello %%NAME%% & co!"]),
+        # issue.toml overrides the house settings, and "" means none
+        ("", 'greeting = "Hi {name},"\n', ["Hi %%NAME%%,"], ["Hi %%NAME%%,"]),
+        ('greeting = "Hi {name},"', 'greeting = ""\n', [], []),
+        ('greeting = ""', "", [], []),
+        # The editor's text cannot make a second marker: only {name} becomes one.
+        ('greeting = "Dear %%EMAIL%% {name},"', "", ["Dear %\u200d%EMAIL%\u200d% %%NAME%%,"], None),
+    ],
+)
+def test_one_greeting(project, house, issue, text, html):
+    path = project / "pyproject.toml"
+    path.write_text(
+        path.read_text().replace("[tool.newsletter]\n", f"[tool.newsletter]\n{house}\n")
+    )
+    folder = make_issue(project)
+    (folder / "intro.md").write_text("Welcome to this issue.\n")
+    (folder / "issue.toml").write_text((folder / "issue.toml").read_text() + issue)
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    lines = (folder / "build/email.txt").read_text().splitlines()
+    note = lines.index("EDITOR'S NOTE")
+    assert lines[note + 1 : lines.index("Welcome to this issue.")] == [
+        "",
+        *(text + [""] if text else []),
+    ]
+    if html is not None:
+        found = Paragraphs((folder / "build/email.html").read_text())
+        paragraphs = [t for t, _ in found.about("")]
+        welcome = paragraphs.index("Welcome to this issue.")
+        assert paragraphs[welcome - len(html) : welcome] == html
+        assert paragraphs[welcome - len(html) - 1] != "Dear %%NAME%%,"
+    # The web page greets no one: it has no recipient.
+    assert "%%NAME%%" not in (folder / "build/web.html").read_text()
+
+
+def test_an_event_shows_its_own_date_not_its_filing_date(project):
+    """Finding 2: "OHCHR · 1 December 2026" (the filing date) was shown, and the
+    event's day appeared nowhere in email.html, email.txt or web.html."""
+    found = (
+        "---\ntitle: A webinar\nsection: events\nlink: https://example.org/w\n"
+        "date: 2026-12-01\nsource: OHCHR\nstarts: 2027-04-20 09:30 +02:00\n---\nX.\n"
+    )
+    make_issue(project, items={"webinar.md": found})
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    for name in ("email.txt", "email.html", "web.html"):
+        page = (project / "issues/2026-Q4/build" / name).read_text()
+        assert "Tuesday 20 April 2027, 09:30 (UTC+02:00)" in page, name
+        assert "1 December 2026" not in page, name

@@ -29,7 +29,7 @@ from newsletter.schema import ranged, shown
             ("name = ", "nmae = "),
             ":2: [tool.newsletter] unknown key 'nmae'. Use one of: name, from_name, "
             "from_address, reply_to, postal_address, web_url, language, sections, list_id, "
-            "sources, senders, send.",
+            "greeting, sources, senders, send.",
         ),
         (
             ('language = "en"', "language = 3"),
@@ -469,3 +469,43 @@ def test_a_return_path_with_one_token_or_none_is_kept_as_written(project, value)
     path = project / "pyproject.toml"
     path.write_text(path.read_text() + f'\n[tool.newsletter.send]\nreturn_path = "{value}"\n')
     assert load_settings(project).send.return_path == value
+
+
+@pytest.mark.parametrize(
+    ("line", "greeting"),
+    [
+        ("", "Dear {name},"),  # the house default
+        ('greeting = "Hello {name}!"', "Hello {name}!"),
+        ('greeting = "Dear {name} ({name}),"', "Dear {name} ({name}),"),
+        ('greeting = "Dear colleagues,"', "Dear colleagues,"),  # no name at all
+        ('greeting = ""', ""),  # none
+    ],
+)
+def test_the_greeting(project, line, greeting):
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text().replace("[tool.newsletter]\n", f"[tool.newsletter]\n{line}\n"))
+    assert load_settings(project).greeting == greeting
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ('"Dear {first},"', "may hold only the {name} placeholder"),
+        ('"Dear {name!r},"', "may hold only the {name} placeholder"),
+        ('"Dear {{name}},"', "may hold only the {name} placeholder"),
+        ('"Dear {name},}"', "may hold only the {name} placeholder"),
+    ],
+)
+def test_a_bad_greeting_is_one_line(project, value, reason):
+    make_issue(project)
+    path = project / "pyproject.toml"
+    path.write_text(
+        path.read_text().replace("[tool.newsletter]\n", f"[tool.newsletter]\ngreeting = {value}\n")
+    )
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    shown_value = value.strip('"')
+    assert result.output == (
+        f"Error: {path}:2: [tool.newsletter] greeting '{shown_value}' {reason}. "
+        'Write it as "Dear {name}," (or "" for no greeting).\n'
+    )

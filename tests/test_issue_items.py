@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from helpers import GOOD_ITEM, cli, make_issue
+
+from newsletter.issue.items import load_item
 
 P = "issues/2026-Q4/items/bad.md"
 
@@ -217,6 +221,102 @@ def test_an_all_day_end_on_the_start_day_is_fine(project):
     assert cli(project, "check", "2026-Q4").exit_code == 0
 
 
+EVENT_HEAD = "---\ntitle: An event\nsection: events\nlink: https://example.org/e\n"
+E = "issues/2026-Q4/items/event.md"
+ZONES = "Write a name from the IANA zone database, such as Europe/Zurich (for Geneva too) or America/New_York."
+
+
+@pytest.mark.parametrize(
+    "fields,line",
+    [
+        # a name the zone database does not have: the one line names file, line and field
+        (
+            "starts: 2027-04-20 09:30\ntimezone: Europe/Geneva",
+            f"{E}:6: timezone 'Europe/Geneva' is not a time zone name. {ZONES}",
+        ),
+        (
+            "starts: 2027-04-20 09:30\ntimezone: europe/zurich",
+            f"{E}:6: timezone 'europe/zurich' is not a time zone name. "
+            f"Did you mean 'Europe/Zurich'? {ZONES}",
+        ),
+        (
+            "starts: 2027-04-20 09:30\ntimezone: ../../etc/passwd",
+            f"{E}:6: timezone '../../etc/passwd' is not a time zone name. {ZONES}",
+        ),
+        (
+            "starts: 2027-04-20 09:30\ntimezone: localtime",
+            f"{E}:6: timezone 'localtime' is not a time zone name. {ZONES}",
+        ),
+        (
+            "starts: 2027-04-20 09:30+02:00\ntimezone: Europe/Zurich",
+            f"{E}:5: 'starts' has an offset and the item names a 'timezone'. "
+            "Remove one: the zone gives the offset, summer time included.",
+        ),
+        (
+            "timezone: Europe/Zurich",
+            f"{E}:5: 'timezone' is for events and needs 'starts'. "
+            "Add 'starts: YYYY-MM-DD HH:MM' for the event, or remove it.",
+        ),
+        (
+            "location: Geneva",
+            f"{E}:5: 'location' is for events and needs 'starts'. "
+            "Add 'starts: YYYY-MM-DD' for the event, or remove it.",
+        ),
+        (
+            "starts: 2027-04-20\nlocation_url: https://example.org/join",
+            f"{E}:6: 'location_url' needs 'location', the text readers see. "
+            "Add 'location: Online' or the place's name.",
+        ),
+        (
+            "starts: 2027-04-20\nlocation: Online\nlocation_url: javascript:alert(1)",
+            f"{E}:7: location_url 'javascript:alert(1)' is not an http(s) URL. Use https://...",
+        ),
+        (
+            "starts: 2027-04-20\nlocation: [Geneva, Online]",
+            f"{E}:6: 'location' must be text, not a list or table. Write it as text in quotes: \"...\".",
+        ),
+    ],
+)
+def test_event_fields_are_checked_in_one_line(project, fields, line):
+    make_issue(project, items={"event.md": f"{EVENT_HEAD}{fields}\n---\nX.\n"})
+    result = cli(project, "check", "2026-Q4")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == line
+
+
+@pytest.mark.parametrize(
+    "fields,starts,ends",
+    [
+        # A named zone: summer time decides the offset, on each side of the switch
+        # (Europe/Zurich moves to UTC+02:00 on 28 March 2027).
+        (
+            "starts: 2027-03-27 09:30\nends: 2027-03-29 09:30\ntimezone: Europe/Zurich",
+            "2027-03-27T08:30:00+00:00",
+            "2027-03-29T07:30:00+00:00",
+        ),
+        # An offset as written.
+        ("starts: 2027-04-20 09:30+02:00", "2027-04-20T07:30:00+00:00", None),
+        # The zone applies to both; an all-day end stays a day.
+        (
+            "starts: 2027-04-20 09:30\nends: 2027-04-21\ntimezone: Asia/Bangkok",
+            "2027-04-20T02:30:00+00:00",
+            "2027-04-21",
+        ),
+    ],
+)
+def test_a_named_zone_gives_the_offset(project, fields, starts, ends):
+    make_issue(project, items={"event.md": f"{EVENT_HEAD}{fields}\nlocation: Online\n---\nX.\n"})
+    item, problems = load_item(project / "issues/2026-Q4/items/event.md", E, ("events",))
+    assert item is not None, problems
+    utc = item.starts.astimezone(dt.UTC)
+    assert utc.isoformat() == starts
+    assert item.location == "Online"
+    if isinstance(item.ends, dt.datetime):
+        assert item.ends.astimezone(dt.UTC).isoformat() == ends
+    else:
+        assert str(item.ends) == str(ends)
+
+
 ITEM_HEAD = "---\ntitle: T\nsection: news\nlink: https://example.org/\n"
 NOT_A_PICTURE = (
     "is not a JPEG, PNG or GIF picture (its address must end in .jpg, .jpeg, .png, .gif). "
@@ -348,6 +448,9 @@ FIELDS = (
     "feed",
     "guid",
     "undated",
+    "timezone",
+    "location",
+    "location_url",
 )
 WRONG = {
     "list": "[1, [2, {a: 3}]]",

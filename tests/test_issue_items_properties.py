@@ -195,3 +195,36 @@ def test_check_on_an_item_with_a_tag_yaml_cannot_make_ends_cleanly(outbox_ready,
     )
     result = unharmed(outbox_ready, "check", "2026-Q4")
     assert result.exit_code in (0, 1), result.output
+
+
+@settings(max_examples=examples(100), **PROPERTY)
+@given(
+    location=st.one_of(st.text(max_size=40), st.sampled_from(["Online", "%%EMAIL%%", "{{ x }}"])),
+    url=st.one_of(
+        st.none(),
+        st.text(max_size=30),
+        st.sampled_from(["https://example.org/j?a=1&b=%%NAME%%", "javascript:alert(1)"]),
+    ),
+    zone=st.one_of(st.none(), st.text(max_size=20), st.sampled_from(["Europe/Zurich", "UTC"])),
+)
+@example(location="Palais des Nations\nGeneva", url="https://example.org/map", zone="Europe/Zurich")
+def test_an_event_s_location_and_zone_are_read_or_refused_on_their_line(
+    tmp_path, location, url, zone
+):
+    fields = {"title": "E", "section": "events", "starts": "2027-04-20 09:30"}
+    fields |= {"location": location, "location_url": url, "timezone": zone}
+    head = yaml.safe_dump({k: v for k, v in fields.items() if v is not None}, sort_keys=False)
+    path = tmp_path / "e.md"
+    path.write_text(f"---\n{head}---\nX.\n", encoding="utf-8")
+    got, problems = load_item(path, "e.md", SECTIONS)
+    count = len(path.read_text(encoding="utf-8").splitlines())
+    if got is None:
+        assert problems and all(p.line and 1 <= p.line <= count for p in problems), problems
+        return
+    for value in (got.location, got.location_url):
+        assert value is None or (len(value.splitlines()) <= 1 and "%%" not in value)
+    assert got.location_url is None or got.location_url.startswith(("http://", "https://"))
+    assert bool(got.location) == bool(location.strip())
+    if zone:
+        assert got.starts.tzinfo.key == zone.strip()
+        assert got.starts.utcoffset() is not None

@@ -188,6 +188,22 @@ TOML_MISTAKES = {
         "List section keys from: news, tools, events, spotlight.",
     ),
     "draft-text": ('draft = "yes"\n', 6, "draft 'yes' is not true or false. Write true or false."),
+    "greeting-other-placeholder": (
+        'greeting = "Dear {first_name},"\n',
+        6,
+        "greeting 'Dear {first_name},' may hold only the {name} placeholder. "
+        'Write it as "Dear {name}," (or "" for no greeting).',
+    ),
+    "greeting-two-lines": (
+        'greeting = "Dear {name},\\nwelcome"\n',
+        6,
+        "greeting 'Dear {name},\\u000awelcome' is more than one line. Remove the line breaks.",
+    ),
+    "greeting-a-number": (
+        "greeting = 3\n",
+        6,
+        "greeting '3' is not text. Write it as \"Dear {name},\".",
+    ),
 }
 
 

@@ -210,8 +210,13 @@ def test_calendar_files(site):
     one = (out / "2026-Q4" / "event-meeting.ics").read_text()
     assert one.count("BEGIN:VEVENT") == 1
     page = (out / "2026-Q4" / "index.html").read_text()
+    # Each event's own "When" line links its .ics (relative in the archive); the
+    # archive adds no second one, and its calendar card uses the same dates.
     assert page.count("Add to calendar</a>") == 2
-    assert "23 March 2027 to 24 March 2027" in page
+    assert page.count('href="../2026-Q4/event-meeting.ics"') == 1
+    assert "<strong>When:</strong> 23–24 March 2027<br" in page
+    assert "<li>23–24 March 2027: Annual meeting of focal points" in page
+    assert "<li>Wednesday 10 February 2027, 14:00–15:00 (UTC+01:00): Webinar" in page
     assert not (out / "2026-Q3" / "events.ics").exists()
 
 

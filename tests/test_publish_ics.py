@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import cli, make_issue
@@ -92,3 +93,68 @@ def test_what_a_header_refuses_as_a_line_break_ends_a_calendar_text_line(project
 def test_calendar_text_never_holds_a_raw_break_or_control(project, title, summary):
     lines = unfold(calendar(load_settings(project), ISSUE, (event(title=title),)))
     assert f"SUMMARY:{summary}" in lines
+
+
+@pytest.mark.parametrize(
+    "starts,ends,written",
+    [
+        # A named zone is written in UTC, summer time applied: Europe/Zurich is
+        # UTC+01:00 until 28 March 2027 and UTC+02:00 from then on.
+        (
+            dt.datetime(2027, 3, 26, 9, 30, tzinfo=ZoneInfo("Europe/Zurich")),
+            dt.datetime(2027, 3, 26, 12, 0, tzinfo=ZoneInfo("Europe/Zurich")),
+            ["DTSTART:20270326T083000Z", "DTEND:20270326T110000Z"],
+        ),
+        (
+            dt.datetime(2027, 3, 29, 9, 30, tzinfo=ZoneInfo("Europe/Zurich")),
+            dt.datetime(2027, 3, 29, 12, 0, tzinfo=ZoneInfo("Europe/Zurich")),
+            ["DTSTART:20270329T073000Z", "DTEND:20270329T100000Z"],
+        ),
+        # Across the switch itself: 01:30 is UTC+01:00, 03:30 UTC+02:00.
+        (
+            dt.datetime(2027, 3, 28, 1, 30, tzinfo=ZoneInfo("Europe/Zurich")),
+            dt.datetime(2027, 3, 28, 3, 30, tzinfo=ZoneInfo("Europe/Zurich")),
+            ["DTSTART:20270328T003000Z", "DTEND:20270328T013000Z"],
+        ),
+        # New York's switch is two weeks earlier (14 March 2027).
+        (
+            dt.datetime(2027, 3, 20, 9, 0, tzinfo=ZoneInfo("America/New_York")),
+            None,
+            ["DTSTART:20270320T130000Z"],
+        ),
+        # An offset as written; a floating time as it is.
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            None,
+            ["DTSTART:20270420T073000Z"],
+        ),
+        (dt.datetime(2027, 4, 20, 9, 30), None, ["DTSTART:20270420T093000"]),
+    ],
+    ids=["before-dst", "after-dst", "across-the-switch", "new-york", "offset", "floating"],
+)
+def test_a_time_zone_is_written_in_utc(project, starts, ends, written):
+    item = Item("e", "E", "events", "", starts=starts, ends=ends)
+    lines = unfold(calendar(load_settings(project), ISSUE, (item,)))
+    assert [line for line in lines if line.startswith(("DTSTART", "DTEND"))] == written
+    assert not any("TZID" in line for line in lines)  # UTC needs no VTIMEZONE
+
+
+@pytest.mark.parametrize(
+    "location,url,line",
+    [
+        ("Palais des Nations, Geneva", None, "LOCATION:Palais des Nations\\, Geneva"),
+        (
+            "Online",
+            "https://example.org/j?a=1;b=2",
+            "LOCATION:Online (https://example.org/j?a=1\\;b=2)",
+        ),
+        ("Room 3\r\nBEGIN:VEVENT", None, "LOCATION:Room 3\\nBEGIN:VEVENT"),
+    ],
+)
+def test_the_location_is_one_text_line(project, location, url, line):
+    item = Item(
+        "e", "E", "events", "", starts=dt.date(2027, 4, 20), location=location, location_url=url
+    )
+    lines = unfold(calendar(load_settings(project), ISSUE, (item,)))
+    assert [x for x in lines if x.startswith("LOCATION")] == [line]
+    assert lines.count("BEGIN:VEVENT") == 1

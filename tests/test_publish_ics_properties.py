@@ -31,7 +31,7 @@ HOSTILE = st.lists(
     max_size=6,
 ).map("".join)
 NAMES = {"BEGIN", "END", "VERSION", "PRODID", "CALSCALE", "METHOD", "X-WR-CALNAME", "UID"}
-NAMES |= {"DTSTAMP", "DTSTART", "DTEND", "SUMMARY", "DESCRIPTION", "URL"}
+NAMES |= {"DTSTAMP", "DTSTART", "DTEND", "SUMMARY", "DESCRIPTION", "URL", "LOCATION"}
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
 
 
@@ -65,3 +65,17 @@ def test_no_text_adds_a_line(house, title, slug):
     assert unescape(summary[len("SUMMARY:") :]) == expected(title)
     (uid,) = (line for line in lines if line.startswith("UID:"))
     assert unescape(uid[len("UID:") :]) == expected(f"2026-Q4-{slug}@example.org")
+
+
+@given(location=HOSTILE.filter(bool), url=st.one_of(st.none(), HOSTILE.filter(bool)))
+@example(location="Online\r\nBEGIN:VEVENT", url="https://x.org/a;b,c\r\nEND:VEVENT")
+def test_no_location_adds_a_line(house, location, url):
+    item = Item(
+        "e", "E", "events", "", starts=dt.date(2026, 11, 3), location=location, location_url=url
+    )
+    lines = unfold(calendar(house, ISSUE, (item,)))
+    names = [line.split(":", 1)[0].split(";", 1)[0] for line in lines]
+    assert set(names) <= NAMES and names.count("BEGIN") == 2
+    (found,) = (line for line in lines if line.startswith("LOCATION:"))
+    shown = f"{location} ({url})" if url else location
+    assert unescape(found[len("LOCATION:") :]) == expected(shown)

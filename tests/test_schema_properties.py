@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import socket
 import sys
+import zoneinfo
 
 import pytest
 from helpers import examples
@@ -79,6 +80,8 @@ KINDS = {
         list,
     ),
     "table": (schema.table(INNER, "a table", "Write a table."), dict),
+    "time_zone": (schema.time_zone(), str),
+    "greeting": (schema.greeting(), str),
 }
 
 
@@ -259,3 +262,47 @@ def test_nesting_line_measures_json_as_the_parser_nests_it(value, limit, indent)
     assert (line is not None) == (_json_depth(value) > limit)
     if line is not None:
         assert 1 <= line <= source.count("\n") + 1
+
+
+ZONES = sorted(schema._zone_names())
+
+
+@given(name=st.sampled_from(ZONES), pad=st.sampled_from(["", " ", "\t"]))
+def test_every_zone_the_database_names_is_read(name, pad):
+    got = schema.time_zone().parse(pad + name + pad)
+    assert got == name and zoneinfo.ZoneInfo(got).key == name
+
+
+@given(value=st.one_of(st.text(max_size=40), st.sampled_from(ZONES).map(str.swapcase)))
+@example(value="localtime")
+@example(value="/etc/localtime")
+@example(value="../../../../etc/passwd")
+@example(value="Europe/Geneva")
+def test_a_time_zone_is_a_database_name_or_refused(value):
+    got = read(schema.time_zone(), value)
+    if isinstance(got, Invalid):
+        assert got.fix.endswith("such as Europe/Zurich (for Geneva too) or America/New_York.")
+        if got.fix.startswith("Did you mean "):  # the suggestion is a name that works
+            suggested = got.fix.split("'")[1]
+            assert suggested in schema._zone_names()
+    else:
+        assert got in ZONES and got not in ("localtime", "Factory")
+
+
+BRACES = st.lists(
+    st.one_of(st.text(max_size=10), st.sampled_from(["{name}", "{", "}", "{{", "{first}"])),
+    max_size=6,
+).map("".join)
+
+
+@given(value=BRACES)
+@example(value="Dear {name},")
+@example(value="{name!r}")
+def test_a_greeting_holds_no_placeholder_but_name(value):
+    got = read(schema.greeting(), value)
+    rest = value.replace("{name}", "")
+    if "{" in rest or "}" in rest:
+        assert isinstance(got, Invalid)  # for the braces, or an earlier reason (a control)
+    elif not isinstance(got, Invalid):
+        assert got == " ".join(value.split())
+        assert got.count("{name}") == value.count("{name}")

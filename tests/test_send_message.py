@@ -188,6 +188,32 @@ def test_a_blank_name_is_no_name(project):
     assert "Dear colleague," in msg.get_body(("plain",)).get_content()
 
 
+def test_the_greeting_from_the_settings_greets_each_recipient_once(project):
+    """The house greeting, written once; a contact without a name is "colleague"."""
+    path = project / "pyproject.toml"
+    path.write_text(
+        path.read_text().replace(
+            "[tool.newsletter]\n", '[tool.newsletter]\ngreeting = "Hello {name}!"\n'
+        )
+    )
+    folder = make_issue(project, "2026-Q4")
+    (folder / "intro.md").write_text("Welcome.\n")
+    assert build(load_settings(project), folder).ok
+    add_contacts(
+        project, [{"email": "a@example.org", "name": ""}, {"email": "b@example.org", "name": "Bo"}]
+    )
+    result = cli(project, "send", "2026-Q4", "--yes")
+    assert result.exit_code == 0, result.output
+    seen = {}
+    for file in (project / "issues" / "2026-Q4" / "outbox").glob("*.eml"):
+        msg = parse(file.read_bytes())
+        text = msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        seen[msg["To"]] = [line for line in text.splitlines() if line.startswith("Hello")]
+        assert html.count("Hello ") == 1 and "Dear" not in text + html
+    assert seen == {"a@example.org": ["Hello colleague!"], "Bo <b@example.org>": ["Hello Bo!"]}
+
+
 def test_internationalised_sending_domain_goes_out_in_ascii(project, monkeypatch, smtp):
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     toml = project / "pyproject.toml"

@@ -21,8 +21,9 @@ from markupsafe import Markup
 
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.models import PLACEHOLDERS, Issue
-from newsletter.sanitize import html_to_paragraphs
+from newsletter.models import PLACEHOLDERS, Issue, Item
+from newsletter.sanitize import html_to_paragraphs, neutralise
+from newsletter.schema import GREETING_FIELD
 
 if TYPE_CHECKING:  # for the annotation only: `serve` renders pages without the contacts stage
     from newsletter.contacts.directory import Directory
@@ -89,6 +90,83 @@ def longdate(value: dt.date | None) -> str:
     return f"{value.day} {value:%B %Y}" if value else ""
 
 
+# The archive's calendar file for one event (publish/archive.py writes it there);
+# the emails link to it under the issue's address, {web_url}/ID/.
+EVENT_FILE = "event-{slug}.ics"
+
+
+def event_file(slug: str) -> str:
+    return EVENT_FILE.format(slug=slug)
+
+
+def byline(item: Item) -> str:
+    """The source and the date the item was filed: "OHCHR · 1 March 2027".
+
+    An event shows no filing date: beside the event's own dates it would read as
+    the day it happens.
+    """
+    filed = None if item.starts else longdate(item.date)
+    return " · ".join(part for part in (item.source, filed) if part)
+
+
+def event_when(item: Item) -> str:
+    """When an event happens, read at a glance: "Tuesday 20 April 2027, 09:30–12:00
+    (Zurich time)", "20–22 April 2027", "Tuesday 20 April 2027" (all day).
+
+    A time with a named zone is labelled with its city; one with only an offset
+    with that offset ("(UTC+02:00)"); a floating time has no label. The end is
+    shown in the start's zone. "" for an item that is not an event.
+    """
+    start, end = item.starts, item.ends
+    if start is None:
+        return ""
+    if not isinstance(start, dt.datetime) or not (end is None or isinstance(end, dt.datetime)):
+        first = _day(start)
+        return _days(first, _day(end) if end is not None else first)
+    if end is not None and end.tzinfo is not None and start.tzinfo is not None:
+        end = end.astimezone(start.tzinfo)
+    if end is None:
+        text = f"{start:%A} {longdate(start)}, {start:%H:%M}"
+    elif end.date() == start.date():
+        text = f"{start:%A} {longdate(start)}, {start:%H:%M}–{end:%H:%M}"
+    else:
+        text = f"{longdate(start)}, {start:%H:%M} – {longdate(end)}, {end:%H:%M}"
+    label = zone_label(start)
+    return f"{text} ({label})" if label else text
+
+
+def zone_label(moment: dt.datetime) -> str:
+    """The zone's label: "Zurich time" for a zone named by its city, "UTC+02:00" for an
+    offset, "" for a floating time."""
+    key = getattr(moment.tzinfo, "key", "")
+    # Etc/GMT+5 and names such as EST or UTC name no city: their offset says more.
+    if "/" in key and not key.startswith("Etc/"):
+        return f"{key.rsplit('/', 1)[1].replace('_', ' ')} time"
+    offset = moment.utcoffset()
+    if offset is None:
+        return ""
+    minutes = int(offset.total_seconds()) // 60
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _day(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _days(first: dt.date, last: dt.date) -> str:
+    """Days: "Tuesday 20 April 2027", "20–22 April 2027", "30 April – 2 May 2027"."""
+    if last <= first:
+        return f"{first:%A} {longdate(first)}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{longdate(last)}"
+    if first.year == last.year:
+        return f"{first.day} {first:%B} – {longdate(last)}"
+    return f"{longdate(first)} – {longdate(last)}"
+
+
 def template_dirs(settings: Settings, folder: Path) -> list[Path]:
     return [folder / "templates", settings.root / "templates"]
 
@@ -103,7 +181,14 @@ def environment(settings: Settings, folder: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(wrap=wrap, longdate=longdate, paragraphs=html_to_paragraphs)
+    env.filters.update(
+        wrap=wrap,
+        longdate=longdate,
+        paragraphs=html_to_paragraphs,
+        byline=byline,
+        when=event_when,
+        event_file=event_file,
+    )
     return env
 
 
@@ -115,7 +200,18 @@ def context(settings: Settings, issue: Issue, directory: Directory | None = None
         "directory": directory,
         "issue_url": f"{settings.web_url}/{issue.id}/",
         "placeholders": {k: Markup(v) for k, v in PLACEHOLDERS.items()},
+        "greeting": greeting_line(issue.greeting),
     }
+
+
+def greeting_line(greeting: str) -> str:
+    """The greeting with the name's marker in, for ``send`` to fill ("" for none).
+
+    The editor's own text is neutralised like any other, so only the marker put
+    here stands for the recipient's name.
+    """
+    parts = (neutralise(part) for part in greeting.split(GREETING_FIELD))
+    return PLACEHOLDERS["name"].join(parts)
 
 
 def render_template(env: jinja2.Environment, name: str, ctx: dict[str, Any], root: Path) -> str:

@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import stat
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +44,7 @@ from newsletter.schema import (
     picture_url,
     shown,
     text,
+    time_zone,
     web_url,
     whole,
 )
@@ -75,6 +77,9 @@ def item_schema(sections: tuple[str, ...]) -> Schema:
             Field("embargo", date()),
             Field("starts", moment()),
             Field("ends", moment()),
+            Field("timezone", time_zone()),
+            Field("location", text(scalars=True)),
+            Field("location_url", web_url()),
             Field("weight", whole(example="10 or -5"), default=0),
             Field(
                 "tags",
@@ -272,6 +277,7 @@ def load_item(
         problem(at("ends"), "'ends' needs 'starts'. Add 'starts: YYYY-MM-DD' for the event.")
     elif ends and starts and str(ends)[:cut] < str(starts)[:cut]:
         problem(at("ends"), "the event ends before it starts. Check 'starts' and 'ends'.")
+    starts, ends = _event_fields(v, front, starts, ends, problem)
     if any(p.severity == "error" for p in problems):
         # Warnings about a file that does not load yet are noise; fix errors first.
         return None, [p for p in problems if p.severity == "error"]
@@ -283,7 +289,16 @@ def load_item(
     # Untrusted text must not forge a per-recipient marker or look like template code.
     plain = {
         k: neutralise(v[k]) if v.get(k) else None
-        for k in ("title", "source", "contributor", "link", "image", "image_alt")
+        for k in (
+            "title",
+            "source",
+            "contributor",
+            "link",
+            "image",
+            "image_alt",
+            "location",
+            "location_url",
+        )
     }
     item = Item(
         slug=path.stem,
@@ -302,9 +317,53 @@ def load_item(
         embargo=v["embargo"],
         starts=starts,
         ends=ends,
+        location=plain["location"],
+        location_url=plain["location_url"],
         extra=tuple((k, neutralise(v[k])) for k in PROVENANCE if v.get(k)),
     )
     return item, problems
+
+
+def _event_fields(
+    v: dict[str, Any],
+    front: _Front,
+    starts: dt.date | None,
+    ends: dt.date | None,
+    problem: Callable[[int | None, str], None],
+) -> tuple[dt.date | None, dt.date | None]:
+    """The event's times in the item's ``timezone``; its other fields need a ``starts``."""
+    at = front.lines.get
+    for key, fix in (
+        ("timezone", "Add 'starts: YYYY-MM-DD HH:MM' for the event, or remove it."),
+        ("location", "Add 'starts: YYYY-MM-DD' for the event, or remove it."),
+        ("location_url", "Add 'starts: YYYY-MM-DD' for the event, or remove it."),
+    ):
+        if v.get(key) and not starts and "starts" not in front.data:
+            problem(at(key), f"'{key}' is for events and needs 'starts'. {fix}")
+    if v.get("location_url") and not v.get("location"):
+        problem(
+            at("location_url"),
+            "'location_url' needs 'location', the text readers see. "
+            "Add 'location: Online' or the place's name.",
+        )
+    zone = v.get("timezone")
+    if not zone:
+        return starts, ends
+    for key, value in (("starts", starts), ("ends", ends)):
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            problem(
+                at(key),
+                f"'{key}' has an offset and the item names a 'timezone'. "
+                "Remove one: the zone gives the offset, summer time included.",
+            )
+    # A time that falls in the hour clocks skip or repeat reads as the earlier offset (fold 0).
+    return _in_zone(starts, zone), _in_zone(ends, zone)
+
+
+def _in_zone(value: dt.date | None, zone: str) -> dt.date | None:
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+    return value
 
 
 def _advise(

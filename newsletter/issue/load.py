@@ -141,6 +141,7 @@ def _assemble(
         held=held,
         draft=meta.draft,
         section_order=tuple(order),
+        greeting=settings.greeting if meta.greeting is None else meta.greeting,
     )
 
 

@@ -29,6 +29,7 @@ from newsletter.schema import (
     UnreadableToml,
     boolean,
     date,
+    greeting,
     header_text,
     line,
     read_toml,
@@ -93,7 +94,7 @@ def _order(sections: tuple[str, ...]) -> Kind:
 
 @lru_cache(maxsize=8)
 def issue_schema(sections: tuple[str, ...]) -> Schema:
-    quoted = {"title", "subject", "preheader"}
+    quoted = {"title", "subject", "preheader", "greeting"}
     return Schema(
         fields=(
             Field("number", whole(1, example="12"), required=True),
@@ -106,6 +107,8 @@ def issue_schema(sections: tuple[str, ...]) -> Schema:
             Field("window", _window(), empty_is_missing=False),
             Field("sections", _order(sections), default=()),
             Field("draft", boolean(), default=False),
+            # Over the house greeting; "" for none.
+            Field("greeting", greeting(), empty_is_missing=False),
         ),
         assign=lambda key: f'{key} = "..."' if key in quoted else f"{key} = ...",
     )
@@ -123,6 +126,7 @@ class Meta:
     window: Window
     sections: tuple[str, ...] = ()  # this issue's section order, if it sets one
     draft: bool = False
+    greeting: str | None = None  # None: the house settings' greeting
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,7 @@ def read_meta(folder: Path, sections: tuple[str, ...]) -> MetaResult:
             window=window,
             sections=v["sections"],
             draft=v["draft"],
+            greeting=v["greeting"],
         )
     return MetaResult(meta, tuple(problems), window, v.get("number"), v.get("date"))
 

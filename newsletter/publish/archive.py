@@ -99,7 +99,7 @@ def site_files(
     entries = []
     for pub in issues:
         issue = pub.issue
-        links = {item.slug: f"event-{item.slug}.ics" for item in pub.events}
+        links = {item.slug: render.event_file(item.slug) for item in pub.events}
         page = webpage.public_page(pub.web, settings, issue, pub.events, links)
         files[f"{issue.id}/index.html"] = page.encode("utf-8")
         if pub.events:

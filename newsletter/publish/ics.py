@@ -1,8 +1,9 @@
 """iCalendar (RFC 5545) files for the events of an issue.
 
 An event is an item with a ``starts`` date in its front matter: a date for an
-all-day event, or a date and time (with an offset, it is written in UTC;
-without, as floating local time). The output depends only on the issue, so
+all-day event, or a date and time (with an offset or a named ``timezone``, it
+is written in UTC, so no VTIMEZONE is needed and summer time is already
+applied; without either, as floating local time). The output depends only on the issue, so
 the archive stays byte-for-byte reproducible: DTSTAMP is the issue's date.
 """
 
@@ -66,6 +67,10 @@ def _event(settings: Settings, issue: Issue, item: Item) -> list[str]:
     summary = " ".join(html_to_text(item.summary_html).split())
     if summary:
         lines.append(f"DESCRIPTION:{_text(summary)}")
+    if item.location:
+        # One TEXT value, escaped like the rest: the link, if any, goes after the name.
+        where = f"{item.location} ({item.location_url})" if item.location_url else item.location
+        lines.append(f"LOCATION:{_text(where)}")
     if item.link:
         lines.append(f"URL:{_CONTROL.sub('', LINE_BREAK.sub('', item.link))}")
     lines.append("END:VEVENT")

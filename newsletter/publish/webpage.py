@@ -17,12 +17,11 @@ what was built, and an issue's own template overrides keep working.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 from urllib.parse import quote
 
-from newsletter.build.render import longdate
+from newsletter.build.render import event_when
 from newsletter.config import Settings
 from newsletter.models import PLACEHOLDERS, Issue, Item
 
@@ -111,16 +110,6 @@ def _before(page: str, markers: tuple[str, ...]) -> int:
     return next((page.index(m) for m in markers if m in page), len(page))
 
 
-def _when(item: Item) -> str:
-    assert item.starts is not None
-    text = longdate(item.starts)
-    if isinstance(item.starts, dt.datetime):
-        text += f", {item.starts:%H:%M}" + (f" {item.starts:%Z}" if item.starts.tzinfo else "")
-    if item.ends and str(item.ends)[:10] != str(item.starts)[:10]:
-        text += f" to {longdate(item.ends)}"
-    return text.strip()
-
-
 def _calendar_links(page: str, events: tuple[Item, ...], links: dict[str, str]) -> str:
     """After each event's heading, an "add to calendar" line (when the heading is found).
 
@@ -130,7 +119,13 @@ def _calendar_links(page: str, events: tuple[Item, ...], links: dict[str, str]) 
     for section in dict.fromkeys(item.section for item in events):
         # A house template without section ids: look in the whole page instead.
         span = _element_span(page, section) or (0, len(page))
-        waiting = [item for item in events if item.section == section]
+        # A page that already links an event to its .ics (the house template does,
+        # under its "When" line) needs no second line for it.
+        waiting = [
+            item
+            for item in events
+            if item.section == section and f"/{links[item.slug]}" not in page[span[0] : span[1]]
+        ]
 
         def add(match: re.Match[str], waiting: list[Item] = waiting) -> str:
             title = html.unescape(_TAGS.sub("", match.group(1))).strip()
@@ -140,7 +135,7 @@ def _calendar_links(page: str, events: tuple[Item, ...], links: dict[str, str]) 
             waiting.remove(item)
             href = quote(links[item.slug])
             return (
-                f'{match.group(0)}\n<p class="meta">{html.escape(_when(item))} · '
+                f'{match.group(0)}\n<p class="meta">{html.escape(event_when(item))} · '
                 f'<a href="{href}" type="text/calendar">Add to calendar</a></p>'
             )
 
@@ -151,7 +146,7 @@ def _calendar_links(page: str, events: tuple[Item, ...], links: dict[str, str]) 
 
 def _calendar_card(events: tuple[Item, ...], links: dict[str, str]) -> str:
     rows = "".join(
-        f"\n    <li>{html.escape(_when(item))}: {html.escape(item.title)} "
+        f"\n    <li>{html.escape(event_when(item))}: {html.escape(item.title)} "
         f'(<a href="{quote(links[item.slug])}" type="text/calendar">add to calendar</a>)</li>'
         for item in events
     )
