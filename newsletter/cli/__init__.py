@@ -65,6 +65,8 @@ LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "status": _send,
     "preview": _web,
     "archive": _web,
+    "publish": _web,
+    "unpublish": _web,
     "serve": _web,
     "bounces": _web,
 }

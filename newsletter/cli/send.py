@@ -86,6 +86,7 @@ def send(
         env.issue_dir(issue_id),
         sender_name,
         parse_overrides(options),
+        rehearsal=bool(test_to) or dry_run,
         concurrency=concurrency,
         rate=rate,
         max_per_hour=max_per_hour,
@@ -96,6 +97,8 @@ def send(
             "secret, so its unsubscribe links only work for rehearsals.",
             err=True,
         )
+    for problem in prep.placeholders:  # a rehearsal may go ahead: say what a real send refuses
+        click.echo(str(problem), err=True)
     if test_to:
         bad = 0
         for address, result in send_tests(prep, test_to):
@@ -225,6 +228,13 @@ def _report(issue_id: str, sender: str, t: Tally) -> None:
         )
     if t.failed or t.uncertain:
         click.echo(f"All failures: newsletter status {issue_id}")
+    if t.publication == "published":
+        click.echo(f"The send is complete: issues/{issue_id} is published (newsletter archive).")
+    elif t.publication == "unpublished":
+        click.echo(
+            f"The send is complete; issues/{issue_id} stays unpublished, as newsletter "
+            f"unpublish said. To put it on the site: newsletter publish {issue_id}"
+        )
     if t.stopped == "interrupted":
         click.echo(f"Stopped; {t.remaining:,} still queued. Run the same command to continue.")
         raise SystemExit(130)

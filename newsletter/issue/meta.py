@@ -138,6 +138,7 @@ class MetaResult:
     window: Window | None
     number: int | None = None
     date: dt.date | None = None
+    draft: bool | None = None  # kept when sound: the archive leaves a broken draft out as a draft
 
     @property
     def window_problem(self) -> Problem | None:
@@ -189,7 +190,7 @@ def read_meta(folder: Path, sections: tuple[str, ...]) -> MetaResult:
             sections=v["sections"],
             draft=v["draft"],
         )
-    return MetaResult(meta, tuple(problems), window, v.get("number"), v.get("date"))
+    return MetaResult(meta, tuple(problems), window, v.get("number"), v.get("date"), v.get("draft"))
 
 
 def _load(

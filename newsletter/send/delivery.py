@@ -61,6 +61,9 @@ class Tally:
     elapsed: float = 0.0
     stopped: str = ""
     failures: list[str] = field(default_factory=list)  # the first few
+    # Set when this run completed a real send: "published", or "unpublished" when
+    # the editor's `newsletter unpublish` stands.
+    publication: str = ""
 
 
 class Run:
@@ -365,7 +368,20 @@ class Run:
                 close_quietly(sender)
         self.tally.remaining = ledger.count(self.db, self.issue, self.sender, "queued")
         self.tally.elapsed = time.monotonic() - started
+        self._publish_if_complete()
         return self.tally
+
+    def _publish_if_complete(self) -> None:
+        """A real send is complete when no row waits or is in flight and some were sent:
+        then the issue is published (unless the editor decided otherwise before)."""
+        if self.tally.stopped or self.tally.total == 0 or not self.prep.spec.delivers:
+            return
+        found = ledger.counts(self.db, self.issue).get(self.sender, {})
+        if found.get("queued") or found.get("sending") or not found.get("sent"):
+            return
+        record, new = store.publications.sent(self.db, self.issue, f"sent via {self.sender}")
+        if new or not record.published:
+            self.tally.publication = "published" if record.published else "unpublished"
 
     def _begin(self, retry_failed: bool, retry_uncertain: bool) -> None:
         with store.writing(self.db):
