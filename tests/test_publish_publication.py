@@ -190,3 +190,20 @@ def test_the_editors_unpublish_stands_when_the_send_completes(draft, smtp, monke
     assert pages(draft) == []
     cli(draft, "archive")
     assert pages(draft) == []
+
+
+def test_a_send_complete_but_not_recorded_publishes_when_run_again(draft, smtp, monkeypatch):
+    """A run stopped after its last message (Ctrl-C while closing) left it unrecorded."""
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    add_contacts(draft, 2)
+    assert smtp_send(draft, smtp.port).exit_code == 0
+    db = open_db(draft / "contacts.db")
+    db.execute("DELETE FROM publications")
+    db.conn.close()
+    again = smtp_send(draft, smtp.port)
+    assert again.exit_code == 0, again.output
+    assert again.output.splitlines()[-2:] == [
+        "Nothing to send. See: newsletter status 2026-Q4",
+        "The send is complete: issues/2026-Q4 is published (newsletter archive).",
+    ]
+    assert len(smtp.messages) == 2

@@ -368,20 +368,8 @@ class Run:
                 close_quietly(sender)
         self.tally.remaining = ledger.count(self.db, self.issue, self.sender, "queued")
         self.tally.elapsed = time.monotonic() - started
-        self._publish_if_complete()
+        self.tally.publication = publish_if_complete(self.db, self.prep)
         return self.tally
-
-    def _publish_if_complete(self) -> None:
-        """A real send is complete when no row waits or is in flight and some were sent:
-        then the issue is published (unless the editor decided otherwise before)."""
-        if self.tally.stopped or self.tally.total == 0 or not self.prep.spec.delivers:
-            return
-        found = ledger.counts(self.db, self.issue).get(self.sender, {})
-        if found.get("queued") or found.get("sending") or not found.get("sent"):
-            return
-        record, new = store.publications.sent(self.db, self.issue, f"sent via {self.sender}")
-        if new or not record.published:
-            self.tally.publication = "published" if record.published else "unpublished"
 
     def _begin(self, retry_failed: bool, retry_uncertain: bool) -> None:
         with store.writing(self.db):
@@ -391,6 +379,26 @@ class Run:
         label, domain = id_label(self.issue), self.prep.composer.layout.domain
         ledger.snapshot(self.db, self.issue, self.sender, label, domain)
         self.tally.total = ledger.count(self.db, self.issue, self.sender, "queued")
+
+
+def publish_if_complete(db: Database, prep: Prepared) -> str:
+    """Publish the issue once a real send of it is complete, as the ledger shows it: no
+    row queued or in flight, and some sent (failed, uncertain and skipped rows are done).
+
+    "published" when this call published it; "unpublished" when the editor's
+    unpublish stands; "" otherwise (a rehearsal, a send not complete, or already
+    published). Asked after every run, and by a run that finds nothing to send, so
+    a send stopped after its last message still publishes when run again.
+    """
+    if not prep.spec.delivers:
+        return ""
+    found = ledger.counts(db, prep.issue_id).get(prep.spec.name, {})
+    if found.get("queued") or found.get("sending") or not found.get("sent"):
+        return ""
+    record, new = store.publications.sent(db, prep.issue_id, f"sent via {prep.spec.name}")
+    if not record.published:
+        return "unpublished"
+    return "published" if new else ""
 
 
 @contextmanager
