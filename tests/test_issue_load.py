@@ -185,3 +185,18 @@ def test_a_deeply_nested_editors_note_is_flattened_with_a_warning_naming_it(proj
         "issues/2026-Q4/intro.md:1: warning: the editor's note: tags nested more than 32 deep "
         "were unwrapped. Simplify its formatting and shorten it (see Limits in the README)."
     )
+
+
+def test_a_placeholder_copied_into_another_item_is_a_warning_on_its_line(project):
+    """The scan is of every item, not only example.md: a contributor copies the example."""
+    copied = GOOD_ITEM + "Write two or three sentences of summary in Markdown.\n"
+    folder = make_issue(project, items={"copied.md": copied})
+    result = cli(project, "check", "2026-Q4")
+    assert (result.exit_code, result.output) == (
+        0,
+        "issues/2026-Q4/items/copied.md:8: warning: the item's summary is still the "
+        "example newsletter new wrote. Write a real item, or delete this file; a real send "
+        "refuses until then.\n"
+        "issues/2026-Q4: 1 item in 1 section, 1 warning.\n",
+    )
+    assert folder.is_dir()

@@ -5,6 +5,24 @@ from __future__ import annotations
 import pytest
 from helpers import cli, make_issue, run_with_full_disk
 
+from newsletter.issue.scaffold import NOTE, PLACEHOLDERS, PREHEADER, SUMMARY, TITLE
+
+# What `check` says of an issue just made by `new`: it passes, with one warning per
+# placeholder left.
+FRESH = (
+    "issues/{id}/issue.toml:7: warning: the preheader is still the example newsletter new "
+    "wrote. Write this issue's own; a real send refuses until then.\n"
+    "issues/{id}/intro.md:2: warning: the editor's note is still the example newsletter new "
+    "wrote. Write your own; a real send refuses until then.\n"
+    "issues/{id}/items/example.md:2: warning: the item's title is still the example "
+    "newsletter new wrote. Write a real item, or delete this file; a real send refuses "
+    "until then.\n"
+    "issues/{id}/items/example.md:9: warning: the item's summary is still the example "
+    "newsletter new wrote. Write a real item, or delete this file; a real send refuses "
+    "until then.\n"
+    "issues/{id}: 1 item in 1 section, 4 warnings.\n"
+)
+
 
 def test_new_issue_passes_check(project):
     make_issue(project, "2026-Q4")  # number 7
@@ -19,8 +37,52 @@ def test_new_issue_passes_check(project):
     assert 'title = "First quarter 2027"' in toml
     check = cli(project, "check", "2027-Q1")
     assert check.exit_code == 0, check.output
-    assert check.output == "issues/2027-Q1: 1 item in 1 section, no problems.\n"
+    assert check.output == FRESH.format(id="2027-Q1")
     assert cli(project, "build", "2027-Q1").exit_code == 0
+
+
+def test_new_writes_a_draft(project):
+    import tomllib
+
+    assert cli(project, "new", "2027-Q1").exit_code == 0
+    toml = tomllib.loads((project / "issues/2027-Q1/issue.toml").read_text(encoding="utf-8"))
+    assert toml["draft"] is True
+
+
+def test_the_intro_does_not_greet(project):
+    """The template greets each reader by name; a greeting in the note made two."""
+    assert cli(project, "new", "2027-Q1").exit_code == 0
+    intro = (project / "issues/2027-Q1/intro.md").read_text(encoding="utf-8")
+    assert intro == f"Welcome to this issue of *The UN-Business Focal Point*.\n{NOTE}\n"
+    assert "Dear" not in intro
+
+
+def test_each_placeholder_is_written_once_on_one_line(project):
+    """The list `check` scans for is the text `new` writes: one list, one place."""
+    assert cli(project, "new", "2027-Q1").exit_code == 0
+    folder = project / "issues/2027-Q1"
+    lines = [
+        line
+        for name in ("issue.toml", "intro.md", "items/example.md")
+        for line in (folder / name).read_text(encoding="utf-8").splitlines()
+    ]
+    for phrase in PLACEHOLDERS:
+        assert sum(phrase in line for line in lines) == 1, phrase
+
+
+def test_check_is_quiet_once_every_placeholder_is_replaced(project):
+    assert cli(project, "new", "2027-Q1").exit_code == 0
+    folder = project / "issues/2027-Q1"
+    for name, old, new in (
+        ("issue.toml", PREHEADER, "Partnership screening, a new toolkit, and the spring events."),
+        ("intro.md", NOTE, "This quarter starts with a new screening toolkit."),
+        ("items/example.md", TITLE, "A screening toolkit"),
+        ("items/example.md", SUMMARY, "The toolkit covers the *first* look at a company."),
+    ):
+        path = folder / name
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    check = cli(project, "check", "2027-Q1")
+    assert check.output == "issues/2027-Q1: 1 item in 1 section, no problems.\n"
 
 
 def test_new_refuses_to_overwrite(project):
@@ -53,7 +115,7 @@ def test_new_at_the_ends_of_the_calendar_passes_check_and_builds(project, issue_
     toml = (project / "issues" / issue_id / "issue.toml").read_text()
     assert f"date = {date}\n" in toml and f'title = "{title}"' in toml
     check = cli(project, "check", issue_id)
-    assert check.output == f"issues/{issue_id}: 1 item in 1 section, no problems.\n"
+    assert check.output == FRESH.format(id=issue_id)
     assert cli(project, "build", issue_id).exit_code == 0
     assert cli(project, "archive").exit_code == 0
 
@@ -85,7 +147,7 @@ def test_new_writes_the_house_name_into_issue_toml_escaped(project, name):
     toml = tomllib.loads((project / "issues/2027-Q1/issue.toml").read_text(encoding="utf-8"))
     assert toml["subject"] == f"{name}: First quarter 2027"
     check = cli(project, "check", "2027-Q1")
-    assert check.output == "issues/2027-Q1: 1 item in 1 section, no problems.\n"
+    assert check.output == FRESH.format(id="2027-Q1")
 
 
 def test_new_when_issues_is_a_file_is_one_line(project):

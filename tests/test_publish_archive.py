@@ -84,8 +84,10 @@ def files(root: Path) -> dict[str, bytes]:
 
 def test_output_and_layout(site):
     out, output = site
-    assert "issues/2027-Q1: draft = true; left out" in output
-    assert "issues/2027-Q2: not built yet; left out (newsletter build 2027-Q2)" in output
+    assert output.splitlines()[:2] == [
+        "skipped 2027-Q1: a draft, never sent (publish it with: newsletter publish 2027-Q1)",
+        "skipped 2027-Q2: not built (build it with: newsletter build 2027-Q2)",
+    ]
     assert output.splitlines()[-1] == (
         "Published site/: 2 issues (2026-Q4, 2026-Q3), 9 files; open site/index.html"
     )
@@ -266,8 +268,8 @@ def test_user_mistakes_are_one_line_not_a_traceback(project):
     result = cli(project, "archive")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
-        "issues/2026-Q4/build/web.html: unreadable (not UTF-8 text); left out"
-        " (newsletter build 2026-Q4)"
+        "skipped 2026-Q4: issues/2026-Q4/build/web.html cannot be read: not UTF-8 text"
+        " (build it again with: newsletter build 2026-Q4)"
     )
 
 

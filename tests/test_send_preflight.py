@@ -7,7 +7,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers import add_contacts, built, cli, ledger_rows, outbox
+from helpers import SECRET, add_contacts, built, cli, ledger_rows, outbox, smtp_args
 
 from newsletter.build.pipeline import input_digest
 from newsletter.config import load_settings
@@ -260,3 +260,58 @@ def test_send_refuses_a_provider_domain_until_alignment_is_off(outbox_ready, mon
     )
     result = cli(outbox_ready, "send", "2026-Q4", "--yes")
     assert result.exit_code == 0 and len(outbox(outbox_ready)) == 5, result.output
+
+
+PLACEHOLDER_LINES = [
+    "issues/2027-Q1/issue.toml:7: warning: the preheader is still the example newsletter new "
+    "wrote. Write this issue's own; a real send refuses until then.",
+    "issues/2027-Q1/intro.md:2: warning: the editor's note is still the example newsletter "
+    "new wrote. Write your own; a real send refuses until then.",
+    "issues/2027-Q1/items/example.md:2: warning: the item's title is still the example "
+    "newsletter new wrote. Write a real item, or delete this file; a real send refuses "
+    "until then.",
+    "issues/2027-Q1/items/example.md:9: warning: the item's summary is still the example "
+    "newsletter new wrote. Write a real item, or delete this file; a real send refuses "
+    "until then.",
+]
+
+
+@pytest.fixture
+def fresh(project, smtp, monkeypatch):
+    """An issue as `newsletter new` made it, built, 2 contacts, the secret set."""
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    assert cli(project, "new", "2027-Q1").exit_code == 0
+    assert cli(project, "build", "2027-Q1").exit_code == 0
+    add_contacts(project, 2)
+    return project
+
+
+def test_a_real_send_refuses_while_a_placeholder_remains(fresh, smtp):
+    result = cli(fresh, "send", "2027-Q1", "--yes", *smtp_args(smtp.port))
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: issues/2027-Q1/issue.toml:7: the preheader is still the example newsletter new "
+        "wrote. Write this issue's own; a real send refuses until then. See all 4: newsletter "
+        "check 2027-Q1.\n",
+    )
+    assert not smtp.messages and ledger_rows(fresh, "2027-Q1") == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--to", "editor@example.org"), ("--dry-run",)],
+    ids=["test-send", "dry-run"],
+)
+def test_a_test_send_or_dry_run_goes_ahead_and_names_each_placeholder(fresh, smtp, args):
+    result = cli(fresh, "send", "2027-Q1", *smtp_args(smtp.port), *args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == PLACEHOLDER_LINES
+
+
+def test_the_outbox_rehearses_with_placeholders_named(fresh):
+    result = cli(fresh, "send", "2027-Q1", "--yes")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if "newsletter new" in line] == (
+        PLACEHOLDER_LINES
+    )
+    assert len(outbox(fresh, "2027-Q1")) == 2

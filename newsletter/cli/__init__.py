@@ -68,6 +68,8 @@ LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "report": _send,
     "preview": _web,
     "archive": _web,
+    "publish": _web,
+    "unpublish": _web,
     "serve": _web,
     "bounces": _web,
 }

@@ -99,6 +99,7 @@ def send(
         env.issue_dir(issue_id),
         sender_name,
         parse_overrides(options),
+        rehearsal=bool(test_to) or dry_run,
         concurrency=concurrency,
         rate=rate,
         max_per_hour=max_per_hour,
@@ -109,6 +110,8 @@ def send(
             "secret, so its unsubscribe links only work for rehearsals.",
             err=True,
         )
+    for problem in prep.placeholders:  # a rehearsal may go ahead: say what a real send refuses
+        click.echo(str(problem), err=True)
     if test_to:
         bad = 0
         for address, result in send_tests(prep, test_to):
@@ -144,7 +147,7 @@ def _deliver(
     env: Env, prep: Prepared, yes: bool, retry_failed: bool, retry_uncertain: bool, quiet: bool
 ) -> None:
     """Under the issue's send lock: recover, plan, ask, send, report."""
-    from newsletter.send import hold, plan
+    from newsletter.send import hold, plan, publish_if_complete
 
     issue_id, db = prep.issue_id, env.db
     with hold(db, prep) as held:
@@ -163,6 +166,7 @@ def _deliver(
                     "again."
                 )
             click.echo(f"Nothing to send. See: newsletter status {issue_id}")
+            _publication(issue_id, publish_if_complete(db, prep))
             return
         if not yes:
             click.confirm(f"Send to {p.to_send:,} recipients via {p.sender}?", abort=True)
@@ -239,6 +243,16 @@ def _run_with_bar(
         raise SystemExit(130) from None
 
 
+def _publication(issue_id: str, outcome: str) -> None:
+    if outcome == "published":
+        click.echo(f"The send is complete: issues/{issue_id} is published (newsletter archive).")
+    elif outcome == "unpublished":
+        click.echo(
+            f"The send is complete; issues/{issue_id} stays unpublished, as newsletter "
+            f"unpublish said. To put it on the site: newsletter publish {issue_id}"
+        )
+
+
 def _report(issue_id: str, sender: str, t: Tally) -> None:
     rate = t.sent / t.elapsed if t.elapsed else 0.0
     click.echo(
@@ -255,6 +269,7 @@ def _report(issue_id: str, sender: str, t: Tally) -> None:
         )
     if t.failed or t.uncertain:
         click.echo(f"All failures: newsletter status {issue_id}")
+    _publication(issue_id, t.publication)
     if t.stopped == "interrupted":
         click.echo(f"Stopped; {t.remaining:,} still queued. Run the same command to continue.")
         raise SystemExit(130)

@@ -51,7 +51,7 @@ def preview(env: Env, issue_id: str, port: int) -> None:
 )
 @pass_env
 def archive(env: Env, out: Path | None) -> None:
-    """Publish the static web archive of every built, non-draft issue.
+    """Publish the static web archive of every published issue (sent, or by publish).
 
     Example: newsletter archive --out site
     """
@@ -69,6 +69,40 @@ def archive(env: Env, out: Path | None) -> None:
     )
     if db is None:
         click.echo(f"No {env.db_path.name}: the directory page says it is being updated.")
+
+
+@click.command()
+@click.argument("issue_id")
+@pass_env
+def publish(env: Env, issue_id: str) -> None:
+    """Put an issue on the public site without a send (a send that completes does it too).
+
+    Example: newsletter publish 2027-Q1
+    """
+    from newsletter.publish import set_published
+
+    change = set_published(env.db, env.issue_dir(issue_id), True)
+    if change.changed:
+        click.echo(f"Published issues/{issue_id}: newsletter archive now puts it on the site.")
+    else:
+        click.echo(f"issues/{issue_id} is already published ({change.before.why}).")
+
+
+@click.command()
+@click.argument("issue_id")
+@pass_env
+def unpublish(env: Env, issue_id: str) -> None:
+    """Take an issue off the public site at the next archive, even once it is sent.
+
+    Example: newsletter unpublish 2027-Q1
+    """
+    from newsletter.publish import set_published
+
+    change = set_published(env.db, env.issue_dir(issue_id), False)
+    if change.changed:
+        click.echo(f"Unpublished issues/{issue_id}: newsletter archive now leaves it off the site.")
+    else:
+        click.echo(f"issues/{issue_id} is not published ({change.before.why}).")
 
 
 @click.command()
@@ -194,4 +228,11 @@ def bounces(env: Env, path: Path, match_address: bool, quiet: bool) -> None:
     click.echo(str(summary))
 
 
-COMMANDS = {"preview": preview, "archive": archive, "serve": serve, "bounces": bounces}
+COMMANDS = {
+    "preview": preview,
+    "archive": archive,
+    "publish": publish,
+    "unpublish": unpublish,
+    "serve": serve,
+    "bounces": bounces,
+}

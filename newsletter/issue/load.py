@@ -19,7 +19,8 @@ from newsletter.errors import NewsletterError
 from newsletter.files import MAX_TEXT_BYTES, NotRegular, NotUTF8, TooLarge, decode, read_regular
 from newsletter.issue.inbox import free_name, slugify
 from newsletter.issue.items import SIMPLIFY, item_files, load_item
-from newsletter.issue.meta import Meta, Window, read_meta
+from newsletter.issue.meta import NAME, Meta, Window, read_meta
+from newsletter.issue.scaffold import PLACEHOLDERS
 from newsletter.models import Issue, Item, Problem, Section, plural
 from newsletter.sanitize import markdown_bounded
 from newsletter.schema import shown
@@ -56,12 +57,42 @@ def load_issue(
     problems = list(found.problems)
     intro_html = _load_intro(folder / "intro.md", f"{rel}/intro.md", problems)
     items = _load_items(settings, folder, found.window, today, problems)
+    problems.extend(placeholders(folder))
     if not items and not any(p.severity == "error" for p in problems):
         note = "no items yet. Add Markdown files to items/."
         problems.append(Problem(f"{rel}/items", None, note, "warning"))
     if found.meta is None or any(p.severity == "error" for p in problems):
         return None, problems
     return _assemble(settings, folder, found.meta, intro_html, items, today), problems
+
+
+def placeholders(folder: Path) -> list[Problem]:
+    """Every line that still holds an example text of ``newsletter new``, as a warning.
+
+    ``check`` shows them; a real send refuses while one remains. A file that
+    cannot be read is skipped here: the reader reports it.
+    """
+    found: list[Problem] = []
+    rel = f"issues/{folder.name}"
+    paths, _ = item_files(folder / "items", f"{rel}/items")
+    for path in [folder / NAME, folder / "intro.md", *paths]:
+        try:
+            text = decode(read_regular(path, MAX_TEXT_BYTES))
+        except (OSError, NotUTF8):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for phrase, (what, fix) in PLACEHOLDERS.items():
+                if phrase in line:
+                    found.append(
+                        Problem(
+                            f"{rel}/{shown(path.relative_to(folder).as_posix(), quote=False)}",
+                            number,
+                            f"{what} is still the example newsletter new wrote. "
+                            f"{fix}; a real send refuses until then.",
+                            "warning",
+                        )
+                    )
+    return found
 
 
 def _load_items(

@@ -142,6 +142,7 @@ class MetaResult:
     window: Window | None
     number: int | None = None
     date: dt.date | None = None
+    draft: bool | None = None  # kept when sound: the archive leaves a broken draft out as a draft
 
     @property
     def window_problem(self) -> Problem | None:
@@ -194,7 +195,7 @@ def read_meta(folder: Path, sections: tuple[str, ...]) -> MetaResult:
             draft=v["draft"],
             greeting=v["greeting"],
         )
-    return MetaResult(meta, tuple(problems), window, v.get("number"), v.get("date"))
+    return MetaResult(meta, tuple(problems), window, v.get("number"), v.get("date"), v.get("draft"))
 
 
 def _load(

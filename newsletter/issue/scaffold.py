@@ -1,4 +1,10 @@
-"""``newsletter new``: a fresh issue folder that passes ``check`` as it stands."""
+"""``newsletter new``: a fresh issue folder that passes ``check`` as it stands.
+
+Its example texts are placeholders, listed once in ``PLACEHOLDERS``: ``check``
+warns on each one left, and a real send refuses while any remains. The issue
+is written as a draft (``draft = true``), so ``archive`` leaves it off the
+public site until its send completes or the editor publishes it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,20 @@ from newsletter.schema import FIRST_DAY
 
 ORDINALS = {1: "First", 2: "Second", 3: "Third", 4: "Fourth"}
 
+# The scaffold's example texts, each on one line of the file it is written to.
+PREHEADER = "News, tools and events for the private-sector focal points of the UN system."
+NOTE = "Replace this note with the editor's message."
+TITLE = "Replace this example with a real item"
+SUMMARY = "Write two or three sentences of summary in Markdown."
+# The one list of placeholder phrases: `check` warns on each, a real send refuses
+# while one remains. Each with what it is, and what to do.
+PLACEHOLDERS = {
+    PREHEADER: ("the preheader", "Write this issue's own"),
+    NOTE: ("the editor's note", "Write your own"),
+    TITLE: ("the item's title", "Write a real item, or delete this file"),
+    SUMMARY: ("the item's summary", "Write a real item, or delete this file"),
+}
+
 ISSUE_TOML = """\
 # Issue settings. Dates are YYYY-MM-DD.
 number = {number}
@@ -21,28 +41,31 @@ title = {title}
 date = {date}
 subject = {subject}
 # Shown after the subject in most inboxes: 40 to 130 characters.
-preheader = "News, tools and events for the private-sector focal points of the UN system."
+preheader = "{preheader}"
 {window}# Optional: the order of sections for this issue, by key.
 # sections = [{keys}]
+# A draft stays off the public site until its send completes, or until:
+# newsletter publish {issue_id}
+draft = true
 """
 
+# No greeting: the template greets each reader by name.
 INTRO = """\
-Dear colleagues,
-
-Welcome to this issue of *{name}*. Replace this note with the editor's message.
+Welcome to this issue of *{name}*.
+{note}
 """
 
 EXAMPLE_ITEM = """\
 ---
-title: Replace this example with a real item
+title: {title}
 section: {section}
 link: https://example.org/
 date: {date}
 source: UN Global Compact Office
 contributor: Your name
 ---
-Write two or three sentences of summary in Markdown. Delete this file when the
-issue has real items.
+{summary}
+Delete this file when the issue has real items.
 """
 
 
@@ -83,11 +106,16 @@ def new_issue(settings: Settings, folder: Path, today: dt.date | None = None) ->
             subject=toml_string(f"{settings.name}: {title}"),
             window=window_text,
             keys=", ".join(toml_string(k) for k in settings.section_keys),
+            preheader=PREHEADER,
+            issue_id=folder.name,
         ),
-        "intro.md": INTRO.format(name=settings.name),
+        "intro.md": INTRO.format(name=settings.name, note=NOTE),
         # 0001-Q1 starts on the one day before the first date an item may have.
         "items/example.md": EXAMPLE_ITEM.format(
-            section=settings.section_keys[0], date=max(window[0], FIRST_DAY)
+            title=TITLE,
+            section=settings.section_keys[0],
+            date=max(window[0], FIRST_DAY),
+            summary=SUMMARY,
         ),
     }
     try:

@@ -1,4 +1,8 @@
-"""Publish the static archive: every built, non-draft issue, the directory, a feed.
+"""Publish the static archive: every published issue, the directory, a feed.
+
+An issue is published when its send completed or the editor published it
+(``publication.status``, the one rule); every other issue gets one line saying
+why it was skipped and how to publish it.
 
 Layout (all links relative, so the folder can be copied anywhere)::
 
@@ -29,9 +33,10 @@ from newsletter.contacts.directory import build_directory
 from newsletter.errors import NewsletterError
 from newsletter.files import new_folder
 from newsletter.issue.load import load_issue
-from newsletter.issue.meta import previous_issue_date
-from newsletter.models import Issue, Item
+from newsletter.issue.meta import previous_issue_date, read_meta
+from newsletter.models import Issue, Item, plural
 from newsletter.publish import ics, sitecheck, webpage
+from newsletter.publish.publication import status
 from newsletter.store import Database
 
 MARKER = ".newsletter-archive"  # marks a folder this command may replace
@@ -50,28 +55,33 @@ class ArchiveResult:
     out: Path
     issues: tuple[str, ...]  # IDs, newest first
     files: int
-    notes: tuple[str, ...]  # one line each: drafts, unbuilt or stale issues, leaks
+    notes: tuple[str, ...]  # one line each: skipped, unbuilt or stale issues, leaks
 
 
-def published(settings: Settings) -> tuple[list[Published], list[str]]:
-    """The built, non-draft issues, newest first, and a note on each one left out."""
+def published(settings: Settings, db: Database | None = None) -> tuple[list[Published], list[str]]:
+    """The built, published issues, newest first, and a line on each one skipped."""
     found: list[Published] = []
     notes: list[str] = []
+    records = store.publications.every(db) if db is not None else {}
     folders = sorted(p for p in (settings.root / "issues").glob("*") if p.is_dir())
     for folder in folders:
-        rel = f"issues/{folder.name}"
+        rel, name = f"issues/{folder.name}", folder.name
+        state = status(records.get(name), read_meta(folder, ()).draft)
+        if not state.published:
+            again = " again" if name in records else ""
+            notes.append(
+                f"skipped {name}: {state.why} (publish it{again} with: newsletter publish {name})"
+            )
+            continue
         web = folder / "build" / "web.html"
         if not web.is_file():
-            notes.append(f"{rel}: not built yet; left out (newsletter build {folder.name})")
+            notes.append(f"skipped {name}: not built (build it with: newsletter build {name})")
             continue
         # No item is held back here: the build's report says which ones were.
         issue, problems = load_issue(settings, folder, today=dt.date.max)
         if issue is None:
-            errors = sum(p.severity == "error" for p in problems)
-            notes.append(f"{rel}: {errors} errors now; left out (newsletter check {folder.name})")
-            continue
-        if issue.draft:
-            notes.append(f"{rel}: draft = true; left out")
+            errors = plural(sum(p.severity == "error" for p in problems), "error")
+            notes.append(f"skipped {name}: {errors} now (see them with: newsletter check {name})")
             continue
         report = BuildReport.read(folder)
         held = {h.item for h in report.held} if report else set()
@@ -82,8 +92,10 @@ def published(settings: Settings) -> tuple[list[Published], list[str]]:
             page = web.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             why = getattr(exc, "strerror", None) or "not UTF-8 text"
-            fix = f"newsletter build {folder.name}"
-            notes.append(f"{rel}/build/web.html: unreadable ({why}); left out ({fix})")
+            notes.append(
+                f"skipped {name}: {rel}/build/web.html cannot be read: {why} "
+                f"(build it again with: newsletter build {name})"
+            )
             continue
         found.append(Published(issue, page, items))
     found.sort(key=lambda p: (p.issue.date, p.issue.number, p.issue.id), reverse=True)
@@ -149,7 +161,7 @@ def build_archive(settings: Settings, db: Database | None, out: Path) -> Archive
             f"{out}: exists and was not made by newsletter archive. "
             "Pass --out with a new or empty folder, or remove it first."
         )
-    issues, notes = published(settings)
+    issues, notes = published(settings, db)
     files = site_files(settings, db, issues)
     try:
         with new_folder(out, replace=True) as tmp:

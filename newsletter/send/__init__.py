@@ -6,7 +6,7 @@ exactly once per recipient through a sender plugin (``newsletter.send.senders``)
 ``sample`` and ``send_tests`` look before sending.
 """
 
-from newsletter.send.delivery import Tally, run
+from newsletter.send.delivery import Tally, publish_if_complete, run
 from newsletter.send.lock import Held, hold
 from newsletter.send.preflight import Prepared, prepare
 from newsletter.send.rehearse import Plan, Readable, plan, readable, sample, send_tests
@@ -26,6 +26,7 @@ __all__ = [
     "parse_overrides",
     "plan",
     "prepare",
+    "publish_if_complete",
     "readable",
     "run",
     "sample",

@@ -61,6 +61,9 @@ class Tally:
     elapsed: float = 0.0
     stopped: str = ""
     failures: list[str] = field(default_factory=list)  # the first few
+    # Set when this run completed a real send: "published", or "unpublished" when
+    # the editor's `newsletter unpublish` stands.
+    publication: str = ""
 
 
 class Run:
@@ -365,6 +368,7 @@ class Run:
                 close_quietly(sender)
         self.tally.remaining = ledger.count(self.db, self.issue, self.sender, "queued")
         self.tally.elapsed = time.monotonic() - started
+        self.tally.publication = publish_if_complete(self.db, self.prep)
         return self.tally
 
     def _begin(self, retry_failed: bool, retry_uncertain: bool) -> None:
@@ -375,6 +379,26 @@ class Run:
         label, domain = id_label(self.issue), self.prep.composer.layout.domain
         ledger.snapshot(self.db, self.issue, self.sender, label, domain)
         self.tally.total = ledger.count(self.db, self.issue, self.sender, "queued")
+
+
+def publish_if_complete(db: Database, prep: Prepared) -> str:
+    """Publish the issue once a real send of it is complete, as the ledger shows it: no
+    row queued or in flight, and some sent (failed, uncertain and skipped rows are done).
+
+    "published" when this call published it; "unpublished" when the editor's
+    unpublish stands; "" otherwise (a rehearsal, a send not complete, or already
+    published). Asked after every run, and by a run that finds nothing to send, so
+    a send stopped after its last message still publishes when run again.
+    """
+    if not prep.spec.delivers:
+        return ""
+    found = ledger.counts(db, prep.issue_id).get(prep.spec.name, {})
+    if found.get("queued") or found.get("sending") or not found.get("sent"):
+        return ""
+    record, new = store.publications.sent(db, prep.issue_id, f"sent via {prep.spec.name}")
+    if not record.published:
+        return "unpublished"
+    return "published" if new else ""
 
 
 @contextmanager

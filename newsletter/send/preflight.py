@@ -19,7 +19,8 @@ from newsletter.build.pipeline import input_digest
 from newsletter.build.report import BuildReport
 from newsletter.config import SendSettings, Settings, with_overrides
 from newsletter.errors import NewsletterError
-from newsletter.issue.load import CheckFailed, load_issue
+from newsletter.issue.load import CheckFailed, load_issue, placeholders
+from newsletter.models import Problem
 from newsletter.schema import shown
 from newsletter.send import headers
 from newsletter.send.message import Composer, Layout, id_label
@@ -44,6 +45,9 @@ class Prepared:
     secret: bytes
     dev_secret: bool  # the outbox rehearsal secret is in use
     mail_from: str  # the envelope sender, or its template with {token} (a signed return path)
+    # Example texts of `newsletter new` still in the issue: a warning for a test send,
+    # a dry run or the outbox; a real send has refused.
+    placeholders: tuple[Problem, ...] = ()
 
     def envelope_sender(self, contact_id: int) -> str:
         """MAIL FROM for ``contact_id``'s message: with ``{token}`` in the return path,
@@ -206,14 +210,29 @@ def check_alignment(
     raise NewsletterError(f"{subject} {what}: {consequence}. {fix} {target}, or set {way_out}.")
 
 
+def check_placeholders(folder: Path, spec: SenderSpec, rehearsal: bool) -> tuple[Problem, ...]:
+    """The example texts left in the issue; a NewsletterError naming the first when the
+    send is real (a sender that delivers, not a test send or a dry run)."""
+    left = tuple(placeholders(folder))
+    if left and spec.delivers and not rehearsal:
+        first = left[0]
+        more = f" See all {len(left)}: newsletter check {folder.name}." if len(left) > 1 else ""
+        raise NewsletterError(f"{first.path}:{first.line}: {first.message}{more}")
+    return left
+
+
 def prepare(
     settings: Settings,
     folder: Path,
     sender: str | None = None,
     options: dict[str, str] | None = None,
+    rehearsal: bool = False,
     **overrides: Any,
 ) -> Prepared:
-    """Check everything a send needs; raise NewsletterError naming the first problem."""
+    """Check everything a send needs; raise NewsletterError naming the first problem.
+
+    ``rehearsal``: a test send or a dry run, which may go ahead with placeholders left.
+    """
     issue_id = folder.name
     check_build(settings, folder)
     issue, problems = load_issue(settings, folder)
@@ -221,6 +240,7 @@ def prepare(
         raise CheckFailed(issue_id, problems, "nothing was sent")
     config = with_overrides(settings.send, **overrides)
     spec = load_sender(sender or config.sender, options or {}, settings, issue_id, folder)
+    left = check_placeholders(folder, spec, rehearsal)
     secret, dev = secret_for(spec)
     headers.check(issue.subject, f"issues/{issue_id}/issue.toml", "subject")
     headers.check(settings.from_name, settings.where(), "from_name")
@@ -259,4 +279,6 @@ def prepare(
         (build / "email.html").read_text(encoding="utf-8"),
         signer,
     )
-    return Prepared(settings, issue_id, folder, config, spec, composer, secret, dev, return_path)
+    return Prepared(
+        settings, issue_id, folder, config, spec, composer, secret, dev, return_path, left
+    )

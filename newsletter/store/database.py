@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlite_utils.migrations import Migrations
 
 from newsletter.errors import NewsletterError
-from newsletter.store import bounces, contacts, feeds, journal, ledger, locks
+from newsletter.store import bounces, contacts, feeds, journal, ledger, locks, publications
 from newsletter.store.base import Busy, Database, cannot_write, lock_wait, writing
 
 # Applied in this order.
@@ -29,6 +29,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     feeds.migrations,
     bounces.migrations,
     locks.migrations,
+    publications.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step
