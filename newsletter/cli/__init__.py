@@ -135,3 +135,4 @@ def main(ctx: click.Context, root: Path, db_path: Path | None) -> None:
     """
     root = root.resolve()
     ctx.obj = Env(root, (db_path or root / "contacts.db").resolve())
+    ctx.call_on_close(ctx.obj.close)

@@ -52,6 +52,13 @@ class Env:
 
         discard_if_unused(self.db, self.db_path)
 
+    def close(self) -> None:
+        """Close the database when the command ends, not whenever the garbage collector
+        gets to it: closing checkpoints the WAL into contacts.db, and a later command
+        (or a test comparing the file) must not see it change after this one ended."""
+        if "db" in self.__dict__:
+            self.db.conn.close()
+
     def issue_dir(self, issue_id: str, *, must_exist: bool = True) -> Path:
         from newsletter.issue import issue_folder
 
