@@ -601,3 +601,24 @@ def test_mail_that_is_not_a_bounce_is_named_so(project, db, tmp_path):
         " ignored (a report of successful delivery)",
         "2 messages: 2 not bounces; 0 contacts changed.",
     ]
+
+
+def test_the_bounce_domain_s_postmaster_is_no_forged_token(project, db, tmp_path, monkeypatch):
+    """With return_path = "{token}@bounces.example.org", a report that names the bounce
+    domain's postmaster is still read by its Message-ID, not held as a forgery."""
+    settings = project / "pyproject.toml"
+    text = (
+        settings.read_text()
+        + '\n[tool.newsletter.send]\nreturn_path = "{token}@bounces.example.org"\n'
+    )
+    settings.write_text(text)
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    report = (DATA / "hard-5.1.1.eml").read_text()
+    (tmp_path / "pm.eml").write_text(
+        report.replace("bounces@example.org", "postmaster@bounces.example.org")
+    )
+    result = cli(project, "bounces", str(tmp_path / "pm.eml"))
+    assert result.output.splitlines()[0] == (
+        "pm.eml: hard bounce 5.1.1 for gone.away@unicef.example (issue 2026-Q4, by Message-ID):"
+        " marked bounced"
+    )
