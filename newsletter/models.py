@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# An RFC 3463 enhanced status code in a reply or a report: "5.1.1", not "1.5.1.1".
-ENHANCED_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
+# An RFC 3463 enhanced status code in a reply or a report: "5.1.1", not "1.5.1.1", nor
+# a program's version ("Lotus SMTP MTA v4.6.1", "mxl_mta-5.5.0-3"); "550-5.1.1" is one.
+ENHANCED_STATUS = re.compile(r"(?<![\w.])(?<![A-Za-z]-)([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d|-\d)")
 # Why a message failed, in the reference parser's words (Sisimai's reasons). Only
 # these say the address itself is gone, so only they are hard, whatever the code:
 # a full mailbox empties, a suspended account comes back, a policy or spam block is
@@ -61,7 +62,7 @@ CAUSE_PHRASES = (
             r"mailbox (is )?full|full mailbox|mailbox size limit|over ?(the )?(disk )?quota",
             r"quota (exceeded|violation)|exceed(s|ed|ing) (its|the|their) (mailbox )?"
             r"(storage|quota|disk space)|insufficient (disk )?(storage|space)|"
-            r"(not enough|no) (storage )?space|mail ?(box|folder) (is )?(full|over)",
+            r"(not enough|no) (free |storage )?space|mail ?(box|folder) (is )?(full|over)",
         ),
     ),
     (
@@ -189,6 +190,7 @@ PROVIDER_CAUSES = (("5.4.1", phrases(r"recipient address rejected: access denied
 # when it is specific; these are too broad ("address rejected: access denied" is a
 # policy as often as a dead address) to overrule a policy or spam code.
 _BROAD = phrases(r"recipient address rejected|invalid address|mailbox unavailable")
+_PREFIX_ONLY = phrases(r"recipient address rejected")
 
 
 def cause(status: str, text: str = "") -> str:
@@ -203,7 +205,8 @@ def cause(status: str, text: str = "") -> str:
         if status.startswith(prefix) and phrase.search(text):
             return reason
     for reason, phrase in CAUSE_PHRASES:
-        found = [m.group(0) for m in phrase.finditer(text)]
+        matches = list(phrase.finditer(text))
+        found = [m.group(0) for m in matches]
         if not found or (by_code in HARD_CAUSES and reason not in HARD_CAUSES + OVERRIDE_GONE):
             continue  # "5.1.1 ... policy": the code says more
         if by_code == "rejected" and reason in HARD_CAUSES:
@@ -211,8 +214,18 @@ def cause(status: str, text: str = "") -> str:
         specific = reason != "userunknown" or not all(_BROAD.fullmatch(f) for f in found)
         if by_code and by_code not in HARD_CAUSES and not specific:
             continue  # "5.7.1 ... address rejected": the policy code says more
+        if by_code not in HARD_CAUSES and all(_heading(m, text) for m in matches):
+            # Postfix's "Recipient address rejected: " heads every check's refusal
+            # (greylisted, on hold, policy): with no code saying the address is gone,
+            # it alone does not (Sisimai lists only its specific endings).
+            continue
         return reason
     return by_code or "undefined"
+
+
+def _heading(match: re.Match[str], text: str) -> bool:
+    """Whether ``match`` is "Recipient address rejected" heading a reason after a colon."""
+    return bool(_PREFIX_ONLY.fullmatch(match.group(0))) and text[match.end() :].lstrip()[:1] == ":"
 
 
 def severity(status: str, text: str = "") -> str:

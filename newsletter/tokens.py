@@ -250,13 +250,17 @@ def return_tokens(template: str, text: str) -> list[str]:
     """The tokens of every address in ``text`` made from ``template``, first seen first.
 
     Letter case is ignored, as servers may fold it on the way back; a
-    candidate of the token's shape is returned even if it is forged, so the
-    caller can say so.
+    candidate of the token's letters is returned even if it is forged, so the
+    caller can say so. Where the token is the whole local part
+    (``{token}@bounces.example.org``), only a word of its length too: the bounce
+    domain's other mailboxes ("postmaster@bounces.example.org" in a report) are
+    no forged tokens, and must not hold the report back as one.
     """
     if not is_signed(template):
         return []
     before, _, after = template.partition(TOKEN_FIELD)
+    shape = f"[a-z2-7]{{{MIN_RETURN_TOKEN},{MAX_RETURN_TOKEN}}}" if not before else "[a-z2-7]+"
     pattern = re.compile(
-        rf"(?<![\w.+-]){re.escape(before)}([a-z2-7]+){re.escape(after)}(?![\w-]|\.\w)", re.I
+        rf"(?<![\w.+-]){re.escape(before)}({shape}){re.escape(after)}(?![\w-]|\.\w)", re.I
     )
     return list(dict.fromkeys(m.group(1) for m in pattern.finditer(text)))

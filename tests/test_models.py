@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.models import FAILURE_CAUSES, cause, grade, severity
+from newsletter.models import ENHANCED_STATUS, FAILURE_CAUSES, cause, grade, severity
 
 
 @pytest.mark.parametrize(
@@ -92,6 +92,25 @@ from newsletter.models import FAILURE_CAUSES, cause, grade, severity
         ),
         ("5.1.1", "<bounces@example.org>: Sender address rejected", "rejected", "soft"),
         ("5.0.0", "this address has been replaced by new@ilo.example", "hasmoved", "hard"),
+        # Postfix's "Recipient address rejected: " heads any check's refusal: with no
+        # code saying the address is gone, a greylist or a hold is no dead address
+        # (Sisimai's lhost-dragonfly-17: "onhold"); bare, it is one (lhost-postfix-46).
+        (
+            "5.0.0",
+            "550 5.0.0 <a@b.example>: Recipient address rejected: On hold. See https://x",
+            "undefined",
+            "soft",
+        ),
+        ("5.0.0", "450 <a@b.example>: Recipient address rejected: Greylisted", "undefined", "soft"),
+        ("5.0.0", "550 <a@b.example>: Recipient address rejected.", "userunknown", "hard"),
+        ("5.0.0", "550 Requested action not taken: mailbox unavailable", "userunknown", "hard"),
+        # A server's own disk full, in the words of a 550 (Sisimai: systemfull): soft.
+        (
+            "5.0.0",
+            "550 Requested action not taken: mailbox unavailable (not enough free space)",
+            "mailboxfull",
+            "soft",
+        ),
     ],
 )
 def test_cause_follows_the_code_and_the_specific_wording(status, text, expected, kind):
@@ -113,3 +132,20 @@ def test_cause_follows_the_code_and_the_specific_wording(status, text, expected,
 )
 def test_grade_makes_only_a_gone_address_hard(reason, status, kind):
     assert grade(reason, status) == kind
+
+
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("550-5.1.1 The email account that you tried to reach does not exist", "5.1.1"),
+        ("#550 5.1.1 RESOLVER.ADR.RecipNotFound", "5.1.1"),
+        ("smtp;550 5.2.2 full", "5.2.2"),
+        # A program's version is no status code (Sisimai's lhost-notes-03, mxlogic-03).
+        ("smtp-gw6.example.com (Lotus SMTP MTA v4.6.1  June 22, 1998)", None),
+        ("by mx.example.net (mxl_mta-5.5.0-3) with ESMTP id", None),
+        ("1.5.1.1 and 5.1.1.2", None),
+    ],
+)
+def test_enhanced_status_is_not_read_from_a_version_number(text, code):
+    found = ENHANCED_STATUS.search(text)
+    assert (".".join(found.groups()) if found else None) == code

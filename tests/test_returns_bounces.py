@@ -612,3 +612,69 @@ def test_mail_that_is_not_a_bounce_is_named_so(project, db, tmp_path):
         " ignored (a report of successful delivery)",
         "2 messages: 2 not bounces; 0 contacts changed.",
     ]
+
+
+def test_the_bounce_domain_s_postmaster_is_no_forged_token(project, db, tmp_path, monkeypatch):
+    """With return_path = "{token}@bounces.example.org", a report that names the bounce
+    domain's postmaster is still read by its Message-ID, not held as a forgery."""
+    settings = project / "pyproject.toml"
+    text = (
+        settings.read_text()
+        + '\n[tool.newsletter.send]\nreturn_path = "{token}@bounces.example.org"\n'
+    )
+    settings.write_text(text)
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    report = (DATA / "hard-5.1.1.eml").read_text()
+    (tmp_path / "pm.eml").write_text(
+        report.replace("bounces@example.org", "postmaster@bounces.example.org")
+    )
+    result = cli(project, "bounces", str(tmp_path / "pm.eml"))
+    assert result.output.splitlines()[0] == (
+        "pm.eml: hard bounce 5.1.1 for gone.away@unicef.example (issue 2026-Q4, by Message-ID):"
+        " marked bounced"
+    )
+
+
+def test_a_complaint_is_the_ledger_s_contact_not_the_address_it_names(project, db, tmp_path):
+    """An ARF report naming stays@ in Original-Rcpt-To but quoting gone.away's
+    Message-ID: the ledger says whose copy it was; the named address changes nothing."""
+    report = (DATA / "arf-abuse.eml").read_text()
+    named = report.replace("Original-Rcpt-To: <gone.away@unicef.example>", "")
+    named = named.replace("Source-IP:", "Original-Rcpt-To: <stays@ilo.example>\nSource-IP:")
+    (tmp_path / "arf.eml").write_text(named.replace("To: gone.away@", "To: stays@"))
+    result = cli(project, "bounces", str(tmp_path / "arf.eml"))
+    assert result.output.splitlines()[0].startswith(
+        "arf.eml: complaint from gone.away@unicef.example (issue 2026-Q4, by Message-ID)"
+    )
+    assert get_contact(db, "gone.away@unicef.example").status == "unsubscribed"
+    assert get_contact(db, "stays@ilo.example").status == "subscribed"
+    assert not is_suppressed(db, "stays@ilo.example")
+
+
+def test_a_complaint_tied_by_nothing_but_an_address_waits_for_match_address(project, db, tmp_path):
+    report = (DATA / "arf-abuse.eml").read_text()
+    bare = report.replace(PEOPLE["gone.away@unicef.example"], "")
+    (tmp_path / "arf.eml").write_text(bare.replace("Message-ID: \n", ""))
+    for _ in range(2):
+        result = cli(project, "bounces", str(tmp_path / "arf.eml"))
+        assert "left unapplied, an address alone proves nothing" in result.output
+        assert get_contact(db, "gone.away@unicef.example").status == "subscribed"
+    assert not is_suppressed(db, "gone.away@unicef.example")
+    applied = cli(project, "bounces", "--match-address", str(tmp_path / "arf.eml"))
+    assert "unsubscribed and suppressed" in applied.output
+
+
+def test_a_dmarc_failure_report_unsubscribes_no_one(project, db, tmp_path):
+    """RFC 6591 auth-failure reports quote our message too; no reader complained."""
+    report = (DATA / "arf-abuse.eml").read_text()
+    (tmp_path / "auth.eml").write_text(
+        report.replace("Feedback-Type: abuse", "Feedback-Type: auth-failure")
+    )
+    result = cli(project, "bounces", str(tmp_path / "auth.eml"))
+    assert result.output == (
+        "auth.eml: not a bounce for gone.away@unicef.example (issue 2026-Q4, by Message-ID):"
+        " ignored (feedback report: auth-failure, not a complaint from a reader)\n"
+        "1 message: 1 not a bounce; 0 contacts changed.\n"
+    )
+    assert get_contact(db, "gone.away@unicef.example").status == "subscribed"
+    assert not is_suppressed(db, "gone.away@unicef.example")

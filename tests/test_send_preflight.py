@@ -90,6 +90,8 @@ def test_web_url_is_checked_before_it_goes_in_a_header(
         ("news.alice.github.io", "alice.github.io"),  # the list's private section counts
         ("mail.exämple.org", "xn--exmple-cua.org"),  # internationalised: compared in ASCII
         ("a.b.xn--55qx5d.cn", "b.xn--55qx5d.cn"),  # 公司.cn, written in ASCII
+        ("192.0.2.1", "192.0.2.1"),  # an address stands only for itself, not "2.1"
+        ("[192.0.2.1]", "192.0.2.1"),
     ],
 )
 def test_the_organisational_domain_comes_from_the_public_suffix_list(domain, organisational):
@@ -170,6 +172,14 @@ ALIGNMENT = {
         "{rp} 'b@example.org' is at example.org, which is not aligned with the From domain "
         f"xn--exmple-cua.org: {FAILS}. Use a return path at a domain under xn--exmple-cua.org, "
         f"{ALIGN_FIX}",
+    ),
+    "two IP addresses": (
+        "news@192.0.2.1",
+        "",
+        "b@10.9.2.1",
+        "",
+        "{rp} 'b@10.9.2.1' is at 10.9.2.1, which is not aligned with the From domain "
+        f"192.0.2.1: {FAILS}. Use a return path at a domain under 192.0.2.1, {ALIGN_FIX}",
     ),
     "strict: a subdomain": (
         "news@example.org",

@@ -279,3 +279,25 @@ def test_secrets_never_reach_the_ledger(smtp_ready, smtp_oauth, tokens):
     stored = (smtp_ready / "contacts.db").read_bytes()
     for secret in [CLIENT_SECRET, *tokens.issued]:
         assert secret.encode() not in stored
+
+
+@pytest.mark.parametrize("provider", ["microsoft365", "google"])
+def test_a_token_service_echoing_the_secret_never_shows_it(
+    smtp_ready, smtp_oauth, tokens, monkeypatch, caplog, provider
+):
+    """A token service that quotes what it was sent in its error (some proxies and
+    older services do) must not put the client secret or refresh token on screen."""
+    caplog.set_level(logging.DEBUG)
+    google_refresh(monkeypatch)
+
+    def echo(path, form):
+        said = " ".join(f"{k}={v}" for k, v in sorted(form.items()))
+        return 400, {"error": "invalid_grant", "error_description": f"bad request: {said}"}
+
+    monkeypatch.setattr(tokens, "answer", echo)
+    result = send(smtp_ready, smtp_oauth, provider)
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert "[hidden]" in result.output
+    no_secret(result.output + caplog.text, CLIENT_SECRET, G_SECRET, REFRESH)
+    assert ledger_rows(smtp_ready) == []

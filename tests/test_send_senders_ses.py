@@ -14,6 +14,7 @@ import sys
 
 import pytest
 from helpers import (
+    AWS_ENV,
     SECRET,
     cli,
     ledger_rows,
@@ -408,3 +409,33 @@ def test_a_test_copy_goes_through_ses_and_a_dry_run_asks_nothing(ses_ready, moto
     dry = cli(ses_ready, "send", "2026-Q4", "--dry-run", *ses_args(ses.url))
     assert dry.exit_code == 0, dry.output
     assert ses.calls == []
+
+
+def test_an_answer_echoing_the_secret_key_or_session_token_never_shows_them(
+    ses_ready, ses, monkeypatch, tmp_path
+):
+    """An error (or a proxy's page) that quotes the request's credentials back: the
+    secret key and the session token are hidden on screen and in the ledger."""
+    secret, session = AWS_ENV["AWS_SECRET_ACCESS_KEY"], "session-token-never-shown"
+    ses_env(monkeypatch, tmp_path, AWS_SESSION_TOKEN=session)
+    ses.script["person4@example.org"] = [
+        (400, "MessageRejected", f"Rejected: key {secret} token {session}")
+    ]
+    result = _send(ses_ready, ses.url)
+    assert result.exit_code == 0, result.output
+    failed = [r["last_error"] for r in ledger_rows(ses_ready) if r["status"] == "failed"]
+    assert failed == ["SES MessageRejected: Rejected: key [hidden] token [hidden]"]
+
+
+def test_a_stop_echoing_the_secret_key_or_session_token_never_shows_them(
+    ses_ready, ses, monkeypatch, tmp_path
+):
+    secret, session = AWS_ENV["AWS_SECRET_ACCESS_KEY"], "session-token-never-shown"
+    ses_env(monkeypatch, tmp_path, AWS_SESSION_TOKEN=session)
+    ses.script["*"] = [(403, "UnrecognizedClientException", f"bad {secret} / {session}")]
+    result = _send(ses_ready, ses.url, "--concurrency", "1")
+    assert result.exit_code == 1
+    assert "bad [hidden] / [hidden]" in _error(result)
+    assert secret not in result.output and session not in result.output
+    stored = (ses_ready / "contacts.db").read_bytes()
+    assert secret.encode() not in stored and session.encode() not in stored

@@ -8,6 +8,7 @@ from newsletter.tokens import (
     FORM_MAX_AGE,
     MAX_LOCAL_PART,
     MAX_RETURN_TOKEN,
+    MIN_RETURN_TOKEN,
     form_token_ok,
     make_form_token,
     make_return_token,
@@ -89,6 +90,21 @@ def test_the_envelope_sender_and_finding_its_token_again():
     )
     assert return_tokens(template, text) == [token.upper(), token]
     assert return_tokens("news@example.org", text) == []
+
+
+def test_only_a_word_of_the_token_s_shape_is_a_token():
+    """With the token as the whole local part, the bounce domain's other mailboxes
+    (postmaster@, abuse@) in a report are no tokens, forged or otherwise."""
+    template = "{token}@bounces.example.org"
+    token = make_return_token(SECRET, 7, "2026-Q4")
+    text = (
+        "From: postmaster@bounces.example.org\nCc: abuse@bounces.example.org\n"
+        f"Return-Path: <{token}@bounces.example.org>\nX: {token[:-1]}@bounces.example.org"
+    )
+    assert len(token) == MIN_RETURN_TOKEN  # so one letter less is no longer one
+    assert return_tokens(template, text) == [token]
+    assert return_tokens(template, text + f" {token}a@bounces.example.org") == [token, f"{token}a"]
+    assert return_tokens(template, "To: postmaster@bounces.example.org") == []
 
 
 @pytest.mark.parametrize(

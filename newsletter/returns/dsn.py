@@ -44,6 +44,9 @@ __all__ = ["Bounce", "classify", "severity"]
 
 REPORT_TYPES = ("message/delivery-status", "message/global-delivery-status")  # RFC 3464, 6533
 FEEDBACK_TYPES = ("message/feedback-report",)  # RFC 5965 (ARF): a complaint
+# Feedback types that are no reader's complaint: a DMARC or SPF failure report (RFC
+# 6591), a message marked as not spam (RFC 6650), a virus found by a server's scan.
+NOT_COMPLAINTS = ("auth-failure", "not-spam", "virus")
 # Where the returned message was delivered to: with a signed return path (VERP) the
 # token is in this address, whatever the report itself says or leaves out.
 ENVELOPE_HEADERS = ("x-original-to", "delivered-to", "envelope-to", "x-envelope-to", "to")
@@ -55,11 +58,24 @@ ORIGINAL_TYPES = (
     "message/global-headers",
 )
 _ENHANCED = ENHANCED_STATUS
+_REMOTE_CODE = re.compile(r"\b[45]\d\d[ -]+'?([245]\.\d)")
 _SMTP = re.compile(r"(?:^|[:(\s#])([45])\d\d(?=[\s:-])", re.M)
 # Exchange writes "dda:SMTP=ann@example.org"; the address pattern takes "SMTP=" in.
 _PREFIX = re.compile(r"^(smtp|rfc822)[=:;]", re.I)
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
-_ID_LINES = re.compile(r"^\s*(message-id|in-reply-to|references|content-id)\s*:.*$", re.I | re.M)
+# A local part starts where a run of its characters starts (the look-behind) and has at
+# most 64 (RFC 5321): without both, a long run with no "@" costs the square of its length.
+_LOCAL = r"[\w.!#$%&'*+/=?^`{|}~-]"
+_ADDRESS = re.compile(rf"(?<!{_LOCAL}){_LOCAL}{{1,64}}@[\w-]+(?:\.[\w-]+)+")
+# [ \t], not \s: a \s* at each line's start would run on across every blank line after it.
+_ID_LINES = re.compile(
+    r"^[ \t]*(message-id|in-reply-to|references|content-id)[ \t]*:.*$", re.I | re.M
+)
+_EXIM_RECIPIENT = re.compile(r"^[ \t]{2,}(\S+@[\w.-]+)[ \t]*$", re.M)
+_TAG = re.compile(r"<[^<>]*>")  # "<" with no ">" after it costs nothing
+# A bounce's own words are at its top; past this its text is a copy or padding, and
+# reading 10 MB of it with every pattern would hold up the whole mailbox.
+MAX_TEXT = 64 * 1024
+SECOND_LINES = 1000
 _MSGID = re.compile(r"^message-id:\s*<?([^<>\s@]+@[^<>\s]+?)>?(?=\s|$)", re.I | re.M)
 _UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+([\w-]+\.[\w-]+)\s*$", re.I)
 _DAEMON = re.compile(
@@ -147,12 +163,16 @@ class Bounce:
 def classify(data: bytes) -> Bounce:
     """What one raw message is; never raises on bad input."""
     try:
+        if b"\n" not in data[:4096] and b"\r" in data:
+            # Line ends of CR alone (old Mac mail saved to a file): the patterns read
+            # lines by "\n", so a report read as one long line would lose its fields.
+            data = data.replace(b"\r", b"\n")
         msg = email.message_from_bytes(data, policy=email.policy.compat32)
         if not msg.keys() or not any(k.lower() in ("from", "subject", "date") for k in msg.keys()):
             return Bounce("malformed", reason="no mail headers")
         found = _classify(msg)
         if (_unread(found) or _loose(msg, found)) and _looks_like_bounce(msg):
-            found = _second_opinion(msg, found)
+            found = _second_opinion(msg, _head(data), found)
         if found.reason == NO_STATUS and _FAILED_SUBJECT.search(_header(msg, "subject")):
             # A daemon's "Mail delivery failed" that neither reader can explain: a failure
             # still, of the message it quotes; soft, since nothing says the address is gone.
@@ -189,7 +209,15 @@ def _looks_like_bounce(msg: Message) -> bool:
     )
 
 
-def _second_opinion(msg: Message, ours: Bounce) -> Bounce:
+def _head(data: bytes) -> Message:
+    """The message's first SECOND_LINES lines, for flufl.bounce: a bounce's own words are
+    at its top, and its detectors test every line with dozens of patterns (a second for
+    some ten thousand), so a long returned copy or padding would hold up the run."""
+    lines = data.split(b"\n", SECOND_LINES)[:SECOND_LINES]
+    return email.message_from_bytes(b"\n".join(lines)[:MAX_TEXT], policy=email.policy.compat32)
+
+
+def _second_opinion(msg: Message, head: Message, ours: Bounce) -> Bounce:
     """flufl.bounce (Mailman's detector) on a bounce we could not read. It names the
     addresses only, as temporary or permanent: what is hard and what soft stays ours
     (a code or specific words), and without them a permanent failure is soft, so one
@@ -197,7 +225,7 @@ def _second_opinion(msg: Message, ours: Bounce) -> Bounce:
     log = logging.getLogger("flufl.bounce")
     quiet, log.disabled = log.disabled, True  # it logs a traceback for each broken message
     try:
-        temporary, permanent = flufl.bounce.all_failures(msg)
+        temporary, permanent = flufl.bounce.all_failures(head)
     except Exception:  # its detectors raise on some broken mail; ours already did its best
         return ours
     finally:
@@ -325,13 +353,13 @@ def _from_report(report: Message, ids: tuple[str, ...]) -> Bounce:
     recipients = tuple(dict.fromkeys(f[2] for f in found if f[2] and f[0] == rank))
     if rank == 0:
         return Bounce("delivered", status, recipients, ids, "a success report", cause="delivered")
-    why = cause(status, diagnostic)
+    why = cause(status, _remote(diagnostic))
     if rank == 1:
         reason = diagnostic[:120] or "delivery delayed"
         return Bounce("delayed", status, recipients, ids, reason, cause=why)
     if not status.startswith(("4", "5")):
         status = "5.0.0"  # "failed" with no usable code: RFC 3464 says failed is permanent
-        why = cause(status, diagnostic)
+        why = cause(status, _remote(diagnostic))
     return Bounce(grade(why, status), status, recipients, ids, diagnostic[:120], cause=why)
 
 
@@ -343,6 +371,9 @@ def _from_feedback(report: Message, ids: tuple[str, ...]) -> Bounce:
         for name, value in block.items():
             fields.setdefault(name.lower(), _unfold(str(value)))
     kind = fields.get("feedback-type", "abuse").lower() or "abuse"
+    if kind in NOT_COMPLAINTS:  # about our mail or a server's check, not a reader's wish
+        reason = f"feedback report: {kind}, not a complaint from a reader"
+        return Bounce("other", "", (), ids, reason, cause="feedback")
     recipients = [
         a
         for name in ("original-rcpt-to", "removal-recipient")
@@ -466,13 +497,24 @@ def _status(field: str, diagnostic: str, action: str) -> str:
     """The Status field, made specific from the diagnostic when it is only X.0.0."""
     match = _ENHANCED.search(field)
     status = ".".join(match.groups()) if match else ""
-    detail = _ENHANCED.search(diagnostic)
+    # Google's relays (and SES through them) write their own code first and the remote
+    # server's reply after it: "5.1.0 - Unknown address error 550-'5.7.1 ... Access
+    # denied'". The code the remote server gave with its reply says what happened.
+    remote = _REMOTE_CODE.search(diagnostic)
+    detail = _ENHANCED.search(diagnostic, remote.start(1) if remote else 0)
     if detail and (not status or (status.endswith(".0.0") and detail.group(1) == status[0])):
         status = ".".join(detail.groups())
     if not status:
         smtp = _SMTP.search(diagnostic)
         status = f"{smtp.group(1)}.0.0" if smtp else ("5.0.0" if action == "failed" else "")
     return _refine(status, diagnostic)
+
+
+def _remote(diagnostic: str) -> str:
+    """The remote server's reply in a diagnostic, without a relay's label before it
+    ("5.1.0 - Unknown address error" is Google's name for its own code, not the words)."""
+    remote = _REMOTE_CODE.search(diagnostic)
+    return diagnostic[remote.start() :] if remote else diagnostic
 
 
 def _refine(status: str, text: str) -> str:
@@ -499,7 +541,7 @@ def _from_text(text: str, failed: list[str], ours: str, ids: tuple[str, ...]) ->
         status, found = f"{smtp.group(1)}.0.0", smtp
     recipients = list(failed)
     recipients += re.findall(r"^<([^<>\s]+@[^<>\s]+)>:", diagnostic, re.M)  # qmail
-    recipients += re.findall(r"^\s{2,}(\S+@[\w.-]+)\s*$", diagnostic, re.M)  # Exim
+    recipients += _EXIM_RECIPIENT.findall(diagnostic)  # Exim
     if not recipients:  # any address, but not a quoted Message-ID or threading header
         recipients = _ADDRESS.findall(_ID_LINES.sub("", diagnostic))
     own = {a.lower() for a in _ADDRESS.findall(ours)}
@@ -567,8 +609,8 @@ def _body_text(msg: Message) -> str:
         if part.get_content_type() == "text/plain":
             texts.append(_decode(part))
         elif part.get_content_type() == "text/html":
-            texts.append(re.sub(r"<[^>]+>", " ", _decode(part)))
-    return "\n".join(texts).replace("\r\n", "\n")
+            texts.append(_TAG.sub(" ", _decode(part)[:MAX_TEXT]))
+    return "\n".join(texts).replace("\r\n", "\n")[:MAX_TEXT]
 
 
 def _own_parts(msg: Message) -> Iterator[Message]:

@@ -7,6 +7,7 @@ a connection opened. ``[tool.newsletter.send]`` was validated with the settings.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,7 +148,10 @@ def organisational_domain(domain: str) -> str:
     public suffix (``co.uk``) has none, and stands for itself.
     """
     name = _plain(domain)
-    return _suffixes().privatesuffix(name) or name
+    try:  # an IP address has no suffix: "192.0.2.1" must not share "2.1" with 10.9.2.1
+        return str(ipaddress.ip_address(name.strip("[]")))
+    except ValueError:
+        return _suffixes().privatesuffix(name) or name
 
 
 def aligned(from_domain: str, other: str, mode: str) -> bool:

@@ -61,9 +61,19 @@ def _env(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
+# The variables whose values are secrets: a token service may echo what it was sent
+# ("invalid client secret 'abc...'"), and its error is shown and kept in the ledger.
+SECRET_ENV = (M365_ENV["secret"], GOOGLE_ENV["secret"], GOOGLE_ENV["refresh"])
+
+
 def _short(text: object) -> str:
-    """A provider's error on one line, without the trace and correlation ids MSAL adds."""
-    first = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    """A provider's error on one line, without the trace and correlation ids MSAL adds,
+    and with any secret it echoes hidden."""
+    shown = str(text)
+    for name in SECRET_ENV:
+        if value := _env(name):
+            shown = shown.replace(value, "[hidden]")
+    first = shown.strip().splitlines()[0] if shown.strip() else ""
     return one_line(first, 200)
 
 

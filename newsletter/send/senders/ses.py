@@ -267,18 +267,19 @@ class SESSender:
         if isinstance(exc, aws.ClientError):
             return self._refused(exc, message)
         if isinstance(exc, aws.ConnectionError):  # refused, timed out, TLS: nothing went out
-            return Result(TEMPORARY, f"cannot reach SES: {_one_line(exc)}")
+            return Result(TEMPORARY, f"cannot reach SES: {self._hidden(_one_line(exc))}")
         if isinstance(exc, aws.HTTPClientError):
             # The request went out whole; SES may have queued it before the answer was lost.
-            return Result(UNCERTAIN, f"no answer from SES after the message: {_one_line(exc)}")
+            said = self._hidden(_one_line(exc))
+            return Result(UNCERTAIN, f"no answer from SES after the message: {said}")
         if isinstance(exc, aws.BotoCoreError):
             raise self._stopping(exc) from None
         raise exc
 
     def _refused(self, exc: Any, message: Message) -> Result:
-        code, said = _code(exc), text(str(exc.response.get("Error", {}).get("Message", "")))
+        said = self._hidden(text(str(exc.response.get("Error", {}).get("Message", ""))))
+        code, reply = _code(exc), self._hidden(_reply(exc))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        reply = _reply(exc)
         if code.startswith("AccessDenied"):
             raise SenderError(
                 f"{self.label}: these AWS credentials may not send ({reply}). Allow them "
@@ -334,11 +335,24 @@ class SESSender:
 
         missing = (aws.NoCredentialsError, aws.PartialCredentialsError)
         if isinstance(exc, missing + (aws.CredentialRetrievalError,)):
-            return self._credentials(_one_line(exc))
+            return self._credentials(self._hidden(_one_line(exc)))
         return SenderError(
-            f"{self.label}: cannot use SES ({_one_line(exc)}). Check 'region', "
+            f"{self.label}: cannot use SES ({self._hidden(_one_line(exc))}). Check 'region', "
             "'endpoint_url' and the network."
         )
+
+    def _hidden(self, said: str) -> str:
+        """SES's words with the secret key and session token hidden, should an answer
+        (or a proxy's error page) echo them: they are shown and kept in the ledger."""
+        try:
+            found = self.session.get_credentials()
+            frozen = found.get_frozen_credentials() if found is not None else None
+        except Exception:  # no credentials to be had: none to hide either
+            return said
+        for secret in (frozen.secret_key, frozen.token) if frozen is not None else ():
+            if secret:
+                said = said.replace(secret, "[hidden]")
+        return said
 
     def close(self) -> None:
         if self.client is not None:
