@@ -9,7 +9,9 @@ in this order:
    message was delivered (``Bounce.envelope_to``), then anywhere the report
    quotes our return path (an ARF report's Original-Mail-From, a quoted
    Return-Path). A token that does not verify (forged, damaged, or signed
-   under another secret) is reported and left unapplied.
+   under another secret) is reported and left unapplied, unless the report
+   quotes a Message-ID of ours (``BY_MESSAGE_ID_UNVERIFIED``: after the secret
+   is rotated, the bounces of issues sent before still apply).
 2. **by Message-ID**: the original Message-ID in the delivery ledger, which
    names the contact and the issue even when the report names a forwarding
    address.
@@ -71,6 +73,11 @@ UNREADABLE = CATEGORIES["malformed"]
 SEEN = "seen"  # Outcome.category of a message processed before
 BY_TOKEN = "by signed return path"
 BY_MESSAGE_ID = "by Message-ID"
+# A token that does not verify beside a Message-ID the ledger knows: most likely a
+# token signed before NEWSLETTER_SECRET was rotated. The Message-ID (64 random
+# bits) proves it is our mail as it does with no token at all; whoever could read
+# it could read the genuine token too, so trusting it gives a forger nothing.
+BY_MESSAGE_ID_UNVERIFIED = "by Message-ID; its signed return path does not verify"
 BY_ADDRESS = "by address only, no Message-ID or signed return path"
 
 
@@ -370,16 +377,16 @@ def _complained(db: Database, match: Match, reason: str, actor: str | None) -> t
 def _recipient(db: Database, b: Bounce, secret: bytes | None, found: list[str]) -> Match | Miss:
     """The delivery ``b`` is about: by signed return path, by Message-ID, by address."""
     if found:
-        return _by_token(db, secret, found)
-    for message_id in b.message_ids:
-        delivery = ledger.find_message(db, message_id)
-        if delivery is not None:
-            contact = contacts.get_contact(db, delivery.contact_id)
-            if contact is None:
-                return Miss(f"contact {delivery.contact_id} no longer exists")
-            return Match(contact, delivery.issue, BY_MESSAGE_ID)
+        match = _by_token(db, secret, found)
+        if isinstance(match, Match) or not match.hold:
+            return match
+        # Never on to an address alone: only a Message-ID of ours outweighs a bad token.
+        by_id = _by_message_id(db, b)
+        if isinstance(by_id, Match):
+            return Match(by_id.contact, by_id.issue, BY_MESSAGE_ID_UNVERIFIED)
+        return match
     if b.message_ids:
-        return Miss(f"Message-ID {b.message_ids[0]} is not in the delivery ledger (not our mail)")
+        return _by_message_id(db, b)
     for address in b.recipients:
         contact = contacts.get_contact(db, address)
         if contact is None:
@@ -390,6 +397,19 @@ def _recipient(db: Database, b: Bounce, secret: bytes | None, found: list[str]) 
             return Match(contact, issue, BY_ADDRESS)
     named = ", ".join(b.recipients) or "no address"
     return Miss(f"no Message-ID, and {named} is not a contact the ledger says we mailed")
+
+
+def _by_message_id(db: Database, b: Bounce) -> Match | Miss:
+    for message_id in b.message_ids:
+        delivery = ledger.find_message(db, message_id)
+        if delivery is not None:
+            contact = contacts.get_contact(db, delivery.contact_id)
+            if contact is None:
+                return Miss(f"contact {delivery.contact_id} no longer exists")
+            return Match(contact, delivery.issue, BY_MESSAGE_ID)
+    if not b.message_ids:
+        return Miss("no Message-ID")
+    return Miss(f"Message-ID {b.message_ids[0]} is not in the delivery ledger (not our mail)")
 
 
 def _by_token(db: Database, secret: bytes | None, found: list[str]) -> Match | Miss:
