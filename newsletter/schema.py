@@ -499,8 +499,47 @@ def moment() -> Kind:
     return Kind(parse, "a date", "Use YYYY-MM-DD or YYYY-MM-DD HH:MM.")
 
 
+# UN duty stations the zone database names by another city of the same clock:
+# an event in Geneva reads "(Geneva time)", not "(Zurich time)".
+DUTY_STATIONS = {
+    "Europe/Geneva": "Europe/Zurich",
+    "Europe/Bonn": "Europe/Berlin",
+    "Europe/The_Hague": "Europe/Amsterdam",
+}
+
+
+class StationZone(dt.tzinfo):
+    """A duty station's clock: another city's zone under the station's own name (``key``)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.zone = zoneinfo.ZoneInfo(DUTY_STATIONS[key])
+
+    def utcoffset(self, moment: dt.datetime | None) -> dt.timedelta | None:
+        return self.zone.utcoffset(moment)
+
+    def dst(self, moment: dt.datetime | None) -> dt.timedelta | None:
+        return self.zone.dst(moment)
+
+    def tzname(self, moment: dt.datetime | None) -> str | None:
+        return self.zone.tzname(moment)
+
+    def fromutc(self, moment: dt.datetime) -> dt.datetime:
+        local = self.zone.fromutc(moment.replace(tzinfo=self.zone))
+        return local.replace(tzinfo=self)
+
+    def __repr__(self) -> str:
+        return f"StationZone({self.key!r})"
+
+
+def zone_of(name: str) -> dt.tzinfo:
+    """The clock of a name ``time_zone`` accepted."""
+    return StationZone(name) if name in DUTY_STATIONS else zoneinfo.ZoneInfo(name)
+
+
 def time_zone() -> Kind:
-    """An IANA time zone name such as Europe/Geneva, one the zone database knows.
+    """An IANA time zone name such as Europe/Zurich, one the zone database knows, or
+    a duty station it names by another city (``DUTY_STATIONS``: Europe/Geneva).
 
     Checked against the database's list, not by opening a file: ``ZoneInfo``
     would also take a path, "localtime" or "posixrules", which name no place.
@@ -508,15 +547,15 @@ def time_zone() -> Kind:
 
     def parse(value: Any) -> str:
         name = value.strip() if isinstance(value, str) else ""
-        if name not in _zone_names():
+        if name not in _zone_names() and name not in DUTY_STATIONS:
             same = [z for z in _zone_names() if z.lower() == name.lower()]
             close = same or difflib.get_close_matches(name, sorted(_zone_names()), 1, 0.85)
             hint = f"Did you mean {shown(close[0])}? " if close and name else ""
             # The database names one city per zone: Geneva keeps Zurich's clock.
             raise Invalid(
                 "is not a time zone name",
-                f"{hint}Write a name from the IANA zone database, such as Europe/Zurich "
-                "(for Geneva too) or America/New_York.",
+                f"{hint}Write a name from the IANA zone database, such as Europe/Geneva "
+                "or America/New_York.",
             )
         return name
 

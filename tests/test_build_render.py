@@ -12,6 +12,7 @@ from helpers import cli, item, make_issue
 
 from newsletter.build.render import byline, event_when
 from newsletter.models import Item
+from newsletter.schema import zone_of
 
 
 def test_text_part_holds_every_title_and_link_unbroken(project):
@@ -156,6 +157,12 @@ def event(starts, ends=None, **fields) -> Item:
             dt.datetime(2027, 4, 20, 9, 30, tzinfo=ZURICH),
             dt.datetime(2027, 4, 20, 12, 0, tzinfo=ZURICH),
             "Tuesday 20 April 2027, 09:30–12:00 (Zurich time)",
+        ),
+        # a duty station the zone database names by another city: the station's name
+        (
+            dt.datetime(2027, 4, 20, 9, 30, tzinfo=zone_of("Europe/Geneva")),
+            dt.datetime(2027, 4, 20, 12, 0, tzinfo=zone_of("Europe/Geneva")),
+            "Tuesday 20 April 2027, 09:30–12:00 (Geneva time)",
         ),
         # only an offset: the offset
         (

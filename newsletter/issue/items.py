@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import re
 import stat
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,6 +46,7 @@ from newsletter.schema import (
     time_zone,
     web_url,
     whole,
+    zone_of,
 )
 
 try:  # libyaml is much faster when the wheel has it
@@ -362,7 +362,7 @@ def _event_fields(
 
 def _in_zone(value: dt.date | None, zone: str) -> dt.date | None:
     if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+        return value.replace(tzinfo=zone_of(zone))
     return value
 
 
