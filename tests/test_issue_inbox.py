@@ -109,3 +109,29 @@ def test_keys_of_a_file_with_an_unmakeable_tag_are_read(tmp_path):
     path = tmp_path / "tag.md"
     path.write_text("---\ntitle: T\nlink: https://e.org/x\nundated: !!bool maybe\n---\nx\n")
     assert read_keys(path) == Keys(frozenset({"https://e.org/x"}), None, None, "T")
+
+
+def _candidate(folder, name, *fields):
+    (folder / "inbox").mkdir(exist_ok=True)
+    head = "".join(f"{f}\n" for f in ("title: T", "section: news", *fields))
+    (folder / "inbox" / f"{name}.md").write_text(f"---\n{head}---\nText.\n")
+
+
+def test_inbox_flags_undated_and_out_of_window_candidates(project):
+    folder = make_issue(project, items={})
+    stamp = "collected_at: '2026-12-01T09:00:00+00:00'"
+    _candidate(folder, "new-undated", "undated: true", stamp)  # as collect writes it now
+    _candidate(folder, "old-undated", "date: 2026-12-01", "undated: true", stamp)  # before
+    _candidate(folder, "dated-by-hand", "date: 2026-11-20", "undated: true", stamp)
+    _candidate(folder, "last-year", "date: 2025-12-01", stamp)
+    _candidate(folder, "in-window", "date: 2026-10-05", stamp)
+    result = cli(project, "inbox", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:6] == [
+        "NAME           SECTION  DATE                            SOURCE  TITLE",
+        "new-undated    news     undated, first seen 2026-12-01  -       T",
+        "old-undated    news     undated, first seen 2026-12-01  -       T",
+        "dated-by-hand  news     2026-11-20                      -       T",
+        "in-window      news     2026-10-05                      -       T",
+        "last-year      news     2025-12-01, outside the window  -       T",
+    ]

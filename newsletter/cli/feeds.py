@@ -168,9 +168,12 @@ def collect(env: Env, issue_id: str, timeout: float) -> None:
         if feed.reason:
             click.echo(f"warning: {feed.name}: {feed.reason}", err=True)
     start, end = result.window
-    n = len(result.written)
+    n, merged = len(result.written), result.merged
+    # Merged entries are in the DUP column, so NEW adds up to the candidates written.
+    told = f"; {merged} cross-feed duplicate{'s' * (merged != 1)} merged" if merged else ""
     click.echo(
-        f"issues/{issue_id}/inbox/: {n} new candidate{'s' * (n != 1)} (window {start} to {end})."
+        f"issues/{issue_id}/inbox/: {n} new candidate{'s' * (n != 1)} "
+        f"(window {start} to {end}){told}."
     )
     rows = [(f.name, f.status, f.new, f.duplicate, f.old, f.errors) for f in result.feeds]
     for line in table(("FEED", "STATUS", *HEALTH), rows, right={2, 3, 4, 5}):
@@ -223,7 +226,7 @@ def inbox_(env: Env, issue_id: str) -> None:
             (
                 c.name,
                 item.section if item else "-",
-                item.date or "-" if item else "-",
+                c.when,
                 (item.source or "-") if item else "-",
                 title,
             )

@@ -66,6 +66,7 @@ class Collected:
     window: tuple[dt.date, dt.date]
     written: tuple[str, ...]
     feeds: tuple[FeedHealth, ...]
+    merged: int = 0  # entries from other feeds merged into a candidate as one story
 
     @property
     def ok(self) -> bool:
@@ -96,11 +97,13 @@ def collect(
     fetched = _fetch_all(feeds, settings, cache_key, timeout, max_bytes, progress)
     parsed = _parse_all(fetched, window)
     counts, new_seen, pending = _sift(db, settings, feeds, parsed, window, stamp)
-    candidates = [_candidate(group, today) for group in group(pending)]
-    candidates.sort(key=lambda c: (c.date, c.title))
+    groups = [_lead_first(members) for members in group(pending)]
+    merged = _merge_counts(groups, counts)
+    candidates = [_candidate(members) for members in groups]
+    candidates.sort(key=lambda c: (c.date or today, c.title))
     written = write_candidates(folder, candidates, stamp)
     health = _record(db, feeds, fetched, parsed, counts, new_seen, folder.name, stamp, cache_key)
-    return Collected(folder.name, window, tuple(written), health)
+    return Collected(folder.name, window, tuple(written), health, merged)
 
 
 @dataclass
@@ -283,8 +286,28 @@ def _printable(text: str | None) -> str | None:
     return one_line(text) if text else None
 
 
-def _candidate(members: list[Pending], today: dt.date) -> Candidate:
-    group = sorted(members, key=lambda p: (p.entry.link is None, p.order))
+def _lead_first(members: list[Pending]) -> list[Pending]:
+    """A story's entries, the one that names it first: with a link, from the first feed."""
+    return sorted(members, key=lambda p: (p.entry.link is None, p.order))
+
+
+def _merge_counts(groups: list[list[Pending]], counts: dict[int, _Counts]) -> int:
+    """Count every entry merged into another's candidate as a duplicate of its feed.
+
+    So the NEW column adds up to the candidates written: a story told by two
+    feeds is new for the feed that names it and a duplicate for the other.
+    Returns how many entries came from a feed other than the one that names it.
+    """
+    merged = 0
+    for lead, *others in groups:
+        for p in others:
+            counts[p.feed.id].new -= 1
+            counts[p.feed.id].duplicate += 1
+            merged += p.feed.id != lead.feed.id
+    return merged
+
+
+def _candidate(group: list[Pending]) -> Candidate:
     first = group[0]
     feed, entry = first.feed, first.entry
     date = entry.date or next((p.entry.date for p in group if p.entry.date), None)
@@ -297,7 +320,7 @@ def _candidate(members: list[Pending], today: dt.date) -> Candidate:
         title=entry.title,
         section=feed.section,
         link=entry.link,
-        date=date or today,
+        date=date,
         source=feed.name,
         feed=feed.url,
         guid=entry.guid,

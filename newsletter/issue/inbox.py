@@ -26,6 +26,7 @@ from newsletter.errors import BadUsage, NewsletterError
 from newsletter.files import cannot_write, check_folder, is_regular, write_atomic
 from newsletter.issue.items import front_data, item_files, load_item
 from newsletter.issue.keys import FeedGuid, canonical_url
+from newsletter.issue.meta import read_meta
 from newsletter.models import Item, Problem
 
 try:  # libyaml is much faster when the wheel has it
@@ -57,7 +58,7 @@ class Candidate:
     title: str
     section: str
     link: str | None
-    date: dt.date
+    date: dt.date | None  # None: the entry had none (``undated``; see ``Listed.when``)
     source: str  # the feed's name
     feed: str  # the feed's URL
     guid: str | None
@@ -70,7 +71,9 @@ def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
     data: dict[str, Any] = {"title": c.title, "section": c.section}
     if c.link:
         data["link"] = c.link
-    data.update(date=c.date, source=c.source, collected_at=collected_at, feed=c.feed)
+    if c.date:  # an undated entry gets no date: any would read as the publisher's
+        data["date"] = c.date
+    data.update(source=c.source, collected_at=collected_at, feed=c.feed)
     if c.guid and not _UNSAFE_SCHEME.match(c.guid):  # an id, but it must not look like a script
         data["guid"] = c.guid
     if c.sources:
@@ -208,6 +211,43 @@ class Listed:
     name: str
     item: Item | None
     problems: tuple[Problem, ...] = ()
+    first_seen: dt.date | None = None  # set when the entry had no date of its own
+    outside: bool = False  # dated outside the issue's window
+
+    @property
+    def when(self) -> str:
+        """The DATE column: the entry's date, flagged when it cannot be taken as read."""
+        if self.first_seen:
+            return f"undated, first seen {self.first_seen}"
+        date = self.item.date if self.item else None
+        if date is None:
+            return "-"
+        return f"{date}, outside the window" if self.outside else str(date)
+
+    @property
+    def sort_date(self) -> dt.date:
+        if self.first_seen:
+            return self.first_seen
+        return self.item.date if self.item and self.item.date else dt.date.min
+
+
+def _first_seen(path: Path, item: Item) -> dt.date | None:
+    """The day an undated entry was first seen, or None for a dated one.
+
+    ``collect`` marks an entry that had no date ``undated: true`` and writes no
+    date; candidates written before that carry the day they were collected as
+    their date, which is read as the first-seen day too. A date an editor has
+    since written (any other day) is the item's own.
+    """
+    seen = dict(item.extra).get("collected_at", "")[:10]
+    if item.date is not None and str(item.date) != seen:
+        return None  # the usual case, decided without reading the file again
+    if front_data(path).get("undated") is not True:
+        return None
+    try:
+        return item.date or dt.date.fromisoformat(seen)
+    except ValueError:  # no collected_at: undated, and never seen by collect
+        return None
 
 
 def list_inbox(settings: Settings, folder: Path) -> tuple[list[Listed], list[Problem]]:
@@ -217,15 +257,22 @@ def list_inbox(settings: Settings, folder: Path) -> tuple[list[Listed], list[Pro
     rejected; a FIFO or a folder named like one is skipped, with a warning.
     """
     paths, skipped = item_files(folder / "inbox", f"issues/{folder.name}/inbox", others=False)
+    window = read_meta(folder, settings.section_keys).window
     found = []
     for path in paths:
         item, problems = load_item(
             path, f"issues/{folder.name}/inbox/{path.name}", settings.section_keys
         )
         errors = tuple(p for p in problems if p.severity == "error")
-        found.append(Listed(path.stem, item, errors))
+        if item is None:
+            found.append(Listed(path.stem, item, errors))
+            continue
+        first_seen = _first_seen(path, item)
+        day = None if first_seen else item.date
+        outside = bool(day and window and not window[0] <= day <= window[1])
+        found.append(Listed(path.stem, item, errors, first_seen, outside))
     order = {k: n for n, k in enumerate(settings.section_keys)}
     found.sort(key=lambda c: c.name)
-    found.sort(key=lambda c: c.item and c.item.date or dt.date.min, reverse=True)
+    found.sort(key=lambda c: c.sort_date, reverse=True)
     found.sort(key=lambda c: order.get(c.item.section, len(order)) if c.item else len(order) + 1)
     return found, skipped
