@@ -244,17 +244,21 @@ def inbox_(env: Env, issue_id: str) -> None:
 @click.argument("issue_id")
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Accept every candidate in the inbox.")
+@click.option("--section", metavar="KEY", help="Move them into this section as they are accepted.")
 @pass_env
-def accept(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
+def accept(
+    env: Env, issue_id: str, names: tuple[str, ...], all_: bool, section: str | None
+) -> None:
     """Move candidates from the inbox into items/, ready for check and build.
 
-    Example: newsletter accept 2026-Q4 un-launches-supplier-code
+    Example: newsletter accept 2026-Q4 un-launches-supplier-code --section tools
     """
     from newsletter.feeds import accept as accept_
 
-    moved = accept_(env.db, env.issue_dir(issue_id), names, all_)
+    moved = accept_(env.db, env.settings, env.issue_dir(issue_id), names, all_, section)
+    into = f" (section {section})" if section else ""
     for old, new in moved:
-        click.echo(f"inbox/{old} -> items/{new}")
+        click.echo(f"inbox/{old} -> items/{new}{into}")
     n = len(moved)
     click.echo(
         f"Accepted {n} candidate{'s' * (n != 1)} into issues/{issue_id}/items/. "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import unicodedata
@@ -23,8 +24,21 @@ import yaml
 
 from newsletter.config import Settings
 from newsletter.errors import BadUsage, NewsletterError
-from newsletter.files import cannot_write, check_folder, is_regular, write_atomic
-from newsletter.issue.items import front_data, item_files, load_item
+from newsletter.files import (
+    cannot_write,
+    check_folder,
+    decode,
+    is_regular,
+    read_regular,
+    write_atomic,
+)
+from newsletter.issue.items import (
+    MAX_ITEM_BYTES,
+    front_data,
+    item_files,
+    load_item,
+    split_front_matter,
+)
 from newsletter.issue.keys import FeedGuid, canonical_url
 from newsletter.issue.meta import read_meta
 from newsletter.models import Item, Problem
@@ -197,11 +211,53 @@ def resolve(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
     return paths
 
 
-def move_to_items(folder: Path, path: Path, name: str) -> None:
-    """Move one candidate into items/ as ``name`` (see ``free_name``)."""
+def move_to_items(folder: Path, path: Path, name: str, text: str | None = None) -> None:
+    """Move one candidate into items/ as ``name`` (see ``free_name``), as ``text`` if given.
+
+    The new text is written in place first, so at any moment the candidate is
+    whole in one folder or the other.
+    """
     items = folder / "items"
     items.mkdir(exist_ok=True)
+    if text is not None:
+        write_atomic(path, text)
     os.replace(path, items / name)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def with_section(path: Path, display: str, section: str) -> str:
+    """The candidate's text with its ``section:`` value replaced, and nothing else changed.
+
+    Only the value's own characters are replaced (found by YAML's marks), so
+    comments, quoting and the other fields stay as the editor left them.
+    """
+    where = f"{display}/{path.name}"
+    fix = "Fix its front matter (newsletter check says how), or accept it without --section."
+    try:
+        text = decode(read_regular(path, MAX_ITEM_BYTES))
+        split = split_front_matter(text)
+        # The pure-Python loader: its marks count characters, as str indexes do.
+        node = yaml.compose(split[0], Loader=yaml.SafeLoader) if split else None
+    except Exception:  # noqa: BLE001  (OSError, NotUTF8, YAMLError: one message for all)
+        node = None
+    value = (
+        next(
+            (v for k, v in getattr(node, "value", ()) if getattr(k, "value", None) == "section"),
+            None,
+        )
+        if isinstance(node, yaml.MappingNode)
+        else None
+    )
+    if not isinstance(value, yaml.ScalarNode):
+        raise NewsletterError(f"{where}: no readable 'section:' field. {fix}")
+    start = text.index("\n") + 1  # the front matter starts on the second line
+    begin, end = start + value.start_mark.index, start + value.end_mark.index
+    new = section if _PLAIN_KEY.fullmatch(section) else json.dumps(section)
+    if begin == end:  # "section:" with no value: keep a space after the colon
+        new = " " + new
+    return text[:begin] + new + text[end:]
 
 
 @dataclass(frozen=True)
