@@ -100,7 +100,7 @@ def test_collect_triage_and_check(project, feed_server):
         "- name: UN-News\n  link: https://un.example.org/code\n"
         "- name: UNDP\n  link: https://undp.example.org/code\n"
     )
-    assert body == "<p>The <b>updated</b> code.</p>\n"
+    assert body == "The **updated** code.\n"  # Markdown, as a contributor writes it
     undated = (inbox / "undated-note.md").read_text()
     assert "undated: true\n" in undated
     assert "date:" not in undated  # no invented date that reads as the publisher's
@@ -362,7 +362,7 @@ def test_hostile_content_never_reaches_the_inbox(project, feed_server):
     for mark in HOSTILE_MARKS:
         assert mark not in text.lower(), mark
     body = text.split("\n---\n")[1]
-    assert body == "<p>Hellojs data vb</p>\n"  # the picture goes too: it would track readers
+    assert body == "Hellojs data vb\n"  # the picture goes too: it would track readers
     assert "\nlink:" not in text  # a javascript: link is dropped, not written
     assert_loadable(project)
 
@@ -529,7 +529,7 @@ def test_hostile_titles_and_guids_never_reach_the_inbox(project, feed_server):
     for mark in HOSTILE_MARKS:
         assert mark not in text.lower(), mark
     assert "title: Hello\n" in text and "guid:" not in text
-    assert text.endswith("---\n<p>click</p>\n")
+    assert text.endswith("---\nclick\n")
     # Recognised again all the same: the feed remembers the guid.
     assert "0 new candidates" in cli(project, "collect", "2026-Q4").stdout
 

@@ -27,6 +27,7 @@ from newsletter.errors import NewsletterError
 from newsletter.feeds import registry
 from newsletter.feeds.dedupe import Pending, group
 from newsletter.feeds.entries import Parsed, parse_feed
+from newsletter.feeds.markdown import to_markdown
 from newsletter.issue.inbox import Candidate, known_keys, write_candidates
 from newsletter.issue.keys import FeedGuid, canonical_url, has_guid, title_key
 from newsletter.issue.meta import issue_window
@@ -324,7 +325,7 @@ def _candidate(group: list[Pending]) -> Candidate:
         source=feed.name,
         feed=feed.url,
         guid=entry.guid,
-        summary=entry.summary,
+        summary=to_markdown(entry.summary),  # as a contributor writes it
         undated=date is None,
         sources=sources,
     )

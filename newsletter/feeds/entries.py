@@ -48,7 +48,7 @@ class Entry:
     link: str | None
     guid: str | None
     date: dt.date | None
-    summary: str  # sanitised HTML blocks, one per line: valid Markdown as is
+    summary: str  # sanitised HTML blocks, one per line (``feeds.markdown`` writes it as Markdown)
     cut: str = ""  # what the sanitiser's limits took out of the summary, if anything
 
 
