@@ -136,6 +136,7 @@ def words(html: str) -> str:
 @example(pieces=["<pre>", "```", "\n", "<script>", "</pre>"])
 @example(pieces=["<p>", "1", "<br>", "1. x", "</p>"])
 @example(pieces=["!", '<a href="https://e.org/a">', "x", "<blockquote>", "y"])
+@example(pieces=["*not* a [link](javascript:x)", "<br>", "<li>", "<br>"])
 def test_any_summary_renders_back_to_the_same_words_and_nothing_disallowed(pieces):
     cleaned = clean_html("".join(pieces))
     markdown = to_markdown(cleaned)

@@ -102,6 +102,8 @@ class _Writer(_Converter):
     def convert_li(self, el: Any, text: str, parent_tags: Any) -> str:
         if "_inline" in parent_tags:
             return f" {text.strip()} "
+        if not text.replace(_BREAK, "").strip():
+            return "\n"  # an empty item: a lone "-" under a line would make it a heading
         return str(super().convert_li(el, text, parent_tags))
 
     def convert_ul(self, el: Any, text: str, parent_tags: Any) -> str:
