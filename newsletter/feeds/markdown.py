@@ -22,6 +22,7 @@ import html
 import re
 import sys
 import warnings
+from collections import Counter
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
@@ -30,7 +31,7 @@ from bs4 import MarkupResemblesLocatorWarning
 from markdownify import MarkdownConverter
 
 from newsletter.feeds.entries import summarise
-from newsletter.sanitize import html_to_text, markdown_bounded
+from newsletter.sanitize import clean_html, html_to_text, markdown_bounded
 
 # Characters that are syntax wherever they stand: escaped in every text run.
 _ALWAYS = re.compile(r"([\\`*_\[\]<])")
@@ -50,6 +51,12 @@ _DESTINATION = re.compile(r"([\\()<>]|&(?=#?\w+;))")
 # end of a paragraph it is shown as a backslash), so that is decided at the end.
 # The sanitiser removes every C0 control character from its input: it cannot occur.
 _BREAK = "\x01"
+_START = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)")
+_SAME = {"b": "strong", "i": "em"}  # the same to a reader
+_EMPTY = re.compile(
+    r"<(?:b|i|em|strong|u|s|sub|sup|abbr|code|ul|ol|li|blockquote|pre)\b[^>]*>(\s*)"
+    r"</(?:b|i|em|strong|u|s|sub|sup|abbr|code|ul|ol|li|blockquote|pre)>"
+)
 _EMPTY_LINK = re.compile(r"<a\b[^>]*>(\s*)</a>")
 _ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:\s|$)")  # a list item's marker
 _PREFIX = re.compile(r"^[ \t>]*")  # a line's indent and block quote marks
@@ -160,12 +167,16 @@ def to_markdown(cleaned: str) -> str:
 
     The Markdown is rendered back as the build renders it and kept only if a
     reader would read the same words and links; otherwise bold and italics are
-    written as HTML, and as a last resort the sanitised HTML itself is kept
-    (one block per line, which Markdown passes through as it is).
+    written as HTML; failing that the sanitised HTML itself is kept (one block
+    per line, which Markdown passes through as it is), and for HTML too
+    mis-nested for that, its words as one paragraph of text.
     """
     if not _words(cleaned):
         return ""  # nothing to read (empty paragraphs, links around nothing)
     cleaned = _EMPTY_LINK.sub(r"\1", cleaned)  # nothing to click: Markdown drops it too
+    emptied = None
+    while emptied != cleaned:  # "<em></em>", "<ul></ul>": nothing to show either
+        emptied, cleaned = cleaned, _EMPTY.sub(r"\1", cleaned)
     for writer in _WRITERS:
         with warnings.catch_warnings():
             # BeautifulSoup warns when a fragment looks like a URL or a file name;
@@ -176,13 +187,44 @@ def to_markdown(cleaned: str) -> str:
         text = re.sub(r"\n{3,}", "\n\n", text).strip()
         if _reads_as(text, cleaned):
             return text
-    return summarise(cleaned, limit=sys.maxsize)  # one HTML block: Markdown leaves it be
+    kept = _settled(summarise(cleaned, limit=sys.maxsize))  # one HTML block, left as it is
+    if _reads_as(kept, cleaned):
+        return kept
+    # Mis-nested beyond repair (a <pre> closed inside a <pre>): the words, as plain text.
+    return _WRITERS[0].escape(html_to_text(cleaned), set())
+
+
+def _settled(fragment: str) -> str:
+    """Sanitised again until the sanitiser changes nothing.
+
+    Mis-nested HTML (a link in a link, a list item in code) comes out of the
+    HTML parser rearranged, and once more the next time it is parsed; the
+    build sanitises every summary again, so the inbox keeps the settled form.
+    """
+    for _ in range(3):
+        again = clean_html(fragment)
+        if again == fragment:
+            break
+        fragment = again
+    return fragment
 
 
 def _reads_as(markdown: str, cleaned: str) -> bool:
     """Whether the build renders ``markdown`` with the words and links of ``cleaned``."""
     rendered = markdown_bounded(markdown).html
-    return _words(rendered) == _words(cleaned) and _links(rendered) == _links(cleaned)
+    return (
+        _words(rendered) == _words(cleaned)
+        and _links(rendered) == _links(cleaned)
+        and _shape(rendered) == _shape(cleaned)
+    )
+
+
+def _shape(fragment: str) -> Counter[str]:
+    """How many of each formatting tag: a "**" misread as the end of another's
+    bold re-nests the tags (``<b><s><b>`` written as ``**<s>**``) but keeps the words.
+    Paragraphs, breaks and code blocks' <code> are Markdown's to lay out."""
+    found = Counter(_SAME.get(tag.lower(), tag.lower()) for tag in _START.findall(fragment))
+    return found - Counter({"p": len(fragment), "br": len(fragment), "code": len(fragment)})
 
 
 def _links(fragment: str) -> list[str]:
