@@ -14,6 +14,9 @@ with inline HTML, then the one sanitiser) would otherwise read differently:
 
 The input is always ``sanitize.clean_html``'s output: the renderer sanitises
 again on every build, so the Markdown can never bring back what was removed.
+Each result is rendered back as the build renders it and kept only if a reader
+would read the same words, links and formatting (``to_markdown`` says what it
+falls back to otherwise).
 """
 
 from __future__ import annotations
