@@ -68,10 +68,11 @@ def test_collect_triage_and_check(project, feed_server):
     assert result.exit_code == 0
     assert result.stderr == "warning: Broken: HTTP 500 Internal Server Error\n"
     assert result.stdout.splitlines() == [
-        "issues/2026-Q4/inbox/: 3 new candidates (window 2026-10-01 to 2026-12-31).",
+        "issues/2026-Q4/inbox/: 3 new candidates (window 2026-10-01 to 2026-12-31); "
+        "1 cross-feed duplicate merged.",
         "FEED     STATUS  NEW  DUP  OLD  ERRORS",
         "UN-News  ok        2    1    1       0",
-        "UNDP     ok        2    0    0       0",
+        "UNDP     ok        1    1    0       0",
         "Broken   failed    0    0    0       1",
         "Feeds to chase:",
         "  Broken: failed: HTTP 500 Internal Server Error",
@@ -90,30 +91,32 @@ def test_collect_triage_and_check(project, feed_server):
     assert head.replace(head.split("collected_at: ")[1].split("\n")[0], "T") == (
         "title: UN Supplier Code of Conduct updated\n"
         "section: news\n"
-        "link: https://un.example.org/code?utm_source=rss\n"
+        "link: https://un.example.org/code\n"
         "date: 2026-10-05\n"
         "source: UN-News\n"
         "collected_at: T\n"
         f"feed: {feed_server.url('/UN-News')}\n"
         "guid: urn:un:1\n"
         "sources:\n"
-        "- name: UN-News\n  link: https://un.example.org/code?utm_source=rss\n"
+        "- name: UN-News\n  link: https://un.example.org/code\n"
         "- name: UNDP\n  link: https://undp.example.org/code\n"
     )
-    assert body == "<p>The <b>updated</b> code.</p>\n"
+    assert body == "The **updated** code.\n"  # Markdown, as a contributor writes it
     undated = (inbox / "undated-note.md").read_text()
     assert "undated: true\n" in undated
-    assert f"date: {dt.datetime.now(dt.UTC).date()}\n" in undated
+    assert "date:" not in undated  # no invented date that reads as the publisher's
 
     today = dt.datetime.now(dt.UTC).date()
     assert cli(project, "inbox", "2026-Q4").stdout.splitlines() == [
-        "NAME                                 SECTION  DATE        SOURCE   TITLE",
-        f"undated-note                         news     {today}  UN-News  Undated note"
+        "NAME                                 SECTION  DATE                            SOURCE   TITLE",
+        f"undated-note                         news     undated, first seen {today}  UN-News  "
+        "Undated note"
         if today > dt.date(2026, 10, 5)
         else "",
-        "un-supplier-code-of-conduct-updated  news     2026-10-05  UN-News  "
+        "un-supplier-code-of-conduct-updated  news     2026-10-05                      UN-News  "
         "UN Supplier Code of Conduct updated",
-        "partnering-skills-course             tools    2026-11-02  UNDP     Partnering Skills course",
+        "partnering-skills-course             tools    2026-11-02                      UNDP     "
+        "Partnering Skills course",
         "3 candidates. Accept with: newsletter accept 2026-Q4 NAME... (or --all); "
         "reject with: newsletter reject 2026-Q4 NAME...",
     ]
@@ -360,7 +363,7 @@ def test_hostile_content_never_reaches_the_inbox(project, feed_server):
     for mark in HOSTILE_MARKS:
         assert mark not in text.lower(), mark
     body = text.split("\n---\n")[1]
-    assert body == "<p>Hellojs data vb</p>\n"  # the picture goes too: it would track readers
+    assert body == "Hellojs data vb\n"  # the picture goes too: it would track readers
     assert "\nlink:" not in text  # a javascript: link is dropped, not written
     assert_loadable(project)
 
@@ -384,10 +387,12 @@ def test_stage_collect_reports_progress_and_stamps_files(project, feed_server):
     assert len(ticks) == 2 and result.ok
     assert [(f.name, f.status, f.new, f.duplicate, f.old) for f in result.feeds] == [
         ("UN-News", "ok", 2, 1, 1),
-        ("UNDP", "ok", 2, 0, 0),
+        ("UNDP", "ok", 1, 1, 0),  # its code story is UN-News's, merged: a duplicate here
     ]
+    assert result.merged == 1
+    assert sum(f.new for f in result.feeds) == len(result.written) == 3
     text = (project / "issues" / "2026-Q4" / "inbox" / "undated-note.md").read_text()
-    assert "date: 2026-11-03\n" in text
+    assert "date:" not in text and "undated: true\n" in text
     assert "collected_at: '2026-11-03T08:30:00+00:00'\n" in text
 
 
@@ -416,8 +421,8 @@ def test_feeds_list_shows_health_after_collect(project, feed_server):
         "tools",
         "ok",
         "2",
-        "2",
-        "0",
+        "1",
+        "1",
         "0",
         "0",
         feed_server.url("/UNDP"),
@@ -444,7 +449,8 @@ def test_quiet_collect_prints_warnings_and_the_summary_line(project, feed_server
     result = cli(project, "collect", "2026-Q4", "--quiet")
     assert (result.exit_code, result.stdout, result.stderr) == (
         0,
-        "issues/2026-Q4/inbox/: 3 new candidates (window 2026-10-01 to 2026-12-31).\n",
+        "issues/2026-Q4/inbox/: 3 new candidates (window 2026-10-01 to 2026-12-31);"
+        " 1 cross-feed duplicate merged.\n",
         "warning: Broken: HTTP 500 Internal Server Error\n",
     )
 
@@ -594,7 +600,7 @@ def test_hostile_titles_and_guids_never_reach_the_inbox(project, feed_server):
     for mark in HOSTILE_MARKS:
         assert mark not in text.lower(), mark
     assert "title: Hello\n" in text and "guid:" not in text
-    assert text.endswith("---\n<p>click</p>\n")
+    assert text.endswith("---\nclick\n")
     # Recognised again all the same: the feed remembers the guid.
     assert "0 new candidates" in cli(project, "collect", "2026-Q4").stdout
 

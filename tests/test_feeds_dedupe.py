@@ -59,5 +59,5 @@ def test_one_feed_listing_a_link_twice_is_one_source(project, feed_server):
     (name,) = inbox_files(project)
     text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text()
     assert text.split("sources:\n")[1].split("---")[0] == (
-        "- name: A\n  link: https://a.org/s1?utm_source=rss\n- name: B\n  link: https://a.org/s1\n"
+        "- name: A\n  link: https://a.org/s1\n- name: B\n  link: https://a.org/s1\n"
     )

@@ -53,7 +53,7 @@ def test_parse_feed_cleans_entries():
     assert parsed.error is None and parsed.warning is None
     (entry,) = parsed.entries
     assert entry.title == "Tools & resources"  # markup in a title is dropped, text kept
-    assert entry.link == "https://e.org/news/1?utm_source=rss"
+    assert entry.link == "https://e.org/news/1"
     assert entry.guid == "tag:1" and str(entry.date) == "2026-10-05"
     # Pictures go: each would be fetched from the feed's server when opened.
     assert entry.summary == (

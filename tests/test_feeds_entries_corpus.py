@@ -97,6 +97,14 @@ def test_feedparser_expectations(corpus, path, expect):
     assert eval(expect, {}, result), expect
 
 
+_CODE = re.compile(r"^(`{3,})\n.*?^\1$|(`+)[^`]*?\2", re.M | re.S)
+
+
+def outside_code(markdown: str) -> str:
+    """The Markdown with code blocks and code spans taken out."""
+    return _CODE.sub(" ", markdown)
+
+
 @dataclass(frozen=True)
 class Collected:
     """The whole corpus collected once: the project, the command's result, each file's URL."""
@@ -176,7 +184,9 @@ def test_the_whole_corpus_through_collect(collected):
         item, problems = load_item(path, path.name, sections)
         assert item is not None and not [p for p in problems if p.severity == "error"], problems
         text = path.read_text(encoding="utf-8")
-        assert not HOSTILE_TAGS.search(text.split("\n---\n", 1)[1]), path.name
+        # Markdown now: inside code, "<iframe" is words about markup, shown as written.
+        assert not HOSTILE_TAGS.search(outside_code(text.split("\n---\n", 1)[1])), path.name
+        assert not HOSTILE_TAGS.search(item.summary_html), path.name
     # Every feed feedparser finds entries in counted them (new, duplicate or outside the
     # window), unless it warned: nothing is dropped silently.
     for path in FILES:
@@ -187,7 +197,7 @@ def test_the_whole_corpus_through_collect(collected):
 
 SANITIZED = sorted(SANITIZE.glob("*.xml")) if SANITIZE.is_dir() else []
 # The harmless part of each sanitiser case, and where it must survive: the inbox
-# file collected from it, or (a feed's own title is never written) the title that
+# file collected from it (its Markdown body follows "---\n"), or (a feed's own title is never written) the title that
 # parse_feed reads. Nested CDATA leaves only "]]>", and "<!DOCTYPE ~" in a title
 # is dropped as a tag; an entry that is only an image without alt text (the onclick,
 # onerror and Blogger cases) is dropped whole, handler and all: nothing is written.
@@ -198,22 +208,22 @@ NOTHING_WRITTEN = {
 }
 KEPT_IN_INBOX = {
     "entry_content_crazy.xml": "Did The Javascript Execute? I will execute here",
-    "entry_content_embed.xml": "safe <b>description</b>",
-    "entry_content_iframe.xml": "<p>safe</p>",  # the rest is inside the iframe
-    "entry_content_object.xml": "<p>safe</p>",  # the rest is inside the unclosed object
-    "entry_content_script.xml": "<p>safe description</p>",
-    "entry_content_script_cdata.xml": "<p>safe description</p>",
-    "entry_content_script_inline.xml": "<p>safe description</p>",
-    "entry_content_style.xml": ">never trust your upstream platypus</a>",
-    "entry_content_style_tag.xml": "safe <b>description</b>",
-    "entry_summary_script_base64.xml": "<p>safe description</p>",
-    "item_content_encoded_iframe.xml": "<p>safe</p>",  # "<iframe ... />" does not close it
-    "item_description_iframe.xml": "<p>safe</p>",
-    "item_description_script.xml": "<p>safe description</p>",
-    "item_xhtml_body_script.xml": "<p>safe description</p>",
+    "entry_content_embed.xml": "safe **description**",
+    "entry_content_iframe.xml": "---\nsafe\n",  # the rest is inside the iframe
+    "entry_content_object.xml": "---\nsafe\n",  # the rest is inside the unclosed object
+    "entry_content_script.xml": "---\nsafe description\n",
+    "entry_content_script_cdata.xml": "---\nsafe description\n",
+    "entry_content_script_inline.xml": "---\nsafe description\n",
+    "entry_content_style.xml": "[never trust your upstream platypus](",
+    "entry_content_style_tag.xml": "safe **description**",
+    "entry_summary_script_base64.xml": "---\nsafe description\n",
+    "item_content_encoded_iframe.xml": "---\nsafe\n",  # "<iframe ... />" does not close it
+    "item_description_iframe.xml": "---\nsafe\n",
+    "item_description_script.xml": "---\nsafe description\n",
+    "item_xhtml_body_script.xml": "---\nsafe description\n",
     "large_atom_feed_that_needs_css_sanitisation.xml": "title: Невидимая броня для Вашего Nokia 5800",
-    "style_background_url.xml": "<p>Some text</p>",
-    "style_mso_list_l0_level1_lfo1.xml": "<p>Some text</p>",
+    "style_background_url.xml": "---\nSome text\n",
+    "style_mso_list_l0_level1_lfo1.xml": "---\nSome text\n",
 }
 KEPT_IN_TITLE = {
     "feed_title_script.xml": "safe description",

@@ -94,3 +94,48 @@ def test_reject_all_skips_a_fifo_rather_than_waiting_on_it(project):
     result = cli_within(30, project, "reject", "2026-Q4", "--all")
     assert result.output == "Rejected 1 candidate; they will not be proposed again: bad-yaml.md\n"
     assert [p.name for p in (folder / "inbox").iterdir()] == ["pipe.md"]
+
+
+@pytest.mark.parametrize(
+    "front,moved",
+    [
+        ("title: Café\nsection: news\nlink: https://x.org/a\n", "title: Café\nsection: tools\n"),
+        (
+            "title: «Q»\r\nsection: 'news'  # from the feed\r\nlink: https://x.org/a\r\n",
+            "title: «Q»\r\nsection: tools  # from the feed\r\n",
+        ),
+        ('{title: T, section: "news", link: "https://x.org/a"}\n', "{title: T, section: tools, "),
+    ],
+)
+def test_accept_into_another_section_changes_that_field_only(project, front, moved):
+    folder = make_issue(project)
+    (folder / "inbox").mkdir()
+    (folder / "inbox" / "story.md").write_bytes(f"---\n{front}---\nText.\n".encode())
+    result = cli(project, "accept", "2026-Q4", "story", "--section", "tools")
+    assert (result.exit_code, result.stdout.splitlines()[0]) == (
+        0,
+        "inbox/story.md -> items/story.md (section tools)",
+    )
+    text = (folder / "items" / "story.md").read_bytes().decode()
+    assert text.startswith(f"---\n{moved}")
+    assert text == f"---\n{front}---\nText.\n".replace("news", "tools", 1).replace(
+        "'tools'", "tools"
+    ).replace('"tools"', "tools")
+    assert not (folder / "inbox" / "story.md").exists()
+    assert cli(project, "check", "2026-Q4").exit_code == 0
+
+
+def test_accept_into_an_unknown_section_names_the_keys_and_moves_nothing(project):
+    folder = _inbox(project, ["bad-yaml"])
+    result = cli(project, "accept", "2026-Q4", "--all", "--section", "nope")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: --section: unknown section 'nope'. Use one of: news, tools, events, spotlight.\n",
+    )
+    result = cli(project, "accept", "2026-Q4", "--all", "--section", "tools")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: issues/2026-Q4/inbox/bad-yaml.md: no readable 'section:' field. Fix its front "
+        "matter (newsletter check says how), or accept it without --section.\n",
+    )
+    assert [p.name for p in (folder / "inbox").iterdir()] == ["bad-yaml.md"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers import cli, cli_within, make_issue, special_file
 
@@ -131,7 +133,9 @@ def test_inbox_as_json(project):
         '      "date": "2026-11-02",\n'
         '      "source": "UNESCO",\n'
         '      "title": "Journée « portes ouvertes »",\n'
-        '      "problems": []\n'
+        '      "problems": [],\n'
+        '      "first_seen": null,\n'
+        '      "outside_window": false\n'
         "    },\n"
         "    {\n"
         '      "name": "broken",\n'
@@ -142,7 +146,9 @@ def test_inbox_as_json(project):
         '      "problems": [\n'
         '        "issues/2026-Q4/inbox/broken.md:3: invalid YAML front matter (did not find '
         "expected ',' or ']'). Check quotes, colons and indents.\"\n"
-        "      ]\n"
+        "      ],\n"
+        '      "first_seen": null,\n'
+        '      "outside_window": false\n'
         "    }\n"
         "  ],\n"
         '  "skipped": [\n'
@@ -155,3 +161,37 @@ def test_inbox_as_json(project):
     assert cli(project, "inbox", empty.name, "--json").stdout == (
         '{\n  "candidates": [],\n  "skipped": []\n}\n'
     )
+
+
+def _candidate(folder, name, *fields):
+    (folder / "inbox").mkdir(exist_ok=True)
+    head = "".join(f"{f}\n" for f in ("title: T", "section: news", *fields))
+    (folder / "inbox" / f"{name}.md").write_text(f"---\n{head}---\nText.\n")
+
+
+def test_inbox_flags_undated_and_out_of_window_candidates(project):
+    folder = make_issue(project, items={})
+    stamp = "collected_at: '2026-12-01T09:00:00+00:00'"
+    _candidate(folder, "new-undated", "undated: true", stamp)  # as collect writes it now
+    _candidate(folder, "old-undated", "date: 2026-12-01", "undated: true", stamp)  # before
+    _candidate(folder, "dated-by-hand", "date: 2026-11-20", "undated: true", stamp)
+    _candidate(folder, "last-year", "date: 2025-12-01", stamp)
+    _candidate(folder, "in-window", "date: 2026-10-05", stamp)
+    result = cli(project, "inbox", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:6] == [
+        "NAME           SECTION  DATE                            SOURCE  TITLE",
+        "new-undated    news     undated, first seen 2026-12-01  -       T",
+        "old-undated    news     undated, first seen 2026-12-01  -       T",
+        "dated-by-hand  news     2026-11-20                      -       T",
+        "in-window      news     2026-10-05                      -       T",
+        "last-year      news     2025-12-01, outside the window  -       T",
+    ]
+    found = json.loads(cli(project, "inbox", "2026-Q4", "--json").stdout)["candidates"]
+    assert [(c["name"], c["date"], c["first_seen"], c["outside_window"]) for c in found] == [
+        ("new-undated", None, "2026-12-01", False),
+        ("old-undated", None, "2026-12-01", False),
+        ("dated-by-hand", "2026-11-20", None, False),
+        ("in-window", "2026-10-05", None, False),
+        ("last-year", "2025-12-01", None, True),
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.issue.keys import canonical_url, title_key
+from newsletter.issue.keys import canonical_url, title_key, untracked
 
 
 @pytest.mark.parametrize(
@@ -26,6 +26,23 @@ from newsletter.issue.keys import canonical_url, title_key
 )
 def test_canonical_url(url, canonical):
     assert canonical_url(url) == canonical
+
+
+@pytest.mark.parametrize(
+    "url,link",
+    [
+        ("https://e.org/a?utm_source=rss&id=3#top", "https://e.org/a?id=3#top"),
+        ("https://E.org/A/?b=2&a=1&fbclid=x#p2", "https://E.org/A/?b=2&a=1#p2"),
+        ("https://e.org/a?mc_cid=1&mc_eid=2&_hsenc=3&_hsmi=4&mkt_tok=5&gclid=6", "https://e.org/a"),
+        ("https://e.org/a?UTM_Medium=x&utm=keep&ref=main", "https://e.org/a?utm=keep&ref=main"),
+        ("https://e.org/a?q=utm_source&x=fbclid", "https://e.org/a?q=utm_source&x=fbclid"),
+        ("https://e.org/a?id=3", "https://e.org/a?id=3"),
+        ("http://[bad/x?utm_source=1", "http://[bad/x?utm_source=1"),  # malformed: as written
+    ],
+)
+def test_untracked_drops_tracking_parameters_only(url, link):
+    assert untracked(url) == link
+    assert canonical_url(link) == canonical_url(url)
 
 
 @pytest.mark.parametrize(

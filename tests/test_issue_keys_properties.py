@@ -7,10 +7,12 @@ must ignore what they promise to ignore.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from newsletter.issue.keys import canonical_url, title_key
+from newsletter.issue.keys import TRACKING, canonical_url, is_tracking, title_key, untracked
 from newsletter.schema import is_web_url
 
 HOSTS = st.one_of(
@@ -76,6 +78,31 @@ def test_a_web_links_key_is_its_own_key_whatever_its_fragment_and_tracking(url, 
     if "#" not in url:
         tracked = f"{url}{'&' if '?' in url else '?'}utm_source=rss&fbclid=1"
         assert canonical_url(tracked) == key
+
+
+_PARAM = st.one_of(
+    st.sampled_from(sorted(TRACKING) + ["utm_source", "UTM_Campaign", "MC_EID"]),
+    st.text(st.characters(categories=["L", "N"]) | st.sampled_from("_-.%"), max_size=10),
+)
+QUERIES = st.lists(
+    st.tuples(_PARAM, st.text(st.characters(categories=["L", "N", "P", "S"]), max_size=8)),
+    max_size=6,
+).map(lambda pairs: "&".join(f"{k}={v.replace('&', '').replace('#', '')}" for k, v in pairs))
+
+
+@given(url=st.one_of(WEB_URLS, URLS), query=QUERIES, fragment=st.text(max_size=10))
+@example(url="https://e.org/a", query="utm_source=rss&id=3&fbclid=1", fragment="top")
+@example(url="https://e.org/a?", query="", fragment="")
+def test_untracked_is_idempotent_and_keeps_every_other_parameter(url, query, fragment):
+    link = f"{url.split('?')[0].split('#')[0]}?{query}#{fragment}"
+    assume(is_web_url(link))
+    kept = untracked(link)
+    assert untracked(kept) == kept
+    assert canonical_url(kept) == canonical_url(link)
+    before = [p for p in query.split("&") if p and not is_tracking(p.split("=", 1)[0])]
+    after = urlsplit(kept)
+    assert (after.query.split("&") if after.query else []) == before
+    assert after.fragment == urlsplit(link).fragment
 
 
 TITLES = st.one_of(

@@ -192,9 +192,12 @@ def collect(env: Env, issue_id: str, timeout: float, quiet: bool) -> None:
         if feed.reason:
             click.echo(f"warning: {feed.name}: {feed.reason}", err=True)
     start, end = result.window
-    n = len(result.written)
+    n, merged = len(result.written), result.merged
+    # Merged entries are in the DUP column, so NEW adds up to the candidates written.
+    told = f"; {merged} cross-feed duplicate{'s' * (merged != 1)} merged" if merged else ""
     click.echo(
-        f"issues/{issue_id}/inbox/: {n} new candidate{'s' * (n != 1)} (window {start} to {end})."
+        f"issues/{issue_id}/inbox/: {n} new candidate{'s' * (n != 1)} "
+        f"(window {start} to {end}){told}."
     )
     if not quiet:
         _collected(result)
@@ -245,10 +248,17 @@ def inbox_(env: Env, issue_id: str, as_json: bool) -> None:
                     {
                         "name": c.name,
                         "section": c.item.section if c.item else None,
-                        "date": c.item.date.isoformat() if c.item and c.item.date else None,
+                        # An undated entry's date is none, whatever an older collect wrote.
+                        "date": (
+                            c.item.date.isoformat()
+                            if c.item and c.item.date and not c.first_seen
+                            else None
+                        ),
                         "source": c.item.source if c.item else None,
                         "title": c.item.title if c.item else None,
                         "problems": [str(problem) for problem in c.problems],
+                        "first_seen": c.first_seen.isoformat() if c.first_seen else None,
+                        "outside_window": c.outside,
                     }
                     for c in listed
                 ],
@@ -272,7 +282,7 @@ def inbox_(env: Env, issue_id: str, as_json: bool) -> None:
             (
                 c.name,
                 item.section if item else "-",
-                item.date or "-" if item else "-",
+                c.when,
                 (item.source or "-") if item else "-",
                 title,
             )
@@ -290,17 +300,21 @@ def inbox_(env: Env, issue_id: str, as_json: bool) -> None:
 @click.argument("issue_id")
 @click.argument("names", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Accept every candidate in the inbox.")
+@click.option("--section", metavar="KEY", help="Move them into this section as they are accepted.")
 @pass_env
-def accept(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
+def accept(
+    env: Env, issue_id: str, names: tuple[str, ...], all_: bool, section: str | None
+) -> None:
     """Move candidates from the inbox into items/, ready for check and build.
 
-    Example: newsletter accept 2026-Q4 un-launches-supplier-code
+    Example: newsletter accept 2026-Q4 un-launches-supplier-code --section tools
     """
     from newsletter.feeds import accept as accept_
 
-    moved = accept_(env.db, env.issue_dir(issue_id), names, all_)
+    moved = accept_(env.db, env.settings, env.issue_dir(issue_id), names, all_, section)
+    into = f" (section {section})" if section else ""
     for old, new in moved:
-        click.echo(f"inbox/{old} -> items/{new}")
+        click.echo(f"inbox/{old} -> items/{new}{into}")
     n = len(moved)
     click.echo(
         f"Accepted {n} candidate{'s' * (n != 1)} into issues/{issue_id}/items/. "

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
+from newsletter.issue.keys import untracked
 from newsletter.sanitize import MAX_CHARS, clean_bounded, clean_html, html_to_text, one_line
 from newsletter.schema import is_web_url, shown
 
@@ -41,13 +42,13 @@ _BLOCK_START = ("<p>", "<ul>", "<ol>", "<blockquote>", "<pre>")
 
 @dataclass(frozen=True)
 class Entry:
-    """One feed entry, cleaned: plain-text title, web link, safe summary."""
+    """One feed entry, cleaned: plain-text title, web link (no tracking), safe summary."""
 
     title: str
     link: str | None
     guid: str | None
     date: dt.date | None
-    summary: str  # sanitised HTML blocks, one per line: valid Markdown as is
+    summary: str  # sanitised HTML blocks, one per line (``feeds.markdown`` writes it as Markdown)
     cut: str = ""  # what the sanitiser's limits took out of the summary, if anything
 
 
@@ -190,7 +191,8 @@ def _entry(raw: Any, doc_base: str, window: Window | None = None) -> Entry | Non
         return Entry(title="", link=None, guid=None, date=date, summary="")
     # As a browser does: tabs and newlines inside a URL dropped, a space %-encoded.
     href = re.sub(r"[\t\r\n]", "", (raw.get("link") or "").strip()).replace(" ", "%20")
-    link = href if is_web_url(href) else None
+    # The item's main link is the page itself, not the publisher's click count.
+    link = untracked(href) if is_web_url(href) else None
     guid = " ".join(_CONTROL.sub("", str(raw.get("id") or "")).split())[:500] or None
     summary, cut = _summary(raw, doc_base)
     title = plain(raw.get("title", ""), raw.get("title_detail"))

@@ -25,6 +25,19 @@ __all__ = ["WORKERS", "Feed", "add_feed", "find_feed", "list_feeds", "quiet_feed
 WORKERS = 8  # feeds fetched at once
 
 
+def check_section(settings: Settings, section: str) -> None:
+    """A ``--section`` value must be a section of the house settings: one line naming them.
+
+    A NewsletterError (exit 1), not a usage error: which keys exist is up to
+    pyproject.toml, not the command line.
+    """
+    if section not in settings.section_keys:
+        raise NewsletterError(
+            f"--section: unknown section {shown(section)}. "
+            f"Use one of: {', '.join(settings.section_keys)}."
+        )
+
+
 def add_feed(
     db: Database,
     settings: Settings,
@@ -40,11 +53,7 @@ def add_feed(
     that to the registered feed and changes nothing else.
     """
     url = url.strip()
-    if section not in settings.section_keys:
-        raise NewsletterError(
-            f"--section: unknown section {shown(section)}. "
-            f"Use one of: {', '.join(settings.section_keys)}."
-        )
+    check_section(settings, section)
     if not url:
         raise NewsletterError("URL: empty. Give an http(s) URL, a file:// URL or a path.")
     try:

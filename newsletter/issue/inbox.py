@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import unicodedata
@@ -23,9 +24,23 @@ import yaml
 
 from newsletter.config import Settings
 from newsletter.errors import BadUsage, NewsletterError
-from newsletter.files import cannot_write, check_folder, is_regular, write_atomic
-from newsletter.issue.items import front_data, item_files, load_item
+from newsletter.files import (
+    cannot_write,
+    check_folder,
+    decode,
+    is_regular,
+    read_regular,
+    write_atomic,
+)
+from newsletter.issue.items import (
+    MAX_ITEM_BYTES,
+    front_data,
+    item_files,
+    load_item,
+    split_front_matter,
+)
 from newsletter.issue.keys import FeedGuid, canonical_url
+from newsletter.issue.meta import read_meta
 from newsletter.models import Item, Problem
 
 try:  # libyaml is much faster when the wheel has it
@@ -57,7 +72,7 @@ class Candidate:
     title: str
     section: str
     link: str | None
-    date: dt.date
+    date: dt.date | None  # None: the entry had none (``undated``; see ``Listed.when``)
     source: str  # the feed's name
     feed: str  # the feed's URL
     guid: str | None
@@ -70,7 +85,9 @@ def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
     data: dict[str, Any] = {"title": c.title, "section": c.section}
     if c.link:
         data["link"] = c.link
-    data.update(date=c.date, source=c.source, collected_at=collected_at, feed=c.feed)
+    if c.date:  # an undated entry gets no date: any would read as the publisher's
+        data["date"] = c.date
+    data.update(source=c.source, collected_at=collected_at, feed=c.feed)
     if c.guid and not _UNSAFE_SCHEME.match(c.guid):  # an id, but it must not look like a script
         data["guid"] = c.guid
     if c.sources:
@@ -194,11 +211,53 @@ def resolve(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
     return paths
 
 
-def move_to_items(folder: Path, path: Path, name: str) -> None:
-    """Move one candidate into items/ as ``name`` (see ``free_name``)."""
+def move_to_items(folder: Path, path: Path, name: str, text: str | None = None) -> None:
+    """Move one candidate into items/ as ``name`` (see ``free_name``), as ``text`` if given.
+
+    The new text is written in place first, so at any moment the candidate is
+    whole in one folder or the other.
+    """
     items = folder / "items"
     items.mkdir(exist_ok=True)
+    if text is not None:
+        write_atomic(path, text)
     os.replace(path, items / name)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def with_section(path: Path, display: str, section: str) -> str:
+    """The candidate's text with its ``section:`` value replaced, and nothing else changed.
+
+    Only the value's own characters are replaced (found by YAML's marks), so
+    comments, quoting and the other fields stay as the editor left them.
+    """
+    where = f"{display}/{path.name}"
+    fix = "Fix its front matter (newsletter check says how), or accept it without --section."
+    try:
+        text = decode(read_regular(path, MAX_ITEM_BYTES))
+        split = split_front_matter(text)
+        # The pure-Python loader: its marks count characters, as str indexes do.
+        node = yaml.compose(split[0], Loader=yaml.SafeLoader) if split else None
+    except Exception:  # noqa: BLE001  (OSError, NotUTF8, YAMLError: one message for all)
+        node = None
+    value = (
+        next(
+            (v for k, v in getattr(node, "value", ()) if getattr(k, "value", None) == "section"),
+            None,
+        )
+        if isinstance(node, yaml.MappingNode)
+        else None
+    )
+    if not isinstance(value, yaml.ScalarNode):
+        raise NewsletterError(f"{where}: no readable 'section:' field. {fix}")
+    start = text.index("\n") + 1  # the front matter starts on the second line
+    begin, end = start + value.start_mark.index, start + value.end_mark.index
+    new = section if _PLAIN_KEY.fullmatch(section) else json.dumps(section)
+    if begin == end:  # "section:" with no value: keep a space after the colon
+        new = " " + new
+    return text[:begin] + new + text[end:]
 
 
 @dataclass(frozen=True)
@@ -208,6 +267,43 @@ class Listed:
     name: str
     item: Item | None
     problems: tuple[Problem, ...] = ()
+    first_seen: dt.date | None = None  # set when the entry had no date of its own
+    outside: bool = False  # dated outside the issue's window
+
+    @property
+    def when(self) -> str:
+        """The DATE column: the entry's date, flagged when it cannot be taken as read."""
+        if self.first_seen:
+            return f"undated, first seen {self.first_seen}"
+        date = self.item.date if self.item else None
+        if date is None:
+            return "-"
+        return f"{date}, outside the window" if self.outside else str(date)
+
+    @property
+    def sort_date(self) -> dt.date:
+        if self.first_seen:
+            return self.first_seen
+        return self.item.date if self.item and self.item.date else dt.date.min
+
+
+def _first_seen(path: Path, item: Item) -> dt.date | None:
+    """The day an undated entry was first seen, or None for a dated one.
+
+    ``collect`` marks an entry that had no date ``undated: true`` and writes no
+    date; candidates written before that carry the day they were collected as
+    their date, which is read as the first-seen day too. A date an editor has
+    since written (any other day) is the item's own.
+    """
+    seen = dict(item.extra).get("collected_at", "")[:10]
+    if item.date is not None and str(item.date) != seen:
+        return None  # the usual case, decided without reading the file again
+    if front_data(path).get("undated") is not True:
+        return None
+    try:
+        return item.date or dt.date.fromisoformat(seen)
+    except ValueError:  # no collected_at: undated, and never seen by collect
+        return None
 
 
 def list_inbox(settings: Settings, folder: Path) -> tuple[list[Listed], list[Problem]]:
@@ -217,15 +313,22 @@ def list_inbox(settings: Settings, folder: Path) -> tuple[list[Listed], list[Pro
     rejected; a FIFO or a folder named like one is skipped, with a warning.
     """
     paths, skipped = item_files(folder / "inbox", f"issues/{folder.name}/inbox", others=False)
+    window = read_meta(folder, settings.section_keys).window
     found = []
     for path in paths:
         item, problems = load_item(
             path, f"issues/{folder.name}/inbox/{path.name}", settings.section_keys
         )
         errors = tuple(p for p in problems if p.severity == "error")
-        found.append(Listed(path.stem, item, errors))
+        if item is None:
+            found.append(Listed(path.stem, item, errors))
+            continue
+        first_seen = _first_seen(path, item)
+        day = None if first_seen else item.date
+        outside = bool(day and window and not window[0] <= day <= window[1])
+        found.append(Listed(path.stem, item, errors, first_seen, outside))
     order = {k: n for n, k in enumerate(settings.section_keys)}
     found.sort(key=lambda c: c.name)
-    found.sort(key=lambda c: c.item and c.item.date or dt.date.min, reverse=True)
+    found.sort(key=lambda c: c.sort_date, reverse=True)
     found.sort(key=lambda c: order.get(c.item.section, len(order)) if c.item else len(order) + 1)
     return found, skipped
