@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -253,7 +254,9 @@ def create_app(
                 changed = contacts.unlist_by_link(db, found[0], found[1])
                 state = "unlisted" if changed else "already-unlisted"
                 return page(state, mask(contact.email), base="../../", mail=contact.status)
-        except Exception as exc:  # busy, read-only, full: nothing recorded, and it says so
+        except (NewsletterError, sqlite3.Error, OSError) as exc:
+            # Busy, read-only, full: nothing recorded, and the page says so. A bug is
+            # not one of these: it raises (a 500), not a "try again later".
             log.warning("directory removal of contact %d not recorded: %s", found[0], exc)
         return page("unlist-unavailable", status=503, link=token, listed=None, base="../../")
 
