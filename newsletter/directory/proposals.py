@@ -87,18 +87,22 @@ def _diff(db: Database, proposal: Proposal) -> tuple[str, list[str]]:
     """Who the proposal is about, and its changes as "field: old → new"."""
     contact = get_contact(db, proposal.contact_id) if proposal.contact_id is not None else None
     if proposal.kind == "new" or contact is None:
-        who = shown(proposal.fields.get("email", "(erased contact)"), PREVIEW)
-        return who, [f"{f}: (none) → {shown(v, PREVIEW)}" for f, v in proposal.fields.items()]
-    who = f"{shown(contact.name, PREVIEW)} <{contact.email}>" if contact.name else contact.email
+        who = shown(proposal.fields.get("email", "(erased contact)"), PREVIEW, quote=False)
+        return who, [f"{f}: (none) → {_value(v)}" for f, v in proposal.fields.items()]
+    name = shown(contact.name, PREVIEW, quote=False)
+    who = f"{name} <{contact.email}>" if contact.name else contact.email
     if proposal.kind == "confirm":
         return who, ["confirmed: entry is correct"]
     if proposal.kind == "left":
         return who, [f"status: {contact.status} → left"]
     return who, [
-        f"{field}: {shown(getattr(contact, field), PREVIEW) or '(none)'} → "
-        f"{shown(value, PREVIEW) or '(none)'}"
+        f"{field}: {_value(getattr(contact, field))} → {_value(value)}"
         for field, value in proposal.fields.items()
     ]
+
+
+def _value(value: str) -> str:
+    return shown(value, PREVIEW) if value else "(none)"
 
 
 def review(db: Database) -> list[Pending]:
