@@ -85,6 +85,7 @@ def test_review_lists_each_proposal_as_a_diff(project, db):
         (2, "confirm", "self-service"),
         (3, "left", "auto-reply"),
         (4, "new", "self-service"),
+        (5, "correct", "steward"),
     ]
     assert shown[0]["diff"] == ["phone: '+41 22 791 21 11' → '+41 22 791 00 00'"]
 
