@@ -15,6 +15,7 @@ no known domain is not judged.
 from __future__ import annotations
 
 import re
+import shlex
 import tomllib
 import unicodedata
 from collections import Counter, defaultdict
@@ -87,7 +88,7 @@ def _regions() -> dict[str, str]:
 
 def region_of(country: str) -> str | None:
     """The phone region of a country's English name or two-letter code; None if unknown."""
-    return _regions().get(country.strip().lower())
+    return _regions().get(country.strip().lower()) if country.strip() else None
 
 
 def international(phone: str, country: str = "") -> str | None:
@@ -223,7 +224,7 @@ def _uncovered(db: Database, contacts: list[Contact]) -> list[Finding]:
             "",
             entity.acronym,
             f"{entity.name} has no focal point. Add one with: newsletter contacts add EMAIL "
-            f"--org {entity.acronym!r}",
+            f"--org {shlex.quote(entity.acronym)}",
         )
         for entity in un_entities()
         if entity not in covered
