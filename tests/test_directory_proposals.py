@@ -196,3 +196,16 @@ def test_a_purge_erases_the_proposals_about_the_person_or_naming_them(project, d
     assert db.execute("SELECT id FROM proposals ORDER BY id").fetchall() == [(1,), (4,)]
     purge_contact(db, "CY@ilo.org")
     assert db.execute("SELECT id FROM proposals ORDER BY id").fetchall() == [(1,)]
+
+
+def test_a_proposal_the_contact_rules_refuse_stays_pending(project, db):
+    _queue(db)
+    cli(project, "contacts", "add", "cy@ilo.org", "--name", "Cy", "--org", "ILO")
+    result = cli(project, "directory", "approve", "1", "4")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: proposal 4: not applied, still pending (#1 approved): cy@ilo.org: already in "
+        "contacts.db. Change it with: newsletter contacts edit cy@ilo.org\n",
+    )
+    states = db.execute("SELECT id, state FROM proposals ORDER BY id").fetchall()
+    assert states == [(1, "approved"), (2, "pending"), (3, "pending"), (4, "pending")]

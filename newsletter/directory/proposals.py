@@ -155,11 +155,19 @@ def approve(db: Database, ids: Sequence[int], actor: str | None = None) -> list[
     actor = actor or default_actor()
     with writing(db):
         chosen = _pending(db, ids)
-    for proposal in chosen:
-        with writing(db):
-            at = now()
-            _apply(db, proposal, actor, at)
-            decide(db, proposal.id, "approved", "", actor, at)
+    for n, proposal in enumerate(chosen):
+        try:
+            with writing(db):
+                at = now()
+                _apply(db, proposal, actor, at)
+                decide(db, proposal.id, "approved", "", actor, at)
+        except NewsletterError as exc:
+            done = ", ".join(f"#{p.id}" for p in chosen[:n])
+            raise NewsletterError(
+                f"proposal {proposal.id}: not applied, still pending"
+                + (f" ({done} approved)" if done else "")
+                + f": {exc.message}"
+            ) from None
     return chosen
 
 
