@@ -35,10 +35,21 @@ RANKS: dict[str, int] = {
     "send": 8,
     "returns": 9,
     "publish": 10,
+    "directory": 10,  # beside publish: neither imports the other
     "cli": 11,
     "__main__": 12,
 }
-STAGES = ("issue", "store", "feeds", "contacts", "build", "send", "returns", "publish")
+STAGES = (
+    "issue",
+    "store",
+    "feeds",
+    "contacts",
+    "build",
+    "send",
+    "returns",
+    "publish",
+    "directory",
+)
 
 
 def modules() -> dict[str, Path]:

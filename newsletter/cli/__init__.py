@@ -31,6 +31,12 @@ def _contacts() -> ModuleType:
     return contacts
 
 
+def _directory() -> ModuleType:
+    from newsletter.cli import directory
+
+    return directory
+
+
 def _feeds() -> ModuleType:
     from newsletter.cli import feeds
 
@@ -57,6 +63,7 @@ LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "check": _issue,
     "build": _issue,
     "contacts": _contacts,
+    "directory": _directory,
     "feeds": _feeds,
     "collect": _feeds,
     "inbox": _feeds,

@@ -5,7 +5,17 @@ table modules are public as namespaces (``store.contacts.get_contact``,
 ``store.ledger.snapshot``), as sqlite-utils exposes ``Database`` and ``Table``.
 """
 
-from newsletter.store import bounces, contacts, feeds, journal, ledger, locks, publications, purge
+from newsletter.store import (
+    bounces,
+    contacts,
+    feeds,
+    journal,
+    ledger,
+    locks,
+    proposals,
+    publications,
+    purge,
+)
 from newsletter.store.base import Database, lock_wait, now, reading, writing
 from newsletter.store.database import (
     MIGRATIONS,
@@ -32,6 +42,7 @@ __all__ = [
     "lock_wait",
     "now",
     "open_db",
+    "proposals",
     "publications",
     "purge",
     "readonly_db",

@@ -81,6 +81,12 @@ def m002_organisation_lookup(db: Database) -> None:
     db.table("contacts").create_index(["organisation_id"])
 
 
+@migrations()
+def m003_confirmed_at(db: Database) -> None:
+    # When the person last said their entry is right (directory proposals).
+    db.table("contacts").add_column("confirmed_at", str)
+
+
 def default_actor() -> str:
     """Who is making a change, for the history: $NEWSLETTER_ACTOR or the login name."""
     try:

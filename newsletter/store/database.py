@@ -19,7 +19,16 @@ from pathlib import Path
 from sqlite_utils.migrations import Migrations
 
 from newsletter.errors import NewsletterError
-from newsletter.store import bounces, contacts, feeds, journal, ledger, locks, publications
+from newsletter.store import (
+    bounces,
+    contacts,
+    feeds,
+    journal,
+    ledger,
+    locks,
+    proposals,
+    publications,
+)
 from newsletter.store.base import Busy, Database, cannot_write, lock_wait, writing
 
 # Applied in this order.
@@ -30,12 +39,16 @@ MIGRATIONS: tuple[Migrations, ...] = (
     bounces.migrations,
     locks.migrations,
     publications.migrations,
+    proposals.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step
 # gets (db, address, contact id or None) inside the purge's transaction. The
 # contacts and history tables are purged by ``purge.purge`` itself.
-PURGE_STEPS: tuple[Callable[[Database, str, int | None], None], ...] = (ledger.forget_address,)
+PURGE_STEPS: tuple[Callable[[Database, str, int | None], None], ...] = (
+    ledger.forget_address,
+    proposals.forget_address,
+)
 
 
 def open_db(

@@ -1,0 +1,103 @@
+"""``newsletter directory ...``: the review queue of proposed changes, and the check.
+
+Exit codes: 0 done (``check``'s findings are advice, so 0 too); 1 nothing done
+(an unknown or already decided proposal, the message says which).
+"""
+
+from __future__ import annotations
+
+import click
+
+from newsletter.cli.env import Env, OneLine, echo_json, json_option, pass_env
+
+
+@click.group()
+def directory() -> None:
+    """Review proposed changes to the focal-point directory, and check its data.
+
+    Example: newsletter directory review
+    """
+
+
+@directory.command()
+@json_option
+@pass_env
+def review(env: Env, as_json: bool) -> None:
+    """List the pending proposed changes as diffs, oldest first.
+
+    Example: newsletter directory review --json
+    """
+    from newsletter.directory import review as pending
+
+    found = pending(env.db)
+    if as_json:
+        echo_json([each.as_json() for each in found])
+        return
+    for each in found:
+        p = each.proposal
+        click.echo(f"#{p.id} {p.kind} {each.who} ({p.organisation or 'no organisation'})")
+        click.echo(f"   from {p.source}, {p.created_at}")
+        for line in each.diff:
+            click.echo(f"   {line}")
+    click.echo(f"{len(found)} pending." if found else "No proposed changes are waiting.")
+
+
+@directory.command()
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@json_option
+@pass_env
+def approve(env: Env, ids: tuple[int, ...], as_json: bool) -> None:
+    """Apply proposed changes, each in its own transaction, with history.
+
+    Example: newsletter directory approve 3 4
+    """
+    from newsletter.directory import approve as apply
+
+    done = apply(env.db, ids)
+    if as_json:
+        echo_json({"approved": [p.id for p in done]})
+        return
+    for p in done:
+        click.echo(f"#{p.id} approved: {p.kind}.")
+
+
+@directory.command()
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@click.option("--reason", required=True, type=OneLine(), help="Why, kept with the proposal.")
+@json_option
+@pass_env
+def reject(env: Env, ids: tuple[int, ...], reason: str, as_json: bool) -> None:
+    """Drop proposed changes, keeping them with the reason.
+
+    Example: newsletter directory reject 5 --reason "Not a focal point"
+    """
+    from newsletter.directory import reject as drop
+
+    done = drop(env.db, ids, reason)
+    if as_json:
+        echo_json({"rejected": [p.id for p in done]})
+        return
+    for p in done:
+        click.echo(f"#{p.id} rejected.")
+
+
+@directory.command()
+@json_option
+@pass_env
+def check(env: Env, as_json: bool) -> None:
+    """Advice on the entries: phones, domains, shared mailboxes, duplicates, gaps.
+
+    Example: newsletter directory check --json
+    """
+    from newsletter.directory import check as run
+
+    result = run(env.db)
+    if as_json:
+        echo_json(result.as_json())
+        return
+    for finding in result.findings:
+        click.echo(finding.line())
+    click.echo(result.summary())
+
+
+COMMANDS = {"directory": directory}

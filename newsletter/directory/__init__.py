@@ -1,0 +1,25 @@
+"""The living directory: proposed changes and their review, and the data-quality check.
+
+Self-service pages, auto-replies, stewards and syncs ``propose`` changes; an
+editor ``approve``s or ``reject``s them (``proposals``). ``check`` gives advice
+on the entries as they stand (``checks``). The rows live in ``store.proposals``
+and ``store.contacts``.
+"""
+
+from newsletter.directory.checks import CheckResult, Finding, check, international, un_entities
+from newsletter.directory.proposals import KINDS, SOURCES, Pending, approve, propose, reject, review
+
+__all__ = [
+    "KINDS",
+    "SOURCES",
+    "CheckResult",
+    "Finding",
+    "Pending",
+    "approve",
+    "check",
+    "international",
+    "propose",
+    "reject",
+    "review",
+    "un_entities",
+]

@@ -1,0 +1,184 @@
+"""The review queue: proposed changes to the directory, approved or rejected by an editor.
+
+Every source (the self-service page, auto-replies, stewards, a sync) calls
+``propose``; nothing is applied until ``approve``. An approval goes through the
+same rules as a hand edit (``contacts.edit_contact`` / ``add_contact``), with
+history rows whose source is ``proposal:ID``, one transaction per proposal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from newsletter.contacts import PREVIEW, add_contact, edit_contact
+from newsletter.errors import NewsletterError
+from newsletter.schema import shown
+from newsletter.store import Database, now, writing
+from newsletter.store.contacts import default_actor, get_contact, mark_left, record_change
+from newsletter.store.proposals import (
+    Proposal,
+    add_proposal,
+    decide,
+    get_proposals,
+    pending_proposals,
+    set_confirmed,
+)
+
+KINDS = ("correct", "confirm", "left", "new")
+SOURCES = ("self-service", "auto-reply", "steward", "sync", "editor")
+# What a correction may change: the fields a focal point sees on their entry.
+CORRECTABLE = ("name", "job_title", "phone", "city", "email")
+# What a successor ("new") may carry.
+NEW_FIELDS = ("email", "name", "job_title", "phone", "city", "country")
+
+
+def propose(
+    db: Database,
+    kind: str,
+    source: str,
+    contact_id: int | None = None,
+    organisation: str = "",
+    fields: dict[str, str] | None = None,
+) -> int:
+    """Queue one proposed change; its id. Raises ValueError on a caller's mistake."""
+    fields = dict(fields or {})
+    if kind not in KINDS or source not in SOURCES:
+        raise ValueError(f"kind {kind!r} or source {source!r} is not one of {KINDS}/{SOURCES}")
+    allowed = NEW_FIELDS if kind == "new" else CORRECTABLE if kind == "correct" else ()
+    if unknown := sorted(set(fields) - set(allowed)):
+        raise ValueError(f"a {kind!r} proposal cannot carry {unknown}")
+    if (contact_id is None) != (kind == "new"):
+        raise ValueError("a 'new' proposal names no contact; every other kind names one")
+    if kind == "new" and not fields.get("email"):
+        raise ValueError("a 'new' proposal needs the successor's email")
+    with writing(db):
+        if contact_id is not None:
+            contact = get_contact(db, contact_id)
+            if contact is None:
+                raise ValueError(f"no contact {contact_id}")
+            organisation = organisation or contact.organisation
+        return add_proposal(db, contact_id, organisation, kind, fields, source)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One pending proposal, with the lines of its diff."""
+
+    proposal: Proposal
+    who: str
+    diff: list[str]
+
+    def as_json(self) -> dict[str, object]:
+        p = self.proposal
+        return {
+            "id": p.id,
+            "kind": p.kind,
+            "contact_id": p.contact_id,
+            "who": self.who,
+            "organisation": p.organisation,
+            "source": p.source,
+            "created_at": p.created_at,
+            "diff": self.diff,
+        }
+
+
+def _diff(db: Database, proposal: Proposal) -> tuple[str, list[str]]:
+    """Who the proposal is about, and its changes as "field: old → new"."""
+    contact = get_contact(db, proposal.contact_id) if proposal.contact_id is not None else None
+    if proposal.kind == "new" or contact is None:
+        who = shown(proposal.fields.get("email", "(erased contact)"), PREVIEW, quote=False)
+        return who, [f"{f}: (none) → {_value(v)}" for f, v in proposal.fields.items()]
+    name = shown(contact.name, PREVIEW, quote=False)
+    who = f"{name} <{contact.email}>" if contact.name else contact.email
+    if proposal.kind == "confirm":
+        return who, ["confirmed: entry is correct"]
+    if proposal.kind == "left":
+        return who, [f"status: {contact.status} → left"]
+    return who, [
+        f"{field}: {_value(getattr(contact, field))} → {_value(value)}"
+        for field, value in proposal.fields.items()
+    ]
+
+
+def _value(value: str) -> str:
+    return shown(value, PREVIEW) if value else "(none)"
+
+
+def review(db: Database) -> list[Pending]:
+    """The pending proposals, oldest first, each with its diff."""
+    found = []
+    for proposal in pending_proposals(db):
+        who, diff = _diff(db, proposal)
+        found.append(Pending(proposal, who, diff))
+    return found
+
+
+def _pending(db: Database, ids: Sequence[int]) -> list[Proposal]:
+    """The proposals ``ids``, all pending, or a NewsletterError naming the first that is not."""
+    found = get_proposals(db, list(ids))
+    for each in ids:
+        if each not in found:
+            raise NewsletterError(
+                f"proposal {each}: no such proposal. List them with: newsletter directory review"
+            )
+        if found[each].state != "pending":
+            raise NewsletterError(
+                f"proposal {each}: already {found[each].state}; nothing was changed."
+            )
+    return [found[each] for each in dict.fromkeys(ids)]
+
+
+def _apply(db: Database, proposal: Proposal, actor: str, at: str) -> None:
+    source = f"proposal:{proposal.id}"
+    contact = get_contact(db, proposal.contact_id) if proposal.contact_id is not None else None
+    if proposal.kind != "new" and contact is None:
+        raise NewsletterError(f"proposal {proposal.id}: its contact was erased. Reject it.")
+    if proposal.kind == "new":
+        raw: dict[str, object] = {**proposal.fields, "organisation": proposal.organisation}
+        add_contact(db, raw, source, actor)
+    elif contact is not None and proposal.kind == "correct":
+        edit_contact(db, contact.email, dict(proposal.fields), source=source, actor=actor)
+    elif contact is not None and contact.id is not None and proposal.kind == "confirm":
+        old = set_confirmed(db, contact.id, at)
+        record_change(db, contact.id, "confirmed_at", old, at, source, actor, at)
+    elif contact is not None and contact.id is not None and proposal.kind == "left":
+        if contact.status != "left":
+            mark_left(db, contact.id, source, actor, at)
+
+
+def approve(db: Database, ids: Sequence[int], actor: str | None = None) -> list[Proposal]:
+    """Apply the proposals, each in its own transaction; the ones applied.
+
+    Every id is checked before the first is applied, so a wrong id changes nothing.
+    """
+    actor = actor or default_actor()
+    with writing(db):
+        chosen = _pending(db, ids)
+    for n, proposal in enumerate(chosen):
+        try:
+            with writing(db):
+                at = now()
+                _apply(db, proposal, actor, at)
+                decide(db, proposal.id, "approved", "", actor, at)
+        except NewsletterError as exc:
+            done = ", ".join(f"#{p.id}" for p in chosen[:n])
+            raise NewsletterError(
+                f"proposal {proposal.id}: not applied, still pending"
+                + (f" ({done} approved)" if done else "")
+                + f": {exc.message}"
+            ) from None
+    return chosen
+
+
+def reject(
+    db: Database, ids: Sequence[int], reason: str, actor: str | None = None
+) -> list[Proposal]:
+    """Drop the proposals with a reason, in one transaction; the ones rejected."""
+    actor = actor or default_actor()
+    with writing(db):
+        chosen = _pending(db, ids)
+        at = now()
+        for proposal in chosen:
+            decide(db, proposal.id, "rejected", reason, actor, at)
+    return chosen

@@ -1,0 +1,127 @@
+"""Proposed changes to the directory: kept until an editor approves or rejects them.
+
+A proposal never touches a contact by itself; ``directory.proposals`` applies an
+approved one through the contact rules. Rows are kept after the decision, with
+who decided, when and why, so the queue is its own history.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils.migrations import Migrations
+
+from newsletter.store.base import Database, now
+
+migrations = Migrations("newsletter.proposals")
+
+
+@migrations()
+def m001_proposals(db: Database) -> None:
+    db.table("proposals").create(
+        {
+            "id": int,
+            "contact_id": int,
+            "organisation": str,
+            "kind": str,
+            "fields": str,
+            "source": str,
+            "created_at": str,
+            "state": str,
+            "decided_at": str,
+            "reason": str,
+            "actor": str,
+        },
+        pk="id",
+        not_null={"kind", "fields", "source", "created_at", "state"},
+        defaults={"state": "pending", "fields": "{}"},
+    )
+    db.table("proposals").create_index(["state"])
+    db.table("proposals").create_index(["contact_id"])
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One proposed change as stored."""
+
+    id: int
+    contact_id: int | None
+    organisation: str
+    kind: str
+    fields: dict[str, str]
+    source: str
+    created_at: str
+    state: str
+    decided_at: str
+    reason: str
+    actor: str
+
+
+_SELECT = (
+    "SELECT id, contact_id, coalesce(organisation, ''), kind, fields, source, created_at,"
+    " state, coalesce(decided_at, ''), coalesce(reason, ''), coalesce(actor, '') FROM proposals"
+)
+
+
+def _proposal(row: tuple[Any, ...]) -> Proposal:
+    values = list(row)
+    values[4] = json.loads(values[4])
+    return Proposal(*values)
+
+
+def add_proposal(
+    db: Database,
+    contact_id: int | None,
+    organisation: str,
+    kind: str,
+    fields: dict[str, str],
+    source: str,
+    at: str | None = None,
+) -> int:
+    """Insert one pending proposal; the caller holds the transaction. Its id."""
+    cursor = db.execute(
+        "INSERT INTO proposals (contact_id, organisation, kind, fields, source, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [contact_id, organisation, kind, json.dumps(fields, sort_keys=True), source, at or now()],
+    )
+    assert cursor.lastrowid is not None  # sqlite3 sets it on every INSERT
+    return cursor.lastrowid
+
+
+def get_proposals(db: Database, ids: list[int]) -> dict[int, Proposal]:
+    """The stored proposals among ``ids``, by id."""
+    marks = ", ".join("?" * len(ids))
+    rows = db.execute(f"{_SELECT} WHERE id IN ({marks})", ids).fetchall() if ids else []
+    return {row[0]: _proposal(row) for row in rows}
+
+
+def pending_proposals(db: Database) -> list[Proposal]:
+    """Every pending proposal, oldest first."""
+    rows = db.execute(f"{_SELECT} WHERE state = 'pending' ORDER BY id").fetchall()
+    return [_proposal(row) for row in rows]
+
+
+def decide(db: Database, proposal_id: int, state: str, reason: str, actor: str, at: str) -> None:
+    """Record the decision on a pending proposal; the caller holds the transaction."""
+    db.execute(
+        "UPDATE proposals SET state = ?, reason = ?, actor = ?, decided_at = ?"
+        " WHERE id = ? AND state = 'pending'",
+        [state, reason, actor, at, proposal_id],
+    )
+
+
+def set_confirmed(db: Database, contact_id: int, at: str) -> str | None:
+    """Set a contact's ``confirmed_at``; the value it had before."""
+    row = db.execute("SELECT confirmed_at FROM contacts WHERE id = ?", [contact_id]).fetchone()
+    db.execute("UPDATE contacts SET confirmed_at = ? WHERE id = ?", [at, contact_id])
+    return row[0] if row else None
+
+
+def forget_address(db: Database, address: str, contact_id: int | None) -> None:
+    """Purge step: a purged person's proposals go, and so do those naming their address."""
+    db.execute(
+        "DELETE FROM proposals WHERE contact_id = ? OR instr(lower(fields), lower(?)) > 0",
+        [contact_id if contact_id is not None else -1, address],
+    )
