@@ -289,11 +289,13 @@ def test_an_out_of_office_with_a_bounces_words_changes_nothing(project, db, tmp_
     box = mbox(tmp_path, ["ooo-no-longer-monitored.eml", "automatische-antwort.eml"])
     result = cli(project, "bounces", str(box))
     assert result.output.splitlines() == [
-        "message 1: auto-reply for gone.away@unicef.example (issue 2026-Q4, by Message-ID):"
-        " ignored (Out of Office: The UN-Business Focal Point: test issue)",
+        # "I have left UNICEF": a departure notice, reported, never a bounce.
+        "message 1: auto-reply: departure notice from paolo.ferri@unicef.example"
+        " (successor partnerships@unicef.example) for gone.away@unicef.example"
+        " (issue 2026-Q4, by Message-ID): not applied; check the directory entry",
         "message 2: auto-reply for moved.on@ilo.example (issue 2026-Q4, by Message-ID):"
         " ignored (Automatische Antwort: Undeliverable: The UN-Business Focal Point)",
-        "2 messages: 2 auto-replies; 0 contacts changed.",
+        "2 messages: 1 departure notice, 1 auto-reply, 1 left unapplied; 0 contacts changed.",
     ]
     assert get_contact(db, "gone.away@unicef.example").status == "subscribed"
 
@@ -696,3 +698,71 @@ def test_a_dmarc_failure_report_unsubscribes_no_one(project, db, tmp_path):
     )
     assert get_contact(db, "gone.away@unicef.example").status == "subscribed"
     assert not is_suppressed(db, "gone.away@unicef.example")
+
+
+DEPARTURES = [
+    "departure-outlook.eml",
+    "departure-gmail-vacation.eml",
+    "departure-reponse-automatique.eml",
+    "departure-respuesta-automatica.eml",
+    "vacation-left-for-the-day.eml",
+]
+
+
+def test_departure_notices_are_reported_each_run_and_change_nothing(project, db, tmp_path):
+    path = mbox(tmp_path, DEPARTURES)
+    rows = db.execute("SELECT count(*) FROM history").fetchone()[0]
+    first = cli(project, "bounces", str(path))
+    note = "not applied; check the directory entry"
+    expected = [
+        "message 1: auto-reply: departure notice from thomas.berger@unhcr.example (successor"
+        f" jane.doe@unhcr.example) for old.post@unhcr.example (issue 2026-Q4, by Message-ID): {note}",
+        "message 2: auto-reply: departure notice from sara.okafor@gmail.example (successor"
+        " psengagement@who.example) for slow.server@who.example (issue 2026-Q4, by Message-ID):"
+        f" {note}",
+        "message 3: auto-reply: departure notice from claire.lefevre@ilo.example (successor"
+        f" paul.martin@ilo.example) for moved.on@ilo.example (issue 2026-Q4, by Message-ID): {note}",
+        "message 4: auto-reply: departure notice from lherrera@unops.example (successor"
+        " mgomez@unops.example) for no.such.user@unops.example (issue 2026-Q4, by Message-ID):"
+        f" {note}",
+        "message 5: auto-reply for amina.diallo@wfp.example (issue 2026-Q4, by Message-ID):"
+        " ignored (Automatic reply: The UN-Business Focal Point: December 2026)",
+        "5 messages: 4 departure notices, 1 auto-reply, 4 left unapplied; 0 contacts changed.",
+    ]
+    assert (first.exit_code, first.output.splitlines()) == (0, expected)
+    # Not remembered: the departures are there for review next run; the vacation is done.
+    second = cli(project, "bounces", str(path))
+    assert second.output.splitlines() == [
+        *expected[:4],
+        "message 5: already processed; nothing to do",
+        "5 messages: 4 departure notices, 4 left unapplied, 1 already processed;"
+        " 0 contacts changed.",
+    ]
+    assert {get_contact(db, e).status for e in PEOPLE} == {"subscribed"}
+    assert db.execute("SELECT count(*) FROM history").fetchone()[0] == rows
+
+
+def test_a_departure_notice_tied_by_its_sender_alone_says_so(project, db, tmp_path):
+    raw = (DATA / "departure-outlook.eml").read_text()
+    raw = re.sub(r"(?m)^(In-Reply-To|References): .*\n", "", raw)
+    contact = raw.replace("Thomas Berger <thomas.berger@unhcr.example>", "<stays@ilo.example>")
+    (tmp_path / "contact.eml").write_text(contact)
+    # From someone who is not a contact: nothing to review, ever; remembered.
+    (tmp_path / "stranger.eml").write_text(raw)
+    path = mbox(tmp_path, [tmp_path / "contact.eml", tmp_path / "stranger.eml"])
+    result = cli(project, "bounces", str(path))
+    assert result.output.splitlines() == [
+        "message 1: auto-reply: departure notice from stays@ilo.example (successor"
+        " jane.doe@unhcr.example) for stays@ilo.example (issue 2026-Q4, by address only, no"
+        " Message-ID or signed return path): not applied; check the directory entry",
+        "message 2: auto-reply: departure notice from thomas.berger@unhcr.example (successor"
+        " jane.doe@unhcr.example): ignored, no Message-ID, and thomas.berger@unhcr.example is"
+        " not a contact the ledger says we mailed",
+        "2 messages: 2 departure notices, 1 left unapplied; 0 contacts changed.",
+    ]
+    again = cli(project, "bounces", str(path))
+    assert again.output.splitlines()[1:] == [
+        "message 2: already processed; nothing to do",
+        "2 messages: 1 departure notice, 1 left unapplied, 1 already processed;"
+        " 0 contacts changed.",
+    ]

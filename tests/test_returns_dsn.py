@@ -315,6 +315,10 @@ CATEGORIES = {
 SAMPLE_CAUSES = [
     ("arf-abuse.eml", "complaint", "feedback"),
     ("automatische-antwort.eml", "auto-reply", "vacation"),
+    ("departure-gmail-vacation.eml", "auto-reply", "departure"),
+    ("departure-outlook.eml", "auto-reply", "departure"),
+    ("departure-reponse-automatique.eml", "auto-reply", "departure"),
+    ("departure-respuesta-automatica.eml", "auto-reply", "departure"),
     ("broken-mime.eml", "hard bounce", "userunknown"),
     ("delayed.eml", "delivery delay", "expired"),
     ("domino.eml", "hard bounce", "userunknown"),
@@ -334,7 +338,7 @@ SAMPLE_CAUSES = [
     ("no-message-id.eml", "hard bounce", "userunknown"),
     ("office365-5.1.10.eml", "hard bounce", "userunknown"),
     ("office365-5.7.1-notauthorized.eml", "soft bounce", "filtered"),
-    ("ooo-no-longer-monitored.eml", "auto-reply", "vacation"),
+    ("ooo-no-longer-monitored.eml", "auto-reply", "departure"),  # "as I have left UNICEF"
     ("out-of-office.eml", "auto-reply", "vacation"),
     ("outlook-delivery-has-failed.eml", "hard bounce", "userunknown"),
     ("postfix-5.7.1-blocklist.eml", "soft bounce", "blocked"),
@@ -347,6 +351,8 @@ SAMPLE_CAUSES = [
     ("ses-notification-complaint.eml", "complaint", "feedback"),
     ("soft-4.2.2.eml", "soft bounce", "mailboxfull"),
     ("status-5.0.0-mailbox-full.eml", "soft bounce", "mailboxfull"),
+    ("vacation-absent-du-bureau.eml", "auto-reply", "vacation"),
+    ("vacation-left-for-the-day.eml", "auto-reply", "vacation"),
     ("yahoo-554.eml", "hard bounce", "userunknown"),
 ]
 
@@ -616,3 +622,99 @@ def test_a_huge_or_pathological_body_is_read_in_bounded_time(shape, size, conten
     b = classify(data)
     assert time.perf_counter() - start < 5
     assert b.kind == "soft"  # a daemon's failure notice that says nothing: soft
+
+
+# Real-looking auto-replies: who sent each, and the successor it names ("" for none).
+@pytest.mark.parametrize(
+    "name,cause,sender,successor",
+    [
+        # Outlook "Automatic reply:", text and HTML: "please contact my successor ... at".
+        ("departure-outlook.eml", "departure", "thomas.berger@unhcr.example", "jane.doe@unhcr.example"),
+        # Gmail's vacation responder, "Re:" subject: "now handled by the ... team:".
+        ("departure-gmail-vacation.eml", "departure", "sara.okafor@gmail.example", "psengagement@who.example"),
+        # "Réponse automatique :", quoted-printable, typographic apostrophe, "veuillez contacter".
+        ("departure-reponse-automatique.eml", "departure", "claire.lefevre@ilo.example", "paul.martin@ilo.example"),
+        # "Respuesta automática:", 8-bit: "ya no trabaja", "Por favor contacte a".
+        ("departure-respuesta-automatica.eml", "departure", "lherrera@unops.example", "mgomez@unops.example"),
+        # A generic mailbox is still a useful hint: kept, never guessed beyond.
+        ("ooo-no-longer-monitored.eml", "departure", "paolo.ferri@unicef.example", "partnerships@unicef.example"),
+        # Vacations, with "please contact" and "left" in its other senses: no departure.
+        ("out-of-office.eml", "vacation", "", ""),
+        ("vacation-left-for-the-day.eml", "vacation", "", ""),
+        ("vacation-absent-du-bureau.eml", "vacation", "", ""),
+        ("automatische-antwort.eml", "vacation", "", ""),
+    ],
+)  # fmt: skip
+def test_a_departure_notice_names_its_sender_and_successor(name, cause, sender, successor):
+    b = classify((DATA / name).read_bytes())
+    assert (b.kind, b.cause, b.successor) == ("auto-reply", cause, successor)
+    assert b.recipients == ((sender,) if sender else ())
+
+
+REPLY = (
+    "From: Ann Lee <ann.lee@unfpa.example>\nTo: focalpoint@example.org\n"
+    "Subject: Automatic reply: The UN-Business Focal Point\nAuto-Submitted: auto-replied\n"
+    "In-Reply-To: <2026-Q4.1111111111111111@example.org>\n"
+    "Content-Type: text/plain; charset=utf-8\n\n{body}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "body,cause,successor",
+    [
+        ("Ann Lee is no longer with UNFPA.", "departure", ""),
+        ("I am no\n   longer WORKING at UNFPA; please write to\nbo.chen@unfpa.example", "departure",
+         "bo.chen@unfpa.example"),
+        ("Ann has retired. Contact: Bo.Chen@UNFPA.example.", "departure", "Bo.Chen@UNFPA.example"),
+        ("She has left the organization. Her address ann.lee@unfpa.example is closed.",
+         "departure", ""),  # no cue before it, and it is the sender's own
+        ("Ann no longer works here. Questions to focalpoint@example.org or contact "
+         "ann.lee@unfpa.example", "departure", ""),  # ours and the sender's: never a successor
+        ("Mme Lee ne fait plus partie de l'UNFPA.", "departure", ""),
+        ("Ann Lee a quitte l'UNFPA ; veuillez contacter bo.chen@unfpa.example", "departure",
+         "bo.chen@unfpa.example"),
+        ("Elle n’est plus en poste.", "departure", ""),
+        ("Ya no forma parte de UNFPA. Escriba a bo.chen@unfpa.example", "departure",
+         "bo.chen@unfpa.example"),
+        ("Ann ha dejado la organización.", "departure", ""),
+        # Vacations: plain auto-replies, whatever address they give.
+        ("I am out of the office until 4 January. Please contact bo.chen@unfpa.example",
+         "vacation", ""),
+        ("Back on Monday. If you have left me a voicemail I will call back.", "vacation", ""),
+        ("I have left the office for the day.", "vacation", ""),
+        ("Je suis absente et j'ai quitté le bureau pour les fêtes.", "vacation", ""),
+        ("Si me ha dejado un mensaje, le responderé.", "vacation", ""),
+        ("I left early today, no longer in the office until Monday.", "vacation", ""),
+        # The quoted copy of our newsletter is not the reply's words.
+        ("Back on Monday.\n\nOn Tue, 15 Dec 2026, UNGC wrote:\n> Ann has left UNICEF", "vacation",
+         ""),
+    ],
+)  # fmt: skip
+def test_departure_phrases_and_successors(body, cause, successor):
+    b = classify(REPLY.format(body=body).encode())
+    assert (b.kind, b.cause, b.successor) == ("auto-reply", cause, successor)
+
+
+def test_a_departure_phrase_in_a_person_s_own_mail_is_not_an_auto_reply():
+    """Only auto-replies are read for departures: a person's note stays "other"."""
+    raw = REPLY.format(body="I have left UNICEF.").replace("Auto-Submitted: auto-replied\n", "")
+    b = classify(raw.replace("Automatic reply: ", "Re: ").encode())
+    assert (b.kind, b.cause) == ("other", "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "has left " * 20_000,
+        "please contact " * 10_000 + "x@y.example " * 5_000,
+        "no longer with " + "contact ann.lee@unfpa.example " * 4_000,  # the sender's, each
+        "no longer with " + "x@y.example " * 8_000,  # no cue before any
+        "On " + "x" * 100_000 + " wrote:\n",
+        "a" * 200_000 + "@",
+    ],
+)
+def test_a_huge_auto_reply_is_read_in_bounded_time(body):
+    start = time.perf_counter()
+    b = classify(REPLY.format(body=body).encode())
+    assert time.perf_counter() - start < 2
+    assert b.kind == "auto-reply"

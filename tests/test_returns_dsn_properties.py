@@ -22,7 +22,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from newsletter.models import FAILURE_CAUSES, cause, grade
-from newsletter.returns.dsn import classify, severity
+from newsletter.returns.dsn import DEPARTURE_PHRASES, classify, fold, severity
 
 SAMPLES = sorted((Path(__file__).parent / "data" / "bounces").glob("*.eml"))
 # The email package's own refusals (a header line ended by a vertical tab...), which
@@ -212,3 +212,42 @@ def test_any_amazon_ses_notice_gets_a_verdict_that_hangs_together(notice, kind):
         assert "@" in address and not any(c.isspace() for c in address), bounce
     for message_id in bounce.message_ids:
         assert message_id.startswith("<") and message_id.endswith(">"), bounce
+
+
+# Words from the departure phrases and their neighbours in other senses, so that random
+# bodies often come near a phrase without being one ("left you", "no longer in the").
+AUTO_WORDS = [
+    "has", "have", "left", "you", "the office", "for the day", "no longer", "with", "in",
+    "ne", "fait", "plus", "partie", "a", "quitté", "quitte", "n'est", "n’est", "en poste",
+    "ya no", "trabaja", "forma", "parte", "ha", "dejado", "un mensaje", "retired", "works",
+    "please contact", "veuillez contacter", "contacte a", "jane.doe@undp.example",
+    "ann.lee@unfpa.example", "focalpoint@example.org", "\n", "  ", "\n> ", ".", ";", "É",
+]  # fmt: skip
+AUTO_BODIES = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.sampled_from(AUTO_WORDS), max_size=25).map(" ".join),
+)
+AUTO_REPLY = (
+    "From: Ann Lee <ann.lee@unfpa.example>\nTo: focalpoint@example.org\n"
+    "Subject: Automatic reply: The UN-Business Focal Point\nAuto-Submitted: auto-replied\n"
+    "Content-Type: text/plain; charset=utf-8\n\n"
+)
+ANY_PHRASE = re.compile(
+    "|".join(rf"\b{p}" for ps in DEPARTURE_PHRASES.values() for p in ps).replace(" ", r"\s+")
+)
+
+
+@given(body=AUTO_BODIES)
+@example(body="I have left the office for the day; if you have left me a message, later.")
+@example(body="Ann has left UNFPA; please contact jane.doe@undp.example")
+def test_a_departure_is_claimed_only_where_a_phrase_says_so(body):
+    b = classify((AUTO_REPLY + body).encode("utf-8", "surrogatepass"))
+    assert b.kind == "auto-reply", b
+    words = fold(body.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+    assert (b.cause == "departure") <= bool(ANY_PHRASE.search(words)), b
+    assert b.cause in ("departure", "vacation"), b
+    if b.successor:  # named in the body, after a cue; never the sender's own nor ours
+        assert b.cause == "departure" and b.successor in body, b
+        assert b.successor.lower() not in ("ann.lee@unfpa.example", "focalpoint@example.org")
+    if b.cause == "departure":
+        assert b.recipients == ("ann.lee@unfpa.example",), b

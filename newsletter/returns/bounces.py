@@ -25,6 +25,13 @@ in this order:
 A complaint (a feedback report) unsubscribes the contact and puts the address
 on the suppression list, so no import, sync or later edit ever mails them again.
 
+An auto-reply that says its sender left (a departure notice, ``Bounce.cause``
+"departure") is reported with the successor it names, and not applied: nothing
+changes the directory from it yet, so the editor checks the entry, and it is
+not remembered as processed (each run reports it again) until it can become a
+proposed change for review. One tied to us by nothing but its sender's address
+says so; one from someone who is not a contact is ignored.
+
 A hard bounce marks the contact bounced at once. A soft bounce is remembered
 per contact and issue; the contact is marked bounced when the last
 ``SOFT_LIMIT`` issues they were sent, in send order, all bounced softly (an
@@ -54,6 +61,7 @@ from newsletter.returns.dsn import Bounce, classify
 from newsletter.store import Database, bounces, contacts, ledger, writing
 
 SOFT_LIMIT = 3
+DEPARTURE = "departure"  # the Bounce.cause of an auto-reply that says its sender left
 # A Maildir file over this is not a bounce (those are a few KB, a quoted message at
 # most a few MB); it is skipped with one line instead of read whole into memory.
 MAX_MESSAGE = 32 * 1024 * 1024
@@ -62,6 +70,7 @@ CATEGORIES = {
     "hard": "hard bounce",
     "soft": "soft bounce",
     "complaint": "complaint",
+    DEPARTURE: "departure notice",
     "auto-reply": "auto-reply",
     "delayed": "delivery delay",
     "delivered": "not a bounce",
@@ -245,7 +254,7 @@ def process(
             yield Outcome(label, SEEN, "already processed; nothing to do")
             continue
         bounce = classify(data)
-        category = CATEGORIES.get(bounce.kind, "not a bounce")
+        category = _category(bounce)
         if bounce.kind == "malformed":
             # Not marked as processed: a reader that learns to parse it, or the
             # editor, gets another look next run instead of losing it for good.
@@ -266,6 +275,13 @@ def process(
             if done:
                 bounces.mark_processed(db, digest, bounce.kind)
         yield Outcome(label, category, text, changed, not done, bounce.kind)
+
+
+def _category(b: Bounce) -> str:
+    """The message's CATEGORIES name; a departure notice is an auto-reply counted apart."""
+    if b.kind == "auto-reply" and b.cause == DEPARTURE:
+        return CATEGORIES[DEPARTURE]
+    return CATEGORIES.get(b.kind, "not a bounce")
 
 
 def _secret() -> bytes | None:
@@ -309,6 +325,8 @@ def _apply(
     if b.kind == "unsubscribe":
         return (*_unsubscribe(db, b.reason, secret, actor), True)
     match = _recipient(db, b, secret, found)
+    if b.kind == "auto-reply" and b.cause == DEPARTURE:
+        return _departure(b, match)
     if b.kind not in ("hard", "soft", "complaint"):
         return (_noted(b, category, match), False, True)
     status = f" {b.status}" if b.status else ""
@@ -335,6 +353,20 @@ def _apply(
     if streak >= SOFT_LIMIT:
         return (*_mark(db, match, f"{what}: {streak} soft bounces in a row", actor), True)
     return f"{what}: {streak} of {SOFT_LIMIT} soft bounces in a row", False, True
+
+
+def _departure(b: Bounce, match: Match | Miss) -> tuple[str, bool, bool]:
+    """A departure notice changes nothing yet: it is reported, with its successor, for
+    the editor to check the entry, and (unless it is not about a contact at all) kept
+    unprocessed, so that it is still there to propose once proposed changes exist."""
+    sender = ", ".join(b.recipients) or "an unnamed sender"
+    what = f"auto-reply: departure notice from {sender}"
+    what += f" (successor {b.successor})" if b.successor else " (no successor named)"
+    if isinstance(match, Miss):
+        if match.hold:
+            return f"{what}: {match.why}", False, False
+        return f"{what}: ignored, {match.why}", False, True
+    return f"{what} for {match}: not applied; check the directory entry", False, False
 
 
 def _noted(b: Bounce, category: str, match: Match | Miss) -> str:

@@ -17,6 +17,10 @@ Forms read: RFC 3464/6533 delivery reports, Amazon SES notifications by mail,
 and the plain-text bounces of Exim, qmail, Sendmail, Domino, Yahoo, Outlook
 and others. A bounce that says it is one but that this reader cannot tie to an
 address gets a second opinion from flufl.bounce, Mailman's detector.
+
+An auto-reply is read too: one that says its sender left (``DEPARTURE_PHRASES``,
+in English, French and Spanish) has cause ``departure``, and ``successor`` is the
+address it asks us to write to instead, when it names one.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import json
 import logging
 import quopri
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email.message import Message
@@ -132,6 +137,84 @@ _COPY_MARKERS = re.compile(
 )
 
 
+# A departure notice among auto-replies: the phrases that say the sender left, as data,
+# one language a line. Matched on the folded text (lower case, accents and typographic
+# apostrophes dropped: "a quitté" and "a quitte" alike); a space stands for any run of
+# whitespace, so a phrase matches across line wraps. The look-aheads keep out the
+# other senses: "has left you a message", "have left the office for the day".
+_LEFT_GUARD = (
+    r"(?! (you|me|a (message|note|voicemail)|(the|my) (office|desk)\b|early|today|"
+    r"for (the (day|night|evening|weekend|holidays?)|lunch|today|now)\b))"
+)
+DEPARTURE_PHRASES = {
+    "en": (
+        r"no longer with",
+        r"no longer (works?|working|employed|part of|in (this|that|the) (role|position|post))",
+        r"(has|have) (now )?left" + _LEFT_GUARD,
+        r"(has|have) (now )?retired",
+        r"(has|have) moved on to",
+    ),
+    "fr": (
+        r"ne fait plus partie",
+        r"ne fais plus partie",
+        r"(a|ai) quitte(?! (le|mon|son) bureau| le travail)",
+        r"(n'est|ne suis) plus en poste",
+        r"ne travaill(e|es|ent) plus",
+        r"(a|ai) pris (sa|ma) retraite",
+    ),
+    "es": (
+        r"ya no (trabaja|trabajo|labora|laboro)",
+        r"ya no (forma|formo) parte",
+        r"(ha|he) dejado(?! (un|unos|su|sus|el|este) (mensaje|recado|nota)|"
+        r" la oficina (por|hasta))",
+        r"se (ha )?jubil(o|ado)",
+        r"me (he )?jubilado",
+    ),
+}
+# Words that introduce the address to write to instead: "please contact", "veuillez
+# contacter", "por favor contacte a", "my successor is". Folded, like the phrases.
+_SUCCESSOR_CUES = re.compile(
+    r"\b(contact(ing|ez|er)?|write\s+to|writing\s+to|e-?mail|send\s[\w\s]{0,30}?to|"
+    r"forward(ed)?\s+to|direct\s[\w\s]{0,30}?to|successor|replaced\s+by|replacement|"
+    r"taken\s+over\s+by|handled\s+by|ecri(re|vez)\s+a|adress(er|ez)\s[\w\s]{0,30}?a|"
+    r"remplac(e|ee|ant|ante)|successeur|contacte|contactar(se)?|comuniquese|escrib(a|ir)|"
+    r"dirig(irse|ase)|reemplaz\w*|sucesor(a)?)\b"
+)
+# How far before an address its cue may be: "please contact my colleague Jane Doe,
+# Head of Partnerships, at jane.doe@..." still names her.
+_CUE_REACH = 120
+# Where an auto-reply's own words end and a quoted copy of our message starts.
+_QUOTED = re.compile(
+    r"^(>|[ \t]*-{2,} ?(original message|message d'origine|mensaje original)|"
+    r"on [^\n]{0,200} wrote:[ \t]*$|le [^\n]{0,200} a [ée]crit ?:[ \t]*$|"
+    r"el [^\n]{0,200} escribi[óo]:[ \t]*$)",
+    re.I | re.M,
+)
+# \b: "déjà quitté" is not "a quitté".
+_DEPARTURE = phrases(*(rf"\b{p}" for group in DEPARTURE_PHRASES.values() for p in group))
+
+
+class _Folding(dict[int, str]):
+    """A str.translate table that folds one character to one (so positions in the
+    folded text are positions in the original): lower case, without its accents."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        base = unicodedata.normalize("NFKD", char)[:1] or char
+        base = base if base.isascii() else char
+        low = base.lower()
+        self[code] = folded = low if len(low) == 1 else base
+        return folded
+
+
+_FOLD = _Folding({0x2019: "'", 0x2018: "'", 0x02BC: "'", 0xA0: " "})
+
+
+def fold(text: str) -> str:
+    """``text`` in lower case without accents, character for character."""
+    return text.translate(_FOLD)
+
+
 # The wording's own cause (models, Sisimai's reasons) gives a code to a bounce that
 # has none; the rest only says whether the failure is temporary or permanent.
 _WORDING = dict(CAUSE_PHRASES)
@@ -158,6 +241,9 @@ class Bounce:
     reason: str = ""  # a short human reason: the diagnostic or why it was not a bounce
     envelope_to: tuple[str, ...] = ()  # where it was delivered to (ENVELOPE_HEADERS order)
     cause: str = ""  # why, in the reference parsers' words (Sisimai): userunknown, mailboxfull...
+    # For a departure notice, the address it asks us to write to instead, when it names one
+    # (a person's or a generic mailbox's: a hint for the editor, never a guess).
+    successor: str = ""
 
 
 def classify(data: bytes) -> Bounce:
@@ -309,11 +395,43 @@ def _from_words(msg: Message, subject: str, sender: str, text: str, ids: tuple[s
     # out-of-office, sent with a null return path, is still not a bounce.
     auto = (_header(msg, "auto-submitted") or "no").lower()
     if auto != "no" or auto_header or auto_subject:
-        reason = subject[:80] or "auto-reply"
-        return Bounce("auto-reply", message_ids=ids, reason=reason, cause="vacation")
+        return _auto_reply(subject, sender, own, text, ids)
     if _BODY_MARKERS.search(text) and _header(msg, "return-path") == "<>" and not reply:
         return _text_bounce(subject, text, failed, own, ids)
     return Bounce("other", message_ids=ids, reason=f"not a bounce: {subject[:60]!r}")
+
+
+def _auto_reply(subject: str, sender: str, own: str, text: str, ids: tuple[str, ...]) -> Bounce:
+    """An out-of-office, or a departure notice: its sender left (``DEPARTURE_PHRASES``).
+    A departure names its sender, so a run with --match-address can tie it by address."""
+    reason = subject[:80] or "auto-reply"
+    quoted = _QUOTED.search(text)
+    own_text = text[: quoted.start()] if quoted else text
+    if not _DEPARTURE.search(f"{fold(subject)}\n{fold(own_text)}"):
+        return Bounce("auto-reply", message_ids=ids, reason=reason, cause="vacation")
+    senders = tuple(dict.fromkeys(_ADDRESS.findall(sender)))
+    theirs = {a.lower() for a in _ADDRESS.findall(own)}  # the sender's and ours
+    return Bounce(
+        "auto-reply",
+        recipients=senders,
+        message_ids=ids,
+        reason=reason,
+        cause="departure",
+        successor=_successor(own_text, theirs),
+    )
+
+
+def _successor(text: str, excluded: set[str]) -> str:
+    """The first address in the reply's own words that a cue ("please contact") shortly
+    before it introduces and that is neither the sender's nor ours; "" when none does."""
+    words = fold(text)  # character for character, so its positions are the text's
+    for found in _ADDRESS.finditer(text):
+        address = found.group(0).strip(".")
+        if address.lower() in excluded or _DAEMON.search(address):
+            continue
+        if _SUCCESSOR_CUES.search(words, max(0, found.start() - _CUE_REACH), found.start()):
+            return address
+    return ""
 
 
 def _text_bounce(
