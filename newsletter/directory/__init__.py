@@ -1,13 +1,16 @@
 """The living directory: proposed changes and their review, and the data-quality check.
 
 Self-service pages, auto-replies, stewards and syncs ``propose`` changes; an
-editor ``approve``s or ``reject``s them (``proposals``). ``check`` gives advice
+editor ``approve``s or ``reject``s them (``proposals``). ``propose`` itself is in
+``store.proposals``, below every stage, so that ``returns`` (a departure notice
+in an auto-reply) proposes through the same rule. ``check`` gives advice
 on the entries as they stand (``checks``). The rows live in ``store.proposals``
 and ``store.contacts``.
 """
 
 from newsletter.directory.checks import CheckResult, Finding, check, international, un_entities
-from newsletter.directory.proposals import KINDS, SOURCES, Pending, approve, propose, reject, review
+from newsletter.directory.proposals import Pending, approve, reject, review
+from newsletter.store.proposals import KINDS, SOURCES, propose
 
 __all__ = [
     "KINDS",

@@ -18,47 +18,11 @@ from newsletter.store import Database, now, writing
 from newsletter.store.contacts import default_actor, get_contact, mark_left, record_change
 from newsletter.store.proposals import (
     Proposal,
-    add_proposal,
     decide,
     get_proposals,
     pending_proposals,
     set_confirmed,
 )
-
-KINDS = ("correct", "confirm", "left", "new")
-SOURCES = ("self-service", "auto-reply", "steward", "sync", "editor")
-# What a correction may change: the fields a focal point sees on their entry.
-CORRECTABLE = ("name", "job_title", "phone", "city", "email")
-# What a successor ("new") may carry.
-NEW_FIELDS = ("email", "name", "job_title", "phone", "city", "country")
-
-
-def propose(
-    db: Database,
-    kind: str,
-    source: str,
-    contact_id: int | None = None,
-    organisation: str = "",
-    fields: dict[str, str] | None = None,
-) -> int:
-    """Queue one proposed change; its id. Raises ValueError on a caller's mistake."""
-    fields = dict(fields or {})
-    if kind not in KINDS or source not in SOURCES:
-        raise ValueError(f"kind {kind!r} or source {source!r} is not one of {KINDS}/{SOURCES}")
-    allowed = NEW_FIELDS if kind == "new" else CORRECTABLE if kind == "correct" else ()
-    if unknown := sorted(set(fields) - set(allowed)):
-        raise ValueError(f"a {kind!r} proposal cannot carry {unknown}")
-    if (contact_id is None) != (kind == "new"):
-        raise ValueError("a 'new' proposal names no contact; every other kind names one")
-    if kind == "new" and not fields.get("email"):
-        raise ValueError("a 'new' proposal needs the successor's email")
-    with writing(db):
-        if contact_id is not None:
-            contact = get_contact(db, contact_id)
-            if contact is None:
-                raise ValueError(f"no contact {contact_id}")
-            organisation = organisation or contact.organisation
-        return add_proposal(db, contact_id, organisation, kind, fields, source)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -56,7 +55,15 @@ from newsletter.build import render
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
 from newsletter.sanitize import one_line
-from newsletter.store import Database, check_writable, contacts, journal, open_db, set_durable
+from newsletter.store import (
+    Database,
+    DatabaseError,
+    check_writable,
+    contacts,
+    journal,
+    open_db,
+    set_durable,
+)
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -254,7 +261,7 @@ def create_app(
                 changed = contacts.unlist_by_link(db, found[0], found[1])
                 state = "unlisted" if changed else "already-unlisted"
                 return page(state, mask(contact.email), base="../../", mail=contact.status)
-        except (NewsletterError, sqlite3.Error, OSError) as exc:
+        except (NewsletterError, DatabaseError, OSError) as exc:
             # Busy, read-only, full: nothing recorded, and the page says so. A bug is
             # not one of these: it raises (a 500), not a "try again later".
             log.warning("directory removal of contact %d not recorded: %s", found[0], exc)

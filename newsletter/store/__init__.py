@@ -16,7 +16,7 @@ from newsletter.store import (
     publications,
     purge,
 )
-from newsletter.store.base import Database, lock_wait, now, reading, writing
+from newsletter.store.base import Database, DatabaseError, lock_wait, now, reading, writing
 from newsletter.store.database import (
     MIGRATIONS,
     PURGE_STEPS,
@@ -31,6 +31,7 @@ __all__ = [
     "MIGRATIONS",
     "PURGE_STEPS",
     "Database",
+    "DatabaseError",
     "bounces",
     "check_writable",
     "contacts",

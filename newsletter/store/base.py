@@ -73,6 +73,11 @@ def cannot_write(where: str, exc: sqlite3.Error) -> NewsletterError | None:
     return None
 
 
+# What a store call raises when SQLite itself refuses (a lock, a full disk, a broken
+# file), for callers outside the store, which never import sqlite3 themselves.
+DatabaseError = sqlite3.Error
+
+
 class Busy(NewsletterError):
     """Another program held the write lock longer than ``lock_wait``: the file is fine."""
 

@@ -1,8 +1,10 @@
 """Proposed changes to the directory: kept until an editor approves or rejects them.
 
 A proposal never touches a contact by itself; ``directory.proposals`` applies an
-approved one through the contact rules. Rows are kept after the decision, with
-who decided, when and why, so the queue is its own history.
+approved one through the contact rules. ``propose`` is the one way in, for every
+source: the self-service pages, a departure notice read by ``returns``, a steward.
+Rows are kept after the decision, with who decided, when and why, so the queue is
+its own history.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 from sqlite_utils.migrations import Migrations
 
-from newsletter.store.base import Database, now
+from newsletter.store.base import Database, now, writing
+from newsletter.store.contacts import get_contact
 
 migrations = Migrations("newsletter.proposals")
 
@@ -125,3 +128,41 @@ def forget_address(db: Database, address: str, contact_id: int | None) -> None:
         "DELETE FROM proposals WHERE contact_id = ? OR instr(lower(fields), lower(?)) > 0",
         [contact_id if contact_id is not None else -1, address],
     )
+
+
+# -- proposing: the one rule every source goes through (self-service, auto-replies...)
+
+KINDS = ("correct", "confirm", "left", "new")
+SOURCES = ("self-service", "auto-reply", "steward", "sync", "editor")
+# What a correction may change: the fields a focal point sees on their entry.
+CORRECTABLE = ("name", "job_title", "phone", "city", "email")
+# What a successor ("new") may carry.
+NEW_FIELDS = ("email", "name", "job_title", "phone", "city", "country")
+
+
+def propose(
+    db: Database,
+    kind: str,
+    source: str,
+    contact_id: int | None = None,
+    organisation: str = "",
+    fields: dict[str, str] | None = None,
+) -> int:
+    """Queue one proposed change; its id. Raises ValueError on a caller's mistake."""
+    fields = dict(fields or {})
+    if kind not in KINDS or source not in SOURCES:
+        raise ValueError(f"kind {kind!r} or source {source!r} is not one of {KINDS}/{SOURCES}")
+    allowed = NEW_FIELDS if kind == "new" else CORRECTABLE if kind == "correct" else ()
+    if unknown := sorted(set(fields) - set(allowed)):
+        raise ValueError(f"a {kind!r} proposal cannot carry {unknown}")
+    if (contact_id is None) != (kind == "new"):
+        raise ValueError("a 'new' proposal names no contact; every other kind names one")
+    if kind == "new" and not fields.get("email"):
+        raise ValueError("a 'new' proposal needs the successor's email")
+    with writing(db):
+        if contact_id is not None:
+            contact = get_contact(db, contact_id)
+            if contact is None:
+                raise ValueError(f"no contact {contact_id}")
+            organisation = organisation or contact.organisation
+        return add_proposal(db, contact_id, organisation, kind, fields, source)
