@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import mailbox
 import os
 import re
@@ -289,13 +290,14 @@ def test_an_out_of_office_with_a_bounces_words_changes_nothing(project, db, tmp_
     box = mbox(tmp_path, ["ooo-no-longer-monitored.eml", "automatische-antwort.eml"])
     result = cli(project, "bounces", str(box))
     assert result.output.splitlines() == [
-        # "I have left UNICEF": a departure notice, reported, never a bounce.
+        # "I have left UNICEF": a departure notice, proposed for review, never a bounce.
         "message 1: auto-reply: departure notice from paolo.ferri@unicef.example"
         " (successor partnerships@unicef.example) for gone.away@unicef.example"
-        " (issue 2026-Q4, by Message-ID): not applied; check the directory entry",
+        " (issue 2026-Q4, by Message-ID): proposed as left (proposal 1), the successor as new"
+        " (proposal 2); see newsletter directory review",
         "message 2: auto-reply for moved.on@ilo.example (issue 2026-Q4, by Message-ID):"
         " ignored (Automatische Antwort: Undeliverable: The UN-Business Focal Point)",
-        "2 messages: 1 departure notice, 1 auto-reply, 1 left unapplied; 0 contacts changed.",
+        "2 messages: 1 departure notice, 1 auto-reply; 0 contacts changed.",
     ]
     assert get_contact(db, "gone.away@unicef.example").status == "subscribed"
 
@@ -709,37 +711,59 @@ DEPARTURES = [
 ]
 
 
-def test_departure_notices_are_reported_each_run_and_change_nothing(project, db, tmp_path):
+def test_departure_notices_become_proposed_changes_once(project, db, tmp_path):
     path = mbox(tmp_path, DEPARTURES)
     rows = db.execute("SELECT count(*) FROM history").fetchone()[0]
     first = cli(project, "bounces", str(path))
-    note = "not applied; check the directory entry"
+    review = "see newsletter directory review"
+
+    def proposed(left, new):
+        return (
+            f"proposed as left (proposal {left}), the successor as new (proposal {new}); {review}"
+        )
+
     expected = [
         "message 1: auto-reply: departure notice from thomas.berger@unhcr.example (successor"
-        f" jane.doe@unhcr.example) for old.post@unhcr.example (issue 2026-Q4, by Message-ID): {note}",
+        " jane.doe@unhcr.example) for old.post@unhcr.example (issue 2026-Q4, by Message-ID): "
+        + proposed(1, 2),
         "message 2: auto-reply: departure notice from sara.okafor@gmail.example (successor"
-        " psengagement@who.example) for slow.server@who.example (issue 2026-Q4, by Message-ID):"
-        f" {note}",
+        " psengagement@who.example) for slow.server@who.example (issue 2026-Q4, by Message-ID): "
+        + proposed(3, 4),
         "message 3: auto-reply: departure notice from claire.lefevre@ilo.example (successor"
-        f" paul.martin@ilo.example) for moved.on@ilo.example (issue 2026-Q4, by Message-ID): {note}",
+        " paul.martin@ilo.example) for moved.on@ilo.example (issue 2026-Q4, by Message-ID): "
+        + proposed(5, 6),
         "message 4: auto-reply: departure notice from lherrera@unops.example (successor"
-        " mgomez@unops.example) for no.such.user@unops.example (issue 2026-Q4, by Message-ID):"
-        f" {note}",
+        " mgomez@unops.example) for no.such.user@unops.example (issue 2026-Q4, by Message-ID): "
+        + proposed(7, 8),
         "message 5: auto-reply for amina.diallo@wfp.example (issue 2026-Q4, by Message-ID):"
         " ignored (Automatic reply: The UN-Business Focal Point: December 2026)",
-        "5 messages: 4 departure notices, 1 auto-reply, 4 left unapplied; 0 contacts changed.",
     ]
-    assert (first.exit_code, first.output.splitlines()) == (0, expected)
-    # Not remembered: the departures are there for review next run; the vacation is done.
-    second = cli(project, "bounces", str(path))
-    assert second.output.splitlines() == [
-        *expected[:4],
-        "message 5: already processed; nothing to do",
-        "5 messages: 4 departure notices, 4 left unapplied, 1 already processed;"
-        " 0 contacts changed.",
-    ]
+    assert first.exit_code == 0, first.output
+    assert first.output.splitlines()[:-1] == expected
+    # Nothing is applied: the editor decides (newsletter directory approve / reject).
     assert {get_contact(db, e).status for e in PEOPLE} == {"subscribed"}
     assert db.execute("SELECT count(*) FROM history").fetchone()[0] == rows
+    queued = db.execute(
+        "SELECT kind, source, contact_id, fields FROM proposals ORDER BY id"
+    ).fetchall()
+    assert [(k, s) for k, s, _, _ in queued] == [("left", "auto-reply"), ("new", "auto-reply")] * 4
+    assert queued[0][2] == get_contact(db, "old.post@unhcr.example").id
+    assert json.loads(queued[1][3]) == {"email": "jane.doe@unhcr.example"}
+    # Remembered: a second run proposes nothing twice.
+    second = cli(project, "bounces", str(path))
+    assert second.output.splitlines()[:5] == [
+        f"message {n}: already processed; nothing to do" for n in range(1, 6)
+    ]
+    assert db.execute("SELECT count(*) FROM proposals").fetchone()[0] == 8
+
+
+def test_a_second_departure_notice_for_the_same_person_proposes_nothing_more(project, db, tmp_path):
+    raw = (DATA / "departure-outlook.eml").read_text()
+    (tmp_path / "again.eml").write_text(raw.replace("Message-ID: <", "Message-ID: <again-", 1))
+    path = mbox(tmp_path, ["departure-outlook.eml", tmp_path / "again.eml"])
+    lines = cli(project, "bounces", str(path)).output.splitlines()
+    assert lines[1].endswith(": already proposed as left; nothing more to do")
+    assert db.execute("SELECT count(*) FROM proposals WHERE kind = 'left'").fetchone()[0] == 1
 
 
 def test_a_departure_notice_tied_by_its_sender_alone_says_so(project, db, tmp_path):
@@ -754,7 +778,8 @@ def test_a_departure_notice_tied_by_its_sender_alone_says_so(project, db, tmp_pa
     assert result.output.splitlines() == [
         "message 1: auto-reply: departure notice from stays@ilo.example (successor"
         " jane.doe@unhcr.example) for stays@ilo.example (issue 2026-Q4, by address only, no"
-        " Message-ID or signed return path): not applied; check the directory entry",
+        " Message-ID or signed return path): left unapplied, an address alone proves nothing;"
+        " if it is real, run again with --match-address",
         "message 2: auto-reply: departure notice from thomas.berger@unhcr.example (successor"
         " jane.doe@unhcr.example): ignored, no Message-ID, and thomas.berger@unhcr.example is"
         " not a contact the ledger says we mailed",

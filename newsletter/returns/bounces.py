@@ -58,7 +58,7 @@ from newsletter.errors import NewsletterError
 from newsletter.files import NotRegular, TooLarge, read_regular, what_is
 from newsletter.models import Contact, plural
 from newsletter.returns.dsn import Bounce, classify
-from newsletter.store import Database, bounces, contacts, ledger, writing
+from newsletter.store import Database, bounces, contacts, ledger, proposals, writing
 
 SOFT_LIMIT = 3
 DEPARTURE = "departure"  # the Bounce.cause of an auto-reply that says its sender left
@@ -326,7 +326,7 @@ def _apply(
         return (*_unsubscribe(db, b.reason, secret, actor), True)
     match = _recipient(db, b, secret, found)
     if b.kind == "auto-reply" and b.cause == DEPARTURE:
-        return _departure(b, match)
+        return _departure(db, b, match, match_address)
     if b.kind not in ("hard", "soft", "complaint"):
         return (_noted(b, category, match), False, True)
     status = f" {b.status}" if b.status else ""
@@ -355,10 +355,13 @@ def _apply(
     return f"{what}: {streak} of {SOFT_LIMIT} soft bounces in a row", False, True
 
 
-def _departure(b: Bounce, match: Match | Miss) -> tuple[str, bool, bool]:
-    """A departure notice changes nothing yet: it is reported, with its successor, for
-    the editor to check the entry, and (unless it is not about a contact at all) kept
-    unprocessed, so that it is still there to propose once proposed changes exist."""
+def _departure(
+    db: Database, b: Bounce, match: Match | Miss, match_address: bool
+) -> tuple[str, bool, bool]:
+    """A departure notice changes no contact: it becomes a proposed "left" change (and a
+    proposed successor, when the reply names one) for the editor to approve in
+    ``newsletter directory review``. Tied to a contact by an address alone, it waits
+    for --match-address, as a bounce does: anyone can write "has left"."""
     sender = ", ".join(b.recipients) or "an unnamed sender"
     what = f"auto-reply: departure notice from {sender}"
     what += f" (successor {b.successor})" if b.successor else " (no successor named)"
@@ -366,7 +369,26 @@ def _departure(b: Bounce, match: Match | Miss) -> tuple[str, bool, bool]:
         if match.hold:
             return f"{what}: {match.why}", False, False
         return f"{what}: ignored, {match.why}", False, True
-    return f"{what} for {match}: not applied; check the directory entry", False, False
+    if match.how == BY_ADDRESS and not match_address:
+        return (
+            f"{what} for {match}: left unapplied, an address alone proves nothing; if it is "
+            "real, run again with --match-address",
+            False,
+            False,
+        )
+    contact = match.contact
+    assert contact.id is not None  # read from contacts.db, so stored
+    waiting = proposals.pending_proposals(db)
+    if any(p.kind == "left" and p.contact_id == contact.id for p in waiting):
+        return f"{what} for {match}: already proposed as left; nothing more to do", False, True
+    done = f"proposed as left (proposal {proposals.propose(db, 'left', 'auto-reply', contact.id)})"
+    if b.successor and contacts.get_contact(db, b.successor) is not None:
+        done += ", the successor is a contact already"
+    elif b.successor:
+        fields = {"email": b.successor}
+        new = proposals.propose(db, "new", "auto-reply", None, contact.organisation, fields)
+        done += f", the successor as new (proposal {new})"
+    return f"{what} for {match}: {done}; see newsletter directory review", False, True
 
 
 def _noted(b: Bounce, category: str, match: Match | Miss) -> str:
