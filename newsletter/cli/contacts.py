@@ -20,6 +20,7 @@ from newsletter.cli.env import (
     OneLine,
     echo_json,
     json_option,
+    output_options,
     pass_env,
     quiet_option,
 )
@@ -95,13 +96,7 @@ def import_(
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
 )
-@click.option(
-    "-o",
-    "--output",
-    type=Named(path_type=Path),  # files.check_output refuses a folder, with the rest
-    help="Write to FILE (CSV with a BOM, for spreadsheets) instead of stdout.",
-)
-@click.option("--force", is_flag=True, help="Replace FILE if it exists (never contacts.db).")
+@output_options("the list (CSV with a BOM, for spreadsheets)")
 @click.option("--org", help="Only this organisation (name or acronym).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only contacts with this status.")
 @pass_env

@@ -69,6 +69,26 @@ pass_env = click.make_pass_decorator(Env)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def output_options(what: str) -> Callable[[F], F]:
+    """``-o FILE`` and ``--force``: where a command writes ``what`` instead of stdout.
+
+    The rules for FILE are ``files.check_output``'s (never a folder, a device,
+    contacts.db or pyproject.toml; an existing file only with ``--force``)."""
+
+    def apply(func: F) -> F:
+        func = click.option(
+            "--force", is_flag=True, help="Replace FILE if it exists (never contacts.db)."
+        )(func)
+        return click.option(
+            "-o",
+            "--output",
+            type=Named(path_type=Path),  # an empty name is a usage error, not the cwd
+            help=f"Write {what} to FILE instead of stdout.",
+        )(func)
+
+    return apply
+
+
 def json_option(func: F) -> F:
     """``--json``: the command's output as JSON on stdout, its shape in the README."""
     return click.option(

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.env import Env, InRange, Named, echo_json, json_option, pass_env, quiet_option
+from newsletter.cli.env import (
+    Env,
+    InRange,
+    echo_json,
+    json_option,
+    output_options,
+    pass_env,
+    quiet_option,
+)
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import plural
 
@@ -324,13 +332,7 @@ def status(env: Env, issue_id: str, sender_name: str | None, as_json: bool) -> N
 @click.argument("issue_id")
 @click.option("--sender", "sender_name", metavar="NAME", help="Only this sender's deliveries.")
 @click.option("--html", "html", is_flag=True, help="Write the report as one HTML page.")
-@click.option(
-    "-o",
-    "--output",
-    type=Named(path_type=Path),  # files.check_output refuses a folder, with the rest
-    help="Write the HTML page to FILE instead of stdout.",
-)
-@click.option("--force", is_flag=True, help="Replace FILE if it exists (never contacts.db).")
+@output_options("the HTML page")
 @pass_env
 def report(
     env: Env, issue_id: str, sender_name: str | None, html: bool, output: Path | None, force: bool
