@@ -10,7 +10,13 @@ Two kinds, both an HMAC-SHA256 under ``NEWSLETTER_SECRET``, neither expiring
   (``make_return_token``, ``read_return_token``);
 * the **form** token (CSRF) of a web form on a personal link's page, bound to
   that link and to the time the page was made, good for ``FORM_MAX_AGE``
-  (``make_form_token``, ``form_token_ok``).
+  (``make_form_token``, ``form_token_ok``);
+* the **page** tokens of the other personal links (``make_link_token``,
+  ``read_link_token``): the contact's row id and the day the link was made,
+  under one label per page (``ENTRY``: "Check your entry"; ``MEMBERS``: the
+  members-only directory). Unlike an unsubscribe link they expire
+  (``LINK_MAX_AGE``): they show a person's address and phone, and the next
+  issue brings a fresh one.
 
 Each MAC is computed over its purpose's label first (``UNSUBSCRIBE``,
 ``RETURN_PATH``: domain separation), so a token made for one purpose never
@@ -35,6 +41,12 @@ MIN_SECRET = 16
 UNSUBSCRIBE = b"newsletter-unsubscribe"  # never change: links already mailed carry it
 RETURN_PATH = b"newsletter-return-path"
 FORM = b"newsletter-form"
+ENTRY = b"newsletter-entry"
+MEMBERS = b"newsletter-members"
+LINK_PURPOSES = (ENTRY, MEMBERS)
+# Days a page link works: two quarters, so the link in one issue still works
+# when the next is late; the next issue carries a new one.
+LINK_MAX_AGE = 200
 FORM_MAX_AGE = 24 * 3600  # seconds: a page left open over lunch still works
 # Unpadded URL-safe base64, then a 32-byte MAC in exactly 43 characters. Anything
 # else is refused before decoding: the decoder skips stray characters and the
@@ -108,6 +120,52 @@ def read_token(secret: bytes, token: str) -> tuple[int, str] | None:
         return int(contact), issue_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
+
+
+# -- page links: "Check your entry", the members' directory ---------------------
+
+_DAY = 86400
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a genuine page token says: whose link it is, and the day it was made."""
+
+    contact_id: int
+    issued: int  # days since 1970-01-01 (UTC)
+
+    def age(self, now: float) -> int:
+        """Days since the link was made, at ``now`` (seconds since the epoch)."""
+        return int(now // _DAY) - self.issued
+
+
+def make_link_token(secret: bytes, purpose: bytes, contact_id: int, now: float) -> str:
+    """The token of ``contact_id``'s personal link for ``purpose``, made at ``now`` (seconds)."""
+    if purpose not in LINK_PURPOSES:
+        raise ValueError(f"{purpose!r} is not a page purpose")
+    payload = f"{contact_id}:{int(now // _DAY)}".encode()
+    return f"{_b64(payload)}.{_b64(_mac(secret, purpose, payload))}"
+
+
+def read_link_token(
+    secret: bytes, purpose: bytes, token: str, now: float, max_age: int = LINK_MAX_AGE
+) -> Link | None:
+    """The link a genuine, unexpired ``purpose`` token names; None for anything forged,
+    damaged, made for another purpose, older than ``max_age`` days or dated ahead."""
+    if purpose not in LINK_PURPOSES or not SHAPE.fullmatch(token):
+        return None
+    try:
+        payload_part, mac_part = token.split(".")
+        payload, mac = _unb64(payload_part), _unb64(mac_part)
+        if _b64(payload) != payload_part or _b64(mac) != mac_part:
+            return None
+        if not hmac.compare_digest(mac, _mac(secret, purpose, payload)):
+            return None
+        contact, issued = payload.decode("ascii").split(":")
+        link = Link(int(contact), int(issued))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    return link if -1 <= link.age(now) <= max_age else None  # a day for clocks that differ
 
 
 # -- the form token (CSRF) ---------------------------------------------------------

@@ -15,6 +15,7 @@ from newsletter.store import (
     proposals,
     publications,
     purge,
+    seats,
 )
 from newsletter.store.base import Database, DatabaseError, lock_wait, now, reading, writing
 from newsletter.store.database import (
@@ -48,6 +49,7 @@ __all__ = [
     "purge",
     "readonly_db",
     "reading",
+    "seats",
     "set_durable",
     "writing",
 ]

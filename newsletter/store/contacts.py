@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils.migrations import Migrations
 
 from newsletter.models import Contact
+from newsletter.store import seats
 from newsletter.store.base import Database, now, writing
 
 migrations = Migrations("newsletter.contacts")
@@ -289,6 +290,8 @@ def change_contact(
     db.table("contacts").update(contact.id, row)
     for field, value in diffs.items():
         record_change(db, contact.id, field, getattr(contact, field), value, source, actor, at)
+    if {"organisation", "status", "listed"} & set(diffs):
+        seats.settle(db, contact.id, at, source)
     return replace(contact, **diffs, source=source, updated_at=at)  # type: ignore[arg-type]  # callers pass values checked for their field (contacts.fields.ROW)
 
 
@@ -339,6 +342,7 @@ def create_contact(
         ],
     )
     record_change(db, new_id, "created", None, contact.email, source, actor, at)
+    seats.settle(db, new_id, at, source)
     return replace(contact, id=new_id, source=source, created_at=at, updated_at=at)
 
 
@@ -523,6 +527,7 @@ def create_contacts(
         " SELECT id, 'created', email, ?, ?, ? FROM contacts WHERE id >= ? ORDER BY id",
         [at, source, actor, first],
     )
+    seats.settle_from(db, first, at, source)
 
 
 # -- what the directory section reads -----------------------------------------

@@ -28,6 +28,7 @@ from newsletter.store import (
     locks,
     proposals,
     publications,
+    seats,
 )
 from newsletter.store.base import Busy, Database, cannot_write, lock_wait, writing
 
@@ -40,6 +41,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     locks.migrations,
     publications.migrations,
     proposals.migrations,
+    seats.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step
@@ -48,6 +50,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
 PURGE_STEPS: tuple[Callable[[Database, str, int | None], None], ...] = (
     ledger.forget_address,
     proposals.forget_address,
+    seats.forget_address,
 )
 
 

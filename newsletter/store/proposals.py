@@ -45,6 +45,13 @@ def m001_proposals(db: Database) -> None:
     db.table("proposals").create_index(["contact_id"])
 
 
+@migrations()
+def m002_proposed_by(db: Database) -> None:
+    # Who proposed it, when a person did through their link: themselves, or
+    # their organisation's steward. None for an auto-reply, a sync, an editor.
+    db.table("proposals").add_column("proposed_by", int)
+
+
 @dataclass(frozen=True)
 class Proposal:
     """One proposed change as stored."""
@@ -60,11 +67,13 @@ class Proposal:
     decided_at: str
     reason: str
     actor: str
+    proposed_by: int | None = None
 
 
 _SELECT = (
     "SELECT id, contact_id, coalesce(organisation, ''), kind, fields, source, created_at,"
-    " state, coalesce(decided_at, ''), coalesce(reason, ''), coalesce(actor, '') FROM proposals"
+    " state, coalesce(decided_at, ''), coalesce(reason, ''), coalesce(actor, ''), proposed_by"
+    " FROM proposals"
 )
 
 
@@ -82,12 +91,21 @@ def add_proposal(
     fields: dict[str, str],
     source: str,
     at: str | None = None,
+    proposed_by: int | None = None,
 ) -> int:
     """Insert one pending proposal; the caller holds the transaction. Its id."""
     cursor = db.execute(
-        "INSERT INTO proposals (contact_id, organisation, kind, fields, source, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [contact_id, organisation, kind, json.dumps(fields, sort_keys=True), source, at or now()],
+        "INSERT INTO proposals (contact_id, organisation, kind, fields, source, created_at,"
+        " proposed_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            contact_id,
+            organisation,
+            kind,
+            json.dumps(fields, sort_keys=True),
+            source,
+            at or now(),
+            proposed_by,
+        ],
     )
     assert cursor.lastrowid is not None  # sqlite3 sets it on every INSERT
     return cursor.lastrowid
@@ -138,6 +156,9 @@ SOURCES = ("self-service", "auto-reply", "steward", "sync", "editor")
 CORRECTABLE = ("name", "job_title", "phone", "city", "email")
 # What a successor ("new") may carry.
 NEW_FIELDS = ("email", "name", "job_title", "phone", "city", "country")
+# What a departure ("left") may carry: the successor it names, if any. Approving
+# it hands the seat to them (directory.proposals).
+SUCCESSOR_FIELDS = ("successor_email", "successor_name", "successor_job_title")
 
 
 def propose(
@@ -147,22 +168,27 @@ def propose(
     contact_id: int | None = None,
     organisation: str = "",
     fields: dict[str, str] | None = None,
+    proposed_by: int | None = None,
 ) -> int:
     """Queue one proposed change; its id. Raises ValueError on a caller's mistake."""
     fields = dict(fields or {})
     if kind not in KINDS or source not in SOURCES:
         raise ValueError(f"kind {kind!r} or source {source!r} is not one of {KINDS}/{SOURCES}")
-    allowed = NEW_FIELDS if kind == "new" else CORRECTABLE if kind == "correct" else ()
+    allowed = {"new": NEW_FIELDS, "correct": CORRECTABLE, "left": SUCCESSOR_FIELDS}.get(kind, ())
     if unknown := sorted(set(fields) - set(allowed)):
         raise ValueError(f"a {kind!r} proposal cannot carry {unknown}")
     if (contact_id is None) != (kind == "new"):
         raise ValueError("a 'new' proposal names no contact; every other kind names one")
     if kind == "new" and not fields.get("email"):
         raise ValueError("a 'new' proposal needs the successor's email")
+    if kind == "left" and fields and not fields.get("successor_email"):
+        raise ValueError("a successor named in a 'left' proposal needs their email")
     with writing(db):
         if contact_id is not None:
             contact = get_contact(db, contact_id)
             if contact is None:
                 raise ValueError(f"no contact {contact_id}")
             organisation = organisation or contact.organisation
-        return add_proposal(db, contact_id, organisation, kind, fields, source)
+        return add_proposal(
+            db, contact_id, organisation, kind, fields, source, proposed_by=proposed_by
+        )
