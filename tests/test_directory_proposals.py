@@ -209,3 +209,43 @@ def test_a_proposal_the_contact_rules_refuse_stays_pending(project, db):
     )
     states = db.execute("SELECT id, state FROM proposals ORDER BY id").fetchall()
     assert states == [(1, "approved"), (2, "pending"), (3, "pending"), (4, "pending")]
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_approving_a_departure_hands_the_seat_to_the_successor(project, db, existing):
+    from newsletter.store.seats import seat_of, tenures
+
+    if existing:  # the successor is on the list already, as an alternate
+        cli(project, "contacts", "add", "dan@who.int", "--name", "Dan Oh", "--org", "WHO")
+    ann = get_contact(db, "ann@who.int")
+    seat = seat_of(db, ann.id)
+    fields = {
+        "successor_email": "dan@who.int",
+        "successor_name": "Dan Oh",
+        "successor_job_title": "Partnerships officer",
+    }
+    pid = propose(db, "left", "self-service", ann.id, fields=fields, proposed_by=ann.id)
+    review = cli(project, "directory", "review")
+    assert review.output.splitlines()[2:4] == [
+        "   status: subscribed → left",
+        "   successor: (none) → dan@who.int (Dan Oh, Partnerships officer)",
+    ]
+    result = cli(project, "directory", "approve", str(pid))
+    assert result.exit_code == 0, result.output
+    dan = get_contact(db, "dan@who.int")
+    assert (get_contact(db, "ann@who.int").status, dan.status) == ("left", "subscribed")
+    assert seat_of(db, dan.id).id == seat.id
+    assert [t.contact_id for t in tenures(db, seat.id)] == [ann.id, dan.id]
+    if not existing:
+        assert (dan.name, dan.job_title, dan.organisation) == (
+            "Dan Oh",
+            "Partnerships officer",
+            "WHO",
+        )
+        assert history(db, dan.id)[0].source == f"proposal:{pid}"
+
+
+def test_a_departure_naming_a_successor_needs_their_address(db):
+    ann = get_contact(db, "ann@who.int").id
+    with pytest.raises(ValueError, match="needs their email"):
+        propose(db, "left", "self-service", ann, fields={"successor_name": "Dan Oh"})

@@ -293,8 +293,8 @@ def test_an_out_of_office_with_a_bounces_words_changes_nothing(project, db, tmp_
         # "I have left UNICEF": a departure notice, proposed for review, never a bounce.
         "message 1: auto-reply: departure notice from paolo.ferri@unicef.example"
         " (successor partnerships@unicef.example) for gone.away@unicef.example"
-        " (issue 2026-Q4, by Message-ID): proposed as left (proposal 1), the successor as new"
-        " (proposal 2); see newsletter directory review",
+        " (issue 2026-Q4, by Message-ID): proposed as left (proposal 1), with the successor as a"
+        " new contact; see newsletter directory review",
         "message 2: auto-reply for moved.on@ilo.example (issue 2026-Q4, by Message-ID):"
         " ignored (Automatische Antwort: Undeliverable: The UN-Business Focal Point)",
         "2 messages: 1 departure notice, 1 auto-reply; 0 contacts changed.",
@@ -717,24 +717,22 @@ def test_departure_notices_become_proposed_changes_once(project, db, tmp_path):
     first = cli(project, "bounces", str(path))
     review = "see newsletter directory review"
 
-    def proposed(left, new):
-        return (
-            f"proposed as left (proposal {left}), the successor as new (proposal {new}); {review}"
-        )
+    def proposed(left):
+        return f"proposed as left (proposal {left}), with the successor as a new contact; {review}"
 
     expected = [
         "message 1: auto-reply: departure notice from thomas.berger@unhcr.example (successor"
         " jane.doe@unhcr.example) for old.post@unhcr.example (issue 2026-Q4, by Message-ID): "
-        + proposed(1, 2),
+        + proposed(1),
         "message 2: auto-reply: departure notice from sara.okafor@gmail.example (successor"
         " psengagement@who.example) for slow.server@who.example (issue 2026-Q4, by Message-ID): "
-        + proposed(3, 4),
+        + proposed(2),
         "message 3: auto-reply: departure notice from claire.lefevre@ilo.example (successor"
         " paul.martin@ilo.example) for moved.on@ilo.example (issue 2026-Q4, by Message-ID): "
-        + proposed(5, 6),
+        + proposed(3),
         "message 4: auto-reply: departure notice from lherrera@unops.example (successor"
         " mgomez@unops.example) for no.such.user@unops.example (issue 2026-Q4, by Message-ID): "
-        + proposed(7, 8),
+        + proposed(4),
         "message 5: auto-reply for amina.diallo@wfp.example (issue 2026-Q4, by Message-ID):"
         " ignored (Automatic reply: The UN-Business Focal Point: December 2026)",
     ]
@@ -746,15 +744,15 @@ def test_departure_notices_become_proposed_changes_once(project, db, tmp_path):
     queued = db.execute(
         "SELECT kind, source, contact_id, fields FROM proposals ORDER BY id"
     ).fetchall()
-    assert [(k, s) for k, s, _, _ in queued] == [("left", "auto-reply"), ("new", "auto-reply")] * 4
+    assert [(k, s) for k, s, _, _ in queued] == [("left", "auto-reply")] * 4
     assert queued[0][2] == get_contact(db, "old.post@unhcr.example").id
-    assert json.loads(queued[1][3]) == {"email": "jane.doe@unhcr.example"}
+    assert json.loads(queued[0][3]) == {"successor_email": "jane.doe@unhcr.example"}
     # Remembered: a second run proposes nothing twice.
     second = cli(project, "bounces", str(path))
     assert second.output.splitlines()[:5] == [
         f"message {n}: already processed; nothing to do" for n in range(1, 6)
     ]
-    assert db.execute("SELECT count(*) FROM proposals").fetchone()[0] == 8
+    assert db.execute("SELECT count(*) FROM proposals").fetchone()[0] == 4
 
 
 def test_a_second_departure_notice_for_the_same_person_proposes_nothing_more(project, db, tmp_path):

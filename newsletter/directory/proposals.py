@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from newsletter.contacts import PREVIEW, add_contact, edit_contact
 from newsletter.errors import NewsletterError
+from newsletter.models import Contact
 from newsletter.schema import shown
 from newsletter.store import Database, now, writing
 from newsletter.store.contacts import default_actor, get_contact, mark_left, record_change
@@ -23,6 +24,7 @@ from newsletter.store.proposals import (
     pending_proposals,
     set_confirmed,
 )
+from newsletter.store.seats import seat_of, succeed
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,25 @@ def _diff(db: Database, proposal: Proposal) -> tuple[str, list[str]]:
     if proposal.kind == "confirm":
         return who, ["confirmed: entry is correct"]
     if proposal.kind == "left":
-        return who, [f"status: {contact.status} → left"]
+        return who, [f"status: {contact.status} → left", *_successor(proposal)]
     return who, [
         f"{field}: {_value(getattr(contact, field))} → {_value(value)}"
         for field, value in proposal.fields.items()
     ]
+
+
+def _successor(proposal: Proposal) -> list[str]:
+    """The diff line of the successor a departure names, if any."""
+    f = proposal.fields
+    if not f.get("successor_email"):
+        return []
+    about = ", ".join(
+        shown(f[k], PREVIEW, quote=False)
+        for k in ("successor_name", "successor_job_title")
+        if f.get(k)
+    )
+    email = shown(f["successor_email"], PREVIEW, quote=False)
+    return [f"successor: (none) → {email}" + (f" ({about})" if about else "")]
 
 
 def _value(value: str) -> str:
@@ -107,8 +123,29 @@ def _apply(db: Database, proposal: Proposal, actor: str, at: str) -> None:
         old = set_confirmed(db, contact.id, at)
         record_change(db, contact.id, "confirmed_at", old, at, source, actor, at)
     elif contact is not None and contact.id is not None and proposal.kind == "left":
+        seat = seat_of(db, contact.id)  # before leaving, which vacates it
         if contact.status != "left":
             mark_left(db, contact.id, source, actor, at)
+        if proposal.fields.get("successor_email"):
+            successor = _successor_contact(db, proposal, source, actor)
+            if seat is not None and successor.id is not None:
+                succeed(db, seat.id, successor.id, at, source)
+
+
+def _successor_contact(db: Database, proposal: Proposal, source: str, actor: str) -> Contact:
+    """The successor a departure names: the contact with that address, or a new one,
+    subscribed, in the organisation of the person who left."""
+    f = proposal.fields
+    found = get_contact(db, f["successor_email"])
+    if found is not None:
+        return found
+    raw: dict[str, object] = {
+        "email": f["successor_email"],
+        "name": f.get("successor_name", ""),
+        "job_title": f.get("successor_job_title", ""),
+        "organisation": proposal.organisation,
+    }
+    return add_contact(db, raw, source, actor)
 
 
 def approve(db: Database, ids: Sequence[int], actor: str | None = None) -> list[Proposal]:

@@ -358,8 +358,8 @@ def _apply(
 def _departure(
     db: Database, b: Bounce, match: Match | Miss, match_address: bool
 ) -> tuple[str, bool, bool]:
-    """A departure notice changes no contact: it becomes a proposed "left" change (and a
-    proposed successor, when the reply names one) for the editor to approve in
+    """A departure notice changes no contact: it becomes a proposed "left" change (with
+    the successor, when the reply names one) for the editor to approve in
     ``newsletter directory review``. Tied to a contact by an address alone, it waits
     for --match-address, as a bounce does: anyone can write "has left"."""
     sender = ", ".join(b.recipients) or "an unnamed sender"
@@ -381,13 +381,14 @@ def _departure(
     waiting = proposals.pending_proposals(db)
     if any(p.kind == "left" and p.contact_id == contact.id for p in waiting):
         return f"{what} for {match}: already proposed as left; nothing more to do", False, True
-    done = f"proposed as left (proposal {proposals.propose(db, 'left', 'auto-reply', contact.id)})"
+    # The successor rides on the departure: approving it hands them the seat.
+    fields = {"successor_email": b.successor} if b.successor else {}
+    left = proposals.propose(db, "left", "auto-reply", contact.id, fields=fields)
+    done = f"proposed as left (proposal {left})"
     if b.successor and contacts.get_contact(db, b.successor) is not None:
-        done += ", the successor is a contact already"
+        done += ", with a successor who is a contact already"
     elif b.successor:
-        fields = {"email": b.successor}
-        new = proposals.propose(db, "new", "auto-reply", None, contact.organisation, fields)
-        done += f", the successor as new (proposal {new})"
+        done += ", with the successor as a new contact"
     return f"{what} for {match}: {done}; see newsletter directory review", False, True
 
 

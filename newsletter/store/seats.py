@@ -217,7 +217,8 @@ def settle_from(db: Database, first_id: int, at: str, source: str) -> None:
 
 def succeed(db: Database, seat_id: int, contact_id: int, at: str, source: str) -> None:
     """Give ``seat_id`` to ``contact_id``: the seat's holder (if any) and the successor's
-    own seat (if any, e.g. just given by ``settle``) are closed first."""
+    own seat (if any, e.g. just given by ``settle``) are closed first. A holder who
+    still holds the role (an editor named someone else to their seat) takes another."""
     holder = db.execute(
         "SELECT contact_id FROM tenures WHERE seat_id = ? AND end IS NULL", [seat_id]
     ).fetchone()
@@ -241,6 +242,8 @@ def succeed(db: Database, seat_id: int, contact_id: int, at: str, source: str) -
             [freed, freed],
         )
     _open(db, seat_id, contact_id, _day(at), source)
+    if holder is not None and holder[0] is not None:
+        settle(db, holder[0], at, source)
 
 
 _SEATS = (
