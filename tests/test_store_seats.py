@@ -130,3 +130,22 @@ def test_the_migration_seats_existing_contacts_and_vacates_organisations_all_gon
     assert [(t.contact_id, t.start, t.end) for t in tenures(db, ilo.id)] == [
         (2, "2025-06-30", "2025-06-30")
     ]
+
+
+def test_a_bulk_import_fills_the_vacant_seats_first_then_adds_seats(project, tmp_path):
+    _add(project, "a@who.int", "WHO")
+    _add(project, "b@who.int", "WHO")
+    db = open_db(project / "contacts.db")
+    mark_left(db, get_contact(db, "b@who.int").id, at="2026-01-01T00:00:00+00:00")
+    mark_left(db, get_contact(db, "a@who.int").id, at="2026-02-01T00:00:00+00:00")
+    db.execute("UPDATE seats SET role = 'Alternate 3' WHERE role = 'Alternate'")  # renamed
+    rows = "".join(f"{n}@who.int,WHO\n" for n in "cdef")
+    (tmp_path / "more.csv").write_text("email,organisation\n" + rows, encoding="utf-8")
+    result = cli(project, "contacts", "import", str(tmp_path / "more.csv"))
+    assert result.exit_code == 0, result.output
+    assert _roster(db) == [
+        ("WHO", ROLES[0], "d@who.int"),  # vacant since February: second
+        ("WHO", "Alternate 3", "c@who.int"),  # vacant since January: first
+        ("WHO", "Alternate 2", "e@who.int"),  # two seats already: the third is "Alternate 2"
+        ("WHO", "Alternate 4", "f@who.int"),  # "Alternate 3" is taken: the next name
+    ]

@@ -25,6 +25,7 @@ of an organisation.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlite_utils.migrations import Migrations
@@ -63,6 +64,8 @@ def m001_seats(db: Database) -> None:
         not_null={"seat_id", "start"},
         foreign_keys=[("seat_id", "seats", "id")],
     )
+    db.execute("CREATE INDEX idx_tenures_open ON tenures(seat_id) WHERE end IS NULL")
+    db.execute("CREATE INDEX idx_tenures_closed ON tenures(seat_id) WHERE end IS NOT NULL")
     db.table("tenures").create_index(["seat_id"])
     db.table("tenures").create_index(["contact_id"])
     db.table("stewards").create(
@@ -94,7 +97,7 @@ def _vacate_left_organisations(db: Database, at: str) -> None:
     for org_id, contact_id, left_at in rows:
         last[org_id] = (contact_id, left_at or at)  # ordered by date: the last one wins
     for org_id, (contact_id, left_at) in last.items():
-        seat = _new_seat(db, org_id, at)
+        seat, _ = _new_seat(db, org_id, at)
         _open(db, seat, contact_id, left_at[:10], "migration")
         db.execute(
             "UPDATE tenures SET end = ? WHERE seat_id = ? AND end IS NULL", [left_at[:10], seat]
@@ -138,23 +141,31 @@ def _day(at: str) -> str:
     return at[:10]
 
 
-def _new_seat(db: Database, org_id: int, at: str) -> int:
-    taken = {
-        role.casefold()
-        for (role,) in db.execute("SELECT role FROM seats WHERE organisation_id = ?", [org_id])
-    }
-    role = next((r for r in ROLES if r.casefold() not in taken), None)
-    n = 2
-    while role is None:
-        candidate = f"{ROLES[-1]} {n}"
-        role = candidate if candidate.casefold() not in taken else None
+def _role(n: int) -> str:
+    """The name of an organisation's ``n``-th seat, from 0: ``ROLES``, then "Alternate 2"..."""
+    return ROLES[n] if n < len(ROLES) else f"{ROLES[-1]} {n}"
+
+
+def _new_seat(db: Database, org_id: int, at: str, n: int | None = None) -> tuple[int, int]:
+    """A new seat of the organisation: its id, and the seat number to try next.
+
+    Named from the number of seats on (``n``, or counted): the names before it
+    are taken unless an editor renamed one, and then the unique index says so
+    and the next name is tried. No list of the names taken: an import of a
+    million people in one organisation must not hold them all, nor scan them.
+    """
+    if n is None:
+        query = "SELECT count(*) FROM seats WHERE organisation_id = ?"
+        (n,) = db.execute(query, [org_id]).fetchone()
+    while True:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO seats (organisation_id, role, created_at) VALUES (?, ?, ?)",
+            [org_id, _role(n), at],
+        )
         n += 1
-    cursor = db.execute(
-        "INSERT INTO seats (organisation_id, role, created_at) VALUES (?, ?, ?)",
-        [org_id, role, at],
-    )
-    assert cursor.lastrowid is not None  # sqlite3 sets it on every INSERT
-    return cursor.lastrowid
+        if cursor.rowcount:
+            assert cursor.lastrowid is not None  # sqlite3 sets it on every INSERT
+            return cursor.lastrowid, n
 
 
 def _open(db: Database, seat_id: int, contact_id: int, day: str, source: str) -> None:
@@ -164,16 +175,23 @@ def _open(db: Database, seat_id: int, contact_id: int, day: str, source: str) ->
     )
 
 
-def _vacant_seat(db: Database, org_id: int) -> int | None:
-    """The organisation's seat vacant the longest (the first role among equals)."""
-    row = db.execute(
-        "SELECT s.id FROM seats s WHERE s.organisation_id = ? AND NOT EXISTS"
-        " (SELECT 1 FROM tenures t WHERE t.seat_id = s.id AND t.end IS NULL)"
-        " ORDER BY coalesce((SELECT max(t.end) FROM tenures t WHERE t.seat_id = s.id),"
-        " s.created_at), s.id LIMIT 1",
+def _vacant_seats(db: Database, org_id: int) -> list[int]:
+    """The organisation's vacant seats, longest vacant first (then in role order).
+
+    Read from the closed tenures, which are few (every seat has at least one
+    tenure: ``succeed`` deletes a seat it leaves with none), so a bulk import
+    asking once per organisation and chunk does not scan every seat each time.
+    """
+    rows = db.execute(
+        # CROSS JOIN: SQLite then reads the closed tenures first (idx_tenures_closed).
+        "SELECT t.seat_id, max(t.end) AS ended FROM tenures t"
+        " CROSS JOIN seats s ON s.id = t.seat_id"
+        " WHERE s.organisation_id = ? AND t.end IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM tenures o WHERE o.seat_id = t.seat_id AND o.end IS NULL)"
+        " GROUP BY t.seat_id ORDER BY ended, t.seat_id",
         [org_id],
-    ).fetchone()
-    return row[0] if row else None
+    )
+    return [row[0] for row in rows]
 
 
 def end_tenure(db: Database, contact_id: int, at: str) -> int | None:
@@ -204,15 +222,44 @@ def settle(db: Database, contact_id: int, at: str | None = None, source: str = "
         current = None
     if holds and current is None:
         org_id = int(row[0])
-        seat = _vacant_seat(db, org_id) or _new_seat(db, org_id, at)
+        seat = next(iter(_vacant_seats(db, org_id)), None) or _new_seat(db, org_id, at)[0]
         _open(db, seat, contact_id, _day(at), source or "contact")
 
 
 def settle_from(db: Database, first_id: int, at: str, source: str) -> None:
-    """``settle`` every contact with an id from ``first_id`` up (a bulk import's new rows)."""
-    ids = db.execute("SELECT id FROM contacts WHERE id >= ? ORDER BY id", [first_id]).fetchall()
-    for (contact_id,) in ids:
-        settle(db, contact_id, at, source)
+    """Seat every contact with an id from ``first_id`` up: a bulk import's new rows.
+
+    The same rule as ``settle`` for people who hold no seat yet, in bulk: each
+    organisation's vacant seats are filled first (longest vacant first), then new
+    seats are made; one pass, streamed, so a million rows stay a few MB.
+    """
+    rows = db.execute(
+        "SELECT id, organisation_id FROM contacts WHERE id >= ? AND organisation_id IS NOT NULL"
+        f" AND listed = 1 AND status IN ({', '.join('?' * len(HOLDING))})"
+        " ORDER BY organisation_id, id",
+        [first_id, *HOLDING],
+    )
+    org: int | None = None
+    vacant: Iterator[int] = iter(())
+    n: int | None = None
+    batch: list[tuple[int, int, str, str]] = []
+    for contact_id, org_id in rows:
+        if org_id != org:
+            org, vacant, n = org_id, iter(_vacant_seats(db, org_id)), None
+        seat = next(vacant, None)
+        if seat is None:
+            seat, n = _new_seat(db, org_id, at, n)
+        batch.append((seat, contact_id, _day(at), source))
+        if len(batch) >= 10_000:
+            _open_many(db, batch)
+    _open_many(db, batch)
+
+
+def _open_many(db: Database, batch: list[tuple[int, int, str, str]]) -> None:
+    db.conn.executemany(
+        "INSERT INTO tenures (seat_id, contact_id, start, source) VALUES (?, ?, ?, ?)", batch
+    )
+    batch.clear()
 
 
 def succeed(db: Database, seat_id: int, contact_id: int, at: str, source: str) -> None:
