@@ -639,6 +639,9 @@ TOKEN = "MToyMDI2LVE0._oBI5RyIT9hNRfFFg0QQRMTYZoG21v6UsoJV_wHw_CI"
             f"Exception while serving /directory/{TOKEN}",
             "Exception while serving /directory/<masked>",
         ),
+        (f"GET /entry/{TOKEN}/correct 400", "GET /entry/<masked> 400"),
+        (f"GET /members/{TOKEN}/org/3.vcf 200", "GET /members/<masked> 200"),
+        ("POST /entry/not-a-token 400", "POST /entry/<masked> 400"),
         ("GET /2026-Q4/index.html 200", "GET /2026-Q4/index.html 200"),
     ],
 )
