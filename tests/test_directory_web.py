@@ -437,7 +437,9 @@ def test_after_leaving_the_page_proposes_nothing(project, folks, web):
     db.conn.close()
     status, page, _ = fetch(f"{web}/entry/{token}/confirm", {"csrf": sent})
     assert status == 403 and "You are recorded as having left this role" in text(page)
-    assert "This is correct" not in fetch(f"{web}/entry/{token}")[1]
+    status, page, _ = fetch(f"{web}/entry/{token}")
+    assert status == 200 and "This is correct" not in page
+    assert "You are recorded as having left this role" in text(page)
 
 
 # -- the steward command --------------------------------------------------------------
