@@ -39,7 +39,9 @@ NAMES = [
 ]
 VALUE = st.one_of(
     st.text(max_size=60),
-    st.sampled_from(["", "a@b.example", "Jane <jane@x.example>", "1", "2", "3", "-1", "x" * 1200]),
+    st.sampled_from(
+        ["", "a@b.example", "Jane <jane@x.example>", "1", "2", "3", "4", "5", "-1", "x" * 1200]
+    ),
     st.from_regex(r"[a-z]{1,8}@[a-z]{1,8}\.example", fullmatch=True),
 )
 FORM = st.dictionaries(st.one_of(st.sampled_from(NAMES), st.text(max_size=10)), VALUE, max_size=8)
