@@ -36,8 +36,9 @@ RANKS: dict[str, int] = {
     "returns": 9,
     "publish": 10,
     "directory": 10,  # beside publish: neither imports the other
-    "cli": 11,
-    "__main__": 12,
+    "server": 11,  # the whole app of serve: returns' pages and directory's
+    "cli": 12,
+    "__main__": 13,
 }
 STAGES = (
     "issue",
@@ -49,6 +50,7 @@ STAGES = (
     "returns",
     "publish",
     "directory",
+    "server",
 )
 
 

@@ -18,7 +18,7 @@ from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.errors import NewsletterError
 from newsletter.models import Contact
-from newsletter.returns.webapp import app_from_env, create_app, mask
+from newsletter.returns.webapp import create_app, mask
 from newsletter.store import open_db, readonly_db
 from newsletter.store.contacts import create_contact, get_contact, history, mark_bounced
 from newsletter.store.journal import journal_path
@@ -245,15 +245,6 @@ def test_the_serve_command_over_real_http(project, people, monkeypatch):
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def test_app_from_env_for_a_wsgi_server(project, people, monkeypatch, tmp_path):
-    monkeypatch.setenv("NEWSLETTER_ROOT", str(project))
-    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
-    jane, _ = people
-    client = app_from_env().test_client()
-    assert client.post(f"/unsubscribe/{token(jane)}", **ONE_CLICK).status_code == 200
-    assert status(project, jane.email) == "unsubscribed"
 
 
 @pytest.fixture
@@ -648,6 +639,9 @@ TOKEN = "MToyMDI2LVE0._oBI5RyIT9hNRfFFg0QQRMTYZoG21v6UsoJV_wHw_CI"
             f"Exception while serving /directory/{TOKEN}",
             "Exception while serving /directory/<masked>",
         ),
+        (f"GET /entry/{TOKEN}/correct 400", "GET /entry/<masked> 400"),
+        (f"GET /members/{TOKEN}/org/3.vcf 200", "GET /members/<masked> 200"),
+        ("POST /entry/not-a-token 400", "POST /entry/<masked> 400"),
         ("GET /2026-Q4/index.html 200", "GET /2026-Q4/index.html 200"),
     ],
 )

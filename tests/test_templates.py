@@ -19,6 +19,8 @@ def test_the_pages():
     assert PAGES == [
         "archive_directory.html.j2",
         "archive_index.html.j2",
+        "entry.html.j2",
+        "members.html.j2",
         "preview.html.j2",
         "report.html.j2",
         "unsubscribe.html.j2",

@@ -10,6 +10,7 @@ Playwright itself is never imported or started.
 from __future__ import annotations
 
 import importlib.util
+import time
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,10 @@ from newsletter.build import render
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.models import Contact
-from newsletter.returns.webapp import create_app
+from newsletter.server import create_app
 from newsletter.store import open_db
 from newsletter.store.contacts import create_contact, mark_bounced
-from newsletter.tokens import make_token
+from newsletter.tokens import ENTRY, MEMBERS, make_form_token, make_link_token, make_token
 
 
 def axe_source() -> str | None:
@@ -94,6 +95,8 @@ def pages(tmp_path_factory):
         ids[email] = create_contact(db, contact, "t", "t", when).id
     mark_bounced(db, "lea@wfp.example", at="2026-11-20T09:00:00+00:00")
     db.conn.close()
+    # Jane is UNICEF's steward: her entry page has the roster too.
+    assert cli(root, "directory", "steward", "jane.doe@unicef.example").exit_code == 0
     q3 = make_issue(root, "2026-Q3")
     (q3 / "issue.toml").write_text(
         (q3 / "issue.toml").read_text().replace("2026-12-15", "2026-09-15").replace("= 7", "= 6")
@@ -130,6 +133,17 @@ def pages(tmp_path_factory):
         values["mail"] = "subscribed"
         html = render.render_template(env, "unsubscribe.html.j2", values, root)
         (root / f"unsubscribe-{state}.html").write_text(html, encoding="utf-8")
+    # The answers to the entry page's forms (a refused correction, a receipt), as the
+    # app gives them: a browser's GET cannot bring them about.
+    client = app.test_client()
+    entry = make_link_token(SECRET, ENTRY, ids[PEOPLE[0][0]], time.time())
+    form = {"csrf": make_form_token(SECRET, entry, int(time.time())), "email": "not-an-address"}
+    for name, action in (("entry-refused", "correct"), ("entry-receipt", "left")):
+        answer = client.post(f"/entry/{entry}/{action}", data=form)
+        assert answer.status_code == (400 if action == "correct" else 200)
+        (root / f"{name}.html").write_bytes(answer.data)
+    members = make_link_token(SECRET, MEMBERS, ids[PEOPLE[1][0]], time.time())
+    erased = make_link_token(SECRET, MEMBERS, 9999, time.time())
     with (
         serve_app(app) as base,
         preview_server(settings, root / "issues" / "2026-Q4") as preview,
@@ -146,6 +160,12 @@ def pages(tmp_path_factory):
             "unsubscribe, try again": (root / "unsubscribe-unavailable.html").as_uri(),
             "unsubscribe, left the directory": (root / "unsubscribe-unlisted.html").as_uri(),
             "unsubscribe, directory form expired": (root / "unsubscribe-expired.html").as_uri(),
+            "entry": f"{base}/entry/{entry}",
+            "entry, refused correction": (root / "entry-refused.html").as_uri(),
+            "entry, receipt": (root / "entry-receipt.html").as_uri(),
+            "entry, bad link": f"{base}/entry/not-a-token",
+            "members": f"{base}/members/{members}",
+            "members, refused": f"{base}/members/{erased}",
             "preview": preview.url,
             "preview, build failed": failing.url,
             "delivery report": report.as_uri(),
@@ -169,6 +189,12 @@ PAGES = [
     "unsubscribe, try again",
     "unsubscribe, left the directory",
     "unsubscribe, directory form expired",
+    "entry",
+    "entry, refused correction",
+    "entry, receipt",
+    "entry, bad link",
+    "members",
+    "members, refused",
     "preview",
     "preview, build failed",
     "delivery report",

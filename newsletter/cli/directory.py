@@ -1,4 +1,4 @@
-"""``newsletter directory ...``: the review queue of proposed changes, and the check.
+"""``newsletter directory ...``: the review queue of proposed changes, the check, and stewards.
 
 Exit codes: 0 done (``check``'s findings are advice, so 0 too); 1 nothing done
 (an unknown or already decided proposal, the message says which).
@@ -98,6 +98,33 @@ def check(env: Env, as_json: bool) -> None:
     for finding in result.findings:
         click.echo(finding.line())
     click.echo(result.summary())
+
+
+@directory.command()
+@click.argument("email", type=OneLine())
+@click.option(
+    "--organisation",
+    type=OneLine(),
+    default="",
+    help="The organisation they look after.  [default: their own]",
+)
+@click.option("--remove", is_flag=True, help="Stop them being its steward.")
+@json_option
+@pass_env
+def steward(env: Env, email: str, organisation: str, remove: bool, as_json: bool) -> None:
+    """Name a steward, whose entry link shows and proposes for a whole organisation.
+
+    Example: newsletter directory steward jane.doe@unicef.org --organisation UNICEF
+    """
+    from newsletter.directory import steward as name
+
+    done = name(env.db, email, organisation, remove)
+    if as_json:
+        echo_json(done.as_json())
+        return
+    what = "a steward" if done.steward else "no longer a steward"
+    news = "" if done.changed else " (already so: nothing changed)"
+    click.echo(f"{done.email} is {what} of {done.organisation}{news}.")
 
 
 COMMANDS = {"directory": directory}

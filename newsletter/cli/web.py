@@ -124,13 +124,13 @@ def unpublish(env: Env, issue_id: str) -> None:
 )
 @pass_env
 def serve(env: Env, host: str, port: int, site: Path | None, dev: bool) -> None:
-    """Serve the archive and the one-click unsubscribe endpoint (needs NEWSLETTER_SECRET).
+    """Serve the archive, unsubscribe and the focal points' pages (needs NEWSLETTER_SECRET).
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
     import logging
 
-    from newsletter.returns import create_app, log_requests
+    from newsletter.server import create_app, log_requests
 
     app = create_app(env.settings, env.db_path, site)
     _check_listen(host, port)

@@ -4,12 +4,17 @@ Self-service pages, auto-replies, stewards and syncs ``propose`` changes; an
 editor ``approve``s or ``reject``s them (``proposals``). ``propose`` itself is in
 ``store.proposals``, below every stage, so that ``returns`` (a departure notice
 in an auto-reply) proposes through the same rule. ``check`` gives advice
-on the entries as they stand (``checks``). The rows live in ``store.proposals``
-and ``store.contacts``.
+on the entries as they stand (``checks``). A focal point's own pages on
+``serve`` ("Check your entry", the members' directory with its vCards) are a
+blueprint (``web``) that ``newsletter.server`` adds to the app; ``steward`` names
+who may propose for a whole organisation. The rows live in ``store.proposals``,
+``store.seats`` and ``store.contacts``.
 """
 
 from newsletter.directory.checks import CheckResult, Finding, check, international, un_entities
-from newsletter.directory.proposals import Pending, approve, reject, review
+from newsletter.directory.proposals import Pending, approve, confirm, reject, review
+from newsletter.directory.stewards import Stewardship, steward
+from newsletter.directory.web import blueprint
 from newsletter.store.proposals import KINDS, SOURCES, propose
 
 __all__ = [
@@ -18,11 +23,15 @@ __all__ = [
     "CheckResult",
     "Finding",
     "Pending",
+    "Stewardship",
     "approve",
+    "blueprint",
     "check",
+    "confirm",
     "international",
     "propose",
     "reject",
     "review",
+    "steward",
     "un_entities",
 ]

@@ -91,16 +91,31 @@ def region_of(country: str) -> str | None:
     return _regions().get(country.strip().lower()) if country.strip() else None
 
 
-def international(phone: str, country: str = "") -> str | None:
-    """``phone`` in international format (+41 22 917 12 34), or None when it is not a valid
-    number. A number without +country code is read in ``country``'s region. Never raises."""
+def parsed(phone: str, country: str = "") -> phonenumbers.PhoneNumber | None:
+    """``phone`` as a valid number, or None. A number without +country code is read in
+    ``country``'s region. Never raises."""
     try:
         number = phonenumbers.parse(phone, region_of(country))
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def international(phone: str, country: str = "") -> str | None:
+    """``phone`` in international format (+41 22 917 12 34), or None when it is not a valid
+    number (``parsed``)."""
+    number = parsed(phone, country)
+    if number is None:
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def e164(phone: str, country: str = "") -> str | None:
+    """``phone`` in E.164 (+41229171234), as a tel: URI carries it, or None (``parsed``)."""
+    number = parsed(phone, country)
+    if number is None:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalised_name(name: str) -> str:

@@ -21,7 +21,10 @@ from newsletter.store.proposals import (
     Proposal,
     decide,
     get_proposals,
+    pending_about,
+    pending_new,
     pending_proposals,
+    propose,
     set_confirmed,
 )
 from newsletter.store.seats import seat_of, succeed
@@ -183,3 +186,42 @@ def reject(
         for proposal in chosen:
             decide(db, proposal.id, "rejected", reason, actor, at)
     return chosen
+
+
+# -- what a focal point's own link does (directory.web) ------------------------------
+
+
+def confirm(
+    db: Database, contact_id: int, source: str = "entry-link", actor: str = "recipient"
+) -> str:
+    """Record that the contact says their entry is correct, with its history row, in one
+    transaction; when. It changes no data, so it needs no review."""
+    with writing(db):
+        at = now()
+        old = set_confirmed(db, contact_id, at)
+        record_change(db, contact_id, "confirmed_at", old, at, source, actor, at)
+    return at
+
+
+def propose_once(
+    db: Database,
+    kind: str,
+    source: str,
+    contact_id: int | None = None,
+    organisation: str = "",
+    fields: dict[str, str] | None = None,
+    proposed_by: int | None = None,
+) -> tuple[int, bool]:
+    """``propose``, unless the same change (kind, contact, fields) is already pending:
+    (its id, whether it is new). A form sent twice queues one proposal."""
+    fields = dict(fields or {})
+    with writing(db):
+        waiting = (
+            pending_about(db, contact_id)
+            if contact_id is not None
+            else pending_new(db, organisation)
+        )
+        for each in waiting:
+            if each.kind == kind and each.fields == fields:
+                return each.id, False
+        return propose(db, kind, source, contact_id, organisation, fields, proposed_by), True

@@ -1,4 +1,5 @@
-"""What comes back: bounces and delivery reports, and the one-click unsubscribe app."""
+"""What comes back: bounces and delivery reports, the one-click unsubscribe pages, and
+what every page of ``serve`` shares (``Site``)."""
 
 from newsletter.returns.bounces import Outcome, Summary, process
 from newsletter.returns.report import (
@@ -9,18 +10,30 @@ from newsletter.returns.report import (
     delivery_report,
     write_html,
 )
-from newsletter.returns.webapp import app_from_env, create_app, log_requests
+from newsletter.returns.webapp import (
+    WEB_LOCK_WAIT,
+    Site,
+    app_for,
+    create_app,
+    log_requests,
+    mask_tokens,
+    open_site,
+)
 
 __all__ = [
     "FIGURES",
     "NO_ORGANISATION",
     "DeliveryReport",
     "Outcome",
+    "Site",
     "Summary",
-    "app_from_env",
+    "WEB_LOCK_WAIT",
+    "app_for",
     "as_json",
     "create_app",
     "log_requests",
+    "mask_tokens",
+    "open_site",
     "delivery_report",
     "process",
     "write_html",

@@ -1,4 +1,9 @@
-"""The web app of ``newsletter serve``: the static archive and one-click unsubscribe.
+"""The unsubscribe pages and the archive of ``newsletter serve``, and what every page shares.
+
+``newsletter.server`` composes the whole app: these routes (``app_for``) and the
+directory's pages, each given the same ``Site`` (the settings, the secret, the
+page renderer with its security headers, and the database connection with its
+lock wait), so no page repeats them.
 
 ``GET /unsubscribe/<token>`` only asks: mail scanners and link previewers
 follow every link, so a GET never changes anything. ``POST`` to the same URL
@@ -27,24 +32,27 @@ fsynced) and the answer is 202: the next command that opens the database, and
 ``send`` before it mails anyone, applies it. Only when even that fails is the
 answer 503 with Retry-After. Never 500.
 
-Production: a WSGI server such as waitress or gunicorn calls ``app_from_env()``.
-The token in a personal link is as good as a password for that link, so no log
-line shows it: every log the app and its servers write (werkzeug's access log,
-waitress's and Flask's errors, ``log_requests``) passes through ``mask_tokens``.
+Production: a WSGI server such as waitress or gunicorn calls
+``newsletter.server:app_from_env``. The token in a personal link is as good as a
+password for that link, so no log line shows it: every log the app and its
+servers write (werkzeug's access log, waitress's and Flask's errors,
+``log_requests``) passes through ``mask_tokens``, for the unsubscribe, entry and
+members' links alike.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+import jinja2
 from flask import Flask, Response, abort, redirect, request, send_from_directory
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
@@ -52,7 +60,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from newsletter import tokens
 from newsletter.build import render
-from newsletter.config import Settings, load_settings
+from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.sanitize import one_line
 from newsletter.store import (
@@ -82,7 +90,8 @@ ACCESS = "newsletter.access"
 # What logs show instead of a token: the rest of a personal link's path, and a
 # token's shape anywhere else (a path of some other route, a traceback).
 MASKED = "<masked>"
-_PERSONAL = re.compile(r"(/unsubscribe/)[^\s\"'?#]+")
+# Every personal page: the unsubscribe link, "Check your entry", the members' directory.
+_PERSONAL = re.compile(r"(/(?:unsubscribe|entry|members)/)[^\s\"'?#]+")
 # The loggers that may write a request's path: the servers' and Flask's own.
 PATH_LOGGERS = ("werkzeug", "waitress", ACCESS)
 HEADERS = {
@@ -143,14 +152,63 @@ def log_requests(app: WSGIApplication) -> WSGIApplication:
     return logged
 
 
-def create_app(
-    settings: Settings,
-    db_path: Path,
-    site_dir: Path | None = None,
-    secret: bytes | None = None,
-    wait: float = WEB_LOCK_WAIT,
-) -> Flask:
-    """The app; raises NewsletterError without a usable NEWSLETTER_SECRET or a writable database."""
+@dataclass(frozen=True)
+class Site:
+    """What every page of ``serve`` shares: the settings, the secret, the page
+    renderer (security headers on every answer) and the database connection."""
+
+    settings: Settings
+    db_path: Path
+    secret: bytes
+    env: jinja2.Environment
+    wait: float = WEB_LOCK_WAIT
+
+    def page(self, template: str, values: dict[str, object], status: int = 200) -> Response:
+        """``template`` rendered with ``values`` (and the settings) as an HTML answer."""
+        html = render.render_template(
+            self.env, template, {"settings": self.settings, **values}, self.settings.root
+        )
+        response = Response(html, status=status, mimetype="text/html", headers=HEADERS)
+        if status == 503:
+            response.headers["Retry-After"] = RETRY_AFTER
+        return response
+
+    def download(self, body: str, media_type: str, filename: str) -> Response:
+        """``body`` as a file to save (a vCard), with the same headers as a page."""
+        response = Response(body, mimetype=media_type, headers=HEADERS)
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def form_token(self, link: str) -> str:
+        """A fresh CSRF token for a form on the page of ``link``."""
+        return tokens.make_form_token(self.secret, link, int(time.time()))
+
+    def form_ok(self, link: str) -> bool:
+        """Whether the request's form carries a genuine, fresh CSRF token for ``link``."""
+        sent = request.form.get("csrf", "")
+        return tokens.form_token_ok(self.secret, link, sent, int(time.time()))
+
+    @contextmanager
+    def connection(self) -> Iterator[Database]:
+        """contacts.db for one request: waits ``wait`` seconds at most for another writer."""
+        if not self.db_path.is_file():  # moved away while serving: open_db would make a new one
+            raise NewsletterError(f"{self.db_path}: no longer there")
+        # A waiting journal means the database was busy a moment ago: try it, but do
+        # not keep every request (a worker thread each) waiting while it stays busy.
+        busy = journal.has_pending(self.db_path)
+        db = open_db(self.db_path, wait=0 if busy else self.wait)  # this also applies the journal
+        try:
+            set_durable(db, True)  # "You are unsubscribed" must survive a power cut
+            yield db
+        finally:
+            db.conn.close()
+
+
+def open_site(
+    settings: Settings, db_path: Path, secret: bytes | None = None, wait: float = WEB_LOCK_WAIT
+) -> Site:
+    """The shared part of the app; raises NewsletterError without a usable
+    NEWSLETTER_SECRET or a writable database."""
     secret = secret if secret is not None else tokens.secret_from_env()
     if not db_path.is_file():
         # Started in the wrong folder, it would make an empty database and tell every
@@ -159,17 +217,35 @@ def create_app(
             f"{db_path}: no contacts database. Point it at the one send uses: --root or "
             "--db (NEWSLETTER_ROOT or NEWSLETTER_DB for a WSGI server)."
         )
-    site = (site_dir or settings.root / "site").resolve()
     db = open_db(db_path)  # create and migrate once, and fail now if it is unusable
     try:
         check_writable(db, db_path)  # read-only, it would confirm and then lose every request
     finally:
         db.conn.close()
-    env = render.environment(settings, settings.root)
+    return Site(settings, db_path, secret, render.environment(settings, settings.root), wait)
+
+
+def create_app(
+    settings: Settings,
+    db_path: Path,
+    site_dir: Path | None = None,
+    secret: bytes | None = None,
+    wait: float = WEB_LOCK_WAIT,
+) -> Flask:
+    """The unsubscribe pages and the archive alone (``newsletter.server`` adds the
+    directory's pages); raises NewsletterError as ``open_site`` does."""
+    return app_for(open_site(settings, db_path, secret, wait), site_dir)
+
+
+def app_for(shared: Site, site_dir: Path | None = None) -> Flask:
+    """The Flask app of the unsubscribe pages and the archive, on ``shared``."""
+    settings, db_path, secret = shared.settings, shared.db_path, shared.secret
+    site = (site_dir or settings.root / "site").resolve()
     app = Flask("newsletter", static_folder=None)
     for name in (*PATH_LOGGERS, app.logger.name):  # a logger's filter sees all it logs
         logging.getLogger(name).addFilter(_masked)  # once: the same filter is not added twice
-    app.url_map.converters["rest"] = _Rest
+    app.url_map.converters["rest"] = Rest
+    connection = shared.connection
 
     def page(
         state: str,
@@ -183,9 +259,8 @@ def create_app(
         """The page in ``state``; with ``link`` and ``listed`` not False, the directory form."""
         form = ""
         if link and listed is not False:  # None: not known (the database was busy)
-            form = tokens.make_form_token(secret, link, int(time.time()))
-        values = {
-            "settings": settings,
+            form = shared.form_token(link)
+        values: dict[str, object] = {
             "state": state,
             "address": address,
             "base": base,
@@ -194,11 +269,7 @@ def create_app(
             "csrf": form,
             "mail": mail,  # the contact's status, for what did not change
         }
-        html = render.render_template(env, "unsubscribe.html.j2", values, settings.root)
-        response = Response(html, status=status, mimetype="text/html", headers=HEADERS)
-        if status == 503:
-            response.headers["Retry-After"] = RETRY_AFTER
-        return response
+        return shared.page("unsubscribe.html.j2", values, status)
 
     def lookup(token: str) -> tuple[int, str] | None:
         return tokens.read_token(secret, token) if len(token) <= MAX_TOKEN else None
@@ -232,26 +303,11 @@ def create_app(
             state = ("done" if changed else "already") if act or unsubscribed else "confirm"
             return page(state, mask(contact.email), 200, token, contact.listed, base)
 
-    @contextmanager
-    def connection() -> Iterator[Database]:
-        if not db_path.is_file():  # moved away while serving: open_db would make a new one
-            raise NewsletterError(f"{db_path}: no longer there")
-        # A waiting journal means the database was busy a moment ago: try it, but do
-        # not keep every request (a worker thread each) waiting while it stays busy.
-        busy = journal.has_pending(db_path)
-        db = open_db(db_path, wait=0 if busy else wait)  # this also applies the journal
-        try:
-            set_durable(db, True)  # "You are unsubscribed" must survive a power cut
-            yield db
-        finally:
-            db.conn.close()
-
     def unlist(token: str) -> Response:
         found = lookup(token)
         if found is None:
             return page("invalid", status=400, base="../../")
-        sent = request.form.get("csrf", "")
-        if not tokens.form_token_ok(secret, token, sent, int(time.time())):
+        if not shared.form_ok(token):
             return page("expired", status=400, link=token, listed=None, base="../../")
         try:
             with connection() as db:
@@ -315,20 +371,8 @@ def create_app(
     return app
 
 
-class _Rest(PathConverter):
+class Rest(PathConverter):
     """The rest of the path, whatever it is: empty, or with slashes anywhere."""
 
     regex = "[\\s\\S]*"  # not ".*": a "." stops at a line break (%0A)
     part_isolating = False  # it spans slashes; werkzeug guesses from "/" in the regex
-
-
-def app_from_env() -> Flask:
-    """The app for a WSGI server, configured like the CLI by environment variables.
-
-    NEWSLETTER_ROOT (default: the current folder), NEWSLETTER_DB (default
-    ROOT/contacts.db), NEWSLETTER_SITE (default ROOT/site), NEWSLETTER_SECRET.
-    """
-    root = Path(os.environ.get("NEWSLETTER_ROOT") or ".").resolve()
-    db_path = Path(os.environ.get("NEWSLETTER_DB") or root / "contacts.db").resolve()
-    site = os.environ.get("NEWSLETTER_SITE")
-    return create_app(load_settings(root), db_path, Path(site) if site else None)

@@ -140,6 +140,30 @@ def set_confirmed(db: Database, contact_id: int, at: str) -> str | None:
     return row[0] if row else None
 
 
+def confirmed_at(db: Database, contact_id: int) -> str:
+    """When the contact last confirmed their entry; "" if never (or no such contact)."""
+    row = db.execute("SELECT confirmed_at FROM contacts WHERE id = ?", [contact_id]).fetchone()
+    return (row[0] or "") if row else ""
+
+
+def pending_about(db: Database, contact_id: int) -> list[Proposal]:
+    """The pending proposals about ``contact_id``, oldest first."""
+    rows = db.execute(
+        f"{_SELECT} WHERE state = 'pending' AND contact_id = ? ORDER BY id", [contact_id]
+    ).fetchall()
+    return [_proposal(row) for row in rows]
+
+
+def pending_new(db: Database, organisation: str) -> list[Proposal]:
+    """The pending proposals of a new person for ``organisation``, oldest first."""
+    rows = db.execute(
+        f"{_SELECT} WHERE state = 'pending' AND kind = 'new' AND contact_id IS NULL"
+        " AND organisation = ? COLLATE NOCASE ORDER BY id",
+        [organisation],
+    ).fetchall()
+    return [_proposal(row) for row in rows]
+
+
 def forget_address(db: Database, address: str, contact_id: int | None) -> None:
     """Purge step: a purged person's proposals go, and so do those naming their address."""
     db.execute(
