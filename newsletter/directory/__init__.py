@@ -1,15 +1,21 @@
-"""The living directory: proposed changes and their review, and the data-quality check.
+"""The living directory: proposed changes and their review, the data-quality check, and
+its own mailings (confirmation rounds, the welcome of a successor).
 
 Self-service pages, auto-replies, stewards and syncs ``propose`` changes; an
 editor ``approve``s or ``reject``s them (``proposals``). ``propose`` itself is in
 ``store.proposals``, below every stage, so that ``returns`` (a departure notice
 in an auto-reply) proposes through the same rule. ``check`` gives advice
 on the entries as they stand (``checks``). The rows live in ``store.proposals``
-and ``store.contacts``.
+and ``store.contacts``. ``prepare_round`` and ``prepare_welcome`` make a mailing
+(``mailing``) that ``deliver`` sends through ``send``'s run; ``welcome`` does both
+for the successors an approval added.
 """
 
 from newsletter.directory.checks import CheckResult, Finding, check, international, un_entities
+from newsletter.directory.mailing import Ready, deliver, left_queued
 from newsletter.directory.proposals import Pending, approve, reject, review
+from newsletter.directory.round import prepare_round
+from newsletter.directory.welcome import prepare_welcome, welcome
 from newsletter.store.proposals import KINDS, SOURCES, propose
 
 __all__ = [
@@ -18,11 +24,17 @@ __all__ = [
     "CheckResult",
     "Finding",
     "Pending",
+    "Ready",
     "approve",
     "check",
+    "deliver",
     "international",
+    "left_queued",
+    "prepare_round",
+    "prepare_welcome",
     "propose",
     "reject",
     "review",
     "un_entities",
+    "welcome",
 ]
