@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from newsletter.build.render import longdate
 from newsletter.config import Settings
 from newsletter.directory import mailing
 from newsletter.models import Issue
@@ -44,7 +45,7 @@ def contents(settings: Settings, issue: Issue | None) -> Contents | None:
     return Contents(
         neutralise(issue.title),
         issue.number,
-        f"{issue.date.day} {issue.date:%B %Y}",
+        longdate(issue.date),
         f"{settings.web_url}/{issue.id}/",
         tuple(
             (neutralise(s.title), tuple(neutralise(i.title) for i in s.items))
@@ -91,11 +92,13 @@ def welcome(
     db: Database,
     only: Sequence[int] | None = None,
     sender: str | None = None,
+    options: dict[str, str] | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> Tally | None:
     """Send the welcomes not sent yet (to those of ``only``, when given), e.g. right after
-    ``approve``; None when there is nothing to send."""
-    ready = prepare_welcome(settings, db, sender, only=only)
+    ``approve``; None when there is nothing to send. ``sender`` and ``options`` as for
+    ``send``: the house's sender by default."""
+    ready = prepare_welcome(settings, db, sender, options, only=only)
     if not ready.recipients and not mailing.left_queued(db, ready):
         return None
     return mailing.deliver(db, ready, notice=notice)
