@@ -115,3 +115,12 @@ def test_the_dry_run_shows_who_and_changes_nothing(added):
         "  Zed Roe <zed@who.int> (WHO)",
     ]
     assert state(added) == before and not (added / "mailings").exists()
+
+
+@pytest.mark.parametrize("command", ["welcome", "round"])
+def test_a_project_without_issues_or_contacts_is_no_traceback(project, command):
+    (project / "issues").rmdir()
+    result = unharmed(project, "directory", command, "--dry-run")
+    assert result.exit_code == 0, result.output
+    key = "welcome" if command == "welcome" else "round-" + time.strftime("%Y-%m-%d", time.gmtime())
+    assert f"\n{key} via outbox: 0 to send.\n" in result.output

@@ -71,7 +71,8 @@ def entry_fields(contact: Contact) -> tuple[tuple[str, str], ...]:
 def latest_issue(settings: Settings, db: Database) -> Issue | None:
     """The issue whose real send finished last; else the one built last; None for none."""
     issues = settings.root / "issues"
-    built = [f for f in sorted(issues.iterdir()) if (f / "build" / "email.html").is_file()]
+    found = sorted(issues.iterdir()) if issues.is_dir() else []
+    built = [f for f in found if (f / "build" / "email.html").is_file()]
     if not built:
         return None
     sent = [(at, f.name, f) for f in built if (at := ledger.send_finished(db, f.name))]
