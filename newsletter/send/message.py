@@ -155,8 +155,17 @@ def text_line(line: str, values: dict[str, str]) -> bytes:
     if ends and _missing(line, values):
         return b""
     filled = fit(_MARKERS.sub(lambda m: values[_KEY_OF[m[0]]], line.rstrip("\n")))
-    encoded = qp_value(filled) if "\n" not in filled else qp(filled)  # qp: hard line breaks
+    encoded = qp_value(filled) if "\n" not in filled else qp_lines(filled)
     return encoded + b"\r\n" if ends else encoded
+
+
+def qp_lines(text: str) -> bytes:
+    """Lines of a spliced value, each through ``qp_value``'s fast path, with hard line
+    breaks between them; like ``qp`` it ends with a soft break. A text line with a
+    personal link in wraps (a URL is long), so this runs a few times per message."""
+    pieces = text.split("\n")
+    out = [qp_value(piece).removesuffix(SOFT_BREAK) + b"\r\n" for piece in pieces[:-1]]
+    return b"".join(out) + qp_value(pieces[-1])
 
 
 def cut(text: str, header: bytes, slots: re.Pattern[str], fill: Fill) -> Part:
