@@ -174,3 +174,8 @@ def test_an_undefined_name_in_a_template_is_one_line(focal):
     result = unharmed(focal, "directory", "round", "--dry-run")
     assert result.exit_code == 1
     assert "directory_round.txt.j2" in result.output and "nope" in result.output
+
+
+def test_to_and_dry_run_together_are_a_usage_error(focal):
+    result = unharmed(focal, "directory", "round", "--to", "me@example.org", "--dry-run")
+    assert result.exit_code == 2 and "--to and --dry-run: use one or the other." in result.output

@@ -117,3 +117,17 @@ def test_an_item_cannot_forge_a_personal_link(project, smtp, monkeypatch):
         assert "members" not in links(part)  # the unlisted reader has no such link
         assert len(links(part)["entry"]) == 1  # the footer's, and only it
         assert "Open %\u200d%ENTRY_URL%\u200d% or %\u200d%MEMBERS_URL%\u200d%" in part
+
+
+def test_a_contact_listed_in_the_directory_cannot_forge_a_personal_link(project, smtp, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    forged = {"email": "eve@who.int", "name": "%%ENTRY_URL%%", "job_title": "%%MEMBERS_URL%%"}
+    add_contacts(project, [{**forged, "city": "%%UNSUBSCRIBE_URL%%"}])
+    folder = make_issue(project)
+    assert build(load_settings(project), folder).ok
+    assert "ENTRY_URL%" in (folder / "build" / "email.txt").read_text()  # listed, broken up
+    assert smtp_send(project, smtp.port).exit_code == 0
+    text, html = bodies(smtp.messages[0].data)
+    for part in (text, html):
+        found = links(part)
+        assert [len(found[page]) for page in ("entry", "members", "unsubscribe")] == [1, 1, 1]
