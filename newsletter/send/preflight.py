@@ -272,8 +272,8 @@ def prepare(
     build = folder / "build"
     text = (build / "email.txt").read_text(encoding="utf-8")
     html_body = (build / "email.html").read_text(encoding="utf-8")
-    made = _assemble(settings, issue_id, config, spec, issue.subject, text, html_body)
-    return dataclasses.replace(made, folder=folder, placeholders=left)
+    made = _assemble(settings, issue_id, folder, config, spec, issue.subject, text, html_body)
+    return dataclasses.replace(made, placeholders=left)
 
 
 def prepare_mailing(
@@ -289,11 +289,17 @@ def prepare_mailing(
     spec = load_sender(sender or config.sender, options or {}, settings, mailing.id, mailing.folder)
     headers.check(mailing.subject, mailing.id, "subject")
     made = _assemble(
-        settings, mailing.id, config, spec, mailing.subject, mailing.text, mailing.html
+        settings,
+        mailing.id,
+        mailing.folder,
+        config,
+        spec,
+        mailing.subject,
+        mailing.text,
+        mailing.html,
     )
     return dataclasses.replace(
         made,
-        folder=mailing.folder,
         audience=mailing.audience,
         publishes=False,
         fields=mailing.fields,
@@ -303,6 +309,7 @@ def prepare_mailing(
 def _assemble(
     settings: Settings,
     issue_id: str,
+    folder: Path,
     config: SendSettings,
     spec: SenderSpec,
     subject: str,
@@ -345,5 +352,4 @@ def _assemble(
     )
     signer = load_signer(config.dkim, settings.root, domain, settings.where(table="send.dkim"))
     composer = Composer(layout, text, html_body, signer)
-    folder = settings.root / "issues" / issue_id
     return Prepared(settings, issue_id, folder, config, spec, composer, secret, dev, return_path)
