@@ -419,4 +419,18 @@ PLACEHOLDERS = {
     "name": "%%NAME%%",
     "email": "%%EMAIL%%",
     "unsubscribe_url": "%%UNSUBSCRIBE_URL%%",
+    # The personal page links (tokens.ENTRY, tokens.MEMBERS), under web_url.
+    "entry_url": "%%ENTRY_URL%%",
+    "members_url": "%%MEMBERS_URL%%",
+    # The recipient's entry as it stands, for the directory's confirmation round.
+    "job_title": "%%JOB_TITLE%%",
+    "organisation": "%%ORGANISATION%%",
+    "phone": "%%PHONE%%",
+    "city": "%%CITY%%",
 }
+# The markers that stand for a link only some recipients get (the members'
+# directory: listed focal points only). Where one is empty, `send` drops the link
+# holding it: in HTML the <a> element (and a " · " after it), in text its line.
+OPTIONAL_LINKS = ("members_url",)
+# The markers of personal links: the public web page drops whatever holds one.
+LINK_MARKERS = ("unsubscribe_url", "entry_url", "members_url")

@@ -24,6 +24,24 @@ def test_unsubscribe_markers_are_removed(project):
     assert '<a href="../2026-Q4/index.html">This issue online</a>' in page
 
 
+def test_the_archive_page_carries_no_personal_link(project):
+    folder = make_issue(project)
+    web = project / "templates" / "web.html.j2"
+    web.write_text(
+        web.read_text() + "{% block footer %}<footer><p>"
+        '<a href="{{ placeholders.entry_url }}">Check your entry</a> · '
+        '<a href="{{ placeholders.members_url }}">Focal points\' directory</a></p>\n'
+        "<p>You hold {{ placeholders.job_title }} in {{ placeholders.city }}.</p>\n"
+        '<p><a href="{{ issue_url }}">This issue online</a></p></footer>{% endblock %}\n'
+    )
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    assert "%%ENTRY_URL%%" in (folder / "build" / "web.html").read_text()
+    assert cli(project, "archive").exit_code == 0
+    page = (project / "site" / "2026-Q4" / "index.html").read_text()
+    assert "%%" not in page and "/entry/" not in page and "/members/" not in page
+    assert "Check your entry" not in page and "You hold  in ." in page
+
+
 ARCHIVE_NAV = re.compile(r"<nav\b[^>]*\baria-label=.Archive.")
 
 

@@ -17,12 +17,14 @@ from helpers import Route, add_feed, cli, make_issue, rss
 from newsletter.build.pipeline import build
 from newsletter.config import load_settings
 from newsletter.issue.items import load_item
+from newsletter.models import PLACEHOLDERS
 from newsletter.sanitize import (
     MAX_CHARS,
     MAX_DEPTH,
     clean_bounded,
     clean_html,
     markdown_bounded,
+    neutralise,
 )
 
 SECTIONS = ("news", "tools", "events", "spotlight")
@@ -344,3 +346,11 @@ def test_a_feed_entry_nesting_twelve_thousand_tags_is_flattened_at_collect(proje
     built = run(project, "build", "2026-Q4")
     assert (built.returncode, built.stderr) == (0, "")
     assert "deep" in (project / "issues" / "2026-Q4" / "build" / "email.html").read_text()
+
+
+@pytest.mark.parametrize("key", sorted(PLACEHOLDERS))
+def test_no_untrusted_text_can_forge_a_marker(key):
+    marker = PLACEHOLDERS[key]
+    for text in (marker, f"see {marker}!", marker * 2, "%" + marker + "%"):
+        safe = neutralise(text)
+        assert not any(m in safe for m in PLACEHOLDERS.values()), (key, text)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import quopri
 import re
 
 import pytest
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 
 from newsletter.contacts.fields import MAX_TEXT, clean_text
 from newsletter.send.dispatch import problem
-from newsletter.send.message import Composer, Recipient
+from newsletter.send.message import Composer, Recipient, qp, qp_lines
 
 LONG_URL = "https://www.un.org/en/partnerships/" + "long-path-segment/" * 6 + "guide.pdf"
 INLINE_URL = "https://example.org/" + "a-link-written-out-in-the-summary/" * 3 + "end"
@@ -101,3 +102,19 @@ def test_long_links_stand_alone(composer):
     assert INLINE_URL in lines  # written out in a summary: wrapped onto a line of its own
     assert any(re.fullmatch(rf"\[\d+\] {re.escape(LONG_URL)}", line) for line in lines)
     assert "Dear Ann," in lines
+
+
+@given(
+    st.lists(
+        st.text(
+            st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=120
+        ),
+        min_size=2,
+    )
+)
+def test_the_fast_encoding_of_wrapped_lines_decodes_as_the_careful_one(lines):
+    text = "\n".join(lines)
+    fast, careful = qp_lines(text), qp(text)
+    assert quopri.decodestring(fast) == quopri.decodestring(careful)
+    assert all(len(line) <= 76 for line in fast.split(b"\r\n"))
+    assert not re.search(rb"^(\.|From )", fast, re.M)  # no dot-stuffing, no mbox "From "

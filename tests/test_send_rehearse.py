@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 
 from helpers import add_contacts, cli, ledger_rows, make_issue, outbox, parse, smtp_args
 
 from newsletter.send.preflight import DEV_SECRET
 from newsletter.store import open_db
-from newsletter.tokens import make_return_token, make_token
+from newsletter.tokens import (
+    ENTRY,
+    MEMBERS,
+    make_return_token,
+    make_token,
+    read_link_token,
+)
 
 
 def test_dry_run_writes_nothing_and_shows_a_sample(outbox_ready):
@@ -25,6 +32,16 @@ def test_dry_run_writes_nothing_and_shows_a_sample(outbox_ready):
     assert "To: Person 0 <person0@example.org>" in result.output
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in result.output
     assert ledger_rows(outbox_ready) == [] and not outbox(outbox_ready)
+
+
+def test_a_dry_run_shows_the_sample_reader_s_personal_links_decoded(outbox_ready):
+    result = cli(outbox_ready, "send", "2026-Q4", "--dry-run")
+    assert result.exit_code == 0, result.output
+    for page, purpose in (("entry", ENTRY), ("members", MEMBERS)):
+        found = re.search(rf"https://\S+/{page}/(\S+)", result.output)
+        assert found is not None, page
+        link = read_link_token(DEV_SECRET, purpose, found[1], time.time())
+        assert link is not None and link.contact_id == 1
 
 
 def test_a_dry_run_shows_the_signed_envelope_sender_of_its_sample(outbox_ready):

@@ -29,13 +29,30 @@ from newsletter.errors import NewsletterError
 from newsletter.issue.load import CheckFailed
 from newsletter.models import PLACEHOLDERS, Issue
 
-SAMPLE = {"name": "Alex Sample", "email": "alex.sample@example.org"}
+SAMPLE = {
+    "name": "Alex Sample",
+    "email": "alex.sample@example.org",
+    "job_title": "Partnerships Officer",
+    "organisation": "Sample Agency",
+    "phone": "+41 22 000 00 00",
+    "city": "Geneva",
+}
 WIDTHS = (800, 375)  # desktop and phone, side by side
 
 
 def sample_values(settings: Settings) -> dict[str, str]:
     """Harmless stand-ins for the per-recipient markers; the link's token is not genuine."""
-    return {**SAMPLE, "unsubscribe_url": f"{settings.web_url}/unsubscribe/sample-token"}
+    return {
+        **SAMPLE,
+        **{
+            key: f"{settings.web_url}/{page}/sample-token"
+            for key, page in (
+                ("unsubscribe_url", "unsubscribe"),
+                ("entry_url", "entry"),
+                ("members_url", "members"),
+            )
+        },
+    }
 
 
 def personalise(text: str, values: dict[str, str], escape: Callable[[str], str] = str) -> str:

@@ -248,15 +248,37 @@ def _rel(filename: str, root: Path) -> str:
 
 def compile_mjml(source: str, settings: Settings, issue: Issue) -> str:
     """MJML -> HTML with no web-font requests; errors point into the templates."""
+    return mjml_html(source, settings, issue.folder, f"issues/{issue.id}/build/email.mjml")
+
+
+def mjml_html(source: str, settings: Settings, folder: Path, generated: str) -> str:
+    """MJML -> HTML for templates looked up from ``folder``; ``generated`` says where the
+    MJML made from them is (or would be) for an error message."""
     try:
         return mjml.mjml2html(source, fonts={}, disable_comments=True)
     except ValueError as exc:
         line = _first_bad_line(source)
-        where = _locate(source, line, template_dirs(settings, issue.folder), settings.root)
+        where = _locate(source, line, template_dirs(settings, folder), settings.root)
         raise NewsletterError(
             f"{where}: MJML error: {exc}. Check that every <mj-…> tag is closed and nested "
-            f"correctly (the generated MJML is in issues/{issue.id}/build/email.mjml)."
+            f"correctly (the generated MJML is in {generated})."
         ) from None
+
+
+def small_mail(
+    settings: Settings, folder: Path, template: str, ctx: dict[str, Any]
+) -> tuple[str, str]:
+    """(text, HTML) of a short email from ``template``.txt.j2 and .mjml.j2, looked up in
+    ``folder``/templates first and the house's last, with the markers in for ``send``."""
+    env = environment(settings, folder)
+    full = {
+        "settings": settings,
+        "placeholders": {k: Markup(v) for k, v in PLACEHOLDERS.items()},
+        **ctx,
+    }
+    text = render_template(env, f"{template}.txt.j2", full, settings.root)
+    source = render_template(env, f"{template}.mjml.j2", full, settings.root)
+    return text, mjml_html(source, settings, folder, f"the MJML of templates/{template}.mjml.j2")
 
 
 class _Balance(HTMLParser):

@@ -1,14 +1,24 @@
-"""``newsletter directory ...``: the review queue of proposed changes, the check, and stewards.
+"""``newsletter directory ...``: the review queue of proposed changes, the check, stewards,
+and the directory's own mailings (a confirmation round, the welcome of a successor).
 
 Exit codes: 0 done (``check``'s findings are advice, so 0 too); 1 nothing done
-(an unknown or already decided proposal, the message says which).
+(an unknown or already decided proposal, the message says which; a mailing that
+could not start or stopped); 130 a mailing stopped by Ctrl-C.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from newsletter.cli.env import Env, OneLine, echo_json, json_option, pass_env
+from newsletter.errors import BadUsage, NewsletterError
+
+if TYPE_CHECKING:
+    from newsletter.directory import Ready
+    from newsletter.store import Database
 
 
 @click.group()
@@ -125,6 +135,190 @@ def steward(env: Env, email: str, organisation: str, remove: bool, as_json: bool
     what = "a steward" if done.steward else "no longer a steward"
     news = "" if done.changed else " (already so: nothing changed)"
     click.echo(f"{done.email} is {what} of {done.organisation}{news}.")
+
+
+def mailing_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a directory mailing, as ``send``'s: sender, options, tests, dry run."""
+    for option in reversed(
+        (
+            click.option(
+                "--sender",
+                "sender_name",
+                metavar="NAME",
+                help="Sender to use (see: newsletter senders).  [default: send.sender]",
+            ),
+            click.option(
+                "-o",
+                "--option",
+                "options",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Set a sender option for this run, e.g. -o port=2525. Repeatable.",
+            ),
+            click.option(
+                "--to",
+                "test_to",
+                multiple=True,
+                metavar="ADDRESS",
+                help="Send a [TEST] copy to ADDRESS only; not recorded. Repeatable.",
+            ),
+            click.option(
+                "--dry-run", is_flag=True, help="Write and send nothing; show who and a sample."
+            ),
+            click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation."),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+@directory.command("round")
+@mailing_options
+@pass_env
+def round_(
+    env: Env,
+    sender_name: str | None,
+    options: tuple[str, ...],
+    test_to: tuple[str, ...],
+    dry_run: bool,
+    yes: bool,
+) -> None:
+    """Email each listed focal point their entry to confirm or correct; once each, resumable.
+
+    Example: newsletter directory round --sender smtp --dry-run
+    """
+    from newsletter.directory import prepare_round
+    from newsletter.send import parse_overrides
+
+    if test_to and dry_run:
+        raise BadUsage("--to and --dry-run: use one or the other.")
+    db = _db(env, dry_run or bool(test_to))
+    ready = prepare_round(env.settings, db, sender_name, parse_overrides(options))
+    _mailing(env, db, ready, test_to, dry_run, yes)
+
+
+@directory.command()
+@mailing_options
+@pass_env
+def welcome(
+    env: Env,
+    sender_name: str | None,
+    options: tuple[str, ...],
+    test_to: tuple[str, ...],
+    dry_run: bool,
+    yes: bool,
+) -> None:
+    """Welcome each successor an approved proposal added, once: the latest issue, their link.
+
+    Example: newsletter directory welcome --sender smtp --yes
+    """
+    from newsletter.directory import prepare_welcome
+    from newsletter.send import parse_overrides
+
+    if test_to and dry_run:
+        raise BadUsage("--to and --dry-run: use one or the other.")
+    db = _db(env, dry_run or bool(test_to))
+    ready = prepare_welcome(env.settings, db, sender_name, parse_overrides(options))
+    _mailing(env, db, ready, test_to, dry_run, yes)
+
+
+def _db(env: Env, looking: bool) -> Database:
+    """The database: read-only for a dry run or a test send, which write nothing."""
+    from newsletter.store import readonly_db
+
+    return readonly_db(env.db_path) if looking else env.db
+
+
+def _mailing(
+    env: Env, db: Database, ready: Ready, test_to: tuple[str, ...], dry_run: bool, yes: bool
+) -> None:
+    """Test copies, a dry run, or the send itself, as ``newsletter send`` does them."""
+    from newsletter.directory import left_queued
+
+    prep = ready.prep
+    if prep.dev_secret:
+        click.echo(
+            "Note: NEWSLETTER_SECRET is not set; the outbox uses the development "
+            "secret, so its links only work for rehearsals.",
+            err=True,
+        )
+    if test_to:
+        _tests(ready, test_to)
+        return
+    waiting = left_queued(db, ready)
+    total = len(ready.recipients) + waiting
+    if dry_run:
+        _dry_run(db, ready, total)
+        return
+    head = f"{ready.id} via {prep.spec.name}"
+    if not total:
+        click.echo(f"{head}: nothing to send. See: newsletter status {ready.id}")
+        return
+    click.echo(
+        f"{head}: {total:,} to send"
+        + (f" ({waiting:,} left by a stopped run)." if waiting else ".")
+    )
+    if not yes:
+        click.confirm(f"Send to {total:,} recipients via {prep.spec.name}?", abort=True)
+    _deliver(env, ready)
+
+
+def _tests(ready: Ready, test_to: tuple[str, ...]) -> None:
+    from newsletter.send import SENT, send_tests
+
+    bad = 0
+    for address, result in send_tests(ready.prep, test_to):
+        bad += result.status != SENT
+        click.echo(f"Test to {address}: {result.status} ({result.reply})")
+    if bad:
+        raise NewsletterError(f"{bad} test message(s) not sent. See the replies above.")
+
+
+def _dry_run(db: Database, ready: Ready, total: int) -> None:
+    from newsletter.sanitize import one_line
+    from newsletter.send import readable, sample
+
+    click.echo(f"{ready.id} via {ready.prep.spec.name}: {total:,} to send.")
+    for c in ready.recipients:
+        who = one_line(c.name, 60) or "(no name)"
+        click.echo(f"  {who} <{one_line(c.email, 120)}> ({one_line(c.organisation, 60) or '-'})")
+    address, mail_from, data = sample(db, ready.prep)
+    click.echo(
+        f"Dry run: nothing written or sent. Sample message to {address}, {len(data):,} bytes:"
+    )
+    click.echo(f"Envelope sender (MAIL FROM, where bounces go): {mail_from}\n")
+    message = readable(data)
+    for name, value in message.headers:
+        click.echo(f"{name}: {value}")
+    click.echo("\nText part, decoded:\n")
+    click.echo(message.text, nl=not message.text.endswith("\n"))
+
+
+def _deliver(env: Env, ready: Ready) -> None:
+    from newsletter.directory import deliver
+
+    def notice(text: str) -> None:
+        click.echo(text, err=True)
+
+    try:
+        t = deliver(env.db, ready, notice=notice)
+    except KeyboardInterrupt:
+        click.echo("Stopped at once. Run the same command to continue.", err=True)
+        raise SystemExit(130) from None
+    click.echo(
+        f"Sent {t.sent:,} via {ready.prep.spec.name}; {t.failed:,} failed, "
+        f"{t.uncertain:,} uncertain, {t.skipped:,} skipped. See: newsletter status {ready.id}"
+    )
+    for line in t.failures:
+        click.echo(f"failed: {line}")
+    if t.stopped == "interrupted":
+        click.echo(f"Stopped; {t.remaining:,} still queued. Run the same command to continue.")
+        raise SystemExit(130)
+    if t.stopped:
+        raise NewsletterError(
+            f"{ready.id}: send stopped: {t.stopped} ({t.remaining:,} still queued). "
+            "Run the same command to continue."
+        )
 
 
 COMMANDS = {"directory": directory}

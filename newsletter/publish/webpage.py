@@ -5,8 +5,9 @@ it. The archive copy, ``public_page``, differs in four ways:
 
 * the directory section (the element with ``id="directory"``) becomes a link to
   the archive's directory page, which lists no addresses or phone numbers;
-* per-recipient markers go: a paragraph holding the unsubscribe link is
-  dropped, the name becomes "colleague" and the address nothing;
+* per-recipient markers go: a paragraph holding a personal link (unsubscribe,
+  "Check your entry", the members' directory) is dropped, the name becomes
+  "colleague" and every other marker nothing;
 * absolute links into ``web_url`` become relative, so the site can move;
 * a short archive navigation (unless the page has one: the house template's
   frame carries it), and "add to calendar" links for the events.
@@ -23,9 +24,9 @@ from urllib.parse import quote
 
 from newsletter.build.render import event_when
 from newsletter.config import Settings
-from newsletter.models import PLACEHOLDERS, Issue, Item
+from newsletter.models import LINK_MARKERS, PLACEHOLDERS, Issue, Item
 
-_UNSUB = re.escape(PLACEHOLDERS["unsubscribe_url"])
+_UNSUB = "(?:" + "|".join(re.escape(PLACEHOLDERS[key]) for key in LINK_MARKERS) + ")"
 _UNSUB_PARAGRAPH = re.compile(rf"<p\b[^>]*>(?:(?!</p>).)*?{_UNSUB}.*?</p>\s*", re.S | re.I)
 _UNSUB_LINK = re.compile(rf"<a\b[^>]*{_UNSUB}[^>]*>.*?</a>", re.S | re.I)
 _H3 = re.compile(r"<h3\b[^>]*>(.*?)</h3>", re.S | re.I)
@@ -51,8 +52,9 @@ def public_page(
     """The archive's copy of a built web page; ``links`` maps event slugs to their .ics."""
     page = replace_element(page, "directory", DIRECTORY_NOTE)
     page = _UNSUB_PARAGRAPH.sub("", page)
-    page = _UNSUB_LINK.sub("", page).replace(PLACEHOLDERS["unsubscribe_url"], "")
-    page = page.replace(PLACEHOLDERS["name"], "colleague").replace(PLACEHOLDERS["email"], "")
+    page = _UNSUB_LINK.sub("", page).replace(PLACEHOLDERS["name"], "colleague")
+    for marker in PLACEHOLDERS.values():  # a token, an address: nothing personal stays
+        page = page.replace(marker, "")
     page = relative_links(page, settings.web_url, depth=1)
     if events:
         page = _calendar_links(page, events, links)

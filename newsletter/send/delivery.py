@@ -377,7 +377,7 @@ class Run:
             if again:
                 ledger.requeue(self.db, self.issue, self.sender, again)
         label, domain = id_label(self.issue), self.prep.composer.layout.domain
-        ledger.snapshot(self.db, self.issue, self.sender, label, domain)
+        ledger.snapshot(self.db, self.issue, self.sender, label, domain, self.prep.audience)
         self.tally.total = ledger.count(self.db, self.issue, self.sender, "queued")
 
 
@@ -390,7 +390,7 @@ def publish_if_complete(db: Database, prep: Prepared) -> str:
     published). Asked after every run, and by a run that finds nothing to send, so
     a send stopped after its last message still publishes when run again.
     """
-    if not prep.spec.delivers:
+    if not prep.spec.delivers or not prep.publishes:
         return ""
     found = ledger.counts(db, prep.issue_id).get(prep.spec.name, {})
     if found.get("queued") or found.get("sending") or not found.get("sent"):

@@ -8,6 +8,7 @@ the ledger does as little as possible per message.
 from __future__ import annotations
 
 import queue
+import time
 from dataclasses import dataclass
 
 from newsletter.send import headers
@@ -23,7 +24,7 @@ from newsletter.send.senders import (
     Sender,
 )
 from newsletter.store.ledger import Queued
-from newsletter.tokens import make_token
+from newsletter.tokens import ENTRY, MEMBERS, make_link_token, make_token
 
 # Not a sender's answer: the contact's data cannot be put in a message at all.
 INVALID = "invalid"
@@ -54,6 +55,23 @@ def problem(contact_id: int, email: str, name: str) -> str | None:
     if reason := headers.header_problem(name):
         return f"contact {contact_id} <{email!r}>: name {reason}, which could add a header"
     return None
+
+
+def recipient(
+    prep: Prepared, contact_id: int, email: str, name: str, message_id: str, listed: bool
+) -> Recipient:
+    """Who a message is for, with the personal links signed for them: unsubscribe and
+    "Check your entry" for everyone, the focal points' directory for a listed one."""
+    at = time.time()
+    return Recipient(
+        email,
+        name,
+        message_id,
+        make_token(prep.secret, contact_id, prep.issue_id),
+        make_link_token(prep.secret, ENTRY, contact_id, at),
+        make_link_token(prep.secret, MEMBERS, contact_id, at) if listed else "",
+        prep.fields.get(contact_id, ()),
+    )
 
 
 def work(
@@ -92,9 +110,9 @@ def _one(prep: Prepared, sender: Sender, job: Job) -> tuple[Result | None, Excep
     if not email.isascii():  # an internationalised domain goes out as IDNA
         local, _, domain = email.rpartition("@")
         email = f"{local}@{domain.encode('idna').decode('ascii')}"
-    token = make_token(prep.secret, contact_id, prep.issue_id)
     try:
-        data = prep.composer.compose(Recipient(email, name, message_id, token))
+        who = recipient(prep, contact_id, email, name, message_id, job.row.listed)
+        data = prep.composer.compose(who)
     except Exception as exc:  # cannot build this one; the others may be fine
         return Result(INVALID, f"cannot build the message: {exc}"), None
     try:

@@ -9,7 +9,9 @@ characters. The result is CRLF, 7-bit, and ready for a sender byte for byte.
 The HTML part is cut at the markers themselves. The text part is cut around
 each whole line that holds one, and that line is laid out again once the
 values are in (``render.fit``, the build's own wrapping rule), so a long name
-cannot push a line of the text part past 78 characters.
+cannot push a line of the text part past 78 characters. A link only some
+recipients get (``models.OPTIONAL_LINKS``) is cut as a whole: its ``<a>``
+element in HTML, its line in text, dropped where the recipient has none.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 
 from newsletter.build.render import fit
-from newsletter.models import PLACEHOLDERS
+from newsletter.models import OPTIONAL_LINKS, PLACEHOLDERS
 from newsletter.send import headers
 from newsletter.send.signing import Signer, relaxed_body
 
@@ -34,6 +36,15 @@ _TOKENS = [bytes((b,)) if b in _SAFE or b in (9, 32) else b"=%02X" % b for b in 
 _MARKERS = re.compile("|".join(re.escape(m) for m in PLACEHOLDERS.values()))
 _MARKED_LINES = re.compile(rf"[^\r\n]*(?:{_MARKERS.pattern})[^\r\n]*")  # a line holding one
 _KEY_OF = {marker: key for key, marker in PLACEHOLDERS.items()}
+_OPTIONAL = "|".join(re.escape(PLACEHOLDERS[key]) for key in OPTIONAL_LINKS)
+# An optional link: in HTML its whole <a> element and the " · " that follows it; in
+# text its whole line with its line end, so that dropping it leaves no gap.
+_HTML_SLOTS = re.compile(
+    rf"<a\b[^>]*(?:{_OPTIONAL})[^>]*>(?:(?!</a>).)*</a>(?:[ \t]*(?:·|&middot;|&#183;)[ \t]*)?"
+    rf"|{_MARKERS.pattern}",
+    re.S | re.I,
+)
+_TEXT_SLOTS = re.compile(rf"[^\r\n]*(?:{_OPTIONAL})[^\r\n]*\n?|{_MARKED_LINES.pattern}")
 
 
 def qp_line(data: bytes, out: list[bytes]) -> None:
@@ -96,12 +107,16 @@ def qp_value(value: str) -> bytes:
 
 @dataclass(frozen=True)
 class Recipient:
-    """Who one message is for; ``token`` signs the unsubscribe link."""
+    """Who one message is for; ``token`` signs the unsubscribe link, ``entry`` and
+    ``members`` the personal page links ("" for none), ``fields`` other markers' values."""
 
     email: str
     name: str
     message_id: str
     token: str
+    entry: str = ""
+    members: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 # What goes between a part's chunks for one recipient: the encoded bytes of a
@@ -119,14 +134,38 @@ class Part:
     fill: Fill
 
 
-def html_value(marker: str, values: dict[str, str]) -> bytes:
-    return qp_value(html.escape(values[_KEY_OF[marker]]))
+def _missing(slot: str, values: dict[str, str]) -> bool:
+    """Whether ``slot`` holds an optional link this recipient does not get."""
+    return any(not values[key] for key in OPTIONAL_LINKS if PLACEHOLDERS[key] in slot)
+
+
+def html_value(slot: str, values: dict[str, str]) -> bytes:
+    """A marker's value, escaped; an optional link's element with its value in, or nothing."""
+    if slot in _KEY_OF:
+        return qp_value(html.escape(values[_KEY_OF[slot]]))
+    if _missing(slot, values):
+        return b""
+    return qp_value(_MARKERS.sub(lambda m: html.escape(values[_KEY_OF[m[0]]]), slot))
 
 
 def text_line(line: str, values: dict[str, str]) -> bytes:
-    """A text line with the values in, wrapped when they make it too long."""
-    filled = fit(_MARKERS.sub(lambda m: values[_KEY_OF[m[0]]], line))
-    return qp_value(filled) if "\n" not in filled else qp(filled)  # qp: hard line breaks
+    """A text line with the values in, wrapped when they make it too long; an optional
+    link's line (cut with its line end) is dropped where the recipient has none."""
+    ends = line.endswith("\n")
+    if ends and _missing(line, values):
+        return b""
+    filled = fit(_MARKERS.sub(lambda m: values[_KEY_OF[m[0]]], line.rstrip("\n")))
+    encoded = qp_value(filled) if "\n" not in filled else qp_lines(filled)
+    return encoded + b"\r\n" if ends else encoded
+
+
+def qp_lines(text: str) -> bytes:
+    """Lines of a spliced value, each through ``qp_value``'s fast path, with hard line
+    breaks between them; like ``qp`` it ends with a soft break. A text line with a
+    personal link in wraps (a URL is long), so this runs a few times per message."""
+    pieces = text.split("\n")
+    out = [qp_value(piece).removesuffix(SOFT_BREAK) + b"\r\n" for piece in pieces[:-1]]
+    return b"".join(out) + qp_value(pieces[-1])
 
 
 def cut(text: str, header: bytes, slots: re.Pattern[str], fill: Fill) -> Part:
@@ -148,6 +187,8 @@ class Layout:
     feedback_id: str
     domain: str
     reply_to: str = ""
+    entry_url: str = ""  # ends with "/entry/"; the token follows
+    members_url: str = ""  # ends with "/members/"; the token follows
 
 
 class Composer:
@@ -161,9 +202,9 @@ class Composer:
         part = "\r\nContent-Type: text/{}; charset=utf-8\r\nContent-Transfer-Encoding: "
         part += "quoted-printable\r\n\r\n"
         b = boundary.encode("ascii")
-        self.text = cut(text, b"--" + b + part.format("plain").encode(), _MARKED_LINES, text_line)
+        self.text = cut(text, b"--" + b + part.format("plain").encode(), _TEXT_SLOTS, text_line)
         html_head = b"\r\n--" + b + part.format("html").encode()
-        self.html = cut(html_body, html_head, _MARKERS, html_value)
+        self.html = cut(html_body, html_head, _HTML_SLOTS, html_value)
         self.tail = b"\r\n--" + b + b"--\r\n"
         self._date = (0, "")
         self._subjects: dict[str, str] = {}
@@ -200,12 +241,21 @@ class Composer:
         pairs += [("MIME-Version", "1.0"), ("Content-Type", self.content_type)]
         return pairs
 
-    def compose(self, r: Recipient, subject_prefix: str = "") -> bytes:
-        values = {
+    def values(self, r: Recipient) -> dict[str, str]:
+        """Every marker's value for ``r``: "" for one the recipient has none of."""
+        lay = self.layout
+        return {
+            **dict.fromkeys(PLACEHOLDERS, ""),
+            **dict(r.fields),
             "name": r.name if r.name.strip() else "colleague",  # a blank name greets no one
             "email": r.email,
-            "unsubscribe_url": self.layout.unsubscribe_url + r.token,
+            "unsubscribe_url": lay.unsubscribe_url + r.token,
+            "entry_url": lay.entry_url + r.entry if r.entry and lay.entry_url else "",
+            "members_url": lay.members_url + r.members if r.members and lay.members_url else "",
         }
+
+    def compose(self, r: Recipient, subject_prefix: str = "") -> bytes:
+        values = self.values(r)
         body: list[bytes] = []
         canon: list[bytes] = []
         for part in (self.text, self.html):

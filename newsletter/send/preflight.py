@@ -6,10 +6,12 @@ a connection opened. ``[tool.newsletter.send]`` was validated with the settings.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,12 @@ class Prepared:
     # Example texts of `newsletter new` still in the issue: a warning for a test send,
     # a dry run or the outbox; a real send has refused.
     placeholders: tuple[Problem, ...] = ()
+    # A mailing that is not an issue (a directory round, a welcome): who it is for
+    # (None: every subscribed contact), whether completing it publishes anything,
+    # and the values of the other markers, per contact (models.PLACEHOLDERS).
+    audience: tuple[int, ...] | None = None
+    publishes: bool = True
+    fields: Mapping[int, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def envelope_sender(self, contact_id: int) -> str:
         """MAIL FROM for ``contact_id``'s message: with ``{token}`` in the return path,
@@ -225,6 +233,21 @@ def check_placeholders(folder: Path, spec: SenderSpec, rehearsal: bool) -> tuple
     return left
 
 
+@dataclass(frozen=True)
+class Mailing:
+    """A mailing that is not an issue, made by a stage (a directory round, a welcome):
+    its ledger key, its folder (the outbox writes under it), its subject and bodies
+    with the markers in, and who it is for, with their own markers' values."""
+
+    id: str  # the ledger key: models.ISSUE_ID
+    folder: Path
+    subject: str
+    text: str
+    html: str
+    audience: tuple[int, ...]
+    fields: Mapping[int, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+
 def prepare(
     settings: Settings,
     folder: Path,
@@ -245,8 +268,56 @@ def prepare(
     config = with_overrides(settings.send, **overrides)
     spec = load_sender(sender or config.sender, options or {}, settings, issue_id, folder)
     left = check_placeholders(folder, spec, rehearsal)
-    secret, dev = secret_for(spec)
     headers.check(issue.subject, f"issues/{issue_id}/issue.toml", "subject")
+    build = folder / "build"
+    text = (build / "email.txt").read_text(encoding="utf-8")
+    html_body = (build / "email.html").read_text(encoding="utf-8")
+    made = _assemble(settings, issue_id, folder, config, spec, issue.subject, text, html_body)
+    return dataclasses.replace(made, placeholders=left)
+
+
+def prepare_mailing(
+    settings: Settings,
+    mailing: Mailing,
+    sender: str | None = None,
+    options: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Prepared:
+    """``prepare`` for a mailing a stage made: the same checks of the sender, the
+    addresses and the secret, the same composer; completing it publishes nothing."""
+    config = with_overrides(settings.send, **overrides)
+    spec = load_sender(sender or config.sender, options or {}, settings, mailing.id, mailing.folder)
+    headers.check(mailing.subject, mailing.id, "subject")
+    made = _assemble(
+        settings,
+        mailing.id,
+        mailing.folder,
+        config,
+        spec,
+        mailing.subject,
+        mailing.text,
+        mailing.html,
+    )
+    return dataclasses.replace(
+        made,
+        audience=mailing.audience,
+        publishes=False,
+        fields=mailing.fields,
+    )
+
+
+def _assemble(
+    settings: Settings,
+    issue_id: str,
+    folder: Path,
+    config: SendSettings,
+    spec: SenderSpec,
+    subject: str,
+    text: str,
+    html_body: str,
+) -> Prepared:
+    """The checks and the composer every mailing shares, once its bodies are made."""
+    secret, dev = secret_for(spec)
     headers.check(settings.from_name, settings.where(), "from_name")
     # Addresses as check_address returns them: an internationalised domain in
     # ASCII (IDNA), since headers and the SMTP envelope are 7-bit. A signed
@@ -265,24 +336,20 @@ def prepare(
     reply_to = settings.reply_to and headers.check_address(
         settings.reply_to, settings.where("reply_to")
     )
+    base = unsubscribe_base(settings, spec.delivers)
+    web_url = base.removesuffix("unsubscribe/")
     layout = Layout(
         from_header=headers.mailbox(settings.from_name, from_address),
-        subject=issue.subject,
+        subject=subject,
         list_id=list_id(settings, domain),
-        unsubscribe_url=unsubscribe_base(settings, spec.delivers),
+        unsubscribe_url=base,
         unsubscribe_mailto=unsubscribe,
         feedback_id=f"{id_label(issue_id)}:newsletter:{domain}",
         domain=domain,
         reply_to=reply_to,
+        entry_url=f"{web_url}entry/",
+        members_url=f"{web_url}members/",
     )
-    build = folder / "build"
     signer = load_signer(config.dkim, settings.root, domain, settings.where(table="send.dkim"))
-    composer = Composer(
-        layout,
-        (build / "email.txt").read_text(encoding="utf-8"),
-        (build / "email.html").read_text(encoding="utf-8"),
-        signer,
-    )
-    return Prepared(
-        settings, issue_id, folder, config, spec, composer, secret, dev, return_path, left
-    )
+    composer = Composer(layout, text, html_body, signer)
+    return Prepared(settings, issue_id, folder, config, spec, composer, secret, dev, return_path)

@@ -14,11 +14,11 @@ from email.message import EmailMessage
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.schema import shown
 from newsletter.send import headers
-from newsletter.send.message import Recipient, new_message_id
+from newsletter.send.dispatch import recipient
+from newsletter.send.message import new_message_id
 from newsletter.send.preflight import Prepared
 from newsletter.send.senders import Message, Result
 from newsletter.store import Database, ledger
-from newsletter.tokens import make_token
 
 TEST_PREFIX = "[TEST] "
 
@@ -39,10 +39,13 @@ class Plan:
 def plan(db: Database, prep: Prepared, retry_failed: bool, retry_uncertain: bool) -> Plan:
     name = prep.spec.name
     counts = ledger.counts(db, prep.issue_id).get(name)
+    # A mailing to some queues its newcomers on every run (ledger.snapshot).
+    fresh = ledger.count_recipients(db, prep.audience) if prep.audience is not None else 0
     if counts is None:
-        return Plan(name, ledger.count_recipients(db), True)
+        return Plan(name, ledger.count_recipients(db, prep.audience), True)
     uncertain = counts["uncertain"] + counts["sending"]
     to_send = counts["queued"] + counts["failed"] * retry_failed + uncertain * retry_uncertain
+    to_send += fresh
     return Plan(
         name, to_send, False, counts["sent"], counts["failed"], uncertain, counts["skipped"]
     )
@@ -51,13 +54,17 @@ def plan(db: Database, prep: Prepared, retry_failed: bool, retry_uncertain: bool
 def sample(db: Database, prep: Prepared) -> tuple[str, str, bytes]:
     """(address, envelope sender, message) for the first subscribed contact, or a stand-in
     when there is none."""
-    row = ledger.first_recipient(db)
-    contact_id, email, name = row or (0, f"colleague@{prep.composer.layout.domain}", "")
+    row = ledger.first_recipient(db, prep.audience)
+    contact_id, email, name, listed = row or (
+        0,
+        f"colleague@{prep.composer.layout.domain}",
+        "",
+        True,
+    )
     address = headers.check_address(email, f"contacts.db: contact {contact_id}")
     headers.check(name, f"contacts.db: contact {contact_id} <{email}>", "name")
-    token = make_token(prep.secret, contact_id, prep.issue_id)
     message_id = new_message_id(prep.issue_id, prep.composer.layout.domain)
-    data = prep.composer.compose(Recipient(address, name, message_id, token))
+    data = prep.composer.compose(recipient(prep, contact_id, address, name, message_id, listed))
     return address, prep.envelope_sender(contact_id), data
 
 
@@ -101,10 +108,11 @@ def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Re
     results = []
     try:
         for address in checked:
-            # Contact 0 exists nowhere, so the test's unsubscribe link cannot unsubscribe anyone.
-            token = make_token(prep.secret, 0, prep.issue_id)
+            # Contact 0 exists nowhere, so the test's links open no one's entry and cannot
+            # unsubscribe anyone; the test shows every link a listed focal point gets.
             message_id = new_message_id(f"test.{prep.issue_id}", prep.composer.layout.domain)
-            data = prep.composer.compose(Recipient(address, "", message_id, token), TEST_PREFIX)
+            who = recipient(prep, 0, address, "", message_id, True)
+            data = prep.composer.compose(who, TEST_PREFIX)
             message = Message(prep.envelope_sender(0), address, message_id, test=True)
             results.append((address, sender.send(message, data)))
     finally:

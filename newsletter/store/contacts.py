@@ -454,6 +454,17 @@ def history(db: Database, contact_id: int) -> list[HistoryEntry]:
     return [HistoryEntry(*row) for row in db.execute(sql, [contact_id])]
 
 
+def created_by(db: Database, prefix: str) -> list[int]:
+    """The contacts whose "created" history row has a source starting with ``prefix``
+    (``proposal:``: added by an approved proposal), in id order."""
+    rows = db.execute(
+        "SELECT DISTINCT contact_id FROM history WHERE field = 'created'"
+        " AND substr(source, 1, ?) = ? ORDER BY 1",
+        [len(prefix), prefix],
+    )
+    return [row[0] for row in rows]
+
+
 def canonical_organisation(db: Database, name: str) -> str:
     """The stored name of the organisation called (or abbreviated) ``name``, else ``name``."""
     row = db.execute(

@@ -11,6 +11,8 @@ sender, so a rehearsal into the outbox never blocks the real send.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlite_utils.migrations import Migrations
@@ -91,44 +93,88 @@ def has_snapshot(db: Database, issue: str, sender: str) -> bool:
     return db.execute(sql, [issue, sender]).fetchone() is not None
 
 
-def _recipients(columns: str) -> str:
-    """Who gets an issue: every subscribed contact, in id order.
+def _recipients(columns: str, audience: Sequence[int] | None = None) -> tuple[str, list[str]]:
+    """Who gets a mailing, with its arguments: every subscribed contact, in id order;
+    for a mailing to some (``audience``: a directory round, a welcome), those of them.
 
     The one place this rule is written: the snapshot, the dry run's count and
     its sample message all ask here.
     """
-    return f"SELECT {columns} FROM contacts WHERE status = 'subscribed' ORDER BY id"
+    if audience is None:
+        return f"SELECT {columns} FROM contacts WHERE status = 'subscribed' ORDER BY id", []
+    return (
+        f"SELECT {columns} FROM contacts WHERE status = 'subscribed'"
+        " AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        [json.dumps(list(audience))],
+    )
 
 
-def count_recipients(db: Database) -> int:
-    """How many contacts would get an issue if its snapshot were taken now."""
-    return db.execute(f"SELECT count(*) FROM ({_recipients('id')})").fetchone()[0]
+def count_recipients(db: Database, audience: Sequence[int] | None = None) -> int:
+    """How many contacts would get a mailing if its snapshot were taken now."""
+    sql, args = _recipients("id", audience)
+    return db.execute(f"SELECT count(*) FROM ({sql})", args).fetchone()[0]
 
 
-def first_recipient(db: Database) -> tuple[int, str, str] | None:
-    """(contact id, address, name) of the first contact who would get an issue."""
-    return db.execute(_recipients("id, email, coalesce(name, '')") + " LIMIT 1").fetchone()
+def first_recipient(
+    db: Database, audience: Sequence[int] | None = None
+) -> tuple[int, str, str, bool] | None:
+    """(contact id, address, name, listed) of the first contact who would get a mailing."""
+    sql, args = _recipients("id, email, coalesce(name, ''), coalesce(listed, 0) = 1", audience)
+    row = db.execute(sql + " LIMIT 1", args).fetchone()
+    return (row[0], row[1], row[2], bool(row[3])) if row else None
 
 
-def snapshot(db: Database, issue: str, sender: str, label: str, domain: str) -> int:
+def snapshot(
+    db: Database,
+    issue: str,
+    sender: str,
+    label: str,
+    domain: str,
+    audience: Sequence[int] | None = None,
+) -> int:
     """Queue every recipient, once per issue and sender; the count queued.
 
     Taken on the first run only: a resumed send keeps its original recipients.
+    A mailing to some (``audience``) queues those of them not queued before, on
+    every run: the UNIQUE (issue, sender, contact) row is what makes it once.
     Each row gets its Message-ID now (``<label.RANDOM@domain>``), so a retry
     reuses it and receivers can recognise a duplicate.
     """
     with writing(db):
-        if has_snapshot(db, issue, sender):
+        if audience is None and has_snapshot(db, issue, sender):
             return 0
         at = now()
+        sql, args = _recipients("id, email", audience)
         return db.execute(
-            "INSERT INTO deliveries (issue, sender, contact_id, email, status, message_id,"
-            " queued_at, updated_at)"
+            "INSERT OR IGNORE INTO deliveries (issue, sender, contact_id, email, status,"
+            " message_id, queued_at, updated_at)"
             " SELECT ?, ?, id, email, 'queued',"
             " '<' || ? || '.' || lower(hex(randomblob(8))) || '@' || ? || '>', ?, ?"
-            f" FROM ({_recipients('id, email')})",
-            [issue, sender, label, domain, at, at],
+            f" FROM ({sql})",
+            [issue, sender, label, domain, at, at, *args],
         ).rowcount
+
+
+def addressed(db: Database, issue: str, sender: str) -> set[int]:
+    """The contacts a mailing is already for: a row via ``sender`` (any status), or a
+    message that went (or may have gone) via any sender that delivers."""
+    rows = db.execute(
+        "SELECT DISTINCT contact_id FROM deliveries WHERE issue = ? AND (sender = ?"
+        " OR (sender != ? AND status IN ('sent', 'sending', 'uncertain')))",
+        [issue, sender, REHEARSAL],
+    )
+    return {row[0] for row in rows}
+
+
+def latest_open(db: Database, prefix: str, sender: str) -> str | None:
+    """The latest mailing whose key starts with ``prefix`` that still has messages
+    queued or in flight via ``sender``: a run stopped half-way, to resume."""
+    row = db.execute(
+        "SELECT max(issue) FROM deliveries WHERE substr(issue, 1, ?) = ? AND sender = ?"
+        " AND status IN ('queued', 'sending')",
+        [len(prefix), prefix, sender],
+    ).fetchone()
+    return row[0] if row else None
 
 
 def counts(db: Database, issue: str) -> dict[str, dict[str, int]]:
@@ -197,6 +243,7 @@ class Queued:
     attempts: int
     email: str
     name: str | None
+    listed: bool = False  # a listed focal point: their copy links the members' directory
 
 
 def queued(db: Database, issue: str, sender: str, after_id: int, limit: int) -> list[Queued]:
@@ -204,13 +251,14 @@ def queued(db: Database, issue: str, sender: str, after_id: int, limit: int) -> 
     # NOT INDEXED: walk the rowid range from after_id, rows of one snapshot are
     # contiguous, rather than sort an index scan of the whole issue per page.
     rows = db.execute(
-        "SELECT d.id, d.contact_id, d.message_id, d.attempts, d.email, c.name"
+        "SELECT d.id, d.contact_id, d.message_id, d.attempts, d.email, c.name,"
+        " coalesce(c.listed, 0) = 1"
         " FROM deliveries d NOT INDEXED LEFT JOIN contacts c ON c.id = d.contact_id"
         " WHERE d.issue = ? AND d.sender = ? AND d.status = 'queued' AND d.id > ?"
         " ORDER BY d.id LIMIT ?",
         [issue, sender, after_id, limit],
     )
-    return [Queued(*row) for row in rows]
+    return [Queued(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
 
 def count(db: Database, issue: str, sender: str, status: str) -> int:

@@ -326,6 +326,16 @@ def tenures(db: Database, seat_id: int) -> list[Tenure]:
     return [Tenure(*row) for row in rows]
 
 
+def listed_holders(db: Database) -> list[int]:
+    """The contacts who hold a seat now and are listed and subscribed, in id order: the
+    focal points a confirmation round writes to (the caller leaves out the suppressed)."""
+    rows = db.execute(
+        "SELECT DISTINCT t.contact_id FROM tenures t JOIN contacts c ON c.id = t.contact_id"
+        " WHERE t.end IS NULL AND c.listed = 1 AND c.status = 'subscribed' ORDER BY 1"
+    )
+    return [row[0] for row in rows]
+
+
 # -- stewards ------------------------------------------------------------------------
 
 
