@@ -6,6 +6,8 @@ Exit codes: 0 done (``check``'s findings are advice, so 0 too); 1 nothing done
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
 from newsletter.cli.env import Env, OneLine, echo_json, json_option, pass_env
@@ -98,6 +100,43 @@ def check(env: Env, as_json: bool) -> None:
     for finding in result.findings:
         click.echo(finding.line())
     click.echo(result.summary())
+
+
+@directory.command()
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Count as of this day (YYYY-MM-DD) instead of today (UTC).",
+)
+@json_option
+@pass_env
+def status(env: Env, on: dt.datetime | None, as_json: bool) -> None:
+    """How current the directory is: confirmations, vacant seats, the oldest entries.
+
+    Example: newsletter directory status --json
+    """
+    from newsletter.contacts import freshness
+
+    found = freshness(env.db, on.date() if on else dt.datetime.now(dt.UTC).date())
+    if as_json:
+        echo_json(found.as_json())
+        return
+    click.echo(found.line)
+    if found.organisations:
+        click.echo("By organisation (confirmed in the last 12 months, of listed):")
+        for t in found.organisations:
+            click.echo(f"  {t.organisation}: {t.fresh} of {t.listed}")
+    if found.vacant:
+        click.echo("Vacant seats, longest first:")
+        for s in found.vacant:
+            click.echo(f"  {s.organisation}, {s.role}: vacant since {s.since} ({s.days} days)")
+    if found.oldest:
+        click.echo("The oldest confirmations:")
+        for o in found.oldest:
+            how = "added" if o.never else "confirmed"
+            who = o.name or o.email
+            click.echo(f"  {o.confirmed} {how}: {who} ({o.organisation or 'no organisation'})")
 
 
 COMMANDS = {"directory": directory}

@@ -33,7 +33,6 @@ opting out of email is not news.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 import unicodedata
@@ -44,6 +43,8 @@ from urllib.parse import quote
 
 from newsletter import store
 from newsletter.config import Settings
+from newsletter.contacts.checks import CheckResult, check
+from newsletter.contacts.freshness import Freshness, freshness, stale_before
 from newsletter.issue.meta import previous_issue
 from newsletter.models import Issue
 from newsletter.sanitize import neutralise
@@ -63,9 +64,6 @@ WHAT = {
     "country": "new location",
 }
 GONE = ("left", "bounced")
-# An entry confirmed longer ago than this is marked in the directory (and counted
-# as not fresh by ``freshness``).
-STALE_MONTHS = 12
 # Where the period starts, by what is known of the previous issue.
 SENT, BUILT, DATED = "sent", "built", "date"
 
@@ -207,6 +205,10 @@ class Directory:
     period: Period | None = None  # None: counted from ``since`` as given
     full_in_email: bool = True  # False: the email carries the summary and changes only
     limit: int | None = None  # how many changes and departures to list; None: all
+    # For the build report: how current it is on the issue's date, and the advice
+    # of ``directory check`` (``directory_for`` fills them in).
+    freshness: Freshness | None = None
+    quality: CheckResult | None = None
 
     @property
     def left(self) -> int:
@@ -332,13 +334,6 @@ def build_directory(
     )
 
 
-def stale_before(today: dt.date) -> str:
-    """The day (ISO) before which a confirmation is older than ``STALE_MONTHS``."""
-    year, month = divmod(today.year * 12 + today.month - 1 - STALE_MONTHS, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(today.day, last)).isoformat()
-
-
 def _seat_views(
     db: store.Database, entries: dict[int, Entry], today: dt.date
 ) -> dict[int, list[SeatView]]:
@@ -439,7 +434,8 @@ def directory_for(
 ) -> Directory:
     """The directory for one issue: changes since the previous issue (``period_for``)."""
     period = period_for(db, settings, issue_id, date, built_at)
-    return build_directory(db, settings, period.start if period else None, date, period)
+    listing = build_directory(db, settings, period.start if period else None, date, period)
+    return replace(listing, freshness=freshness(db, date), quality=check(db))
 
 
 def directory_source(

@@ -560,6 +560,7 @@ class Listed:
     country: str
     # When the entry was last confirmed (``confirmed_at``), or else created: ISO 8601.
     confirmed: str = ""
+    never_confirmed: bool = False  # ``confirmed`` is then when it was created
 
 
 @dataclass(frozen=True)
@@ -593,7 +594,7 @@ def listed_contacts(db: Database) -> list[Listed]:
     rows = db.execute(
         "SELECT id, organisation_id, coalesce(name, ''), coalesce(job_title, ''), email,"
         " coalesce(phone, ''), coalesce(city, ''), coalesce(country, ''),"
-        " coalesce(confirmed_at, created_at, '')"
+        " coalesce(confirmed_at, created_at, ''), confirmed_at IS NULL"
         " FROM contacts WHERE listed = 1 AND status IN ('subscribed', 'unsubscribed')"
     )
     return [Listed(*row) for row in rows]
