@@ -1,7 +1,8 @@
 """``newsletter directory ...``: the review queue of proposed changes, and the check.
 
 Exit codes: 0 done (``check``'s findings are advice, so 0 too); 1 nothing done
-(an unknown or already decided proposal, the message says which).
+(an unknown or already decided proposal, an issue folder that does not exist,
+a correction that is not one short line; the message says which).
 """
 
 from __future__ import annotations
@@ -137,6 +138,50 @@ def status(env: Env, on: dt.datetime | None, as_json: bool) -> None:
             how = "added" if o.never else "confirmed"
             who = o.name or o.email
             click.echo(f"  {o.confirmed} {how}: {who} ({o.organisation or 'no organisation'})")
+
+
+@directory.command()
+@click.argument("issue_id")
+@click.argument("text", required=False)
+@click.option("--text", "option_text", help="The correction, instead of the TEXT argument.")
+@json_option
+@pass_env
+def correct(
+    env: Env, issue_id: str, text: str | None, option_text: str | None, as_json: bool
+) -> None:
+    """Record a published correction of an earlier issue; the next issue carries it.
+
+    Example: newsletter directory correct 2026-Q3 "Ana Lima's phone is +41 22 917 12 34."
+    """
+    from newsletter.directory import correct as record
+    from newsletter.errors import BadUsage
+
+    if (text is None) == (option_text is None):
+        raise BadUsage("give the correction once: as TEXT or with --text, not both or neither.")
+    done = record(env.db, env.settings, issue_id, text if text is not None else str(option_text))
+    if as_json:
+        echo_json(done.as_json())
+        return
+    click.echo(f"Recorded correction {done.line()}.")
+
+
+@directory.command()
+@json_option
+@pass_env
+def corrections(env: Env, as_json: bool) -> None:
+    """List the published corrections, oldest first, with the issue that carries each.
+
+    Example: newsletter directory corrections --json
+    """
+    from newsletter.directory import corrections as recorded
+
+    found = recorded(env.db, env.settings)
+    if as_json:
+        echo_json([each.as_json() for each in found])
+        return
+    for each in found:
+        click.echo(each.line())
+    click.echo(f"{len(found)} corrections." if found else "No corrections recorded.")
 
 
 COMMANDS = {"directory": directory}

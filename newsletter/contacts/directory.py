@@ -45,7 +45,7 @@ from newsletter import store
 from newsletter.config import Settings
 from newsletter.contacts.checks import CheckResult, check
 from newsletter.contacts.freshness import Freshness, freshness, stale_before
-from newsletter.issue.meta import previous_issue
+from newsletter.issue.meta import next_issue, previous_issue
 from newsletter.models import Issue
 from newsletter.sanitize import neutralise
 
@@ -192,6 +192,15 @@ class Departure:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A correction of an earlier issue that this issue carries."""
+
+    issue: str
+    day: dt.date  # when it was recorded (UTC)
+    text: str
+
+
+@dataclass(frozen=True)
 class Directory:
     until: dt.date
     since: dt.date | None
@@ -209,6 +218,9 @@ class Directory:
     # of ``directory check`` (``directory_for`` fills them in).
     freshness: Freshness | None = None
     quality: CheckResult | None = None
+    # Corrections of earlier issues that this one carries (``directory correct``):
+    # read here because they live in contacts.db, which build opens through this.
+    corrections: tuple[Notice, ...] = ()
 
     @property
     def left(self) -> int:
@@ -435,7 +447,21 @@ def directory_for(
     """The directory for one issue: changes since the previous issue (``period_for``)."""
     period = period_for(db, settings, issue_id, date, built_at)
     listing = build_directory(db, settings, period.start if period else None, date, period)
-    return replace(listing, freshness=freshness(db, date), quality=check(db))
+    return replace(
+        listing,
+        freshness=freshness(db, date),
+        quality=check(db),
+        corrections=carried(db, settings, issue_id),
+    )
+
+
+def carried(db: store.Database, settings: Settings, issue_id: str) -> tuple[Notice, ...]:
+    """The corrections ``issue_id`` carries: of the issues whose next issue it is."""
+    return tuple(
+        Notice(c.issue, dt.date.fromisoformat(c.at[:10]), neutralise(c.text))
+        for c in store.corrections.corrections(db)
+        if c.issue < issue_id and next_issue(settings.root, c.issue) == issue_id
+    )
 
 
 def directory_source(
