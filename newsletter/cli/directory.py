@@ -1,4 +1,5 @@
-"""``newsletter directory ...``: the review queue of proposed changes, and the check.
+"""``newsletter directory ...``: the review queue of proposed changes, the check, how
+current the directory is (``status``), and published corrections (``correct``).
 
 Exit codes: 0 done (``check``'s findings are advice, so 0 too); 1 nothing done
 (an unknown or already decided proposal, an issue folder that does not exist,
@@ -16,7 +17,7 @@ from newsletter.cli.env import Env, OneLine, echo_json, json_option, pass_env
 
 @click.group()
 def directory() -> None:
-    """Review proposed changes to the focal-point directory, and check its data.
+    """Review changes to the focal-point directory, check it, record corrections.
 
     Example: newsletter directory review
     """
