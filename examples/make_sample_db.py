@@ -11,8 +11,8 @@ timestamps, through the same functions the commands use:
   five people who have since left, bounced or unsubscribed;
 * 2026-08: changes before the 2026-Q3 issue (2026-09-15), so they get no badge;
 * 2026-09-20 .. 2026-12-01: the Q4 changes the sample issue shows: 4 new,
-  5 updated, 2 left (WMO becomes vacant), 1 bounced (UNCDF becomes vacant),
-  1 unsubscribed. ITC is an organisation that never had a focal point.
+  5 updated, 2 left (WMO's seat falls vacant), 1 bounced (UNCDF's seat needs
+  an update), 1 unsubscribed. ITC is an organisation that never had a seat.
 
 All addresses are under example.org, which is reserved for documentation.
 """

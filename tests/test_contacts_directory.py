@@ -24,6 +24,7 @@ from newsletter.store.contacts import (
     organisation_id,
     unsubscribe,
 )
+from newsletter.store.proposals import set_confirmed
 
 SINCE, UNTIL = dt.date(2026, 9, 15), dt.date(2026, 12, 15)
 
@@ -66,7 +67,8 @@ def store(project):
 def test_directory_groups_badges_counts_and_vacancies(project):
     db = store(project)
     d = build_directory(db, load_settings(project), SINCE, UNTIL)
-    assert [g.name for g in d.groups] == ["ILO", "UNICEF", "WHO"]
+    # WMO's focal point left: its seat stays, vacant, so WMO is shown with it.
+    assert [g.name for g in d.groups] == ["ILO", "UNICEF", "WHO", "WMO"]
     assert [(e.name, e.label) for g in d.groups for e in g.entries] == [
         ("Quinn Quit", ""),  # unsubscribed from the mail, still the focal point: listed
         ("Mo Moved", "updated: new title"),
@@ -77,7 +79,8 @@ def test_directory_groups_badges_counts_and_vacancies(project):
         ("Lu Late", ""),  # after this issue's date: not this issue's news
     ]
     assert (d.new, d.updated, d.left, d.total) == (2, 1, 2, 7)
-    assert [g.title for g in d.vacant] == ["International Trade Centre (ITC)", "WMO"]
+    assert (d.organisations, d.total) == (3, 7)  # WMO has a seat but nobody listed
+    assert [g.title for g in d.vacant] == ["International Trade Centre (ITC)"]
     assert [(p.name, p.organisation, p.status) for p in d.departures] == [
         ("Bo Bounce", "ILO", "bounced"),
         ("Gil Gone", "WMO", "left"),
@@ -202,7 +205,10 @@ def test_the_sample_shows_new_updated_left_and_vacant(tmp_path):
     flat = " ".join(text.split())  # wrapped at 78 columns
     assert "Changes since 15 September 2026: 4 new, 5 updated, 3 left." in flat
     assert text.count("[new]") == 4 and text.count("[updated: ") == 5
-    assert "Vacant ------ No focal point is listed for: International Trade Centre (ITC);" in flat
+    # WMO's only focal point left: its seat stays, vacant and aged; ITC never had one.
+    assert "Vacant ------ No focal point is listed for: International Trade Centre (ITC)." in flat
+    assert "Private-sector focal point: - Vacant since 20 October 2026 (56 days)" in flat
+    assert "Maya Sato (email bounced: needs an update)" in flat
     assert "- Henrik Solberg, World Meteorological Organization (left)" in flat
     assert "- Maya Sato, United Nations Capital Development Fund (email bounced)" in flat
     # Unsubscribed from the mail, not from the role: listed, with no word about it.
@@ -442,3 +448,113 @@ def test_what_changed_is_shown_in_every_part(project):
         '<strong class="nl-badge">(updated: new phone)</strong>' in (out / "email.html").read_text()
     )
     assert '<span class="badge">updated: new phone</span>' in (out / "web.html").read_text()
+
+
+# -- seats, vacancies and stale entries ---------------------------------------------
+
+
+def seated(project):
+    """UNDP: three seats (one vacant since 12 March); UNEP: its only seat vacant; ITC: none."""
+    db = open_db(project / "contacts.db")
+    with db.atomic():
+        person(db, "ana@undp.example.org", "UNDP", "2025-03-04T09:00:00+00:00", name="Ana Holder")
+        person(db, "ben@undp.example.org", "UNDP", "2024-01-10T09:00:00+00:00", name="Ben Alt")
+        set_confirmed(db, get_contact(db, "ben@undp.example.org").id, "2026-11-01T10:00:00+00:00")
+        person(db, "cy@undp.example.org", "UNDP", OLD, name="Cy Left")
+        mark_left(db, "cy@undp.example.org", "test", "t", "2026-03-12T08:00:00+00:00")
+        person(db, "dee@unep.example.org", "UNEP", OLD, name="Dee Gone", job_title="Chief")
+        mark_left(db, "dee@unep.example.org", "test", "t", "2026-12-14T08:00:00+00:00")
+        organisation_id(db, "International Trade Centre", "ITC")
+    return db
+
+
+def test_each_organisation_shows_its_seats_in_role_order(project):
+    d = build_directory(seated(project), load_settings(project), SINCE, UNTIL)
+    assert [
+        (
+            g.name,
+            [(s.role, s.entry.name if s.entry else None, s.vacant_since, s.age) for s in g.seats],
+        )
+        for g in d.groups
+    ] == [
+        (
+            "UNDP",
+            [
+                ("Private-sector focal point", "Ana Holder", None, "0 days"),
+                ("Alternate", "Ben Alt", None, "0 days"),
+                ("Alternate 2", None, dt.date(2026, 3, 12), "9 months"),
+            ],
+        ),
+        ("UNEP", [("Private-sector focal point", None, dt.date(2026, 12, 14), "1 day")]),
+    ]
+    assert [g.title for g in d.vacant] == ["International Trade Centre (ITC)"]  # no seat at all
+    assert (d.total, d.organisations) == (2, 1)
+    assert [(g.name, s.role, s.age_days) for g, s in d.vacant_seats] == [
+        ("UNDP", "Alternate 2", 278),
+        ("UNEP", "Private-sector focal point", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("created", "confirmed", "today", "stale"),
+    [
+        ("2025-03-04T09:00:00+00:00", None, dt.date(2026, 12, 15), "2025-03"),  # never confirmed
+        ("2024-01-10T09:00:00+00:00", "2026-11-01T10:00:00+00:00", dt.date(2026, 12, 15), ""),
+        ("2025-12-15T09:00:00+00:00", None, dt.date(2026, 12, 15), ""),  # exactly 12 months
+        ("2025-12-14T23:00:00+00:00", None, dt.date(2026, 12, 15), "2025-12"),
+        ("2024-01-10T09:00:00+00:00", "2025-02-28T10:00:00+00:00", dt.date(2026, 2, 28), ""),
+        ("2024-01-10T09:00:00+00:00", "2025-02-27T10:00:00+00:00", dt.date(2026, 2, 28), "2025-02"),
+    ],
+)
+def test_an_entry_unconfirmed_for_over_a_year_is_marked(project, created, confirmed, today, stale):
+    db = open_db(project / "contacts.db")
+    with db.atomic():
+        person(db, "p@undp.example.org", "UNDP", created, name="Pat")
+        if confirmed:
+            set_confirmed(db, get_contact(db, "p@undp.example.org").id, confirmed)
+    d = build_directory(db, load_settings(project), None, today)
+    (entry,) = d.groups[0].entries
+    assert (entry.stale, entry.mark) == (stale, f"not confirmed since {stale}" if stale else "")
+
+
+def test_seats_vacancies_and_marks_in_every_part(project):
+    two_issues(project)
+    seated(project).conn.close()
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    out = project / "issues/2026-Q4/build"
+    html, text, web = ((out / n).read_text() for n in ("email.html", "email.txt", "web.html"))
+    assert (
+        "UNDP\n----\nPrivate-sector focal point:\n- Ana Holder\n"
+        "  ana@undp.example.org\n  (not confirmed since 2025-03)\n"
+        "Alternate:\n- Ben Alt\n  ben@undp.example.org\n"
+        "Alternate 2:\n- Vacant since 12 March 2026 (9 months)\n\n"
+        "UNEP\n----\nPrivate-sector focal point:\n- Vacant since 14 December 2026 (1 day)\n"
+    ) in text
+    assert "No focal point is listed for: International Trade Centre (ITC)." in text
+    assert "<em>Alternate 2</em><br />Vacant since 12 March 2026 (9 months)</p>" in html
+    assert "<br /><em>(not confirmed since 2025-03)</em></p>" in html
+    assert "<li><em>Alternate 2</em><br>Vacant since 12 March 2026 (9 months)</li>" in web
+    assert "<li>UNDP: Alternate 2, vacant since 12 March 2026 (9 months)</li>" in web
+    assert "2 focal points in 1 organisation." in html
+
+
+def test_the_compact_email_keeps_its_limit_and_the_seats(project):
+    db = seated(project)
+    with db.atomic():  # a newcomer takes UNDP's longest-vacant seat
+        person(db, "eli@undp.example.org", "UNDP", NEW, name="Eli New")
+    d = build_directory(db, load_settings(project), SINCE, UNTIL)
+    assert [(s.role, s.entry and s.entry.label) for s in d.groups[0].seats] == [
+        ("Private-sector focal point", ""),
+        ("Alternate", ""),
+        ("Alternate 2", "new"),
+    ]
+    short = d.compact()
+    assert (short.full_in_email, short.limit, d.full_in_email, d.limit) == (
+        False,
+        EMAIL_CHANGES,
+        True,
+        None,
+    )
+    assert [e.name for g in short.changed for e in g.entries] == ["Eli New"]
+    assert short.groups == d.groups and short.vacant_seats == d.vacant_seats

@@ -14,7 +14,7 @@ from helpers import cli, make_issue
 from newsletter.models import Contact
 from newsletter.publish.sitecheck import broken_links, links_of
 from newsletter.store import open_db
-from newsletter.store.contacts import create_contact, mark_bounced
+from newsletter.store.contacts import create_contact, mark_bounced, mark_left
 
 EVENT = """\
 ---
@@ -159,7 +159,8 @@ def test_directory_page_lists_people_and_seats_to_fill(site):
     assert "Jane Doe" in page and "Omar Haddad" in page
     assert "World Food Programme" not in page  # only what is in the database
     needs = page.split('id="needs-update"')[1]
-    assert "Vacant" in needs and "WFP" in needs  # its only focal point bounced
+    # Its only focal point bounced: the seat is still theirs, to be replaced.
+    assert "WFP" in needs and "Vacant" not in needs
     assert "Lea Soon, WFP (email bounced)" in needs
 
 
@@ -327,3 +328,30 @@ def test_events_at_the_ends_of_the_calendar_publish(project, fields, lines):
     ics = (project / "site" / "2026-Q4" / "events.ics").read_bytes().decode("utf-8")
     for line in lines:
         assert f"\r\n{line}\r\n" in ics
+
+
+def test_no_address_or_phone_of_any_contact_anywhere_under_the_site(site, project):
+    """Seats, vacancies and stale entries on the public page: names, titles, organisations."""
+    out, _ = site
+    db = open_db(project / "contacts.db")
+    with db.atomic():
+        for email, name, phone, at in (
+            ("kim@unep.example", "Kim Stale", "+254 20 762 1234", "2025-01-05T09:00:00+00:00"),
+            ("zed@unep.example", "Zed Left", "+254 20 762 5678", "2026-06-01T09:00:00+00:00"),
+        ):
+            contact = Contact(email=email, name=name, organisation="UNEP", phone=phone)
+            create_contact(db, contact, "t", "t", at)
+        mark_left(db, "zed@unep.example", "t", "t", "2026-10-01T09:00:00+00:00")
+    result = cli(project, "archive")
+    assert result.exit_code == 0, result.output
+    blob = b"\n".join(files(out).values()).decode("utf-8").lower()
+    rows = db.execute("SELECT email, coalesce(phone, '') FROM contacts").fetchall()
+    assert len(rows) == 5
+    for email, phone in rows:
+        assert email.lower() not in blob
+        digits = re.sub(r"\D", "", phone)
+        assert not phone or (phone not in blob and digits not in re.sub(r"\D", "", blob))
+    page = (out / "directory.html").read_text()
+    assert "<li><em>Alternate</em><br>Vacant since 1 October 2026</li>" in page
+    assert "<em>Private-sector focal point</em><br><strong>Kim Stale</strong>" in page
+    assert "not confirmed" not in blob  # an editor's worry, not the public's

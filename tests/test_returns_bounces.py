@@ -412,7 +412,12 @@ def test_a_bounced_focal_point_shows_up_as_a_seat_to_fill(project, tmp_path):
     assert cli(project, "bounces", str(mbox(tmp_path, ["hard-5.1.1.eml"]))).exit_code == 0
     today = dt.date.today()
     directory = build_directory(db, load_settings(project), today - dt.timedelta(days=1), today)
-    assert [g.title for g in directory.vacant] == ["UNICEF"]
+    # The seat stays theirs (the agency's nominee until someone says otherwise),
+    # shown as needing an update: UNICEF is not "vacant", it has a seat to fill.
+    assert directory.vacant == ()
+    assert [(g.title, [(s.role, s.unreachable) for s in g.seats]) for g in directory.groups] == [
+        ("UNICEF", [("Private-sector focal point", "Gone Away")])
+    ]
     assert [(d.name, d.organisation, d.status) for d in directory.departures] == [
         ("Gone Away", "UNICEF", "bounced")
     ]

@@ -131,7 +131,7 @@ def build(
     files = {"email.mjml": mjml_source, "email.html": html, "email.txt": text, "web.html": web}
     built = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     digest = input_digest(settings, folder)
-    rep = BuildReport.make(issue, problems, findings, kb, files, digest, built)
+    rep = BuildReport.make(issue, problems, findings, kb, files, digest, built, listing)
     files["report.json"] = rep.to_json()
     _write(out_dir, shown, files)
     lap("write")

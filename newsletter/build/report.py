@@ -1,5 +1,6 @@
-"""The build report: what went in, how big it is, and what a mail client or a
-screen reader would trip over in the compiled HTML."""
+"""The build report: what went in, how big it is, what a mail client or a
+screen reader would trip over in the compiled HTML, and how current the
+directory is (its freshness figure and the data-quality check's findings)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from newsletter.contacts.directory import Directory
 from newsletter.models import Issue, Problem
 
 WARN_KB = 90
@@ -58,6 +60,11 @@ class BuildReport:
     # When it was built (UTC, ISO 8601): the next issue's directory counts its
     # changes from here when this issue was never sent. "" in an older report.
     built: str = ""
+    # The directory's freshness figure on the issue's date, and the findings of
+    # ``directory check`` (advice: they never make a build fail). "" and () without
+    # contacts.db, or in an older report.
+    freshness: str = ""
+    quality: tuple[str, ...] = ()
 
     @classmethod
     def make(
@@ -69,8 +76,11 @@ class BuildReport:
         files: Mapping[str, str],
         digest: str,
         built: str = "",
+        directory: Directory | None = None,
     ) -> BuildReport:
         errors = tuple(f"{f.rule}: {f.message}" for f in findings if f.severity == "error")
+        fresh = directory.freshness if directory else None
+        advice = directory.quality.findings if directory and directory.quality else []
         warnings = [str(p) for p in problems if p.severity == "warning"]
         warnings += [f"{f.rule}: {f.message}" for f in findings if f.severity == "warning"]
         return cls(
@@ -87,6 +97,19 @@ class BuildReport:
                 (n, hashlib.sha256(t.encode()).hexdigest()) for n, t in sorted(files.items())
             ),
             built=built,
+            freshness=fresh.line if fresh else "",
+            quality=tuple(f.line() for f in advice),
+        )
+
+    @property
+    def quality_line(self) -> str:
+        """The data-quality section in one line, as ``build`` prints it."""
+        if not self.quality:
+            return "Directory data quality: nothing to fix."
+        n = len(self.quality)
+        return (
+            f"Directory data quality: {n} finding{'s' if n != 1 else ''}"
+            " (newsletter directory check lists them)."
         )
 
     def to_json(self) -> str:
@@ -102,6 +125,8 @@ class BuildReport:
             "inputs": self.inputs,
             "outputs": dict(self.outputs),
             "built": self.built,
+            "freshness": self.freshness,
+            "quality": list(self.quality),
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -124,6 +149,8 @@ class BuildReport:
                 inputs=str(data["inputs"]),
                 outputs=tuple((str(k), str(v)) for k, v in data["outputs"].items()),
                 built=str(data.get("built", "")),
+                freshness=str(data.get("freshness", "")),
+                quality=tuple(map(str, data.get("quality", ()))),
             )
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"not a build report ({exc})") from None

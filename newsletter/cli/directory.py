@@ -1,13 +1,16 @@
 """``newsletter directory ...``: the review queue of proposed changes, the check, stewards,
-and the directory's own mailings (a confirmation round, the welcome of a successor).
+how current the directory is (``status``), published corrections (``correct``), and
+the directory's own mailings (a confirmation round, the welcome of a successor).
 
 Exit codes: 0 done (``check``'s findings are advice, so 0 too); 1 nothing done
-(an unknown or already decided proposal, the message says which; a mailing that
-could not start or stopped); 130 a mailing stopped by Ctrl-C.
+(an unknown or already decided proposal, an issue folder that does not exist,
+a correction that is not one short line, a mailing that could not start or
+stopped; the message says which); 130 a mailing stopped by Ctrl-C.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def directory() -> None:
-    """Review proposed changes to the focal-point directory, and check its data.
+    """Review changes to the focal-point directory, check it, record corrections.
 
     Example: newsletter directory review
     """
@@ -319,6 +322,86 @@ def _deliver(env: Env, ready: Ready) -> None:
             f"{ready.id}: send stopped: {t.stopped} ({t.remaining:,} still queued). "
             "Run the same command to continue."
         )
+
+
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Count as of this day (YYYY-MM-DD) instead of today (UTC).",
+)
+@json_option
+@pass_env
+def status(env: Env, on: dt.datetime | None, as_json: bool) -> None:
+    """How current the directory is: confirmations, vacant seats, the oldest entries.
+
+    Example: newsletter directory status --json
+    """
+    from newsletter.contacts import freshness
+
+    found = freshness(env.db, on.date() if on else dt.datetime.now(dt.UTC).date())
+    if as_json:
+        echo_json(found.as_json())
+        return
+    click.echo(found.line)
+    if found.organisations:
+        click.echo("By organisation (confirmed in the last 12 months, of listed):")
+        for t in found.organisations:
+            click.echo(f"  {t.organisation}: {t.fresh} of {t.listed}")
+    if found.vacant:
+        click.echo("Vacant seats, longest first:")
+        for s in found.vacant:
+            click.echo(f"  {s.organisation}, {s.role}: vacant since {s.since} ({s.days} days)")
+    if found.oldest:
+        click.echo("The oldest confirmations:")
+        for o in found.oldest:
+            how = "added" if o.never else "confirmed"
+            who = o.name or o.email
+            click.echo(f"  {o.confirmed} {how}: {who} ({o.organisation or 'no organisation'})")
+
+
+@directory.command()
+@click.argument("issue_id")
+@click.argument("text", required=False)
+@click.option("--text", "option_text", help="The correction, instead of the TEXT argument.")
+@json_option
+@pass_env
+def correct(
+    env: Env, issue_id: str, text: str | None, option_text: str | None, as_json: bool
+) -> None:
+    """Record a published correction of an earlier issue; the next issue carries it.
+
+    Example: newsletter directory correct 2026-Q3 "Ana Lima's phone is +41 22 917 12 34."
+    """
+    from newsletter.directory import correct as record
+    from newsletter.errors import BadUsage
+
+    if (text is None) == (option_text is None):
+        raise BadUsage("give the correction once: as TEXT or with --text, not both or neither.")
+    done = record(env.db, env.settings, issue_id, text if text is not None else str(option_text))
+    if as_json:
+        echo_json(done.as_json())
+        return
+    click.echo(f"Recorded correction {done.line()}.")
+
+
+@directory.command()
+@json_option
+@pass_env
+def corrections(env: Env, as_json: bool) -> None:
+    """List the published corrections, oldest first, with the issue that carries each.
+
+    Example: newsletter directory corrections --json
+    """
+    from newsletter.directory import corrections as recorded
+
+    found = recorded(env.db, env.settings)
+    if as_json:
+        echo_json([each.as_json() for each in found])
+        return
+    for each in found:
+        click.echo(each.line())
+    click.echo(f"{len(found)} corrections." if found else "No corrections recorded.")
 
 
 COMMANDS = {"directory": directory}

@@ -89,6 +89,9 @@ def build(env: Env, issue_id: str, screenshots: bool, offline: bool, quiet: bool
     period = result.directory.period if result.directory is not None else None
     if period is not None and (not quiet or period.line.startswith("warning:")):
         click.echo(period.line)
+    if rep.freshness and not quiet:
+        click.echo(rep.freshness)
+        click.echo(rep.quality_line)
     findings = rep.warnings[len(result.warnings) :]
     for line in findings:
         click.echo(f"warning: {line}")

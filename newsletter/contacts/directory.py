@@ -20,8 +20,15 @@ when it was built; otherwise its date) to this issue's date, inclusive:
   anyone whose address still bounces, are listed as "needs an update" by name
   and organisation, never by address.
 
-Organisations with no listed contact are **vacant**. Unsubscribing is never
-mentioned: opting out of email is not news.
+Each organisation shows its seats (``store.seats``), in role order: the
+holder's entry under the seat's role, or "Vacant since DATE (AGE)" for a seat
+nobody holds; a seat whose holder's address bounces names them as needing an
+update. Listed contacts without a seat (no organisation, or rows written
+around the store's rule) follow their organisation's seats. Organisations with
+no seat and no listed contact are **vacant**. An entry not confirmed for more
+than ``STALE_MONTHS`` (``confirmed_at``; never confirmed: since it was created)
+is marked "not confirmed since YYYY-MM". Unsubscribing is never mentioned:
+opting out of email is not news.
 """
 
 from __future__ import annotations
@@ -36,7 +43,9 @@ from urllib.parse import quote
 
 from newsletter import store
 from newsletter.config import Settings
-from newsletter.issue.meta import previous_issue
+from newsletter.contacts.checks import CheckResult, check
+from newsletter.contacts.freshness import Freshness, freshness, stale_before
+from newsletter.issue.meta import next_issue, previous_issue
 from newsletter.models import Issue
 from newsletter.sanitize import neutralise
 
@@ -108,6 +117,12 @@ class Entry:
     badge: str = ""  # "new", "updated" or ""
     mailto: str = ""
     changes: tuple[str, ...] = ()  # for "updated": what changed, e.g. ("new phone",)
+    stale: str = ""  # "YYYY-MM" when last confirmed more than STALE_MONTHS ago
+
+    @property
+    def mark(self) -> str:
+        """The mark of a stale entry ("not confirmed since 2025-03"), else ""."""
+        return f"not confirmed since {self.stale}" if self.stale else ""
 
     @property
     def label(self) -> str:
@@ -122,11 +137,40 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class SeatView:
+    """One seat as the directory shows it: its role and holder, or since when it is vacant."""
+
+    role: str
+    entry: Entry | None = None  # the holder's entry, when they are listed
+    vacant_since: dt.date | None = None  # None: held
+    age_days: int = 0  # how long it has been vacant, on the directory's day
+    unreachable: str = ""  # the holder's name when their address bounces
+
+    @property
+    def age(self) -> str:
+        """The vacancy's age in words: "12 days" up to two months, then "9 months"."""
+        return age(self.age_days)
+
+
+def age(days: int) -> str:
+    if days < 60:
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{round(days / 30.4375)} months"
+
+
+@dataclass(frozen=True)
 class Group:
     name: str
     acronym: str
     website: str
     entries: tuple[Entry, ...]
+    seats: tuple[SeatView, ...] = ()  # in role order
+
+    @property
+    def unseated(self) -> tuple[Entry, ...]:
+        """Entries that hold no seat of the organisation, shown after its seats."""
+        seated = [s.entry for s in self.seats if s.entry is not None]
+        return tuple(e for e in self.entries if e not in seated)
 
     @property
     def title(self) -> str:
@@ -148,6 +192,15 @@ class Departure:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A correction of an earlier issue that this issue carries."""
+
+    issue: str
+    day: dt.date  # when it was recorded (UTC)
+    text: str
+
+
+@dataclass(frozen=True)
 class Directory:
     until: dt.date
     since: dt.date | None
@@ -161,6 +214,13 @@ class Directory:
     period: Period | None = None  # None: counted from ``since`` as given
     full_in_email: bool = True  # False: the email carries the summary and changes only
     limit: int | None = None  # how many changes and departures to list; None: all
+    # For the build report: how current it is on the issue's date, and the advice
+    # of ``directory check`` (``directory_for`` fills them in).
+    freshness: Freshness | None = None
+    quality: CheckResult | None = None
+    # Corrections of earlier issues that this one carries (``directory correct``):
+    # read here because they live in contacts.db, which build opens through this.
+    corrections: tuple[Notice, ...] = ()
 
     @property
     def left(self) -> int:
@@ -169,6 +229,17 @@ class Directory:
     @property
     def total(self) -> int:
         return sum(len(g.entries) for g in self.groups)
+
+    @property
+    def organisations(self) -> int:
+        """Organisations with at least one listed focal point."""
+        return sum(bool(g.entries) for g in self.groups)
+
+    @property
+    def vacant_seats(self) -> tuple[tuple[Group, SeatView], ...]:
+        """Every vacant seat with its organisation, longest vacant first."""
+        found = [(g, s) for g in self.groups for s in g.seats if s.vacant_since is not None]
+        return tuple(sorted(found, key=lambda gs: (-gs[1].age_days, _fold(gs[0].name))))
 
     @property
     def changed(self) -> tuple[Group, ...]:
@@ -206,8 +277,15 @@ def build_directory(
     since: dt.date | dt.datetime | None,
     until: dt.date,
     period: Period | None = None,
+    today: dt.date | None = None,
 ) -> Directory:
-    """The directory as it stands, with badges and counts for changes in [since, until]."""
+    """The directory as it stands, with badges and counts for changes in [since, until].
+
+    ``today`` is the day vacancies are aged and entries judged stale on
+    (default ``until``, the issue's date).
+    """
+    today = today or until
+    cutoff = stale_before(today)
     # Contact fields are untrusted: neutralise keeps them from forging a
     # per-recipient marker such as %%EMAIL%%; the templates escape them.
     orgs: dict[int | None, Group] = {
@@ -216,6 +294,7 @@ def build_directory(
     }
     new, updated, departed = _changes(db, since, until)
     members: dict[int | None, list[Entry]] = {}
+    by_id: dict[int, Entry] = {}
     for c in store.contacts.listed_contacts(db):
         badge = "new" if c.id in new else "updated" if c.id in updated else ""
         changes = updated.get(c.id, ()) if badge == "updated" else ()
@@ -231,15 +310,20 @@ def build_directory(
             badge=badge,
             mailto=mailto,
             changes=changes,
+            stale=c.confirmed[:7] if c.confirmed and c.confirmed[:10] < cutoff else "",
         )
         members.setdefault(c.organisation_id, []).append(entry)
+        by_id[c.id] = entry
+    seats = _seat_views(db, by_id, today)
     if None in members:  # contacts with no organisation are still in the directory
         orgs[None] = Group("Other organisations", "", "", ())
     groups: list[Group] = []
     vacant: list[Group] = []
     for org_id, group in orgs.items():
         entries = sorted(members.get(org_id, ()), key=lambda e: (_fold(e.name), e.email))
-        (groups if entries else vacant).append(replace(group, entries=tuple(entries)))
+        held = tuple(seats.get(org_id, ())) if org_id is not None else ()
+        shown = replace(group, entries=tuple(entries), seats=held)
+        (groups if entries or shown.seats else vacant).append(shown)
     departures = [
         # Named, never by address; someone stored without a name is still counted.
         Departure(
@@ -260,6 +344,28 @@ def build_directory(
         new=sum(e.badge == "new" for g in groups for e in g.entries),
         updated=sum(e.badge == "updated" for g in groups for e in g.entries),
     )
+
+
+def _seat_views(
+    db: store.Database, entries: dict[int, Entry], today: dt.date
+) -> dict[int, list[SeatView]]:
+    """Each organisation's seats, in role order, with their holders' entries."""
+    views: dict[int, list[SeatView]] = {}
+    bouncing = {g.id: g.name for g in store.contacts.gone(db, ()) if g.status == "bounced"}
+    for seat in store.seats.seats(db):
+        if seat.holder is None:
+            days = seat.vacant_days(today) or 0
+            since = dt.date.fromisoformat(seat.since[:10])
+            view = SeatView(neutralise(seat.role), vacant_since=since, age_days=days)
+        elif seat.holder in entries:
+            view = SeatView(neutralise(seat.role), entry=entries[seat.holder])
+        elif seat.holder in bouncing:
+            name = neutralise(bouncing[seat.holder]) or "A focal point"
+            view = SeatView(neutralise(seat.role), unreachable=name)
+        else:  # held by someone who asked not to be listed: not shown at all
+            continue
+        views.setdefault(seat.organisation_id, []).append(view)
+    return views
 
 
 def _changes(
@@ -340,7 +446,22 @@ def directory_for(
 ) -> Directory:
     """The directory for one issue: changes since the previous issue (``period_for``)."""
     period = period_for(db, settings, issue_id, date, built_at)
-    return build_directory(db, settings, period.start if period else None, date, period)
+    listing = build_directory(db, settings, period.start if period else None, date, period)
+    return replace(
+        listing,
+        freshness=freshness(db, date),
+        quality=check(db),
+        corrections=carried(db, settings, issue_id),
+    )
+
+
+def carried(db: store.Database, settings: Settings, issue_id: str) -> tuple[Notice, ...]:
+    """The corrections ``issue_id`` carries: of the issues whose next issue it is."""
+    return tuple(
+        Notice(c.issue, dt.date.fromisoformat(c.at[:10]), neutralise(c.text))
+        for c in store.corrections.corrections(db)
+        if c.issue < issue_id and next_issue(settings.root, c.issue) == issue_id
+    )
 
 
 def directory_source(

@@ -5,16 +5,21 @@ Self-service pages, auto-replies, stewards and syncs ``propose`` changes; an
 editor ``approve``s or ``reject``s them (``proposals``). ``propose`` itself is in
 ``store.proposals``, below every stage, so that ``returns`` (a departure notice
 in an auto-reply) proposes through the same rule. ``check`` gives advice
-on the entries as they stand (``checks``). A focal point's own pages on
+on the entries as they stand: it lives in ``contacts.checks`` (it is about
+the contacts' fields, and the build report shows it too) and is named here
+for the command line. A focal point's own pages on
 ``serve`` ("Check your entry", the members' directory with its vCards) are a
 blueprint (``web``) that ``newsletter.server`` adds to the app; ``steward`` names
 who may propose for a whole organisation. ``prepare_round`` and
 ``prepare_welcome`` make a mailing (``mailing``) that ``deliver`` sends through
-``send``'s run; ``welcome`` does both for the successors an approval added. The
-rows live in ``store.proposals``, ``store.seats`` and ``store.contacts``.
+``send``'s run; ``welcome`` does both for the successors an approval added.
+``correct`` records a published correction of an earlier issue
+(``corrections``). The rows live in ``store.proposals``, ``store.seats``,
+``store.corrections`` and ``store.contacts``.
 """
 
-from newsletter.directory.checks import CheckResult, Finding, check, international, un_entities
+from newsletter.contacts.checks import CheckResult, Finding, check, international, un_entities
+from newsletter.directory.corrections import Recorded, correct, corrections
 from newsletter.directory.mailing import Ready, deliver, left_queued
 from newsletter.directory.proposals import Pending, approve, confirm, reject, review
 from newsletter.directory.round import prepare_round
@@ -30,11 +35,14 @@ __all__ = [
     "Finding",
     "Pending",
     "Ready",
+    "Recorded",
     "Stewardship",
     "approve",
     "blueprint",
     "check",
     "confirm",
+    "correct",
+    "corrections",
     "deliver",
     "international",
     "left_queued",

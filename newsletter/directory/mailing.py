@@ -17,7 +17,7 @@ from typing import Any
 
 from newsletter.build.render import small_mail
 from newsletter.config import Settings
-from newsletter.directory.checks import international
+from newsletter.contacts.checks import international
 from newsletter.issue import load_issue
 from newsletter.models import Contact, Issue
 from newsletter.send import Prepared, Tally, hold, run

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsletter.directory.checks import e164
+from newsletter.contacts.checks import e164
 
 # The namespace of every contact's UID: stable, so a phone's address book updates
 # the card it imported before instead of adding a second one.

@@ -251,6 +251,17 @@ def previous_issue(root: Path, issue_id: str, before: dt.date) -> tuple[str, dt.
     return best
 
 
+def next_issue(root: Path, issue_id: str) -> str | None:
+    """The first issue folder whose ID sorts after ``issue_id``: the one that carries
+    its corrections. None when there is none yet."""
+    later = [
+        folder.name
+        for folder in (root / "issues").glob("*/")
+        if folder.name > issue_id and (folder / NAME).is_file()
+    ]
+    return min(later, default=None)
+
+
 def next_number(root: Path) -> int:
     """One more than the highest issue number so far (1 for the first issue)."""
     numbers = [0]

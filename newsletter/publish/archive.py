@@ -113,6 +113,9 @@ def site_files(
         issue = pub.issue
         links = {item.slug: render.event_file(item.slug) for item in pub.events}
         page = webpage.public_page(pub.web, settings, issue, pub.events, links)
+        fixes = store.corrections.corrections(db, (issue.id,)) if db is not None else []
+        notes = [(dt.date.fromisoformat(c.at[:10]), c.text) for c in fixes]
+        page = webpage.with_corrections(page, notes)
         files[f"{issue.id}/index.html"] = page.encode("utf-8")
         if pub.events:
             files[f"{issue.id}/events.ics"] = ics.calendar(settings, issue, pub.events)

@@ -12,17 +12,19 @@ it. The archive copy, ``public_page``, differs in four ways:
 * a short archive navigation (unless the page has one: the house template's
   frame carries it), and "add to calendar" links for the events.
 
-It works on the HTML text rather than the template, so it archives exactly
+The archive adds a dated note for each published correction of the issue
+(``with_corrections``). It works on the HTML text rather than the template, so it archives exactly
 what was built, and an issue's own template overrides keep working.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from urllib.parse import quote
 
-from newsletter.build.render import event_when
+from newsletter.build.render import event_when, longdate
 from newsletter.config import Settings
 from newsletter.models import LINK_MARKERS, PLACEHOLDERS, Issue, Item
 
@@ -69,6 +71,25 @@ def public_page(
     if body and not _ARCHIVE_NAV.search(page):
         page = page[: body.end()] + "\n" + NAV + page[body.end() :]
     return page
+
+
+_MAIN = re.compile(r"<main\b[^>]*>", re.I)
+_BODY = re.compile(r"<body\b[^>]*>", re.I)
+
+
+def with_corrections(page: str, notes: list[tuple[dt.date, str]]) -> str:
+    """The archive page of a corrected issue, with a dated note for each correction
+    ("Correction, 1 December 2026: ...") at the start of its content."""
+    if not notes:
+        return page
+    lines = "".join(
+        f"\n  <p><strong>Correction, {longdate(day)}:</strong> {html.escape(text)}</p>"
+        for day, text in notes
+    )
+    aside = f'\n<aside class="card" id="corrections-notes" role="note">{lines}\n</aside>'
+    found = _MAIN.search(page) or _BODY.search(page)
+    at = found.end() if found else 0
+    return page[:at] + aside + page[at:]
 
 
 def relative_links(page: str, web_url: str, depth: int) -> str:

@@ -569,6 +569,9 @@ class Listed:
     phone: str
     city: str
     country: str
+    # When the entry was last confirmed (``confirmed_at``), or else created: ISO 8601.
+    confirmed: str = ""
+    never_confirmed: bool = False  # ``confirmed`` is then when it was created
 
 
 @dataclass(frozen=True)
@@ -601,7 +604,8 @@ def organisations(db: Database) -> list[Organisation]:
 def listed_contacts(db: Database) -> list[Listed]:
     rows = db.execute(
         "SELECT id, organisation_id, coalesce(name, ''), coalesce(job_title, ''), email,"
-        " coalesce(phone, ''), coalesce(city, ''), coalesce(country, '')"
+        " coalesce(phone, ''), coalesce(city, ''), coalesce(country, ''),"
+        " coalesce(confirmed_at, created_at, ''), confirmed_at IS NULL"
         " FROM contacts WHERE listed = 1 AND status IN ('subscribed', 'unsubscribed')"
     )
     return [Listed(*row) for row in rows]

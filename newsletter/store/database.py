@@ -22,6 +22,7 @@ from newsletter.errors import NewsletterError
 from newsletter.store import (
     bounces,
     contacts,
+    corrections,
     feeds,
     journal,
     ledger,
@@ -42,6 +43,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     publications.migrations,
     proposals.migrations,
     seats.migrations,
+    corrections.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step

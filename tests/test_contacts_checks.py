@@ -1,4 +1,4 @@
-"""newsletter.directory.checks: `directory check` on a real contacts.db."""
+"""newsletter.contacts.checks: `directory check` on a real contacts.db."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shlex
 import pytest
 from helpers import cli
 
-from newsletter.directory import international, un_entities
+from newsletter.contacts.checks import international, un_entities
 
 
 def _add(project, email, *options):

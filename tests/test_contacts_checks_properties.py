@@ -1,11 +1,11 @@
-"""newsletter.directory.checks: the phone reader never raises, whatever it is given."""
+"""newsletter.contacts.checks: the phone reader never raises, whatever it is given."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newsletter.directory import international
+from newsletter.contacts.checks import international
 
 phone_like = st.text(alphabet="+0123456789 ()-.xext/", max_size=40)
 
