@@ -324,6 +324,7 @@ def _deliver(env: Env, ready: Ready) -> None:
         )
 
 
+@directory.command()
 @click.option(
     "--on",
     "on",
