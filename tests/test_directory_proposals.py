@@ -98,12 +98,15 @@ def test_approve_applies_each_through_the_contact_rules_with_history(project, db
     _queue(db)
     result = cli(project, "directory", "approve", "1", "2", "3", "4")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
+    assert result.stdout.splitlines() == [
         "#1 approved: correct.",
         "#2 approved: confirm.",
         "#3 approved: left.",
         "#4 approved: new.",
+        # The one added is welcomed, here by the default sender, the outbox.
+        "Welcomed 1 successor with the latest issue and their entry link.",
     ]
+    assert len(list((project / "mailings" / "welcome" / "outbox").glob("*.eml"))) == 1
     ann, bob = get_contact(db, "ann@who.int"), get_contact(db, "bob@ilo.org")
     cy = get_contact(db, "cy@ilo.org")
     assert ann.phone == "+41 22 791 00 00"

@@ -3,6 +3,7 @@ with the latest issue and their own entry link, through the same run and ledger 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -124,3 +125,60 @@ def test_a_project_without_issues_or_contacts_is_no_traceback(project, command):
     assert result.exit_code == 0, result.output
     key = "welcome" if command == "welcome" else "round-" + time.strftime("%Y-%m-%d", time.gmtime())
     assert f"\n{key} via outbox: 0 to send.\n" in result.output
+
+
+def _smtp_settings(port: int) -> str:
+    return (
+        '[tool.newsletter.send]\nsender = "smtp"\nretry_delay = 0.01\n'
+        "[tool.newsletter.senders.smtp]\n"
+        f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 10\n'
+    )
+
+
+def _departure(project):
+    cli(project, "contacts", "add", "cat@unicef.org", "--name", "Cat Ng", "--org", "UNICEF")
+    db = open_db(project / "contacts.db")
+    cat = get_contact(db, "cat@unicef.org").id
+    fields = {"successor_email": "dan@unicef.org", "successor_name": "Dan Oh"}
+    from newsletter.directory import propose
+
+    pid = propose(db, "left", "self-service", cat, fields=fields, proposed_by=cat)
+    db.conn.close()
+    return pid
+
+
+def test_approving_a_departure_welcomes_the_successor_at_once(project, smtp, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    built(project, settings=_smtp_settings(smtp.port))
+    pid = _departure(project)
+    result = cli(project, "directory", "approve", str(pid))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"#{pid} approved: left.",
+        "Welcomed 1 successor with the latest issue and their entry link.",
+    ]
+    assert smtp.per_recipient() == {"dan@unicef.org": 1}
+    msg = parse(smtp.messages[0].data)
+    assert msg["Subject"] == "Welcome to The UN-Business Focal Point"
+    assert cli(project, "directory", "welcome", "--yes").stdout.startswith(
+        "welcome via smtp: nothing to send."
+    )
+
+
+def test_a_welcome_that_cannot_go_keeps_the_approval_and_says_how_to_send_it(
+    project, smtp, monkeypatch
+):
+    monkeypatch.delenv("NEWSLETTER_SECRET", raising=False)
+    built(project, settings=_smtp_settings(smtp.port))
+    pid = _departure(project)
+    result = cli(project, "directory", "approve", str(pid), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["approved"] == [pid]
+    assert json.loads(result.stdout)["welcomed"] == 0
+    assert "Send it with: newsletter directory welcome" in result.stderr
+    assert "NEWSLETTER_SECRET" in result.stderr
+    assert not smtp.messages
+    db = open_db(project / "contacts.db")
+    assert get_contact(db, "dan@unicef.org").status == "subscribed"
+    assert get_contact(db, "cat@unicef.org").status == "left"
+    db.conn.close()

@@ -18,6 +18,7 @@ import click
 
 from newsletter.cli.env import Env, OneLine, echo_json, json_option, pass_env
 from newsletter.errors import BadUsage, NewsletterError
+from newsletter.models import plural
 
 if TYPE_CHECKING:
     from newsletter.directory import Ready
@@ -60,18 +61,33 @@ def review(env: Env, as_json: bool) -> None:
 @json_option
 @pass_env
 def approve(env: Env, ids: tuple[int, ...], as_json: bool) -> None:
-    """Apply proposed changes, each in its own transaction, with history.
+    """Apply proposed changes, each in its own transaction, with history; welcome successors.
 
     Example: newsletter directory approve 3 4
     """
     from newsletter.directory import approve as apply
+    from newsletter.directory import welcome_approved
 
     done = apply(env.db, ids)
+    welcomed = welcome_approved(env.settings, env.db, done, lambda text: click.echo(text, err=True))
+    sent = welcomed.tally.sent if welcomed.tally else 0
+    if welcomed.problem:  # on stderr, so a script reading --json sees it too
+        click.echo(
+            f"warning: the welcome of {plural(len(welcomed.added), 'successor')} was not sent: "
+            f"{welcomed.problem} Send it with: newsletter directory welcome",
+            err=True,
+        )
     if as_json:
-        echo_json({"approved": [p.id for p in done]})
+        echo_json(
+            {"approved": [p.id for p in done], "added": list(welcomed.added), "welcomed": sent}
+        )
         return
     for p in done:
         click.echo(f"#{p.id} approved: {p.kind}.")
+    if welcomed.added and not welcomed.problem:
+        click.echo(
+            f"Welcomed {plural(sent, 'successor')} with the latest issue and their entry link."
+        )
 
 
 @directory.command()

@@ -25,7 +25,7 @@ from newsletter.directory.proposals import Pending, approve, confirm, reject, re
 from newsletter.directory.round import prepare_round
 from newsletter.directory.stewards import Stewardship, steward
 from newsletter.directory.web import blueprint
-from newsletter.directory.welcome import prepare_welcome, welcome
+from newsletter.directory.welcome import Welcomed, prepare_welcome, welcome, welcome_approved
 from newsletter.store.proposals import KINDS, SOURCES, propose
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Ready",
     "Recorded",
     "Stewardship",
+    "Welcomed",
     "approve",
     "blueprint",
     "check",
@@ -54,4 +55,5 @@ __all__ = [
     "steward",
     "un_entities",
     "welcome",
+    "welcome_approved",
 ]

@@ -17,11 +17,13 @@ from typing import Any
 from newsletter.build.render import longdate
 from newsletter.config import Settings
 from newsletter.directory import mailing
+from newsletter.errors import NewsletterError
 from newsletter.models import Issue
 from newsletter.sanitize import neutralise
 from newsletter.send import Tally
 from newsletter.store import Database
-from newsletter.store.contacts import created_by
+from newsletter.store.contacts import created_by, created_from
+from newsletter.store.proposals import Proposal
 
 KEY = "welcome"
 SOURCE = "proposal:"  # the history source of a contact an approved proposal added
@@ -102,3 +104,34 @@ def welcome(
     if not ready.recipients and not mailing.left_queued(db, ready):
         return None
     return mailing.deliver(db, ready, notice=notice)
+
+
+@dataclass(frozen=True)
+class Welcomed:
+    """The welcome of the successors some approvals added: who, and how it went."""
+
+    added: tuple[int, ...]  # contact ids the approvals created
+    tally: Tally | None  # None: nothing was sent (none added, or all welcomed already)
+    problem: str = ""  # why it could not be sent now; ``directory welcome`` sends it later
+
+
+def welcome_approved(
+    settings: Settings,
+    db: Database,
+    approved: Sequence[Proposal],
+    notice: Callable[[str], None] | None = None,
+) -> Welcomed:
+    """Welcome the successors ``approved`` added, right after ``approve``, with the house's
+    sender. The approvals stand whatever happens here: a welcome that cannot go now
+    (no secret, the server down) is kept for ``directory welcome``, and said so."""
+    added = tuple(created_from(db, [f"proposal:{p.id}" for p in approved]))
+    if not added:
+        return Welcomed(added, None)
+    try:
+        tally = welcome(settings, db, only=added, notice=notice)
+    except NewsletterError as exc:
+        return Welcomed(added, None, exc.message)
+    if tally is not None and (tally.stopped or tally.failed or tally.uncertain):
+        why = tally.stopped or "; ".join(tally.failures[:1]) or "a delivery was uncertain"
+        return Welcomed(added, tally, f"{why}.")
+    return Welcomed(added, tally)

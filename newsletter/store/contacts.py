@@ -465,6 +465,17 @@ def created_by(db: Database, prefix: str) -> list[int]:
     return [row[0] for row in rows]
 
 
+def created_from(db: Database, sources: Sequence[str]) -> list[int]:
+    """The contacts whose "created" history row has exactly one of ``sources``, in id order."""
+    marks = ", ".join("?" * len(sources))
+    rows = db.execute(
+        f"SELECT DISTINCT contact_id FROM history WHERE field = 'created' AND source IN ({marks})"
+        " ORDER BY 1",
+        list(sources),
+    )
+    return [row[0] for row in rows] if sources else []
+
+
 def canonical_organisation(db: Database, name: str) -> str:
     """The stored name of the organisation called (or abbreviated) ``name``, else ``name``."""
     row = db.execute(
