@@ -324,6 +324,9 @@ def build_directory(
         held = tuple(seats.get(org_id, ())) if org_id is not None else ()
         shown = replace(group, entries=tuple(entries), seats=held)
         (groups if entries or shown.seats else vacant).append(shown)
+    gone = store.contacts.gone(db, departed)
+    # Someone whose seat a successor already holds needs no update: the seat shows who.
+    replaced = store.seats.succeeded(db, [g.id for g in gone])
     departures = [
         # Named, never by address; someone stored without a name is still counted.
         Departure(
@@ -332,7 +335,8 @@ def build_directory(
             g.status,
             g.id in departed,
         )
-        for g in store.contacts.gone(db, departed)
+        for g in gone
+        if g.id not in replaced
     ]
     return Directory(
         until=until,

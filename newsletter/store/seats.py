@@ -25,7 +25,7 @@ of an organisation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlite_utils.migrations import Migrations
@@ -314,6 +314,19 @@ def seat_of(db: Database, contact_id: int) -> Seat | None:
     """The seat ``contact_id`` holds now, if any."""
     row = db.execute(f"{_SEATS} WHERE t.contact_id = ?", [contact_id]).fetchone()
     return Seat(*row) if row else None
+
+
+def succeeded(db: Database, contact_ids: Sequence[int]) -> set[int]:
+    """Those of ``contact_ids`` who held no seat now, but whose last seat someone holds."""
+    marks = ", ".join("?" * len(contact_ids))
+    rows = db.execute(
+        "SELECT t.contact_id FROM tenures t WHERE t.end IS NOT NULL"
+        f" AND t.contact_id IN ({marks}) AND t.id = (SELECT max(m.id) FROM tenures m"
+        " WHERE m.contact_id = t.contact_id) AND EXISTS (SELECT 1 FROM tenures o"
+        " WHERE o.seat_id = t.seat_id AND o.end IS NULL)",
+        list(contact_ids),
+    )
+    return {row[0] for row in rows} if contact_ids else set()
 
 
 def tenures(db: Database, seat_id: int) -> list[Tenure]:
