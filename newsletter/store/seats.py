@@ -64,7 +64,6 @@ def m001_seats(db: Database) -> None:
         not_null={"seat_id", "start"},
         foreign_keys=[("seat_id", "seats", "id")],
     )
-    db.execute("CREATE INDEX idx_tenures_open ON tenures(seat_id) WHERE end IS NULL")
     db.execute("CREATE INDEX idx_tenures_closed ON tenures(seat_id) WHERE end IS NOT NULL")
     db.table("tenures").create_index(["seat_id"])
     db.table("tenures").create_index(["contact_id"])
