@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.env import Env, OneLine, echo_json, json_option, pass_env
+from newsletter.cli.env import Env, OneLine, echo_json, json_option, mailing_options, pass_env
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import plural
 
@@ -156,43 +156,8 @@ def steward(env: Env, email: str, organisation: str, remove: bool, as_json: bool
     click.echo(f"{done.email} is {what} of {done.organisation}{news}.")
 
 
-def mailing_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of a directory mailing, as ``send``'s: sender, options, tests, dry run."""
-    for option in reversed(
-        (
-            click.option(
-                "--sender",
-                "sender_name",
-                metavar="NAME",
-                help="Sender to use (see: newsletter senders).  [default: send.sender]",
-            ),
-            click.option(
-                "-o",
-                "--option",
-                "options",
-                multiple=True,
-                metavar="KEY=VALUE",
-                help="Set a sender option for this run, e.g. -o port=2525. Repeatable.",
-            ),
-            click.option(
-                "--to",
-                "test_to",
-                multiple=True,
-                metavar="ADDRESS",
-                help="Send a [TEST] copy to ADDRESS only; not recorded. Repeatable.",
-            ),
-            click.option(
-                "--dry-run", is_flag=True, help="Write and send nothing; show who and a sample."
-            ),
-            click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation."),
-        )
-    ):
-        func = option(func)
-    return func
-
-
 @directory.command("round")
-@mailing_options
+@mailing_options(dry_run="show who would get it and a sample")
 @pass_env
 def round_(
     env: Env,
@@ -207,17 +172,12 @@ def round_(
     Example: newsletter directory round --sender smtp --dry-run
     """
     from newsletter.directory import prepare_round
-    from newsletter.send import parse_overrides
 
-    if test_to and dry_run:
-        raise BadUsage("--to and --dry-run: use one or the other.")
-    db = _db(env, dry_run or bool(test_to))
-    ready = prepare_round(env.settings, db, sender_name, parse_overrides(options))
-    _mailing(env, db, ready, test_to, dry_run, yes)
+    _mailing(env, prepare_round, sender_name, options, test_to, dry_run, yes)
 
 
 @directory.command()
-@mailing_options
+@mailing_options(dry_run="show who would get it and a sample")
 @pass_env
 def welcome(
     env: Env,
@@ -232,28 +192,30 @@ def welcome(
     Example: newsletter directory welcome --sender smtp --yes
     """
     from newsletter.directory import prepare_welcome
-    from newsletter.send import parse_overrides
 
-    if test_to and dry_run:
-        raise BadUsage("--to and --dry-run: use one or the other.")
-    db = _db(env, dry_run or bool(test_to))
-    ready = prepare_welcome(env.settings, db, sender_name, parse_overrides(options))
-    _mailing(env, db, ready, test_to, dry_run, yes)
-
-
-def _db(env: Env, looking: bool) -> Database:
-    """The database: read-only for a dry run or a test send, which write nothing."""
-    from newsletter.store import readonly_db
-
-    return readonly_db(env.db_path) if looking else env.db
+    _mailing(env, prepare_welcome, sender_name, options, test_to, dry_run, yes)
 
 
 def _mailing(
-    env: Env, db: Database, ready: Ready, test_to: tuple[str, ...], dry_run: bool, yes: bool
+    env: Env,
+    prepare: Callable[..., Ready],
+    sender_name: str | None,
+    options: tuple[str, ...],
+    test_to: tuple[str, ...],
+    dry_run: bool,
+    yes: bool,
 ) -> None:
-    """Test copies, a dry run, or the send itself, as ``newsletter send`` does them."""
+    """Test copies, a dry run, or the send itself of the mailing ``prepare`` makes, as
+    ``newsletter send`` does them for an issue."""
     from newsletter.directory import left_queued
+    from newsletter.send import parse_overrides
+    from newsletter.store import readonly_db
 
+    if test_to and dry_run:
+        raise BadUsage("--to and --dry-run: use one or the other.")
+    # Read-only for a dry run or a test send, which write nothing.
+    db = readonly_db(env.db_path) if dry_run or test_to else env.db
+    ready = prepare(env.settings, db, sender_name, parse_overrides(options))
     prep = ready.prep
     if prep.dev_secret:
         click.echo(

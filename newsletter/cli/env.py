@@ -89,6 +89,45 @@ def output_options(what: str) -> Callable[[F], F]:
     return apply
 
 
+def mailing_options(dry_run: str) -> Callable[[F], F]:
+    """``--sender``, ``-o KEY=VALUE``, ``--to``, ``--dry-run`` and ``-y``: how every
+    mailing is sent (an issue, a directory round, a welcome), written once.
+
+    ``dry_run`` says what that mailing's dry run shows."""
+
+    def apply(func: F) -> F:
+        for option in (
+            click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation."),
+            click.option("--dry-run", is_flag=True, help=f"Write and send nothing; {dry_run}."),
+            click.option(
+                "--to",
+                "test_to",
+                multiple=True,
+                metavar="ADDRESS",
+                help="Send a [TEST] copy to ADDRESS only; not recorded. Repeatable.",
+            ),
+            click.option(
+                "-o",
+                "--option",
+                "options",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Set a sender option for this run, e.g. -o port=2525. Repeatable.",
+            ),
+            click.option(
+                "--sender",
+                "sender_name",
+                metavar="NAME",
+                help="Sender to use (see: newsletter senders).  [default: send.sender, "
+                "else outbox]",
+            ),
+        ):
+            func = option(func)
+        return func
+
+    return apply
+
+
 def json_option(func: F) -> F:
     """``--json``: the command's output as JSON on stdout, its shape in the README."""
     return click.option(

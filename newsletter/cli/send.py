@@ -15,6 +15,7 @@ from newsletter.cli.env import (
     InRange,
     echo_json,
     json_option,
+    mailing_options,
     output_options,
     pass_env,
     quiet_option,
@@ -30,31 +31,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("issue_id")
-@click.option(
-    "--sender",
-    "sender_name",
-    metavar="NAME",
-    help="Sender to use (see: newsletter senders).  [default: send.sender, else outbox]",
-)
-@click.option(
-    "-o",
-    "--option",
-    "options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Set a sender option for this run, e.g. -o port=2525. Repeatable.",
-)
-@click.option(
-    "--to",
-    "test_to",
-    multiple=True,
-    metavar="ADDRESS",
-    help="Send a [TEST] copy to ADDRESS only; not recorded. Repeatable.",
-)
-@click.option(
-    "--dry-run", is_flag=True, help="Write and send nothing; show the count and a sample."
-)
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@mailing_options(dry_run="show the count and a sample")
 @click.option("--retry-failed", is_flag=True, help="Queue the failed recipients again.")
 @click.option(
     "--retry-uncertain",
