@@ -123,11 +123,12 @@ def test_approve_applies_each_through_the_contact_rules_with_history(project, db
         ("confirmed_at", "proposal:2"),
         ("status", "proposal:3"),
     ]
-    assert [(h.field, h.new, h.source) for h in history(db, ann.id)][-1] == (
-        "phone",
-        "+41 22 791 00 00",
-        "proposal:1",
-    )
+    # Her own correction, read from her whole entry, confirms it too.
+    assert [(h.field, h.source) for h in history(db, ann.id)][-2:] == [
+        ("phone", "proposal:1"),
+        ("confirmed_at", "proposal:1"),
+    ]
+    assert history(db, ann.id)[-2].new == "+41 22 791 00 00"
     assert [(h.field, h.source) for h in history(db, cy.id)] == [("created", "proposal:4")]
     assert cli(project, "directory", "review").output == "No proposed changes are waiting.\n"
     states = db.execute("SELECT state, actor != '' FROM proposals ORDER BY id").fetchall()
@@ -252,3 +253,12 @@ def test_a_departure_naming_a_successor_needs_their_address(db):
     ann = get_contact(db, "ann@who.int").id
     with pytest.raises(ValueError, match="needs their email"):
         propose(db, "left", "self-service", ann, fields={"successor_name": "Dan Oh"})
+
+
+@pytest.mark.parametrize(("source", "confirmed"), [("self-service", True), ("steward", False)])
+def test_an_approved_correction_of_ones_own_entry_confirms_it(project, db, source, confirmed):
+    ann = get_contact(db, "ann@who.int").id
+    pid = propose(db, "correct", source, ann, fields={"city": "Geneva"})
+    assert cli(project, "directory", "approve", str(pid)).exit_code == 0
+    row = db.execute("SELECT confirmed_at FROM contacts WHERE id = ?", [ann]).fetchone()
+    assert bool(row[0]) is confirmed

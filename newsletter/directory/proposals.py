@@ -122,6 +122,10 @@ def _apply(db: Database, proposal: Proposal, actor: str, at: str) -> None:
         add_contact(db, raw, source, actor)
     elif contact is not None and proposal.kind == "correct":
         edit_contact(db, contact.email, dict(proposal.fields), source=source, actor=actor)
+        if proposal.source == "self-service" and contact.id is not None:
+            # They read their whole entry to correct it: as good as "This is correct".
+            old = set_confirmed(db, contact.id, at)
+            record_change(db, contact.id, "confirmed_at", old, at, source, actor, at)
     elif contact is not None and contact.id is not None and proposal.kind == "confirm":
         old = set_confirmed(db, contact.id, at)
         record_change(db, contact.id, "confirmed_at", old, at, source, actor, at)
