@@ -252,3 +252,31 @@ def test_a_departure_naming_a_successor_needs_their_address(db):
     ann = get_contact(db, "ann@who.int").id
     with pytest.raises(ValueError, match="needs their email"):
         propose(db, "left", "self-service", ann, fields={"successor_name": "Dan Oh"})
+
+
+@pytest.mark.parametrize(
+    ("email", "add", "why"),
+    [
+        ("dan@who.int", ("--org", "ILO"), "a contact of ILO, not WHO"),
+        ("dan@who.int", ("--org", "WHO", "--unlisted"), "not listed in the directory"),
+        ("ann@who.int", (), "left"),  # named themselves
+    ],
+)
+def test_a_successor_who_cannot_hold_the_seat_leaves_the_departure_pending(
+    project, db, email, add, why
+):
+    from helpers import dump
+
+    if add:
+        cli(project, "contacts", "add", email, "--name", "Dan Oh", *add)
+    ann = get_contact(db, "ann@who.int")
+    fields = {"successor_email": email}
+    pid = propose(db, "left", "self-service", ann.id, fields=fields, proposed_by=ann.id)
+    before = dump(project / "contacts.db")
+    result = cli(project, "directory", "approve", str(pid))
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: proposal {pid}: not applied, still pending: {email}: {why}, so they "
+        f"cannot take the seat. Change them first with: newsletter contacts edit {email}\n",
+    )
+    assert dump(project / "contacts.db") == before
