@@ -280,3 +280,17 @@ def test_a_successor_who_cannot_hold_the_seat_leaves_the_departure_pending(
         f"cannot take the seat. Change them first with: newsletter contacts edit {email}\n",
     )
     assert dump(project / "contacts.db") == before
+
+
+@pytest.mark.parametrize("command", [("approve",), ("reject", "--reason", "No")])
+def test_an_id_beyond_any_row_is_a_usage_error_not_a_traceback(project, db, command):
+    from helpers import dump
+
+    before = dump(project / "contacts.db")
+    result = cli(project, "directory", *command, "1", str(2**63))
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        2,
+        f"Error: Invalid value for 'IDS...': {2**63} is not in the range "
+        f"1<=x<={2**63 - 1}.",
+    )
+    assert dump(project / "contacts.db") == before
