@@ -290,7 +290,6 @@ def test_an_id_beyond_any_row_is_a_usage_error_not_a_traceback(project, db, comm
     result = cli(project, "directory", *command, "1", str(2**63))
     assert (result.exit_code, result.output.splitlines()[-1]) == (
         2,
-        f"Error: Invalid value for 'IDS...': {2**63} is not in the range "
-        f"1<=x<={2**63 - 1}.",
+        f"Error: Invalid value for 'IDS...': {2**63} is not in the range 1<=x<={2**63 - 1}.",
     )
     assert dump(project / "contacts.db") == before
