@@ -293,3 +293,14 @@ def test_an_id_beyond_any_row_is_a_usage_error_not_a_traceback(project, db, comm
         f"Error: Invalid value for 'IDS...': {2**63} is not in the range 1<=x<={2**63 - 1}.",
     )
     assert dump(project / "contacts.db") == before
+
+
+def test_a_purge_keeps_the_proposals_of_an_address_that_only_contains_theirs(project, db):
+    ann = get_contact(db, "ann@who.int").id
+    kept = [
+        propose(db, "new", "steward", organisation="ILO", fields={"email": "jo.bob@ilo.org"}),
+        propose(db, "left", "auto-reply", ann, fields={"successor_email": "bob@ilo.org.uk"}),
+    ]
+    propose(db, "new", "steward", organisation="ILO", fields={"email": "BOB@ilo.org"})  # goes
+    purge_contact(db, "bob@ilo.org")
+    assert db.execute("SELECT id FROM proposals ORDER BY id").fetchall() == [(k,) for k in kept]
