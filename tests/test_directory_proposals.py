@@ -262,3 +262,55 @@ def test_an_approved_correction_of_ones_own_entry_confirms_it(project, db, sourc
     assert cli(project, "directory", "approve", str(pid)).exit_code == 0
     row = db.execute("SELECT confirmed_at FROM contacts WHERE id = ?", [ann]).fetchone()
     assert bool(row[0]) is confirmed
+
+
+@pytest.mark.parametrize(
+    ("email", "add", "why"),
+    [
+        ("dan@who.int", ("--org", "ILO"), "a contact of ILO, not WHO"),
+        ("dan@who.int", ("--org", "WHO", "--unlisted"), "not listed in the directory"),
+        ("ann@who.int", (), "left"),  # named themselves
+    ],
+)
+def test_a_successor_who_cannot_hold_the_seat_leaves_the_departure_pending(
+    project, db, email, add, why
+):
+    from helpers import dump
+
+    if add:
+        cli(project, "contacts", "add", email, "--name", "Dan Oh", *add)
+    ann = get_contact(db, "ann@who.int")
+    fields = {"successor_email": email}
+    pid = propose(db, "left", "self-service", ann.id, fields=fields, proposed_by=ann.id)
+    before = dump(project / "contacts.db")
+    result = cli(project, "directory", "approve", str(pid))
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: proposal {pid}: not applied, still pending: {email}: {why}, so they "
+        f"cannot take the seat. Change them first with: newsletter contacts edit {email}\n",
+    )
+    assert dump(project / "contacts.db") == before
+
+
+@pytest.mark.parametrize("command", [("approve",), ("reject", "--reason", "No")])
+def test_an_id_beyond_any_row_is_a_usage_error_not_a_traceback(project, db, command):
+    from helpers import dump
+
+    before = dump(project / "contacts.db")
+    result = cli(project, "directory", *command, "1", str(2**63))
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        2,
+        f"Error: Invalid value for 'IDS...': {2**63} is not in the range 1<=x<={2**63 - 1}.",
+    )
+    assert dump(project / "contacts.db") == before
+
+
+def test_a_purge_keeps_the_proposals_of_an_address_that_only_contains_theirs(project, db):
+    ann = get_contact(db, "ann@who.int").id
+    kept = [
+        propose(db, "new", "steward", organisation="ILO", fields={"email": "jo.bob@ilo.org"}),
+        propose(db, "left", "auto-reply", ann, fields={"successor_email": "bob@ilo.org.uk"}),
+    ]
+    propose(db, "new", "steward", organisation="ILO", fields={"email": "BOB@ilo.org"})  # goes
+    purge_contact(db, "bob@ilo.org")
+    assert db.execute("SELECT id FROM proposals ORDER BY id").fetchall() == [(k,) for k in kept]

@@ -509,7 +509,7 @@ def test_the_members_directory_shows_every_seat_with_addresses(project, folks, w
     assert dump(project / "contacts.db") == before
 
 
-@pytest.mark.parametrize("end", ["left", "purged"])
+@pytest.mark.parametrize("end", ["left", "purged", "unlisted"])
 def test_members_access_ends_when_the_person_leaves_or_is_erased(project, folks, web, end):
     token = link(tokens.MEMBERS, folks.omar)
     assert fetch(f"{web}/members/{token}")[0] == 200
@@ -517,6 +517,8 @@ def test_members_access_ends_when_the_person_leaves_or_is_erased(project, folks,
         db = open_db(project / "contacts.db")
         mark_left(db, folks.omar.id, "test", "t")
         db.conn.close()
+    elif end == "unlisted":  # left the directory: no longer one of its members
+        assert cli(project, "contacts", "edit", folks.omar.email, "--unlisted").exit_code == 0
     else:
         assert (
             cli(project, "contacts", "remove", folks.omar.email, "--purge", "--yes").exit_code == 0

@@ -3,6 +3,7 @@ directory's pages on one shared Site; app_from_env builds it for a WSGI server."
 
 from __future__ import annotations
 
+import io
 import re
 import signal
 import subprocess
@@ -82,3 +83,22 @@ def test_serve_serves_the_entry_page_and_masks_its_token(project, people):
     assert token.split(".")[1] not in first + out + err
     assert '"GET /entry/<masked> HTTP/1.1" 200' in err
     assert '"GET /members/<masked> HTTP/1.1" 400' in err
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": {"csrf": "x", "name": "J" * 3_000_000}},  # a form field
+        {"data": {"csrf": "x", "upload": (io.BytesIO(b"0" * 3_000_000), "a")}},
+    ],
+    ids=["urlencoded", "multipart file"],
+)
+def test_a_body_larger_than_any_form_is_refused_before_it_is_read(project, people, body):
+    from helpers import dump
+
+    jane, _ = people
+    app = create_app(load_settings(project), project / "contacts.db", secret=SECRET.encode())
+    before = dump(project / "contacts.db")
+    reply = app.test_client().post(f"/entry/{entry_link(jane)}/correct", **body)
+    assert reply.status_code == 413
+    assert dump(project / "contacts.db") == before

@@ -7,10 +7,14 @@ import sqlite3
 
 from helpers import cli
 
+from newsletter.models import Contact
 from newsletter.store import open_db
-from newsletter.store.contacts import get_contact, mark_left
+from newsletter.store.contacts import create_contact, get_contact, mark_left
 from newsletter.store.purge import purge
 from newsletter.store.seats import ROLES, seat_of, seats, succeed, tenures
+
+DAY = "2026-01-05T09:00:00+00:00"
+TODAY = "2026-12-01T09:00:00+00:00"
 
 
 def _add(project, email, org, *extra):
@@ -87,6 +91,26 @@ def test_succeed_hands_a_seat_on_without_a_phantom_seat(project):
     # The holder the seat had still holds the role: they take the seat c gave up
     # (made today for c alone, so not a vacancy of its own); no third seat.
     assert _roster(db) == [("WHO", ROLES[0], "c@who.int"), ("WHO", "Alternate", "b@who.int")]
+
+
+def test_a_successor_passing_through_a_long_vacant_seat_leaves_its_age_alone(project):
+    db = open_db(project / "contacts.db")
+    a = create_contact(db, Contact(email="a@who.int", organisation="WHO"), "t", "t", DAY)
+    b = create_contact(db, Contact(email="b@who.int", organisation="WHO"), "t", "t", DAY)
+    mark_left(db, a.id, at="2026-03-12T09:00:00+00:00")
+    seat = seat_of(db, b.id)
+    mark_left(db, b.id, at=TODAY)
+    # As an approved departure does: c, added today, takes the longest-vacant seat
+    # by the rule, then b's seat as the successor named.
+    c = create_contact(db, Contact(email="c@who.int", organisation="WHO"), "t", "t", TODAY)
+    with db.conn:
+        succeed(db, seat.id, c.id, TODAY, "proposal:1")
+    first = seats(db)[0]
+    assert (first.role, first.holder, first.since) == (ROLES[0], None, "2026-03-12")
+    assert [(t.contact_id, t.start, t.end) for t in tenures(db, first.id)] == [
+        (a.id, "2026-01-05", "2026-03-12")
+    ]
+    assert [t.contact_id for t in tenures(db, seat.id)] == [b.id, c.id]
 
 
 def test_an_erased_person_leaves_a_vacant_seat_with_a_nameless_history(project):

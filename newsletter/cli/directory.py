@@ -20,6 +20,9 @@ from newsletter.cli.env import Env, OneLine, echo_json, json_option, mailing_opt
 from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import plural
 
+# SQLite's largest row id: a larger number is no proposal, and cannot even be asked about.
+MAX_ID = 2**63 - 1
+
 if TYPE_CHECKING:
     from newsletter.directory import Ready
     from newsletter.store import Database
@@ -57,7 +60,7 @@ def review(env: Env, as_json: bool) -> None:
 
 
 @directory.command()
-@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1, max=MAX_ID))
 @json_option
 @pass_env
 def approve(env: Env, ids: tuple[int, ...], as_json: bool) -> None:
@@ -91,7 +94,7 @@ def approve(env: Env, ids: tuple[int, ...], as_json: bool) -> None:
 
 
 @directory.command()
-@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1, max=MAX_ID))
 @click.option("--reason", required=True, type=OneLine(), help="Why, kept with the proposal.")
 @json_option
 @pass_env

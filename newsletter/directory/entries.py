@@ -70,6 +70,12 @@ class Entry:
         """Whether the person still holds the role: their pages work only then."""
         return self.contact.status != "left"
 
+    @property
+    def is_member(self) -> bool:
+        """Whether the members' directory opens for them: in the role and listed, as the
+        issue's copies give its link only to listed focal points (``send``)."""
+        return self.holds_role and self.contact.listed
+
     def card(self, role: str = "") -> Card:
         c = self.contact
         return Card(

@@ -27,7 +27,7 @@ from newsletter.store.proposals import (
     propose,
     set_confirmed,
 )
-from newsletter.store.seats import seat_of, succeed
+from newsletter.store.seats import HOLDING, seat_of, succeed
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,26 @@ def _apply(db: Database, proposal: Proposal, actor: str, at: str) -> None:
         if proposal.fields.get("successor_email"):
             successor = _successor_contact(db, proposal, source, actor)
             if seat is not None and successor.id is not None:
+                _may_take_seat(successor, contact.organisation)
                 succeed(db, seat.id, successor.id, at, source)
+
+
+def _may_take_seat(successor: Contact, organisation: str) -> None:
+    """A NewsletterError unless ``successor`` may hold a seat of ``organisation``: a
+    seat holder is a listed member of it who has not left (``store.seats.settle``)."""
+    if successor.organisation.casefold() != organisation.casefold():
+        why = f"a contact of {shown(successor.organisation or '(none)', PREVIEW, quote=False)}"
+        why += f", not {shown(organisation, PREVIEW, quote=False)}"
+    elif not successor.listed:
+        why = "not listed in the directory"
+    elif successor.status not in HOLDING:
+        why = successor.status
+    else:
+        return
+    raise NewsletterError(
+        f"{successor.email}: {why}, so they cannot take the seat. Change them first with: "
+        f"newsletter contacts edit {successor.email}"
+    )
 
 
 def _successor_contact(db: Database, proposal: Proposal, source: str, actor: str) -> Contact:

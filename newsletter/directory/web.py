@@ -12,7 +12,8 @@ for anyone outside them.
 
 ``/members/<token>`` (``tokens.MEMBERS``) is the full directory, with addresses
 and phones, and vCards per person and per organisation; it opens only while
-the person holds the role (not left, not erased).
+the person holds the role and is listed (not left, not erased, not withdrawn
+from the directory).
 
 A token that is forged, damaged, expired or made for another purpose gets 400
 and changes nothing. The pages share ``returns.webapp.Site`` with the unsubscribe
@@ -220,7 +221,7 @@ def blueprint(site: Site) -> Blueprint:
         try:
             with site.connection() as db:
                 me = entries.entry(db, found.contact_id)
-                if me is None or not me.holds_role:
+                if me is None or not me.is_member:
                     return members_page("refused", 403, base)
                 shown = answer(db)
                 return shown if shown is not None else members_page("missing", 404, base)

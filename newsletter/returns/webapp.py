@@ -82,6 +82,10 @@ MAX_TOKEN = 200
 # waits NEWSLETTER_LOCK_WAIT). Short: a mail client gives up on a one-click POST
 # after a few seconds, and a request recorded in the journal is as good.
 WEB_LOCK_WAIT = 3.0
+# The largest request body read (bytes): every form here is a few fields of at most
+# a thousand characters; a larger body (a huge field, a file in a multipart form)
+# is refused with 413 before it is read, spooled to disk or parsed.
+MAX_BODY = 64 * 1024
 # When not even the journal can be written: ask to come back in a few minutes.
 RETRY_AFTER = "300"
 log = logging.getLogger(__name__)
@@ -242,6 +246,7 @@ def app_for(shared: Site, site_dir: Path | None = None) -> Flask:
     settings, db_path, secret = shared.settings, shared.db_path, shared.secret
     site = (site_dir or settings.root / "site").resolve()
     app = Flask("newsletter", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     for name in (*PATH_LOGGERS, app.logger.name):  # a logger's filter sees all it logs
         logging.getLogger(name).addFilter(_masked)  # once: the same filter is not added twice
     app.url_map.converters["rest"] = Rest

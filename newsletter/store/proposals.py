@@ -165,9 +165,11 @@ def pending_new(db: Database, organisation: str) -> list[Proposal]:
 
 
 def forget_address(db: Database, address: str, contact_id: int | None) -> None:
-    """Purge step: a purged person's proposals go, and so do those naming their address."""
+    """Purge step: a purged person's proposals go, and so do those naming their address
+    (as a whole value: "jo.bob@ilo.org" is no mention of "bob@ilo.org")."""
     db.execute(
-        "DELETE FROM proposals WHERE contact_id = ? OR instr(lower(fields), lower(?)) > 0",
+        "DELETE FROM proposals WHERE contact_id = ? OR EXISTS (SELECT 1 FROM json_each(fields)"
+        " WHERE lower(trim(json_each.value)) = lower(?))",
         [contact_id if contact_id is not None else -1, address],
     )
 

@@ -276,11 +276,12 @@ def succeed(db: Database, seat_id: int, contact_id: int, at: str, source: str) -
         )
     freed = end_tenure(db, contact_id, at)
     if freed is not None and freed != seat_id:
-        # A seat made a moment ago only to hold them: it never was a real vacancy.
+        # A seat they took today only on the way to this one: that tenure never was
+        # real. Dropped, so a long-vacant seat keeps its date ("vacant since"), and a
+        # seat made a moment ago only to hold them goes with it.
         db.execute(
-            "DELETE FROM tenures WHERE seat_id = ? AND start = ? AND end = ?"
-            " AND (SELECT count(*) FROM tenures WHERE seat_id = ?) = 1",
-            [freed, _day(at), _day(at), freed],
+            "DELETE FROM tenures WHERE seat_id = ? AND contact_id = ? AND start = ? AND end = ?",
+            [freed, contact_id, _day(at), _day(at)],
         )
         db.execute(
             "DELETE FROM seats WHERE id = ?"
