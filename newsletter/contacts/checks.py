@@ -24,7 +24,6 @@ from functools import cache
 from importlib.resources import files
 
 import phonenumbers
-from phonenumbers import geocoder
 
 from newsletter.models import Contact
 from newsletter.store import Database, reading
@@ -79,6 +78,10 @@ def un_entities() -> tuple[Entity, ...]:
 @cache
 def _regions() -> dict[str, str]:
     """Region code by lower-cased English country name ("switzerland": "CH")."""
+    # Here, not at the top: the geocoder holds about 110 MB of place names, and
+    # every command that imports the contacts stage (send among them) paid for it.
+    from phonenumbers import geocoder
+
     found = {}
     for region in phonenumbers.SUPPORTED_REGIONS:
         found[geocoder._region_display_name(region, "en").lower()] = region
@@ -95,7 +98,9 @@ def parsed(phone: str, country: str = "") -> phonenumbers.PhoneNumber | None:
     """``phone`` as a valid number, or None. A number without +country code is read in
     ``country``'s region. Never raises."""
     try:
-        number = phonenumbers.parse(phone, region_of(country))
+        # A number with its +country code needs no region (nor the country names).
+        region = None if phone.lstrip().startswith("+") else region_of(country)
+        number = phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException:
         return None
     return number if phonenumbers.is_valid_number(number) else None
