@@ -58,18 +58,26 @@ def problem(contact_id: int, email: str, name: str) -> str | None:
 
 
 def recipient(
-    prep: Prepared, contact_id: int, email: str, name: str, message_id: str, listed: bool
+    prep: Prepared,
+    contact_id: int,
+    email: str,
+    name: str,
+    message_id: str,
+    listed: bool,
+    signed_for: int | None = None,
 ) -> Recipient:
     """Who a message is for, with the personal links signed for them: unsubscribe and
-    "Check your entry" for everyone, the focal points' directory for a listed one."""
+    "Check your entry" for everyone, the focal points' directory for a listed one.
+    ``signed_for``: sign the links for another id instead (a sample's contact 0)."""
     at = time.time()
+    signer = contact_id if signed_for is None else signed_for
     return Recipient(
         email,
         name,
         message_id,
-        make_token(prep.secret, contact_id, prep.issue_id),
-        make_link_token(prep.secret, ENTRY, contact_id, at),
-        make_link_token(prep.secret, MEMBERS, contact_id, at) if listed else "",
+        make_token(prep.secret, signer, prep.issue_id),
+        make_link_token(prep.secret, ENTRY, signer, at),
+        make_link_token(prep.secret, MEMBERS, signer, at) if listed else "",
         prep.fields.get(contact_id, ()),
     )
 

@@ -64,8 +64,12 @@ def sample(db: Database, prep: Prepared) -> tuple[str, str, bytes]:
     address = headers.check_address(email, f"contacts.db: contact {contact_id}")
     headers.check(name, f"contacts.db: contact {contact_id} <{email}>", "name")
     message_id = new_message_id(prep.issue_id, prep.composer.layout.domain)
-    data = prep.composer.compose(recipient(prep, contact_id, address, name, message_id, listed))
-    return address, prep.envelope_sender(contact_id), data
+    # Their address and name, but links signed for contact 0, who exists nowhere: a
+    # dry run's output ends up in terminals and logs, and a real reader's links there
+    # would open their entry, unsubscribe them, or show the members' directory.
+    who = recipient(prep, contact_id, address, name, message_id, listed, signed_for=0)
+    data = prep.composer.compose(who)
+    return address, prep.envelope_sender(0), data
 
 
 @dataclass(frozen=True)
