@@ -102,3 +102,18 @@ def test_a_body_larger_than_any_form_is_refused_before_it_is_read(project, peopl
     reply = app.test_client().post(f"/entry/{entry_link(jane)}/correct", **body)
     assert reply.status_code == 413
     assert dump(project / "contacts.db") == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("PUT", "/entry/x", 405), ("DELETE", "/unsubscribe/x", 405), ("POST", "/", 405)],
+)
+def test_werkzeugs_own_answers_carry_the_security_headers(project, people, method, path, status):
+    from newsletter.returns.webapp import HEADERS
+
+    app = create_app(load_settings(project), project / "contacts.db", secret=SECRET.encode())
+    client = app.test_client()
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    for name, value in HEADERS.items():
+        assert response.headers[name] == value

@@ -252,6 +252,16 @@ def app_for(shared: Site, site_dir: Path | None = None) -> Flask:
     app.url_map.converters["rest"] = Rest
     connection = shared.connection
 
+    @app.after_request
+    def guarded(response: BaseResponse) -> BaseResponse:
+        # Werkzeug's own answers (405, 413, a 404 outside the archive) carry no
+        # headers of ours; a page on a personal link may be what they answer.
+        if response.status_code >= 400:
+            for name, value in HEADERS.items():
+                response.headers.setdefault(name, value)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
     def page(
         state: str,
         address: str = "",
