@@ -47,6 +47,7 @@ TABLE = "tool.newsletter"
 # Settings tables that change how an issue is sent or synced, not what is built:
 # editing them must not make a finished build look stale to `send`.
 NOT_BUILD_INPUTS = ("senders", "send", "sources")
+READERSHIP = ("off", "aggregate")
 
 
 def _toml(key: str) -> str:
@@ -120,6 +121,8 @@ HOUSE = Schema(
         Field("sources", anything(), default=[]),
         Field("senders", anything(), default={}),
         Field("send", anything(), default={}),
+        # "aggregate": links in the email count clicks per issue and link (README).
+        Field("readership", choice(READERSHIP), default="off"),
     ),
     assign=_toml,
 )
@@ -324,6 +327,7 @@ class Settings:
     sources: tuple[Source, ...] = ()
     senders: Mapping[str, SenderTable] = field(default_factory=dict)
     send: SendSettings = field(default_factory=SendSettings)
+    readership: str = "off"  # or "aggregate": click counts per issue and link
     path: Path | None = None
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)
     build_inputs: str = ""  # the settings a build reads, as canonical JSON (see input_digest)
@@ -408,6 +412,7 @@ def load_settings(root: Path) -> Settings:
         language=v["language"],
         list_id=v["list_id"],
         greeting=v["greeting"],
+        readership=v["readership"],
         sources=_sources(path, lines, v["sources"]),
         senders=_senders(path, lines, v["senders"]),
         send=_send(path, lines, v["send"]),

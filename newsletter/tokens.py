@@ -18,6 +18,11 @@ Two kinds, both an HMAC-SHA256 under ``NEWSLETTER_SECRET``, neither expiring
   (``LINK_MAX_AGE``): they show a person's address and phone, and the next
   issue brings a fresh one.
 
+* the **click** token of a link in the email when the house counts readership
+  (``make_click_token``, ``read_click_token``): the issue ID, the link's number
+  in the email and the link itself, and nothing about the reader, so ``serve``
+  redirects to the signed address (never to one from a query) and counts it.
+
 Each MAC is computed over its purpose's label first (``UNSUBSCRIBE``,
 ``RETURN_PATH``: domain separation), so a token made for one purpose never
 verifies as the other, even where one's text could pass for the other's.
@@ -43,6 +48,7 @@ RETURN_PATH = b"newsletter-return-path"
 FORM = b"newsletter-form"
 ENTRY = b"newsletter-entry"
 MEMBERS = b"newsletter-members"
+CLICK = b"newsletter-click"
 LINK_PURPOSES = (ENTRY, MEMBERS)
 # Days a page link works: two quarters, so the link in one issue still works
 # when the next is late; the next issue carries a new one.
@@ -166,6 +172,49 @@ def read_link_token(
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
     return link if -1 <= link.age(now) <= max_age else None  # a day for clocks that differ
+
+
+# -- click links (readership = "aggregate") -------------------------------------
+
+# A link's address is in its token, so the shape allows a long one; anything
+# else is refused before decoding, as with SHAPE.
+MAX_CLICK_URL = 2000
+CLICK_SHAPE = re.compile(r"[A-Za-z0-9_-]{2,2800}\.[A-Za-z0-9_-]{43}")
+
+
+@dataclass(frozen=True)
+class Click:
+    """What a genuine click token says: the issue, the link's number, its address."""
+
+    issue_id: str
+    index: int
+    url: str
+
+
+def make_click_token(secret: bytes, issue_id: str, index: int, url: str) -> str:
+    """The token of link ``index`` (to ``url``) in ``issue_id``'s email; names no reader."""
+    if len(url) > MAX_CLICK_URL or "\n" in issue_id or "\n" in url:
+        raise ValueError("not a link that can be counted")
+    payload = f"{issue_id}\n{index}\n{url}".encode()
+    return f"{_b64(payload)}.{_b64(_mac(secret, CLICK, payload))}"
+
+
+def read_click_token(secret: bytes, token: str) -> Click | None:
+    """The link a genuine click token names; None for anything forged, damaged or
+    made for another purpose."""
+    if not CLICK_SHAPE.fullmatch(token):
+        return None
+    try:
+        payload_part, mac_part = token.split(".")
+        payload, mac = _unb64(payload_part), _unb64(mac_part)
+        if _b64(payload) != payload_part or _b64(mac) != mac_part:
+            return None
+        if not hmac.compare_digest(mac, _mac(secret, CLICK, payload)):
+            return None
+        issue_id, index, url = payload.decode("utf-8").split("\n")
+        return Click(issue_id, int(index), url)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
 
 
 # -- the form token (CSRF) ---------------------------------------------------------

@@ -29,7 +29,12 @@ from newsletter.schema import ranged, shown
             ("name = ", "nmae = "),
             ":2: [tool.newsletter] unknown key 'nmae'. Use one of: name, from_name, "
             "from_address, reply_to, postal_address, web_url, language, sections, list_id, "
-            "greeting, sources, senders, send.",
+            "greeting, sources, senders, send, readership.",
+        ),
+        (
+            ('language = "en"', 'language = "en"\nreadership = "per-person"'),
+            ":9: [tool.newsletter] readership 'per-person' is not allowed. "
+            "Use one of: off, aggregate.",
         ),
         (
             ('language = "en"', "language = 3"),
@@ -76,6 +81,7 @@ from newsletter.schema import ranged, shown
     ],
     ids=[
         "unknown-key",
+        "readership-value",
         "wrong-type",
         "bad-url",
         "bad-section",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from newsletter import tokens
 from newsletter.tokens import (
     FORM_MAX_AGE,
     MAX_LOCAL_PART,
@@ -155,3 +156,41 @@ def test_a_form_token_is_never_an_unsubscribe_token():
     mac = form.split(".")[1]
     assert not form_token_ok(SECRET, "link-a", f"{NOW}.{make_token(SECRET, 1, 'x')[-43:]}", NOW)
     assert len(mac) == 43
+
+
+# -- click tokens (readership = "aggregate") ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "issue_id, index, url",
+    [
+        ("2026-Q4", 1, "https://example.org/a"),
+        ("2027-Q1-special", 42, "https://example.org/é?x=1&y=%20#part"),
+        ("x", 7, "https://example.org/" + "a" * (tokens.MAX_CLICK_URL - 20)),
+    ],
+)
+def test_a_click_token_names_its_issue_link_and_address(issue_id, index, url):
+    token = tokens.make_click_token(SECRET, issue_id, index, url)
+    assert tokens.read_click_token(SECRET, token) == tokens.Click(issue_id, index, url)
+    assert tokens.read_click_token(b"another-secret-long-enough", token) is None
+
+
+def test_a_click_token_and_every_other_purpose_never_open_each_other():
+    click = tokens.make_click_token(SECRET, "2026-Q4", 1, "https://example.org/")
+    assert read_token(SECRET, click) is None
+    for purpose in tokens.LINK_PURPOSES:
+        assert tokens.read_link_token(SECRET, purpose, click, NOW) is None
+        page = tokens.make_link_token(SECRET, purpose, 1, NOW)
+        assert tokens.read_click_token(SECRET, page) is None
+    assert tokens.read_click_token(SECRET, make_token(SECRET, 1, "2026-Q4")) is None
+    # The same payload signed under the unsubscribe label is still no click token.
+    payload = click.split(".")[0]
+    mac = tokens._b64(tokens._mac(SECRET, tokens.UNSUBSCRIBE, tokens._unb64(payload)))
+    assert tokens.read_click_token(SECRET, f"{payload}.{mac}") is None
+
+
+def test_a_link_too_long_or_with_a_line_break_gets_no_click_token():
+    with pytest.raises(ValueError):
+        tokens.make_click_token(SECRET, "x", 1, "https://e.org/" + "a" * tokens.MAX_CLICK_URL)
+    with pytest.raises(ValueError):
+        tokens.make_click_token(SECRET, "x", 1, "https://e.org/\nhttps://evil.test/")

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsletter.build import render, report
+from newsletter import tokens
+from newsletter.build import readership, render, report
 from newsletter.build.pictures import check_pictures
 from newsletter.build.report import BuildReport
 from newsletter.config import Settings
@@ -118,6 +119,9 @@ def build(
     lap("mjml")
     ctx["links"] = render.LinkList()
     text = render.render_template(env, "email.txt.j2", ctx, settings.root)
+    if settings.readership == "aggregate":  # signed now: send copies the links as they are
+        links = readership.Links(tokens.secret_from_env(), issue.id, settings.web_url)
+        html, text = readership.track(html, text, links)
     lap("text")
     web = render.render_template(env, "web.html.j2", {**ctx, "directory": listing}, settings.root)
     lap("web")

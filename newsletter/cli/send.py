@@ -364,6 +364,17 @@ def _show_report(found: DeliveryReport) -> None:
     for name, (_, since) in zip(names, found.organisations, strict=True):
         cells = "".join(f"{getattr(since, field):>11,}" for _, field, _ in FIGURES)
         click.echo(f"  {name:<{width}}{cells}")
+    _show_clicks(found)
+
+
+def _show_clicks(found: DeliveryReport) -> None:
+    from newsletter.returns import shown_count
+
+    if not found.clicks:
+        return
+    click.echo("Clicks per link (no person recorded; under 5 shown as fewer than 5):")
+    for each in found.clicks:
+        click.echo(f"  [{each.link}] {shown_count(each.count):>12}  {each.url}")
 
 
 COMMANDS = {"send": send, "senders": senders, "status": status, "report": report}

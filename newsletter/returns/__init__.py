@@ -8,6 +8,7 @@ from newsletter.returns.report import (
     DeliveryReport,
     as_json,
     delivery_report,
+    shown_count,
     write_html,
 )
 from newsletter.returns.webapp import (
@@ -36,5 +37,6 @@ __all__ = [
     "open_site",
     "delivery_report",
     "process",
+    "shown_count",
     "write_html",
 ]

@@ -19,7 +19,7 @@ from typing import Any
 from newsletter.build import render
 from newsletter.config import Settings
 from newsletter.files import cannot_write, check_output, write_atomic
-from newsletter.store import Database, bounces, ledger
+from newsletter.store import Database, bounces, clicks, ledger
 
 # (JSON key, Aftermath field, label): one order and one wording for every form.
 FIGURES = (
@@ -32,6 +32,9 @@ FIGURES = (
     ("unsubscribed", "unsubscribed", "unsubscribed"),
 )
 NO_ORGANISATION = "(no organisation)"
+# A click count this small could point at one reader: it is shown as this instead.
+FEW = 5
+FEWER = "fewer than 5"
 TEMPLATE = "report.html.j2"
 
 
@@ -59,6 +62,7 @@ class DeliveryReport:
     window: tuple[str, str] | None  # first and last message accepted, or None
     since: bounces.Aftermath
     organisations: tuple[tuple[str, bounces.Aftermath], ...]
+    clicks: tuple[clicks.LinkClicks, ...] = ()  # readership = "aggregate": per link
 
 
 def delivery_report(db: Database, issue_id: str, sender: str | None = None) -> DeliveryReport:
@@ -73,7 +77,13 @@ def delivery_report(db: Database, issue_id: str, sender: str | None = None) -> D
     per_org = tuple(bounces.aftermath_by_organisation(db, issue_id, sender))
     total = sum((figures for _, figures in per_org), bounces.NOBODY)
     window = ledger.send_window(db, issue_id, sender)
-    return DeliveryReport(issue_id, sender, tuple(found), window, total, per_org)
+    followed = tuple(clicks.clicks(db, issue_id))
+    return DeliveryReport(issue_id, sender, tuple(found), window, total, per_org, followed)
+
+
+def shown_count(count: int) -> str:
+    """A click count as reports show it: "fewer than 5" under ``FEW`` (it could be one reader)."""
+    return FEWER if count < FEW else f"{count:,}"
 
 
 def figures(since: bounces.Aftermath) -> dict[str, int]:
@@ -124,6 +134,7 @@ def render_html(settings: Settings, report: DeliveryReport, made: dt.datetime) -
         "labels": [(key, label) for key, _, label in FIGURES],
         "total": figures(report.since),
         "rows": rows,
+        "clicks": [(c.link, c.url, shown_count(c.count)) for c in report.clicks],
         "made": f"{made.day} {made:%B %Y, %H:%M %Z}".strip(),
         "window": [_day(t) for t in report.window] if report.window else None,
     }

@@ -10,7 +10,7 @@ from flask import Flask
 
 from newsletter.config import Settings, load_settings
 from newsletter.directory import blueprint
-from newsletter.returns import WEB_LOCK_WAIT, app_for, open_site
+from newsletter.returns import WEB_LOCK_WAIT, app_for, open_site, readership
 
 
 def create_app(
@@ -24,6 +24,7 @@ def create_app(
     site = open_site(settings, db_path, secret, wait)
     app = app_for(site, site_dir)
     app.register_blueprint(blueprint(site))
+    app.register_blueprint(readership.blueprint(site))
     return app
 
 

@@ -7,6 +7,7 @@ table modules are public as namespaces (``store.contacts.get_contact``,
 
 from newsletter.store import (
     bounces,
+    clicks,
     contacts,
     corrections,
     feeds,
@@ -36,6 +37,7 @@ __all__ = [
     "DatabaseError",
     "bounces",
     "check_writable",
+    "clicks",
     "contacts",
     "corrections",
     "discard_if_unused",

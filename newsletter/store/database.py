@@ -21,6 +21,7 @@ from sqlite_utils.migrations import Migrations
 from newsletter.errors import NewsletterError
 from newsletter.store import (
     bounces,
+    clicks,
     contacts,
     corrections,
     feeds,
@@ -44,6 +45,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     proposals.migrations,
     seats.migrations,
     corrections.migrations,
+    clicks.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step

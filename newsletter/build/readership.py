@@ -1,0 +1,59 @@
+"""Readership links: with ``readership = "aggregate"`` each link of the email to
+another site goes through ``{web_url}/r/<token>`` on ``serve``, which counts it
+and redirects (``returns.readership``).
+
+Only the email is changed (the HTML part, and the same links in the text
+part); the web page keeps the original links. Not rewritten: ``mailto:`` and
+other non-web links, links that hold a per-recipient marker (unsubscribe,
+"Check your entry", the members' directory) and links to the house's own pages
+under ``web_url``. A token names the issue, the link's number (in order of
+first appearance) and its address, never a reader: every copy of the email
+carries the same links.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from newsletter import tokens
+
+_HREF = re.compile(r'(href=")(https?://[^"]+)(")', re.I)
+_URL = re.compile(r"https?://\S+")
+ROUTE = "/r/"
+
+
+class Links:
+    """The numbered click links of one issue's email."""
+
+    def __init__(self, secret: bytes, issue_id: str, web_url: str) -> None:
+        self.secret, self.issue_id = secret, issue_id
+        self.web_url = web_url.rstrip("/")
+        self.numbers: dict[str, int] = {}
+
+    def counted(self, url: str) -> bool:
+        own = url == self.web_url or url.startswith(self.web_url + "/")
+        return "%%" not in url and not own and len(url) <= tokens.MAX_CLICK_URL
+
+    def link(self, url: str) -> str:
+        """The click link standing for ``url``."""
+        number = self.numbers.setdefault(url, len(self.numbers) + 1)
+        token = tokens.make_click_token(self.secret, self.issue_id, number, url)
+        return f"{self.web_url}{ROUTE}{token}"
+
+
+def track(email_html: str, text: str, links: Links) -> tuple[str, str]:
+    """``email_html`` and ``text`` with each counted link replaced by its click link."""
+
+    def in_html(m: re.Match[str]) -> str:
+        url = html.unescape(m[2])
+        return f"{m[1]}{links.link(url)}{m[3]}" if links.counted(url) else m[0]
+
+    def in_text(m: re.Match[str]) -> str:
+        # Only a link the HTML part has: prose around a URL ("(https://x.org).")
+        # must not become part of a signed address.
+        url = m[0].rstrip(".,;:!?)]>'\"")
+        return links.link(url) + m[0][len(url) :] if url in links.numbers else m[0]
+
+    email_html = _HREF.sub(in_html, email_html)
+    return email_html, _URL.sub(in_text, text)

@@ -1,0 +1,130 @@
+"""returns.readership: /r/<token> on the real app, served on 127.0.0.1, redirects at once
+to the signed address and adds one to that link's count; anything else is 400 and
+counts nothing; nothing about the reader is stored."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from helpers import serve_app
+
+from newsletter import tokens
+from newsletter.config import load_settings
+from newsletter.server import create_app
+
+SECRET = b"a-test-secret-that-is-long-enough"
+URL = "https://example.org/report?year=2026&lang=en"
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 302 itself is the answer under test
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+def get(url: str) -> tuple[int, dict[str, str], str]:
+    try:
+        with OPENER.open(url, timeout=10) as reply:
+            return reply.status, dict(reply.headers), reply.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode()
+
+
+def rows(project) -> list[tuple]:
+    with sqlite3.connect(project / "contacts.db") as conn:
+        return conn.execute("SELECT * FROM clicks ORDER BY issue, link").fetchall()
+
+
+@pytest.fixture
+def base(project):
+    from helpers import add_contacts
+
+    add_contacts(project, 1)  # the database serve needs
+    app = create_app(load_settings(project), project / "contacts.db", secret=SECRET)
+    with serve_app(app) as url:
+        yield url
+
+
+def test_a_click_redirects_to_the_signed_address_and_is_counted(base, project):
+    token = tokens.make_click_token(SECRET, "2026-Q4", 3, URL)
+    for n in (1, 2):
+        status, headers, _ = get(f"{base}/r/{token}")
+        assert (status, headers["Location"]) == (302, URL)
+        assert headers["Cache-Control"] == "no-store"
+        assert rows(project) == [("2026-Q4", 3, URL, n)]
+    other = tokens.make_click_token(SECRET, "2026-Q4", 1, "https://example.org/a")
+    assert get(f"{base}/r/{other}")[0] == 302
+    assert rows(project) == [("2026-Q4", 1, "https://example.org/a", 1), ("2026-Q4", 3, URL, 2)]
+
+
+def test_a_query_cannot_choose_where_it_goes(base, project):
+    token = tokens.make_click_token(SECRET, "2026-Q4", 1, URL)
+    status, headers, _ = get(f"{base}/r/{token}?url=https://evil.test/&next=https://evil.test/")
+    assert (status, headers["Location"]) == (302, URL)
+
+
+def _altered(token: str) -> str:
+    payload, mac = token.split(".")
+    return f"{payload}.{'A' if mac[0] != 'A' else 'B'}{mac[1:]}"
+
+
+def _spliced(token: str) -> str:
+    """The MAC of a genuine token on another link's payload."""
+    other = tokens.make_click_token(SECRET, "2026-Q4", 1, "https://evil.test/")
+    return f"{other.split('.')[0]}.{token.split('.')[1]}"
+
+
+GENUINE = tokens.make_click_token(SECRET, "2026-Q4", 1, URL)
+FORGED = [
+    _altered(GENUINE),
+    _spliced(GENUINE),
+    GENUINE + "A",
+    GENUINE[:-1],
+    tokens.make_click_token(b"another-secret-long-enough", "2026-Q4", 1, URL),
+    tokens.make_token(SECRET, 1, "2026-Q4"),  # an unsubscribe token
+    tokens.make_link_token(SECRET, tokens.ENTRY, 1, time.time()),
+    tokens.make_link_token(SECRET, tokens.MEMBERS, 1, time.time()),
+    "x" * 3000,
+    "not-a-token",
+]
+
+
+@pytest.mark.parametrize("token", FORGED)
+def test_a_forged_altered_or_other_purpose_token_is_400_and_counts_nothing(base, project, token):
+    status, headers, body = get(f"{base}/r/{token}")
+    assert status == 400
+    assert "Location" not in headers
+    assert body.startswith("This link is not valid.")
+    assert rows(project) == []
+
+
+def test_a_click_token_opens_no_other_page(base):
+    token = tokens.make_click_token(SECRET, "2026-Q4", 1, URL)
+    for page in ("unsubscribe", "entry", "members"):
+        assert get(f"{base}/{page}/{token}")[0] in (400, 404)
+
+
+def test_nothing_about_the_reader_is_stored(base, project):
+    token = tokens.make_click_token(SECRET, "2026-Q4", 2, URL)
+    for agent in ("Reader-One/1.0", "Reader-Two/2.0"):
+        request = urllib.request.Request(
+            f"{base}/r/{token}", headers={"User-Agent": agent, "Cookie": "id=42"}
+        )
+        try:
+            OPENER.open(request, timeout=10)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 302
+    with sqlite3.connect(project / "contacts.db") as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(clicks)")]
+    assert columns == ["issue", "link", "url", "count"]  # no person, IP, agent or time
+    assert rows(project) == [("2026-Q4", 2, URL, 2)]
+    files = [project / "contacts.db", project / "contacts.db-wal"]
+    data = b"".join(path.read_bytes() for path in files if path.exists())
+    for trace in (b"127.0.0.1", b"Reader-One", b"Reader-Two", b"id=42"):
+        assert trace not in data
