@@ -333,3 +333,43 @@ def test_the_report_file_follows_the_output_rules(aftermath, args, code, message
 
 def test_report_without_html_shows_the_status_text(aftermath):
     assert cli(aftermath, "report", "2026-Q4").output == cli(aftermath, "status", "2026-Q4").output
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [(0, "fewer than 5"), (1, "fewer than 5"), (4, "fewer than 5"), (5, "5"), (1234, "1,234")],
+)
+def test_a_click_count_under_5_is_shown_as_fewer_than_5(count, shown):
+    from newsletter.returns import shown_count
+
+    assert shown_count(count) == shown
+
+
+def test_the_report_shows_clicks_per_link_with_small_counts_hidden(aftermath):
+    from newsletter.store import clicks
+
+    before = cli(aftermath, "report", "2026-Q4").output
+    assert "Clicks" not in before  # readership off: no clicks, no section
+    db = open_db(aftermath / "contacts.db")
+    for link, times in [(2, 4), (1, 7), (3, 5)]:
+        for _ in range(times):
+            clicks.count_click(db, "2026-Q4", link, f"https://example.org/item-{link}")
+    clicks.count_click(db, "2026-Q3", 1, "https://example.org/other-issue")
+    db.conn.close()
+    text = cli(aftermath, "report", "2026-Q4").output
+    assert text == before + (
+        "Clicks per link (no person recorded; under 5 shown as fewer than 5):\n"
+        "  [1]            7  https://example.org/item-1\n"
+        "  [2] fewer than 5  https://example.org/item-2\n"
+        "  [3]            5  https://example.org/item-3\n"
+    )
+    cells = Cells()
+    cells.feed(cli(aftermath, "report", "2026-Q4", "--html").output)
+    assert cells.rows[-4:] == [
+        ["Link", "Clicks"],
+        ["1. https://example.org/item-1", "7"],
+        ["2. https://example.org/item-2", "fewer than 5"],
+        ["3. https://example.org/item-3", "5"],
+    ]
+    # status --json keeps its documented shape.
+    assert "clicks" not in json.loads(cli(aftermath, "status", "2026-Q4", "--json").output)
