@@ -105,23 +105,23 @@ def build(
     out_dir = folder / "build"
     shown = f"issues/{folder.name}/build"
     check_folder(out_dir, fix="Move it away; build writes its files in that folder.", display=shown)
+    counted = _click_links(settings, issue)
     try:
-        html = render.compile_mjml(mjml_source, settings, issue)
+        html = counted(render.compile_mjml(mjml_source, settings, issue))
         if listing is not None and len(html.encode()) > EMAIL_BUDGET:
             # Gmail would clip it: the email (HTML and text) keeps the directory's
             # summary and changes and links to web.html, which has it all.
             ctx["directory"] = listing.compact()
             mjml_source = render.render_template(env, "email.mjml.j2", ctx, settings.root)
-            html = render.compile_mjml(mjml_source, settings, issue)
+            counted = _click_links(settings, issue)
+            html = counted(render.compile_mjml(mjml_source, settings, issue))
     except NewsletterError:
         _write(out_dir, shown, {"email.mjml": mjml_source})
         raise
     lap("mjml")
     ctx["links"] = render.LinkList()
     text = render.render_template(env, "email.txt.j2", ctx, settings.root)
-    if settings.readership == "aggregate":  # signed now: send copies the links as they are
-        links = readership.Links(tokens.secret_from_env(), issue.id, settings.web_url)
-        html, text = readership.track(html, text, links)
+    text = counted.text(text)
     lap("text")
     web = render.render_template(env, "web.html.j2", {**ctx, "directory": listing}, settings.root)
     lap("web")
@@ -141,6 +141,26 @@ def build(
     lap("write")
     warnings = [p for p in problems if p.severity == "warning"]
     return BuildResult(issue, out_dir, rep, warnings, timings, listing)
+
+
+class _Counted:
+    """The email's links made click links (``readership = "aggregate"``), or left as they are."""
+
+    def __init__(self, links: readership.Links | None) -> None:
+        self.links = links
+
+    def __call__(self, html: str) -> str:
+        return readership.track_html(html, self.links) if self.links else html
+
+    def text(self, text: str) -> str:
+        return readership.track_text(text, self.links) if self.links else text
+
+
+def _click_links(settings: Settings, issue: Issue) -> _Counted:
+    """Signed here, before the size check: ``send`` copies the links as they are."""
+    if settings.readership != "aggregate":
+        return _Counted(None)
+    return _Counted(readership.Links(tokens.secret_from_env(), issue.id, settings.web_url))
 
 
 def _write(out_dir: Path, shown: str, files: dict[str, str]) -> None:

@@ -42,18 +42,29 @@ class Links:
         return f"{self.web_url}{ROUTE}{token}"
 
 
-def track(email_html: str, text: str, links: Links) -> tuple[str, str]:
-    """``email_html`` and ``text`` with each counted link replaced by its click link."""
+def track_html(email_html: str, links: Links) -> str:
+    """``email_html`` with each counted link replaced by its click link."""
 
-    def in_html(m: re.Match[str]) -> str:
+    def counted(m: re.Match[str]) -> str:
         url = html.unescape(m[2])
         return f"{m[1]}{links.link(url)}{m[3]}" if links.counted(url) else m[0]
 
-    def in_text(m: re.Match[str]) -> str:
+    return _HREF.sub(counted, email_html)
+
+
+def track_text(text: str, links: Links) -> str:
+    """``text`` with each link the HTML part counts (``track_html`` first) replaced too."""
+
+    def counted(m: re.Match[str]) -> str:
         # Only a link the HTML part has: prose around a URL ("(https://x.org).")
         # must not become part of a signed address.
         url = m[0].rstrip(".,;:!?)]>'\"")
         return links.link(url) + m[0][len(url) :] if url in links.numbers else m[0]
 
-    email_html = _HREF.sub(in_html, email_html)
-    return email_html, _URL.sub(in_text, text)
+    return _URL.sub(counted, text)
+
+
+def track(email_html: str, text: str, links: Links) -> tuple[str, str]:
+    """Both parts of the email with their counted links replaced."""
+    email_html = track_html(email_html, links)
+    return email_html, track_text(text, links)
