@@ -128,3 +128,39 @@ def test_nothing_about_the_reader_is_stored(base, project):
     data = b"".join(path.read_bytes() for path in files if path.exists())
     for trace in (b"127.0.0.1", b"Reader-One", b"Reader-Two", b"id=42"):
         assert trace not in data
+
+
+def test_a_link_from_a_sent_email_is_counted_and_reported_without_anyone_in_it(
+    project, monkeypatch
+):
+    """The whole way: build with readership on, send to the outbox, follow a link from
+    two readers' copies on the served app, and read the report."""
+    import re
+
+    from helpers import add_contacts, cli, make_issue, outbox, parse
+
+    path = project / "pyproject.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\nweb_url =", '\nreadership = "aggregate"\nweb_url =', 1))
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET.decode())
+    make_issue(project)
+    assert cli(project, "build", "2026-Q4", "--offline").exit_code == 0
+    add_contacts(project, 2)
+    assert cli(project, "send", "2026-Q4", "--yes").exit_code == 0
+    copies = []
+    for eml in outbox(project):
+        body = parse(eml.read_bytes()).get_body(("html",)).get_content()
+        copies.append(re.findall(r'href="https://focalpoint\.example\.org(/r/[^"]+)"', body))
+    assert len(copies) == 2 and copies[0] == copies[1] and len(copies[0]) == 4  # same links
+    app = create_app(load_settings(project), project / "contacts.db", secret=SECRET)
+    with serve_app(app) as base:
+        for links in copies:
+            status, headers, _ = get(base + links[0])
+            assert (status, headers["Location"]) == (302, "https://example.org/item-4")
+    assert rows(project) == [("2026-Q4", 1, "https://example.org/item-4", 2)]
+    report = cli(project, "report", "2026-Q4").output
+    assert report.endswith(
+        "Clicks per link (no person recorded; under 5 shown as fewer than 5):\n"
+        "  [1] fewer than 5  https://example.org/item-4\n"
+    )
+    assert "person0" not in report.split("Clicks per link")[1]
