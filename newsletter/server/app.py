@@ -1,4 +1,5 @@
-"""``create_app``: the unsubscribe pages, the archive and the directory's pages in one app;
+"""``create_app``: the unsubscribe pages, the archive, the directory's and the reviewers'
+pages in one app;
 ``app_from_env``: the same for a WSGI server, configured by environment variables."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from flask import Flask
 from newsletter.config import Settings, load_settings
 from newsletter.directory import blueprint
 from newsletter.returns import WEB_LOCK_WAIT, app_for, open_site
+from newsletter.review import blueprint as review_pages
 
 
 def create_app(
@@ -24,6 +26,7 @@ def create_app(
     site = open_site(settings, db_path, secret, wait)
     app = app_for(site, site_dir)
     app.register_blueprint(blueprint(site))
+    app.register_blueprint(review_pages(site))
     return app
 
 

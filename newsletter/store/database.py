@@ -29,6 +29,7 @@ from newsletter.store import (
     locks,
     proposals,
     publications,
+    reviews,
     seats,
 )
 from newsletter.store.base import Busy, Database, cannot_write, lock_wait, writing
@@ -44,6 +45,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     proposals.migrations,
     seats.migrations,
     corrections.migrations,
+    reviews.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step
@@ -53,6 +55,7 @@ PURGE_STEPS: tuple[Callable[[Database, str, int | None], None], ...] = (
     ledger.forget_address,
     proposals.forget_address,
     seats.forget_address,
+    reviews.forget_address,
 )
 
 
