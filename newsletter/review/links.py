@@ -56,9 +56,9 @@ def ask(
         raise CheckFailed(issue_id, problems, "no review link was sent")
     secret = tokens.secret_from_env()  # serve checks the link with the same secret
     url = review_url(settings, secret, issue_id, reviewer, days)
-    ctx = {"issue": issue, "url": url, "days": days}
-    text, html = small_mail(settings, folder, TEMPLATE, ctx)
     subject = f"Please review: {issue.subject}"
+    ctx = {"issue": issue, "url": url, "days": days, "subject": subject}
+    text, html = small_mail(settings, folder, TEMPLATE, ctx)
     mailing_id = f"review-{issue_id}"
     mailing = Mailing(mailing_id, settings.root / FOLDER / mailing_id, subject, text, html, ())
     prep = prepare_mailing(settings, mailing, sender, options)

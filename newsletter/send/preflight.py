@@ -97,18 +97,15 @@ def check_approval(settings: Settings, db: Database, folder: Path) -> None:
     if any(r.kind == reviews.APPROVAL and r.digest == report.inputs for r in rows):
         return
     asked = list(dict.fromkeys(r.reviewer for r in rows if r.kind == reviews.LINK))
-    who = ", ".join(asked) if asked else "a reviewer"
+    who = f"{', '.join(asked)} must approve" if asked else "Ask a reviewer to approve"
+    fix = f"newsletter review {issue_id} --to {asked[0] if asked else 'name@example.org'}"
     old = [r for r in rows if r.kind == reviews.APPROVAL]
     if old:
         raise NewsletterError(
             f"{rel}: changed since {old[-1].reviewer} approved it on {old[-1].at[:10]}, so that "
-            f'approval is void (approval = "required"). {who} must approve this build: '
-            f"newsletter review {issue_id} --to {asked[0] if asked else 'name@example.org'}"
+            f'approval is void (approval = "required"). {who} this build: {fix}'
         )
-    raise NewsletterError(
-        f'{rel}: not approved, and approval = "required". {who} must approve it '
-        f"first: newsletter review {issue_id} --to {asked[0] if asked else 'name@example.org'}"
-    )
+    raise NewsletterError(f'{rel}: not approved, and approval = "required". {who} it first: {fix}')
 
 
 def secret_for(spec: SenderSpec) -> tuple[bytes, bool]:
