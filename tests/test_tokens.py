@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from newsletter import tokens as _tokens
 from newsletter.tokens import (
     FORM_MAX_AGE,
     MAX_LOCAL_PART,
@@ -155,3 +156,41 @@ def test_a_form_token_is_never_an_unsubscribe_token():
     mac = form.split(".")[1]
     assert not form_token_ok(SECRET, "link-a", f"{NOW}.{make_token(SECRET, 1, 'x')[-43:]}", NOW)
     assert len(mac) == 43
+
+
+# -- review links --------------------------------------------------------------------
+
+ONE_DAY = 86400
+REVIEWED = 1_790_000_000.0  # the moment a review link is made
+
+
+def test_a_review_token_names_its_issue_and_reviewer_and_its_days():
+    token = _tokens.make_review_token(SECRET, "2026-Q4", "boss@example.org", REVIEWED, 7)
+    found = _tokens.read_review_token(SECRET, token, REVIEWED + 7 * ONE_DAY)
+    assert (found.issue_id, found.reviewer, found.days) == ("2026-Q4", "boss@example.org", 7)
+    assert _tokens.read_review_token(SECRET, token, REVIEWED + 8 * ONE_DAY) is None
+    assert _tokens.read_review_token(SECRET, token, REVIEWED - 2 * ONE_DAY) is None  # dated ahead
+
+
+def test_review_and_page_tokens_never_open_each_other():
+    review = _tokens.make_review_token(SECRET, "1", "1", REVIEWED)
+    for purpose in _tokens.LINK_PURPOSES:
+        assert _tokens.read_link_token(SECRET, purpose, review, REVIEWED) is None
+        page = _tokens.make_link_token(SECRET, purpose, 1, REVIEWED)
+        assert _tokens.read_review_token(SECRET, page, REVIEWED) is None
+    assert _tokens.read_token(SECRET, review) is None
+    assert (
+        _tokens.read_review_token(SECRET, _tokens.make_token(SECRET, 1, "2026-Q4"), REVIEWED)
+        is None
+    )
+
+
+@pytest.mark.parametrize("days", [0, 91])
+def test_a_review_link_lives_1_to_90_days(days):
+    with pytest.raises(ValueError):
+        _tokens.make_review_token(SECRET, "2026-Q4", "boss@example.org", REVIEWED, days)
+
+
+def test_a_review_token_with_a_line_break_in_a_name_is_never_made():
+    with pytest.raises(ValueError):
+        _tokens.make_review_token(SECRET, "2026-Q4", "a@example.org\nb@example.org", REVIEWED)
