@@ -46,8 +46,10 @@ from newsletter.schema import (
 TABLE = "tool.newsletter"
 # Settings tables that change how an issue is sent or synced, not what is built:
 # editing them must not make a finished build look stale to `send`.
-NOT_BUILD_INPUTS = ("senders", "send", "sources")
+# approval decides who may send, not what is built: changing it voids no approval.
+NOT_BUILD_INPUTS = ("senders", "send", "sources", "approval")
 READERSHIP = ("off", "aggregate")
+APPROVALS = ("none", "required")
 
 
 def _toml(key: str) -> str:
@@ -118,6 +120,7 @@ HOUSE = Schema(
         Field("sections", _sections(), required=True),
         Field("list_id", header_text(line()), default=""),
         Field("greeting", greeting(), default=GREETING, empty_is_missing=False),
+        Field("approval", choice(APPROVALS), default="none"),
         Field("sources", anything(), default=[]),
         Field("senders", anything(), default={}),
         Field("send", anything(), default={}),
@@ -324,6 +327,7 @@ class Settings:
     language: str = "en"
     list_id: str = ""
     greeting: str = GREETING  # over the editor's note; "" for none (issue.toml may override)
+    approval: str = "none"  # "required": send wants a reviewer's approval of the build
     sources: tuple[Source, ...] = ()
     senders: Mapping[str, SenderTable] = field(default_factory=dict)
     send: SendSettings = field(default_factory=SendSettings)
@@ -413,6 +417,7 @@ def load_settings(root: Path) -> Settings:
         list_id=v["list_id"],
         greeting=v["greeting"],
         readership=v["readership"],
+        approval=v["approval"],
         sources=_sources(path, lines, v["sources"]),
         senders=_senders(path, lines, v["senders"]),
         send=_send(path, lines, v["send"]),

@@ -17,6 +17,10 @@ Two kinds, both an HMAC-SHA256 under ``NEWSLETTER_SECRET``, neither expiring
   members-only directory). Unlike an unsubscribe link they expire
   (``LINK_MAX_AGE``): they show a person's address and phone, and the next
   issue brings a fresh one.
+* the **review** token of a reviewer's link to one issue's preview
+  (``make_review_token``, ``read_review_token``): the issue, the reviewer's
+  address, the day it was made and the days it is good for (``REVIEW_DAYS`` by
+  default), under ``REVIEW``.
 
 * the **click** token of a link in the email when the house counts readership
   (``make_click_token``, ``read_click_token``): the issue ID, the link's number
@@ -49,6 +53,7 @@ FORM = b"newsletter-form"
 ENTRY = b"newsletter-entry"
 MEMBERS = b"newsletter-members"
 CLICK = b"newsletter-click"
+REVIEW = b"newsletter-review"
 LINK_PURPOSES = (ENTRY, MEMBERS)
 # Days a page link works: two quarters, so the link in one issue still works
 # when the next is late; the next issue carries a new one.
@@ -215,6 +220,57 @@ def read_click_token(secret: bytes, token: str) -> Click | None:
         return Click(issue_id, int(index), url)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
+
+
+# -- review links: a reviewer's read-only preview of one issue's build ---------------
+
+REVIEW_DAYS = 14  # the default life of a review link
+MAX_REVIEW_DAYS = 90
+# A review payload names an issue (up to 64 characters) and an address (up to 254).
+_REVIEW_SHAPE = re.compile(r"[A-Za-z0-9_-]{2,600}\.[A-Za-z0-9_-]{43}")
+
+
+@dataclass(frozen=True)
+class Review:
+    """What a genuine review token says: which issue, for whom, made when, good how long."""
+
+    issue_id: str
+    reviewer: str
+    issued: int  # days since 1970-01-01 (UTC)
+    days: int
+
+    def age(self, now: float) -> int:
+        return int(now // _DAY) - self.issued
+
+
+def make_review_token(
+    secret: bytes, issue_id: str, reviewer: str, now: float, days: int = REVIEW_DAYS
+) -> str:
+    """The token of ``reviewer``'s link to the preview of ``issue_id``, good for ``days``."""
+    if not 1 <= days <= MAX_REVIEW_DAYS or "\n" in issue_id + reviewer:
+        raise ValueError("a review link is good for 1 to 90 days, for one issue and one address")
+    payload = f"{int(now // _DAY)}:{days}:{issue_id}\n{reviewer}".encode()
+    return f"{_b64(payload)}.{_b64(_mac(secret, REVIEW, payload))}"
+
+
+def read_review_token(secret: bytes, token: str, now: float) -> Review | None:
+    """The review a genuine, unexpired review token names; None for anything forged,
+    damaged, made for another purpose, expired or dated ahead."""
+    if not _REVIEW_SHAPE.fullmatch(token):
+        return None
+    try:
+        payload_part, mac_part = token.split(".")
+        payload, mac = _unb64(payload_part), _unb64(mac_part)
+        if _b64(payload) != payload_part or _b64(mac) != mac_part:
+            return None
+        if not hmac.compare_digest(mac, _mac(secret, REVIEW, payload)):
+            return None
+        issued, days, rest = payload.decode("utf-8").split(":", 2)
+        issue_id, reviewer = rest.split("\n")
+        found = Review(issue_id, reviewer, int(issued), int(days))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    return found if -1 <= found.age(now) <= found.days else None
 
 
 # -- the form token (CSRF) ---------------------------------------------------------

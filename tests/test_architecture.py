@@ -36,6 +36,7 @@ RANKS: dict[str, int] = {
     "returns": 9,
     "publish": 10,
     "directory": 10,  # beside publish: neither imports the other
+    "review": 10,  # beside publish and directory
     "server": 11,  # the whole app of serve: returns' pages and directory's
     "cli": 12,
     "__main__": 13,
@@ -50,6 +51,7 @@ STAGES = (
     "returns",
     "publish",
     "directory",
+    "review",
     "server",
 )
 

@@ -23,6 +23,7 @@ def test_the_pages():
         "members.html.j2",
         "preview.html.j2",
         "report.html.j2",
+        "review.html.j2",
         "unsubscribe.html.j2",
         "web.html.j2",
     ]

@@ -23,7 +23,14 @@ from newsletter.models import Contact
 from newsletter.server import create_app
 from newsletter.store import open_db
 from newsletter.store.contacts import create_contact, mark_bounced
-from newsletter.tokens import ENTRY, MEMBERS, make_form_token, make_link_token, make_token
+from newsletter.tokens import (
+    ENTRY,
+    MEMBERS,
+    make_form_token,
+    make_link_token,
+    make_review_token,
+    make_token,
+)
 
 
 def axe_source() -> str | None:
@@ -144,6 +151,7 @@ def pages(tmp_path_factory):
         (root / f"{name}.html").write_bytes(answer.data)
     members = make_link_token(SECRET, MEMBERS, ids[PEOPLE[1][0]], time.time())
     erased = make_link_token(SECRET, MEMBERS, 9999, time.time())
+    review = make_review_token(SECRET, "2026-Q4", "director@example.org", time.time())
     with (
         serve_app(app) as base,
         preview_server(settings, root / "issues" / "2026-Q4") as preview,
@@ -169,6 +177,8 @@ def pages(tmp_path_factory):
             "preview": preview.url,
             "preview, build failed": failing.url,
             "delivery report": report.as_uri(),
+            "review": f"{base}/review/{review}",
+            "review, bad link": f"{base}/review/not-a-token",
         }
 
 
@@ -198,6 +208,8 @@ PAGES = [
     "preview",
     "preview, build failed",
     "delivery report",
+    "review",
+    "review, bad link",
 ]
 
 

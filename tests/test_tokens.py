@@ -194,3 +194,40 @@ def test_a_link_too_long_or_with_a_line_break_gets_no_click_token():
         tokens.make_click_token(SECRET, "x", 1, "https://e.org/" + "a" * tokens.MAX_CLICK_URL)
     with pytest.raises(ValueError):
         tokens.make_click_token(SECRET, "x", 1, "https://e.org/\nhttps://evil.test/")
+
+
+# -- review links --------------------------------------------------------------------
+
+ONE_DAY = 86400
+REVIEWED = 1_790_000_000.0  # the moment a review link is made
+
+
+def test_a_review_token_names_its_issue_and_reviewer_and_its_days():
+    token = tokens.make_review_token(SECRET, "2026-Q4", "boss@example.org", REVIEWED, 7)
+    found = tokens.read_review_token(SECRET, token, REVIEWED + 7 * ONE_DAY)
+    assert (found.issue_id, found.reviewer, found.days) == ("2026-Q4", "boss@example.org", 7)
+    assert tokens.read_review_token(SECRET, token, REVIEWED + 8 * ONE_DAY) is None
+    assert tokens.read_review_token(SECRET, token, REVIEWED - 2 * ONE_DAY) is None  # dated ahead
+
+
+def test_review_and_page_tokens_never_open_each_other():
+    review = tokens.make_review_token(SECRET, "1", "1", REVIEWED)
+    for purpose in tokens.LINK_PURPOSES:
+        assert tokens.read_link_token(SECRET, purpose, review, REVIEWED) is None
+        page = tokens.make_link_token(SECRET, purpose, 1, REVIEWED)
+        assert tokens.read_review_token(SECRET, page, REVIEWED) is None
+    assert tokens.read_token(SECRET, review) is None
+    assert (
+        tokens.read_review_token(SECRET, tokens.make_token(SECRET, 1, "2026-Q4"), REVIEWED) is None
+    )
+
+
+@pytest.mark.parametrize("days", [0, 91])
+def test_a_review_link_lives_1_to_90_days(days):
+    with pytest.raises(ValueError):
+        tokens.make_review_token(SECRET, "2026-Q4", "boss@example.org", REVIEWED, days)
+
+
+def test_a_review_token_with_a_line_break_in_a_name_is_never_made():
+    with pytest.raises(ValueError):
+        tokens.make_review_token(SECRET, "2026-Q4", "a@example.org\nb@example.org", REVIEWED)

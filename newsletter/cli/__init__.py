@@ -49,6 +49,12 @@ def _send() -> ModuleType:
     return send
 
 
+def _review() -> ModuleType:
+    from newsletter.cli import review
+
+    return review
+
+
 def _web() -> ModuleType:
     from newsletter.cli import web
 
@@ -73,6 +79,7 @@ LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "senders": _send,
     "status": _send,
     "report": _send,
+    "review": _review,
     "preview": _web,
     "archive": _web,
     "publish": _web,

@@ -132,9 +132,10 @@ def _deliver(
     env: Env, prep: Prepared, yes: bool, retry_failed: bool, retry_uncertain: bool, quiet: bool
 ) -> None:
     """Under the issue's send lock: recover, plan, ask, send, report."""
-    from newsletter.send import hold, plan, publish_if_complete
+    from newsletter.send import check_approval, hold, plan, publish_if_complete
 
     issue_id, db = prep.issue_id, env.db
+    check_approval(env.settings, db, env.issue_dir(issue_id))
     with hold(db, prep) as held:
         if held.recovered:  # reported whatever this run finds to send
             click.echo(

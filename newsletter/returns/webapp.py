@@ -94,8 +94,9 @@ ACCESS = "newsletter.access"
 # What logs show instead of a token: the rest of a personal link's path, and a
 # token's shape anywhere else (a path of some other route, a traceback).
 MASKED = "<masked>"
-# Every personal page: the unsubscribe link, "Check your entry", the members' directory.
-_PERSONAL = re.compile(r"(/(?:unsubscribe|entry|members)/)[^\s\"'?#]+")
+# Every personal page: the unsubscribe link, "Check your entry", the members' directory,
+# a reviewer's preview.
+_PERSONAL = re.compile(r"(/(?:unsubscribe|entry|members|review)/)[^\s\"'?#]+")
 # The loggers that may write a request's path: the servers' and Flask's own.
 PATH_LOGGERS = ("werkzeug", "waitress", ACCESS)
 HEADERS = {

@@ -8,7 +8,7 @@ exactly once per recipient through a sender plugin (``newsletter.send.senders``)
 
 from newsletter.send.delivery import Tally, publish_if_complete, run
 from newsletter.send.lock import Held, hold
-from newsletter.send.preflight import Prepared, prepare
+from newsletter.send.preflight import Prepared, check_approval, prepare
 from newsletter.send.rehearse import Plan, Readable, plan, readable, sample, send_tests
 from newsletter.send.senders import SENT, Result, SenderError, installed, parse_overrides
 
@@ -21,6 +21,7 @@ __all__ = [
     "Result",
     "SenderError",
     "Tally",
+    "check_approval",
     "hold",
     "installed",
     "parse_overrides",

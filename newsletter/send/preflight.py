@@ -29,6 +29,7 @@ from newsletter.send import headers
 from newsletter.send.message import Composer, Layout, id_label
 from newsletter.send.senders import SenderSpec, load_sender
 from newsletter.send.signing import load_signer
+from newsletter.store import Database, reviews
 
 # The outbox never reaches anyone, so a fresh clone can rehearse a send
 # without a secret. Links signed with it are useless to a real server.
@@ -83,6 +84,28 @@ def check_build(settings: Settings, folder: Path) -> BuildReport:
             f"Run: newsletter build {folder.name}"
         )
     return report
+
+
+def check_approval(settings: Settings, db: Database, folder: Path) -> None:
+    """Under ``approval = "required"``: a NewsletterError unless a reviewer approved the
+    current build (its input digest); a rebuild that changed anything voids an approval."""
+    if settings.approval != "required":
+        return
+    report = check_build(settings, folder)
+    issue_id, rel = folder.name, f"issues/{folder.name}/build"
+    rows = reviews.entries(db, issue_id)
+    if any(r.kind == reviews.APPROVAL and r.digest == report.inputs for r in rows):
+        return
+    asked = list(dict.fromkeys(r.reviewer for r in rows if r.kind == reviews.LINK))
+    who = f"{', '.join(asked)} must approve" if asked else "Ask a reviewer to approve"
+    fix = f"newsletter review {issue_id} --to {asked[0] if asked else 'name@example.org'}"
+    old = [r for r in rows if r.kind == reviews.APPROVAL]
+    if old:
+        raise NewsletterError(
+            f"{rel}: changed since {old[-1].reviewer} approved it on {old[-1].at[:10]}, so that "
+            f'approval is void (approval = "required"). {who} this build: {fix}'
+        )
+    raise NewsletterError(f'{rel}: not approved, and approval = "required". {who} it first: {fix}')
 
 
 def secret_for(spec: SenderSpec) -> tuple[bytes, bool]:

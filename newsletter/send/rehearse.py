@@ -98,8 +98,11 @@ def readable(data: bytes) -> Readable:
     return Readable(heads, tuple(parts), text.replace("\r\n", "\n"))
 
 
-def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Result]]:
-    """Send "[TEST]" copies to any addresses through the chosen sender; nothing is recorded."""
+def send_tests(
+    prep: Prepared, addresses: tuple[str, ...], prefix: str = TEST_PREFIX
+) -> list[tuple[str, Result]]:
+    """Send "[TEST]" copies (``prefix`` before the subject) to any addresses through the
+    chosen sender; nothing is recorded. A review request is such a one-off copy."""
     try:
         # The address quoted as a preview: a line break in it must not break the message.
         checked = [
@@ -116,7 +119,7 @@ def send_tests(prep: Prepared, addresses: tuple[str, ...]) -> list[tuple[str, Re
             # unsubscribe anyone; the test shows every link a listed focal point gets.
             message_id = new_message_id(f"test.{prep.issue_id}", prep.composer.layout.domain)
             who = recipient(prep, 0, address, "", message_id, True)
-            data = prep.composer.compose(who, TEST_PREFIX)
+            data = prep.composer.compose(who, prefix)
             message = Message(prep.envelope_sender(0), address, message_id, test=True)
             results.append((address, sender.send(message, data)))
     finally:

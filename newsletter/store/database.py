@@ -30,6 +30,7 @@ from newsletter.store import (
     locks,
     proposals,
     publications,
+    reviews,
     seats,
 )
 from newsletter.store.base import Busy, Database, cannot_write, lock_wait, writing
@@ -46,6 +47,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     seats.migrations,
     corrections.migrations,
     clicks.migrations,
+    reviews.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step
@@ -55,6 +57,7 @@ PURGE_STEPS: tuple[Callable[[Database, str, int | None], None], ...] = (
     ledger.forget_address,
     proposals.forget_address,
     seats.forget_address,
+    reviews.forget_address,
 )
 
 

@@ -1,0 +1,77 @@
+"""Asking a reviewer: a signed, expiring link to the preview of an issue's current build,
+mailed through ``send`` (the same senders, address checks and composer as any copy),
+and what the reviewers said (``entries``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter import tokens
+from newsletter.build.render import small_mail
+from newsletter.config import Settings
+from newsletter.errors import NewsletterError
+from newsletter.issue import load_issue
+from newsletter.issue.load import CheckFailed
+from newsletter.send import SENT, send_tests
+from newsletter.send.preflight import Mailing, check_build, prepare_mailing
+from newsletter.store import Database, reviews
+
+TEMPLATE = "review_link"
+FOLDER = "mailings"  # where the outbox sender writes the request, as the directory's mailings
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A review link that went out: to whom, the link, the sender's reply."""
+
+    reviewer: str
+    url: str
+    reply: str
+
+
+def review_url(settings: Settings, secret: bytes, issue_id: str, reviewer: str, days: int) -> str:
+    """The reviewer's own link to ``issue_id``'s preview on ``serve``."""
+    token = tokens.make_review_token(secret, issue_id, reviewer, time.time(), days)
+    return f"{settings.web_url}/review/{token}"
+
+
+def ask(
+    settings: Settings,
+    db: Database,
+    folder: Path,
+    reviewer: str,
+    days: int = tokens.REVIEW_DAYS,
+    sender: str | None = None,
+    options: dict[str, str] | None = None,
+) -> Asked:
+    """Mail ``reviewer`` a link to the current build of the issue in ``folder`` and record
+    that they were asked; a NewsletterError when there is no clean, current build or the
+    sender refuses it."""
+    issue_id = folder.name
+    report = check_build(settings, folder)
+    issue, problems = load_issue(settings, folder)
+    if issue is None:
+        raise CheckFailed(issue_id, problems, "no review link was sent")
+    secret = tokens.secret_from_env()  # serve checks the link with the same secret
+    url = review_url(settings, secret, issue_id, reviewer, days)
+    subject = f"Please review: {issue.subject}"
+    ctx = {"issue": issue, "url": url, "days": days, "subject": subject}
+    text, html = small_mail(settings, folder, TEMPLATE, ctx)
+    mailing_id = f"review-{issue_id}"
+    mailing = Mailing(mailing_id, settings.root / FOLDER / mailing_id, subject, text, html, ())
+    prep = prepare_mailing(settings, mailing, sender, options)
+    [(address, result)] = send_tests(prep, (reviewer,), prefix="")
+    if result.status != SENT:
+        raise NewsletterError(
+            f"--to {address}: the review link was not sent ({result.status}: {result.reply}). "
+            "Check the sender (newsletter senders), then run the command again."
+        )
+    reviews.record(db, issue_id, address, reviews.LINK, report.inputs)
+    return Asked(address, url, result.reply)
+
+
+def entries(db: Database, issue_id: str) -> list[reviews.Entry]:
+    """Every review row of ``issue_id``: links sent, comments, approvals, oldest first."""
+    return reviews.entries(db, issue_id)
