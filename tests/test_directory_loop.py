@@ -12,6 +12,7 @@ freshness figure.
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
@@ -29,6 +30,8 @@ from html.parser import HTMLParser
 
 from helpers import SECRET, built, cli, make_issue
 
+from newsletter.build.render import longdate
+from newsletter.contacts.directory import age
 from newsletter.store import open_db
 from newsletter.store.contacts import get_contact
 from newsletter.store.seats import seat_of, seats
@@ -235,9 +238,12 @@ def test_the_whole_loop(project, smtp, monkeypatch, tmp_path):
     result = cli(project, "build", "2027-Q1", "--offline")
     assert result.exit_code == 0, result.output
     text = (folder / "build" / "email.txt").read_text(encoding="utf-8")
+    # Everything happened today (UTC); the issue is dated 15 March 2027.
+    today = dt.datetime.now(dt.UTC).date()
+    vacant_days = (dt.date(2027, 3, 15) - today).days
     directory = text[text.index("FOCAL-POINT DIRECTORY\n===") : text.index("\n-- \n")]
     assert directory.splitlines()[3:] == [
-        "4 focal points in 4 organisations. Changes since 1 December 2026: 1 new, 1",
+        f"4 focal points in 4 organisations. Changes since {longdate(today)}: 1 new, 1",
         "updated, 1 left.",  # Cat's seat changed hands: Dan is the one new
         "",
         "ILO",
@@ -249,7 +255,7 @@ def test_the_whole_loop(project, smtp, monkeypatch, tmp_path):
         "UNHCR",
         "-----",
         "Private-sector focal point:",
-        "- Vacant since 1 December 2026 (3 months)",
+        f"- Vacant since {longdate(today)} ({age(vacant_days)})",
         "",
         "UNICEF",
         "------",
@@ -277,5 +283,6 @@ def test_the_whole_loop(project, smtp, monkeypatch, tmp_path):
         "- Eve Sato, UNHCR (left)",  # Cat Ng is not asked about: Dan holds her seat
     ]
     assert [line for line in result.stdout.splitlines() if line.startswith("Directory: ")] == [
-        "Directory: 4 of 4 entries confirmed in the last 12 months (100%); 1 vacant seat, 104 days."
+        "Directory: 4 of 4 entries confirmed in the last 12 months (100%); "
+        f"1 vacant seat, {vacant_days} days."
     ]
