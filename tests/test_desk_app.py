@@ -249,3 +249,32 @@ def test_the_desk_page_frame_is_one_template():
         assert '{% extends "desk.html.j2" %}' in page.read_text(encoding="utf-8"), page.name
     frame = (REPO / "templates" / "desk.html.j2").read_text(encoding="utf-8")
     assert '{% extends "_site.html.j2" %}' in frame
+
+
+def test_a_notice_after_a_post_shows_once(project: Path):
+    from flask import Blueprint
+
+    from newsletter.desk.app import create_desk
+
+    shared = open_desk(load_settings(project), project / "contacts.db")
+
+    def pages(desk):
+        bp = Blueprint("t", __name__)
+
+        @bp.post("/t")
+        def t():
+            return desk.done("/", "Accepted 2 candidates <b>now</b>.")
+
+        return bp
+
+    from newsletter.desk.issues import blueprint
+
+    with serve_app(create_desk(shared, (blueprint, pages))) as url:
+        session = requests.Session()
+        token = csrf(session.get(url + "/", timeout=10).text)
+        first = session.post(url + "/t", data={"csrf": token}, timeout=10)
+        again = session.get(url + "/", timeout=10)
+    assert '<p class="notice" role="status">Accepted 2 candidates &lt;b&gt;now&lt;/b&gt;.</p>' in (
+        first.text
+    )
+    assert "Accepted 2" not in again.text

@@ -41,7 +41,18 @@ from urllib.parse import urlsplit
 import jinja2
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Blueprint, Flask, Response, abort, redirect, request, send_from_directory, session
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    get_flashed_messages,
+    redirect,
+    request,
+    send_from_directory,
+    session,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from newsletter import tokens
@@ -145,16 +156,30 @@ class Desk:
         return tokens.make_form_token(self.key, CSRF_LINK, int(time.time()))
 
     def page(self, template: str, values: dict[str, Any], status: int = 200) -> Response:
-        """``template`` (extending ``desk.html.j2``) rendered as an HTML answer."""
+        """``template`` (extending ``desk.html.j2``) rendered as an HTML answer, with the
+        notices left by the last POST (``done``)."""
         context = {
             "settings": self.settings,
             "csrf": self.csrf(),
             "signed_in": self.password_hash is not None,
             "base": "/",
+            "notices": get_flashed_messages(with_categories=True),
             **values,
         }
         html = render_template(self.env, template, context, self.settings.root)
         return Response(html, status=status, mimetype="text/html")
+
+    def fragment(self, template: str, values: dict[str, Any], status: int = 200) -> Response:
+        """A part of a page (``_desk_*.html.j2``, no frame) for htmx to swap in."""
+        context = {"settings": self.settings, "csrf": self.csrf(), **values}
+        html = render_template(self.env, template, context, self.settings.root)
+        return Response(html, status=status, mimetype="text/html")
+
+    def done(self, to: str, text: str, kind: str = "notice") -> BaseResponse:
+        """After a POST: go to ``to`` (303) and show ``text`` there once (``kind``
+        "notice", or "error" for what did not work), so a reload posts nothing again."""
+        flash(text, kind)
+        return redirect(to, code=303)
 
     @contextmanager
     def connection(self) -> Iterator[Database]:
