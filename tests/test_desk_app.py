@@ -278,3 +278,32 @@ def test_a_notice_after_a_post_shows_once(project: Path):
         first.text
     )
     assert "Accepted 2" not in again.text
+
+
+def test_newsletter_desk_serves_until_ctrl_c(project: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
+    args = [sys.executable, "-m", "newsletter", "--root", str(project), "desk", "--port", "0"]
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        first = proc.stdout.readline()
+        found = re.fullmatch(
+            r"The editor's desk is at (http://127\.0\.0\.1:\d+)/ with waitress \(Ctrl-C to stop\)\n",
+            first,
+        )
+        assert found, (first, proc.stderr.read() if proc.poll() is not None else "")
+        page = requests.get(found[1] + "/", timeout=10)
+        assert page.status_code == 200
+        assert page.headers["Server"] == "waitress"
+        assert "2026-Q4" in page.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=10)
+    assert out == "Stopped.\n"
+    assert proc.returncode == 0
