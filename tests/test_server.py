@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from html.parser import HTMLParser
 
 import pytest
 
@@ -230,3 +231,67 @@ def test_every_token_opens_its_own_pages_and_no_other(project):
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None  # the click's 302 is the answer under test
+
+
+class _Forms(HTMLParser):
+    """Every form of a page: (method, action, {hidden input: value})."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append((found.get("method", "get").lower(), found.get("action", ""), {}))
+        elif tag == "input" and found.get("type") == "hidden" and self.forms:
+            self.forms[-1][2][found.get("name", "")] = found.get("value", "")
+
+
+def test_every_form_on_every_page_carries_a_csrf_token_for_its_link(project):
+    """Every POST form serve shows carries a genuine CSRF token for the page's own link,
+    but the RFC 8058 one-click unsubscribe, whose signed token is its authorisation."""
+    from helpers import built, serve_app
+
+    from newsletter.directory.stewards import steward
+    from newsletter.models import Contact
+    from newsletter.store.contacts import create_contact, mark_left
+
+    built(project)
+    db = open_db(project / "contacts.db")
+    people = {}
+    for key in ("jane", "ana", "lea"):
+        contact = Contact(email=f"{key}@unicef.example", name=key, organisation="UNICEF")
+        people[key] = create_contact(db, contact, "test", "t")
+    mark_left(db, people["lea"].id, "test", "t")  # a vacant seat: the steward's "new" form
+    steward(db, "jane@unicef.example")
+    db.conn.close()
+    key, now = SECRET.encode(), time.time()
+    links = {
+        "unsubscribe": tokens.make_token(key, people["jane"].id, "2026-Q4"),
+        "entry": tokens.make_link_token(key, tokens.ENTRY, people["jane"].id, now),
+        "review": tokens.make_review_token(key, "2026-Q4", "director@example.org", now),
+    }
+    app = create_app(load_settings(project), project / "contacts.db", secret=key)
+    found = {}
+    with serve_app(app) as base:
+        for page, token in links.items():
+            with urllib.request.urlopen(f"{base}/{page}/{token}", timeout=30) as reply:
+                parser = _Forms()
+                parser.feed(reply.read().decode())
+            found[page] = parser.forms
+            for method, action, hidden in parser.forms:
+                assert method == "post", (page, action)
+                if action == f"../unsubscribe/{token}":
+                    assert hidden == {"List-Unsubscribe": "One-Click"}
+                    continue
+                assert action.startswith(f"../{page}/{token}/"), action
+                assert tokens.form_token_ok(key, token, hidden["csrf"], int(time.time()))
+    actions = {page: [a.rsplit("/", 1)[-1] for _, a, _ in forms] for page, forms in found.items()}
+    assert actions == {
+        "unsubscribe": [links["unsubscribe"], "directory"],
+        # Her confirmation, correction and departure, then Ana's (the steward's
+        # roster), and a newcomer for Lea's vacant seat.
+        "entry": ["confirm", "correct", "left", "correct", "left", "new"],
+        "review": ["comment", "approve"],
+    }

@@ -279,3 +279,22 @@ def test_a_reviewer_comments_ten_times_a_minute_then_429(project, jane):
         before = dump(project / "contacts.db")
         assert_too_often(*fetch(f"{web}/review/{token}/approve", form))
         assert dump(project / "contacts.db") == before
+
+
+def test_a_repeated_one_click_unsubscribe_is_a_read_only(project, jane, web):
+    """Unlimited, a repeat must cost no more than a GET: it takes no write lock, so it is
+    answered at once while another program writes, not queued in the journal."""
+    from helpers import hold_write_lock
+
+    from newsletter.store.journal import journal_path
+
+    token = tokens.make_token(SECRET, jane.id, "2026-Q4")
+    one_click = {"List-Unsubscribe": "One-Click"}
+    assert fetch(f"{web}/unsubscribe/{token}", one_click)[0] == 200
+    writer = hold_write_lock(project / "contacts.db", 2)
+    try:
+        status, page, _ = fetch(f"{web}/unsubscribe/{token}", one_click)
+    finally:
+        writer.join()
+    assert status == 200 and "You were already unsubscribed" in page
+    assert not journal_path(project / "contacts.db").exists()

@@ -14,8 +14,8 @@ redirects, and is not counted.
 
 The one-click unsubscribe (``POST /unsubscribe/<token>``, RFC 8058) is never
 limited: it must never be lost, and it is idempotent: a repeat changes nothing
-(no history row, one journal line per contact at most) and costs what a GET
-costs, which no limit holds back either.
+(no history row, one journal line per contact at most) and only reads, taking
+no write lock, as a GET does, which no limit holds back either.
 
 The numbers are constants, not settings: they sit far above what a person
 does with a page and far below what would trouble the database, so no office

@@ -24,6 +24,11 @@ answer is 503 with Retry-After and nothing is recorded: unlike an unsubscribe,
 nothing is mailed meanwhile, the page says to try again, and the journal
 stays the record of one kind of request only.
 
+Every other public POST of ``serve`` is limited per genuine token
+(``returns.ratelimit``, ``Site.too_often``): over the limit, 429 with
+Retry-After, and nothing recorded. The one-click unsubscribe is not: a repeat
+only reads, as a GET does.
+
 An unsubscribe is never lost. The app refuses to start on a database it
 cannot write. A request waits at most ``WEB_LOCK_WAIT`` seconds for another
 program that is writing; when the write waits longer or fails for any reason,
@@ -334,8 +339,11 @@ def app_for(shared: Site, site_dir: Path | None = None) -> Flask:
             contact = contacts.get_contact(db, found[0])
             if contact is None:
                 return page("gone", base=base)
-            changed = act and contacts.unsubscribe_by_link(db, found[0], found[1])
-            unsubscribed = changed or contact.status == "unsubscribed"
+            # A repeat reads only (no write lock): never rate-limited, it must cost no
+            # more than a GET.
+            again = contact.status == "unsubscribed"
+            changed = act and not again and contacts.unsubscribe_by_link(db, *found)
+            unsubscribed = changed or again
             state = ("done" if changed else "already") if act or unsubscribed else "confirm"
             return page(state, mask(contact.email), 200, token, contact.listed, base)
 
