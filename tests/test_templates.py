@@ -20,6 +20,7 @@ def test_the_pages():
         "archive_directory.html.j2",
         "archive_index.html.j2",
         "entry.html.j2",
+        "limited.html.j2",
         "members.html.j2",
         "preview.html.j2",
         "report.html.j2",

@@ -39,8 +39,9 @@ def blueprint(site: Site) -> Blueprint:
         if found is None:
             return Response(NOT_VALID, status=400, mimetype="text/plain", headers=HEADERS)
         try:
-            with site.connection() as db:
-                clicks.count_click(db, found.issue_id, found.index, found.url)
+            if not site.clicks.hit(token):  # over the limit: still redirected, not counted
+                with site.connection() as db:
+                    clicks.count_click(db, found.issue_id, found.index, found.url)
         except (DatabaseError, NewsletterError) as exc:
             log.warning("a click on %s was not counted: %s", found.issue_id, exc)
         response = redirect(found.url, 302)
