@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -38,6 +38,7 @@ from newsletter.send import (
     Delivery,
     Plan,
     Prepared,
+    Progress,
     check_approval,
     deliver,
     installed,
@@ -183,7 +184,7 @@ def progress_values(desk: Desk, db: Database, issue_id: str, sender: str) -> dic
     running = found.running or (job is not None and not job.finished)
     if running and job and job.plan and not found.total:
         # Started, but the run has not yet queued its snapshot: the plan's count is the queue.
-        found = replace(found, remaining=job.plan.to_send)
+        found = Progress(sender, remaining=job.plan.to_send, running=found.running)
     tally = job.delivery.tally if job and job.delivery else None
     return {
         "progress": found,
