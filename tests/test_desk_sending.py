@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -361,3 +362,44 @@ def test_the_real_send_pressed_in_a_browser_shows_progress_to_the_end(project, s
             is False
         )
     assert sorted(smtp.per_recipient().values()) == [1] * 20
+
+
+def test_ctrl_c_of_the_desk_stops_its_send_and_the_command_line_continues_it(project, smtp, secret):
+    project_for(project, smtp.port, rate=5)  # 20 messages: four seconds
+    args = [sys.executable, "-m", "newsletter", "--root", str(project), "desk", "--port", "0"]
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        found = re.match(
+            r"The editor's desk is at (http://127\.0\.0\.1:\d+)/", proc.stdout.readline()
+        )
+        assert found
+        desk = Desk(found[1])
+        desk.start()
+        deadline = time.monotonic() + 30
+        while len(smtp.messages) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    stopped = {r["status"] for r in ledger_rows(project)}
+    assert "queued" in stopped and stopped <= {"sent", "queued", "sending"}
+    before = smtp.per_recipient()
+    assert 3 <= len(before) < 20
+    # The same ledger: the command line recovers what was in flight and sends the rest.
+    result = cli(project, "send", ISSUE, "--yes")
+    assert result.exit_code == 0, result.output
+    rows = ledger_rows(project)
+    uncertain = {r["email"] for r in rows if r["status"] == "uncertain"}
+    assert {r["status"] for r in rows} <= {"sent", "uncertain"}
+    if "sending" in stopped:  # a message in flight when the desk stopped
+        assert "message(s) were being handed over when the last run stopped" in result.output
+    received = smtp.per_recipient()
+    assert set(received.values()) == {1}  # nobody twice
+    assert set(received) | uncertain == {f"person{n}@example.org" for n in range(20)}
