@@ -26,13 +26,10 @@ from helpers import (
     serve_app,
     until,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.desk import desk_app
-from newsletter.desk.sending import addresses
 
 ISSUE = "2026-Q4"
 SEND = f"/issues/{ISSUE}/send"
@@ -320,14 +317,6 @@ def test_nothing_to_send_is_one_notice(desk, smtp, project):
     finished(desk)
     again = desk.start()
     assert notices(again.text) == ["Nothing to send via local: 20 sent already. See the report."]
-
-
-@given(st.text(max_size=200))
-def test_the_address_field_gives_each_address_once_and_no_blank(text):
-    found = addresses(text)
-    assert all(a and not re.search(r"[\s,;]", a) for a in found)
-    assert len(set(found)) == len(found)
-    assert all(a in text for a in found)
 
 
 @needs_chromium
