@@ -133,6 +133,9 @@ def _run(desk: Desk, job: SendJob, prep: Prepared) -> None:
             )
     except click.ClickException as exc:
         job.error = _message(exc)
+    except Exception:  # a bug: said on the page, and its traceback in the desk's terminal
+        job.error = "The send stopped on an unexpected error: see the desk's terminal."
+        raise
     finally:
         job.finished = True
         job.ready.set()
