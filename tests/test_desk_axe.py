@@ -7,16 +7,18 @@ wheel, run in headless Chromium through the project's DevTools client).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-from helpers import add_contacts, built, make_issue, needs_chromium, new_project, serve_app
+from helpers import add_contacts, built, cli, make_issue, needs_chromium, new_project, serve_app
 from test_templates_axe import AXE, RUN, open_page
 
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.desk import desk_app
-from newsletter.store import open_db
+from newsletter.send.lock import process_start, this_host
+from newsletter.store import ledger, locks, now, open_db, writing
 
 pytestmark = [
     needs_chromium,
@@ -33,6 +35,18 @@ def project(tmp_path_factory) -> Path:
     make_issue(root, "2026-Q3")
     folder = built(root)
     add_contacts(root, 3)
+    # 2026-Q2 sent through the outbox (a finished send, a report with figures); 2026-Q1
+    # being sent now: its recipients queued and its send lock held by this live process.
+    built(root, "2026-Q2")
+    assert cli(root, "send", "2026-Q2", "--yes").exit_code == 0
+    make_issue(root, "2026-Q1")
+    db = open_db(root / "contacts.db")
+    with writing(db):
+        ledger.snapshot(db, "2026-Q1", "outbox", "2026-Q1", "example.org")
+        at, pid = now(), os.getpid()
+        me = locks.Holder("axe", pid, this_host(), process_start(pid), at, at)
+        assert locks.take(db, "2026-Q1", "outbox", me, lambda holder: True)[0]
+    db.conn.close()
     (folder / "inbox").mkdir()
     (folder / "inbox" / "candidate.md").write_text(
         "---\ntitle: A candidate from a feed\nsection: news\nlink: https://example.org/c\n"
@@ -56,6 +70,14 @@ def pages(project: Path):
             "issue, not built": f"{base}/issues/2026-Q3/",
             "not found": f"{base}/issues/2031-Q1/",
             "sign in": f"{locked}/login",
+            "send": f"{base}/issues/2026-Q4/send",
+            "send, refused (not built)": f"{base}/issues/2026-Q3/send",
+            "send, running": f"{base}/issues/2026-Q1/send",
+            "send, nothing left": f"{base}/issues/2026-Q2/send",
+            "progress, running": f"{base}/issues/2026-Q1/send/progress?sender=outbox",
+            "progress, finished": f"{base}/issues/2026-Q2/send/progress?sender=outbox",
+            "report": f"{base}/issues/2026-Q2/report",
+            "report, nothing sent": f"{base}/issues/2026-Q4/report",
         }
 
 
@@ -65,7 +87,21 @@ def browser():
         yield chromium
 
 
-PAGES = ["issues", "issue", "issue, not built", "not found", "sign in"]
+PAGES = [
+    "issues",
+    "issue",
+    "issue, not built",
+    "not found",
+    "sign in",
+    "send",
+    "send, refused (not built)",
+    "send, running",
+    "send, nothing left",
+    "progress, running",
+    "progress, finished",
+    "report",
+    "report, nothing sent",
+]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

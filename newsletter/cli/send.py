@@ -6,7 +6,7 @@ import io
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,9 +24,12 @@ from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import plural
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
+    from click._termui_impl import ProgressBar
+
     from newsletter.returns import DeliveryReport
-    from newsletter.send import Held, Plan, Prepared, Readable, Tally
-    from newsletter.store import Database
+    from newsletter.send import Plan, Prepared, Readable, Tally
 
 
 @click.command()
@@ -131,33 +134,55 @@ def _show_sample(message: Readable) -> None:
 def _deliver(
     env: Env, prep: Prepared, yes: bool, retry_failed: bool, retry_uncertain: bool, quiet: bool
 ) -> None:
-    """Under the issue's send lock: recover, plan, ask, send, report."""
-    from newsletter.send import check_approval, hold, plan, publish_if_complete
+    """send.deliver, shown: what it found, the question, a progress bar, the report."""
+    from newsletter.send import deliver
 
-    issue_id, db = prep.issue_id, env.db
-    check_approval(env.settings, db, env.issue_dir(issue_id))
-    with hold(db, prep) as held:
-        if held.recovered:  # reported whatever this run finds to send
+    issue_id = prep.issue_id
+    bar = _Bar(prep.spec.name, quiet)
+
+    def confirm(recovered: int, p: Plan) -> bool:
+        if recovered:  # reported whatever this run finds to send
             click.echo(
-                f"{held.recovered:,} message(s) were being handed over when the last run "
+                f"{recovered:,} message(s) were being handed over when the last run "
                 "stopped; they are now uncertain. Resend with --retry-uncertain (they may "
                 "arrive twice)."
             )
-        p = plan(db, prep, retry_failed, retry_uncertain)
         _describe(issue_id, prep.composer.layout.subject, p, retry_failed, retry_uncertain, quiet)
-        if not p.to_send:
-            if p.snapshot:
-                raise NewsletterError(
-                    f"{env.db_path}: no subscribed contacts. Add or import contacts, then run "
-                    "again."
-                )
-            click.echo(f"Nothing to send. See: newsletter status {issue_id}")
-            _publication(issue_id, publish_if_complete(db, prep))
-            return
-        if not yes:
-            click.confirm(f"Send to {p.to_send:,} recipients via {p.sender}?", abort=True)
-        tally = _run_with_bar(db, prep, held, retry_failed, retry_uncertain, p.to_send, quiet)
-    _report(issue_id, prep.spec.name, tally)
+        if p.to_send:
+            if not yes:
+                click.confirm(f"Send to {p.to_send:,} recipients via {p.sender}?", abort=True)
+            bar.start(p.to_send)
+        return True
+
+    def notice(text: str) -> None:
+        click.echo(f"\n{text}", err=True)
+
+    try:
+        with bar:
+            done = deliver(
+                env.settings,
+                env.db,
+                prep,
+                retry_failed,
+                retry_uncertain,
+                confirm=confirm,
+                progress=bar.progress,
+                notice=notice,
+            )
+    except KeyboardInterrupt:
+        if bar.bar is None:  # before sending: as any command's Ctrl-C
+            raise
+        click.echo(
+            "Stopped at once: any message in flight shows as uncertain. "
+            "Run the same command to continue.",
+            err=True,
+        )
+        raise SystemExit(130) from None
+    if done.tally is None:
+        click.echo(f"Nothing to send. See: newsletter status {issue_id}")
+        _publication(issue_id, done.publication)
+        return
+    _report(issue_id, prep.spec.name, done.tally)
 
 
 def _describe(
@@ -185,48 +210,44 @@ def _describe(
         )
 
 
-def _run_with_bar(
-    db: Database,
-    prep: Prepared,
-    held: Held,
-    retry_failed: bool,
-    retry_uncertain: bool,
-    length: int,
-    quiet: bool,
-) -> Tally:
-    from newsletter.send import run
+class _Bar:
+    """The send's progress bar on stderr (none with -q), from the moment the send starts."""
 
-    started = time.monotonic()
-    bar = click.progressbar(
-        length=length,
-        label=f"Sending via {prep.spec.name}",
-        show_eta=True,
-        show_pos=True,
-        file=io.StringIO() if quiet else sys.stderr,  # -q: no bar
-        item_show_func=lambda rate: rate,
-    )
-    done = 0
+    def __init__(self, sender: str, quiet: bool) -> None:
+        self.sender, self.quiet = sender, quiet
+        self.bar: ProgressBar[Any] | None = None  # its items are the rate, shown
+        self.started = self.done = 0.0
 
-    def progress(step: int, total: int) -> None:
-        nonlocal done
-        done += step
-        bar.length = total
-        rate = done / max(time.monotonic() - started, 1e-6)
-        bar.update(step, f"{rate:,.0f} msg/s")
-
-    def notice(text: str) -> None:
-        click.echo(f"\n{text}", err=True)
-
-    try:
-        with bar:
-            return run(db, prep, retry_failed, retry_uncertain, progress, notice, held)
-    except KeyboardInterrupt:
-        click.echo(
-            "Stopped at once: any message in flight shows as uncertain. "
-            "Run the same command to continue.",
-            err=True,
+    def start(self, length: int) -> None:
+        self.started = time.monotonic()
+        self.bar = click.progressbar(
+            length=length,
+            label=f"Sending via {self.sender}",
+            show_eta=True,
+            show_pos=True,
+            file=io.StringIO() if self.quiet else sys.stderr,  # -q: no bar
+            item_show_func=lambda rate: rate,
         )
-        raise SystemExit(130) from None
+        self.bar.__enter__()
+
+    def progress(self, step: int, total: int) -> None:
+        assert self.bar is not None  # the run reports progress only once started
+        self.done += step
+        self.bar.length = total
+        rate = self.done / max(time.monotonic() - self.started, 1e-6)
+        self.bar.update(step, f"{rate:,.0f} msg/s")
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(kind, exc, trace)
 
 
 def _publication(issue_id: str, outcome: str) -> None:

@@ -124,6 +124,13 @@ def hold(db: Database, prep: Prepared) -> Iterator[Held]:
                 locks.release(db, issue, sender, me.token)
 
 
+def is_running(db: Database, issue: str, sender: str) -> bool:
+    """Whether a live run (of this process or any other) holds ``issue``'s send lock
+    via ``sender``: a lock a dead run left does not count."""
+    holder = locks.holder(db, issue, sender)
+    return holder is not None and not is_gone(holder)
+
+
 def renew(db: Database, held: Held) -> bool:
     """Show this run is alive (inside the caller's transaction); False if the lock was lost."""
     return locks.renew(db, held.issue, held.sender, held.token, now())
