@@ -7,11 +7,16 @@ from pathlib import Path
 from flask import Flask
 
 from newsletter.config import Settings
-from newsletter.desk import building, issues, reviews
+from newsletter.desk import building, directory, issues, reviews
 from newsletter.desk.app import Pages, create_desk, open_desk
 
 # Every page of the desk, each a module with a ``blueprint(desk)``.
-PAGES: tuple[Pages, ...] = (issues.blueprint, building.blueprint, reviews.blueprint)
+PAGES: tuple[Pages, ...] = (
+    issues.blueprint,
+    building.blueprint,
+    reviews.blueprint,
+    directory.blueprint,
+)
 
 
 def desk_app(
