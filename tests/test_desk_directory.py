@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import SECRET, built, cli, parse, serve_app
+from helpers import SECRET, built, cli, needs_chromium, parse, serve_app, until
 
+from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.desk import desk_app
 from newsletter.directory import propose
@@ -190,3 +191,35 @@ def test_a_welcome_that_cannot_go_keeps_the_approval_and_says_so(project, smtp, 
     assert warning.endswith("Send it with: newsletter directory welcome")
     assert approved == ("notice", f"#{pid} approved: left.")
     assert not smtp.messages and queued(project) == []
+
+
+def test_with_htmx_the_decision_replaces_its_row(two):
+    project, first, second = two
+    with desk(project) as url:
+        session = requests.Session()
+        token = csrf(session.get(url + "/directory", timeout=10).text)
+        headers = {"HX-Request": "true", "X-CSRF-Token": token}
+        answer = session.post(url + f"/directory/{first}/approve", headers=headers, timeout=60)
+        again = session.post(url + f"/directory/{first}/approve", headers=headers, timeout=60)
+    assert answer.status_code == 200
+    assert answer.text.startswith(f'<section class="card proposal" id="proposal-{first}">')
+    assert notices(answer.text) == [("notice", f"#{first} approved: correct.")]
+    [(kind, _)] = notices(again.text)
+    assert kind == "error"
+    assert queued(project) == [f"#{second} correct Ana Lima <ana@unicef.org> (UNICEF)"]
+
+
+@needs_chromium
+def test_in_a_browser_reject_replaces_the_row_without_leaving_the_page(two):
+    project, first, second = two
+    with desk(project) as url, Browser() as browser:
+        browser.open(url + "/directory", 375, mobile=True)
+        browser.evaluate("window.marker = 'same page'; 0")
+        browser.evaluate(f"document.querySelector('#reason-{first}').value = 'Not ours'; 0")
+        browser.evaluate(f"document.querySelector('#proposal-{first} button.quiet').click(); 0")
+        until(browser, f"document.querySelector('#proposal-{first} p.notice') !== null")
+        assert browser.evaluate("window.marker") == "same page"  # no reload: htmx swapped it
+        text = browser.evaluate(f"document.querySelector('#proposal-{first}').innerText")
+        assert text.strip() == f"#{first} rejected."
+        assert browser.evaluate(f"document.querySelector('#proposal-{second}') !== null")
+    assert queued(project) == [f"#{second} correct Ana Lima <ana@unicef.org> (UNICEF)"]
