@@ -7,6 +7,10 @@ import json
 import pytest
 from helpers import cli, item, make_issue, run_with_full_disk, special_file
 
+from newsletter.build import build_issue
+from newsletter.config import load_settings
+from newsletter.store import open_db
+
 OUTPUTS = ["email.html", "email.mjml", "email.txt", "report.json", "web.html"]  # sorted
 
 
@@ -151,4 +155,27 @@ def test_a_build_path_that_is_not_a_folder_is_one_line(project, kind):
         1,
         f"Error: issues/2026-Q4/build: is {what}, not a folder. "
         "Move it away; build writes its files in that folder.\n",
+    )
+
+
+def test_build_issue_builds_with_the_contacts_directory(project):
+    folder = make_issue(project)
+    settings = load_settings(project)
+    without = build_issue(settings, folder, project / "contacts.db")
+    assert without.ok and without.directory is None and without.failure == ""
+    open_db(project / "contacts.db").conn.close()
+    result = build_issue(settings, folder, project / "contacts.db", pictures=False)
+    assert result.directory is not None and result.report.freshness
+
+
+def test_a_failed_audit_says_why_in_one_line(project):
+    folder = make_issue(project)
+    header = project / "templates" / "_header.mjml.j2"
+    text = header.read_text(encoding="utf-8")
+    header.write_text(text.replace("View this issue in your browser</a>", "click here</a>", 1))
+    result = build_issue(load_settings(project), folder, project / "contacts.db", False)
+    assert not result.ok
+    assert result.failure == (
+        f"issues/2026-Q4/build/report.json: {len(result.report.errors)} accessibility or size "
+        "errors. Fix the templates or content and build again."
     )

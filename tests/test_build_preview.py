@@ -10,11 +10,13 @@ import urllib.request
 from html.parser import HTMLParser
 
 import pytest
-from helpers import make_issue, needs_chromium, preview_server, until
+from helpers import built, make_issue, needs_chromium, preview_server, until
 
+from newsletter.build import shown_build
 from newsletter.build.browser import Browser
 from newsletter.build.preview import Preview
 from newsletter.config import load_settings
+from newsletter.models import PLACEHOLDERS
 
 
 def get(url: str) -> str:
@@ -201,3 +203,25 @@ def test_preview_page_side_by_side_and_live(project, tmp_path):
             until(browser, "window.stale === undefined")  # the page reloaded by itself
             until(browser, f"{FRAMES}[0].text.includes('Changed while you watched')")
     assert (tmp_path / "preview.png").stat().st_size > 10_000
+
+
+def test_shown_build_is_none_before_a_build(project):
+    assert shown_build(load_settings(project), make_issue(project)) is None
+
+
+def test_shown_build_has_sample_values_the_inbox_row_and_staleness(project):
+    folder = built(project)
+    settings = load_settings(project)
+    shown = shown_build(settings, folder)
+    assert shown is not None and not shown.stale and shown.report.ok
+    assert "Dear Alex Sample," in shown.text
+    assert not any(m in shown.email or m in shown.text for m in PLACEHOLDERS.values())
+    assert shown.inbox is not None
+    assert shown.inbox.subject == "The UN-Business Focal Point: test issue"
+    (folder / "intro.md").write_text("Dear colleagues, changed.\n", encoding="utf-8")
+    assert shown_build(settings, folder).stale
+    (folder / "issue.toml").write_text('title = "No number"\n', encoding="utf-8")
+    after = shown_build(settings, folder)
+    assert after.stale and after.inbox is None  # the files do not load: no inbox row
+    (folder / "build" / "email.txt").unlink()
+    assert shown_build(settings, folder) is None

@@ -11,14 +11,25 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import add_contacts, built, cli, make_issue, needs_chromium, new_project, serve_app
+from helpers import (
+    add_contacts,
+    built,
+    cli,
+    make_issue,
+    needs_chromium,
+    new_project,
+    serve_app,
+    until,
+)
 from test_templates_axe import AXE, RUN, open_page
 
+from newsletter.build import BuildReport
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.desk import desk_app
+from newsletter.directory import propose
 from newsletter.send.lock import process_start, this_host
-from newsletter.store import ledger, locks, now, open_db, writing
+from newsletter.store import ledger, locks, now, open_db, reviews, writing
 
 pytestmark = [
     needs_chromium,
@@ -29,12 +40,14 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """Two issues: one built with contacts, one never built, and a candidate waiting."""
+    """Issues: one built with contacts, reviews and a candidate waiting, one never
+    built, one whose build fails, one sent and one being sent; two proposed changes
+    to the directory."""
     root = new_project(tmp_path_factory.mktemp("desk-axe") / "project")
     open_db(root / "contacts.db").conn.close()
     make_issue(root, "2026-Q3")
     folder = built(root)
-    add_contacts(root, 3)
+    ana, omar, _ = add_contacts(root, 3)
     # 2026-Q2 sent through the outbox (a finished send, a report with figures); 2026-Q1
     # being sent now: its recipients queued and its send lock held by this live process.
     built(root, "2026-Q2")
@@ -53,6 +66,19 @@ def project(tmp_path_factory) -> Path:
         "date: 2026-11-02\nsource: UN News\n---\nA summary of the candidate.\n",
         encoding="utf-8",
     )
+    # Reviews of 2026-Q4's build: a link, a comment (a stranger's text) and an approval.
+    db = open_db(root / "contacts.db")
+    digest = BuildReport.read(folder).inputs
+    for kind, body in [("link", ""), ("comment", "<b>Looks good</b>, one typo."), ("approval", "")]:
+        reviews.record(db, "2026-Q4", "director@example.org", kind, digest, body)
+    # Two proposals in the directory's queue: a correction and a departure.
+    propose(db, "correct", "self-service", ana, "", {"job_title": "Head of Partnerships"}, ana)
+    propose(db, "left", "auto-reply", omar, "", {"successor_email": "dan@example.org"})
+    db.conn.close()
+    # An issue whose item does not load: its build fails.
+    broken = make_issue(root, "2027-Q2")
+    item = broken / "items" / "item-1.md"
+    item.write_text(item.read_text(encoding="utf-8").replace("section:", "section: x\nsectio:"))
     return root
 
 
@@ -63,6 +89,7 @@ def pages(project: Path):
     with (
         serve_app(desk_app(settings, project / "contacts.db")) as base,
         serve_app(desk_app(settings, project / "contacts.db", "0.0.0.0", PASSWORD)) as locked,
+        serve_app(desk_app(settings, project / "empty.db")) as empty,
     ):
         yield {
             "issues": f"{base}/",
@@ -70,6 +97,14 @@ def pages(project: Path):
             "issue, not built": f"{base}/issues/2026-Q3/",
             "not found": f"{base}/issues/2031-Q1/",
             "sign in": f"{locked}/login",
+            "build": f"{base}/issues/2026-Q4/build",
+            "build, not built": f"{base}/issues/2026-Q3/build",
+            "build, failed": f"{base}/issues/2027-Q2/build",
+            "review, none": f"{base}/issues/2026-Q3/review",
+            "review, with comments and an approval": f"{base}/issues/2026-Q4/review",
+            "review, an error beside a field": f"{base}/issues/2026-Q4/review",
+            "directory, with proposals": f"{base}/directory",
+            "directory, empty": f"{empty}/directory",
             "send": f"{base}/issues/2026-Q4/send",
             "send, refused (not built)": f"{base}/issues/2026-Q3/send",
             "send, running": f"{base}/issues/2026-Q1/send",
@@ -93,6 +128,14 @@ PAGES = [
     "issue, not built",
     "not found",
     "sign in",
+    "build",
+    "build, not built",
+    "build, failed",
+    "review, none",
+    "review, with comments and an approval",
+    "review, an error beside a field",
+    "directory, with proposals",
+    "directory, empty",
     "send",
     "send, refused (not built)",
     "send, running",
@@ -102,13 +145,32 @@ PAGES = [
     "report",
     "report, nothing sent",
 ]
+# States a form leads to: the form to send (its fields set by a script), then what
+# shows that the answer is there.
+POSTED = {
+    "build, failed": ("form[action$='/build']", "", "document.querySelector('p.error') !== null"),
+    "review, an error beside a field": (
+        "form[action$='/review']",
+        "document.querySelector('#days').value = '0';",
+        "document.querySelector('.field-error') !== null",
+    ),
+}
+
+
+def show(browser, pages, page: str, width: int, scheme: str = "light") -> None:
+    """Open ``page`` at ``width``; for a state a form leads to, send that form first."""
+    open_page(browser, pages[page], width, scheme)
+    if page in POSTED:
+        form, fill, ready = POSTED[page]
+        browser.evaluate(f'{fill} document.querySelector("{form}").submit(); 0')
+        until(browser, ready)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [375, 1280])
 @pytest.mark.parametrize("page", PAGES)
 def test_no_axe_violations_on_the_desk(pages, browser, page, width, scheme):
-    open_page(browser, pages[page], width, scheme)
+    show(browser, pages, page, width, scheme)
     browser.evaluate(AXE + "\n;0")  # 0: the script's own value is not serialisable
     found = browser.evaluate(RUN)
     assert found == [], f"{page} at {width}px, {scheme}:\n" + "\n".join(
@@ -118,5 +180,5 @@ def test_no_axe_violations_on_the_desk(pages, browser, page, width, scheme):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_no_desk_page_scrolls_sideways_on_a_phone(pages, browser, page):
-    open_page(browser, pages[page], 375)
+    show(browser, pages, page, 375)
     assert browser.evaluate("document.documentElement.scrollWidth") <= 375

@@ -20,7 +20,7 @@ from newsletter.build import readership, render, report
 from newsletter.build.pictures import check_pictures
 from newsletter.build.report import BuildReport
 from newsletter.config import Settings
-from newsletter.contacts.directory import Directory
+from newsletter.contacts.directory import Directory, directory_source
 from newsletter.download import user_agent
 from newsletter.errors import NewsletterError
 from newsletter.files import cannot_write, check_folder, write_files
@@ -48,6 +48,16 @@ class BuildResult:
     @property
     def ok(self) -> bool:
         return self.report.ok
+
+    @property
+    def failure(self) -> str:
+        """Why this build may not be sent (its report's errors), in one line; "" when ok."""
+        if self.ok:
+            return ""
+        return (
+            f"issues/{self.issue.id}/build/report.json: {len(self.report.errors)} accessibility "
+            "or size errors. Fix the templates or content and build again."
+        )
 
 
 def input_digest(settings: Settings, folder: Path) -> str:
@@ -141,6 +151,15 @@ def build(
     lap("write")
     warnings = [p for p in problems if p.severity == "warning"]
     return BuildResult(issue, out_dir, rep, warnings, timings, listing)
+
+
+def build_issue(
+    settings: Settings, folder: Path, db_path: Path, pictures: bool = True
+) -> BuildResult:
+    """The build ``newsletter build`` runs and the desk's **Build** button: ``folder`` with
+    the focal-point directory from contacts.db at ``db_path`` (none without one)."""
+    directory = directory_source(settings, db_path, report.built_at)
+    return build(settings, folder, directory=directory, pictures=pictures)
 
 
 class _Counted:

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.build import render
-from newsletter.build.pipeline import DirectorySource, build
+from newsletter.build.pipeline import DirectorySource, build, input_digest
 from newsletter.build.report import BuildReport
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.issue.load import CheckFailed
+from newsletter.issue.load import CheckFailed, load_issue
 from newsletter.models import PLACEHOLDERS, Issue
 
 SAMPLE = {
@@ -75,6 +75,40 @@ def inbox_row(settings: Settings, issue: Issue) -> Inbox:
     """The From, Subject and preheader every recipient's inbox shows: the values the
     send puts in the headers and at the top of the email."""
     return Inbox(settings.from_name, settings.from_address, issue.subject, issue.preheader)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An issue's current build as a reviewer or the desk shows it: the personal markers
+    replaced by ``sample_values``, never a real reader's."""
+
+    report: BuildReport
+    email: str  # email.html, the sample values HTML-escaped into it
+    text: str  # email.txt
+    inbox: Inbox | None  # the inbox row; None while the issue's files do not load
+    stale: bool  # the issue's files changed since this build (``input_digest``)
+
+
+def shown_build(settings: Settings, folder: Path) -> Shown | None:
+    """The build in ``folder/build`` with sample values, or None when there is none
+    (no report, or its email files are missing or damaged)."""
+    report = BuildReport.read(folder)
+    if report is None:
+        return None
+    try:
+        email = (folder / "build" / "email.html").read_text(encoding="utf-8")
+        text = (folder / "build" / "email.txt").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    values = sample_values(settings)
+    issue, _ = load_issue(settings, folder)
+    return Shown(
+        report,
+        personalise(email, values, html.escape),
+        personalise(text, values),
+        inbox_row(settings, issue) if issue is not None else None,
+        report.inputs != input_digest(settings, folder),
+    )
 
 
 class Preview:

@@ -18,7 +18,6 @@ import click
 
 from newsletter.cli.env import Env, OneLine, echo_json, json_option, mailing_options, pass_env
 from newsletter.errors import BadUsage, NewsletterError
-from newsletter.models import plural
 
 # SQLite's largest row id: a larger number is no proposal, and cannot even be asked about.
 MAX_ID = 2**63 - 1
@@ -68,29 +67,25 @@ def approve(env: Env, ids: tuple[int, ...], as_json: bool) -> None:
 
     Example: newsletter directory approve 3 4
     """
-    from newsletter.directory import approve as apply
-    from newsletter.directory import welcome_approved
+    from newsletter.directory import approve_welcoming
 
-    done = apply(env.db, ids)
-    welcomed = welcome_approved(env.settings, env.db, done, lambda text: click.echo(text, err=True))
-    sent = welcomed.tally.sent if welcomed.tally else 0
+    done = approve_welcoming(env.settings, env.db, ids, lambda text: click.echo(text, err=True))
+    welcomed = done.welcomed
     if welcomed.problem:  # on stderr, so a script reading --json sees it too
-        click.echo(
-            f"warning: the welcome of {plural(len(welcomed.added), 'successor')} was not sent: "
-            f"{welcomed.problem} Send it with: newsletter directory welcome",
-            err=True,
-        )
+        click.echo(welcomed.line, err=True)
     if as_json:
         echo_json(
-            {"approved": [p.id for p in done], "added": list(welcomed.added), "welcomed": sent}
+            {
+                "approved": [p.id for p in done.proposals],
+                "added": list(welcomed.added),
+                "welcomed": welcomed.sent,
+            }
         )
         return
-    for p in done:
+    for p in done.proposals:
         click.echo(f"#{p.id} approved: {p.kind}.")
     if welcomed.added and not welcomed.problem:
-        click.echo(
-            f"Welcomed {plural(sent, 'successor')} with the latest issue and their entry link."
-        )
+        click.echo(welcomed.line)
 
 
 @directory.command()

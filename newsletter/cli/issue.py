@@ -66,13 +66,10 @@ def build(env: Env, issue_id: str, screenshots: bool, offline: bool, quiet: bool
 
     Example: newsletter build 2026-Q4
     """
-    from newsletter.build import build as build_issue
-    from newsletter.build import built_at, check_layout
-    from newsletter.contacts import directory_source
+    from newsletter.build import build_issue, check_layout
 
     folder = env.issue_dir(issue_id)
-    directory = directory_source(env.settings, env.db_path, built_at)
-    result = build_issue(env.settings, folder, directory=directory, pictures=not offline)
+    result = build_issue(env.settings, folder, env.db_path, pictures=not offline)
     for problem in result.warnings:
         click.echo(str(problem))
     rep = result.report
@@ -101,10 +98,7 @@ def build(env: Env, issue_id: str, screenshots: bool, offline: bool, quiet: bool
     if not result.ok:
         for line in rep.errors:
             click.echo(f"error: {line}", err=True)
-        raise NewsletterError(
-            f"issues/{issue_id}/build/report.json: {len(rep.errors)} accessibility or size "
-            "errors. Fix the templates or content and build again."
-        )
+        raise NewsletterError(result.failure)
     if quiet and not findings:
         return  # -q: nothing more to say when all is well
     verdict = plural(len(findings), "warning") if findings else "no findings"

@@ -7,11 +7,19 @@ from pathlib import Path
 from flask import Flask
 
 from newsletter.config import Settings
-from newsletter.desk import issues, report, sending
+from newsletter.desk import building, directory, issues, report, reviews, sending
 from newsletter.desk.app import Pages, create_desk, open_desk
 
-# Every page of the desk, each a module with a ``blueprint(desk)``.
-PAGES: tuple[Pages, ...] = (issues.blueprint, sending.blueprint, report.blueprint)
+# Every page of the desk, each a module with a ``blueprint(desk)``, in the order an
+# issue goes through them.
+PAGES: tuple[Pages, ...] = (
+    issues.blueprint,
+    building.blueprint,
+    reviews.blueprint,
+    sending.blueprint,
+    report.blueprint,
+    directory.blueprint,
+)
 
 
 def desk_app(

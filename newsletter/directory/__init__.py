@@ -25,12 +25,20 @@ from newsletter.directory.proposals import Pending, approve, confirm, reject, re
 from newsletter.directory.round import prepare_round
 from newsletter.directory.stewards import Stewardship, steward
 from newsletter.directory.web import blueprint
-from newsletter.directory.welcome import Welcomed, prepare_welcome, welcome, welcome_approved
+from newsletter.directory.welcome import (
+    Approved,
+    Welcomed,
+    approve_welcoming,
+    prepare_welcome,
+    welcome,
+    welcome_approved,
+)
 from newsletter.store.proposals import KINDS, SOURCES, propose
 
 __all__ = [
     "KINDS",
     "SOURCES",
+    "Approved",
     "CheckResult",
     "Finding",
     "Pending",
@@ -39,6 +47,7 @@ __all__ = [
     "Stewardship",
     "Welcomed",
     "approve",
+    "approve_welcoming",
     "blueprint",
     "check",
     "confirm",

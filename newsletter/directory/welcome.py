@@ -17,8 +17,9 @@ from typing import Any
 from newsletter.build.render import longdate
 from newsletter.config import Settings
 from newsletter.directory import mailing
+from newsletter.directory.proposals import approve
 from newsletter.errors import NewsletterError
-from newsletter.models import Issue
+from newsletter.models import Issue, plural
 from newsletter.sanitize import neutralise
 from newsletter.send import Tally
 from newsletter.store import Database
@@ -114,6 +115,33 @@ class Welcomed:
     tally: Tally | None  # None: nothing was sent (none added, or all welcomed already)
     problem: str = ""  # why it could not be sent now; ``directory welcome`` sends it later
 
+    @property
+    def sent(self) -> int:
+        return self.tally.sent if self.tally else 0
+
+    @property
+    def line(self) -> str:
+        """What became of the welcome, in one line ("" when no successor was added): the
+        command prints it (a warning on stderr) and the desk shows it as a notice."""
+        if self.problem:
+            return (
+                f"warning: the welcome of {plural(len(self.added), 'successor')} was not sent: "
+                f"{self.problem} Send it with: newsletter directory welcome"
+            )
+        if not self.added:
+            return ""
+        return (
+            f"Welcomed {plural(self.sent, 'successor')} with the latest issue and their entry link."
+        )
+
+
+@dataclass(frozen=True)
+class Approved:
+    """What ``approve_welcoming`` did: the proposals applied, and the welcome."""
+
+    proposals: list[Proposal]
+    welcomed: Welcomed
+
 
 def welcome_approved(
     settings: Settings,
@@ -135,3 +163,15 @@ def welcome_approved(
         why = tally.stopped or "; ".join(tally.failures[:1]) or "a delivery was uncertain"
         return Welcomed(added, tally, f"{why}.")
     return Welcomed(added, tally)
+
+
+def approve_welcoming(
+    settings: Settings,
+    db: Database,
+    ids: Sequence[int],
+    notice: Callable[[str], None] | None = None,
+) -> Approved:
+    """``approve`` the proposals ``ids``, then welcome the successors they added
+    (``welcome_approved``): what ``directory approve`` and the desk's **Approve** do."""
+    done = approve(db, ids)
+    return Approved(done, welcome_approved(settings, db, done, notice))

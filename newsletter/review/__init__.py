@@ -8,7 +8,7 @@ build's input digest; ``send.check_approval`` reads them under
 ``approval = "required"``.
 """
 
-from newsletter.review.links import Asked, ask, entries
+from newsletter.review.links import Asked, Standing, ask, entries, standing
 from newsletter.review.web import blueprint
 
-__all__ = ["Asked", "ask", "blueprint", "entries"]
+__all__ = ["Asked", "Standing", "ask", "blueprint", "entries", "standing"]

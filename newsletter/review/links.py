@@ -10,11 +10,12 @@ from pathlib import Path
 
 from newsletter import tokens
 from newsletter.build.render import small_mail
+from newsletter.build.report import BuildReport
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.issue import load_issue
 from newsletter.issue.load import CheckFailed
-from newsletter.send import SENT, send_tests
+from newsletter.send import SENT, check_approval, send_tests
 from newsletter.send.preflight import Mailing, check_build, prepare_mailing
 from newsletter.store import Database, reviews
 
@@ -75,3 +76,24 @@ def ask(
 def entries(db: Database, issue_id: str) -> list[reviews.Entry]:
     """Every review row of ``issue_id``: links sent, comments, approvals, oldest first."""
     return reviews.entries(db, issue_id)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where an issue's review stands: what the reviewers did, and what ``send`` says."""
+
+    entries: list[reviews.Entry]  # oldest first
+    digest: str  # the input digest of the build on disk; "" when there is none
+    refusal: str  # why ``send`` would refuse it under the approval rule; "" when it would go
+
+
+def standing(settings: Settings, db: Database, folder: Path) -> Standing:
+    """The review rows of the issue in ``folder``, the build they may apply to, and
+    ``send.check_approval``'s verdict on it."""
+    report = BuildReport.read(folder)
+    try:
+        check_approval(settings, db, folder)
+        refusal = ""
+    except NewsletterError as exc:
+        refusal = exc.message
+    return Standing(entries(db, folder.name), report.inputs if report else "", refusal)

@@ -11,14 +11,13 @@ for an issue with no build gets 400 and changes nothing.
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 
 from flask import Blueprint, Response, request
 
 from newsletter import tokens
-from newsletter.build.preview import personalise, sample_values
+from newsletter.build.preview import shown_build
 from newsletter.build.report import BuildReport
 from newsletter.errors import NewsletterError
 from newsletter.models import ISSUE_ID
@@ -53,17 +52,10 @@ def blueprint(site: Site) -> Blueprint:
         found = tokens.read_review_token(site.secret, token, time.time())
         if found is None or not ISSUE_ID.fullmatch(found.issue_id):
             return None
-        folder = site.settings.root / "issues" / found.issue_id
-        report = BuildReport.read(folder)
-        try:
-            email = (folder / "build" / "email.html").read_text(encoding="utf-8")
-            text = (folder / "build" / "email.txt").read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        shown = shown_build(site.settings, site.settings.root / "issues" / found.issue_id)
+        if shown is None:
             return None
-        if report is None:
-            return None
-        values = sample_values(site.settings)
-        return found, report, personalise(email, values, html.escape), personalise(text, values)
+        return found, shown.report, shown.email, shown.text
 
     def show(token: str, status: int = 200, notice: str = "", base: str = "../") -> Response:
         found = read(token)

@@ -1,0 +1,64 @@
+"""newsletter/review/links.py: where an issue's review stands (``standing``); ``ask`` is
+tested through the command and the desk (test_review_web.py, test_desk_reviews.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import built, make_issue
+
+from newsletter.build import BuildReport
+from newsletter.config import load_settings
+from newsletter.review import standing
+from newsletter.store import open_db, reviews
+
+BOSS = "director@example.org"
+
+
+def require_approval(root: Path) -> None:
+    pyproject = root / "pyproject.toml"
+    head = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(
+        head.replace("[tool.newsletter]\n", '[tool.newsletter]\napproval = "required"\n', 1),
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def db(project: Path):
+    found = open_db(project / "contacts.db")
+    yield found
+    found.conn.close()
+
+
+def test_no_build_no_digest_and_under_none_send_would_go(project: Path, db):
+    folder = make_issue(project)
+    found = standing(load_settings(project), db, folder)
+    assert (found.entries, found.digest, found.refusal) == ([], "", "")
+
+
+def test_under_required_an_approval_of_this_build_lets_send_go(project: Path, db):
+    require_approval(project)
+    folder = built(project)
+    settings = load_settings(project)
+    digest = BuildReport.read(folder).inputs
+    reviews.record(db, "2026-Q4", BOSS, reviews.LINK, digest)
+    found = standing(settings, db, folder)
+    assert found.digest == digest
+    assert found.refusal == (
+        'issues/2026-Q4/build: not approved, and approval = "required". '
+        f"{BOSS} must approve it first: newsletter review 2026-Q4 --to {BOSS}"
+    )
+    reviews.record(db, "2026-Q4", BOSS, reviews.APPROVAL, digest)
+    found = standing(settings, db, folder)
+    assert [r.kind for r in found.entries] == ["link", "approval"] and found.refusal == ""
+
+
+def test_under_required_no_build_is_the_refusal(project: Path, db):
+    require_approval(project)
+    folder = make_issue(project)
+    found = standing(load_settings(project), db, folder)
+    assert found.refusal == (
+        "issues/2026-Q4/build: no complete build to send. Run: newsletter build 2026-Q4"
+    )
