@@ -4,6 +4,7 @@ the live preview and the browser checks."""
 from newsletter.build.browser import check_layout
 from newsletter.build.pipeline import BuildResult, DirectorySource, build, input_digest
 from newsletter.build.preview import Preview
+from newsletter.build.render import environment, render_template
 from newsletter.build.report import BuildReport, Held, built_at
 
 __all__ = [
@@ -15,5 +16,7 @@ __all__ = [
     "build",
     "built_at",
     "check_layout",
+    "environment",
     "input_digest",
+    "render_template",
 ]

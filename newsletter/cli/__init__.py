@@ -85,6 +85,7 @@ LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "publish": _web,
     "unpublish": _web,
     "serve": _web,
+    "desk": _web,
     "bounces": _web,
 }
 

@@ -1,4 +1,4 @@
-"""The web side and the return path: preview, archive, serve, bounces."""
+"""The web side and the return path: preview, archive, serve, desk, bounces."""
 
 from __future__ import annotations
 
@@ -130,12 +130,21 @@ def serve(env: Env, host: str, port: int, site: Path | None, dev: bool) -> None:
     """
     import logging
 
-    from newsletter.server import create_app, log_requests
+    from newsletter.server import create_app
 
     app = create_app(env.settings, env.db_path, site)
     _check_listen(host, port)
     # Every log line on stderr, tokens masked by the loggers' own filter (create_app).
     logging.basicConfig(format="%(message)s")
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 literal, as a URL writes it
+    _run(app, host, port, dev, f"Serving http://{shown}:{{port}}/ and /unsubscribe/<token>")
+
+
+def _run(app: Any, host: str, port: int, dev: bool, serving: str) -> None:
+    """Run ``app`` on ``host``:``port`` until Ctrl-C, saying ``serving`` (its ``{port}``
+    filled in) and the server's name first."""
+    from newsletter.returns import log_requests
+
     if dev:
         from werkzeug.serving import make_server
 
@@ -146,16 +155,47 @@ def serve(env: Env, host: str, port: int, site: Path | None, dev: bool) -> None:
 
         server = create_server(log_requests(app), host=host, port=port)
         port, run = _waitress_port(server), server.run
-    shown = f"[{host}]" if ":" in host else host  # an IPv6 literal, as a URL writes it
     what = "Werkzeug's development server: not for recipients" if dev else "waitress"
-    click.echo(
-        f"Serving http://{shown}:{port}/ and /unsubscribe/<token> with {what} (Ctrl-C to stop)"
-    )
+    click.echo(f"{serving.format(port=port)} with {what} (Ctrl-C to stop)")
     try:
         run()
     except KeyboardInterrupt:
         pass  # waitress stops on it by itself, then returns
     click.echo("Stopped.")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8100, show_default=True)
+@pass_env
+def desk(env: Env, host: str, port: int) -> None:
+    """Serve the editor's desk: issues, inbox, items, build, review, send and report.
+
+    Example: newsletter desk --port 8100
+    """
+    import logging
+    import os
+
+    from newsletter.desk import MIN_PASSWORD, PASSWORD_ENV, desk_app, is_loopback
+
+    password = None
+    if not is_loopback(host):  # on a network: a password, kept only as its hash
+        password = os.environ.get(PASSWORD_ENV, "")
+        if len(password) < MIN_PASSWORD:
+            raise NewsletterError(
+                f"--host {host}: the desk on a network needs a password. Set {PASSWORD_ENV} "
+                f"to at least {MIN_PASSWORD} characters, or keep --host 127.0.0.1."
+            )
+    if not env.db_path.is_file():
+        raise NewsletterError(
+            f"{env.db_path}: no contacts database here. Run it in the project folder, "
+            "or pass --root or --db."
+        )
+    app = desk_app(env.settings, env.db_path, host, password)
+    _check_listen(host, port)
+    logging.basicConfig(format="%(message)s")
+    shown = f"[{host}]" if ":" in host else host
+    _run(app, host, port, False, f"The editor's desk is at http://{shown}:{{port}}/")
 
 
 def _waitress_port(server: Any) -> int:
@@ -234,5 +274,6 @@ COMMANDS = {
     "publish": publish,
     "unpublish": unpublish,
     "serve": serve,
+    "desk": desk,
     "bounces": bounces,
 }

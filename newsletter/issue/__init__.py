@@ -5,7 +5,7 @@
 feeds (and later contributors) propose, as item files.
 """
 
-from newsletter.issue.folder import issue_folder
+from newsletter.issue.folder import issue_folder, issue_ids
 from newsletter.issue.inbox import (
     Candidate,
     Keys,
@@ -44,6 +44,7 @@ __all__ = [
     "free_name",
     "has_guid",
     "issue_folder",
+    "issue_ids",
     "issue_window",
     "known_keys",
     "list_inbox",

@@ -23,3 +23,10 @@ def issue_folder(root: Path, issue_id: str, must_exist: bool = True) -> Path:
             f"issues/{issue_id}: no such issue folder. Create it with: newsletter new {issue_id}"
         )
     return folder
+
+
+def issue_ids(root: Path) -> list[str]:
+    """Every issue under ``root/issues``, newest first: the folders whose name is a valid
+    ID and that hold issue.toml (a stray folder, a dotfile, a backup copy are not issues)."""
+    found = (root / "issues").glob("*/issue.toml")
+    return sorted((p.parent.name for p in found if ISSUE_ID.fullmatch(p.parent.name)), reverse=True)

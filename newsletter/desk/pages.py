@@ -1,0 +1,21 @@
+"""The desk's app with every page: ``desk_app``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from newsletter.config import Settings
+from newsletter.desk import issues
+from newsletter.desk.app import Pages, create_desk, open_desk
+
+# Every page of the desk, each a module with a ``blueprint(desk)``.
+PAGES: tuple[Pages, ...] = (issues.blueprint,)
+
+
+def desk_app(
+    settings: Settings, db_path: Path, host: str = "127.0.0.1", password: str | None = None
+) -> Flask:
+    """The editor's desk on ``settings.root``'s issues and ``db_path``, every page in."""
+    return create_desk(open_desk(settings, db_path, host, password), PAGES)
