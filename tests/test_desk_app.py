@@ -246,7 +246,10 @@ def test_the_desk_page_frame_is_one_template():
     pages = sorted((REPO / "templates").glob("desk_*.html.j2"))
     assert pages
     for page in pages:
-        assert '{% extends "desk.html.j2" %}' in page.read_text(encoding="utf-8"), page.name
+        code = re.sub(r"\{#.*?#\}", "", page.read_text(encoding="utf-8"), flags=re.S)
+        assert code.lstrip().startswith('{% extends "desk.html.j2" %}'), page.name
+        for tag in ("<!doctype", "<html", "<head", "<meta charset", "<style", "<footer", "<body"):
+            assert tag not in code.lower(), f"{page.name} repeats {tag}: it is in the frame"
     frame = (REPO / "templates" / "desk.html.j2").read_text(encoding="utf-8")
     assert '{% extends "_site.html.j2" %}' in frame
 

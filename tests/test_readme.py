@@ -174,3 +174,24 @@ def test_every_environment_variable_is_in_the_readme():
     found = _environment_variables_in_code()
     assert {"NEWSLETTER_ACTOR", "NEWSLETTER_CHROMIUM", "AWS_PROFILE"} <= found
     assert found - listed == set(), "read but not in the README's table"
+
+
+def test_the_reverse_proxy_example_passes_every_page_of_the_app(project):
+    """The nginx example serves site/ itself and passes the app's pages on: every route
+    but the archive's, or a reviewer's link or a counted link would find only site/'s 404."""
+    from newsletter.config import load_settings
+    from newsletter.server import create_app
+    from newsletter.store import open_db
+
+    open_db(project / "contacts.db").conn.close()
+    app = create_app(load_settings(project), project / "contacts.db", secret=b"x" * 20)
+    pages = {
+        "/" + rule.rule.split("/")[1] + "/"
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in ("archive", "static") and rule.rule.count("/") > 1
+    }
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme[readme.index("server {\n    listen 443 ssl;") :]
+    example = example[: example.index("```")]
+    passed = set(re.findall(r"location (/\S*/) \{ access_log off; proxy_pass ", example))
+    assert passed == pages

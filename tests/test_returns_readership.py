@@ -293,3 +293,12 @@ def test_a_forged_or_swapped_organisation_part_counts_for_no_organisation(base, 
     with sqlite3.connect(project / "contacts.db") as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(click_organisations)")]
     assert columns == ["issue", "link", "organisation", "count"]  # no person, IP or time
+
+
+def test_the_organisation_part_is_kept_out_of_the_logs():
+    from newsletter.returns import mask_tokens
+
+    token = tokens.make_click_token(SECRET, "2026-Q4", 1, URL)
+    part = tokens.make_click_org_token(SECRET, "2026-Q4", 17)
+    line = f'"GET /r/{token}/{part} HTTP/1.1" 302 -'
+    assert mask_tokens(line) == '"GET /r/<masked>/<masked> HTTP/1.1" 302 -'

@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 from helpers import cli, dump, hold_write_lock, needs_chromium, read_only, serve_app, until
 
+from newsletter import tokens
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.errors import NewsletterError
@@ -624,6 +625,10 @@ def test_directory_button_in_a_browser_at_375px(project, live_app):
 
 
 TOKEN = "MToyMDI2LVE0._oBI5RyIT9hNRfFFg0QQRMTYZoG21v6UsoJV_wHw_CI"
+# A click token names a long address, a review token a long reviewer's address:
+# both run past the 200 characters of an unsubscribe token's payload.
+CLICK = tokens.make_click_token(SECRET.encode(), "2026-Q4", 3, "https://example.org/" + "a" * 400)
+REVIEW = tokens.make_review_token(SECRET.encode(), "2026-Q4", "r" * 200 + "@example.org", 1e9)
 
 
 @pytest.mark.parametrize(
@@ -643,6 +648,10 @@ TOKEN = "MToyMDI2LVE0._oBI5RyIT9hNRfFFg0QQRMTYZoG21v6UsoJV_wHw_CI"
         (f"GET /members/{TOKEN}/org/3.vcf 200", "GET /members/<masked> 200"),
         ("POST /entry/not-a-token 400", "POST /entry/<masked> 400"),
         ("GET /2026-Q4/index.html 200", "GET /2026-Q4/index.html 200"),
+        (f'"GET /r/{CLICK} HTTP/1.1" 302', '"GET /r/<masked> HTTP/1.1" 302'),
+        (f"POST /review/{REVIEW}/approve 200", "POST /review/<masked> 200"),
+        (f"ValueError: bad token {REVIEW}", "ValueError: bad token <masked>"),
+        (f"ValueError: bad token {CLICK}!", "ValueError: bad token <masked>!"),
     ],
 )
 def test_mask_tokens(line, masked):

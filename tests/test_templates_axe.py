@@ -152,6 +152,10 @@ def pages(tmp_path_factory):
         values["mail"] = "subscribed"
         html = render.render_template(env, "unsubscribe.html.j2", values, root)
         (root / f"unsubscribe-{state}.html").write_text(html, encoding="utf-8")
+    # A form sent too often from one link (429): rendered as the app renders it.
+    values = {"settings": settings, "base": "../../", "minutes": 1}
+    html = render.render_template(env, "limited.html.j2", values, root)
+    (root / "limited.html").write_text(html, encoding="utf-8")
     # The answers to the entry page's forms (a refused correction, a receipt), as the
     # app gives them: a browser's GET cannot bring them about.
     client = app.test_client()
@@ -191,6 +195,7 @@ def pages(tmp_path_factory):
             "delivery report": report.as_uri(),
             "review": f"{base}/review/{review}",
             "review, bad link": f"{base}/review/not-a-token",
+            "too often": (root / "limited.html").as_uri(),
         }
 
 
@@ -222,6 +227,7 @@ PAGES = [
     "delivery report",
     "review",
     "review, bad link",
+    "too often",
 ]
 
 

@@ -126,6 +126,8 @@ def blueprint(site: Site) -> Blueprint:
         found = read(token, tokens.ENTRY)
         if found is None:
             return entry_page("invalid", 400, base)
+        if limited := site.too_often(token, base):
+            return limited
         if not site.form_ok(token):
             return entry_page("expired", 400, base, link=token)
 

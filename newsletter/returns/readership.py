@@ -51,8 +51,9 @@ def blueprint(site: Site) -> Blueprint:
         if part and len(part) <= tokens.MAX_CLICK_ORG:
             organisation = tokens.read_click_org_token(site.secret, part, found.issue_id)
         try:
-            with site.connection() as db:
-                clicks.count_click(db, found.issue_id, found.index, found.url, organisation)
+            if not site.clicks.hit(token):  # over the limit: still redirected, not counted
+                with site.connection() as db:
+                    clicks.count_click(db, found.issue_id, found.index, found.url, organisation)
         except (DatabaseError, NewsletterError) as exc:
             log.warning("a click on %s was not counted: %s", found.issue_id, exc)
         response = redirect(found.url, 302)

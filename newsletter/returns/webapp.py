@@ -24,6 +24,11 @@ answer is 503 with Retry-After and nothing is recorded: unlike an unsubscribe,
 nothing is mailed meanwhile, the page says to try again, and the journal
 stays the record of one kind of request only.
 
+Every other public POST of ``serve`` is limited per genuine token
+(``returns.ratelimit``, ``Site.too_often``): over the limit, 429 with
+Retry-After, and nothing recorded. The one-click unsubscribe is not: a repeat
+only reads, as a GET does.
+
 An unsubscribe is never lost. The app refuses to start on a database it
 cannot write. A request waits at most ``WEB_LOCK_WAIT`` seconds for another
 program that is writing; when the write waits longer or fails for any reason,
@@ -43,11 +48,12 @@ members' links alike.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -62,6 +68,7 @@ from newsletter import tokens
 from newsletter.build import render
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
+from newsletter.returns.ratelimit import CLICKS, POSTS, Limiter
 from newsletter.sanitize import one_line
 from newsletter.store import (
     Database,
@@ -97,6 +104,9 @@ MASKED = "<masked>"
 # Every personal page: the unsubscribe link, "Check your entry", the members' directory,
 # a reviewer's preview.
 _PERSONAL = re.compile(r"(/(?:unsubscribe|entry|members|review)/)[^\s\"'?#]+")
+# A token of any of our kinds anywhere, however long its payload (a click or
+# review token's runs past tokens.SHAPE's 200 characters): from the start of a run.
+_ANY_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{43}")
 # The loggers that may write a request's path: the servers' and Flask's own.
 PATH_LOGGERS = ("werkzeug", "waitress", ACCESS)
 HEADERS = {
@@ -121,7 +131,7 @@ def mask(email: str) -> str:
 
 def mask_tokens(text: str) -> str:
     """``text`` with every personal token replaced by ``<masked>``, for a log line."""
-    return tokens.SHAPE.sub(MASKED, _PERSONAL.sub(rf"\g<1>{MASKED}", text))
+    return _ANY_TOKEN.sub(MASKED, _PERSONAL.sub(rf"\g<1>{MASKED}", text))
 
 
 def _masked(record: logging.LogRecord) -> bool:
@@ -167,6 +177,9 @@ class Site:
     secret: bytes
     env: jinja2.Environment
     wait: float = WEB_LOCK_WAIT
+    # How often one token may post, and count a click (``returns.ratelimit``).
+    posts: Limiter = field(default_factory=lambda: Limiter(POSTS), compare=False)
+    clicks: Limiter = field(default_factory=lambda: Limiter(CLICKS), compare=False)
 
     def page(self, template: str, values: dict[str, object], status: int = 200) -> Response:
         """``template`` rendered with ``values`` (and the settings) as an HTML answer."""
@@ -182,6 +195,17 @@ class Site:
         """``body`` as a file to save (a vCard), with the same headers as a page."""
         response = Response(body, mimetype=media_type, headers=HEADERS)
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def too_often(self, token: str, base: str = "../") -> Response | None:
+        """None when the genuine ``token`` may post now (the post is counted); else the
+        429 page with Retry-After, and the caller records nothing."""
+        wait = self.posts.hit(token)
+        if not wait:
+            return None
+        values = {"base": base, "minutes": math.ceil(wait / 60)}
+        response = self.page("limited.html.j2", values, 429)
+        response.headers["Retry-After"] = str(wait)
         return response
 
     def form_token(self, link: str) -> str:
@@ -251,6 +275,7 @@ def app_for(shared: Site, site_dir: Path | None = None) -> Flask:
     for name in (*PATH_LOGGERS, app.logger.name):  # a logger's filter sees all it logs
         logging.getLogger(name).addFilter(_masked)  # once: the same filter is not added twice
     app.url_map.converters["rest"] = Rest
+    app.extensions["newsletter.site"] = shared  # its limiters, for the tests
     connection = shared.connection
 
     @app.after_request
@@ -314,8 +339,11 @@ def app_for(shared: Site, site_dir: Path | None = None) -> Flask:
             contact = contacts.get_contact(db, found[0])
             if contact is None:
                 return page("gone", base=base)
-            changed = act and contacts.unsubscribe_by_link(db, found[0], found[1])
-            unsubscribed = changed or contact.status == "unsubscribed"
+            # A repeat reads only (no write lock): never rate-limited, it must cost no
+            # more than a GET.
+            again = contact.status == "unsubscribed"
+            changed = act and not again and contacts.unsubscribe_by_link(db, *found)
+            unsubscribed = changed or again
             state = ("done" if changed else "already") if act or unsubscribed else "confirm"
             return page(state, mask(contact.email), 200, token, contact.listed, base)
 
@@ -323,6 +351,8 @@ def app_for(shared: Site, site_dir: Path | None = None) -> Flask:
         found = lookup(token)
         if found is None:
             return page("invalid", status=400, base="../../")
+        if limited := shared.too_often(token, "../../"):
+            return limited
         if not shared.form_ok(token):
             return page("expired", status=400, link=token, listed=None, base="../../")
         try:

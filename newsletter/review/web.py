@@ -110,6 +110,8 @@ def blueprint(site: Site) -> Blueprint:
         found = read(token)
         if found is None:
             return page("invalid", 400, base=base)
+        if limited := site.too_often(token, base):
+            return limited
         if not site.form_ok(token):
             return page("expired", 400, base=base, link=token)
         review, report, _, _ = found
