@@ -1,7 +1,8 @@
 """Benchmark `newsletter send`: the outbox, and SMTP into Postfix's smtp-sink.
 
-    python benchmarks/send.py            # 20,000 recipients
-    python benchmarks/send.py --large    # 100,000 recipients
+    python benchmarks/send.py              # 20,000 recipients
+    python benchmarks/send.py --large      # 100,000 recipients
+    python benchmarks/send.py --readership # click links, and each reader's organisation part
 
 Each send is a real ``newsletter send`` process on a throwaway project, timed
 and measured for peak RSS. Beside it, in the same run, a baseline: a bare
@@ -47,11 +48,24 @@ BODY = (
 )
 
 
+ORGANISATIONS = 40  # with --readership, the contacts are spread over these (and none)
+
+
 def make_project(
-    root: Path, contacts: int, items: int, durable: bool, dkim_key: Path | None = None
+    root: Path,
+    contacts: int,
+    items: int,
+    durable: bool,
+    dkim_key: Path | None = None,
+    readership: bool = False,
 ) -> Path:
     text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     settings = text[text.index("[tool.newsletter]") :]
+    if readership:  # every link of the email through /r/, and an organisation part per reader
+        settings = settings.replace(
+            "[tool.newsletter]\n", '[tool.newsletter]\nreadership = "aggregate"\n', 1
+        )
+        os.environ.setdefault("NEWSLETTER_SECRET", "benchmark-secret-0123456789")
     settings += f"\n[tool.newsletter.send]\ndurable = {str(durable).lower()}\n"
     if dkim_key:
         settings += f'\n[tool.newsletter.send.dkim]\nselector = "bench"\nkey_file = "{dkim_key}"\n'
@@ -76,11 +90,20 @@ def make_project(
     result = build(load_settings(root), folder)
     assert result.ok, result.report.errors
     db = open_db(root / "contacts.db")
+    orgs = ORGANISATIONS if readership else 0
     with db.atomic():
         db.conn.executemany(
-            "INSERT INTO contacts (email, name, status, listed, source, created_at, updated_at)"
-            " VALUES (?, ?, 'subscribed', 1, 'bench', '2026-11-01', '2026-11-01')",
-            ((f"person{n}@example.org", f"Person Número {n}") for n in range(contacts)),
+            "INSERT INTO organisations (id, name) VALUES (?, ?)",
+            ((n, f"Agency {n}") for n in range(1, orgs + 1)),
+        )
+        db.conn.executemany(
+            "INSERT INTO contacts (email, name, organisation_id, status, listed, source,"
+            " created_at, updated_at)"
+            " VALUES (?, ?, ?, 'subscribed', 1, 'bench', '2026-11-01', '2026-11-01')",
+            (
+                (f"person{n}@example.org", f"Person Número {n}", n % (orgs + 1) or None)
+                for n in range(contacts)
+            ),
         )
     db.conn.close()
     return folder
@@ -195,6 +218,11 @@ def main() -> None:
         "--no-durable", action="store_true", help="ledger commits without fsync (durable = false)"
     )
     parser.add_argument("--dkim", action="store_true", help="sign with a 2048-bit DKIM key")
+    parser.add_argument(
+        "--readership",
+        action="store_true",
+        help=f'readership = "aggregate", contacts in {ORGANISATIONS} organisations',
+    )
     parser.add_argument("--skip-outbox", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     opts = parser.parse_args()
@@ -204,12 +232,13 @@ def main() -> None:
     try:
         key = _dkim_key(work / "keys") if opts.dkim else None
         root = work / "project"
-        folder = make_project(root, n, opts.items, not opts.no_durable, key)
+        folder = make_project(root, n, opts.items, not opts.no_durable, key, opts.readership)
         html_kb = (folder / "build" / "email.html").stat().st_size / 1024
         conc = ["--concurrency", str(opts.concurrency)]
         print(
             f"{n:,} recipients, concurrency {opts.concurrency}, "
-            f"durable ledger commits: {not opts.no_durable}, DKIM: {opts.dkim}"
+            f"durable ledger commits: {not opts.no_durable}, DKIM: {opts.dkim}, "
+            f"readership: {opts.readership}"
         )
         rows = []
         if not opts.skip_outbox:

@@ -427,7 +427,15 @@ PLACEHOLDERS = {
     "organisation": "%%ORGANISATION%%",
     "phone": "%%PHONE%%",
     "city": "%%CITY%%",
+    # After each click link (readership = "aggregate"): "/" and the organisation part
+    # (tokens.CLICK_ORG) for a recipient of an organisation of MIN_GROUP or more
+    # recipients of the issue, else nothing. It names an organisation, never a person.
+    "click_org": "%%CLICK_ORG%%",
 }
+# The smallest group a figure about people may describe: an organisation with fewer
+# recipients of an issue gets no organisation part in its click links, and a report
+# shows a click count under this as "fewer than 5", so no figure can single anyone out.
+MIN_GROUP = 5
 # The markers that stand for a link only some recipients get (the members'
 # directory: listed focal points only). Where one is empty, `send` drops the link
 # holding it: in HTML the <a> element (and a " · " after it), in text its line.

@@ -25,7 +25,12 @@ Two kinds, both an HMAC-SHA256 under ``NEWSLETTER_SECRET``, neither expiring
 * the **click** token of a link in the email when the house counts readership
   (``make_click_token``, ``read_click_token``): the issue ID, the link's number
   in the email and the link itself, and nothing about the reader, so ``serve``
-  redirects to the signed address (never to one from a query) and counts it.
+  redirects to the signed address (never to one from a query) and counts it;
+* the **organisation part** of a click link (``make_click_org_token``,
+  ``read_click_org_token``): the issue ID and an organisation's row id, never a
+  reader's. It follows the click token as one more path segment, is the same in
+  every copy sent to that organisation, and only organisations with at least
+  ``models.MIN_GROUP`` recipients of the issue get one.
 
 Each MAC is computed over its purpose's label first (``UNSUBSCRIBE``,
 ``RETURN_PATH``: domain separation), so a token made for one purpose never
@@ -53,6 +58,7 @@ FORM = b"newsletter-form"
 ENTRY = b"newsletter-entry"
 MEMBERS = b"newsletter-members"
 CLICK = b"newsletter-click"
+CLICK_ORG = b"newsletter-click-organisation"
 REVIEW = b"newsletter-review"
 LINK_PURPOSES = (ENTRY, MEMBERS)
 # Days a page link works: two quarters, so the link in one issue still works
@@ -217,6 +223,35 @@ def read_click_token(secret: bytes, token: str) -> Click | None:
         return Click(issue_id, int(index), url)
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+# The organisation part: an issue ID (up to 64 characters) and a row id.
+_CLICK_ORG_SHAPE = re.compile(r"[A-Za-z0-9_-]{2,120}\.[A-Za-z0-9_-]{43}")
+MAX_CLICK_ORG = 164  # characters: the longest the shape allows
+
+
+def make_click_org_token(secret: bytes, issue_id: str, organisation_id: int) -> str:
+    """The organisation part of the click links in ``issue_id``'s copies sent to
+    ``organisation_id``'s people: the same for each of them, naming none."""
+    if "\n" in issue_id or not 0 <= organisation_id < _MAX_ID:
+        raise ValueError("not an issue and an organisation")
+    payload = f"{issue_id}\n{organisation_id}".encode()
+    return f"{_b64(payload)}.{_b64(_mac(secret, CLICK_ORG, payload))}"
+
+
+def read_click_org_token(secret: bytes, token: str, issue_id: str) -> int | None:
+    """The organisation a genuine organisation part names, if it was made for
+    ``issue_id`` (the click token's issue); None for anything forged, damaged, made
+    for another issue or another purpose."""
+    payload = _payload(secret, CLICK_ORG, token, _CLICK_ORG_SHAPE)
+    try:
+        issue, org = payload.decode("utf-8").split("\n") if payload else ("", "")
+        organisation = int(org)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if issue != issue_id or not org.isascii() or not org.isdigit() or str(organisation) != org:
+        return None  # only reachable with the secret: a record we never make
+    return organisation
 
 
 # -- review links: a reviewer's read-only preview of one issue's build ---------------

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from helpers import SECRET, built, cli, smtp_args
+from helpers import SECRET, built, cli, needs_chromium, smtp_args
 
 from newsletter.config import load_settings
 from newsletter.models import Contact
@@ -276,10 +276,7 @@ class Cells(HTMLParser):
 def test_the_html_report_has_counts_per_organisation_and_no_personal_data(quarter):
     out = quarter / "report.html"
     result = cli(quarter, "report", "2026-Q4", "--html", "-o", str(out))
-    assert (result.exit_code, result.output) == (
-        0,
-        f"Wrote the delivery report of 2026-Q4 to {out}.\n",
-    )
+    assert (result.exit_code, result.output) == (0, f"Wrote the report of 2026-Q4 to {out}.\n")
     page = out.read_text(encoding="utf-8")
     cells = Cells()
     cells.feed(page)
@@ -293,7 +290,21 @@ def test_the_html_report_has_counts_per_organisation_and_no_personal_data(quarte
         ["UNOPS", "1", "0", "1", "0", "0", "0", "0"],
         ["(no organisation)", "1", "1", "0", "0", "0", "0", "0"],
         ["All", "7", "6", "1", "1", "1", "1", "1"],
+        # Contributions: the items per source and section.
+        ["Source", "News", "Tools & resources", "Events & training", "Partnership spotlight"]
+        + ["All"],
+        ["UN Global Compact", "1", "1", "1", "1", "4"],
+        ["All", "1", "1", "1", "1", "4"],
+        # The directory's freshness per organisation.
+        ["Organisation", "Confirmed in 12 months", "Listed", "Share"],
+        ["Haut-Commissariat pour les réfugiés", "1", "1", "100%"],
+        ["UNDP", "2", "2", "100%"],
+        ["UNICEF", "1", "1", "100%"],
+        ["No organisation", "1", "1", "100%"],
+        ["All", "5", "5", "100%"],
     ]
+    assert "Directory: 5 of 5 entries confirmed in the last 12 months (100%)" in page
+    assert "Issue 7: The UN-Business Focal Point: test issue" in page
     text = " ".join(cells.text)
     for email, name, _ in PEOPLE:
         assert email not in page and name not in text
@@ -331,8 +342,21 @@ def test_the_report_file_follows_the_output_rules(aftermath, args, code, message
     assert cli(aftermath, "report", "2026-Q4", "--html", "--force", "-o", "old.html").exit_code == 0
 
 
-def test_report_without_html_shows_the_status_text(aftermath):
-    assert cli(aftermath, "report", "2026-Q4").output == cli(aftermath, "status", "2026-Q4").output
+def test_report_without_html_is_the_status_text_then_the_management_sections(aftermath):
+    status = cli(aftermath, "status", "2026-Q4").output
+    result = cli(aftermath, "report", "2026-Q4")
+    assert (result.exit_code, result.output) == (
+        0,
+        status + "Contributions (4 items, by source and section):\n"
+        "  Source              News  Tools & resources  Events & training  Partnership spotlight"
+        "    All\n"
+        "  UN Global Compact      1                  1                  1                      1"
+        "      4\n"
+        # Freshness counts listed entries, unsubscribed ones too: they still hold the role.
+        "Directory: 2 of 2 entries confirmed in the last 12 months (100%); no vacant seats.\n"
+        "  Organisation     confirmed     listed\n"
+        "  No organisation          2          2\n",
+    )
 
 
 @pytest.mark.parametrize(
@@ -357,19 +381,207 @@ def test_the_report_shows_clicks_per_link_with_small_counts_hidden(aftermath):
     clicks.count_click(db, "2026-Q3", 1, "https://example.org/other-issue")
     db.conn.close()
     text = cli(aftermath, "report", "2026-Q4").output
-    assert text == before + (
-        "Clicks per link (no person recorded; under 5 shown as fewer than 5):\n"
-        "  [1]            7  https://example.org/item-1\n"
-        "  [2] fewer than 5  https://example.org/item-2\n"
-        "  [3]            5  https://example.org/item-3\n"
+    head, tail = before.split("Contributions (", 1)
+    assert (
+        text
+        == head
+        + (
+            "Clicks per link (no person recorded; under 5 shown as fewer than 5):\n"
+            "  [1]            7  https://example.org/item-1\n"
+            "  [2] fewer than 5  https://example.org/item-2\n"
+            "  [3]            5  https://example.org/item-3\n"
+            "Clicks per organisation (organisations of 5 or more recipients; "
+            "under 5 shown as fewer than 5):\n"
+            "  Other organisations           16\n"
+        )
+        + "Contributions ("
+        + tail
     )
     cells = Cells()
     cells.feed(cli(aftermath, "report", "2026-Q4", "--html").output)
-    assert cells.rows[-4:] == [
+    clicks_rows = [
+        ["Organisation", "Clicks"],
+        ["Other organisations", "16"],
         ["Link", "Clicks"],
         ["1. https://example.org/item-1", "7"],
         ["2. https://example.org/item-2", "fewer than 5"],
         ["3. https://example.org/item-3", "5"],
     ]
+    at = cells.rows.index(["Organisation", "Clicks"])
+    assert cells.rows[at : at + 6] == clicks_rows
     # status --json keeps its documented shape.
     assert "clicks" not in json.loads(cli(aftermath, "status", "2026-Q4", "--json").output)
+
+
+# -- the report for management: contributions, freshness, one printed page ------------------
+
+ITEMS = {
+    "a.md": "---\ntitle: A\nsection: news\nsource: UNDP\ncontributor: Jane Contributor\n---\nA.\n",
+    "b.md": "---\ntitle: B\nsection: news\nsource: UNDP\n---\nB.\n",
+    "c.md": "---\ntitle: C\nsection: tools\nsource: ILO\ncontributor: Omar Sender\n---\nC.\n",
+    "d.md": "---\ntitle: D\nsection: events\nstarts: 2027-03-23\n---\nD.\n",  # no source
+}
+
+
+def test_contributions_count_items_per_source_and_section_never_a_contributor(project):
+    from helpers import make_issue
+
+    make_issue(project, items=ITEMS)
+    result = cli(project, "report", "2026-Q4")
+    assert (result.exit_code, result.output) == (
+        0,
+        "issues/2026-Q4: no deliveries recorded yet.\n"
+        "Contributions (4 items, by source and section):\n"
+        "  Source               News  Tools & resources  Events & training    All\n"
+        "  ILO                     0                  1                  0      1\n"
+        "  UNDP                    2                  0                  0      2\n"
+        "  (source not named)      0                  0                  1      1\n"
+        "Directory: 0 of 0 entries confirmed in the last 12 months (0%); no vacant seats.\n",
+    )
+    page = cli(project, "report", "2026-Q4", "--html").output
+    cells = Cells()
+    cells.feed(page)
+    at = cells.rows.index(["Source", "News", "Tools & resources", "Events & training", "All"])
+    assert cells.rows[at + 1 : at + 5] == [
+        ["ILO", "0", "1", "0", "1"],
+        ["UNDP", "2", "0", "0", "2"],
+        ["(source not named)", "0", "0", "1", "1"],
+        ["All", "2", "1", "1", "4"],
+    ]
+    for person in ("Jane Contributor", "Omar Sender"):  # a contributor is a person
+        assert person not in page and person not in result.output
+
+
+@pytest.mark.parametrize("broken", ["missing", "bad item"])
+def test_an_issue_folder_that_cannot_be_read_is_one_line_not_a_failed_report(project, broken):
+    from helpers import make_issue
+
+    if broken == "bad item":
+        make_issue(project, items={"bad.md": "---\ntitle: x\nsection: gossip\n---\n"})
+    result = cli(project, "report", "2026-Q4")
+    line = {
+        "missing": "Contributions: issues/2026-Q4: no such issue folder.\n",
+        "bad item": "Contributions: issues/2026-Q4 could not be read (1 problem); see: "
+        "newsletter check 2026-Q4\n",
+    }[broken]
+    assert (result.exit_code, result.output) == (
+        0,
+        "issues/2026-Q4: no deliveries recorded yet.\n"
+        + line
+        + "Directory: 0 of 0 entries confirmed in the last 12 months (0%); no vacant seats.\n",
+    )
+    page = cli(project, "report", "2026-Q4", "--html")
+    assert page.exit_code == 0
+    assert line.removeprefix("Contributions: ").strip() in page.output
+
+
+def test_the_page_holds_no_address_name_or_phone_of_anyone(project):
+    """Listed contacts with phones, the oldest-confirmed entries freshness knows by name
+    and address: the page has their counts, and nothing of them."""
+    built(project)
+    db = open_db(project / "contacts.db")
+    people = [
+        (f"focal.{n}@org{n % 3}.example", f"Focal Person{n}", f"Org {n % 3}", f"+41 22 917 {n:04d}")
+        for n in range(9)
+    ]
+    for email, name, org, phone in people:
+        create_contact(
+            db, Contact(email=email, name=name, organisation=org, phone=phone, city="Genève"), "t"
+        )
+    db.conn.close()
+    assert cli(project, "send", "2026-Q4", "--yes").exit_code == 0
+    page = cli(project, "report", "2026-Q4", "--html").output
+    text = cli(project, "report", "2026-Q4").output
+    assert "Org 0" in page and "Directory: 9 of 9 entries" in page
+    for email, name, _, phone in people:
+        for value in (email, name, phone, phone.replace(" ", "")):
+            assert value not in page, value
+            assert value not in text.split("Since the send")[1], value  # the text's sections too
+    assert not re.search(r"[\w.+-]+@[\w-]+\.", page)
+    assert not re.search(r"\+?\d[\d ]{7,}\d", page)  # nothing shaped like a phone number
+    assert "Genève" not in page
+
+
+def test_the_desks_function_returns_the_page_the_command_writes(aftermath):
+    import datetime as dt
+
+    from newsletter import returns
+
+    made = dt.datetime(2026, 12, 20, 9, 30, tzinfo=dt.UTC)
+    db = open_db(aftermath / "contacts.db")
+    page = returns.management_report(load_settings(aftermath), db, "2026-Q4", made=made)
+    db.conn.close()
+    assert "management_report" in returns.__all__
+    assert "figures as of 20 December 2026, 09:30 UTC" in page
+    written = cli(aftermath, "report", "2026-Q4", "--html").output
+    assert written.split("figures as of")[0] == page.split("figures as of")[0]
+    assert written.split("</header>")[1] == page.split("</header>")[1]
+
+
+def typical(settings) -> str:
+    """The page for a typical issue: 13 items from 9 sources, 14 organisations, 12 links."""
+    import datetime as dt
+
+    from newsletter.contacts.freshness import Freshness, Tally
+    from newsletter.returns import ManagementReport, render_html
+    from newsletter.returns.management import Contributions
+    from newsletter.returns.report import DeliveryReport, SenderStatus
+    from newsletter.store.bounces import Aftermath
+    from newsletter.store.clicks import LinkClicks, OrganisationClicks
+
+    orgs = ["Haut-Commissariat des Nations Unies pour les réfugiés", "UNDP", "UNICEF", "UNOPS"]
+    orgs += ["ILO", "WFP", "WHO", "FAO", "UNEP", "UNESCO", "UN Women", "OHCHR", "UNIDO", ""]
+    per_org = tuple((name, Aftermath(86, 85, 1, 1, 0, 0, 1)) for name in orgs)
+    total = Aftermath(1204, 1190, 14, 14, 0, 0, 14)
+    delivery = DeliveryReport(
+        "2026-Q4",
+        None,
+        (SenderStatus("smtp", (("sent", 1190), ("failed", 14)), ()),),
+        ("2026-12-15T09:00:04+00:00", "2026-12-15T09:31:16+00:00"),
+        total,
+        per_org,
+        tuple(
+            LinkClicks(
+                n, f"https://www.example.org/news/2026/12/item-{n}-with-a-longer-path", 9 * n
+            )
+            for n in range(1, 13)
+        ),
+    )
+    given = Contributions(
+        ("News", "Tools & resources", "Events & training", "Partnership spotlight"),
+        tuple((name, (1, 0, 1, 0) if n % 2 else (0, 1, 0, 1)) for n, name in enumerate(orgs[:9]))[
+            :7
+        ]
+        + (("", (0, 0, 0, 1)),),
+    )
+    fresh = Freshness(
+        dt.date(2026, 12, 20),
+        900,
+        1100,
+        tuple(Tally(name or "No organisation", 70, 80) for name in orgs),
+        (),
+        (),
+    )
+    report = ManagementReport(
+        delivery,
+        "Issue 14: The UN-Business Focal Point, December 2026",
+        given,
+        tuple(OrganisationClicks(name, 20) for name in orgs[:8]),
+        fresh,
+    )
+    return render_html(settings, report, dt.datetime(2026, 12, 20, 9, 30, tzinfo=dt.UTC))
+
+
+@needs_chromium
+def test_a_typical_report_prints_on_one_page(project, tmp_path):
+    import base64
+
+    from newsletter.build.browser import Browser
+
+    page = tmp_path / "report.html"
+    page.write_text(typical(load_settings(project)), encoding="utf-8")
+    with Browser() as chromium:
+        chromium.open(page.as_uri(), 1280)
+        pdf = chromium.call("Page.printToPDF", session=True, preferCSSPageSize=True)
+    data = base64.b64decode(pdf["data"])
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) == 1

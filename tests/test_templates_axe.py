@@ -22,7 +22,8 @@ from newsletter.config import load_settings
 from newsletter.models import Contact
 from newsletter.server import create_app
 from newsletter.store import open_db
-from newsletter.store.contacts import create_contact, mark_bounced
+from newsletter.store.clicks import count_click
+from newsletter.store.contacts import create_contact, mark_bounced, organisation_id
 from newsletter.tokens import (
     ENTRY,
     MEMBERS,
@@ -116,10 +117,21 @@ def pages(tmp_path_factory):
         ["build", "2026-Q4"],
         ["archive"],
         ["send", "2026-Q4", "--yes"],  # through the outbox, for the delivery report
-        ["report", "2026-Q4", "--html", "-o", str(report)],
     ):
         result = cli(root, *args)
         assert result.exit_code == 0, result.output
+    # Clicks per link and per organisation, for the report's tables of them.
+    db = open_db(root / "contacts.db")
+    unicef = organisation_id(db, "UNICEF")
+    for link, times in ((1, 7), (2, 3)):
+        for n in range(times):
+            count_click(
+                db, "2026-Q4", link, f"https://example.org/{link}", unicef if n % 2 else None
+            )
+    db.conn.close()
+    result = cli(root, "report", "2026-Q4", "--html", "-o", str(report))
+    assert result.exit_code == 0, result.output
+    assert "Other organisations" in report.read_text() and "The directory" in report.read_text()
     site = root / "site"
     # What the audit should see: the directory with badges, a picture, the
     # calendar links and the public directory's nameless entry.

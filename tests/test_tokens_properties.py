@@ -119,3 +119,43 @@ def test_a_damaged_return_token_is_refused(contact, issue, at, char, edit):
     }[edit]
     assert read_return_token(SECRET, changed) is None or changed.lower() == token
     assert read_token(SECRET, token) is None  # never an unsubscribe token
+
+
+# -- the organisation part of a click link, read from any request's path ---------------
+
+ORGS = st.integers(min_value=0, max_value=2**63 - 1)
+
+
+@given(issue=ISSUES, org=ORGS)
+def test_an_organisation_part_reads_back_for_its_issue_only(issue, org):
+    from newsletter.tokens import make_click_org_token, read_click_org_token
+
+    part = make_click_org_token(SECRET, issue, org)
+    assert read_click_org_token(SECRET, part, issue) == org
+    assert read_click_org_token(SECRET, part, issue + "x") is None  # swapped between issues
+    assert read_click_org_token(b"another-secret-long-enough", part, issue) is None
+    assert read_token(SECRET, part) is None  # never an unsubscribe token
+
+
+@given(
+    part=st.one_of(st.text(), st.text(B64 + ".=%/", min_size=40, max_size=170)),
+    issue=ISSUES,
+)
+@example(part="MjAyNi1RNAox." + "A" * 43, issue="2026-Q4")
+def test_an_organisation_part_nobody_made_is_refused_without_an_error(part, issue):
+    from newsletter.tokens import make_click_org_token, read_click_org_token
+
+    found = read_click_org_token(SECRET, part, issue)
+    # Only what make_click_org_token made, spelled as it spells it, is read at all.
+    assert found is None or make_click_org_token(SECRET, issue, found) == part
+
+
+@given(issue=ISSUES, org=ORGS, data=st.data())
+def test_any_change_to_an_organisation_part_is_refused(issue, org, data):
+    from newsletter.tokens import make_click_org_token, read_click_org_token
+
+    part = make_click_org_token(SECRET, issue, org)
+    at = data.draw(st.integers(0, len(part) - 1))
+    other = data.draw(st.sampled_from(B64 + ".").filter(lambda c: c != part[at]))
+    changed = part[:at] + other + part[at + 1 :]
+    assert read_click_org_token(SECRET, changed, issue) is None

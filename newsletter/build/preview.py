@@ -36,6 +36,7 @@ SAMPLE = {
     "organisation": "Sample Agency",
     "phone": "+41 22 000 00 00",
     "city": "Geneva",
+    "click_org": "",  # the preview's links count no organisation
 }
 WIDTHS = (800, 375)  # desktop and phone, side by side
 

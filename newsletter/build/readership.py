@@ -7,8 +7,13 @@ part); the web page keeps the original links. Not rewritten: ``mailto:`` and
 other non-web links, links that hold a per-recipient marker (unsubscribe,
 "Check your entry", the members' directory) and links to the house's own pages
 under ``web_url``. A token names the issue, the link's number (in order of
-first appearance) and its address, never a reader: every copy of the email
-carries the same links.
+first appearance) and its address, never a reader.
+
+Each click link ends with the ``%%CLICK_ORG%%`` marker (``models.PLACEHOLDERS``),
+which ``send`` fills per recipient with "/" and the organisation part
+(``tokens.CLICK_ORG``) for an organisation of at least ``models.MIN_GROUP``
+recipients of the issue, or with nothing: the copies sent to one organisation
+carry the same links, and a link names at most an organisation.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import html
 import re
 
 from newsletter import tokens
+from newsletter.models import PLACEHOLDERS
 
 _HREF = re.compile(r'(href=")(https?://[^"]+)(")', re.I)
 _URL = re.compile(r"https?://\S+")
 ROUTE = "/r/"
+ORGANISATION = PLACEHOLDERS["click_org"]
 
 
 class Links:
@@ -36,10 +43,10 @@ class Links:
         return "%%" not in url and not own and len(url) <= tokens.MAX_CLICK_URL
 
     def link(self, url: str) -> str:
-        """The click link standing for ``url``."""
+        """The click link standing for ``url``, with the organisation's marker after it."""
         number = self.numbers.setdefault(url, len(self.numbers) + 1)
         token = tokens.make_click_token(self.secret, self.issue_id, number, url)
-        return f"{self.web_url}{ROUTE}{token}"
+        return f"{self.web_url}{ROUTE}{token}{ORGANISATION}"
 
 
 def track_html(email_html: str, links: Links) -> str:

@@ -336,7 +336,8 @@ def status(env: Env, issue_id: str, sender_name: str | None, as_json: bool) -> N
 def report(
     env: Env, issue_id: str, sender_name: str | None, html: bool, output: Path | None, force: bool
 ) -> None:
-    """Write an issue's delivery report for management: counts per organisation only.
+    """Report on an issue for management: deliveries, returns, clicks, contributions and
+    the directory's freshness, per organisation; --html writes it as one page.
 
     Example: newsletter report 2026-Q4 --html -o report-2026-Q4.html
     """
@@ -345,15 +346,17 @@ def report(
     if output and not html:  # a usage error comes before anything is read
         raise BadUsage("-o/--output: only with --html.")
     env.issue_dir(issue_id, must_exist=False)
-    found = returns.delivery_report(env.db, issue_id, sender_name)
+    found = returns.collect(env.settings, env.db, issue_id, sender_name)
     if not html:
-        _show_report(found)
+        _show_report(found.delivery)
+        for line in returns.text_lines(found):
+            click.echo(line)
         return
     page = returns.write_html(env.settings, found, output, force=force, keep=(env.db_path,))
     if output is None:
         click.echo(page, nl=False)
     else:
-        click.echo(f"Wrote the delivery report of {issue_id} to {output}.", err=True)
+        click.echo(f"Wrote the report of {issue_id} to {output}.", err=True)
 
 
 def _show_report(found: DeliveryReport) -> None:

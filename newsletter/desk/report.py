@@ -1,13 +1,13 @@
-"""The desk's Report page: the delivery report of an issue, the very page
-``newsletter report ID --html`` writes (``returns.write_html``), shown in the desk's
-frame and offered as a file to forward to management."""
+"""The desk's Report page: the report for management of an issue, the very page
+``newsletter report ID --html`` writes (``returns.management_report``), shown in the
+desk's frame and offered as a file to forward to management."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
 from newsletter.desk.app import Desk
-from newsletter.returns import delivery_report, write_html
+from newsletter.returns import management_report
 
 
 def blueprint(desk: Desk) -> Blueprint:
@@ -17,8 +17,7 @@ def blueprint(desk: Desk) -> Blueprint:
     def page_of(issue_id: str) -> str:
         desk.issue_folder(issue_id)
         with desk.connection() as db:
-            # As the command: no output file, so the page is only rendered.
-            return write_html(desk.settings, delivery_report(db, issue_id), None)
+            return management_report(desk.settings, db, issue_id)
 
     @pages.get("/issues/<issue_id>/report")
     def report(issue_id: str) -> Response:

@@ -1,7 +1,16 @@
-"""What comes back: bounces and delivery reports, the one-click unsubscribe pages, and
-what every page of ``serve`` shares (``Site``)."""
+"""What comes back: bounces and delivery reports, the report for management
+(``management_report``: the page's HTML for an issue), the one-click unsubscribe
+pages, and what every page of ``serve`` shares (``Site``)."""
 
 from newsletter.returns.bounces import Outcome, Summary, process
+from newsletter.returns.management import (
+    ManagementReport,
+    collect,
+    management_report,
+    render_html,
+    text_lines,
+    write_html,
+)
 from newsletter.returns.report import (
     FIGURES,
     NO_ORGANISATION,
@@ -9,7 +18,6 @@ from newsletter.returns.report import (
     as_json,
     delivery_report,
     shown_count,
-    write_html,
 )
 from newsletter.returns.webapp import (
     WEB_LOCK_WAIT,
@@ -25,18 +33,23 @@ __all__ = [
     "FIGURES",
     "NO_ORGANISATION",
     "DeliveryReport",
+    "ManagementReport",
     "Outcome",
     "Site",
     "Summary",
     "WEB_LOCK_WAIT",
     "app_for",
     "as_json",
+    "collect",
     "create_app",
     "log_requests",
+    "management_report",
     "mask_tokens",
     "open_site",
     "delivery_report",
     "process",
+    "render_html",
     "shown_count",
+    "text_lines",
     "write_html",
 ]

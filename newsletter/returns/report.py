@@ -4,21 +4,16 @@
 send (``store.bounces.aftermath_by_organisation``: recipients, delivered, rejected
 at send, hard and soft bounces, complaints, unsubscribed), overall and per
 organisation. ``newsletter status`` shows it as text or JSON (``as_json``, a
-stable shape the README documents); ``newsletter report --html`` writes it as one
-page for management (``write_html``): counts per organisation only, never an
-address, a name or a phone number, so it can be forwarded as it is.
+stable shape the README documents); ``newsletter report`` adds what
+``returns.management`` gathers around it for management.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from newsletter.build import render
-from newsletter.config import Settings
-from newsletter.files import cannot_write, check_output, write_atomic
+from newsletter.models import MIN_GROUP
 from newsletter.store import Database, bounces, clicks, ledger
 
 # (JSON key, Aftermath field, label): one order and one wording for every form.
@@ -33,9 +28,8 @@ FIGURES = (
 )
 NO_ORGANISATION = "(no organisation)"
 # A click count this small could point at one reader: it is shown as this instead.
-FEW = 5
-FEWER = "fewer than 5"
-TEMPLATE = "report.html.j2"
+FEW = MIN_GROUP
+FEWER = f"fewer than {FEW}"
 
 
 @dataclass(frozen=True)
@@ -122,49 +116,3 @@ def as_json(report: DeliveryReport) -> dict[str, Any]:
         ],
     }
     return doc
-
-
-def render_html(settings: Settings, report: DeliveryReport, made: dt.datetime) -> str:
-    """The one-page HTML report: counts only, overall and per organisation."""
-    rows = [(name or NO_ORGANISATION, figures(since)) for name, since in report.organisations]
-    ctx = {
-        "settings": settings,
-        "base": "",
-        "report": report,
-        "labels": [(key, label) for key, _, label in FIGURES],
-        "total": figures(report.since),
-        "rows": rows,
-        "clicks": [(c.link, c.url, shown_count(c.count)) for c in report.clicks],
-        "made": f"{made.day} {made:%B %Y, %H:%M %Z}".strip(),
-        "window": [_day(t) for t in report.window] if report.window else None,
-    }
-    env = render.environment(settings, settings.root)
-    return render.render_template(env, TEMPLATE, ctx, settings.root)
-
-
-def _day(stamp: str) -> str:
-    when = dt.datetime.fromisoformat(stamp)
-    return f"{when.day} {when:%B %Y}"
-
-
-def write_html(
-    settings: Settings,
-    report: DeliveryReport,
-    output: Path | None,
-    *,
-    force: bool = False,
-    keep: tuple[Path, ...] = (),
-    made: dt.datetime | None = None,
-) -> str:
-    """The HTML report, written to ``output`` when given: refused by
-    ``files.check_output`` (an existing file only with ``force``; never the
-    database), else written whole or not at all."""
-    if output is not None:
-        check_output(output, force=force, keep=keep)
-    html = render_html(settings, report, made or dt.datetime.now(dt.UTC))
-    if output is not None:
-        try:
-            write_atomic(output, html)
-        except OSError as exc:
-            raise cannot_write(output, exc) from None
-    return html

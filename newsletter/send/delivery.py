@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from newsletter import store
-from newsletter.models import ENHANCED_STATUS, severity
-from newsletter.send.dispatch import INVALID, Job, Outcome, close_quietly, work
+from newsletter.models import ENHANCED_STATUS, MIN_GROUP, severity
+from newsletter.send.dispatch import INVALID, ClickParts, Job, Outcome, close_quietly, work
 from newsletter.send.lock import RENEW, Held, hold, renew
 from newsletter.send.message import id_label
 from newsletter.send.preflight import Prepared
@@ -82,6 +82,7 @@ class Run:
         self.progress: Callable[[int, int], None] = progress or (lambda done, total: None)
         self.notice: Callable[[str], None] = notice or (lambda text: None)
         self.tally = Tally()
+        self.click_parts = ClickParts(prep.secret, prep.issue_id, ())
         self.stopping = self.hard = False  # hard: a second Ctrl-C, leave at once
         self.in_flight = self.after_id = self.consecutive = 0
         self.limit = self.cfg.concurrency  # connections actually open
@@ -164,7 +165,9 @@ class Run:
         claim = ledger.claim(self.db, row, at)
         if claim.skipped:
             self.tally.skipped += 1
-        return Job(claim.row, attempts + 1) if claim.row else None
+        if claim.row is None:
+            return None
+        return Job(claim.row, attempts + 1, self.click_parts(claim.row.organisation))
 
     # -- recording results ------------------------------------------------------
     def _retire_if_gone(self, job: Job, reply: str, at: str) -> None:
@@ -378,6 +381,9 @@ class Run:
                 ledger.requeue(self.db, self.issue, self.sender, again)
         label, domain = id_label(self.issue), self.prep.composer.layout.domain
         ledger.snapshot(self.db, self.issue, self.sender, label, domain, self.prep.audience)
+        if self.prep.composer.uses("click_org"):  # readership = "aggregate"
+            found = ledger.organisations_of_at_least(self.db, self.issue, self.sender, MIN_GROUP)
+            self.click_parts = ClickParts(self.prep.secret, self.issue, found)
         self.tally.total = ledger.count(self.db, self.issue, self.sender, "queued")
 
 

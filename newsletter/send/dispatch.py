@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from newsletter.send import headers
@@ -24,7 +25,7 @@ from newsletter.send.senders import (
     Sender,
 )
 from newsletter.store.ledger import Queued
-from newsletter.tokens import ENTRY, MEMBERS, make_link_token, make_token
+from newsletter.tokens import ENTRY, MEMBERS, make_click_org_token, make_link_token, make_token
 
 # Not a sender's answer: the contact's data cannot be put in a message at all.
 INVALID = "invalid"
@@ -37,6 +38,7 @@ class Job:
 
     row: Queued
     attempt: int
+    click_org: str = ""  # after each click link: "/" and the organisation's part, or ""
 
     @property
     def row_id(self) -> int:
@@ -65,10 +67,13 @@ def recipient(
     message_id: str,
     listed: bool,
     signed_for: int | None = None,
+    click_org: str = "",
 ) -> Recipient:
     """Who a message is for, with the personal links signed for them: unsubscribe and
     "Check your entry" for everyone, the focal points' directory for a listed one.
-    ``signed_for``: sign the links for another id instead (a sample's contact 0)."""
+    ``signed_for``: sign the links for another id instead (a sample's contact 0).
+    ``click_org``: what follows each click link (``ClickParts``), the same for everyone
+    of one organisation."""
     at = time.time()
     signer = contact_id if signed_for is None else signed_for
     return Recipient(
@@ -79,7 +84,24 @@ def recipient(
         make_link_token(prep.secret, ENTRY, signer, at),
         make_link_token(prep.secret, MEMBERS, signer, at) if listed else "",
         prep.fields.get(contact_id, ()),
+        click_org,
     )
+
+
+class ClickParts:
+    """What follows each click link in one run's messages, per organisation: "/" and
+    its organisation part (``tokens.CLICK_ORG``), signed once per organisation and
+    run, for an organisation of at least ``models.MIN_GROUP`` recipients; "" for
+    anyone else (a smaller organisation, none), who is counted under "other
+    organisations"."""
+
+    def __init__(self, secret: bytes, issue_id: str, organisations: Iterable[int]) -> None:
+        self.parts = {
+            org: "/" + make_click_org_token(secret, issue_id, org) for org in organisations
+        }
+
+    def __call__(self, organisation: int | None) -> str:
+        return self.parts.get(organisation, "") if organisation is not None else ""
 
 
 def work(
@@ -119,7 +141,8 @@ def _one(prep: Prepared, sender: Sender, job: Job) -> tuple[Result | None, Excep
         local, _, domain = email.rpartition("@")
         email = f"{local}@{domain.encode('idna').decode('ascii')}"
     try:
-        who = recipient(prep, contact_id, email, name, message_id, job.row.listed)
+        listed = job.row.listed
+        who = recipient(prep, contact_id, email, name, message_id, listed, None, job.click_org)
         data = prep.composer.compose(who)
     except Exception as exc:  # cannot build this one; the others may be fine
         return Result(INVALID, f"cannot build the message: {exc}"), None

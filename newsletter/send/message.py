@@ -108,7 +108,8 @@ def qp_value(value: str) -> bytes:
 @dataclass(frozen=True)
 class Recipient:
     """Who one message is for; ``token`` signs the unsubscribe link, ``entry`` and
-    ``members`` the personal page links ("" for none), ``fields`` other markers' values."""
+    ``members`` the personal page links ("" for none), ``fields`` other markers' values;
+    ``click_org`` follows each click link: "/" and their organisation's part, or ""."""
 
     email: str
     name: str
@@ -117,6 +118,7 @@ class Recipient:
     entry: str = ""
     members: str = ""
     fields: tuple[tuple[str, str], ...] = ()
+    click_org: str = ""
 
 
 # What goes between a part's chunks for one recipient: the encoded bytes of a
@@ -208,6 +210,22 @@ class Composer:
         self.tail = b"\r\n--" + b + b"--\r\n"
         self._date = (0, "")
         self._subjects: dict[str, str] = {}
+        # A slot whose one marker is the click links' organisation part (a text line
+        # with a click link in: laid out again per message) is the same for everyone
+        # of one organisation: spliced once per organisation, then reused.
+        org = PLACEHOLDERS["click_org"]
+        self._org_only = {
+            (name, n)
+            for name, part in (("text", self.text), ("html", self.html))
+            for n, slot in enumerate(part.slots)
+            if set(_MARKERS.findall(slot)) == {org}
+        }
+        self._spliced: dict[tuple[str, int, str], tuple[bytes, bytes]] = {}
+
+    def uses(self, key: str) -> bool:
+        """Whether either body holds ``key``'s marker (models.PLACEHOLDERS)."""
+        marker = PLACEHOLDERS[key]
+        return any(marker in slot for part in (self.text, self.html) for slot in part.slots)
 
     def date(self) -> str:
         """The Date header, formatted once a second, not once a message."""
@@ -252,19 +270,25 @@ class Composer:
             "unsubscribe_url": lay.unsubscribe_url + r.token,
             "entry_url": lay.entry_url + r.entry if r.entry and lay.entry_url else "",
             "members_url": lay.members_url + r.members if r.members and lay.members_url else "",
+            "click_org": r.click_org,
         }
 
     def compose(self, r: Recipient, subject_prefix: str = "") -> bytes:
         values = self.values(r)
         body: list[bytes] = []
         canon: list[bytes] = []
-        for part in (self.text, self.html):
+        for name, part in (("text", self.text), ("html", self.html)):
             for n, slot in enumerate(part.slots):
                 body.append(part.chunks[n])
                 canon.append(part.canon[n])
-                spliced = part.fill(slot, values)
-                body.append(spliced)
-                canon.append(relaxed_body(spliced))
+                key = (name, n, values["click_org"])
+                if (found := self._spliced.get(key)) is None:
+                    spliced = part.fill(slot, values)
+                    found = (spliced, relaxed_body(spliced))
+                    if (name, n) in self._org_only:
+                        self._spliced[key] = found
+                body += found[:1]
+                canon += found[1:]
             body.append(part.chunks[-1])
             canon.append(part.canon[-1])
         body.append(self.tail)

@@ -244,6 +244,7 @@ class Queued:
     email: str
     name: str | None
     listed: bool = False  # a listed focal point: their copy links the members' directory
+    organisation: int | None = None  # the contact's organisation now (its row id), if any
 
 
 def queued(db: Database, issue: str, sender: str, after_id: int, limit: int) -> list[Queued]:
@@ -252,13 +253,26 @@ def queued(db: Database, issue: str, sender: str, after_id: int, limit: int) -> 
     # contiguous, rather than sort an index scan of the whole issue per page.
     rows = db.execute(
         "SELECT d.id, d.contact_id, d.message_id, d.attempts, d.email, c.name,"
-        " coalesce(c.listed, 0) = 1"
+        " coalesce(c.listed, 0) = 1, c.organisation_id"
         " FROM deliveries d NOT INDEXED LEFT JOIN contacts c ON c.id = d.contact_id"
         " WHERE d.issue = ? AND d.sender = ? AND d.status = 'queued' AND d.id > ?"
         " ORDER BY d.id LIMIT ?",
         [issue, sender, after_id, limit],
     )
-    return [Queued(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+    return [Queued(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
+
+
+def organisations_of_at_least(db: Database, issue: str, sender: str, size: int) -> list[int]:
+    """The organisations (row ids) with at least ``size`` recipients of ``issue`` via
+    ``sender`` (its snapshot: a row in any status), by the organisation each has now."""
+    rows = db.execute(
+        "SELECT c.organisation_id FROM deliveries d JOIN contacts c ON c.id = d.contact_id"
+        " WHERE d.issue = ? AND d.sender = ? AND c.organisation_id IS NOT NULL"
+        " GROUP BY c.organisation_id HAVING count(DISTINCT d.contact_id) >= ?"
+        " ORDER BY c.organisation_id",
+        [issue, sender, size],
+    )
+    return [row[0] for row in rows]
 
 
 def count(db: Database, issue: str, sender: str, status: str) -> int:
