@@ -7,11 +7,11 @@ from pathlib import Path
 from flask import Flask
 
 from newsletter.config import Settings
-from newsletter.desk import issues
+from newsletter.desk import editor, inbox, issues
 from newsletter.desk.app import Pages, create_desk, open_desk
 
 # Every page of the desk, each a module with a ``blueprint(desk)``.
-PAGES: tuple[Pages, ...] = (issues.blueprint,)
+PAGES: tuple[Pages, ...] = (issues.blueprint, inbox.blueprint, editor.blueprint)
 
 
 def desk_app(
