@@ -31,6 +31,11 @@ def project(tmp_path_factory) -> Path:
     root = new_project(tmp_path_factory.mktemp("desk-axe") / "project")
     open_db(root / "contacts.db").conn.close()
     make_issue(root, "2026-Q3")
+    # An item with an error, shown beside its field on the item's page.
+    (root / "issues" / "2026-Q3" / "items" / "bad-date.md").write_text(
+        "---\ntitle: A bad date\nsection: news\ndate: '2026-02-30'\n---\nA summary.\n",
+        encoding="utf-8",
+    )
     folder = built(root)
     add_contacts(root, 3)
     (folder / "inbox").mkdir()
@@ -56,6 +61,12 @@ def pages(project: Path):
             "issue, not built": f"{base}/issues/2026-Q3/",
             "not found": f"{base}/issues/2031-Q1/",
             "sign in": f"{locked}/login",
+            "inbox": f"{base}/issues/2026-Q4/inbox",
+            "inbox, empty": f"{base}/issues/2026-Q3/inbox",
+            "items": f"{base}/issues/2026-Q4/items",
+            "item": f"{base}/issues/2026-Q4/items/item-1.md",
+            "item, an error beside its field": f"{base}/issues/2026-Q3/items/bad-date.md",
+            "new item": f"{base}/issues/2026-Q4/items/new",
         }
 
 
@@ -65,7 +76,19 @@ def browser():
         yield chromium
 
 
-PAGES = ["issues", "issue", "issue, not built", "not found", "sign in"]
+PAGES = [
+    "issues",
+    "issue",
+    "issue, not built",
+    "not found",
+    "sign in",
+    "inbox",
+    "inbox, empty",
+    "items",
+    "item",
+    "item, an error beside its field",
+    "new item",
+]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

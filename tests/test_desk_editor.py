@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import ITEM, make_issue, new_project, serve_app
+from helpers import ITEM, make_issue, needs_chromium, new_project, serve_app, until
 
+from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.desk import desk_app
 
@@ -266,3 +267,39 @@ def test_without_javascript_the_preview_button_shows_it_and_saves_nothing(projec
 def test_an_item_that_is_not_there_is_404(project: Path, name: str):
     with desk(project) as url:
         assert requests.get(url + f"/issues/2026-Q4/items/{name}", timeout=10).status_code == 404
+
+
+@needs_chromium
+def test_in_a_browser_the_preview_follows_the_typing_and_errors_sit_beside_their_field(
+    project: Path,
+):
+    path = project / "issues/2026-Q4/items/item-1.md"
+    with desk(project) as url, Browser() as browser:
+        browser.open(url + EDIT, 375, mobile=True)
+        until(browser, "window.htmx !== undefined")
+        # Typed, not set: the input events htmx listens for, then its request.
+        browser.evaluate(
+            "window.notReloaded = true; document.querySelector('#f-summary').select(); 0"
+        )
+        browser.call("Input.insertText", session=True, text="Now in **bold** <script>x</script>")
+        until(browser, "document.querySelector('#preview strong')?.textContent === 'bold'")
+        assert browser.evaluate("window.notReloaded === true")  # swapped in place
+        # htmx marks what it swapped in with a passing class: compare text and tags.
+        shown = browser.evaluate("document.querySelector('#preview').textContent")
+        assert shown.strip() == "Now in bold"
+        tags = browser.evaluate("[...document.querySelectorAll('#preview *')].map(e => e.tagName)")
+        assert tags == ["P", "STRONG"]  # no script
+        browser.evaluate(
+            "document.querySelector('#f-date').value = '2026-02-30';"
+            "document.querySelector('button[value=save]').click(); 0"
+        )
+        until(browser, "document.querySelector('#f-date-problem-1') !== null")
+        beside = browser.evaluate(
+            "document.querySelector('#f-date').nextElementSibling.textContent"
+        )
+        assert beside == "Line 5: date '2026-02-30' is not a date. Write it as YYYY-MM-DD."
+        assert browser.evaluate("document.querySelector('#f-summary').value") == (
+            "Now in **bold** <script>x</script>"
+        )
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 375
+    assert path.read_text("utf-8") == FIRST

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import cli, make_issue, new_project, serve_app
+from helpers import cli, make_issue, needs_chromium, new_project, serve_app, until
 
+from newsletter.build.browser import Browser
 from newsletter.config import load_settings
 from newsletter.desk import desk_app
 from newsletter.store import feeds as store_feeds
@@ -212,3 +213,32 @@ def test_a_candidate_another_editor_took_is_a_notice_not_an_error_page(project):
 def test_an_inbox_of_an_issue_that_does_not_exist_is_404(project):
     with desk(project) as url:
         assert requests.get(url + "/issues/2031-Q1/inbox", timeout=10).status_code == 404
+
+
+@needs_chromium
+def test_in_a_browser_accept_and_reject_replace_the_candidate_in_place(project):
+    with desk(project) as url, Browser() as browser:
+        browser.open(url + "/issues/2026-Q4/inbox", 375, mobile=True)
+        until(browser, "window.htmx !== undefined")
+        browser.evaluate(
+            "window.notReloaded = true;"
+            "document.querySelector('#section-1').value = 'events';"
+            "document.querySelector('#section-1').form.querySelector('button').click(); 0"
+        )
+        until(browser, "document.querySelector('li [role=status]') !== null")
+        browser.evaluate(
+            "document.querySelector('#candidate-3').closest('li')"
+            ".querySelector('button.quiet').click(); 0"
+        )
+        until(browser, "document.querySelectorAll('li [role=status]').length === 2")
+        notices = browser.evaluate(
+            "[...document.querySelectorAll('li [role=status]')].map(n => n.textContent)"
+        )
+        assert browser.evaluate("window.notReloaded === true")
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 375
+    assert notices == [
+        "Accepted supplier-code.md into items/supplier-code.md (section events).",
+        "Rejected broken.md; it will not be proposed again.",
+    ]
+    assert "section: events\n" in (project / "issues/2026-Q4/items/supplier-code.md").read_text()
+    assert sorted(p.name for p in (project / "issues/2026-Q4/inbox").iterdir()) == ["old-story.md"]
