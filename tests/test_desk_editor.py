@@ -49,7 +49,7 @@ def form_of(page: str) -> dict[str, str]:
     values |= dict(re.findall(r'<input type="text" id="[^"]+" name="(\w+)" value="([^"]*)"', page))
     values |= {"csrf": hidden(page, "csrf"), "digest": hidden(page, "digest")}
     values["section"] = re.search(r'<option value="(\w+)" selected>', page)[1]
-    values["summary"] = re.search(r"<textarea[^>]*>([^<]*)</textarea>", page)[1]
+    values["summary"] = re.search(r"<textarea[^>]*>\n([^<]*)</textarea>", page)[1]
     return values
 
 
@@ -89,7 +89,7 @@ def test_the_form_holds_the_file_s_fields_summary_and_digest(project: Path):
         '<label for="f-date">date</label> <p class="meta" id="f-date-hint">Write it as YYYY-MM-DD.</p> '
         '<input type="text" id="f-date" name="date" value="2026-10-01" aria-describedby="f-date-hint">'
     ) in text
-    assert ">A short summary of Item number 1.</textarea>" in text
+    assert '"innerHTML"> A short summary of Item number 1.</textarea>' in text
     assert hidden(page, "digest") == hashlib.sha256(FIRST.encode()).hexdigest()
     # The preview shows the summary as the build renders it, in a polite live region.
     assert (

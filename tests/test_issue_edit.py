@@ -6,9 +6,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from helpers import ITEM, make_issue
+from helpers import ITEM, make_issue, read_only
 
 from newsletter.config import load_settings
+from newsletter.errors import NewsletterError
 from newsletter.issue import (
     Changed,
     NoItem,
@@ -253,3 +254,17 @@ def test_a_file_that_is_not_an_item_is_shown_but_not_as_a_form(project, folder):
     draft = item_form(load_settings(project), folder, "broken.md")
     assert (draft.readable, draft.values) == (False, {})
     assert [p.line for p in draft.problems] == [3]
+
+
+def test_a_write_that_fails_is_one_line_and_leaves_the_file_as_it_was(project, folder):
+    settings = load_settings(project)
+    draft = item_form(settings, folder, "item-1.md")
+    with read_only(folder / "items"), pytest.raises(NewsletterError) as failed:
+        save_item(settings, folder, draft.values, "New text.", "item-1.md", draft.digest)
+    assert failed.value.format_message().startswith(
+        "issues/2026-Q4/items/item-1.md: cannot write it ("
+    )
+    assert failed.value.format_message().endswith(
+        "Check that you may write there; nothing there was changed."
+    )
+    assert files(folder) == {"item-1.md": FIRST.encode()}
