@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import ITEM, make_issue, needs_chromium, new_project, serve_app, until
+from helpers import ITEM, make_issue, needs_chromium, new_project, read_only, serve_app, until
 
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
@@ -142,6 +142,18 @@ def test_a_file_with_an_error_shows_it_beside_its_field_when_opened(project: Pat
     assert DATE_ERROR in flat(page.text)
 
 
+def test_a_problem_no_field_of_the_form_holds_is_shown_above_it(project: Path):
+    text = FIRST.replace("source:", "sorce:")
+    (project / "issues/2026-Q4/items/item-1.md").write_text(text, encoding="utf-8")
+    with desk(project) as url:
+        page = flat(requests.get(url + EDIT, timeout=10).text)
+    above = (
+        '<p class="error">Line 6: unknown field &#39;sorce&#39;. Did you mean &#39;source&#39;?</p>'
+    )
+    assert above in page
+    assert page.index(above) < page.index("<form")
+
+
 def test_a_file_changed_since_the_form_was_opened_is_not_written_over(project: Path):
     path = project / "issues/2026-Q4/items/item-1.md"
     with desk(project) as url:
@@ -260,6 +272,19 @@ def test_without_javascript_the_preview_button_shows_it_and_saves_nothing(projec
     text = flat(answer.text)
     assert '<p class="notice" role="status">A preview: nothing was saved yet.</p>' in text
     assert 'aria-live="polite"><p>A <strong>new</strong> text</p>' in text
+    assert (project / "issues/2026-Q4/items/item-1.md").read_text("utf-8") == FIRST
+
+
+def test_a_write_that_fails_is_said_above_the_form_which_keeps_what_was_typed(project: Path):
+    with desk(project) as url:
+        form = form_of(requests.get(url + EDIT, timeout=10).text)
+        with read_only(project / "issues/2026-Q4/items"):
+            answer = requests.post(url + EDIT, data={**form, "title": "Typed"}, timeout=10)
+    assert answer.status_code == 503
+    assert (
+        '<p class="error" role="alert">issues/2026-Q4/items/item-1.md: cannot write it ('
+    ) in answer.text
+    assert 'name="title" value="Typed"' in answer.text
     assert (project / "issues/2026-Q4/items/item-1.md").read_text("utf-8") == FIRST
 
 
