@@ -268,3 +268,22 @@ def test_a_write_that_fails_is_one_line_and_leaves_the_file_as_it_was(project, f
         "Check that you may write there; nothing there was changed."
     )
     assert files(folder) == {"item-1.md": FIRST.encode()}
+
+
+def test_a_field_the_schema_does_not_know_is_kept_and_named_until_fixed_in_the_file(
+    project, folder
+):
+    text = FIRST.replace("source:", "odd key: [a, b]\nsource:")
+    (folder / "items" / "item-1.md").write_text(text, encoding="utf-8")
+    settings = load_settings(project)
+    draft = item_form(settings, folder, "item-1.md")
+    with pytest.raises(Refused) as refused:
+        save_item(settings, folder, draft.values, draft.summary, "item-1.md", draft.digest)
+    assert [(p.key, p.line, p.message) for p in refused.value.problems] == [
+        (
+            "odd key",
+            7,  # kept after the schema's fields
+            "unknown field 'odd key'. Use one of: " + ", ".join(item_schema(()).names) + ".",
+        )
+    ]
+    assert (folder / "items" / "item-1.md").read_text(encoding="utf-8") == text

@@ -171,7 +171,7 @@ def item_text(
         if value is not None:
             head.append(_dump({f.name: value}))
     # Keys the schema does not know stay too: check names them, and nothing is lost.
-    head += [_dump({k: v}) for k, v in kept.items() if k not in item_schema(sections).by_name]
+    head += [_yaml({k: v}) for k, v in kept.items() if k not in item_schema(sections).by_name]
     body = summary.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     return f"---\n{''.join(head)}---\n{body}\n" if body else f"---\n{''.join(head)}---\n"
 
@@ -204,7 +204,7 @@ def _dump(pair: dict[str, Any]) -> str:
     as contributors write it."""
     ((key, value),) = pair.items()
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return f"{key}: {_yaml(value, True).strip()}\n"  # a schema key: a plain word
+        return f"{key}: {_yaml(value, True).strip()}\n"  # only schema keys come here: words
     return _yaml(pair)
 
 
