@@ -101,14 +101,23 @@ def _stage(folder: Path, name: str, data: str | bytes, encoding: str) -> Path:
     return Path(tmp)
 
 
-def write_atomic(path: Path, data: str | bytes, encoding: str = "utf-8") -> None:
-    """Write one file so that readers see the old one or the whole new one, never half."""
+def write_atomic(
+    path: Path, data: str | bytes, encoding: str = "utf-8", *, replace: bool = True
+) -> None:
+    """Write one file so that readers see the old one or the whole new one, never half.
+
+    ``replace=False``: a new file only; FileExistsError if ``path`` exists, even
+    one another program made a moment ago (a hard link is made, never a rename
+    over it).
+    """
     tmp = _stage(path.parent, path.name, data, encoding)
     try:
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
     fsync_folder(path.parent)
 
 

@@ -266,6 +266,10 @@ class Problem:
     line: int | None
     message: str
     severity: str = "error"  # "error" fails the check; "warning" does not
+    # The field it concerns ("date", "summary" for an item's body), when one does:
+    # the desk's item editor shows the problem beside that field. Not part of
+    # equality: the same finding is the same whichever reader located it.
+    key: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         loc = f"{self.path}:{self.line}" if self.line else self.path

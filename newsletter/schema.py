@@ -93,6 +93,7 @@ class Kind:
     expected: str  # "a date", for "date '5 Oct' is not a date"
     fix: str  # the default fix, a sentence: "Write it as YYYY-MM-DD."
     text_parse: Callable[[str], Any] | None = None
+    options: tuple[str, ...] = ()  # a choice's values, for a form's <select>
 
 
 @dataclass(frozen=True)
@@ -458,7 +459,7 @@ def choice(options: Iterable[str], what: str = "") -> Kind:
             raise Invalid("is not allowed")
         return value
 
-    return Kind(parse, f"one of: {listed}", f"Use one of: {listed}.")
+    return Kind(parse, f"one of: {listed}", f"Use one of: {listed}.", options=allowed)
 
 
 # Every date a user gives keeps a day's room inside Python's calendar: the day after

@@ -46,6 +46,11 @@ def project(tmp_path_factory) -> Path:
     root = new_project(tmp_path_factory.mktemp("desk-axe") / "project")
     open_db(root / "contacts.db").conn.close()
     make_issue(root, "2026-Q3")
+    # An item with an error, shown beside its field on the item's page.
+    (root / "issues" / "2026-Q3" / "items" / "bad-date.md").write_text(
+        "---\ntitle: A bad date\nsection: news\ndate: '2026-02-30'\n---\nA summary.\n",
+        encoding="utf-8",
+    )
     folder = built(root)
     ana, omar, _ = add_contacts(root, 3)
     # 2026-Q2 sent through the outbox (a finished send, a report with figures); 2026-Q1
@@ -113,6 +118,12 @@ def pages(project: Path):
             "progress, finished": f"{base}/issues/2026-Q2/send/progress?sender=outbox",
             "report": f"{base}/issues/2026-Q2/report",
             "report, nothing sent": f"{base}/issues/2026-Q4/report",
+            "inbox": f"{base}/issues/2026-Q4/inbox",
+            "inbox, empty": f"{base}/issues/2026-Q3/inbox",
+            "items": f"{base}/issues/2026-Q4/items",
+            "item": f"{base}/issues/2026-Q4/items/item-1.md",
+            "item, an error beside its field": f"{base}/issues/2026-Q3/items/bad-date.md",
+            "new item": f"{base}/issues/2026-Q4/items/new",
         }
 
 
@@ -144,6 +155,12 @@ PAGES = [
     "progress, finished",
     "report",
     "report, nothing sent",
+    "inbox",
+    "inbox, empty",
+    "items",
+    "item",
+    "item, an error beside its field",
+    "new item",
 ]
 # States a form leads to: the form to send (its fields set by a script), then what
 # shows that the answer is there.

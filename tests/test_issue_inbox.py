@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import cli, cli_within, make_issue, special_file
+from helpers import cli, cli_within, item, make_issue, special_file
 
+from newsletter.config import load_settings
+from newsletter.issue import list_items
 from newsletter.issue.inbox import Keys, read_keys, slugify
 
 
@@ -195,3 +197,25 @@ def test_inbox_flags_undated_and_out_of_window_candidates(project):
         ("in-window", "2026-10-05", None, False),
         ("last-year", "2025-12-01", None, True),
     ]
+
+
+def test_list_items_lists_items_as_the_inbox_lists_candidates(project):
+    folder = make_issue(
+        project,
+        items={
+            "old-news.md": item("Old news", date="2026-10-02"),
+            "new-news.md": item("New news", date="2026-10-09"),
+            "a-tool.md": item("A tool", section="tools"),
+            "early.md": item("Early", date="2026-01-05"),
+            "broken.md": "---\ntitle: [\n---\n",
+        },
+    )
+    listed, skipped = list_items(load_settings(project), folder)
+    assert [(c.name, c.when, len(c.problems)) for c in listed] == [
+        ("new-news", "2026-10-09", 0),
+        ("old-news", "2026-10-02", 0),
+        ("early", "2026-01-05, outside the window", 0),
+        ("a-tool", "2026-10-05", 0),
+        ("broken", "-", 1),
+    ]
+    assert skipped == []

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from helpers import GOOD_ITEM, cli, make_issue
 
-from newsletter.issue.items import load_item
+from newsletter.issue.items import TOO_LARGE, load_item, read_item_text
 
 P = "issues/2026-Q4/items/bad.md"
 
@@ -489,3 +489,43 @@ def test_any_value_in_any_field_is_read_or_refused_in_one_line(project, name, ki
         assert len(line) < 400, line
     if result.exit_code == 1:
         assert result.output.startswith(f"{P}:"), result.output
+
+
+SECTIONS = ("news", "tools", "events", "spotlight")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("---\nsection: news\n---\n", [(1, "title")]),
+        ("---\ntitle: T\nsection: gossip\n---\n", [(3, "section")]),
+        ("---\ntitle: T\nsection: news\ndate: '2026-02-30'\n---\n", [(4, "date")]),
+        ("---\ntitle: T\nsection: news\nimage: https://x.org/a.png\n---\n", [(4, "image")]),
+        (
+            "---\ntitle: T\nsection: news\nlocation_url: https://x.org/\n---\n",
+            [(4, "location_url")] * 2,
+        ),
+        ("---\ntitle: T\nsection: news\nends: 2026-01-01\n---\n", [(4, "ends")]),
+        ("---\ntitle: T\ntitle: U\nsection: news\n---\n", [(3, "title")]),
+        ("---\ntitel: T\nsection: news\n---\n", [(2, "titel")]),
+        ("---\ntitle: T\nsection: news\n---\n" + "word " * 121, [(1, "link"), (5, "summary")]),
+        ("---\ntitle: [\n---\n", [(3, None)]),  # no field: the YAML itself
+    ],
+)
+def test_each_problem_names_the_field_it_concerns(tmp_path, text, found):
+    path = tmp_path / "x.md"
+    path.write_text(text, encoding="utf-8")
+    _, problems = load_item(path, "x.md", SECTIONS)
+    assert [(p.line, p.key) for p in problems] == found
+    # The text not yet written is read the same way, problem for problem.
+    _, same = read_item_text(text, "x", "x.md", SECTIONS)
+    assert [(p.line, p.key, p.message) for p in same] == [
+        (p.line, p.key, p.message) for p in problems
+    ]
+
+
+def test_a_text_over_the_size_of_an_item_is_refused_before_it_is_parsed():
+    text = "---\ntitle: T\nsection: news\n---\n" + "x" * (1024 * 1024)
+    item, problems = read_item_text(text, "x", "x.md", SECTIONS)
+    assert item is None
+    assert [(p.line, p.key, p.message) for p in problems] == [(None, "summary", TOO_LARGE)]

@@ -7,13 +7,15 @@ from pathlib import Path
 from flask import Flask
 
 from newsletter.config import Settings
-from newsletter.desk import building, directory, issues, report, reviews, sending
+from newsletter.desk import building, directory, editor, inbox, issues, report, reviews, sending
 from newsletter.desk.app import Pages, create_desk, open_desk
 
 # Every page of the desk, each a module with a ``blueprint(desk)``, in the order an
 # issue goes through them.
 PAGES: tuple[Pages, ...] = (
     issues.blueprint,
+    inbox.blueprint,
+    editor.blueprint,
     building.blueprint,
     reviews.blueprint,
     sending.blueprint,

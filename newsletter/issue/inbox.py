@@ -312,12 +312,22 @@ def list_inbox(settings: Settings, folder: Path) -> tuple[list[Listed], list[Pro
     A candidate that cannot be read is listed with its problems, so it can be
     rejected; a FIFO or a folder named like one is skipped, with a warning.
     """
-    paths, skipped = item_files(folder / "inbox", f"issues/{folder.name}/inbox", others=False)
+    return _listed(settings, folder, "inbox")
+
+
+def list_items(settings: Settings, folder: Path) -> tuple[list[Listed], list[Problem]]:
+    """Every item file in items/, listed and ordered as ``list_inbox`` lists candidates
+    (the desk's item list); ``Listed.name`` is the file name without ``.md``."""
+    return _listed(settings, folder, "items")
+
+
+def _listed(settings: Settings, folder: Path, under: str) -> tuple[list[Listed], list[Problem]]:
+    paths, skipped = item_files(folder / under, f"issues/{folder.name}/{under}", others=False)
     window = read_meta(folder, settings.section_keys).window
     found = []
     for path in paths:
         item, problems = load_item(
-            path, f"issues/{folder.name}/inbox/{path.name}", settings.section_keys
+            path, f"issues/{folder.name}/{under}/{path.name}", settings.section_keys
         )
         errors = tuple(p for p in problems if p.severity == "error")
         if item is None:

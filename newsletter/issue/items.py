@@ -60,6 +60,7 @@ SIMPLIFY = "Simplify its formatting and shorten it (see Limits in the README)."
 # Provenance that `collect` writes into inbox files; kept verbatim when accepted.
 PROVENANCE = ("collected_at", "feed", "guid")
 _FENCE = re.compile(r"^-{3,}[ \t]*$")
+TOO_LARGE = "is larger than 1 MB; an item is a short summary. Cut it down, or move it out."
 
 
 @lru_cache(maxsize=8)
@@ -138,9 +139,7 @@ def _read(path: Path, problems: list[Problem], display: str) -> _Front:
     except NotRegular as exc:
         raise _Unreadable(None, f"{exc.strerror}. Move it out of this folder.") from None
     except TooLarge:
-        raise _Unreadable(
-            None, "is larger than 1 MB; an item is a short summary. Cut it down, or move it out."
-        ) from None
+        raise _Unreadable(None, TOO_LARGE) from None
     except OSError as exc:
         raise _Unreadable(
             None, f"cannot be read ({exc.strerror}). Check the file's permissions."
@@ -149,6 +148,11 @@ def _read(path: Path, problems: list[Problem], display: str) -> _Front:
         source = decode(raw)
     except NotUTF8 as exc:
         raise _Unreadable(exc.line, exc.reason) from None
+    return _parse(source, problems, display)
+
+
+def _parse(source: str, problems: list[Problem], display: str) -> _Front:
+    """The front matter and body of an item's text (what ``_read`` read, or a form's)."""
     if not source.strip():
         raise _Unreadable(
             1, "the file is empty. Add front matter with a title and section, then a summary."
@@ -194,7 +198,10 @@ def _read(path: Path, problems: list[Problem], display: str) -> _Front:
         if key in lines:
             problems.append(
                 Problem(
-                    display, key_node.start_mark.line + 2, f"{shown(key)} appears twice. Keep one."
+                    display,
+                    key_node.start_mark.line + 2,
+                    f"{shown(key)} appears twice. Keep one.",
+                    key=key,
                 )
             )
         lines.setdefault(key, key_node.start_mark.line + 2)
@@ -259,13 +266,65 @@ def load_item(
         front = _read(path, problems, display)
     except _Unreadable as exc:
         return None, [Problem(display, exc.line, exc.message)]
+    return _checked(front, path.stem, display, sections, window, today, problems)
 
-    def problem(line: int | None, message: str, severity: str = "error") -> None:
-        problems.append(Problem(display, line, message, severity))
+
+def read_item_text(
+    source: str,
+    name: str,
+    display: str,
+    sections: tuple[str, ...],
+    window: tuple[dt.date, dt.date] | None = None,
+) -> tuple[Item | None, list[Problem]]:
+    """``load_item`` of an item's text not yet written (the desk's form, as
+    ``edit.save_item`` will write it): the same checks, the same problems."""
+    problems: list[Problem] = []
+    if len(source.encode("utf-8")) > MAX_ITEM_BYTES:
+        return None, [Problem(display, None, TOO_LARGE, key="summary")]
+    try:
+        front = _parse(source, problems, display)
+    except _Unreadable as exc:
+        return None, [Problem(display, exc.line, exc.message)]
+    return _checked(front, name, display, sections, window, None, problems)
+
+
+def read_front(source: str) -> tuple[dict[str, Any], str] | None:
+    """An item text's front-matter values and Markdown body; None when it has none
+    that can be read (``read_item_text`` says why)."""
+    try:
+        front = _parse(source, [], "")
+    except _Unreadable:
+        return None
+    return front.data, front.body
+
+
+def summary_of(body: str) -> Cleaned:
+    """An item's Markdown summary as the build shows it: rendered and sanitised."""
+    return markdown_bounded(body) if body.strip() else Cleaned("")
+
+
+def _checked(
+    front: _Front,
+    slug: str,
+    display: str,
+    sections: tuple[str, ...],
+    window: tuple[dt.date, dt.date] | None,
+    today: dt.date | None,
+    problems: list[Problem],
+) -> tuple[Item | None, list[Problem]]:
+    # Each problem names the field on its line, so a form can show it beside that field.
+    keys = {line: key for key, line in front.lines.items()}
+
+    def problem(
+        line: int | None, message: str, severity: str = "error", key: str | None = None
+    ) -> None:
+        if key is None:
+            key = "summary" if line and line >= front.body_line else keys.get(line or 0)
+        problems.append(Problem(display, line, message, severity, key))
 
     checked = item_schema(sections).check(front.data, front.lines)
     for error in checked.errors:
-        problem(error.line or 1, error.message)
+        problem(error.line or 1, error.message, key=error.key.split(".")[0])
     v = checked.values
     at = front.lines.get
     if v.get("image") and not v.get("image_alt"):
@@ -281,7 +340,7 @@ def load_item(
     if any(p.severity == "error" for p in problems):
         # Warnings about a file that does not load yet are noise; fix errors first.
         return None, [p for p in problems if p.severity == "error"]
-    summary = markdown_bounded(front.body) if front.body.strip() else Cleaned("")
+    summary = summary_of(front.body)
     summary_html = summary.html
     if summary.cut:
         problem(front.body_line, f"summary: {summary.cut}. {SIMPLIFY}", "warning")
@@ -301,7 +360,7 @@ def load_item(
         )
     }
     item = Item(
-        slug=path.stem,
+        slug=slug,
         title=plain["title"] or "",
         section=v["section"],
         summary_html=summary_html,
@@ -372,12 +431,13 @@ def _advise(
     front: _Front,
     window: tuple[dt.date, dt.date] | None,
     today: dt.date | None,
-    problem: Callable[[int | None, str, str], None],
+    problem: Callable[..., None],
 ) -> None:
     """Warnings: advice about a file that loads, never a reason to stop."""
     at = front.lines.get
     if not v["link"]:
-        problem(1, "no link. Add 'link: https://...' so readers can find out more.", "warning")
+        advice = "no link. Add 'link: https://...' so readers can find out more."
+        problem(1, advice, "warning", "link")
     day = v["date"]
     if window and day and not window[0] <= day <= window[1]:
         problem(
