@@ -86,7 +86,7 @@ def test_the_form_holds_the_file_s_fields_summary_and_digest(project: Path):
     )
     assert '<option value="tools" selected>Tools &amp; resources</option>' in text
     assert (
-        '<label for="f-date">date</label> <p class="meta" id="f-date-hint">Write it as YYYY-MM-DD.</p> '
+        '<label for="f-date">Date <span class="meta key">date</span></label> <p class="meta" id="f-date-hint">Write it as YYYY-MM-DD.</p> '
         '<input type="text" id="f-date" name="date" value="2026-10-01" aria-describedby="f-date-hint">'
     ) in text
     assert '"innerHTML"> A short summary of Item number 1.</textarea>' in text

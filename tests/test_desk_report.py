@@ -29,7 +29,7 @@ def framed(page: str) -> str:
     """The report inside the desk's frame, as the browser reads its srcdoc."""
     found = re.search(r'<iframe class="report" title="([^"]+)" sandbox srcdoc="([^"]*)"', page)
     assert found, page
-    assert found[1] == "Delivery report of 2026-Q4"
+    assert found[1] == "The report on 2026-Q4 for management"
     return html.unescape(found[2])
 
 

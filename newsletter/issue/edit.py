@@ -52,6 +52,26 @@ KEPT = (*PROVENANCE, "sources", "undated")
 SUMMARY = "summary"  # the form's name for the Markdown body; no front-matter key has it
 # Where typing a field in a form differs from writing it in YAML.
 HINTS = {"tags": "Words separated by commas, such as procurement, training."}
+# What the form calls each field: editors are not programmers. The key stays beside
+# it, since check's messages and the file name the field by its key.
+LABELS = {
+    "title": "Title",
+    "section": "Section",
+    "link": "Link",
+    "image": "Picture",
+    "image_alt": "Picture description",
+    "date": "Date",
+    "embargo": "Not before",
+    "starts": "Event starts",
+    "ends": "Event ends",
+    "timezone": "Event time zone",
+    "location": "Event location",
+    "location_url": "Event location link",
+    "weight": "Order (weight)",
+    "tags": "Tags",
+    "source": "Source",
+    "contributor": "Contributed by",
+}
 NEW_NAME_TRIES = 100  # free names tried when other editors keep taking the one picked
 
 
@@ -63,6 +83,7 @@ class FormField:
     required: bool
     options: tuple[str, ...]  # a <select>'s values; () for a text box
     hint: str  # how to write it; "" for plain text
+    label: str = ""  # what the form calls it; the key when "" (a field added later)
 
 
 @dataclass(frozen=True)
@@ -114,7 +135,7 @@ def _form_field(f: Field) -> FormField:
     # Plain text and a <select> need no advice on how to write them.
     plain = f.kind.expected == "text" or f.kind.options
     hint = HINTS.get(f.name) or ("" if plain else f.kind.fix)
-    return FormField(f.name, f.required, f.kind.options, hint)
+    return FormField(f.name, f.required, f.kind.options, hint, LABELS.get(f.name, f.name))
 
 
 def digest_of(data: bytes) -> str:
