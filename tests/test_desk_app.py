@@ -133,6 +133,28 @@ def test_a_desk_on_a_network_asks_for_the_password_first(project: Path):
         assert session.get(url + "/issues/2026-Q4/", timeout=10).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        (
+            "/issues/2026-Q4/%0D%0ASet-Cookie:%20x=1",
+            "/login?next=/issues/2026-Q4/%0D%0ASet-Cookie%3A%20x%3D1",
+        ),
+        (
+            "/issues/2026-Q4/send?sender=a&b=c",
+            "/login?next=/issues/2026-Q4/send%3Fsender%3Da%26b%3Dc",
+        ),
+    ],
+)
+def test_the_way_to_the_sign_in_keeps_the_page_asked_for_quoted(
+    project: Path, path: str, location: str
+):
+    with desk(project, "0.0.0.0", PASSWORD) as url:
+        first = requests.get(url + path, allow_redirects=False, timeout=10)
+    assert (first.status_code, first.headers["Location"]) == (303, location)
+    assert "x=1" not in first.headers.get("Set-Cookie", "")
+
+
 def test_the_password_is_kept_only_as_its_argon2_hash(project: Path):
     shared = open_desk(load_settings(project), project / "contacts.db", "0.0.0.0", PASSWORD)
     assert shared.password_hash is not None
@@ -169,6 +191,8 @@ def test_wrong_passwords_are_slowed_to_five_a_minute(project: Path):
         ("/\\evil.example", "/"),
         ("evil", "/"),
         ("", "/"),
+        ("/\t/evil.example", "/"),  # a browser drops the tab: //evil.example
+        ("/issues/\r\nSet-Cookie: x=1", "/"),  # no header may carry it
     ],
 )
 def test_after_signing_in_the_desk_goes_only_to_its_own_pages(target: str, safe: str):
@@ -188,6 +212,23 @@ def test_an_unknown_issue_is_a_page_saying_so(project: Path):
     assert page.status_code == 404
     assert "<h1>Not Found</h1>" in page.text
     assert bad.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/issues/a%20b/",  # a space: no issue ID has one
+        "/issues/.hidden/inbox",
+        "/issues/" + "a" * 65 + "/items",  # longer than any issue ID
+        "/issues/a%0Ab/build",
+        "/issues/%C3%A9t%C3%A9/send",
+    ],
+)
+def test_a_url_no_issue_id_can_be_is_404_not_a_traceback(project: Path, path: str):
+    with desk(project) as url:
+        page = requests.get(url + path, timeout=10)
+    assert page.status_code == 404
+    assert "<h1>Not Found</h1>" in page.text
 
 
 def test_htmx_is_the_vendored_file(project: Path):
