@@ -215,13 +215,16 @@ def move_to_items(folder: Path, path: Path, name: str, text: str | None = None) 
     """Move one candidate into items/ as ``name`` (see ``free_name``), as ``text`` if given.
 
     The new text is written in place first, so at any moment the candidate is
-    whole in one folder or the other.
+    whole in one folder or the other (or, for the moment between a link and an
+    unlink, both). FileExistsError, and nothing moved, if items/ has ``name``
+    already: an item another editor saved a moment ago is never written over.
     """
     items = folder / "items"
     items.mkdir(exist_ok=True)
     if text is not None:
         write_atomic(path, text)
-    os.replace(path, items / name)
+    os.link(path, items / name)  # unlike a rename, never over an existing file
+    path.unlink()
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
