@@ -324,6 +324,31 @@ def test_a_notice_after_a_post_shows_once(project: Path):
     assert "Accepted 2" not in again.text
 
 
+def test_a_bug_is_the_desk_s_own_page_with_one_sentence_and_no_traceback(project: Path):
+    from flask import Blueprint
+
+    from newsletter.desk.app import create_desk
+
+    shared = open_desk(load_settings(project), project / "contacts.db")
+
+    def pages(desk):
+        bp = Blueprint("t", __name__)
+
+        @bp.get("/t")
+        def t():
+            raise RuntimeError("secret internals")
+
+        return bp
+
+    with serve_app(create_desk(shared, (pages,))) as url:
+        page = requests.get(url + "/t", timeout=10)
+    assert page.status_code == 500
+    assert "<h1>Internal Server Error</h1>" in page.text
+    assert "<p>The desk stopped on an unexpected error; its terminal says where.</p>" in page.text
+    assert "secret internals" not in page.text and "Traceback" not in page.text
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
 def test_newsletter_desk_serves_until_ctrl_c(project: Path):
     import os
     import signal
