@@ -274,6 +274,37 @@ def test_the_desk_on_a_network_refuses_to_start_without_a_long_password(
     )
 
 
+def test_a_password_set_is_asked_for_on_loopback_too(project: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, PASSWORD_ENV: PASSWORD}
+    args = [sys.executable, "-m", "newsletter", "--root", str(project), "desk", "--port", "0"]
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/", proc.stdout.readline())
+        assert found
+        page = requests.get(found[1] + "/", allow_redirects=False, timeout=10)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert (page.status_code, page.headers["Location"]) == (303, "/login?next=/")
+
+
+def test_a_short_password_set_on_loopback_is_refused(project: Path, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, "short")
+    result = cli(project, "desk", "--port", "0")
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {PASSWORD_ENV}: the desk's password needs at least 12 characters. Set a "
+        "longer one, or unset it for a desk on 127.0.0.1 without a login.\n",
+    )
+
+
 def test_the_desk_needs_the_project_s_database(tmp_path: Path):
     root = new_project(tmp_path / "project")
     result = cli(root, "desk", "--port", "0")

@@ -17,9 +17,10 @@ Guards, each on every request:
   ``X-CSRF-Token`` header htmx sends from ``hx-headers`` on the page. A POST
   from another origin (its ``Origin`` header) is refused too.
 - **Login.** On a host other than loopback the desk needs a password,
-  ``NEWSLETTER_DESK_PASSWORD``: it is read once, kept only as an argon2 hash in
-  memory, and a session cookie (HttpOnly, SameSite=Strict, signed with the
-  process's key) marks a signed-in browser. Restarting the desk signs everyone
+  ``NEWSLETTER_DESK_PASSWORD`` (asked for on loopback too when it is set): it
+  is read once, kept only as an argon2 hash in memory, and a session cookie
+  (HttpOnly, SameSite=Strict, signed with the process's key) marks a signed-in
+  browser. Restarting the desk signs everyone
   out. Failed sign-ins are slowed: after ``MAX_FAILURES`` in a minute, the page
   answers 429 until the minute has passed.
 """
