@@ -37,6 +37,18 @@ from helpers import cli, cli_within, make_issue
             "issues/2026-Q4/inbox/../items/item-1.md: no "
             "such candidate. List them with: newsletter inbox 2026-Q4",
         ),
+        (
+            ["reject", "2026-Q4", "x" * 5000],  # one short line, not 5,000 characters
+            1,
+            f"issues/2026-Q4/inbox/{'x' * 39}…: no such candidate. "
+            "List them with: newsletter inbox 2026-Q4",
+        ),
+        (
+            ["accept", "2026-Q4", "a\x1b[2Jb"],  # a terminal's escape, shown, not obeyed
+            1,
+            "issues/2026-Q4/inbox/a\\u001b[2Jb.md: no such candidate. "
+            "List them with: newsletter inbox 2026-Q4",
+        ),
     ],
 )
 def test_triage_errors(project, args, code, message):

@@ -42,6 +42,7 @@ from newsletter.issue.items import (
 from newsletter.issue.keys import FeedGuid, canonical_url
 from newsletter.issue.meta import read_meta
 from newsletter.models import Item, Problem
+from newsletter.schema import shown
 
 try:  # libyaml is much faster when the wheel has it
     from yaml import CSafeDumper as Dumper
@@ -203,8 +204,8 @@ def resolve(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
         stem = name.removesuffix(".md")
         path = inbox / f"{stem}.md"
         if not stem or stem != Path(stem).name or stem.startswith(".") or not is_regular(path):
-            raise NewsletterError(
-                f"{rel}/{stem}.md: no such candidate. "
+            raise NewsletterError(  # the name as typed: one short line, controls escaped
+                f"{rel}/{shown(stem + '.md', quote=False)}: no such candidate. "
                 f"List them with: newsletter inbox {folder.name}"
             )
         paths.append(path)
