@@ -133,6 +133,28 @@ def test_a_desk_on_a_network_asks_for_the_password_first(project: Path):
         assert session.get(url + "/issues/2026-Q4/", timeout=10).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        (
+            "/issues/2026-Q4/%0D%0ASet-Cookie:%20x=1",
+            "/login?next=/issues/2026-Q4/%0D%0ASet-Cookie%3A%20x%3D1",
+        ),
+        (
+            "/issues/2026-Q4/send?sender=a&b=c",
+            "/login?next=/issues/2026-Q4/send%3Fsender%3Da%26b%3Dc",
+        ),
+    ],
+)
+def test_the_way_to_the_sign_in_keeps_the_page_asked_for_quoted(
+    project: Path, path: str, location: str
+):
+    with desk(project, "0.0.0.0", PASSWORD) as url:
+        first = requests.get(url + path, allow_redirects=False, timeout=10)
+    assert (first.status_code, first.headers["Location"]) == (303, location)
+    assert "x=1" not in first.headers.get("Set-Cookie", "")
+
+
 def test_the_password_is_kept_only_as_its_argon2_hash(project: Path):
     shared = open_desk(load_settings(project), project / "contacts.db", "0.0.0.0", PASSWORD)
     assert shared.password_hash is not None
@@ -169,6 +191,8 @@ def test_wrong_passwords_are_slowed_to_five_a_minute(project: Path):
         ("/\\evil.example", "/"),
         ("evil", "/"),
         ("", "/"),
+        ("/\t/evil.example", "/"),  # a browser drops the tab: //evil.example
+        ("/issues/\r\nSet-Cookie: x=1", "/"),  # no header may carry it
     ],
 )
 def test_after_signing_in_the_desk_goes_only_to_its_own_pages(target: str, safe: str):
@@ -188,6 +212,23 @@ def test_an_unknown_issue_is_a_page_saying_so(project: Path):
     assert page.status_code == 404
     assert "<h1>Not Found</h1>" in page.text
     assert bad.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/issues/a%20b/",  # a space: no issue ID has one
+        "/issues/.hidden/inbox",
+        "/issues/" + "a" * 65 + "/items",  # longer than any issue ID
+        "/issues/a%0Ab/build",
+        "/issues/%C3%A9t%C3%A9/send",
+    ],
+)
+def test_a_url_no_issue_id_can_be_is_404_not_a_traceback(project: Path, path: str):
+    with desk(project) as url:
+        page = requests.get(url + path, timeout=10)
+    assert page.status_code == 404
+    assert "<h1>Not Found</h1>" in page.text
 
 
 def test_htmx_is_the_vendored_file(project: Path):
@@ -230,6 +271,37 @@ def test_the_desk_on_a_network_refuses_to_start_without_a_long_password(
     assert result.output == (
         f"Error: --host 0.0.0.0: the desk on a network needs a password. Set {PASSWORD_ENV} "
         "to at least 12 characters, or keep --host 127.0.0.1.\n"
+    )
+
+
+def test_a_password_set_is_asked_for_on_loopback_too(project: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, PASSWORD_ENV: PASSWORD}
+    args = [sys.executable, "-m", "newsletter", "--root", str(project), "desk", "--port", "0"]
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        found = re.search(r"(http://127\.0\.0\.1:\d+)/", proc.stdout.readline())
+        assert found
+        page = requests.get(found[1] + "/", allow_redirects=False, timeout=10)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert (page.status_code, page.headers["Location"]) == (303, "/login?next=/")
+
+
+def test_a_short_password_set_on_loopback_is_refused(project: Path, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, "short")
+    result = cli(project, "desk", "--port", "0")
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {PASSWORD_ENV}: the desk's password needs at least 12 characters. Set a "
+        "longer one, or unset it for a desk on 127.0.0.1 without a login.\n",
     )
 
 
@@ -281,6 +353,31 @@ def test_a_notice_after_a_post_shows_once(project: Path):
         first.text
     )
     assert "Accepted 2" not in again.text
+
+
+def test_a_bug_is_the_desk_s_own_page_with_one_sentence_and_no_traceback(project: Path):
+    from flask import Blueprint
+
+    from newsletter.desk.app import create_desk
+
+    shared = open_desk(load_settings(project), project / "contacts.db")
+
+    def pages(desk):
+        bp = Blueprint("t", __name__)
+
+        @bp.get("/t")
+        def t():
+            raise RuntimeError("secret internals")
+
+        return bp
+
+    with serve_app(create_desk(shared, (pages,))) as url:
+        page = requests.get(url + "/t", timeout=10)
+    assert page.status_code == 500
+    assert "<h1>Internal Server Error</h1>" in page.text
+    assert "<p>The desk stopped on an unexpected error; its terminal says where.</p>" in page.text
+    assert "secret internals" not in page.text and "Traceback" not in page.text
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
 
 
 def test_newsletter_desk_serves_until_ctrl_c(project: Path):

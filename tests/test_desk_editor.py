@@ -288,6 +288,19 @@ def test_a_write_that_fails_is_said_above_the_form_which_keeps_what_was_typed(pr
     assert (project / "issues/2026-Q4/items/item-1.md").read_text("utf-8") == FIRST
 
 
+def test_an_item_too_large_to_edit_says_so_instead_of_a_form(project: Path):
+    with open(project / "issues/2026-Q4/items/big.md", "wb") as fh:
+        fh.truncate(50 * 1024 * 1024)
+    with desk(project) as url:
+        page = requests.get(url + "/issues/2026-Q4/items/big.md", timeout=10)
+    assert page.status_code == 200
+    assert (
+        '<p class="error">The file cannot be read (is larger than 1,048,576 bytes).</p>'
+    ) in page.text
+    assert "This file cannot be shown as a form." in page.text
+    assert 'name="digest"' not in page.text
+
+
 @pytest.mark.parametrize("name", ["nope.md", ".hidden.md", "issue.toml"])
 def test_an_item_that_is_not_there_is_404(project: Path, name: str):
     with desk(project) as url:

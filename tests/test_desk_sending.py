@@ -253,6 +253,14 @@ def test_an_unconfirmed_send_sends_nothing(desk, smtp, project):
     assert smtp.messages == [] and ledger_rows(project) == []
 
 
+@pytest.mark.parametrize("expected", ["", "-1", "²", "٢٠", "9" * 5000, "20.0"])
+def test_a_count_that_is_no_count_sends_nothing(desk, smtp, project, expected):
+    page = desk.post(SEND, sender="local", confirm="yes", expected=expected)
+    assert page.status_code == 200
+    assert notices(page.text) == ["Tick the box to confirm the send, then press Send again."]
+    assert smtp.messages == [] and ledger_rows(project) == []
+
+
 def test_a_send_whose_numbers_changed_since_the_page_asks_again(desk, smtp, project):
     page = desk.start(expected=19)
     assert notices(page.text) == [

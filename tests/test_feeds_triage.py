@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from helpers import cli, cli_within, make_issue
 
@@ -33,6 +36,18 @@ from helpers import cli, cli_within, make_issue
             1,
             "issues/2026-Q4/inbox/../items/item-1.md: no "
             "such candidate. List them with: newsletter inbox 2026-Q4",
+        ),
+        (
+            ["reject", "2026-Q4", "x" * 5000],  # one short line, not 5,000 characters
+            1,
+            f"issues/2026-Q4/inbox/{'x' * 39}…: no such candidate. "
+            "List them with: newsletter inbox 2026-Q4",
+        ),
+        (
+            ["accept", "2026-Q4", "a\x1b[2Jb"],  # a terminal's escape, shown, not obeyed
+            1,
+            "issues/2026-Q4/inbox/a\\u001b[2Jb.md: no such candidate. "
+            "List them with: newsletter inbox 2026-Q4",
         ),
     ],
 )
@@ -139,3 +154,95 @@ def test_accept_into_an_unknown_section_names_the_keys_and_moves_nothing(project
         "matter (newsletter check says how), or accept it without --section.\n",
     )
     assert [p.name for p in (folder / "inbox").iterdir()] == ["bad-yaml.md"]
+
+
+STORY = "---\ntitle: A story\nsection: news\nlink: https://x.org/story\n---\nText.\n"
+GONE = "issues/2026-Q4/inbox/story.md: no such candidate. List them with: newsletter inbox 2026-Q4"
+
+
+def _triage(project):
+    """An issue with one candidate, story.md, and calls that accept or reject it."""
+    from newsletter.config import load_settings
+    from newsletter.feeds import accept, reject
+    from newsletter.store import open_db
+
+    settings = load_settings(project)
+    folder = make_issue(project)
+    (folder / "inbox").mkdir()
+    (folder / "inbox" / "story.md").write_text(STORY, encoding="utf-8")
+    db_path = project / "contacts.db"
+    open_db(db_path).conn.close()
+
+    def accepting(section: str):
+        return lambda: accept(open_db(db_path), settings, folder, ("story",), False, section)
+
+    def rejecting():
+        return lambda: reject(open_db(db_path), folder, ("story",), False)
+
+    return folder, accepting, rejecting
+
+
+def _at_once(project, *calls):
+    """Each call in its own thread while another program holds the write lock, so each
+    has looked at the folders before any may move a file; what each returned, or its
+    NewsletterError's message."""
+    from helpers import hold_write_lock
+
+    from newsletter.errors import NewsletterError
+
+    holder = hold_write_lock(project / "contacts.db", 1.0)
+    answers: list[object] = [None] * len(calls)
+
+    def run(n: int) -> None:
+        try:
+            answers[n] = calls[n]()
+        except NewsletterError as exc:
+            answers[n] = exc.format_message()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    holder.join()
+    return answers
+
+
+def test_one_candidate_triaged_in_three_tabs_at_once_is_triaged_once(project):
+    folder, accepting, rejecting = _triage(project)
+    answers = _at_once(project, accepting("tools"), accepting("events"), rejecting())
+    done = [a for a in answers if a != GONE]
+    assert len(done) == 1, answers
+    # The winner's word stands: accepted into its section, or rejected; never both.
+    kept = {
+        "tools": [[("story.md", "story.md")], None, None],
+        "events": [None, [("story.md", "story.md")], None],
+        "": [None, None, ["story.md"]],
+    }
+    section = next(k for k, v in kept.items() if [a if a != GONE else None for a in answers] == v)
+    story = folder / "items" / "story.md"
+    assert (story.read_text(encoding="utf-8") if story.exists() else "") == (
+        STORY.replace("news", section) if section else ""
+    )
+    assert list((folder / "inbox").iterdir()) == []
+
+
+def test_accept_never_moves_a_candidate_over_an_item_made_while_it_waited(project):
+    from helpers import hold_write_lock
+
+    folder, accepting, _ = _triage(project)
+    (folder / "items" / "story.md").write_text(STORY, encoding="utf-8")
+    holder = hold_write_lock(project / "contacts.db", 1.5)
+    answer: list[object] = []
+    waiting = threading.Thread(target=lambda: answer.append(accepting("tools")()))
+    waiting.start()
+    time.sleep(0.5)  # the accept has looked at items/ and waits for the lock
+    mine = "---\ntitle: Another editor's new item\nsection: news\n---\nMine.\n"
+    (folder / "items" / "story-2.md").write_text(mine, encoding="utf-8")
+    waiting.join(timeout=60)
+    holder.join()
+    assert answer == [[("story.md", "story-3.md")]]
+    assert (folder / "items" / "story-2.md").read_text(encoding="utf-8") == mine
+    assert (folder / "items" / "story-3.md").read_text(encoding="utf-8") == STORY.replace(
+        "news", "tools"
+    )

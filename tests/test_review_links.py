@@ -62,3 +62,35 @@ def test_under_required_no_build_is_the_refusal(project: Path, db):
     assert found.refusal == (
         "issues/2026-Q4/build: no complete build to send. Run: newsletter build 2026-Q4"
     )
+
+
+@pytest.mark.parametrize(
+    ("to", "message"),
+    [
+        (
+            "a@example.org\r\nBcc: x@example.net",
+            "--to 'a@example.org\\u000d\\u000aBcc: x@example.net': address contains a "
+            "line break. Correct the address and run again.",
+        ),
+        (
+            "a@example.org\nb@example.org",
+            "--to 'a@example.org\\u000ab@example.org': address contains a line break. "
+            "Correct the address and run again.",
+        ),
+    ],
+)
+def test_an_address_with_a_line_break_is_refused_before_any_link_is_made(
+    project: Path, db, monkeypatch: pytest.MonkeyPatch, to: str, message: str
+):
+    from helpers import SECRET
+
+    from newsletter.errors import BadUsage
+    from newsletter.review import ask
+
+    monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
+    folder = built(project)
+    with pytest.raises(BadUsage) as refused:
+        ask(load_settings(project), db, folder, to)
+    assert refused.value.message == message
+    assert reviews.entries(db, "2026-Q4") == []
+    assert not (project / "mailings").exists()

@@ -178,14 +178,19 @@ def desk(env: Env, host: str, port: int) -> None:
 
     from newsletter.desk import MIN_PASSWORD, PASSWORD_ENV, desk_app, is_loopback
 
-    password = None
-    if not is_loopback(host):  # on a network: a password, kept only as its hash
-        password = os.environ.get(PASSWORD_ENV, "")
-        if len(password) < MIN_PASSWORD:
-            raise NewsletterError(
-                f"--host {host}: the desk on a network needs a password. Set {PASSWORD_ENV} "
-                f"to at least {MIN_PASSWORD} characters, or keep --host 127.0.0.1."
-            )
+    # On a network: a password, kept only as its hash. On loopback too when one is set:
+    # the editor who set it expects it asked for (another user of a shared machine).
+    password = os.environ.get(PASSWORD_ENV, "") or None
+    if not is_loopback(host) and (password is None or len(password) < MIN_PASSWORD):
+        raise NewsletterError(
+            f"--host {host}: the desk on a network needs a password. Set {PASSWORD_ENV} "
+            f"to at least {MIN_PASSWORD} characters, or keep --host 127.0.0.1."
+        )
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise NewsletterError(
+            f"{PASSWORD_ENV}: the desk's password needs at least {MIN_PASSWORD} characters. "
+            "Set a longer one, or unset it for a desk on 127.0.0.1 without a login."
+        )
     if not env.db_path.is_file():
         raise NewsletterError(
             f"{env.db_path}: no contacts database here. Run it in the project folder, "

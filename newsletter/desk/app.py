@@ -17,9 +17,10 @@ Guards, each on every request:
   ``X-CSRF-Token`` header htmx sends from ``hx-headers`` on the page. A POST
   from another origin (its ``Origin`` header) is refused too.
 - **Login.** On a host other than loopback the desk needs a password,
-  ``NEWSLETTER_DESK_PASSWORD``: it is read once, kept only as an argon2 hash in
-  memory, and a session cookie (HttpOnly, SameSite=Strict, signed with the
-  process's key) marks a signed-in browser. Restarting the desk signs everyone
+  ``NEWSLETTER_DESK_PASSWORD`` (asked for on loopback too when it is set): it
+  is read once, kept only as an argon2 hash in memory, and a session cookie
+  (HttpOnly, SameSite=Strict, signed with the process's key) marks a signed-in
+  browser. Restarting the desk signs everyone
   out. Failed sign-ins are slowed: after ``MAX_FAILURES`` in a minute, the page
   answers 429 until the minute has passed.
 """
@@ -36,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from argon2 import PasswordHasher
@@ -143,12 +144,12 @@ class Desk:
 
     def issue_folder(self, issue_id: str) -> Path:
         """``issues/ID``, or 404: a desk URL names an issue that must exist."""
-        from newsletter.errors import NewsletterError
+        from newsletter.errors import BadUsage, NewsletterError
         from newsletter.issue import issue_folder
 
         try:
             return issue_folder(self.root, issue_id)
-        except NewsletterError:
+        except (NewsletterError, BadUsage):  # BadUsage: no issue can have that ID
             abort(404)
 
     def csrf(self) -> str:
@@ -228,7 +229,9 @@ def create_desk(desk: Desk, pages: tuple[Pages, ...] = ()) -> Flask:
         if request.endpoint in ("desk_static", "login"):
             return None
         if desk.password_hash is not None and not session.get("in"):
-            return redirect(f"/login?next={request.full_path.rstrip('?')}", code=303)
+            # Quoted: a path may hold a decoded newline (%0A), which no header may carry.
+            after = quote(request.full_path.rstrip("?"), safe="/")
+            return redirect(f"/login?next={after}", code=303)
         if request.method == "POST" and not _post_ok(desk):
             abort(400, "The form was open too long, or it came from another site. Reload it.")
         return None
@@ -246,7 +249,13 @@ def create_desk(desk: Desk, pages: tuple[Pages, ...] = ()) -> Flask:
     @app.errorhandler(413)
     @app.errorhandler(421)
     @app.errorhandler(429)
+    @app.errorhandler(500)
     def failed(error: Any) -> Response:
+        if error.code == 500:  # a bug: its traceback is in the desk's terminal, not here
+            text = "The desk stopped on an unexpected error; its terminal says where."
+            return desk.page(
+                "desk_error.html.j2", {"code": 500, "title": error.name, "text": text}, 500
+            )
         return desk.page(
             "desk_error.html.j2",
             {"code": error.code, "title": error.name, "text": error.description or ""},
@@ -318,6 +327,8 @@ def _verified(password_hash: str, password: str) -> bool:
 
 def _safe_next(target: str) -> str:
     """Where to go after signing in: a path of the desk, never another site."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return "/"  # a browser drops tabs and newlines ("/\t/evil"); no header carries them
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"

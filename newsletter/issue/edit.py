@@ -146,7 +146,11 @@ def digest_of(data: bytes) -> str:
 def item_form(settings: Settings, folder: Path, name: str) -> Draft:
     """``items/NAME`` as the form shows it, with check's problems of the file as it is."""
     path, display = _existing(folder, name)
-    raw = _read(path, display)
+    try:
+        raw = read_regular(path, MAX_TEXT_BYTES)
+    except OSError as exc:  # too large, unreadable: said, as a file the form cannot show
+        reason = f"The file cannot be read ({exc.strerror or exc})."
+        return Draft(name, {}, "", "", (Problem(display, None, reason),), readable=False)
     try:
         source = decode(raw)
     except NotUTF8 as exc:

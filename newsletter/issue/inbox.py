@@ -42,6 +42,7 @@ from newsletter.issue.items import (
 from newsletter.issue.keys import FeedGuid, canonical_url
 from newsletter.issue.meta import read_meta
 from newsletter.models import Item, Problem
+from newsletter.schema import shown
 
 try:  # libyaml is much faster when the wheel has it
     from yaml import CSafeDumper as Dumper
@@ -203,8 +204,8 @@ def resolve(folder: Path, names: tuple[str, ...], all_: bool) -> list[Path]:
         stem = name.removesuffix(".md")
         path = inbox / f"{stem}.md"
         if not stem or stem != Path(stem).name or stem.startswith(".") or not is_regular(path):
-            raise NewsletterError(
-                f"{rel}/{stem}.md: no such candidate. "
+            raise NewsletterError(  # the name as typed: one short line, controls escaped
+                f"{rel}/{shown(stem + '.md', quote=False)}: no such candidate. "
                 f"List them with: newsletter inbox {folder.name}"
             )
         paths.append(path)
@@ -215,13 +216,16 @@ def move_to_items(folder: Path, path: Path, name: str, text: str | None = None) 
     """Move one candidate into items/ as ``name`` (see ``free_name``), as ``text`` if given.
 
     The new text is written in place first, so at any moment the candidate is
-    whole in one folder or the other.
+    whole in one folder or the other (or, for the moment between a link and an
+    unlink, both). FileExistsError, and nothing moved, if items/ has ``name``
+    already: an item another editor saved a moment ago is never written over.
     """
     items = folder / "items"
     items.mkdir(exist_ok=True)
     if text is not None:
         write_atomic(path, text)
-    os.replace(path, items / name)
+    os.link(path, items / name)  # unlike a rename, never over an existing file
+    path.unlink()
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")

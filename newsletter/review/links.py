@@ -12,10 +12,12 @@ from newsletter import tokens
 from newsletter.build.render import small_mail
 from newsletter.build.report import BuildReport
 from newsletter.config import Settings
-from newsletter.errors import NewsletterError
+from newsletter.errors import BadUsage, NewsletterError
 from newsletter.issue import load_issue
 from newsletter.issue.load import CheckFailed
+from newsletter.schema import shown
 from newsletter.send import SENT, check_approval, send_tests
+from newsletter.send.headers import check_address
 from newsletter.send.preflight import Mailing, check_build, prepare_mailing
 from newsletter.store import Database, reviews
 
@@ -51,6 +53,8 @@ def ask(
     that they were asked; a NewsletterError when there is no clean, current build or the
     sender refuses it."""
     issue_id = folder.name
+    # Checked before the token is made from it: the same rule and message as send_tests.
+    reviewer = check_reviewer(reviewer)
     report = check_build(settings, folder)
     issue, problems = load_issue(settings, folder)
     if issue is None:
@@ -71,6 +75,16 @@ def ask(
         )
     reviews.record(db, issue_id, address, reviews.LINK, report.inputs)
     return Asked(address, url, result.reply)
+
+
+def check_reviewer(address: str) -> str:
+    """``address`` as every address is checked (``send.headers.check_address``); BadUsage,
+    as for ``--to``, when it is not one, such as one with a line break in it."""
+    address = address.strip()
+    try:
+        return check_address(address, f"--to {shown(address, 60)}")
+    except NewsletterError as exc:
+        raise BadUsage(exc.message) from None
 
 
 def entries(db: Database, issue_id: str) -> list[reviews.Entry]:
