@@ -25,6 +25,7 @@ import asyncio
 import email
 import email.policy
 import os
+import re
 import shutil
 import signal
 import socket
@@ -898,6 +899,25 @@ def serve_app(app) -> Iterator[str]:
     finally:
         http.shutdown()
         thread.join(timeout=10)
+
+
+def desk_server(root: Path, host: str = "127.0.0.1", password: str | None = None):
+    """``newsletter desk``'s app on the project at ``root``, served on 127.0.0.1 (as
+    ``serve_app``); yields its base URL. ``host`` is the host it believes it was
+    started on, for its guards."""
+    from newsletter.config import load_settings
+    from newsletter.desk import desk_app
+
+    return serve_app(desk_app(load_settings(root), root / "contacts.db", host, password))
+
+
+def form_csrf(page: str) -> str:
+    """The CSRF token of a page's form, or of htmx's header on a desk page without one."""
+    found = re.search(r'name="csrf" value="([^"]+)"', page) or re.search(
+        r'"X-CSRF-Token": "([^"]+)"', page
+    )
+    assert found, page
+    return found[1]
 
 
 @contextmanager

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 from helpers import REPO, cli, make_issue, new_project, serve_app
+from helpers import desk_server as desk
+from helpers import form_csrf as csrf
 
 from newsletter.config import load_settings
-from newsletter.desk import PASSWORD_ENV, desk_app, is_loopback
+from newsletter.desk import PASSWORD_ENV, is_loopback
 from newsletter.desk.app import STATIC, _safe_next, open_desk
 from newsletter.store import open_db
 
@@ -26,18 +28,6 @@ def project(tmp_path: Path) -> Path:
     make_issue(root)
     open_db(root / "contacts.db").conn.close()
     return root
-
-
-def desk(root: Path, host: str = "127.0.0.1", password: str | None = None):
-    return serve_app(desk_app(load_settings(root), root / "contacts.db", host, password))
-
-
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page) or re.search(
-        r'"X-CSRF-Token": "([^"]+)"', page
-    )
-    assert found, page
-    return found[1]
 
 
 def test_the_issues_page_lists_each_issue(project: Path):

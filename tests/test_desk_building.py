@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import built, make_issue, new_project, serve_app
+from helpers import built, make_issue, new_project
+from helpers import desk_server as desk
+from helpers import form_csrf as csrf
 
 from newsletter.build import BuildReport
-from newsletter.config import load_settings
-from newsletter.desk import desk_app
 from newsletter.models import PLACEHOLDERS
 from newsletter.store import open_db
 
@@ -28,12 +28,6 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found[1]
-
-
 def build_on_desk(url: str, offline: bool = True) -> tuple[requests.Response, list[tuple]]:
     """Press Build (offline: no picture is requested); the answer, then the notices shown."""
     session = requests.Session()
@@ -42,10 +36,6 @@ def build_on_desk(url: str, offline: bool = True) -> tuple[requests.Response, li
     answer = session.post(url + PAGE, data=form, allow_redirects=False, timeout=60)
     page = session.get(url + PAGE, timeout=10).text
     return answer, [(kind, html.unescape(text)) for kind, text in NOTICE.findall(page)]
-
-
-def desk(root: Path):
-    return serve_app(desk_app(load_settings(root), root / "contacts.db"))
 
 
 def test_an_issue_not_built_yet_says_so_and_offers_the_button(project: Path):

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import SECRET, built, cli, needs_chromium, parse, serve_app, until
+from helpers import SECRET, built, cli, needs_chromium, parse, until
+from helpers import desk_server as desk
+from helpers import form_csrf as csrf
 
 from newsletter.build.browser import Browser
-from newsletter.config import load_settings
-from newsletter.desk import desk_app
 from newsletter.directory import propose
 from newsletter.store import open_db
 from newsletter.store.contacts import get_contact
@@ -28,16 +28,6 @@ def smtp_settings(port: int) -> str:
         "[tool.newsletter.senders.smtp]\n"
         f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 10\n'
     )
-
-
-def desk(root: Path):
-    return serve_app(desk_app(load_settings(root), root / "contacts.db"))
-
-
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found[1]
 
 
 def post(url: str, path: str, **form: str) -> tuple[requests.Response, str]:

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import ITEM, make_issue, needs_chromium, new_project, read_only, serve_app, until
+from helpers import ITEM, make_issue, needs_chromium, new_project, read_only, until
+from helpers import desk_server as desk
 
 from newsletter.build.browser import Browser
-from newsletter.config import load_settings
-from newsletter.desk import desk_app
 
 FIRST = ITEM.format(title="Item number 1", section="tools", slug="item-1", day=1)
 EDIT = "/issues/2026-Q4/items/item-1.md"
@@ -24,10 +23,6 @@ def project(tmp_path: Path) -> Path:
     root = new_project(tmp_path / "project")
     make_issue(root, items={"item-1.md": FIRST})
     return root
-
-
-def desk(root: Path):
-    return serve_app(desk_app(load_settings(root), root / "contacts.db"))
 
 
 def flat(page: str) -> str:

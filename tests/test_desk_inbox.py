@@ -3,16 +3,15 @@ without htmx, on the real app served on 127.0.0.1."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 import requests
-from helpers import cli, make_issue, needs_chromium, new_project, serve_app, until
+from helpers import cli, make_issue, needs_chromium, new_project, until
+from helpers import desk_server as desk
+from helpers import form_csrf as csrf
 
 from newsletter.build.browser import Browser
-from newsletter.config import load_settings
-from newsletter.desk import desk_app
 from newsletter.store import feeds as store_feeds
 from newsletter.store import open_db
 
@@ -43,16 +42,6 @@ def twin(root: Path) -> Path:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return twin(tmp_path / "project")
-
-
-def desk(root: Path):
-    return serve_app(desk_app(load_settings(root), root / "contacts.db"))
-
-
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found[1]
 
 
 def feed_rows(root: Path) -> tuple[set[str], tuple]:

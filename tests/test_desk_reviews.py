@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 import requests
 from helpers import SECRET, built, free_port, make_issue, serve_app
+from helpers import desk_server as desk
+from helpers import form_csrf as csrf
 from hypothesis import given
 from hypothesis import strategies as st
 
 from newsletter.build import build
 from newsletter.config import load_settings
-from newsletter.desk import desk_app
 from newsletter.desk.reviews import parse_days
 from newsletter.server import create_app
 from newsletter.store import open_db, reviews
@@ -57,16 +58,6 @@ def reviewed(project: Path, smtp, monkeypatch) -> Path:
     built(project, settings=smtp_settings(smtp.port))
     open_db(project / "contacts.db").conn.close()
     return project
-
-
-def desk(root: Path):
-    return serve_app(desk_app(load_settings(root), root / "contacts.db"))
-
-
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found[1]
 
 
 def ask(url: str, to: str, days: str = "7") -> tuple[requests.Response, str]:

@@ -26,6 +26,9 @@ from helpers import (
     serve_app,
     until,
 )
+from helpers import (
+    form_csrf as csrf,
+)
 
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
@@ -50,12 +53,6 @@ def project_for(root: Path, port: int, contacts: int = 20, rate: float = 0) -> P
     built(root, settings=settings(port, rate))
     add_contacts(root, contacts)
     return root
-
-
-def csrf(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found[1]
 
 
 def refused_on(page: str) -> str:

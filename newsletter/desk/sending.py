@@ -270,20 +270,19 @@ def blueprint(desk: Desk) -> Blueprint:
         )
         return desk.done(back(issue_id, job.sender, "send/progress"), text)
 
-    @pages.get("/issues/<issue_id>/send/progress")
-    def progress_page(issue_id: str) -> Response:
+    def progress_of_request(issue_id: str) -> dict[str, Any]:
         desk.issue_folder(issue_id)
         sender = request.args.get("sender") or desk.settings.send.sender
         with desk.connection() as db:
-            values = progress_values(desk, db, issue_id, sender)
+            return progress_values(desk, db, issue_id, sender)
+
+    @pages.get("/issues/<issue_id>/send/progress")
+    def progress_page(issue_id: str) -> Response:
+        values = progress_of_request(issue_id)
         return desk.page("desk_send_progress.html.j2", values | {"here": "send"})
 
     @pages.get("/issues/<issue_id>/send/progress/part")
     def progress_part(issue_id: str) -> Response:
-        desk.issue_folder(issue_id)
-        sender = request.args.get("sender") or desk.settings.send.sender
-        with desk.connection() as db:
-            values = progress_values(desk, db, issue_id, sender)
-        return desk.fragment("_desk_send_progress.html.j2", values)
+        return desk.fragment("_desk_send_progress.html.j2", progress_of_request(issue_id))
 
     return pages
