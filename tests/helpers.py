@@ -901,6 +901,17 @@ def serve_app(app) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def require_approval(root: Path) -> None:
+    """``approval = "required"`` in the project's house settings."""
+    # [tool.newsletter] keys come before its subtables: put approval right after it.
+    pyproject = root / "pyproject.toml"
+    head = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(
+        head.replace("[tool.newsletter]\n", '[tool.newsletter]\napproval = "required"\n', 1),
+        encoding="utf-8",
+    )
+
+
 def desk_server(root: Path, host: str = "127.0.0.1", password: str | None = None):
     """``newsletter desk``'s app on the project at ``root``, served on 127.0.0.1 (as
     ``serve_app``); yields its base URL. ``host`` is the host it believes it was

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import add_contacts, built, cli, make_issue, new_project, serve_app
+from helpers import add_contacts, built, cli, make_issue, new_project, require_approval, serve_app
 
 from newsletter.build import BuildReport
 from newsletter.config import load_settings
@@ -24,16 +24,6 @@ def state(root: Path, issue_id: str = "2026-Q4") -> IssueState:
         return state_of(load_settings(root), db, root / "issues" / issue_id)
     finally:
         db.conn.close()
-
-
-def require_approval(root: Path) -> None:
-    # [tool.newsletter] keys come before its subtables: put approval right after it.
-    pyproject = root / "pyproject.toml"
-    head = pyproject.read_text(encoding="utf-8")
-    pyproject.write_text(
-        head.replace("[tool.newsletter]\n", '[tool.newsletter]\napproval = "required"\n', 1),
-        encoding="utf-8",
-    )
 
 
 def digest(root: Path) -> str:

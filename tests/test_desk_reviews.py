@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import SECRET, built, free_port, make_issue, serve_app
+from helpers import SECRET, built, free_port, make_issue, require_approval, serve_app
 from helpers import desk_server as desk
 from helpers import form_csrf as csrf
 from hypothesis import given
@@ -37,16 +37,6 @@ def smtp_settings(port: int) -> str:
         '[tool.newsletter.send]\nsender = "smtp"\nretry_delay = 0.01\n'
         "[tool.newsletter.senders.smtp]\n"
         f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 10\n'
-    )
-
-
-def require_approval(root: Path) -> None:
-    # [tool.newsletter] keys come before its subtables: put approval right after it.
-    pyproject = root / "pyproject.toml"
-    head = pyproject.read_text(encoding="utf-8")
-    pyproject.write_text(
-        head.replace("[tool.newsletter]\n", '[tool.newsletter]\napproval = "required"\n', 1),
-        encoding="utf-8",
     )
 
 

@@ -23,7 +23,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import SECRET, add_contacts, make_issue, needs_chromium, new_project, parse, serve_app
+from helpers import (
+    SECRET,
+    add_contacts,
+    make_issue,
+    needs_chromium,
+    new_project,
+    parse,
+    require_approval,
+    serve_app,
+)
 
 from newsletter.build import BuildReport
 from newsletter.build.browser import Browser
@@ -62,9 +71,9 @@ def project(tmp_path: Path, smtp, monkeypatch: pytest.MonkeyPatch) -> Path:
     progress can be watched)."""
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     root = new_project(tmp_path / "project")
+    require_approval(root)
     pyproject = root / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
-    text = text.replace("[tool.newsletter]\n", '[tool.newsletter]\napproval = "required"\n', 1)
     text += (
         '\n[tool.newsletter.send]\nsender = "local"\nretry_delay = 0.01\nrate = 6\n'
         '[tool.newsletter.senders.local]\nplugin = "smtp"\n'

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import built, make_issue
+from helpers import built, make_issue, require_approval
 
 from newsletter.build import BuildReport
 from newsletter.config import load_settings
@@ -14,15 +14,6 @@ from newsletter.review import standing
 from newsletter.store import open_db, reviews
 
 BOSS = "director@example.org"
-
-
-def require_approval(root: Path) -> None:
-    pyproject = root / "pyproject.toml"
-    head = pyproject.read_text(encoding="utf-8")
-    pyproject.write_text(
-        head.replace("[tool.newsletter]\n", '[tool.newsletter]\napproval = "required"\n', 1),
-        encoding="utf-8",
-    )
 
 
 @pytest.fixture
