@@ -345,6 +345,9 @@ class Issue:
 # letter or digit (never "." or ".."). The issue folder and the unsubscribe
 # journal (which reads it back from a file) both check it.
 ISSUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# SQLite's largest row id: a larger number names no contact, proposal or organisation,
+# and is refused before anything asks the database about it.
+MAX_ROW_ID = 2**63 - 1
 FEED_TIMEOUT = 20.0  # seconds for each feed, body included (newsletter collect --timeout)
 MAX_CONCURRENCY = 64  # connections a send may open ([tool.newsletter.send], --concurrency)
 

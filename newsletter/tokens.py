@@ -50,6 +50,7 @@ import re
 from dataclasses import dataclass
 
 from newsletter.errors import NewsletterError
+from newsletter.models import MAX_ROW_ID
 
 MIN_SECRET = 16
 UNSUBSCRIBE = b"newsletter-unsubscribe"  # never change: links already mailed carry it
@@ -86,7 +87,6 @@ SHAPE = re.compile(r"[A-Za-z0-9_-]{2,200}\.[A-Za-z0-9_-]{43}")
 # characters, with no spare bits.
 ISSUE_TAG = 4
 RETURN_MAC = 10
-_MAX_ID = 2**63  # SQLite's largest row id, plus one
 MAX_RETURN_TOKEN = -(-(9 + ISSUE_TAG + RETURN_MAC) * 8 // 5)  # 37 characters
 MIN_RETURN_TOKEN = -(-(1 + ISSUE_TAG + RETURN_MAC) * 8 // 5)  # 24 characters
 RETURN_TOKEN = re.compile(f"[a-z2-7]{{{MIN_RETURN_TOKEN},{MAX_RETURN_TOKEN}}}", re.I)
@@ -233,7 +233,7 @@ MAX_CLICK_ORG = 164  # characters: the longest the shape allows
 def make_click_org_token(secret: bytes, issue_id: str, organisation_id: int) -> str:
     """The organisation part of the click links in ``issue_id``'s copies sent to
     ``organisation_id``'s people: the same for each of them, naming none."""
-    if "\n" in issue_id or not 0 <= organisation_id < _MAX_ID:
+    if "\n" in issue_id or not 0 <= organisation_id <= MAX_ROW_ID:
         raise ValueError("not an issue and an organisation")
     payload = f"{issue_id}\n{organisation_id}".encode()
     return f"{_b64(payload)}.{_b64(_mac(secret, CLICK_ORG, payload))}"
@@ -353,7 +353,7 @@ def _b32(data: bytes) -> str:
 
 def make_return_token(secret: bytes, contact_id: int, issue_id: str) -> str:
     """The token that goes in the envelope sender of ``contact_id``'s copy of ``issue_id``."""
-    if not 0 <= contact_id < _MAX_ID:
+    if not 0 <= contact_id <= MAX_ROW_ID:
         raise ValueError(f"contact id {contact_id} is out of range")
     payload = _leb128(contact_id) + issue_tag(issue_id)
     return _b32(payload + _mac(secret, RETURN_PATH, payload)[:RETURN_MAC])

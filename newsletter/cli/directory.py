@@ -18,9 +18,7 @@ import click
 
 from newsletter.cli.env import Env, OneLine, echo_json, json_option, mailing_options, pass_env
 from newsletter.errors import BadUsage, NewsletterError
-
-# SQLite's largest row id: a larger number is no proposal, and cannot even be asked about.
-MAX_ID = 2**63 - 1
+from newsletter.models import MAX_ROW_ID
 
 if TYPE_CHECKING:
     from newsletter.directory import Ready
@@ -59,7 +57,7 @@ def review(env: Env, as_json: bool) -> None:
 
 
 @directory.command()
-@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1, max=MAX_ID))
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1, max=MAX_ROW_ID))
 @json_option
 @pass_env
 def approve(env: Env, ids: tuple[int, ...], as_json: bool) -> None:
@@ -89,7 +87,7 @@ def approve(env: Env, ids: tuple[int, ...], as_json: bool) -> None:
 
 
 @directory.command()
-@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1, max=MAX_ID))
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1, max=MAX_ROW_ID))
 @click.option("--reason", required=True, type=OneLine(), help="Why, kept with the proposal.")
 @json_option
 @pass_env

@@ -17,11 +17,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from newsletter.desk.app import Desk
 from newsletter.directory import approve_welcoming, reject, review
 from newsletter.errors import NewsletterError
+from newsletter.models import MAX_ROW_ID
 from newsletter.schema import Invalid, line
 
 HERE = "/directory"
-# SQLite's largest row id: a larger number is no proposal, and cannot even be asked about.
-MAX_ID = 2**63 - 1
 MAX_NOTICES = 5  # lines of the welcome's send run shown after an approval
 
 
@@ -48,7 +47,7 @@ def blueprint(desk: Desk) -> Blueprint:
 
     @pages.post(f"{HERE}/<int:proposal_id>/approve")
     def approve(proposal_id: int) -> BaseResponse:
-        if proposal_id > MAX_ID:
+        if proposal_id > MAX_ROW_ID:
             abort(404)
         said: list[str] = []  # what the welcome's send run reports as it goes
         try:
@@ -66,7 +65,7 @@ def blueprint(desk: Desk) -> Blueprint:
 
     @pages.post(f"{HERE}/<int:proposal_id>/reject")
     def drop(proposal_id: int) -> BaseResponse:
-        if proposal_id > MAX_ID:
+        if proposal_id > MAX_ROW_ID:
             abort(404)
         reason = request.form.get("reason", "").strip()
         try:

@@ -38,7 +38,7 @@ import click
 
 from newsletter.errors import NewsletterError
 from newsletter.files import fsync_folder
-from newsletter.models import ISSUE_ID, plural
+from newsletter.models import ISSUE_ID, MAX_ROW_ID, plural
 from newsletter.store import contacts
 from newsletter.store.base import Database, now, writing
 
@@ -48,7 +48,7 @@ CLAIMED = ".applying"
 # holds every contact of a very large list; beyond it the app answers 503.
 MAX_BYTES = 4 * 1024 * 1024
 MAX_LINE = 400
-_CONTACTS = range(1, 2**63)
+_CONTACTS = range(1, MAX_ROW_ID + 1)
 
 
 @dataclass(frozen=True)
