@@ -1,0 +1,212 @@
+"""One contribution email read: what it proposes, or why it is no contribution.
+
+``read_message(data, sections)`` turns a message's bytes into a ``Contribution``
+(title, summary, link, section, date, sender, attachments) or a ``Skip`` (one
+reason). Everything in a message is untrusted: the subject is one sanitised
+line, the body goes through the house sanitiser (``sanitize.clean_bounded``:
+``MAX_CHARS``, ``MAX_DEPTH``) and becomes Markdown as a feed's summary does
+(``feeds.markdown.to_markdown``). Whether a message is an auto-reply or a
+bounce is ``returns.dsn.classify``'s call, the reader of returned mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import email.utils
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+
+from newsletter.feeds.markdown import to_markdown
+from newsletter.issue.keys import untracked
+from newsletter.returns.dsn import classify
+from newsletter.sanitize import MAX_CHARS, clean_bounded, one_line
+
+MAX_MESSAGE = 10 * 1024 * 1024  # a contribution is a few paragraphs; more is an attachment
+TITLE_CHARS = 200
+# Kinds of returned mail (``dsn.Bounce.kind``) that are reports, not people writing.
+REPORTS = ("hard", "soft", "delayed", "delivered", "complaint", "unsubscribe")
+# dsn counts Precedence: auto_reply as an auto-reply; list and junk mail is no
+# contribution either, though a bounce reader must not take it for an auto-reply.
+_MASS = ("bulk", "junk", "list")
+# "Section: events" on a line of its own; "*", "_" and a trailing "\\" are Markdown's marks.
+_FIELD = re.compile(r"^[ \t>*_]*(section|date)[ \t*_]*:[ \t]*(.+?)[ \t*_\\]*$", re.I | re.M)
+_LINK = re.compile(r"https?://[^\s<>\"'()\[\]]+", re.I)
+_HREF = re.compile(r"""href="(https?://[^"]+)\"""", re.I)
+_DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%Y-%m-%d")
+_DATE_SHAPE = re.compile(
+    r"^\s*(\d{1,2}\s+[a-z]+\.?\s+\d{4}|[a-z]+\.?\s+\d{1,2},?\s+\d{4}|\d{4}-\d{2}-\d{2})\s*$", re.I
+)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A message that is no contribution, and why, in a few words."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one message proposes, before its sender is looked up."""
+
+    title: str
+    summary: str  # Markdown, from sanitised HTML
+    link: str | None
+    section: str | None  # a house section named in the body, else None
+    date: dt.date | None
+    name: str  # the sender's display name, one line
+    address: str  # the sender's address, lower case
+    attachments: int
+    warnings: tuple[str, ...] = ()  # what was written in the body but could not be used
+
+
+def key_of(data: bytes) -> str:
+    """What recognises a message again: its Message-ID, else a digest of its bytes."""
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = re.search(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", head, re.I | re.M)
+    value = found.group(1).split() if found else []
+    if value and len(value[0]) <= 250:
+        return "id:" + value[0].decode("ascii", "replace").strip("<>")
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
+    """The contribution ``data`` proposes, or why it is skipped."""
+    if len(data) > MAX_MESSAGE:
+        return Skip(f"larger than {MAX_MESSAGE // 1024 // 1024} MB; ask for a link instead")
+    kind = classify(data).kind
+    if kind == "auto-reply":
+        return Skip("an auto-reply")
+    if kind in REPORTS:
+        return Skip("a delivery report, not a contribution")
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    if _header(msg, "precedence").lower() in _MASS:
+        return Skip("mass mail (Precedence: bulk, junk or list)")
+    text_html, plain, attachments = _body(msg)
+    cleaned = clean_bounded(text_html).html
+    summary = to_markdown(cleaned)
+    # "Section:" and "Date:" are read on the lines the sender wrote (``_paragraphs``
+    # leaves them out of a plain body); in HTML, on the Markdown's lines, where
+    # they are not for the reader either.
+    words = plain[:MAX_CHARS] if plain else summary
+    if not plain:
+        summary = re.sub(r"\n{3,}", "\n\n", _FIELD.sub("", summary)).strip()
+    if not summary.strip():
+        return Skip("no text")
+    # No subject: the first line of the text stands in, as a mail client lists it.
+    title = one_line(_header(msg, "subject"), TITLE_CHARS) or one_line(
+        summary.split("\n", 1)[0], TITLE_CHARS
+    )
+    name, address = email.utils.parseaddr(_header(msg, "from"))
+    section, date, warnings = _fields(words, sections)
+    link = _first_link(cleaned)
+    return Contribution(
+        title=title,
+        summary=summary,
+        link=untracked(link) if link else None,
+        section=section,
+        date=date,
+        name=one_line(name, 100),
+        address=one_line(address, 254).lower(),
+        attachments=attachments,
+        warnings=warnings,
+    )
+
+
+def _header(msg: Message, name: str) -> str:
+    """A header's decoded value, "" when absent or too broken to decode."""
+    try:
+        value = msg.get(name)
+    except (ValueError, TypeError, IndexError, LookupError):  # a malformed encoded word
+        return ""
+    return str(value) if value is not None else ""
+
+
+def _body(msg: Message) -> tuple[str, str, int]:
+    """The body as HTML to sanitise (text/plain preferred), the plain text if that was
+    it, and how many attachments."""
+    plain = rich = None
+    attachments = 0
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_disposition() == "attachment" or part.get_filename():
+            attachments += 1
+            continue
+        kind = part.get_content_type()
+        if kind == "text/plain" and plain is None:
+            plain = _text(part)
+        elif kind == "text/html" and rich is None:
+            rich = _text(part)
+        elif not kind.startswith(("text/", "message/")):
+            attachments += 1  # an inline picture: not kept either
+    if plain and plain.strip():
+        return _paragraphs(plain), plain, attachments
+    return rich or "", "", attachments
+
+
+def _text(part: Message) -> str:
+    """A text part decoded by its charset; a wrong or unknown charset is read as UTF-8."""
+    if isinstance(part, EmailMessage):
+        try:
+            return str(part.get_content())
+        except (LookupError, UnicodeError, ValueError, AssertionError, KeyError):
+            pass
+    raw = part.get_payload(decode=True)
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else ""
+
+
+def _paragraphs(text: str) -> str:
+    """Plain text as HTML paragraphs, escaped: the sanitiser then treats it as any HTML.
+    The plain "Section:" and "Date:" lines are read by ``_fields``, not shown."""
+    kept = _FIELD.sub("", text.replace("\r\n", "\n"))
+    blocks = [b.strip() for b in re.split(r"\n[ \t]*\n", kept) if b.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in b.split("\n")) + "</p>" for b in blocks
+    )
+
+
+def _fields(
+    words: str, sections: tuple[str, ...]
+) -> tuple[str | None, dt.date | None, tuple[str, ...]]:
+    """The section and date written plainly in the body ("Section: events"), first of each."""
+    section = date = None
+    warnings: list[str] = []
+    for found in _FIELD.finditer(words):
+        label, value = found.group(1).lower(), one_line(found.group(2), 60)
+        if label == "section" and section is None:
+            section = value.lower() if value.lower() in sections else None
+            if section is None:
+                warnings.append(f"section {value!r} is not one of {', '.join(sections)}; ignored")
+        elif label == "date" and date is None:
+            date = _date(value)
+            if date is None:
+                warnings.append(f"date {value!r} is not a real date; ignored")
+    return section, date, tuple(warnings)
+
+
+def _date(value: str) -> dt.date | None:
+    """A date written plainly ("12 March 2027", "March 12, 2027", "2027-03-12"), strictly."""
+    if not _DATE_SHAPE.match(value):
+        return None
+    plain = re.sub(r"[.,]", "", " ".join(value.split()))
+    for form in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(plain, form).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _first_link(cleaned: str) -> str | None:
+    """The first http(s) link of the sanitised body: a link's address, else one written out."""
+    href = _HREF.search(cleaned)
+    if href:
+        return html.unescape(href.group(1))
+    text = _LINK.search(html.unescape(cleaned))
+    return text.group(0).rstrip(".,;:!?") if text else None
