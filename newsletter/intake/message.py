@@ -99,7 +99,7 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
     if not summary.strip():
         return Skip("no text")
     # No subject: the first line of the text stands in, as a mail client lists it.
-    title = one_line(_header(msg, "subject"), TITLE_CHARS) or one_line(
+    title = _line(_header(msg, "subject"), TITLE_CHARS) or _line(
         summary.split("\n", 1)[0], TITLE_CHARS
     )
     name, address = email.utils.parseaddr(_header(msg, "from"))
@@ -111,11 +111,17 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
         link=untracked(link) if link else None,
         section=section,
         date=date,
-        name=one_line(name, 100),
+        name=_line(name, 100),
         address=one_line(address, 254).lower(),
         attachments=attachments,
         warnings=warnings,
     )
+
+
+def _line(text: str, limit: int) -> str:
+    """A header as one line: folding, tabs and encoded line breaks are spaces, then
+    ``sanitize.one_line`` drops what a terminal would not show as it is."""
+    return one_line(" ".join(text.split()), limit)
 
 
 def _header(msg: Message, name: str) -> str:
