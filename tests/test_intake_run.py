@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, cli, inbox_files, make_issue
+from helpers import REPO, cli, cli_within, inbox_files, make_issue, special_file
 from intake_mail import MESSAGES, auto_reply, bounce, empty, maildir, mbox, outlook, plain, unknown
 
 from newsletter.models import Contact
@@ -291,3 +291,59 @@ def test_an_unknown_issue_is_one_line_and_nothing_is_taken(desk, tmp_path):
 def test_the_messages_are_those_the_issue_lists():
     # The order the tests above expect: the Maildir's file names sort as MESSAGES.
     assert [n for n, _ in MESSAGES] == sorted(n for n, _ in MESSAGES)
+
+
+def test_an_empty_maildir_takes_nothing(desk, tmp_path):
+    box = tmp_path / "box"
+    mailbox.Maildir(box, create=True).close()
+    result = cli(desk, "intake", "2026-Q4", str(box))
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "0 taken into issues/2026-Q4/inbox, 0 skipped.\n",
+    )
+    assert not (desk / "issues" / "2026-Q4" / "inbox").exists()
+
+
+def test_a_fifo_in_the_maildir_is_skipped_with_one_line_and_never_waited_on(desk, tmp_path):
+    box = maildir(tmp_path / "box")
+    special_file(box / "new" / "00-fifo", "fifo")
+    result = cli_within(30, desk, "intake", "2026-Q4", str(box))
+    assert (
+        result.stdout.splitlines()[0]
+        == "00-fifo: skipped, new/00-fifo is a FIFO (named pipe), not a file"
+    )
+    assert result.stdout.splitlines()[-1] == "5 taken into issues/2026-Q4/inbox, 5 skipped."
+
+
+@pytest.mark.parametrize(
+    "contact,line,source,contributor",
+    [
+        (
+            {"name": "Lena Berg", "organisation": ""},
+            "inbox/youth-skills-toolkit-launched.md  from Lena Berg",
+            "Lena Berg",
+            "Lena Berg",
+        ),
+        (
+            {"name": "", "organisation": "ILO"},
+            # The directory has no name: the one the message gives.
+            "inbox/youth-skills-toolkit-launched.md  from ILO (Jane Doe)",
+            "ILO",
+            "Jane Doe",
+        ),
+    ],
+)
+def test_a_contact_without_a_name_or_organisation_still_verifies_the_sender(
+    project, tmp_path, contact, line, source, contributor
+):
+    make_issue(project)
+    db = open_db(project / "contacts.db")
+    create_contact(db, Contact(email="jane.doe@unicef.example", **contact), "test", "t")
+    db.conn.close()
+    box = tmp_path / "box"
+    mailbox.Maildir(box, create=True).close()
+    (box / "new" / "01").write_bytes(plain())
+    result = cli(project, "intake", "2026-Q4", str(box))
+    assert result.stdout.splitlines()[0] == line
+    data = front(project, "youth-skills-toolkit-launched.md")
+    assert (data["source"], data["contributor"]) == (source, contributor)
