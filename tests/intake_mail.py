@@ -71,7 +71,9 @@ def forwarded() -> bytes:
         "Worth a mention, I think.\n\n"
         "---------- Forwarded message ---------\n"
         "From: ILO News <news@ilo.example>\n"
+        "Date: Mon, Oct 5, 2026 at 9:30 AM\n"
         "Subject: ILO Newsletter - October\n\n"
+        "Section: Features\n\n"
         "Decent work in supply chains: a new guide.\n"
         "https://www.ilo.example/guide?mc_cid=abc&mc_eid=def\n"
     )

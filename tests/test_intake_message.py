@@ -195,3 +195,33 @@ def test_a_1_mb_subject_of_many_words_is_read_in_seconds_not_minutes():
     found = read(data)
     assert time.monotonic() - start < 6
     assert found.title == " ".join(["y"] * 100)[:200].strip()
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "---------- Forwarded message ---------\nFrom: X <x@y>\nDate: Mon, Oct 5, 2026",
+        "-----Original Message-----\nFrom: X\nSent: Monday\nDate: 1 June 2020",
+        "From: X <x@y>\nSent: Monday, 5 October 2026\nSection: gossip",
+        "Begin forwarded message:\n\nDate: 31 February 2027",
+        "> Date: 31 February 2027",
+    ],
+)
+def test_fields_in_a_forwarded_or_quoted_message_are_not_the_contributions(quoted):
+    found = read(mail(f"Section: tools\n\nOur news.\n\n{quoted}\n"))
+    assert (found.section, found.date, found.warnings) == ("tools", None, ())
+
+
+def test_an_outlook_reply_header_in_html_ends_the_senders_own_words():
+    msg = EmailMessage()
+    msg["From"] = "ann@who.example"
+    msg["Subject"] = "Fw: Forum"
+    msg.set_content(
+        "<p>Section: events</p><p>See below.</p>"
+        "<p><b>From:</b> Forum &lt;f@x.example&gt;<br><b>Sent:</b> Monday<br>"
+        "<b>Date:</b> 31 February 2027</p><p>The forum.</p>",
+        subtype="html",
+    )
+    found = read(msg.as_bytes())
+    assert (found.section, found.date, found.warnings) == ("events", None, ())
+    assert found.summary.startswith("See below.\n\n**From:**")

@@ -347,3 +347,19 @@ def test_a_contact_without_a_name_or_organisation_still_verifies_the_sender(
     assert result.stdout.splitlines()[0] == line
     data = front(project, "youth-skills-toolkit-launched.md")
     assert (data["source"], data["contributor"]) == (source, contributor)
+
+
+def test_a_forwarded_message_keeps_its_own_date_and_section_lines_as_text(desk, tmp_path):
+    # Only the sender's own words say "Section:" or "Date:" for the contribution.
+    cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    path = desk / "issues" / "2026-Q4" / "inbox" / "fwd-ilo-newsletter-october.md"
+    assert path.read_text(encoding="utf-8").split("---\n", 2)[2] == (
+        "Worth a mention, I think.\n\n"
+        "\\---------- Forwarded message ---------\\\n"
+        "From: ILO News \\<news@ilo.example>\\\n"
+        "Date: Mon, Oct 5, 2026 at 9:30 AM\\\n"
+        "Subject: ILO Newsletter - October\n\n"
+        "Section: Features\n\n"
+        "Decent work in supply chains: a new guide.\\\n"
+        "https://www.ilo.example/guide?mc\\_cid=abc&mc\\_eid=def\n"
+    )

@@ -38,6 +38,14 @@ REPORTS = ("hard", "soft", "delayed", "delivered", "complaint", "unsubscribe")
 _MASS = ("bulk", "junk", "list")
 # "Section: events" on a line of its own; "*", "_" and a trailing "\\" are Markdown's marks.
 _FIELD = re.compile(r"^[ \t>*_]*(section|date)[ \t*_]*:[ \t]*(.+?)[ \t*_\\]*$", re.I | re.M)
+# Where a forwarded or quoted message starts (Gmail, Outlook, Apple Mail; English,
+# French, Spanish), as plain text or as to_markdown writes it ("\\-", "\\>").
+_FORWARDED = re.compile(
+    r"^[ \t]*\\?(-{2,}[ \t]*(forwarded message|original message|message transf[ée]r[ée]|"
+    r"message d'origine|mensaje (reenviado|original))|begin forwarded message:|"
+    r"\\?>|[*_]*(from|de)[*_ \t]*:[^\n]*\n[ \t*_]*(sent|date|envoy[ée]|enviado)[*_ \t]*:)",
+    re.I | re.M,
+)
 _LINK = re.compile(r"https?://[^\s<>\"'()\[\]]+", re.I)
 _HREF = re.compile(r"""href="(https?://[^"]+)\"""", re.I)
 _DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%Y-%m-%d")
@@ -98,9 +106,9 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
     # "Section:" and "Date:" are read on the lines the sender wrote (``_paragraphs``
     # leaves them out of a plain body); in HTML, on the Markdown's lines, where
     # they are not for the reader either.
-    words = plain[:MAX_CHARS] if plain else summary
+    words = _own(plain[:MAX_CHARS] if plain else summary)
     if not plain:
-        summary = re.sub(r"\n{3,}", "\n\n", _FIELD.sub("", summary)).strip()
+        summary = _without_fields(summary)
     if not summary.strip():
         return Skip("no text")
     # No subject: the first line of the text stands in, as a mail client lists it.
@@ -184,10 +192,25 @@ def _text(part: Message) -> str:
         return raw.decode("utf-8", "replace")
 
 
+def _own(text: str) -> str:
+    """The sender's own words: the text before a forwarded or quoted message starts,
+    whose "Date:" is the forwarded message's, not the contribution's."""
+    start = _FORWARDED.search(text)
+    return text[: start.start()] if start else text
+
+
+def _without_fields(text: str) -> str:
+    """The text without the field lines of the sender's own words."""
+    own = _own(text)
+    kept = re.sub(r"\n{3,}", "\n\n", _FIELD.sub("", own)).strip()
+    rest = text[len(own) :].strip()
+    return f"{kept}\n\n{rest}".strip() if rest else kept
+
+
 def _paragraphs(text: str) -> str:
     """Plain text as HTML paragraphs, escaped: the sanitiser then treats it as any HTML.
     The plain "Section:" and "Date:" lines are read by ``_fields``, not shown."""
-    kept = _FIELD.sub("", text.replace("\r\n", "\n"))
+    kept = _without_fields(text.replace("\r\n", "\n"))
     blocks = [b.strip() for b in re.split(r"\n[ \t]*\n", kept) if b.strip()]
     return "".join(
         "<p>" + "<br>".join(html.escape(line) for line in b.split("\n")) + "</p>" for b in blocks
