@@ -1,10 +1,11 @@
 """An issue's inbox: candidate item files waiting for an editor.
 
 A candidate is an item file (``items.load_item`` reads it) in
-``issues/ID/inbox/``; accepting moves it into ``items/``. Feeds write
-candidates here; ``feeds.triage`` accepts and rejects them and remembers what
-was rejected. Keys used to recognise an entry again: its canonical URL and
-its guid (unique only within its feed).
+``issues/ID/inbox/``; accepting moves it into ``items/``. Feeds and
+``intake`` (contributions by email) write candidates here; ``feeds.triage``
+accepts and rejects them and remembers what was rejected. Keys used to
+recognise an entry again: its canonical URL and its guid (unique only within
+its feed).
 """
 
 from __future__ import annotations
