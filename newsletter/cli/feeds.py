@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -345,12 +344,12 @@ def reject(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
 
 @click.command()
 @click.argument("issue_id")
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source")
 @json_option
 @quiet_option
 @pass_env
-def intake(env: Env, issue_id: str, source: Path, as_json: bool, quiet: bool) -> None:
-    """Take contributions mailed in (a Maildir or an mbox) into issues/ID/inbox/.
+def intake(env: Env, issue_id: str, source: str, as_json: bool, quiet: bool) -> None:
+    """Take contributions mailed in (a Maildir, an mbox, imaps://) into issues/ID/inbox/.
 
     Example: newsletter intake 2026-Q4 ~/Maildir/.contributions
     """

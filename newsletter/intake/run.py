@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.config import Settings
+from newsletter.intake.imap import is_imap, read_imap
 from newsletter.intake.message import Contribution, Skip, key_of, read_message
 from newsletter.issue.inbox import Candidate, write_candidates
 from newsletter.models import Contact
@@ -62,8 +63,9 @@ class Taken:
         return f"{taken} taken into issues/{self.issue}/inbox, {skipped} skipped."
 
 
-def intake(settings: Settings, db: Database, folder: Path, source: Path) -> Taken:
-    """Take each message of ``source`` (a Maildir, an mbox or one .eml) into the inbox."""
+def intake(settings: Settings, db: Database, folder: Path, source: str) -> Taken:
+    """Take each message of ``source`` (a Maildir, an mbox, one .eml, or an IMAP folder
+    ``imaps://user@host/FOLDER``) into the inbox."""
     read = list(_read(source, settings.section_keys))
     known = taken_keys(db, [key for _, key, _ in read])
     senders = contacts_by_email(
@@ -99,12 +101,11 @@ def intake(settings: Settings, db: Database, folder: Path, source: Path) -> Take
     return result
 
 
-def _read(
-    source: Path, sections: tuple[str, ...]
-) -> Iterator[tuple[str, str, Contribution | Skip]]:
+def _read(source: str, sections: tuple[str, ...]) -> Iterator[tuple[str, str, Contribution | Skip]]:
     """(label, key, what it is) for each message of the mailbox."""
-    for place, data in read_mailbox(source):
-        if isinstance(data, str):  # a Maildir entry too large or not a file: not read
+    mail = read_imap(source) if is_imap(source) else read_mailbox(Path(source))
+    for place, data in mail:
+        if isinstance(data, str):  # too large or not a file: not read
             yield one_line(place, 100), "", Skip(one_line(data, 200))
             continue
         key = key_of(data)
