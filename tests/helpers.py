@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import os
@@ -1294,14 +1295,17 @@ class SESStandIn:
 class IMAPServer:
     """A small IMAP4rev1 server on 127.0.0.1 over plain TCP, for ``intake``: one folder
     (``messages``, bytes by UID), LOGIN with ``user`` / ``password``, EXAMINE, UID
-    SEARCH ALL and UID FETCH of RFC822.SIZE and BODY.PEEK[]. ``commands`` records what
+    SEARCH ALL and UID FETCH of RFC822.SIZE and BODY.PEEK[]; or AUTHENTICATE XOAUTH2
+    with ``token``. ``commands`` records what
     clients sent (a STORE or a COPY would show that a run changed the mailbox)."""
 
-    def __init__(self, messages: list[bytes], user: str = "news", password: str = "pw") -> None:
+    def __init__(
+        self, messages: list[bytes], user: str = "news", password: str = "pw", token: str = "tok"
+    ) -> None:
         import socketserver
 
         self.messages = {n: data for n, data in enumerate(messages, 1)}
-        self.user, self.password = user, password
+        self.user, self.password, self.token = user, password, token
         self.commands: list[str] = []
         outer = self
 
@@ -1312,7 +1316,14 @@ class IMAPServer:
                     line = raw.decode("utf-8", "replace").rstrip("\r\n")
                     tag, _, rest = line.partition(" ")
                     outer.commands.append(rest)
-                    if not outer.answer(self.wfile, tag, rest):
+                    if rest.upper() == "AUTHENTICATE XOAUTH2":
+                        self.wfile.write(b"+ \r\n")
+                        said = base64.b64decode(self.rfile.readline().strip() or b"=")
+                        expected = f"user={outer.user}\x01auth=Bearer {outer.token}\x01\x01"
+                        ok = said.decode("utf-8", "replace") == expected
+                        answer = "OK done" if ok else "NO [AUTHENTICATIONFAILED] bad token"
+                        self.wfile.write(f"{tag} {answer}\r\n".encode())
+                    elif not outer.answer(self.wfile, tag, rest):
                         return
 
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
@@ -1323,7 +1334,7 @@ class IMAPServer:
         verb = command.split(" ", 1)[0].upper()
         words = command.split()
         if verb == "CAPABILITY":
-            out.write(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
+            out.write(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2\r\n")
         elif verb == "LOGIN":
             given = [w.strip('"') for w in words[1:3]]
             if given != [self.user, self.password]:

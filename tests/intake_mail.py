@@ -8,6 +8,22 @@ from pathlib import Path
 
 CONTRIBUTIONS = "news@unglobalcompact.example"
 
+# What ``newsletter intake`` prints for MESSAGES, with the two contacts of the
+# ``contributors`` fixture (conftest.py), and its one warning.
+EXPECTED = [
+    "inbox/youth-skills-toolkit-launched.md  from UNICEF (Jane Doe)",
+    "inbox/sdg-business-forum-geneva.md  from UNDP (Omar Khan)",
+    "inbox/fwd-ilo-newsletter-october.md  from UNICEF (Jane Doe)",
+    "<ooo@undp.example>: skipped, an auto-reply",
+    "inbox/annual-report-2026.md  from UNDP (Omar Khan)",
+    "inbox/webinar-on-living-wages.md  from Unverified: Sam Roe <sam@example.net>",
+    "<bounce@mx.unglobalcompact.example>: skipped, a delivery report, not a contribution",
+    "<empty@unicef.example>: skipped, no text",
+    "<plain@unicef.example>: skipped, already taken in",
+    "5 taken into issues/2026-Q4/inbox, 4 skipped.",
+]
+WARNING = "warning: <unknown@example.net>: date '31 February 2027' is not a real date; ignored\n"
+
 
 def _message(sender: str, subject: str, mid: str, **headers: str) -> EmailMessage:
     msg = EmailMessage()

@@ -10,25 +10,23 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import REPO, cli, cli_within, inbox_files, make_issue, special_file
-from intake_mail import MESSAGES, auto_reply, bounce, empty, maildir, mbox, outlook, plain, unknown
+from intake_mail import (
+    EXPECTED,
+    MESSAGES,
+    WARNING,
+    auto_reply,
+    bounce,
+    empty,
+    maildir,
+    mbox,
+    outlook,
+    plain,
+    unknown,
+)
 
 from newsletter.models import Contact
 from newsletter.store import open_db
 from newsletter.store.contacts import create_contact
-
-EXPECTED = [
-    "inbox/youth-skills-toolkit-launched.md  from UNICEF (Jane Doe)",
-    "inbox/sdg-business-forum-geneva.md  from UNDP (Omar Khan)",
-    "inbox/fwd-ilo-newsletter-october.md  from UNICEF (Jane Doe)",
-    "<ooo@undp.example>: skipped, an auto-reply",
-    "inbox/annual-report-2026.md  from UNDP (Omar Khan)",
-    "inbox/webinar-on-living-wages.md  from Unverified: Sam Roe <sam@example.net>",
-    "<bounce@mx.unglobalcompact.example>: skipped, a delivery report, not a contribution",
-    "<empty@unicef.example>: skipped, no text",
-    "<plain@unicef.example>: skipped, already taken in",
-    "5 taken into issues/2026-Q4/inbox, 4 skipped.",
-]
-WARNING = "warning: <unknown@example.net>: date '31 February 2027' is not a real date; ignored\n"
 
 PLAIN_FILE = """---
 title: Youth skills toolkit launched
@@ -49,20 +47,6 @@ Jane
 """
 
 
-@pytest.fixture
-def desk(project):
-    """The project with issue 2026-Q4 and two focal points, UNICEF's and UNDP's."""
-    make_issue(project)
-    db = open_db(project / "contacts.db")
-    for email, name, org in (
-        ("jane.doe@unicef.example", "Jane Doe", "UNICEF"),
-        ("omar@undp.example", "Omar Khan", "UNDP"),
-    ):
-        create_contact(db, Contact(email=email, name=name, organisation=org), "test", "t")
-    db.conn.close()
-    return project
-
-
 def front(project: Path, name: str) -> dict:
     text = (project / "issues" / "2026-Q4" / "inbox" / name).read_text(encoding="utf-8")
     return yaml.safe_load(text.split("---\n")[1])
@@ -74,13 +58,13 @@ def stamped(text: str) -> str:
 
 @pytest.mark.parametrize("make", [maildir, mbox], ids=["maildir", "mbox"])
 def test_a_mailbox_of_contributions_gives_exactly_the_candidates_and_skip_lines(
-    desk, tmp_path, make
+    contributors, tmp_path, make
 ):
-    result = cli(desk, "intake", "2026-Q4", str(make(tmp_path / "box")))
+    result = cli(contributors, "intake", "2026-Q4", str(make(tmp_path / "box")))
     assert result.exit_code == 0
     assert result.stdout.splitlines() == EXPECTED
     assert result.stderr == WARNING
-    assert inbox_files(desk) == sorted(
+    assert inbox_files(contributors) == sorted(
         [
             "annual-report-2026.md",
             "fwd-ilo-newsletter-october.md",
@@ -89,12 +73,14 @@ def test_a_mailbox_of_contributions_gives_exactly_the_candidates_and_skip_lines(
             "youth-skills-toolkit-launched.md",
         ]
     )
-    assert not list((desk / "issues" / "2026-Q4" / "items").glob("*toolkit*"))
+    assert not list((contributors / "issues" / "2026-Q4" / "items").glob("*toolkit*"))
 
 
-def test_a_plain_text_contribution_is_written_as_the_inbox_writes_any_candidate(desk, tmp_path):
-    cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
-    path = desk / "issues" / "2026-Q4" / "inbox" / "youth-skills-toolkit-launched.md"
+def test_a_plain_text_contribution_is_written_as_the_inbox_writes_any_candidate(
+    contributors, tmp_path
+):
+    cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    path = contributors / "issues" / "2026-Q4" / "inbox" / "youth-skills-toolkit-launched.md"
     assert stamped(path.read_text(encoding="utf-8")) == PLAIN_FILE
 
 
@@ -134,57 +120,65 @@ def test_a_plain_text_contribution_is_written_as_the_inbox_writes_any_candidate(
         ),
     ],
 )
-def test_each_candidate_names_its_contributor_and_organisation(desk, tmp_path, name, expected):
-    cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
-    data = front(desk, name)
+def test_each_candidate_names_its_contributor_and_organisation(
+    contributors, tmp_path, name, expected
+):
+    cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    data = front(contributors, name)
     data.pop("collected_at")
     data.pop("date", None)
     assert data == expected
 
 
-def test_outlook_html_loses_its_word_markup_and_keeps_its_words_and_link(desk, tmp_path):
-    cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
-    path = desk / "issues" / "2026-Q4" / "inbox" / "sdg-business-forum-geneva.md"
+def test_outlook_html_loses_its_word_markup_and_keeps_its_words_and_link(contributors, tmp_path):
+    cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    path = contributors / "issues" / "2026-Q4" / "inbox" / "sdg-business-forum-geneva.md"
     body = path.read_text(encoding="utf-8").split("---\n", 2)[2]
     assert body == (
         "The **Business & SDG Forum** opens in Geneva. Register on "
         "[our page](https://www.undp.example/events/forum?utm_campaign=q4&id=7).\n\n"
         "· Panels on finance\n"
     )
-    assert front(desk, "sdg-business-forum-geneva.md")["date"].isoformat() == "2026-11-05"
+    assert front(contributors, "sdg-business-forum-geneva.md")["date"].isoformat() == "2026-11-05"
 
 
-def test_attachments_are_not_kept_and_the_candidate_says_so(desk, tmp_path):
-    cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
-    path = desk / "issues" / "2026-Q4" / "inbox" / "annual-report-2026.md"
+def test_attachments_are_not_kept_and_the_candidate_says_so(contributors, tmp_path):
+    cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    path = contributors / "issues" / "2026-Q4" / "inbox" / "annual-report-2026.md"
     body = path.read_text(encoding="utf-8").split("---\n", 2)[2]
     assert body == (
         "Our annual report is out; the PDF is attached.\n\n"
         "The message had 1 attachment(s), not kept: ask for a link.\n"
     )
-    assert sorted(p.name for p in (desk / "issues" / "2026-Q4").rglob("*.pdf")) == []
+    assert sorted(p.name for p in (contributors / "issues" / "2026-Q4").rglob("*.pdf")) == []
 
 
-def test_a_second_run_takes_nothing(desk, tmp_path):
+def test_a_second_run_takes_nothing(contributors, tmp_path):
     box = maildir(tmp_path / "box")
-    cli(desk, "intake", "2026-Q4", str(box))
-    before = {p.name: p.read_bytes() for p in (desk / "issues" / "2026-Q4" / "inbox").iterdir()}
-    again = cli(desk, "intake", "2026-Q4", str(box), "-q")
+    cli(contributors, "intake", "2026-Q4", str(box))
+    before = {
+        p.name: p.read_bytes() for p in (contributors / "issues" / "2026-Q4" / "inbox").iterdir()
+    }
+    again = cli(contributors, "intake", "2026-Q4", str(box), "-q")
     assert again.exit_code == 0
     assert again.stdout == "0 taken into issues/2026-Q4/inbox, 9 skipped.\n"
-    after = {p.name: p.read_bytes() for p in (desk / "issues" / "2026-Q4" / "inbox").iterdir()}
+    after = {
+        p.name: p.read_bytes() for p in (contributors / "issues" / "2026-Q4" / "inbox").iterdir()
+    }
     assert after == before
 
 
-def test_a_message_taken_is_not_taken_again_from_another_mailbox(desk, tmp_path):
-    cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
-    result = cli(desk, "intake", "2026-Q4", str(mbox(tmp_path / "copy.mbox")))
+def test_a_message_taken_is_not_taken_again_from_another_mailbox(contributors, tmp_path):
+    cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    result = cli(contributors, "intake", "2026-Q4", str(mbox(tmp_path / "copy.mbox")))
     assert result.stdout.splitlines()[-1] == "0 taken into issues/2026-Q4/inbox, 9 skipped."
 
 
-def test_the_candidates_are_listed_by_inbox_with_the_unverified_sender_visible(desk, tmp_path):
-    cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
-    listed = json.loads(cli(desk, "inbox", "2026-Q4", "--json").stdout)["candidates"]
+def test_the_candidates_are_listed_by_inbox_with_the_unverified_sender_visible(
+    contributors, tmp_path
+):
+    cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    listed = json.loads(cli(contributors, "inbox", "2026-Q4", "--json").stdout)["candidates"]
     assert {c["name"]: c["source"] for c in listed} == {
         "annual-report-2026": "UNDP",
         "fwd-ilo-newsletter-october": "UNICEF",
@@ -195,21 +189,23 @@ def test_the_candidates_are_listed_by_inbox_with_the_unverified_sender_visible(d
     assert all(c["problems"] == [] for c in listed)
 
 
-def test_an_accepted_contribution_passes_check(desk, tmp_path):
-    cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
-    accepted = cli(desk, "accept", "2026-Q4", "annual-report-2026")
+def test_an_accepted_contribution_passes_check(contributors, tmp_path):
+    cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    accepted = cli(contributors, "accept", "2026-Q4", "annual-report-2026")
     assert accepted.exit_code == 0, accepted.output
-    checked = cli(desk, "check", "2026-Q4")
+    checked = cli(contributors, "check", "2026-Q4")
     assert checked.exit_code == 0, checked.output
 
 
-def test_a_message_without_a_message_id_is_named_by_its_place_and_taken_once(desk, tmp_path):
+def test_a_message_without_a_message_id_is_named_by_its_place_and_taken_once(
+    contributors, tmp_path
+):
     box = tmp_path / "box"
     mailbox.Maildir(box, create=True).close()
     data = re.sub(rb"Message-ID: [^\n]*\n", b"", plain())
     (box / "new" / "1700000000.M1P1.host").write_bytes(data)
     (box / "new" / "1700000001.M1P1.host").write_bytes(data)
-    result = cli(desk, "intake", "2026-Q4", str(box))
+    result = cli(contributors, "intake", "2026-Q4", str(box))
     assert result.stdout.splitlines() == [
         "inbox/youth-skills-toolkit-launched.md  from UNICEF (Jane Doe)",
         "1700000001.M1P1.host: skipped, already taken in",
@@ -217,14 +213,14 @@ def test_a_message_without_a_message_id_is_named_by_its_place_and_taken_once(des
     ]
 
 
-def test_quiet_prints_warnings_and_the_summary_only(desk, tmp_path):
-    result = cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")), "-q")
+def test_quiet_prints_warnings_and_the_summary_only(contributors, tmp_path):
+    result = cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")), "-q")
     assert result.stdout == "5 taken into issues/2026-Q4/inbox, 4 skipped.\n"
     assert result.stderr == WARNING
 
 
-def test_json_names_each_message_and_what_became_of_it(desk, tmp_path):
-    result = cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")), "--json")
+def test_json_names_each_message_and_what_became_of_it(contributors, tmp_path):
+    result = cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")), "--json")
     data = json.loads(result.stdout)
     assert data["summary"] == "5 taken into issues/2026-Q4/inbox, 4 skipped."
     assert data["messages"][5] == {
@@ -237,24 +233,24 @@ def test_json_names_each_message_and_what_became_of_it(desk, tmp_path):
     assert [m["skipped"] for m in data["messages"]].count(None) == 5
 
 
-def test_the_readme_example_is_what_intake_prints(desk, tmp_path):
+def test_the_readme_example_is_what_intake_prints(contributors, tmp_path):
     box = tmp_path / "box"
     mailbox.Maildir(box, create=True).close()
     chosen = (plain, outlook, auto_reply, unknown, bounce, empty, plain)
     for n, make in enumerate(chosen, 1):
         (box / "new" / f"{n:02d}").write_bytes(make())
-    result = cli(desk, "intake", "2026-Q4", str(box))
+    result = cli(contributors, "intake", "2026-Q4", str(box))
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     example = readme.split("$ newsletter intake 2026-Q4 ~/Maildir/.contributions\n", 1)[1]
     assert result.stdout == example.split("```", 1)[0]
 
 
-def test_a_message_too_large_is_skipped_with_one_line(desk, tmp_path):
+def test_a_message_too_large_is_skipped_with_one_line(contributors, tmp_path):
     box = tmp_path / "box"
     mailbox.Maildir(box, create=True).close()
     big = plain().replace(b"Dear colleagues,", b"Dear colleagues, " + b"x" * (11 * 1024 * 1024))
     (box / "new" / "01").write_bytes(big)
-    result = cli(desk, "intake", "2026-Q4", str(box))
+    result = cli(contributors, "intake", "2026-Q4", str(box))
     assert result.stdout.splitlines() == [
         "<plain@unicef.example>: skipped, larger than 10 MB; ask for a link instead",
         "0 taken into issues/2026-Q4/inbox, 1 skipped.",
@@ -271,18 +267,18 @@ def test_a_message_too_large_is_skipped_with_one_line(desk, tmp_path):
         ),
     ],
 )
-def test_a_source_that_is_no_mailbox_is_one_line(desk, tmp_path, source, message):
+def test_a_source_that_is_no_mailbox_is_one_line(contributors, tmp_path, source, message):
     (tmp_path / "folder").mkdir()
-    result = cli(desk, "intake", "2026-Q4", str(tmp_path / source))
+    result = cli(contributors, "intake", "2026-Q4", str(tmp_path / source))
     assert result.exit_code == 1
     assert result.stderr == f"Error: {tmp_path / source}: {message}\n"
 
 
-def test_an_unknown_issue_is_one_line_and_nothing_is_taken(desk, tmp_path):
-    result = cli(desk, "intake", "2027-Q1", str(maildir(tmp_path / "box")))
+def test_an_unknown_issue_is_one_line_and_nothing_is_taken(contributors, tmp_path):
+    result = cli(contributors, "intake", "2027-Q1", str(maildir(tmp_path / "box")))
     assert result.exit_code == 1
     assert len(result.stderr.splitlines()) == 1
-    again = cli(desk, "intake", "2026-Q4", str(tmp_path / "box"), "-q")
+    again = cli(contributors, "intake", "2026-Q4", str(tmp_path / "box"), "-q")
     assert again.stdout == "5 taken into issues/2026-Q4/inbox, 4 skipped.\n"
 
 
@@ -291,21 +287,21 @@ def test_the_messages_are_those_the_issue_lists():
     assert [n for n, _ in MESSAGES] == sorted(n for n, _ in MESSAGES)
 
 
-def test_an_empty_maildir_takes_nothing(desk, tmp_path):
+def test_an_empty_maildir_takes_nothing(contributors, tmp_path):
     box = tmp_path / "box"
     mailbox.Maildir(box, create=True).close()
-    result = cli(desk, "intake", "2026-Q4", str(box))
+    result = cli(contributors, "intake", "2026-Q4", str(box))
     assert (result.exit_code, result.stdout) == (
         0,
         "0 taken into issues/2026-Q4/inbox, 0 skipped.\n",
     )
-    assert not (desk / "issues" / "2026-Q4" / "inbox").exists()
+    assert not (contributors / "issues" / "2026-Q4" / "inbox").exists()
 
 
-def test_a_fifo_in_the_maildir_is_skipped_with_one_line_and_never_waited_on(desk, tmp_path):
+def test_a_fifo_in_the_maildir_is_skipped_with_one_line_and_never_waited_on(contributors, tmp_path):
     box = maildir(tmp_path / "box")
     special_file(box / "new" / "00-fifo", "fifo")
-    result = cli_within(30, desk, "intake", "2026-Q4", str(box))
+    result = cli_within(30, contributors, "intake", "2026-Q4", str(box))
     assert (
         result.stdout.splitlines()[0]
         == "00-fifo: skipped, new/00-fifo is a FIFO (named pipe), not a file"
@@ -347,10 +343,10 @@ def test_a_contact_without_a_name_or_organisation_still_verifies_the_sender(
     assert (data["source"], data["contributor"]) == (source, contributor)
 
 
-def test_a_forwarded_message_keeps_its_own_date_and_section_lines_as_text(desk, tmp_path):
+def test_a_forwarded_message_keeps_its_own_date_and_section_lines_as_text(contributors, tmp_path):
     # Only the sender's own words say "Section:" or "Date:" for the contribution.
-    cli(desk, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
-    path = desk / "issues" / "2026-Q4" / "inbox" / "fwd-ilo-newsletter-october.md"
+    cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    path = contributors / "issues" / "2026-Q4" / "inbox" / "fwd-ilo-newsletter-october.md"
     assert path.read_text(encoding="utf-8").split("---\n", 2)[2] == (
         "Worth a mention, I think.\n\n"
         "\\---------- Forwarded message ---------\\\n"
