@@ -357,3 +357,24 @@ def test_a_forwarded_message_keeps_its_own_date_and_section_lines_as_text(contri
         "Decent work in supply chains: a new guide.\\\n"
         "https://www.ilo.example/guide?mc\\_cid=abc&mc\\_eid=def\n"
     )
+
+
+def test_a_message_another_run_took_in_meanwhile_is_left_to_it(contributors, tmp_path, monkeypatch):
+    from newsletter.intake import run
+    from newsletter.store.base import writing
+    from newsletter.store.intake import record_taken
+
+    looked_up = run.contacts_by_email
+
+    def meanwhile(db, emails):  # a second intake commits between this one's look and write
+        other = open_db(contributors / "contacts.db")
+        with writing(other):
+            record_taken(other, [("id:plain@unicef.example", "2026-Q4", "elsewhere.md")], "t")
+        other.conn.close()
+        return looked_up(db, emails)
+
+    monkeypatch.setattr(run, "contacts_by_email", meanwhile)
+    result = cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
+    assert result.stdout.splitlines()[0] == "<plain@unicef.example>: skipped, already taken in"
+    assert result.stdout.splitlines()[-1] == "4 taken into issues/2026-Q4/inbox, 5 skipped."
+    assert "youth-skills-toolkit-launched.md" not in inbox_files(contributors)

@@ -86,19 +86,32 @@ def intake(settings: Settings, db: Database, folder: Path, source: str) -> Taken
         candidate, sender = _candidate(read_as, senders.get(read_as.address), default)
         placed.append((len(result.outcomes), key, candidate))
         result.outcomes.append(Outcome(label, sender=sender, warnings=read_as.warnings))
-    if not placed:
-        return result
+    if placed:
+        _write(db, folder, placed, result)
+    return result
+
+
+def _write(
+    db: Database, folder: Path, placed: list[tuple[int, str, Candidate]], result: Taken
+) -> None:
+    """Write the candidates and remember their keys, in one transaction: the keys are
+    recorded only if every file was written, and a message another run took in since
+    this one looked (two runs at once) is left to it."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    # One transaction: the keys are recorded only if every file was written.
-    with writing(db):
-        names = write_candidates(folder, [c for _, _, c in placed], now)
+    with writing(db):  # the write lock, held from this read on
+        late = taken_keys(db, [key for _, key, _ in placed])
+        for index, _, _ in (p for p in placed if p[1] in late):
+            result.outcomes[index] = Outcome(
+                result.outcomes[index].label, skipped="already taken in"
+            )
+        placed = [p for p in placed if p[1] not in late]
+        names = write_candidates(folder, [c for _, _, c in placed], now) if placed else []
         record_taken(
             db, [(k, folder.name, n) for (_, k, _), n in zip(placed, names, strict=True)], now
         )
     for (index, _, _), name in zip(placed, names, strict=True):
         o = result.outcomes[index]
         result.outcomes[index] = Outcome(o.label, name, o.sender, warnings=o.warnings)
-    return result
 
 
 def _read(source: str, sections: tuple[str, ...]) -> Iterator[tuple[str, str, Contribution | Skip]]:
