@@ -48,13 +48,20 @@ def test_a_message_the_server_says_is_too_large_is_not_fetched(contributors, ima
             "imap://news@127.0.0.1:{port}/INBOX",
             {"NEWSLETTER_IMAP_PASSWORD": "wrong"},
             "imap://127.0.0.1/INBOX: the IMAP server refused or failed ([AUTHENTICATIONFAILED] wrong password). Check "
-            "the address, the folder and the password; messages before it are done.",
+            "the address, the folder and the password; nothing was taken in.",
         ),
         (
             "imap://news@127.0.0.1:{port}/INBOX",
             {"NEWSLETTER_IMAP_PASSWORD": None},
             "imap://127.0.0.1/INBOX: no password. Set NEWSLETTER_IMAP_PASSWORD "
             "(or NEWSLETTER_IMAP_TOKEN), then run again.",
+        ),
+        (
+            "imaps://news@mail.example.org:99x/INBOX",
+            {},
+            "imaps://mail.example.org/INBOX: write the folder as imaps://USER@HOST[:PORT]/FOLDER, the "
+            "password in NEWSLETTER_IMAP_PASSWORD (or an OAuth token in NEWSLETTER_IMAP_TOKEN), "
+            "never in the address.",
         ),
         (
             "imap://news@mail.example.org/INBOX",
@@ -66,7 +73,7 @@ def test_a_message_the_server_says_is_too_large_is_not_fetched(contributors, ima
             "imaps://news:secret@mail.example.org/INBOX",
             {},
             "imaps://mail.example.org/INBOX: write the folder as "
-            "imaps://USER@HOST/FOLDER, the password in NEWSLETTER_IMAP_PASSWORD (or an "
+            "imaps://USER@HOST[:PORT]/FOLDER, the password in NEWSLETTER_IMAP_PASSWORD (or an "
             "OAuth token in NEWSLETTER_IMAP_TOKEN), never in the address.",
         ),
     ],

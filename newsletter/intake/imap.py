@@ -41,11 +41,15 @@ def read_imap(source: str) -> Iterator[tuple[str, bytes | str]]:
     url = urlsplit(source)
     host, folder = url.hostname or "", unquote(url.path.lstrip("/")) or "INBOX"
     user = unquote(url.username or "")
-    where = f"{url.scheme}://{host}/{folder}"
+    where = shown(f"{url.scheme}://{host}/{folder}", quote=False)
+    try:
+        port = url.port
+    except ValueError:  # ":993x"
+        port, host = None, ""
     if not host or not user or url.password:
         # ``where`` leaves out the user and any password: an error line is no place for it.
         raise NewsletterError(
-            f"{where}: write the folder as imaps://USER@HOST/FOLDER, the password in "
+            f"{where}: write the folder as imaps://USER@HOST[:PORT]/FOLDER, the password in "
             f"{PASSWORD} (or an OAuth token in {TOKEN}), never in the address."
         )
     tls = url.scheme.lower() == "imaps"
@@ -55,7 +59,7 @@ def read_imap(source: str) -> Iterator[tuple[str, bytes | str]]:
         )
     try:
         with IMAPClient(
-            host, port=url.port, ssl=tls, timeout=TIMEOUT, ssl_context=_context(tls)
+            host, port=port, ssl=tls, timeout=TIMEOUT, ssl_context=_context(tls)
         ) as box:
             _login(box, user, where)
             box.select_folder(folder, readonly=True)
@@ -63,7 +67,7 @@ def read_imap(source: str) -> Iterator[tuple[str, bytes | str]]:
     except (IMAPClientError, OSError, ssl.SSLError) as exc:
         raise NewsletterError(
             f"{where}: the IMAP server refused or failed ({_why(exc)}). Check "
-            "the address, the folder and the password; messages before it are done."
+            "the address, the folder and the password; nothing was taken in."
         ) from None
 
 
