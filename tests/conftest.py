@@ -30,6 +30,7 @@ from helpers import (
     add_contacts,
     built,
     isolate,
+    make_issue,
     new_project,
     ses_env,
 )
@@ -136,6 +137,21 @@ def smtp():
     server = SMTPServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def contributors(project):
+    """The project with issue 2026-Q4 and two focal points who send contributions by
+    email (intake): Jane Doe of UNICEF and Omar Khan of UNDP."""
+    make_issue(project)
+    db = open_db(project / "contacts.db")
+    for email, name, org in (
+        ("jane.doe@unicef.example", "Jane Doe", "UNICEF"),
+        ("omar@undp.example", "Omar Khan", "UNDP"),
+    ):
+        create_contact(db, Contact(email=email, name=name, organisation=org), "test", "t")
+    db.conn.close()
+    return project
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import os
@@ -1286,3 +1287,92 @@ class SESStandIn:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# -- IMAP ------------------------------------------------------------------------------
+
+
+class IMAPServer:
+    """A small IMAP4rev1 server on 127.0.0.1 over plain TCP, for ``intake``: one folder
+    (``messages``, bytes by UID), LOGIN with ``user`` / ``password``, EXAMINE, UID
+    SEARCH ALL and UID FETCH of RFC822.SIZE and BODY.PEEK[]; or AUTHENTICATE XOAUTH2
+    with ``token``. ``commands`` records what
+    clients sent (a STORE or a COPY would show that a run changed the mailbox)."""
+
+    def __init__(
+        self, messages: list[bytes], user: str = "news", password: str = "pw", token: str = "tok"
+    ) -> None:
+        import socketserver
+
+        self.messages = {n: data for n, data in enumerate(messages, 1)}
+        self.user, self.password, self.token = user, password, token
+        self.commands: list[str] = []
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"* OK IMAP4rev1 test server ready\r\n")
+                for raw in self.rfile:
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    tag, _, rest = line.partition(" ")
+                    outer.commands.append(rest)
+                    if rest.upper() == "AUTHENTICATE XOAUTH2":
+                        self.wfile.write(b"+ \r\n")
+                        said = base64.b64decode(self.rfile.readline().strip() or b"=")
+                        expected = f"user={outer.user}\x01auth=Bearer {outer.token}\x01\x01"
+                        ok = said.decode("utf-8", "replace") == expected
+                        answer = "OK done" if ok else "NO [AUTHENTICATIONFAILED] bad token"
+                        self.wfile.write(f"{tag} {answer}\r\n".encode())
+                    elif not outer.answer(self.wfile, tag, rest):
+                        return
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+
+    def answer(self, out, tag: str, command: str) -> bool:
+        verb = command.split(" ", 1)[0].upper()
+        words = command.split()
+        if verb == "CAPABILITY":
+            out.write(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2\r\n")
+        elif verb == "LOGIN":
+            given = [w.strip('"') for w in words[1:3]]
+            if given != [self.user, self.password]:
+                out.write(f"{tag} NO [AUTHENTICATIONFAILED] wrong password\r\n".encode())
+                return True
+        elif verb in ("EXAMINE", "SELECT"):
+            out.write(f"* {len(self.messages)} EXISTS\r\n* 0 RECENT\r\n".encode())
+            out.write(b"* FLAGS (\\Seen)\r\n* OK [UIDVALIDITY 1] ok\r\n")
+            out.write(f"{tag} OK [READ-ONLY] done\r\n".encode())
+            return True
+        elif verb == "UID" and words[1].upper() == "SEARCH":
+            out.write(("* SEARCH " + " ".join(map(str, self.messages)) + "\r\n").encode())
+        elif verb == "UID" and words[1].upper() == "FETCH":
+            self.fetch(out, words[2], command.upper())
+        elif verb == "LOGOUT":
+            out.write(f"* BYE bye\r\n{tag} OK done\r\n".encode())
+            return False
+        elif verb != "NOOP":
+            out.write(f"{tag} BAD unknown command\r\n".encode())
+            return True
+        out.write(f"{tag} OK done\r\n".encode())
+        return True
+
+    def fetch(self, out, uids: str, command: str) -> None:
+        for uid in (int(u) for u in uids.split(",")):
+            data = self.messages.get(uid)
+            if data is None:
+                continue
+            if "BODY.PEEK[]" in command:
+                head = f"* {uid} FETCH (UID {uid} BODY[] {{{len(data)}}}\r\n".encode()
+                out.write(head + data + b")\r\n")
+            else:
+                out.write(f"* {uid} FETCH (UID {uid} RFC822.SIZE {len(data)})\r\n".encode())
+
+    def __enter__(self) -> IMAPServer:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -37,6 +37,7 @@ RANKS: dict[str, int] = {
     "publish": 10,
     "directory": 10,  # beside publish: neither imports the other
     "review": 10,  # beside publish and directory
+    "intake": 10,  # reads contacts, and returns.dsn's verdict on auto-replies and bounces
     "server": 11,  # the whole app of serve: returns' pages and directory's
     "desk": 11,  # the editor's desk: beside server, above every stage
     "cli": 12,
@@ -53,6 +54,7 @@ STAGES = (
     "publish",
     "directory",
     "review",
+    "intake",
     "server",
 )
 

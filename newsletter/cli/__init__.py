@@ -72,6 +72,7 @@ LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "directory": _directory,
     "feeds": _feeds,
     "collect": _feeds,
+    "intake": _feeds,
     "inbox": _feeds,
     "accept": _feeds,
     "reject": _feeds,

@@ -1,4 +1,4 @@
-"""Feed commands: the registry (feeds add/list/remove), collect, and inbox triage."""
+"""Feed commands: the registry (feeds add/list/remove), collect, intake, and inbox triage."""
 
 from __future__ import annotations
 
@@ -342,4 +342,50 @@ def reject(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
     )
 
 
-COMMANDS = {"feeds": feeds, "collect": collect, "inbox": inbox_, "accept": accept, "reject": reject}
+@click.command()
+@click.argument("issue_id")
+@click.argument("source")
+@json_option
+@quiet_option
+@pass_env
+def intake(env: Env, issue_id: str, source: str, as_json: bool, quiet: bool) -> None:
+    """Take contributions mailed in (a Maildir, an mbox, imaps://) into issues/ID/inbox/.
+
+    Example: newsletter intake 2026-Q4 ~/Maildir/.contributions
+    """
+    from newsletter.intake import intake as take_in
+
+    result = take_in(env.settings, env.db, env.issue_dir(issue_id), source)
+    if as_json:
+        echo_json(
+            {
+                "messages": [
+                    {
+                        "message": o.label,
+                        "candidate": o.name or None,
+                        "from": o.sender or None,
+                        "skipped": o.skipped or None,
+                        "warnings": list(o.warnings),
+                    }
+                    for o in result.outcomes
+                ],
+                "summary": result.summary,
+            }
+        )
+        return
+    for outcome in result.outcomes:
+        for warning in outcome.warnings:
+            click.echo(f"warning: {outcome.label}: {warning}", err=True)
+        if not quiet:
+            click.echo(str(outcome))
+    click.echo(result.summary)
+
+
+COMMANDS = {
+    "intake": intake,
+    "feeds": feeds,
+    "collect": collect,
+    "inbox": inbox_,
+    "accept": accept,
+    "reject": reject,
+}

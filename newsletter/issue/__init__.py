@@ -2,7 +2,7 @@
 
 ``load_issue`` turns the folder into an ``Issue`` (or every problem with it);
 ``read_meta`` is the one reader of issue.toml; the inbox holds candidates that
-feeds (and later contributors) propose, as item files; ``edit`` is an item as
+feeds and contributors (``intake``) propose, as item files; ``edit`` is an item as
 the desk's form shows it, and the form saved as the file.
 """
 

@@ -1,10 +1,11 @@
 """An issue's inbox: candidate item files waiting for an editor.
 
 A candidate is an item file (``items.load_item`` reads it) in
-``issues/ID/inbox/``; accepting moves it into ``items/``. Feeds write
-candidates here; ``feeds.triage`` accepts and rejects them and remembers what
-was rejected. Keys used to recognise an entry again: its canonical URL and
-its guid (unique only within its feed).
+``issues/ID/inbox/``; accepting moves it into ``items/``. Feeds and
+``intake`` (contributions by email) write candidates here; ``feeds.triage``
+accepts and rejects them and remembers what was rejected. Keys used to
+recognise an entry again: its canonical URL and its guid (unique only within
+its feed).
 """
 
 from __future__ import annotations
@@ -74,12 +75,13 @@ class Candidate:
     section: str
     link: str | None
     date: dt.date | None  # None: the entry had none (``undated``; see ``Listed.when``)
-    source: str  # the feed's name
-    feed: str  # the feed's URL
+    source: str  # the feed's name, or a contributor's organisation (``intake``)
+    feed: str  # the feed's URL; "" for a contribution
     guid: str | None
     summary: str
     undated: bool = False
     sources: tuple[tuple[str, str | None], ...] = ()  # (feed name, link), when merged
+    contributor: str = ""  # the person who sent a contribution (``intake``)
 
 
 def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
@@ -88,7 +90,12 @@ def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
         data["link"] = c.link
     if c.date:  # an undated entry gets no date: any would read as the publisher's
         data["date"] = c.date
-    data.update(source=c.source, collected_at=collected_at, feed=c.feed)
+    data["source"] = c.source
+    if c.contributor:
+        data["contributor"] = c.contributor
+    data["collected_at"] = collected_at
+    if c.feed:
+        data["feed"] = c.feed
     if c.guid and not _UNSAFE_SCHEME.match(c.guid):  # an id, but it must not look like a script
         data["guid"] = c.guid
     if c.sources:

@@ -25,6 +25,7 @@ from newsletter.store import (
     contacts,
     corrections,
     feeds,
+    intake,
     journal,
     ledger,
     locks,
@@ -48,6 +49,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     corrections.migrations,
     clicks.migrations,
     reviews.migrations,
+    intake.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step

@@ -1,0 +1,258 @@
+"""One contribution email read: what it proposes, or why it is no contribution.
+
+``read_message(data, sections)`` turns a message's bytes into a ``Contribution``
+(title, summary, link, section, date, sender, attachments) or a ``Skip`` (one
+reason). Everything in a message is untrusted: the subject is one sanitised
+line, the body goes through the house sanitiser (``sanitize.clean_bounded``:
+``MAX_CHARS``, ``MAX_DEPTH``) and becomes Markdown as a feed's summary does
+(``feeds.markdown.to_markdown``). Whether a message is an auto-reply or a
+bounce is ``returns.dsn.classify``'s call, the reader of returned mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.errors
+import email.header
+import email.policy
+import email.utils
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from newsletter.feeds.markdown import to_markdown
+from newsletter.issue.keys import untracked
+from newsletter.returns.dsn import classify
+from newsletter.sanitize import MAX_CHARS, clean_bounded, one_line
+
+MAX_MESSAGE = 10 * 1024 * 1024  # a contribution is a few paragraphs; more is an attachment
+TITLE_CHARS = 200
+MAX_HEADER = 4096  # characters of a header read: the title keeps 200 of them anyway
+# Kinds of returned mail (``dsn.Bounce.kind``) that are reports, not people writing.
+REPORTS = ("hard", "soft", "delayed", "delivered", "complaint", "unsubscribe")
+# dsn counts Precedence: auto_reply as an auto-reply; list and junk mail is no
+# contribution either, though a bounce reader must not take it for an auto-reply.
+_MASS = ("bulk", "junk", "list")
+# "Section: events" on a line of its own; "*", "_" and a trailing "\\" are Markdown's marks.
+_FIELD = re.compile(r"^[ \t>*_]*(section|date)[ \t*_]*:[ \t]*(.+?)[ \t*_\\]*$", re.I | re.M)
+# Where a forwarded or quoted message starts (Gmail, Outlook, Apple Mail; English,
+# French, Spanish), as plain text or as to_markdown writes it ("\\-", "\\>").
+_FORWARDED = re.compile(
+    r"^[ \t]*\\?(-{2,}[ \t]*(forwarded message|original message|message transf[ée]r[ée]|"
+    r"message d'origine|mensaje (reenviado|original))|begin forwarded message:|"
+    r"\\?>|[*_]*(from|de)[*_ \t]*:[^\n]*\n[ \t*_]*(sent|date|envoy[ée]|enviado)[*_ \t]*:)",
+    re.I | re.M,
+)
+_LINK = re.compile(r"https?://[^\s<>\"'()\[\]]+", re.I)
+_HREF = re.compile(r"""href="(https?://[^"]+)\"""", re.I)
+_DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%Y-%m-%d")
+_DATE_SHAPE = re.compile(
+    r"^\s*(\d{1,2}\s+[a-z]+\.?\s+\d{4}|[a-z]+\.?\s+\d{1,2},?\s+\d{4}|\d{4}-\d{2}-\d{2})\s*$", re.I
+)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A message that is no contribution, and why, in a few words."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one message proposes, before its sender is looked up."""
+
+    title: str
+    summary: str  # Markdown, from sanitised HTML
+    link: str | None
+    section: str | None  # a house section named in the body, else None
+    date: dt.date | None
+    name: str  # the sender's display name, one line
+    address: str  # the sender's address, lower case
+    attachments: int
+    warnings: tuple[str, ...] = ()  # what was written in the body but could not be used
+
+
+def key_of(data: bytes) -> str:
+    """What recognises a message again: its Message-ID, else a digest of its bytes."""
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = re.search(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", head, re.I | re.M)
+    value = found.group(1).split() if found else []
+    if value and len(value[0]) <= 250:
+        return "id:" + value[0].decode("ascii", "replace").strip("<>")
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
+    """The contribution ``data`` proposes, or why it is skipped."""
+    if len(data) > MAX_MESSAGE:
+        return Skip(f"larger than {MAX_MESSAGE // 1024 // 1024} MB; ask for a link instead")
+    kind = classify(data).kind
+    if kind == "auto-reply":
+        return Skip("an auto-reply")
+    if kind in REPORTS:
+        return Skip("a delivery report, not a contribution")
+    # compat32: the default policy's header parser takes seconds over a 1 MB subject;
+    # ``_header`` decodes a bounded start of each header instead.
+    msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    if _header(msg, "precedence").lower() in _MASS:
+        return Skip("mass mail (Precedence: bulk, junk or list)")
+    text_html, plain, attachments = _body(msg)
+    cleaned = clean_bounded(text_html).html
+    summary = to_markdown(cleaned)
+    # "Section:" and "Date:" are read on the lines the sender wrote (``_paragraphs``
+    # leaves them out of a plain body); in HTML, on the Markdown's lines, where
+    # they are not for the reader either.
+    words = _own(plain[:MAX_CHARS] if plain else summary)
+    if not plain:
+        summary = _without_fields(summary)
+    if not summary.strip():
+        return Skip("no text")
+    # No subject: the first line of the text stands in, as a mail client lists it.
+    title = _line(_header(msg, "subject"), TITLE_CHARS) or _line(
+        summary.split("\n", 1)[0], TITLE_CHARS
+    )
+    name, address = _sender(msg)
+    section, date, warnings = _fields(words, sections)
+    link = _first_link(cleaned)
+    return Contribution(
+        title=title,
+        summary=summary,
+        link=untracked(link) if link else None,
+        section=section,
+        date=date,
+        name=_line(name, 100),
+        address=one_line(address, 254).lower(),
+        attachments=attachments,
+        warnings=warnings,
+    )
+
+
+def _line(text: str, limit: int) -> str:
+    """A header as one line: folding, tabs and encoded line breaks are spaces, then
+    ``sanitize.one_line`` drops what a terminal would not show as it is."""
+    return one_line(" ".join(text.split()), limit).rstrip()  # not a space where it was cut
+
+
+def _header(msg: Message, name: str) -> str:
+    """A header's value, its encoded words (RFC 2047) decoded, at most ``MAX_HEADER``
+    characters read."""
+    return _decoded(str(msg.get(name, ""))[:MAX_HEADER])
+
+
+def _sender(msg: Message) -> tuple[str, str]:
+    """(display name, address) of From: split as written, then the name decoded, since a
+    decoded name may hold the comma or the quotes its encoding protected."""
+    name, address = email.utils.parseaddr(str(msg.get("from", ""))[:MAX_HEADER])
+    return _decoded(name), address
+
+
+def _decoded(raw: str) -> str:
+    """Encoded words decoded; the text as written when they are too broken to decode."""
+    try:
+        return str(email.header.make_header(email.header.decode_header(raw)))
+    except (email.errors.HeaderParseError, UnicodeError, LookupError, ValueError):
+        return raw
+
+
+def _body(msg: Message) -> tuple[str, str, int]:
+    """The body as HTML to sanitise (text/plain preferred), the plain text if that was
+    it, and how many attachments."""
+    plain = rich = None
+    attachments = 0
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_disposition() == "attachment" or part.get_filename():
+            attachments += 1
+            continue
+        kind = part.get_content_type()
+        if kind == "text/plain" and plain is None:
+            plain = _text(part)
+        elif kind == "text/html" and rich is None:
+            rich = _text(part)
+        elif not kind.startswith(("text/", "message/")):
+            attachments += 1  # an inline picture: not kept either
+    if plain and plain.strip():
+        return _paragraphs(plain), plain, attachments
+    return rich or "", "", attachments
+
+
+def _text(part: Message) -> str:
+    """A text part decoded by its charset; an unknown charset is read as UTF-8."""
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return ""
+    try:
+        return raw.decode(part.get_content_charset() or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return raw.decode("utf-8", "replace")
+
+
+def _own(text: str) -> str:
+    """The sender's own words: the text before a forwarded or quoted message starts,
+    whose "Date:" is the forwarded message's, not the contribution's."""
+    start = _FORWARDED.search(text)
+    return text[: start.start()] if start else text
+
+
+def _without_fields(text: str) -> str:
+    """The text without the field lines of the sender's own words."""
+    own = _own(text)
+    kept = re.sub(r"\n{3,}", "\n\n", _FIELD.sub("", own)).strip()
+    rest = text[len(own) :].strip()
+    return f"{kept}\n\n{rest}".strip() if rest else kept
+
+
+def _paragraphs(text: str) -> str:
+    """Plain text as HTML paragraphs, escaped: the sanitiser then treats it as any HTML.
+    The plain "Section:" and "Date:" lines are read by ``_fields``, not shown."""
+    kept = _without_fields(text.replace("\r\n", "\n"))
+    blocks = [b.strip() for b in re.split(r"\n[ \t]*\n", kept) if b.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in b.split("\n")) + "</p>" for b in blocks
+    )
+
+
+def _fields(
+    words: str, sections: tuple[str, ...]
+) -> tuple[str | None, dt.date | None, tuple[str, ...]]:
+    """The section and date written plainly in the body ("Section: events"), first of each."""
+    section = date = None
+    warnings: list[str] = []
+    for found in _FIELD.finditer(words):
+        label, value = found.group(1).lower(), one_line(found.group(2), 60)
+        if label == "section" and section is None:
+            section = value.lower() if value.lower() in sections else None
+            if section is None:
+                warnings.append(f"section {value!r} is not one of {', '.join(sections)}; ignored")
+        elif label == "date" and date is None:
+            date = _date(value)
+            if date is None:
+                warnings.append(f"date {value!r} is not a real date; ignored")
+    return section, date, tuple(warnings)
+
+
+def _date(value: str) -> dt.date | None:
+    """A date written plainly ("12 March 2027", "March 12, 2027", "2027-03-12"), strictly."""
+    if not _DATE_SHAPE.match(value):
+        return None
+    plain = re.sub(r"[.,]", "", " ".join(value.split()))
+    for form in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(plain, form).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _first_link(cleaned: str) -> str | None:
+    """The first http(s) link of the sanitised body: a link's address, else one written out."""
+    href = _HREF.search(cleaned)
+    if href:
+        return html.unescape(href.group(1))
+    text = _LINK.search(html.unescape(cleaned))
+    return text.group(0).rstrip(".,;:!?") if text else None

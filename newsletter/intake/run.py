@@ -1,0 +1,155 @@
+"""``newsletter intake``: the messages of a mailbox into an issue's inbox, once each.
+
+Each message is read by ``message.read_message``; its sender is looked up among
+the contacts by address (``store.contacts.contacts_by_email``). A known sender's
+organisation becomes the candidate's ``source`` and their name its
+``contributor``; an unknown sender's candidate has the source
+``Unverified: Name <address>`` (``UNVERIFIED``), which ``newsletter inbox`` and
+the desk's inbox show as it is. The candidates are written by the inbox's own
+writer (``issue.write_candidates``) and each message's key is remembered in
+contacts.db (``store.intake``) in the same transaction, so a second run takes
+nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsletter.config import Settings
+from newsletter.intake.imap import is_imap, read_imap
+from newsletter.intake.message import Contribution, Skip, key_of, read_message
+from newsletter.issue.inbox import Candidate, write_candidates
+from newsletter.models import Contact
+from newsletter.returns.bounces import read_mailbox
+from newsletter.sanitize import one_line
+from newsletter.store.base import Database, writing
+from newsletter.store.contacts import contacts_by_email
+from newsletter.store.intake import record_taken, taken_keys
+
+UNVERIFIED = "Unverified"  # the start of an unknown sender's source: "Unverified: Ann <a@b.org>"
+ATTACHMENTS = "The message had {n} attachment(s), not kept: ask for a link."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message: a candidate file, or the reason it was skipped."""
+
+    label: str  # the message's Message-ID, else its place in the mailbox
+    name: str = ""  # the candidate file in inbox/, when taken
+    sender: str = ""  # "ORG (Name)", or the unverified sender
+    skipped: str = ""  # why not taken
+    warnings: tuple[str, ...] = ()  # what the body named but could not be used, one line each
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return f"{self.label}: skipped, {self.skipped}"
+        return f"inbox/{self.name}  from {self.sender}"
+
+
+@dataclass
+class Taken:
+    """The outcome of a whole run."""
+
+    issue: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        taken = sum(1 for o in self.outcomes if not o.skipped)
+        skipped = len(self.outcomes) - taken
+        return f"{taken} taken into issues/{self.issue}/inbox, {skipped} skipped."
+
+
+def intake(settings: Settings, db: Database, folder: Path, source: str) -> Taken:
+    """Take each message of ``source`` (a Maildir, an mbox, one .eml, or an IMAP folder
+    ``imaps://user@host/FOLDER``) into the inbox."""
+    read = list(_read(source, settings.section_keys))
+    known = taken_keys(db, [key for _, key, _ in read])
+    senders = contacts_by_email(
+        db, sorted({c.address for _, _, c in read if isinstance(c, Contribution) and c.address})
+    )
+    default = settings.section_keys[0]
+    seen: set[str] = set(known)
+    placed: list[tuple[int, str, Candidate]] = []  # (outcome index, key, candidate)
+    result = Taken(folder.name)
+    for label, key, read_as in read:
+        if isinstance(read_as, Skip):
+            result.outcomes.append(Outcome(label, skipped=read_as.why))
+            continue
+        if key in seen:
+            result.outcomes.append(Outcome(label, skipped="already taken in"))
+            continue
+        seen.add(key)
+        candidate, sender = _candidate(read_as, senders.get(read_as.address), default)
+        placed.append((len(result.outcomes), key, candidate))
+        result.outcomes.append(Outcome(label, sender=sender, warnings=read_as.warnings))
+    if placed:
+        _write(db, folder, placed, result)
+    return result
+
+
+def _write(
+    db: Database, folder: Path, placed: list[tuple[int, str, Candidate]], result: Taken
+) -> None:
+    """Write the candidates and remember their keys, in one transaction: the keys are
+    recorded only if every file was written, and a message another run took in since
+    this one looked (two runs at once) is left to it."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    with writing(db):  # the write lock, held from this read on
+        late = taken_keys(db, [key for _, key, _ in placed])
+        for index, _, _ in (p for p in placed if p[1] in late):
+            result.outcomes[index] = Outcome(
+                result.outcomes[index].label, skipped="already taken in"
+            )
+        placed = [p for p in placed if p[1] not in late]
+        names = write_candidates(folder, [c for _, _, c in placed], now) if placed else []
+        record_taken(
+            db, [(k, folder.name, n) for (_, k, _), n in zip(placed, names, strict=True)], now
+        )
+    for (index, _, _), name in zip(placed, names, strict=True):
+        o = result.outcomes[index]
+        result.outcomes[index] = Outcome(o.label, name, o.sender, warnings=o.warnings)
+
+
+def _read(source: str, sections: tuple[str, ...]) -> Iterator[tuple[str, str, Contribution | Skip]]:
+    """(label, key, what it is) for each message of the mailbox."""
+    mail = read_imap(source) if is_imap(source) else read_mailbox(Path(source))
+    for place, data in mail:
+        if isinstance(data, str):  # too large or not a file: not read
+            yield one_line(place, 100), "", Skip(one_line(data, 200))
+            continue
+        key = key_of(data)
+        label = f"<{one_line(key[3:], 100)}>" if key.startswith("id:") else one_line(place, 100)
+        yield label, key, read_message(data, sections)
+
+
+def _candidate(c: Contribution, contact: Contact | None, default: str) -> tuple[Candidate, str]:
+    """The candidate a contribution makes, and its sender as the output line names them."""
+    if contact is not None:
+        name = one_line(contact.name, 100) or c.name
+        organisation = one_line(contact.organisation, 100)
+        source = organisation or name or contact.email
+        sender = f"{organisation} ({name})" if organisation and name else source
+    else:
+        name = c.name
+        who = f"{c.name} <{c.address}>" if c.name else c.address or "no sender address"
+        source = sender = f"{UNVERIFIED}: {who}"
+    summary = c.summary
+    if c.attachments:
+        summary += "\n\n" + ATTACHMENTS.format(n=c.attachments)
+    candidate = Candidate(
+        title=c.title,
+        section=c.section or default,
+        link=c.link,
+        date=c.date,
+        source=source,
+        feed="",
+        guid=None,
+        summary=summary,
+        undated=c.date is None,
+        contributor=name,
+    )
+    return candidate, sender
