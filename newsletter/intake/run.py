@@ -3,12 +3,14 @@
 Each message is read by ``message.read_message``; its sender is looked up among
 the contacts by address (``store.contacts.contacts_by_email``). A known sender's
 organisation becomes the candidate's ``source`` and their name its
-``contributor``; an unknown sender's candidate has the source
-``Unverified: Name <address>`` (``UNVERIFIED``), which ``newsletter inbox`` and
-the desk's inbox show as it is. The candidates are written by the inbox's own
-writer (``issue.write_candidates``) and each message's key is remembered in
-contacts.db (``store.intake``) in the same transaction, so a second run takes
-nothing twice.
+``contributor``; an unknown sender's candidate has the source ``Unverified
+sender`` (``UNVERIFIED``), which ``newsletter inbox`` and the desk's inbox show
+as it is, and ``Name <address>`` as its contributor. The source is printed under
+the item in the email and the archive, so it never holds a name or an address;
+the contributor is kept in the file for the editor and never published. The
+candidates are written by the inbox's own writer (``issue.write_candidates``)
+and each message's key is remembered in contacts.db (``store.intake``) in the
+same transaction, so a second run takes nothing twice.
 """
 
 from __future__ import annotations
@@ -29,7 +31,13 @@ from newsletter.store.base import Database, writing
 from newsletter.store.contacts import contacts_by_email
 from newsletter.store.intake import record_taken, taken_keys
 
-UNVERIFIED = "Unverified"  # the start of an unknown sender's source: "Unverified: Ann <a@b.org>"
+# The source of an unknown sender's candidate. The source is printed in the email and
+# the public archive, so it never holds an address: who sent it is the candidate's
+# `contributor` ("Ann Lee <ann@b.org>"), which is kept in the file and never published.
+UNVERIFIED = "Unverified sender"
+# The source of a known sender with no organisation on record: their name or address
+# would be printed publicly under the item.
+NO_ORGANISATION = "A UN focal point"
 ATTACHMENTS = "The message had {n} attachment(s), not kept: ask for a link."
 
 
@@ -131,12 +139,12 @@ def _candidate(c: Contribution, contact: Contact | None, default: str) -> tuple[
     if contact is not None:
         name = one_line(contact.name, 100) or c.name
         organisation = one_line(contact.organisation, 100)
-        source = organisation or name or contact.email
-        sender = f"{organisation} ({name})" if organisation and name else source
+        source = organisation or NO_ORGANISATION
+        both = organisation and name
+        sender = f"{organisation} ({name})" if both else organisation or name or contact.email
     else:
-        name = c.name
         who = f"{c.name} <{c.address}>" if c.name else c.address or "no sender address"
-        source = sender = f"{UNVERIFIED}: {who}"
+        name, source, sender = who, UNVERIFIED, f"Unverified: {who}"
     summary = c.summary
     if c.attachments:
         summary += "\n\n" + ATTACHMENTS.format(n=c.attachments)
