@@ -70,6 +70,19 @@ def test_a_section_must_be_a_house_section(line, section, warnings):
     assert (found.section, found.warnings) == (section, warnings)
 
 
+@pytest.mark.parametrize("separator", ["-- ", "--"])
+def test_a_signature_is_not_in_the_summary(separator):
+    # Its phone and address would be printed in the email and the archive.
+    body = f"Our news.\n\n{separator}\nJane Doe, UNICEF\n+41 22 555 0100\njane@unicef.example\n"
+    found = read(mail(body))
+    assert found.summary == "Our news."
+
+
+def test_a_dash_line_inside_the_text_is_no_signature():
+    found = read(mail("Our news.\n--- a rule ---\nMore news.\n"))
+    assert "More news." in found.summary
+
+
 def test_the_field_lines_are_not_in_the_summary():
     found = read(mail("Section: events\nDate: 12 March 2027\n\nOur news.\n"))
     assert found.summary == "Our news."

@@ -46,6 +46,10 @@ _FORWARDED = re.compile(
     r"\\?>|[*_]*(from|de)[*_ \t]*:[^\n]*\n[ \t*_]*(sent|date|envoy[ée]|enviado)[*_ \t]*:)",
     re.I | re.M,
 )
+# A signature's separator (RFC 3676: "-- " on a line of its own; many clients drop
+# the space). What follows is the sender's phone, address and job title: personal
+# data that a summary printed in the email and the archive must not carry.
+_SIGNATURE = re.compile(r"^--[ \t]?$", re.M)
 _LINK = re.compile(r"https?://[^\s<>\"'()\[\]]+", re.I)
 _HREF = re.compile(r"""href="(https?://[^"]+)\"""", re.I)
 _DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%Y-%m-%d")
@@ -199,9 +203,17 @@ def _own(text: str) -> str:
     return text[: start.start()] if start else text
 
 
+def _without_signature(text: str) -> str:
+    """The text before the signature's separator, when it has one."""
+    found = _SIGNATURE.search(text)
+    return text[: found.start()] if found else text
+
+
 def _without_fields(text: str) -> str:
-    """The text without the field lines of the sender's own words."""
-    own = _own(text)
+    """The text without the field lines of the sender's own words, nor their signature."""
+    own = _without_signature(_own(text))
+    if own != _own(text):  # a signature ends the own words: what follows is not kept
+        return re.sub(r"\n{3,}", "\n\n", _FIELD.sub("", own)).strip()
     kept = re.sub(r"\n{3,}", "\n\n", _FIELD.sub("", own)).strip()
     rest = text[len(own) :].strip()
     return f"{kept}\n\n{rest}".strip() if rest else kept
