@@ -119,7 +119,13 @@ def _mac(secret: bytes, purpose: bytes, payload: bytes) -> bytes:
 def make_token(secret: bytes, contact_id: int, issue_id: str) -> str:
     """The unsubscribe token of ``contact_id``'s link in ``issue_id``."""
     payload = f"{contact_id}:{issue_id}".encode()
-    return f"{_b64(payload)}.{_b64(_mac(secret, UNSUBSCRIBE, payload))}"
+    return _signed(secret, UNSUBSCRIBE, payload)
+
+
+def _signed(secret: bytes, purpose: bytes, payload: bytes) -> str:
+    """``payload`` and its MAC under ``purpose``, as every payload.MAC token is written;
+    ``_payload`` is the one reader."""
+    return f"{_b64(payload)}.{_b64(_mac(secret, purpose, payload))}"
 
 
 def _payload(secret: bytes, purpose: bytes, token: str, shape: re.Pattern[str]) -> bytes | None:
@@ -172,7 +178,7 @@ def make_link_token(secret: bytes, purpose: bytes, contact_id: int, now: float) 
     if purpose not in LINK_PURPOSES:
         raise ValueError(f"{purpose!r} is not a page purpose")
     payload = f"{contact_id}:{int(now // _DAY)}".encode()
-    return f"{_b64(payload)}.{_b64(_mac(secret, purpose, payload))}"
+    return _signed(secret, purpose, payload)
 
 
 def read_link_token(
@@ -211,7 +217,7 @@ def make_click_token(secret: bytes, issue_id: str, index: int, url: str) -> str:
     if len(url) > MAX_CLICK_URL or "\n" in issue_id or "\n" in url:
         raise ValueError("not a link that can be counted")
     payload = f"{issue_id}\n{index}\n{url}".encode()
-    return f"{_b64(payload)}.{_b64(_mac(secret, CLICK, payload))}"
+    return _signed(secret, CLICK, payload)
 
 
 def read_click_token(secret: bytes, token: str) -> Click | None:
@@ -236,7 +242,7 @@ def make_click_org_token(secret: bytes, issue_id: str, organisation_id: int) -> 
     if "\n" in issue_id or not 0 <= organisation_id <= MAX_ROW_ID:
         raise ValueError("not an issue and an organisation")
     payload = f"{issue_id}\n{organisation_id}".encode()
-    return f"{_b64(payload)}.{_b64(_mac(secret, CLICK_ORG, payload))}"
+    return _signed(secret, CLICK_ORG, payload)
 
 
 def read_click_org_token(secret: bytes, token: str, issue_id: str) -> int | None:
@@ -282,7 +288,7 @@ def make_review_token(
     if not 1 <= days <= MAX_REVIEW_DAYS or "\n" in issue_id + reviewer:
         raise ValueError("a review link is good for 1 to 90 days, for one issue and one address")
     payload = f"{int(now // _DAY)}:{days}:{issue_id}\n{reviewer}".encode()
-    return f"{_b64(payload)}.{_b64(_mac(secret, REVIEW, payload))}"
+    return _signed(secret, REVIEW, payload)
 
 
 def read_review_token(secret: bytes, token: str, now: float) -> Review | None:

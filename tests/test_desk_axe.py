@@ -21,7 +21,7 @@ from helpers import (
     serve_app,
     until,
 )
-from test_templates_axe import AXE, RUN, open_page
+from test_templates_axe import AXE, open_page, violations
 
 from newsletter.build import BuildReport
 from newsletter.build.browser import Browser
@@ -188,11 +188,8 @@ def show(browser, pages, page: str, width: int, scheme: str = "light") -> None:
 @pytest.mark.parametrize("page", PAGES)
 def test_no_axe_violations_on_the_desk(pages, browser, page, width, scheme):
     show(browser, pages, page, width, scheme)
-    browser.evaluate(AXE + "\n;0")  # 0: the script's own value is not serialisable
-    found = browser.evaluate(RUN)
-    assert found == [], f"{page} at {width}px, {scheme}:\n" + "\n".join(
-        f"  {v['id']} ({v['impact']}): {v['help']}: {'; '.join(v['targets'])}" for v in found
-    )
+    found = violations(browser)
+    assert found == [], f"{page} at {width}px, {scheme}:\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -199,6 +199,16 @@ def pages(tmp_path_factory):
         }
 
 
+def violations(browser: Browser) -> list[str]:
+    """axe-core run on the open page: one line per violation (its rule, impact and
+    the elements it found), none for a clean page."""
+    browser.evaluate(AXE + "\n;0")  # 0: the script's own value is not serialisable
+    return [
+        f"  {v['id']} ({v['impact']}): {v['help']}: {'; '.join(v['targets'])}"
+        for v in browser.evaluate(RUN)
+    ]
+
+
 @pytest.fixture(scope="module")
 def browser():
     with Browser() as chromium:
@@ -248,11 +258,8 @@ def open_page(browser: Browser, url: str, width: int, scheme: str = "light") -> 
 @pytest.mark.parametrize("page", PAGES)
 def test_no_axe_violations(pages, browser, page, width, scheme):
     open_page(browser, pages[page], width, scheme)
-    browser.evaluate(AXE + "\n;0")  # 0: the script's own value is not serialisable
-    found = browser.evaluate(RUN)
-    assert found == [], f"{page} at {width}px, {scheme}:\n" + "\n".join(
-        f"  {v['id']} ({v['impact']}): {v['help']}: {'; '.join(v['targets'])}" for v in found
-    )
+    found = violations(browser)
+    assert found == [], f"{page} at {width}px, {scheme}:\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize("page", PAGES)
