@@ -1,0 +1,54 @@
+"""newsletter/__main__.py: a Ctrl-C while the command line loads or runs is one line and
+exit 130, even when it surfaces as another exception."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+import newsletter.cli
+from newsletter import __main__ as entry
+
+
+@pytest.fixture(autouse=True)
+def handler(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(entry, "_INTERRUPTS", [])
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def interrupted_inside_an_import() -> None:
+    """What CPython does when a Ctrl-C lands while ``_ssl`` initialises: the
+    KeyboardInterrupt comes out as a TypeError."""
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        raise TypeError("expected a message argument") from None
+
+
+def a_bug() -> None:
+    raise TypeError("expected a message argument")
+
+
+def test_a_ctrl_c_that_surfaces_as_another_exception_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(newsletter.cli, "main", interrupted_inside_an_import)
+    with pytest.raises(SystemExit) as stopped:
+        entry.run()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "\nInterrupted.\n"
+
+
+def test_a_plain_ctrl_c_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(newsletter.cli, "main", lambda: signal.raise_signal(signal.SIGINT))
+    with pytest.raises(SystemExit) as stopped:
+        entry.run()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "\nInterrupted.\n"
+
+
+def test_a_bug_without_a_ctrl_c_still_raises(monkeypatch):
+    monkeypatch.setattr(newsletter.cli, "main", a_bug)
+    with pytest.raises(TypeError, match="expected a message argument"):
+        entry.run()
