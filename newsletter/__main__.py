@@ -5,26 +5,14 @@ Ctrl-C in that moment must read as one line, not a traceback, as it does once
 a command runs.
 """
 
+import os
 import signal
 import sys
-from types import FrameType
-
-# Ctrl-Cs seen by this process. A KeyboardInterrupt raised while a C extension
-# initialises (``_ssl`` during ``import ssl``) can come out as another exception
-# (CPython's "TypeError: expected a message argument"): what was asked is still a
-# stop, and it reads as one.
-_INTERRUPTS: list[int] = []
-
-
-def _interrupted(signum: int, frame: FrameType | None) -> None:
-    """Python's own Ctrl-C handler, remembering that it ran."""
-    _INTERRUPTS.append(signum)
-    signal.default_int_handler(signum, frame)
 
 
 def run() -> None:
     """Load and run the command line; a Ctrl-C click does not see exits 130 with one line."""
-    signal.signal(signal.SIGINT, _interrupted)
+    seen = _watch_signals()
     try:
         from newsletter.cli import main
 
@@ -32,9 +20,35 @@ def run() -> None:
     except KeyboardInterrupt:  # while loading, or in the moments around click's own handling
         _stop()
     except Exception:
-        if _INTERRUPTS:  # a Ctrl-C that surfaced as another exception
+        # A KeyboardInterrupt raised while a C extension initialises (``_ssl`` during
+        # ``import ssl``) can come out as another exception (CPython's "TypeError:
+        # expected a message argument"): what was asked is still a stop.
+        if seen is not None and _got_ctrl_c(seen):
             _stop()
         raise
+
+
+def _watch_signals() -> int | None:
+    """A pipe the interpreter itself writes each signal's number to (``set_wakeup_fd``),
+    from C, so no frame of ours is ever in a traceback; its reading end, or None where
+    it cannot be set (not the main thread)."""
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    try:
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    except ValueError:
+        os.close(read)
+        os.close(write)
+        return None
+    return read
+
+
+def _got_ctrl_c(read: int) -> bool:
+    try:
+        return signal.SIGINT in os.read(read, 4096)
+    except BlockingIOError:  # nothing was written: no signal came
+        return False
 
 
 def _stop() -> None:

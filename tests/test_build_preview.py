@@ -45,11 +45,16 @@ def touch(path, text):
     a half-written file (and report "the file is empty"); the mtime moves so a
     change within one clock tick is still seen.
     """
+    # The new mtime is set before the rename: set after it, the watcher could see two
+    # changes (the rename, then the time) and rebuild twice, the second build landing
+    # after the test had moved on to its next change.
+    before = path.stat().st_mtime_ns
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
+    stat = tmp.stat()
+    later = max(stat.st_mtime_ns, before) + 2_000_000_000
+    os.utime(tmp, ns=(stat.st_atime_ns, later))
     os.replace(tmp, path)
-    stat = path.stat()
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
 
 
 @pytest.fixture

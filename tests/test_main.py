@@ -12,11 +12,12 @@ from newsletter import __main__ as entry
 
 
 @pytest.fixture(autouse=True)
-def handler(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(entry, "_INTERRUPTS", [])
-    before = signal.getsignal(signal.SIGINT)
+def wakeup():
+    """run() sets the interpreter's wakeup pipe: give pytest its own back."""
+    before = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(before)
     yield
-    signal.signal(signal.SIGINT, before)
+    signal.set_wakeup_fd(before)
 
 
 def interrupted_inside_an_import() -> None:
