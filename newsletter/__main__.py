@@ -16,6 +16,11 @@ def run() -> None:
     try:
         from newsletter.cli import main
 
+        if seen is not None and _got_ctrl_c(seen):
+            # CPython drops a KeyboardInterrupt raised inside an import's weakref
+            # callback ("Exception ignored in ... _get_module_lock"): the Ctrl-C came
+            # while loading, so stop before the command starts.
+            _stop()
         main()
     except KeyboardInterrupt:  # while loading, or in the moments around click's own handling
         _stop()

@@ -16,8 +16,10 @@ def wakeup():
     """run() sets the interpreter's wakeup pipe: give pytest its own back."""
     before = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(before)
+    handler = signal.getsignal(signal.SIGINT)
     yield
     signal.set_wakeup_fd(before)
+    signal.signal(signal.SIGINT, handler)
 
 
 def interrupted_inside_an_import() -> None:
@@ -53,3 +55,28 @@ def test_a_bug_without_a_ctrl_c_still_raises(monkeypatch):
     monkeypatch.setattr(newsletter.cli, "main", a_bug)
     with pytest.raises(TypeError, match="expected a message argument"):
         entry.run()
+
+
+def test_a_ctrl_c_dropped_while_loading_stops_before_the_command(monkeypatch, capsys):
+    ran = []
+    # Handled, and nothing raised: as when CPython drops one in a weakref callback.
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    signal.raise_signal(signal.SIGINT)  # before run() watches: not seen
+    monkeypatch.setattr(newsletter.cli, "main", lambda: ran.append(1))
+    entry.run()
+    assert ran == [1]  # nothing was seen while loading: the command runs
+
+    ran.clear()
+    real_watch = entry._watch_signals
+
+    def watch_then_drop() -> int | None:
+        seen = real_watch()
+        signal.raise_signal(signal.SIGINT)  # ignored, as a dropped one, but written to the pipe
+        return seen
+
+    monkeypatch.setattr(entry, "_watch_signals", watch_then_drop)
+    with pytest.raises(SystemExit) as stopped:
+        entry.run()
+    assert stopped.value.code == 130
+    assert ran == []
+    assert capsys.readouterr().err == "\nInterrupted.\n"
