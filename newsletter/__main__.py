@@ -5,15 +5,21 @@ Ctrl-C in that moment must read as one line, not a traceback, as it does once
 a command runs.
 """
 
-import os
-import signal
-import sys
+import sys  # always loaded before any module runs: importing it cannot be interrupted
+
+try:
+    import os
+    import signal
+except KeyboardInterrupt:  # a Ctrl-C in the first instants, before anything of ours could watch
+    sys.stderr.write("\nInterrupted.\n")
+    raise SystemExit(130) from None
 
 
 def run() -> None:
     """Load and run the command line; a Ctrl-C click does not see exits 130 with one line."""
-    seen = _watch_signals()
+    seen = None
     try:
+        seen = _watch_signals()
         from newsletter.cli import main
 
         if seen is not None and _got_ctrl_c(seen):

@@ -4,6 +4,7 @@ exit 130, even when it surfaces as another exception."""
 from __future__ import annotations
 
 import signal
+import sys
 
 import pytest
 
@@ -79,4 +80,28 @@ def test_a_ctrl_c_dropped_while_loading_stops_before_the_command(monkeypatch, ca
         entry.run()
     assert stopped.value.code == 130
     assert ran == []
+    assert capsys.readouterr().err == "\nInterrupted.\n"
+
+
+def test_a_ctrl_c_while_the_entry_module_imports_is_one_line(monkeypatch, capsys):
+    """The first lines of ``python -m newsletter`` import ``signal``: a Ctrl-C there,
+    before any handler is ours, is still one line (CI saw its traceback once)."""
+    import builtins
+    import runpy
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "signal":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "newsletter.__main__")  # run afresh, as ``-m`` does
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        try:
+            runpy.run_module("newsletter.__main__", run_name="__main__")
+        except KeyboardInterrupt:
+            pytest.fail("the Ctrl-C came out of newsletter/__main__.py as a traceback")
+    assert stopped.value.code == 130
     assert capsys.readouterr().err == "\nInterrupted.\n"
