@@ -289,7 +289,8 @@ class Item:
     link: str | None = None
     date: dt.date | None = None
     source: str | None = None
-    contributor: str | None = None
+    contributor: str | None = None  # the person who sent it: kept for the editor, never shown
+    organisation: str | None = None  # the contributor's organisation, for the credit line
     image: str | None = None
     image_alt: str | None = None
     tags: tuple[str, ...] = ()
@@ -429,6 +430,8 @@ PLACEHOLDERS = {
     # The personal page links (tokens.ENTRY, tokens.MEMBERS), under web_url.
     "entry_url": "%%ENTRY_URL%%",
     "members_url": "%%MEMBERS_URL%%",
+    # A listed focal point's contribution form (tokens.SUBMIT), under web_url.
+    "submit_url": "%%SUBMIT_URL%%",
     # The recipient's entry as it stands, for the directory's confirmation round.
     "job_title": "%%JOB_TITLE%%",
     "organisation": "%%ORGANISATION%%",
@@ -444,8 +447,9 @@ PLACEHOLDERS = {
 # shows a click count under this as "fewer than 5", so no figure can single anyone out.
 MIN_GROUP = 5
 # The markers that stand for a link only some recipients get (the members'
-# directory: listed focal points only). Where one is empty, `send` drops the link
-# holding it: in HTML the <a> element (and a " · " after it), in text its line.
-OPTIONAL_LINKS = ("members_url",)
+# directory and the contribution form: listed focal points only). Where one is
+# empty, `send` drops the link holding it: in HTML the <a> element (and a " · "
+# after it), in text its line.
+OPTIONAL_LINKS = ("members_url", "submit_url")
 # The markers of personal links: the public web page drops whatever holds one.
-LINK_MARKERS = ("unsubscribe_url", "entry_url", "members_url")
+LINK_MARKERS = ("unsubscribe_url", "entry_url", "members_url", "submit_url")

@@ -14,9 +14,9 @@ Two kinds, both an HMAC-SHA256 under ``NEWSLETTER_SECRET``, neither expiring
 * the **page** tokens of the other personal links (``make_link_token``,
   ``read_link_token``): the contact's row id and the day the link was made,
   under one label per page (``ENTRY``: "Check your entry"; ``MEMBERS``: the
-  members-only directory). Unlike an unsubscribe link they expire
-  (``LINK_MAX_AGE``): they show a person's address and phone, and the next
-  issue brings a fresh one.
+  members-only directory; ``SUBMIT``: a focal point's contribution form).
+  Unlike an unsubscribe link they expire (``LINK_MAX_AGE``): they show a
+  person's address and phone, and the next issue brings a fresh one.
 * the **review** token of a reviewer's link to one issue's preview
   (``make_review_token``, ``read_review_token``): the issue, the reviewer's
   address, the day it was made and the days it is good for (``REVIEW_DAYS`` by
@@ -61,7 +61,8 @@ MEMBERS = b"newsletter-members"
 CLICK = b"newsletter-click"
 CLICK_ORG = b"newsletter-click-organisation"
 REVIEW = b"newsletter-review"
-LINK_PURPOSES = (ENTRY, MEMBERS)
+SUBMIT = b"newsletter-submit"
+LINK_PURPOSES = (ENTRY, MEMBERS, SUBMIT)
 # Days a page link works: two quarters, so the link in one issue still works
 # when the next is late; the next issue carries a new one.
 LINK_MAX_AGE = 200

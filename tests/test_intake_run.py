@@ -35,6 +35,7 @@ link: https://www.unicef.example/toolkit?lang=en
 date: 2027-03-12
 source: UNICEF
 contributor: Jane Doe
+organisation: UNICEF
 collected_at: STAMP
 ---
 Dear colleagues,
@@ -95,6 +96,7 @@ def test_a_plain_text_contribution_is_written_as_the_inbox_writes_any_candidate(
                 "link": "https://www.undp.example/events/forum?id=7",
                 "source": "UNDP",
                 "contributor": "Omar Khan",
+                "organisation": "UNDP",
             },
         ),
         (
@@ -105,6 +107,7 @@ def test_a_plain_text_contribution_is_written_as_the_inbox_writes_any_candidate(
                 "link": "https://www.ilo.example/guide",
                 "source": "UNICEF",
                 "contributor": "Jane Doe",
+                "organisation": "UNICEF",
                 "undated": True,
             },
         ),
@@ -166,6 +169,23 @@ def test_a_second_run_takes_nothing(contributors, tmp_path):
         p.name: p.read_bytes() for p in (contributors / "issues" / "2026-Q4" / "inbox").iterdir()
     }
     assert after == before
+
+
+def test_each_contribution_is_recorded_for_its_organisation_once(contributors, tmp_path):
+    from newsletter.store.intake import submitted
+
+    box = maildir(tmp_path / "box")
+    cli(contributors, "intake", "2026-Q4", str(box))
+    cli(contributors, "intake", "2026-Q4", str(box))
+    db = open_db(contributors / "contacts.db")
+    counts = submitted(db, ["2026-Q4"])
+    db.conn.close()
+    inbox = contributors / "issues" / "2026-Q4" / "inbox"
+    by_front: dict[tuple[str, str], int] = {}
+    for path in inbox.glob("*.md"):
+        key = ("2026-Q4", front(contributors, path.name).get("organisation", ""))
+        by_front[key] = by_front.get(key, 0) + 1
+    assert counts == by_front and sum(counts.values()) == 5
 
 
 def test_a_message_taken_is_not_taken_again_from_another_mailbox(contributors, tmp_path):
@@ -363,14 +383,14 @@ def test_a_forwarded_message_keeps_its_own_date_and_section_lines_as_text(contri
 def test_a_message_another_run_took_in_meanwhile_is_left_to_it(contributors, tmp_path, monkeypatch):
     from newsletter.intake import run
     from newsletter.store.base import writing
-    from newsletter.store.intake import record_taken
+    from newsletter.store.intake import Taken, record_taken
 
     looked_up = run.contacts_by_email
 
     def meanwhile(db, emails):  # a second intake commits between this one's look and write
         other = open_db(contributors / "contacts.db")
         with writing(other):
-            record_taken(other, [("id:plain@unicef.example", "2026-Q4", "elsewhere.md")], "t")
+            record_taken(other, [Taken("id:plain@unicef.example", "2026-Q4", "elsewhere.md")], "t")
         other.conn.close()
         return looked_up(db, emails)
 

@@ -10,9 +10,9 @@ from helpers import SECRET, add_contacts, cli, item, make_issue, parse, smtp_sen
 from newsletter.build.pipeline import build
 from newsletter.config import load_settings
 from newsletter.store import open_db
-from newsletter.tokens import ENTRY, MEMBERS, read_link_token, read_token
+from newsletter.tokens import ENTRY, MEMBERS, SUBMIT, read_link_token, read_token
 
-LINK = re.compile(r"https://[^\s\"<>]*/(entry|members|unsubscribe)/([A-Za-z0-9_.-]+)")
+LINK = re.compile(r"https://[^\s\"<>]*/(entry|members|submit|unsubscribe)/([A-Za-z0-9_.-]+)")
 
 
 def links(part: str) -> dict[str, list[str]]:
@@ -52,12 +52,17 @@ def test_each_copy_links_its_own_entry_and_only_a_listed_one_the_members(smtp_re
             assert read_link_token(SECRET.encode(), MEMBERS, entry, now) is None
             assert read_token(SECRET.encode(), entry) is None
             if ids[address] == unlisted:
-                assert "members" not in found
+                assert "members" not in found and "submit" not in found
                 assert "Focal points' directory" not in part
+                assert "Send us your news" not in part
             else:
                 (members,) = set(found["members"])
                 page = read_link_token(SECRET.encode(), MEMBERS, members, now)
                 assert page is not None and page.contact_id == ids[address]
+                (submit,) = set(found["submit"])
+                form = read_link_token(SECRET.encode(), SUBMIT, submit, now)
+                assert form is not None and form.contact_id == ids[address]
+                assert read_link_token(SECRET.encode(), ENTRY, submit, now) is None
             seen.add(entry)
         assert "Check your entry" in text and "Check your entry" in html
     assert len(seen) == 13  # one each, no two alike
@@ -73,12 +78,17 @@ def test_the_unlisted_reader_loses_that_link_and_nothing_else(smtp_ready, smtp):
     by_address = {m.rcpt_tos[0]: bodies(m.data) for m in smtp.messages}
     listed_text, listed_html = (masked(p) for p in by_address["person0@example.org"])
     guest_text, guest_html = (masked(p) for p in by_address["guest@example.org"])
-    line = "Focal points' directory:\nmembers/TOKEN\n"  # wrapped: a URL is long
-    assert line in listed_text
-    assert guest_text == listed_text.replace(line, "").replace("person0@", "guest@")
-    anchor = re.search(r"<a href=\"members/TOKEN\">Focal points' directory</a> · ", listed_html)
-    assert anchor is not None
-    assert guest_html == listed_html.replace(anchor[0], "").replace("person0@", "guest@")
+    lines = ("Focal points' directory:\nmembers/TOKEN\n", "Send us your news:\nsubmit/TOKEN\n")
+    assert all(line in listed_text for line in lines)  # wrapped: a URL is long
+    cut = listed_text.replace(lines[0], "").replace(lines[1], "")
+    assert guest_text == cut.replace("person0@", "guest@")
+    anchors = (
+        re.search(r"<a href=\"members/TOKEN\">Focal points' directory</a> · ", listed_html),
+        re.search(r"<a href=\"submit/TOKEN\">Send us your news</a> · ", listed_html),
+    )
+    assert all(anchors)
+    cut = listed_html.replace(anchors[0][0], "").replace(anchors[1][0], "")
+    assert guest_html == cut.replace("person0@", "guest@")
 
 
 def test_a_test_send_links_contact_zero(smtp_ready, smtp):

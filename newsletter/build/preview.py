@@ -51,6 +51,7 @@ def sample_values(settings: Settings) -> dict[str, str]:
                 ("unsubscribe_url", "unsubscribe"),
                 ("entry_url", "entry"),
                 ("members_url", "members"),
+                ("submit_url", "submit"),
             )
         },
     }

@@ -29,6 +29,7 @@ from newsletter.returns.bounces import read_mailbox
 from newsletter.sanitize import one_line
 from newsletter.store.base import Database, writing
 from newsletter.store.contacts import contacts_by_email
+from newsletter.store.intake import Taken as Recorded
 from newsletter.store.intake import record_taken, taken_keys
 
 # The source of an unknown sender's candidate. The source is printed in the email and
@@ -115,7 +116,12 @@ def _write(
         placed = [p for p in placed if p[1] not in late]
         names = write_candidates(folder, [c for _, _, c in placed], now) if placed else []
         record_taken(
-            db, [(k, folder.name, n) for (_, k, _), n in zip(placed, names, strict=True)], now
+            db,
+            [
+                Recorded(key, folder.name, n, c.organisation)
+                for (_, key, c), n in zip(placed, names, strict=True)
+            ],
+            now,
         )
     for (index, _, _), name in zip(placed, names, strict=True):
         o = result.outcomes[index]
@@ -145,6 +151,7 @@ def _candidate(c: Contribution, contact: Contact | None, default: str) -> tuple[
     else:
         who = f"{c.name} <{c.address}>" if c.name else c.address or "no sender address"
         name, source, sender = who, UNVERIFIED, f"Unverified: {who}"
+        organisation = ""  # an unknown sender's organisation is not known
     summary = c.summary
     if c.attachments:
         summary += "\n\n" + ATTACHMENTS.format(n=c.attachments)
@@ -159,5 +166,6 @@ def _candidate(c: Contribution, contact: Contact | None, default: str) -> tuple[
         summary=summary,
         undated=c.date is None,
         contributor=name,
+        organisation=organisation,
     )
     return candidate, sender

@@ -71,6 +71,7 @@ LABELS = {
     "tags": "Tags",
     "source": "Source",
     "contributor": "Contributed by",
+    "organisation": "Contributor's organisation",
 }
 NEW_NAME_TRIES = 100  # free names tried when other editors keep taking the one picked
 

@@ -82,6 +82,7 @@ class Candidate:
     undated: bool = False
     sources: tuple[tuple[str, str | None], ...] = ()  # (feed name, link), when merged
     contributor: str = ""  # the person who sent a contribution (``intake``)
+    organisation: str = ""  # the contributor's organisation, as the directory names it
 
 
 def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
@@ -93,6 +94,8 @@ def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
     data["source"] = c.source
     if c.contributor:
         data["contributor"] = c.contributor
+    if c.organisation:
+        data["organisation"] = c.organisation
     data["collected_at"] = collected_at
     if c.feed:
         data["feed"] = c.feed

@@ -94,6 +94,7 @@ def item_schema(sections: tuple[str, ...]) -> Schema:
             ),
             Field("source", text(scalars=True)),
             Field("contributor", text(scalars=True)),
+            Field("organisation", text(scalars=True)),
             *(Field(name, text(scalars=True)) for name in PROVENANCE),
             Field("sources", anything()),  # merged feeds, as `collect` wrote them
             Field("undated", boolean()),
@@ -352,6 +353,7 @@ def _checked(
             "title",
             "source",
             "contributor",
+            "organisation",
             "link",
             "image",
             "image_alt",
@@ -369,6 +371,7 @@ def _checked(
         date=v["date"],
         source=plain["source"],
         contributor=plain["contributor"],
+        organisation=plain["organisation"],
         image=plain["image"],
         image_alt=plain["image_alt"],
         tags=tuple(t for t in v["tags"] if t),

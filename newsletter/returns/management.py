@@ -45,10 +45,10 @@ OTHER_ORGANISATIONS = "Other organisations"
 
 
 def contributed_by(item: Item) -> str:
-    """The organisation an item counts for: its ``source``, the organisation it comes
-    from ("" when it names none). The contributor is a person and is never shown;
-    when a contribution names the contributor's organisation (issue 15), it goes here."""
-    return one_line(item.source or "", 120)
+    """The organisation an item counts for: a contribution's ``organisation`` (the
+    contributor's, from the directory), else its ``source`` ("" when it names none).
+    The contributor is a person and is never shown."""
+    return one_line(item.organisation or item.source or "", 120)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,14 @@ from newsletter.send.senders import (
     Sender,
 )
 from newsletter.store.ledger import Queued
-from newsletter.tokens import ENTRY, MEMBERS, make_click_org_token, make_link_token, make_token
+from newsletter.tokens import (
+    ENTRY,
+    MEMBERS,
+    SUBMIT,
+    make_click_org_token,
+    make_link_token,
+    make_token,
+)
 
 # Not a sender's answer: the contact's data cannot be put in a message at all.
 INVALID = "invalid"
@@ -70,7 +77,8 @@ def recipient(
     click_org: str = "",
 ) -> Recipient:
     """Who a message is for, with the personal links signed for them: unsubscribe and
-    "Check your entry" for everyone, the focal points' directory for a listed one.
+    "Check your entry" for everyone, the focal points' directory and the contribution
+    form for a listed one.
     ``signed_for``: sign the links for another id instead (a sample's contact 0).
     ``click_org``: what follows each click link (``ClickParts``), the same for everyone
     of one organisation."""
@@ -83,6 +91,7 @@ def recipient(
         make_token(prep.secret, signer, prep.issue_id),
         make_link_token(prep.secret, ENTRY, signer, at),
         make_link_token(prep.secret, MEMBERS, signer, at) if listed else "",
+        make_link_token(prep.secret, SUBMIT, signer, at) if listed else "",
         prep.fields.get(contact_id, ()),
         click_org,
     )

@@ -107,9 +107,10 @@ def qp_value(value: str) -> bytes:
 
 @dataclass(frozen=True)
 class Recipient:
-    """Who one message is for; ``token`` signs the unsubscribe link, ``entry`` and
-    ``members`` the personal page links ("" for none), ``fields`` other markers' values;
-    ``click_org`` follows each click link: "/" and their organisation's part, or ""."""
+    """Who one message is for; ``token`` signs the unsubscribe link, ``entry``,
+    ``members`` and ``submit`` the personal page links ("" for none), ``fields``
+    other markers' values; ``click_org`` follows each click link: "/" and their
+    organisation's part, or ""."""
 
     email: str
     name: str
@@ -117,6 +118,7 @@ class Recipient:
     token: str
     entry: str = ""
     members: str = ""
+    submit: str = ""
     fields: tuple[tuple[str, str], ...] = ()
     click_org: str = ""
 
@@ -191,6 +193,7 @@ class Layout:
     reply_to: str = ""
     entry_url: str = ""  # ends with "/entry/"; the token follows
     members_url: str = ""  # ends with "/members/"; the token follows
+    submit_url: str = ""  # ends with "/submit/"; the token follows
 
 
 class Composer:
@@ -270,6 +273,7 @@ class Composer:
             "unsubscribe_url": lay.unsubscribe_url + r.token,
             "entry_url": lay.entry_url + r.entry if r.entry and lay.entry_url else "",
             "members_url": lay.members_url + r.members if r.members and lay.members_url else "",
+            "submit_url": lay.submit_url + r.submit if r.submit and lay.submit_url else "",
             "click_org": r.click_org,
         }
 

@@ -372,6 +372,7 @@ def _assemble(
         reply_to=reply_to,
         entry_url=f"{web_url}entry/",
         members_url=f"{web_url}members/",
+        submit_url=f"{web_url}submit/",
     )
     signer = load_signer(config.dkim, settings.root, domain, settings.where(table="send.dkim"))
     composer = Composer(layout, text, html_body, signer)

@@ -1,13 +1,18 @@
-"""Messages taken in by ``newsletter intake``: one row per message, so none is taken twice.
+"""Contributions taken in: one row per email (``newsletter intake``) or form sent
+(``/submit/<token>``), so none is taken twice, and the record the contribution
+tracker counts.
 
-A message is known by its Message-ID, or by a digest of its bytes when it has
-none (``intake.message.key_of``). A row keeps the issue and the candidate file
-it became; no address, so there is nothing to purge.
+An email is known by its Message-ID, or by a digest of its bytes when it has
+none (``intake.message.key_of``); a form by the one-time key its page carried.
+A row keeps the issue, the candidate file it became, the route (``email`` or
+``form``) and the contributor's organisation as the directory names it (""
+for an unverified sender); no address or name, so there is nothing to purge.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlite_utils.migrations import Migrations
 
@@ -24,9 +29,12 @@ def m001_intake_messages(db: Database) -> None:
             key TEXT PRIMARY KEY,
             issue TEXT NOT NULL,
             name TEXT NOT NULL,
-            taken_at TEXT NOT NULL
+            taken_at TEXT NOT NULL,
+            organisation TEXT NOT NULL DEFAULT '',
+            route TEXT NOT NULL DEFAULT 'email'
         )"""
     )
+    db.execute("CREATE INDEX intake_messages_issue ON intake_messages (issue)")
 
 
 def taken_keys(db: Database, keys: Sequence[str]) -> set[str]:
@@ -39,9 +47,38 @@ def taken_keys(db: Database, keys: Sequence[str]) -> set[str]:
     return found
 
 
-def record_taken(db: Database, rows: Iterable[tuple[str, str, str]], taken_at: str) -> None:
-    """Remember (key, issue, candidate name) for each message taken in; the caller's transaction."""
+ROUTES = ("email", "form")
+
+
+@dataclass(frozen=True)
+class Taken:
+    """One contribution taken in: its key, issue, candidate file and organisation."""
+
+    key: str
+    issue: str
+    name: str
+    organisation: str = ""  # "" for an unverified sender
+    route: str = "email"
+
+
+def record_taken(db: Database, rows: Iterable[Taken], taken_at: str) -> None:
+    """Remember each contribution taken in; the caller's transaction."""
     db.conn.executemany(
-        "INSERT OR IGNORE INTO intake_messages (key, issue, name, taken_at) VALUES (?, ?, ?, ?)",
-        [(key, issue, name, taken_at) for key, issue, name in rows],
+        "INSERT OR IGNORE INTO intake_messages (key, issue, name, taken_at, organisation, route)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(t.key, t.issue, t.name, taken_at, t.organisation, t.route) for t in rows],
     )
+
+
+def submitted(db: Database, issues: Sequence[str]) -> dict[tuple[str, str], int]:
+    """How many contributions each organisation sent to each of ``issues``, by
+    (issue, organisation); "" is the unverified senders'."""
+    found: dict[tuple[str, str], int] = {}
+    for n in range(0, len(issues), 500):
+        part = list(issues[n : n + 500])
+        sql = (
+            "SELECT issue, organisation, COUNT(*) FROM intake_messages"
+            f" WHERE issue IN ({', '.join('?' * len(part))}) GROUP BY issue, organisation"
+        )
+        found.update({(issue, org): count for issue, org, count in db.execute(sql, part)})
+    return found
