@@ -842,8 +842,9 @@ class SMTPServer:
         return dict(counts)
 
 
-def self_signed(folder) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 and localhost, and its key: (cert path, key path)."""
+def self_signed(folder, names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> tuple[str, str]:
+    """A certificate for ``names`` (host names and addresses), and its key: (cert path,
+    key path)."""
     import datetime as dt
     import ipaddress
 
@@ -864,9 +865,7 @@ def self_signed(folder) -> tuple[str, str]:
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([_alt_name(x509, ipaddress, n) for n in names]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -882,6 +881,13 @@ def self_signed(folder) -> tuple[str, str]:
         )
     )
     return str(cert_path), str(key_path)
+
+
+def _alt_name(x509, ipaddress, name: str):
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 # -- the web app and the preview ---------------------------------------------------
@@ -1300,9 +1306,16 @@ class IMAPServer:
     clients sent (a STORE or a COPY would show that a run changed the mailbox)."""
 
     def __init__(
-        self, messages: list[bytes], user: str = "news", password: str = "pw", token: str = "tok"
+        self,
+        messages: list[bytes],
+        user: str = "news",
+        password: str = "pw",
+        token: str = "tok",
+        tls: tuple[str, str] | None = None,
     ) -> None:
+        """``tls``: (certificate, key) to speak IMAPS (TLS from the first byte, as on 993)."""
         import socketserver
+        import ssl
 
         self.messages = {n: data for n, data in enumerate(messages, 1)}
         self.user, self.password, self.token = user, password, token
@@ -1326,8 +1339,23 @@ class IMAPServer:
                     elif not outer.answer(self.wfile, tag, rest):
                         return
 
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        context = None
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+
+            def finish_request(self, request, client_address) -> None:
+                if context is not None:  # the handshake in the handler's thread
+                    try:
+                        request = context.wrap_socket(request, server_side=True)
+                    except (ssl.SSLError, OSError):  # a client that refused our certificate
+                        return
+                super().finish_request(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
 
     def answer(self, out, tag: str, command: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import IMAPServer, cli
+from helpers import IMAPServer, cli, self_signed
 from intake_mail import EXPECTED, MESSAGES, WARNING, plain
 
 
@@ -113,3 +113,46 @@ def test_an_oauth_token_logs_in_with_xoauth2(contributors, monkeypatch, token, l
     else:
         assert result.exit_code == 1
         assert "[AUTHENTICATIONFAILED] bad token" in result.stderr
+
+
+@pytest.fixture
+def imaps(tmp_path, monkeypatch):
+    """The same folder over real TLS, with a certificate for localhost only."""
+    monkeypatch.setenv("NEWSLETTER_IMAP_PASSWORD", "pw")
+    cert = self_signed(tmp_path, ("localhost",))
+    with IMAPServer([make() for _, make in MESSAGES], tls=cert) as server:
+        server.cert = cert[0]
+        yield server
+
+
+def test_imaps_over_real_tls_reads_the_same_messages(contributors, imaps, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", imaps.cert)  # the organisation's own authority
+    result = cli(contributors, "intake", "2026-Q4", f"imaps://news@localhost:{imaps.port}/INBOX")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == EXPECTED
+    assert "LOGIN" in {c.split()[0].upper() for c in imaps.commands}
+
+
+@pytest.mark.parametrize(
+    "host,trusted,why",
+    [
+        ("localhost", False, "self-signed certificate"),
+        # Trusted, but not for this name: the certificate names localhost only.
+        ("127.0.0.1", True, "IP address mismatch, certificate is not valid for '127.0.0.1'."),
+    ],
+)
+def test_an_untrusted_certificate_is_one_line_and_no_password_is_sent(
+    contributors, imaps, monkeypatch, host, trusted, why
+):
+    if trusted:
+        monkeypatch.setenv("SSL_CERT_FILE", imaps.cert)
+    else:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    result = cli(contributors, "intake", "2026-Q4", f"imaps://news@{host}:{imaps.port}/INBOX")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: imaps://{host}/INBOX: the server's certificate is not trusted ({why}). If it "
+        "is signed by your organisation's own authority, set SSL_CERT_FILE to that "
+        "authority's PEM file; nothing was taken in.\n"
+    )
+    assert imaps.commands == []  # not a word, let alone the password, before the check

@@ -6,6 +6,9 @@ nothing is marked as read or moved); a message larger than
 ``NEWSLETTER_IMAP_PASSWORD``, or an OAuth access token ``NEWSLETTER_IMAP_TOKEN``
 (XOAUTH2, as Microsoft 365 and Google ask); never in the address, which
 shells and logs keep. ``imap://`` (no TLS) is only for a server on this machine.
+``imaps://`` checks the server's certificate and name against the system's
+authorities, or those of ``SSL_CERT_FILE`` (OpenSSL's own variable) for a
+server whose certificate an organisation signs itself.
 """
 
 from __future__ import annotations
@@ -64,6 +67,13 @@ def read_imap(source: str) -> Iterator[tuple[str, bytes | str]]:
             _login(box, user, where)
             box.select_folder(folder, readonly=True)
             yield from _messages(box)
+    except ssl.SSLCertVerificationError as exc:
+        why = shown(exc.verify_message or "no reason given", 120, quote=False)
+        raise NewsletterError(
+            f"{where}: the server's certificate is not trusted ({why}). If it is signed by "
+            "your organisation's own authority, set SSL_CERT_FILE to that authority's PEM "
+            "file; nothing was taken in."
+        ) from None
     except (IMAPClientError, OSError, ssl.SSLError) as exc:
         raise NewsletterError(
             f"{where}: the IMAP server refused or failed ({_why(exc)}). Check "
