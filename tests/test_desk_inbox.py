@@ -81,6 +81,22 @@ def test_the_inbox_shows_every_candidate_with_its_summary_source_date_and_proble
     assert text.count(">Reject</button>") == 3
 
 
+def test_a_contribution_names_who_sent_it_for_the_editor(tmp_path: Path):
+    root = new_project(tmp_path / "project")
+    folder = make_issue(root)
+    (folder / "inbox").mkdir()
+    (folder / "inbox" / "toolkit.md").write_text(
+        "---\ntitle: Toolkit\nsection: news\ndate: 2026-11-02\nsource: UNICEF\n"
+        "contributor: Jane <b>Doe</b>\norganisation: UNICEF\n---\nA toolkit.\n",
+        encoding="utf-8",
+    )
+    with desk(root) as url:
+        text = main(requests.get(url + "/issues/2026-Q4/inbox", timeout=10).text)
+    assert (
+        '<p class="meta">UNICEF · sent by Jane &lt;b&gt;Doe&lt;/b&gt; · 2026-11-02 · toolkit.md</p>'
+    ) in text
+
+
 def test_an_empty_inbox_says_how_it_fills(tmp_path: Path):
     root = new_project(tmp_path / "project")
     make_issue(root)
@@ -88,6 +104,7 @@ def test_an_empty_inbox_says_how_it_fills(tmp_path: Path):
         page = requests.get(url + "/issues/2026-Q4/inbox", timeout=10).text
     assert "<h2>The inbox is empty</h2>" in page
     assert "<code>newsletter collect 2026-Q4</code>" in page
+    assert "<code>newsletter intake 2026-Q4</code>" in page
 
 
 def test_accept_into_a_chosen_section_does_what_the_command_does(tmp_path: Path):

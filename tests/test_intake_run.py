@@ -207,6 +207,14 @@ def test_the_candidates_are_listed_by_inbox_with_the_unverified_sender_visible(
         "youth-skills-toolkit-launched": "UNICEF",
     }
     assert all(c["problems"] == [] for c in listed)
+    # Who sent each, for the editor: their organisation only when the directory knows them.
+    assert {c["name"]: (c["contributor"], c["organisation"]) for c in listed} == {
+        "annual-report-2026": ("Omar Khan", "UNDP"),
+        "fwd-ilo-newsletter-october": ("Jane Doe", "UNICEF"),
+        "sdg-business-forum-geneva": ("Omar Khan", "UNDP"),
+        "webinar-on-living-wages": ("Sam Roe <sam@example.net>", None),
+        "youth-skills-toolkit-launched": ("Jane Doe", "UNICEF"),
+    }
 
 
 def test_an_accepted_contribution_passes_check(contributors, tmp_path):

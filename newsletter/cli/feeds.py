@@ -255,6 +255,9 @@ def inbox_(env: Env, issue_id: str, as_json: bool) -> None:
                             else None
                         ),
                         "source": c.item.source if c.item else None,
+                        # A contribution's sender and their organisation (``intake``).
+                        "contributor": c.item.contributor if c.item else None,
+                        "organisation": c.item.organisation if c.item else None,
                         "title": c.item.title if c.item else None,
                         "problems": [str(problem) for problem in c.problems],
                         "first_seen": c.first_seen.isoformat() if c.first_seen else None,
