@@ -8,8 +8,7 @@ a command runs.
 import sys  # always loaded before any module runs: importing it cannot be interrupted
 
 try:
-    import os
-    import signal
+    from newsletter import errors
 except KeyboardInterrupt:  # a Ctrl-C in the first instants, before anything of ours could watch
     sys.stderr.write("\nInterrupted.\n")
     raise SystemExit(130) from None
@@ -17,12 +16,12 @@ except KeyboardInterrupt:  # a Ctrl-C in the first instants, before anything of 
 
 def run() -> None:
     """Load and run the command line; a Ctrl-C click does not see exits 130 with one line."""
-    seen = None
+    watching = False
     try:
-        seen = _watch_signals()
+        watching = errors.watch()
         from newsletter.cli import main
 
-        if seen is not None and _got_ctrl_c(seen):
+        if watching and errors.ctrl_c_seen():
             # CPython drops a KeyboardInterrupt raised inside an import's weakref
             # callback ("Exception ignored in ... _get_module_lock"): the Ctrl-C came
             # while loading, so stop before the command starts.
@@ -34,32 +33,9 @@ def run() -> None:
         # A KeyboardInterrupt raised while a C extension initialises (``_ssl`` during
         # ``import ssl``) can come out as another exception (CPython's "TypeError:
         # expected a message argument"): what was asked is still a stop.
-        if seen is not None and _got_ctrl_c(seen):
+        if watching and errors.ctrl_c_seen():
             _stop()
         raise
-
-
-def _watch_signals() -> int | None:
-    """A pipe the interpreter itself writes each signal's number to (``set_wakeup_fd``),
-    from C, so no frame of ours is ever in a traceback; its reading end, or None where
-    it cannot be set (not the main thread)."""
-    read, write = os.pipe()
-    os.set_blocking(read, False)
-    os.set_blocking(write, False)
-    try:
-        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-    except ValueError:
-        os.close(read)
-        os.close(write)
-        return None
-    return read
-
-
-def _got_ctrl_c(read: int) -> bool:
-    try:
-        return signal.SIGINT in os.read(read, 4096)
-    except BlockingIOError:  # nothing was written: no signal came
-        return False
 
 
 def _stop() -> None:

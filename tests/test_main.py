@@ -10,6 +10,7 @@ import pytest
 
 import newsletter.cli
 from newsletter import __main__ as entry
+from newsletter import errors
 
 
 @pytest.fixture(autouse=True)
@@ -68,14 +69,14 @@ def test_a_ctrl_c_dropped_while_loading_stops_before_the_command(monkeypatch, ca
     assert ran == [1]  # nothing was seen while loading: the command runs
 
     ran.clear()
-    real_watch = entry._watch_signals
+    real_watch = errors.watch
 
-    def watch_then_drop() -> int | None:
-        seen = real_watch()
+    def watch_then_drop() -> bool:
+        watching = real_watch()
         signal.raise_signal(signal.SIGINT)  # ignored, as a dropped one, but written to the pipe
-        return seen
+        return watching
 
-    monkeypatch.setattr(entry, "_watch_signals", watch_then_drop)
+    monkeypatch.setattr(errors, "watch", watch_then_drop)
     with pytest.raises(SystemExit) as stopped:
         entry.run()
     assert stopped.value.code == 130
@@ -84,17 +85,17 @@ def test_a_ctrl_c_dropped_while_loading_stops_before_the_command(monkeypatch, ca
 
 
 def test_a_ctrl_c_while_the_entry_module_imports_is_one_line(monkeypatch, capsys):
-    """The first lines of ``python -m newsletter`` import ``signal``: a Ctrl-C there,
-    before any handler is ours, is still one line (CI saw its traceback once)."""
+    """The first lines of ``python -m newsletter`` import what watches for Ctrl-C: one
+    there, before any handler is ours, is still one line (CI saw its traceback once)."""
     import builtins
     import runpy
 
     real_import = builtins.__import__
 
-    def interrupted(name, *args, **kwargs):
-        if name == "signal":
+    def interrupted(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "newsletter" and "errors" in (fromlist or ()):
             raise KeyboardInterrupt
-        return real_import(name, *args, **kwargs)
+        return real_import(name, globals, locals, fromlist, level)
 
     monkeypatch.delitem(sys.modules, "newsletter.__main__")  # run afresh, as ``-m`` does
     monkeypatch.setattr(builtins, "__import__", interrupted)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from newsletter import store
+from newsletter import errors, store
 from newsletter.models import ENHANCED_STATUS, MIN_GROUP, severity
 from newsletter.send.dispatch import INVALID, ClickParts, Job, Outcome, close_quietly, work
 from newsletter.send.lock import RENEW, Held, hold, renew
@@ -421,7 +421,13 @@ def interruptible(run: Run) -> Iterator[None]:
         run.stop("interrupted")
         run.notice("Stopping after the messages in flight (Ctrl-C again to stop at once).")
 
+    # A Ctrl-C while the command loaded that CPython dropped (``errors.watch``): asked
+    # before the first message, so nothing is handed over. Looked for before the
+    # handler is set, so one Ctrl-C is never counted twice (a second one stops hard).
+    dropped = errors.ctrl_c_seen()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if dropped:
+        handler(signal.SIGINT, None)
     try:
         yield
     finally:
