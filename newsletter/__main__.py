@@ -8,7 +8,9 @@ a command runs.
 import sys  # always loaded before any module runs: importing it cannot be interrupted
 
 try:
-    from newsletter import errors
+    import os
+    import signal
+    from functools import partial
 except KeyboardInterrupt:  # a Ctrl-C in the first instants, before anything of ours could watch
     sys.stderr.write("\nInterrupted.\n")
     raise SystemExit(130) from None
@@ -16,12 +18,17 @@ except KeyboardInterrupt:  # a Ctrl-C in the first instants, before anything of 
 
 def run() -> None:
     """Load and run the command line; a Ctrl-C click does not see exits 130 with one line."""
-    watching = False
+    seen = None
     try:
-        watching = errors.watch()
+        seen = _watch_signals()
+        from newsletter import errors
         from newsletter.cli import main
 
-        if watching and errors.ctrl_c_seen():
+        if seen is not None:
+            # A long run (send) asks again just before its first message, once its own
+            # modules have loaded: a Ctrl-C dropped there must stop it too.
+            errors.ctrl_c_seen = partial(_got_ctrl_c, seen)
+        if seen is not None and _got_ctrl_c(seen):
             # CPython drops a KeyboardInterrupt raised inside an import's weakref
             # callback ("Exception ignored in ... _get_module_lock"): the Ctrl-C came
             # while loading, so stop before the command starts.
@@ -33,9 +40,38 @@ def run() -> None:
         # A KeyboardInterrupt raised while a C extension initialises (``_ssl`` during
         # ``import ssl``) can come out as another exception (CPython's "TypeError:
         # expected a message argument"): what was asked is still a stop.
-        if watching and errors.ctrl_c_seen():
+        if seen is not None and _got_ctrl_c(seen):
             _stop()
         raise
+
+
+def _watch_signals() -> int | None:
+    """A pipe the interpreter itself writes each signal's number to (``set_wakeup_fd``),
+    from C, so no frame of ours is ever in a traceback; its reading end, or None where
+    it cannot be set (not the main thread)."""
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    try:
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    except ValueError:
+        os.close(read)
+        os.close(write)
+        return None
+    return read
+
+
+def _got_ctrl_c(read: int) -> bool:
+    """Whether a Ctrl-C was written to the pipe since the last call (each is seen once)."""
+    seen = False
+    while True:
+        try:
+            got = os.read(read, 4096)
+        except BlockingIOError:  # nothing (more) was written
+            return seen
+        if not got:
+            return seen
+        seen = seen or signal.SIGINT in got
 
 
 def _stop() -> None:

@@ -11,19 +11,17 @@ A Ctrl-C ends a command too (exit 130, one line: ``cli`` and ``__main__``), and
 one can go missing: CPython drops a KeyboardInterrupt raised inside a weakref
 callback, as the import system's module locks run one ("Exception ignored in
 ... _get_module_lock"), so a Ctrl-C pressed while a command loads its modules
-can vanish and the command go on as if nobody had asked it to stop. ``watch``
-asks the interpreter to write each signal's number to a pipe
+can vanish and the command go on as if nobody had asked it to stop.
+``__main__`` asks the interpreter to write each signal's number to a pipe
 (``signal.set_wakeup_fd``, written from C, so no frame of ours is in any
-traceback CPython prints); ``ctrl_c_seen`` says whether a Ctrl-C reached it
-since it was last asked. ``__main__`` watches from its first instant; a long
-run (``send``) asks once more just before its first message, once its own
-modules have loaded.
+traceback CPython prints) before anything loads, and sets ``ctrl_c_seen`` to
+read it; a long run (``send``) asks once more just before its first message,
+once its own modules have loaded.
 """
 
 from __future__ import annotations
 
-import os
-import signal
+from collections.abc import Callable
 
 import click
 
@@ -51,35 +49,12 @@ class BadUsage(click.UsageError):
 
 # -- a Ctrl-C that Python dropped ------------------------------------------------
 
-_read_end: int | None = None
+
+def _not_watching() -> bool:
+    return False
 
 
-def watch() -> bool:
-    """Start writing signals to the pipe; False where that cannot be (not the main thread)."""
-    global _read_end
-    read, write = os.pipe()
-    os.set_blocking(read, False)
-    os.set_blocking(write, False)
-    try:
-        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-    except ValueError:
-        os.close(read)
-        os.close(write)
-        return False
-    _read_end = read
-    return True
-
-
-def ctrl_c_seen() -> bool:
-    """Whether a Ctrl-C was written to the pipe since the last call; False when not watching."""
-    if _read_end is None:
-        return False
-    seen = False
-    while True:
-        try:
-            got = os.read(_read_end, 4096)
-        except BlockingIOError:  # nothing (more) was written
-            return seen
-        if not got:
-            return seen
-        seen = seen or signal.SIGINT in got
+# Whether a Ctrl-C came since this was last asked, even one CPython dropped: set by
+# ``__main__``, which watches the interpreter's wakeup pipe from its first instant
+# (before click loads); False where nothing watches (a test's CliRunner, a thread).
+ctrl_c_seen: Callable[[], bool] = _not_watching

@@ -69,14 +69,14 @@ def test_a_ctrl_c_dropped_while_loading_stops_before_the_command(monkeypatch, ca
     assert ran == [1]  # nothing was seen while loading: the command runs
 
     ran.clear()
-    real_watch = errors.watch
+    real_watch = entry._watch_signals
 
-    def watch_then_drop() -> bool:
-        watching = real_watch()
+    def watch_then_drop() -> int | None:
+        seen = real_watch()
         signal.raise_signal(signal.SIGINT)  # ignored, as a dropped one, but written to the pipe
-        return watching
+        return seen
 
-    monkeypatch.setattr(errors, "watch", watch_then_drop)
+    monkeypatch.setattr(entry, "_watch_signals", watch_then_drop)
     with pytest.raises(SystemExit) as stopped:
         entry.run()
     assert stopped.value.code == 130
@@ -85,15 +85,15 @@ def test_a_ctrl_c_dropped_while_loading_stops_before_the_command(monkeypatch, ca
 
 
 def test_a_ctrl_c_while_the_entry_module_imports_is_one_line(monkeypatch, capsys):
-    """The first lines of ``python -m newsletter`` import what watches for Ctrl-C: one
-    there, before any handler is ours, is still one line (CI saw its traceback once)."""
+    """The first lines of ``python -m newsletter`` import ``signal``: a Ctrl-C there,
+    before any handler is ours, is still one line (CI saw its traceback once)."""
     import builtins
     import runpy
 
     real_import = builtins.__import__
 
     def interrupted(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "newsletter" and "errors" in (fromlist or ()):
+        if name == "signal":
             raise KeyboardInterrupt
         return real_import(name, globals, locals, fromlist, level)
 
@@ -106,3 +106,34 @@ def test_a_ctrl_c_while_the_entry_module_imports_is_one_line(monkeypatch, capsys
             pytest.fail("the Ctrl-C came out of newsletter/__main__.py as a traceback")
     assert stopped.value.code == 130
     assert capsys.readouterr().err == "\nInterrupted.\n"
+
+
+def test_each_ctrl_c_in_the_pipe_is_seen_once_and_other_signals_are_not():
+    read = entry._watch_signals()
+    assert read is not None
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    signal.signal(signal.SIGUSR1, lambda signum, frame: None)
+    assert entry._got_ctrl_c(read) is False
+    signal.raise_signal(signal.SIGUSR1)
+    assert entry._got_ctrl_c(read) is False
+    signal.raise_signal(signal.SIGINT)
+    signal.raise_signal(signal.SIGINT)
+    assert entry._got_ctrl_c(read) is True
+    assert entry._got_ctrl_c(read) is False  # read: the same Ctrl-C is not seen twice
+    signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+
+
+def test_the_command_can_ask_again_after_loading(monkeypatch):
+    """``errors.ctrl_c_seen`` reads the same pipe once the command line is loaded."""
+    asked = []
+    monkeypatch.setattr(errors, "ctrl_c_seen", errors.ctrl_c_seen)  # given back afterwards
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+
+    def command() -> None:
+        asked.append(errors.ctrl_c_seen())
+        signal.raise_signal(signal.SIGINT)  # dropped inside the command's own imports
+        asked.append(errors.ctrl_c_seen())
+
+    monkeypatch.setattr(newsletter.cli, "main", command)
+    entry.run()
+    assert asked == [False, True]
