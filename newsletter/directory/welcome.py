@@ -20,8 +20,7 @@ from newsletter.directory.proposals import approve
 from newsletter.errors import NewsletterError
 from newsletter.models import Issue, plural
 from newsletter.sanitize import neutralise
-from newsletter.send import Tally
-from newsletter.send import mailing
+from newsletter.send import Tally, mailing
 from newsletter.store import Database
 from newsletter.store.contacts import created_by, created_from
 from newsletter.store.proposals import Proposal
