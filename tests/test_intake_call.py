@@ -223,6 +223,8 @@ def test_a_reminder_on_a_later_day_goes_again_to_those_still_silent(focal, smtp)
     contributed(focal, "UNEP")
     reminded = send_call(focal, smtp.port, "--reminder")
     assert reminded.exit_code == 0, reminded.output
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert f"call-2027-Q1-reminder-{today} via smtp: 2 to send." in reminded.output
     assert sorted(m.rcpt_tos[0] for m in smtp.messages[3:]) == ["ann@who.int", "bob@ilo.org"]
 
 
