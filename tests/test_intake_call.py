@@ -331,3 +331,26 @@ def test_the_outbox_rehearsal_neither_blocks_nor_fixes_the_real_call(focal, smtp
     real = send_call(focal, smtp.port, "--deadline", "2030-02-01")
     assert real.exit_code == 0, real.output
     assert len(smtp.messages) == 3
+
+
+@pytest.mark.parametrize(
+    "reminder,late", [(False, False), (True, False), (True, True)], ids=["call", "reminder", "late"]
+)
+def test_each_email_passes_the_build_s_audit(project, reminder, late):
+    from newsletter.build.render import small_mail
+    from newsletter.build.report import audit
+    from newsletter.config import load_settings
+    from newsletter.intake.call import TEMPLATE, Section
+
+    ctx = {
+        "subject": "s",
+        "issue": "issue 7 (Test issue)",
+        "deadline": WRITTEN,
+        "reminder": reminder,
+        "late": late,
+        "sections": [Section("News", "What happened"), Section("Events", "")],
+    }
+    text, html = small_mail(load_settings(project), project / "mailings" / "c", TEMPLATE, ctx)
+    assert audit(html) == []
+    assert "%%SUBMIT_URL%%" in text and 'href="%%SUBMIT_URL%%"' in html
+    assert all(len(line) <= 78 for line in text.splitlines() if "%%" not in line)
