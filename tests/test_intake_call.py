@@ -107,6 +107,9 @@ def test_the_call_reaches_each_listed_focal_point_once_with_their_own_form(focal
     recorded = call_of(db, "2027-Q1", "smtp")
     assert recorded is not None and recorded.deadline == dt.date(2030, 1, 15)
     db.conn.close()
+    status = cli(focal, "status", "call-2027-Q1")
+    assert "issues/call-2027-Q1 via smtp: 3 recipients" in status.output
+    assert re.search(r"sent\s+3\n", status.output)
 
 
 def test_a_second_call_sends_nothing_and_says_so(focal, smtp):
