@@ -357,3 +357,22 @@ def test_each_email_passes_the_build_s_audit(project, reminder, late):
     assert audit(html) == []
     assert "%%SUBMIT_URL%%" in text and 'href="%%SUBMIT_URL%%"' in html
     assert all(len(line) <= 78 for line in text.splitlines() if "%%" not in line)
+
+
+def test_a_call_that_reached_no_one_may_take_another_deadline(focal, smtp):
+    for address in ASKED:  # the server refuses every message: nothing went
+        smtp.fail(address, "554 5.7.1 Refused", stage="rcpt")
+    failed = send_call(focal, smtp.port, "--deadline", DEADLINE)
+    assert "Sent 0 via smtp; 3 failed" in failed.output, failed.output
+    db = open_db(focal / "contacts.db")
+    db.execute("UPDATE deliveries SET status = 'queued'")  # as `send --retry failed` would
+    db.conn.commit()
+    db.conn.close()
+    moved = send_call(focal, smtp.port, "--deadline", "2030-02-01")
+    assert moved.exit_code == 0, moved.output
+    assert len(smtp.messages) == 3
+    text, _ = parts(smtp.messages[0].data)
+    assert "\nDeadline: Friday 1 February 2030\n" in text
+    db = open_db(focal / "contacts.db")
+    assert call_of(db, "2027-Q1", "smtp").deadline == dt.date(2030, 2, 1)
+    db.conn.close()

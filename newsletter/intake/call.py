@@ -7,8 +7,8 @@ own contribution form (the ``submit_url`` marker, which ``send`` signs for a lis
 focal point only, and every recipient here is one). It is a mailing of ``send``'s
 (``send.mailing``) keyed ``call-ID`` in the ledger, so a second run sends nothing
 twice and a stopped one resumes. As its send starts, the call is recorded
-(``store.calls``) with its deadline, which is fixed from then on: every recipient
-reads the same one, and the reminder repeats it.
+(``store.calls``) with its deadline, which is fixed once a message has gone: every
+recipient reads the same one, and the reminder repeats it.
 
 The reminder goes to the listed focal points of the organisations that have sent
 nothing for the issue yet (``store.intake.submitted``, names compared as the
@@ -138,6 +138,12 @@ def _make(
     return mailing.ready(settings, made, recipients, sender, options, start, **overrides)
 
 
+def _went(db: Database, key: str, sender: str) -> bool:
+    """Whether a message of mailing ``key`` went (or may have gone) via ``sender``."""
+    done = ledger.counts(db, key).get(sender, {})
+    return any(done.get(status, 0) for status in ("sent", "sending", "uncertain"))
+
+
 def _record(issue_id: str, sender: str, deadline: dt.date, db: Database) -> None:
     record_call(db, issue_id, sender, deadline, now())
 
@@ -153,20 +159,20 @@ def prepare_call(
     **overrides: Any,
 ) -> mailing.Ready:
     """The call for ``folder``'s issue to send now, checked as a send is: to every listed
-    focal point who does not have it yet. A call already sent via this sender keeps
-    its deadline: another is refused, naming the one it has."""
+    focal point who does not have it yet. A call that went to anyone via this sender
+    keeps its deadline: another is refused, naming the one it has."""
     today = today or today_utc()
     _check_id(folder)
     day = deadline_of(deadline, today)
     name = mailing.sender_name(settings, sender)
+    key = call_key(folder.name)
     sent = call_of(db, folder.name, name)
-    if sent and sent.deadline != day:
+    if sent and sent.deadline != day and _went(db, key, name):
         raise NewsletterError(
             f"The call for {folder.name} went out via {name} with the deadline "
             f"{dayname(sent.deadline)}; a call keeps its deadline. Run it with --deadline "
             f"{sent.deadline.isoformat()} to reach those who do not have it yet."
         )
-    key = call_key(folder.name)
     holders = seats.listed_holders(db)
     return _make(
         settings, db, folder, key, day, today, holders, sender, options, False, **overrides

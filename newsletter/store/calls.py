@@ -2,8 +2,9 @@
 deadline, and when, so that the reminder repeats the deadline and needs a call first.
 
 One row per issue and sender (as the ledger keeps its rows, so a rehearsal into the
-outbox neither blocks nor fixes the real call), written as the call's send starts
-and never changed: every recipient of one call reads the same deadline. Who got
+outbox neither blocks nor fixes the real call), written as the call's send starts.
+``intake.call`` lets its deadline change only while no message of the call has gone
+(a first run that could not log in), so every recipient reads the same one. Who got
 the call is the ledger's (``call-ID``); no address or name is kept here, so there is
 no purge step.
 """
@@ -43,11 +44,12 @@ class Call:
 
 
 def record_call(db: Database, issue: str, sender: str, deadline: dt.date, at: str) -> None:
-    """Remember the call of ``issue`` via ``sender`` in its own transaction; a call
-    already recorded keeps its deadline and time."""
+    """Remember the call of ``issue`` via ``sender`` and its deadline, in its own
+    transaction; a call recorded before keeps the time it first started."""
     with writing(db):
         db.execute(
-            "INSERT OR IGNORE INTO calls (issue, sender, deadline, at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO calls (issue, sender, deadline, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (issue, sender) DO UPDATE SET deadline = excluded.deadline",
             [issue, sender, deadline.isoformat(), at],
         )
 
