@@ -376,3 +376,21 @@ def test_a_call_that_reached_no_one_may_take_another_deadline(focal, smtp):
     db = open_db(focal / "contacts.db")
     assert call_of(db, "2027-Q1", "smtp").deadline == dt.date(2030, 2, 1)
     db.conn.close()
+
+
+def test_a_reminder_left_unfinished_is_resumed_first(focal, smtp):
+    assert send_call(focal, smtp.port, "--deadline", DEADLINE).exit_code == 0
+    db = open_db(focal / "contacts.db")
+    from newsletter.store import ledger
+
+    ann = get_contact(db, "ann@who.int").id
+    ledger.snapshot(db, "call-2027-Q1-reminder-2026-01-01", "smtp", "r", "example.org", [ann])
+    db.conn.close()
+    contributed(focal, "UNEP")
+    result = send_call(focal, smtp.port, "--reminder")
+    assert result.exit_code == 0, result.output
+    assert (
+        "call-2027-Q1-reminder-2026-01-01 via smtp: 2 to send (1 left by a stopped run)."
+        in result.output
+    )
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages[3:]) == ["ann@who.int", "bob@ilo.org"]
