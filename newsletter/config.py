@@ -58,7 +58,11 @@ def _toml(key: str) -> str:
 
 def _sections() -> Kind:
     entry = Schema(
-        fields=(Field("key", line(), required=True), Field("title", line(), required=True)),
+        fields=(
+            Field("key", line(), required=True),
+            Field("title", line(), required=True),
+            Field("description", line(), default=""),
+        ),
         assign=_toml,
     )
 
@@ -72,7 +76,8 @@ def _sections() -> Kind:
                 raise Invalid(f'entry {n} is not {{ key = "...", title = "..." }}')
             if checked.values["key"] in {s.key for s in found}:
                 raise Invalid(f"key {shown(checked.values['key'])} appears twice", "Keep one.")
-            found.append(SectionConfig(checked.values["key"], checked.values["title"]))
+            v = checked.values
+            found.append(SectionConfig(v["key"], v["title"], v["description"]))
         return tuple(found)
 
     fix = 'Write sections = [ { key = "news", title = "News" }, ... ].'
@@ -114,6 +119,9 @@ HOUSE = Schema(
         Field("from_name", header_text(line()), required=True),
         Field("from_address", header_text(_address()), required=True),
         Field("reply_to", header_text(line()), default=""),
+        # Where contributors may email their news (``newsletter intake`` reads that
+        # mailbox); a call for contributions names it. "" for none.
+        Field("contributions_address", _address(), default=""),
         Field("postal_address", line(), required=True),
         Field("web_url", header_text(_base_url()), required=True),
         Field("language", line(), default="en"),
@@ -324,6 +332,7 @@ class Settings:
     web_url: str
     sections: tuple[SectionConfig, ...]
     reply_to: str = ""
+    contributions_address: str = ""
     language: str = "en"
     list_id: str = ""
     greeting: str = GREETING  # over the editor's note; "" for none (issue.toml may override)
@@ -413,6 +422,7 @@ def load_settings(root: Path) -> Settings:
         web_url=v["web_url"],
         sections=v["sections"],
         reply_to=v["reply_to"],
+        contributions_address=v["contributions_address"],
         language=v["language"],
         list_id=v["list_id"],
         greeting=v["greeting"],

@@ -252,10 +252,12 @@ def plural(count: int, word: str) -> str:
 
 @dataclass(frozen=True)
 class SectionConfig:
-    """A section as configured: a stable key and the title readers see."""
+    """A section as configured: a stable key, the title readers see, and what goes in it
+    (for contributors: a call for contributions lists it; "" when the settings say nothing)."""
 
     key: str
     title: str
+    description: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers import cli, item, make_issue
 
-from newsletter.build.render import byline, event_when
+from newsletter.build.render import byline, dayname, event_when
 from newsletter.models import Item
 from newsletter.schema import zone_of
 
@@ -425,3 +425,14 @@ def test_an_event_shows_its_own_date_not_its_filing_date(project):
         page = (project / "issues/2026-Q4/build" / name).read_text()
         assert "Tuesday 20 April 2027, 09:30 (UTC+02:00)" in page, name
         assert "1 December 2026" not in page, name
+
+
+@pytest.mark.parametrize(
+    "day,written",
+    [
+        (dt.date(2027, 1, 15), "Friday 15 January 2027"),
+        (dt.date(2030, 1, 1), "Tuesday 1 January 2030"),
+    ],
+)
+def test_a_deadline_is_written_with_its_weekday(day, written):
+    assert dayname(day) == written

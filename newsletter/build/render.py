@@ -90,6 +90,11 @@ def longdate(value: dt.date | None) -> str:
     return f"{value.day} {value:%B %Y}" if value else ""
 
 
+def dayname(value: dt.date) -> str:
+    """A date with its weekday, as a deadline is written: "Friday 15 January 2027"."""
+    return f"{value:%A} {longdate(value)}"
+
+
 # The archive's calendar file for one event (publish/archive.py writes it there);
 # the emails link to it under the issue's address, {web_url}/ID/.
 EVENT_FILE = "event-{slug}.ics"

@@ -1,4 +1,5 @@
-"""Feed commands: the registry (feeds add/list/remove), collect, intake, and inbox triage."""
+"""Feed commands: the registry (feeds add/list/remove), collect, intake, a call for
+contributions, and inbox triage."""
 
 from __future__ import annotations
 
@@ -8,8 +9,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.env import Env, InRange, echo_json, json_option, pass_env, quiet_option
-from newsletter.errors import NewsletterError
+from newsletter.cli.env import (
+    Env,
+    InRange,
+    echo_json,
+    json_option,
+    mailing_options,
+    pass_env,
+    quiet_option,
+)
+from newsletter.cli.mailings import send_mailing
+from newsletter.errors import BadUsage, NewsletterError
 from newsletter.models import FEED_TIMEOUT
 
 if TYPE_CHECKING:
@@ -384,8 +394,52 @@ def intake(env: Env, issue_id: str, source: str, as_json: bool, quiet: bool) -> 
     click.echo(result.summary)
 
 
+@click.command()
+@click.argument("issue_id")
+@click.option(
+    "--deadline",
+    metavar="DATE",
+    help="The last day for contributions, today or later: 2027-01-15 or 15 January 2027.",
+)
+@click.option(
+    "--reminder",
+    is_flag=True,
+    help="Remind the organisations that have sent nothing yet, with the call's deadline.",
+)
+@mailing_options(dry_run="show who would get it and a sample")
+@pass_env
+def call(
+    env: Env,
+    issue_id: str,
+    deadline: str | None,
+    reminder: bool,
+    sender_name: str | None,
+    options: tuple[str, ...],
+    test_to: tuple[str, ...],
+    dry_run: bool,
+    yes: bool,
+) -> None:
+    """Ask each listed focal point for news by a deadline, with their form; or remind.
+
+    Example: newsletter call 2027-Q1 --deadline 2027-01-15 --sender smtp
+    """
+    from functools import partial
+
+    from newsletter.intake import prepare_call, prepare_reminder
+
+    if reminder == (deadline is not None):
+        raise BadUsage("give --deadline DATE for the call, or --reminder after it; not both.")
+    folder = env.issue_dir(issue_id)
+    if deadline is not None:
+        prepare = partial(prepare_call, folder=folder, deadline=deadline)
+    else:
+        prepare = partial(prepare_reminder, folder=folder)
+    send_mailing(env, prepare, sender_name, options, test_to, dry_run, yes)
+
+
 COMMANDS = {
     "intake": intake,
+    "call": call,
     "feeds": feeds,
     "collect": collect,
     "inbox": inbox_,

@@ -11,8 +11,8 @@ for the command line. A focal point's own pages on
 ``serve`` ("Check your entry", the members' directory with its vCards) are a
 blueprint (``web``) that ``newsletter.server`` adds to the app; ``steward`` names
 who may propose for a whole organisation. ``prepare_round`` and
-``prepare_welcome`` make a mailing (``mailing``) that ``deliver`` sends through
-``send``'s run; ``welcome`` does both for the successors an approval added.
+``prepare_welcome`` make a mailing (``send.mailing``) that ``send.deliver_mailing``
+sends through ``send``'s run; ``welcome`` does both for the successors an approval added.
 ``correct`` records a published correction of an earlier issue
 (``corrections``). The rows live in ``store.proposals``, ``store.seats``,
 ``store.corrections`` and ``store.contacts``.
@@ -20,7 +20,6 @@ who may propose for a whole organisation. ``prepare_round`` and
 
 from newsletter.contacts.checks import CheckResult, Finding, check, international, un_entities
 from newsletter.directory.corrections import Recorded, correct, corrections
-from newsletter.directory.mailing import Ready, deliver, left_queued
 from newsletter.directory.proposals import Pending, approve, confirm, reject, review
 from newsletter.directory.round import prepare_round
 from newsletter.directory.stewards import Stewardship, steward
@@ -42,7 +41,6 @@ __all__ = [
     "CheckResult",
     "Finding",
     "Pending",
-    "Ready",
     "Recorded",
     "Stewardship",
     "Welcomed",
@@ -53,9 +51,7 @@ __all__ = [
     "confirm",
     "correct",
     "corrections",
-    "deliver",
     "international",
-    "left_queued",
     "prepare_round",
     "prepare_welcome",
     "propose",

@@ -1,6 +1,6 @@
 """A confirmation round: each listed focal point is asked to confirm or correct their entry.
 
-The round is a mailing (``directory.mailing``) keyed ``round-YYYY-MM-DD`` in the
+The round is a mailing (``send.mailing``) keyed ``round-YYYY-MM-DD`` in the
 ledger. Its audience is every listed, subscribed holder of a seat who is not
 suppressed (``store.seats.listed_holders``), less those the ledger shows with it.
 A run resumes the latest round that still has messages queued via the sender;
@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from newsletter.config import Settings
-from newsletter.directory import mailing
+from newsletter.send import mailing
 from newsletter.store import Database, ledger, seats
 
 PREFIX = "round-"

@@ -1,7 +1,7 @@
 """The welcome email of a successor an approved proposal added.
 
 Each contact whose "created" history row comes from an approved proposal
-(source ``proposal:ID``) gets one welcome, once: a mailing (``directory.mailing``)
+(source ``proposal:ID``) gets one welcome, once: a mailing (``send.mailing``)
 keyed ``welcome`` in the ledger, with the latest issue (its web link and table of
 contents) and their own "Check your entry" link. ``welcome`` is the stage the
 editor's ``directory welcome`` runs, and what a caller runs right after
@@ -16,12 +16,11 @@ from typing import Any
 
 from newsletter.build.render import longdate
 from newsletter.config import Settings
-from newsletter.directory import mailing
 from newsletter.directory.proposals import approve
 from newsletter.errors import NewsletterError
 from newsletter.models import Issue, plural
 from newsletter.sanitize import neutralise
-from newsletter.send import Tally
+from newsletter.send import Tally, mailing
 from newsletter.store import Database
 from newsletter.store.contacts import created_by, created_from
 from newsletter.store.proposals import Proposal

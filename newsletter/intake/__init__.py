@@ -1,8 +1,12 @@
 """Contributions into an issue's inbox: ``newsletter intake`` reads a mailbox of
 emails sent to the contributions address (``run.intake``: a Maildir, an mbox, or
 an IMAP folder through ``imap.read_imap``), each message read by
-``message.read_message``. A contribution is a candidate like a feed's entry."""
+``message.read_message``. A contribution is a candidate like a feed's entry.
+``newsletter call`` asks the listed focal points for theirs (``call.prepare_call``)
+and reminds the organisations still silent (``call.prepare_reminder``): mailings of
+``send.mailing``, sent as the directory's round is."""
 
+from newsletter.intake.call import deadline_of, prepare_call, prepare_reminder
 from newsletter.intake.message import MAX_MESSAGE, Contribution, Skip, key_of, read_message
 from newsletter.intake.run import ATTACHMENTS, UNVERIFIED, Outcome, Taken, intake
 
@@ -10,11 +14,14 @@ __all__ = [
     "ATTACHMENTS",
     "MAX_MESSAGE",
     "UNVERIFIED",
+    "deadline_of",
     "Contribution",
     "Outcome",
     "Skip",
     "Taken",
     "intake",
     "key_of",
+    "prepare_call",
+    "prepare_reminder",
     "read_message",
 ]

@@ -242,14 +242,15 @@ def _fields(
             if section is None:
                 warnings.append(f"section {value!r} is not one of {', '.join(sections)}; ignored")
         elif label == "date" and date is None:
-            date = _date(value)
+            date = plain_date(value)
             if date is None:
                 warnings.append(f"date {value!r} is not a real date; ignored")
     return section, date, tuple(warnings)
 
 
-def _date(value: str) -> dt.date | None:
-    """A date written plainly ("12 March 2027", "March 12, 2027", "2027-03-12"), strictly."""
+def plain_date(value: str) -> dt.date | None:
+    """A date written plainly ("12 March 2027", "March 12, 2027", "2027-03-12"), strictly:
+    a "Date:" line of a contribution, and a call's ``--deadline``."""
     if not _DATE_SHAPE.match(value):
         return None
     plain = re.sub(r"[.,]", "", " ".join(value.split()))

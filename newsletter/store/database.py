@@ -21,6 +21,7 @@ from sqlite_utils.migrations import Migrations
 from newsletter.errors import NewsletterError
 from newsletter.store import (
     bounces,
+    calls,
     clicks,
     contacts,
     corrections,
@@ -50,6 +51,7 @@ MIGRATIONS: tuple[Migrations, ...] = (
     clicks.migrations,
     reviews.migrations,
     intake.migrations,
+    calls.migrations,
 )
 
 # A purge erases a person from every table that keeps their address: each step

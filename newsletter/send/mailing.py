@@ -1,11 +1,14 @@
-"""The directory's own mailings (a confirmation round, a welcome), made here, sent by ``send``.
+"""The short mailings a stage makes (the directory's round and welcome, a call for
+contributions), made with these helpers and sent by ``send``'s own run.
 
-Neither is an issue, and neither has a send loop of its own: each is a
-``send.Mailing`` with its own ledger key (``round-YYYY-MM-DD``, ``welcome``), its
-own audience and its own small message, sent by ``send.run`` under
-``send.hold``: the same senders, throttle, retries, lock and exactly-once ledger
-as an issue. Whoever the ledger shows already has it (a row via this sender, or a
-message that went via any sender that delivers) is never in the audience again.
+None is an issue, and none has a send loop of its own: each is a
+``preflight.Mailing`` with its own ledger key (``round-YYYY-MM-DD``, ``welcome``,
+``call-ID``), its own audience and its own small message, sent by
+``delivery.run`` under ``lock.hold``: the same senders, throttle, retries, lock and
+exactly-once ledger as an issue. Whoever the ledger shows already has it (a row
+via this sender, or a message that went via any sender that delivers) is never in
+the audience again. It imports ``send``'s modules, not the package, which
+imports it.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from newsletter.config import Settings
 from newsletter.contacts.checks import international
 from newsletter.issue import load_issue
 from newsletter.models import Contact, Issue
-from newsletter.send import Prepared, Tally, hold, run
-from newsletter.send.preflight import Mailing, prepare_mailing
+from newsletter.send.delivery import Tally, run
+from newsletter.send.lock import hold
+from newsletter.send.preflight import Mailing, Prepared, prepare_mailing
 from newsletter.store import Database, ledger
 from newsletter.store.contacts import address_hash, get_contact, suppressed_hashes
 
@@ -36,6 +40,9 @@ class Ready:
     id: str
     recipients: tuple[Contact, ...]  # those the ledger does not show with it yet
     prep: Prepared
+    # What the stage records as the send starts, under its lock and before the first
+    # message (a call's deadline): never for a dry run, a test copy or a "no".
+    start: Callable[[Database], None] | None = None
 
 
 def sender_name(settings: Settings, sender: str | None) -> str:
@@ -107,10 +114,11 @@ def ready(
     recipients: Sequence[Contact],
     sender: str | None,
     options: dict[str, str] | None,
+    start: Callable[[Database], None] | None = None,
     **overrides: Any,
 ) -> Ready:
     prep = prepare_mailing(settings, mailing, sender, options, **overrides)
-    return Ready(mailing.id, tuple(recipients), prep)
+    return Ready(mailing.id, tuple(recipients), prep, start)
 
 
 def left_queued(db: Database, mailing: Ready) -> int:
@@ -133,4 +141,6 @@ def deliver(
                 "stopped; they are now uncertain (see newsletter status "
                 f"{mailing.id})."
             )
+        if mailing.start:
+            mailing.start(db)
         return run(db, mailing.prep, progress=progress, notice=notice, held=held)
