@@ -29,11 +29,16 @@ def m001_intake_messages(db: Database) -> None:
             key TEXT PRIMARY KEY,
             issue TEXT NOT NULL,
             name TEXT NOT NULL,
-            taken_at TEXT NOT NULL,
-            organisation TEXT NOT NULL DEFAULT '',
-            route TEXT NOT NULL DEFAULT 'email'
+            taken_at TEXT NOT NULL
         )"""
     )
+
+
+@migrations()
+def m002_organisation_and_route(db: Database) -> None:
+    # The contribution tracker counts by organisation and issue; a form is taken in too.
+    db.execute("ALTER TABLE intake_messages ADD COLUMN organisation TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE intake_messages ADD COLUMN route TEXT NOT NULL DEFAULT 'email'")
     db.execute("CREATE INDEX intake_messages_issue ON intake_messages (issue)")
 
 
