@@ -229,6 +229,7 @@ def test_a_message_without_a_message_id_is_named_by_its_place_and_taken_once(
     assert result.stdout.splitlines() == [
         "inbox/youth-skills-toolkit-launched.md  from UNICEF (Jane Doe)",
         "1700000001.M1P1.host: skipped, already taken in",
+        "1 acknowledgement sent.",
         "1 taken into issues/2026-Q4/inbox, 1 skipped.",
     ]
 
