@@ -160,7 +160,7 @@ def blueprint(site: Site) -> Blueprint:
                 return page("gone", 404)
             done = f"{token}/received/{once}"
             if taken(db, form_key(contact.id, once)) is not None:  # sent before: its receipt
-                return redirect(done, 303)  # type: ignore[return-value]
+                return redirect(f"{done}?mail=already", 303)  # type: ignore[return-value]
             folder = open_issue(db, root)
             if folder is None:
                 return page("closed")
