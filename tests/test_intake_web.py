@@ -38,7 +38,8 @@ from newsletter.config import load_settings
 from newsletter.issue.items import summary_of
 from newsletter.server import create_app
 from newsletter.store import open_db
-from newsletter.store.contacts import contacts_by_email
+from newsletter.store.contacts import contacts_by_email, mark_left
+from newsletter.store.purge import purge
 
 KEY = SECRET.encode()
 JANE = "jane.doe@unicef.example"
@@ -523,3 +524,19 @@ def test_a_focal_point_sends_news_from_a_phone_and_the_editor_puts_it_in_the_iss
     assert built.exit_code == 0, built.output
     page = (contributors / "issues" / ISSUE / "build" / "email.html").read_text(encoding="utf-8")
     assert "Youth skills toolkit launched" in page
+
+
+@pytest.mark.parametrize("gone", ["left", "erased"])
+def test_the_link_of_someone_who_left_or_was_erased_takes_nothing(site, web, gone):
+    token = link(site)
+    form = form_of(web, token, **GOOD)
+    db = open_db(site / "contacts.db")
+    if gone == "left":
+        mark_left(db, contact_id(site), "test", "t")
+    else:
+        purge(db, JANE)
+    db.conn.close()
+    for status, page, _ in (fetch(f"{web}/submit/{token}"), fetch(f"{web}/submit/{token}", form)):
+        assert status == 404
+        assert "no longer on our list" in words(page)
+    assert inbox_files(site) == []

@@ -124,8 +124,10 @@ def blueprint(site: Site) -> Blueprint:
         return render("form", status, "../", {"link": token, "issue": issue, **fresh, **values})
 
     def who(db: Database, found: tokens.Link) -> Contact | None:
+        """The link's focal point; None once erased, or once they left the role (the
+        link speaks for a focal point, not for whoever held the address)."""
         contact = get_contact(db, found.contact_id)
-        return contact if contact is not None and contact.status != "erased" else None
+        return contact if contact is not None and contact.status != "left" else None
 
     @pages.get("/submit/<token>", merge_slashes=False)
     def show(token: str) -> Response:
