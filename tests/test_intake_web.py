@@ -142,6 +142,7 @@ def test_the_form_offers_the_house_sections_and_its_limits_and_a_get_changes_not
     status, page, headers = fetch(f"{web}/submit/{token}")
     assert status == 200
     assert "Your news for issue 2026-Q4" in words(page)
+    assert "You are sending as Jane Doe, UNICEF." in words(page)
     options = re.findall(r'<option value="([^"]+)"', page)
     assert options == ["news", "tools", "events", "spotlight"]
     assert "at most 1,500 characters" in words(page)
@@ -539,4 +540,12 @@ def test_the_link_of_someone_who_left_or_was_erased_takes_nothing(site, web, gon
     for status, page, _ in (fetch(f"{web}/submit/{token}"), fetch(f"{web}/submit/{token}", form)):
         assert status == 404
         assert "no longer on our list" in words(page)
+    assert inbox_files(site) == []
+
+
+def test_a_body_larger_than_any_form_is_refused_before_it_is_read(site, web):
+    token = link(site)
+    form = form_of(web, token, **{**GOOD, "summary": "z" * 100_000})
+    status, page, _ = fetch(f"{web}/submit/{token}", form)
+    assert status == 413
     assert inbox_files(site) == []

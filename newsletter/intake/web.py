@@ -96,6 +96,7 @@ def blueprint(site: Site) -> Blueprint:
             "sections": sections,
             "summary_chars": SUMMARY_CHARS,
             "script": count_script(),
+            "sender": "",
             "receipt": None,
             "mail": "",
             "link_days": tokens.LINK_MAX_AGE,
@@ -119,9 +120,13 @@ def blueprint(site: Site) -> Blueprint:
             log.warning("the contribution form could not use the database: %s", exc)
         return page("unavailable", 503, base)
 
-    def form_page(token: str, issue: str, status: int = 200, **values: object) -> Response:
+    def form_page(
+        token: str, contact: Contact, issue: str, status: int = 200, **values: object
+    ) -> Response:
         fresh = {"csrf": site.form_token(token), "once": secrets.token_hex(16)}
-        return render("form", status, "../", {"link": token, "issue": issue, **fresh, **values})
+        sender = ", ".join(x for x in (contact.name, contact.organisation) if x) or contact.email
+        mine = {"link": token, "issue": issue, "sender": sender}
+        return render("form", status, "../", {**mine, **fresh, **values})
 
     def who(db: Database, found: tokens.Link) -> Contact | None:
         """The link's focal point; None once erased, or once they left the role (the
@@ -136,12 +141,13 @@ def blueprint(site: Site) -> Blueprint:
             return page("invalid", 400)
 
         def act(db: Database) -> Response:
-            if who(db, found) is None:
+            contact = who(db, found)
+            if contact is None:
                 return page("gone", 404)
             folder = open_issue(db, root)
             if folder is None:
                 return page("closed")
-            return form_page(token, folder.name)
+            return form_page(token, contact, folder.name)
 
         return guarded("../", act)
 
@@ -169,7 +175,7 @@ def blueprint(site: Site) -> Blueprint:
             sent = read_form(site.settings, folder, request.form, contact)
             if sent.candidate is None:
                 values = {"values": sent.values, "errors": sent.errors}
-                return form_page(token, folder.name, 400, **values)
+                return form_page(token, contact, folder.name, 400, **values)
             record, new = take_form(db, folder, contact.id, once, sent.candidate)
             mail = "already"
             if new:
