@@ -20,6 +20,7 @@ EXPECTED = [
     "<bounce@mx.unglobalcompact.example>: skipped, a delivery report, not a contribution",
     "<empty@unicef.example>: skipped, no text",
     "<plain@unicef.example>: skipped, already taken in",
+    "4 acknowledgements sent.",  # to Jane and Omar, known; not to Sam, unverified
     "5 taken into issues/2026-Q4/inbox, 4 skipped.",
 ]
 WARNING = "warning: <unknown@example.net>: date '31 February 2027' is not a real date; ignored\n"

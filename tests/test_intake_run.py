@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import mailbox
 import re
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -237,6 +238,7 @@ def test_a_message_without_a_message_id_is_named_by_its_place_and_taken_once(
     assert result.stdout.splitlines() == [
         "inbox/youth-skills-toolkit-launched.md  from UNICEF (Jane Doe)",
         "1700000001.M1P1.host: skipped, already taken in",
+        "1 acknowledgement sent.",
         "1 taken into issues/2026-Q4/inbox, 1 skipped.",
     ]
 
@@ -407,3 +409,82 @@ def test_a_message_another_run_took_in_meanwhile_is_left_to_it(contributors, tmp
     assert result.stdout.splitlines()[0] == "<plain@unicef.example>: skipped, already taken in"
     assert result.stdout.splitlines()[-1] == "4 taken into issues/2026-Q4/inbox, 5 skipped."
     assert "youth-skills-toolkit-launched.md" not in inbox_files(contributors)
+
+
+# -- acknowledgements -----------------------------------------------------------------
+
+
+def smtp_house_sender(project: Path, port: int) -> None:
+    """The house's default sender: SMTP on 127.0.0.1:``port``."""
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8")
+        + '\n[tool.newsletter.send]\nsender = "local"\n[tool.newsletter.senders.local]\n'
+        f'plugin = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 5\n',
+        encoding="utf-8",
+    )
+
+
+def test_each_known_sender_gets_one_acknowledgement_and_an_unknown_sender_none(
+    contributors, tmp_path, smtp, monkeypatch
+):
+    monkeypatch.setenv("NEWSLETTER_SECRET", "test-secret-0123456789abcdef")
+    smtp_house_sender(contributors, smtp.port)
+    box = maildir(tmp_path / "box")
+    result = cli(contributors, "intake", "2026-Q4", str(box))
+    assert result.exit_code == 0, result.output
+    assert "4 acknowledgements sent." in result.stdout.splitlines()
+    # Jane twice (plain, forwarded), Omar twice (outlook, the attachment); Sam unverified.
+    assert smtp.per_recipient() == {"jane.doe@unicef.example": 2, "omar@undp.example": 2}
+    texts = {}
+    for message in smtp.messages:
+        parsed = message_from_bytes(message.data, policy=policy.default)
+        text = " ".join(parsed.get_body(("plain",)).get_content().split())
+        texts[re.search(r'We received "([^"]+)"', text)[1]] = text
+    assert sorted(texts) == [
+        "Annual report 2026",
+        "Fwd: ILO Newsletter - October",
+        "SDG Business Forum, Geneva",
+        "Youth skills toolkit launched",
+    ]
+    assert "for issue 2026-Q4 of The UN-Business Focal Point" in texts["Annual report 2026"]
+    assert "The editors will review it" in texts["Annual report 2026"]
+    assert "had 1 attachment(s), which we do not keep" in texts["Annual report 2026"]
+    assert "please send us a link" in texts["Annual report 2026"]
+    assert "attachment" not in texts["Youth skills toolkit launched"]
+    again = cli(contributors, "intake", "2026-Q4", str(box))  # nothing new: no email
+    assert "acknowledgement" not in again.stdout
+    assert len(smtp.messages) == 4
+
+
+def test_no_ack_sends_none(contributors, tmp_path, smtp, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", "test-secret-0123456789abcdef")
+    smtp_house_sender(contributors, smtp.port)
+    result = cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")), "--no-ack")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [line for line in EXPECTED if "acknowledge" not in line]
+    assert smtp.messages == []
+
+
+def test_a_failed_acknowledgement_is_one_line_each_and_keeps_every_candidate(
+    contributors, tmp_path, monkeypatch
+):
+    from helpers import free_port
+
+    monkeypatch.setenv("NEWSLETTER_SECRET", "test-secret-0123456789abcdef")
+    smtp_house_sender(contributors, free_port())  # nothing listens there
+    result = cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["acknowledged"] == 0
+    lines = report["not_acknowledged"]
+    assert [line.split(": acknowledgement to ")[0] for line in lines] == [
+        "<plain@unicef.example>",
+        "<outlook@undp.example>",
+        "<fwd@unicef.example>",
+        "<attach@undp.example>",
+    ]
+    assert all("\n" not in line for line in lines)
+    assert len(inbox_files(contributors)) == 5
+    again = cli(contributors, "intake", "2026-Q4", str(tmp_path / "box"))
+    assert "0 taken into issues/2026-Q4/inbox, 9 skipped." in again.stdout

@@ -30,6 +30,7 @@ def test_the_pages():
         "preview.html.j2",
         "report.html.j2",
         "review.html.j2",
+        "submit.html.j2",
         "unsubscribe.html.j2",
         "web.html.j2",
     ]

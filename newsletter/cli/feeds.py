@@ -358,17 +358,22 @@ def reject(env: Env, issue_id: str, names: tuple[str, ...], all_: bool) -> None:
 @click.command()
 @click.argument("issue_id")
 @click.argument("source")
+@click.option(
+    "--no-ack",
+    is_flag=True,
+    help="Send no acknowledgement (by default each known sender gets one).",
+)
 @json_option
 @quiet_option
 @pass_env
-def intake(env: Env, issue_id: str, source: str, as_json: bool, quiet: bool) -> None:
+def intake(env: Env, issue_id: str, source: str, no_ack: bool, as_json: bool, quiet: bool) -> None:
     """Take contributions mailed in (a Maildir, an mbox, imaps://) into issues/ID/inbox/.
 
     Example: newsletter intake 2026-Q4 ~/Maildir/.contributions
     """
     from newsletter.intake import intake as take_in
 
-    result = take_in(env.settings, env.db, env.issue_dir(issue_id), source)
+    result = take_in(env.settings, env.db, env.issue_dir(issue_id), source, ack=not no_ack)
     if as_json:
         echo_json(
             {
@@ -383,6 +388,8 @@ def intake(env: Env, issue_id: str, source: str, as_json: bool, quiet: bool) -> 
                     for o in result.outcomes
                 ],
                 "summary": result.summary,
+                "acknowledged": result.acknowledged,
+                "not_acknowledged": result.unacknowledged,
             }
         )
         return
@@ -391,6 +398,10 @@ def intake(env: Env, issue_id: str, source: str, as_json: bool, quiet: bool) -> 
             click.echo(f"warning: {outcome.label}: {warning}", err=True)
         if not quiet:
             click.echo(str(outcome))
+    for line in result.unacknowledged:
+        click.echo(line)
+    if result.acks and not quiet:
+        click.echo(result.acks)
     click.echo(result.summary)
 
 

@@ -11,6 +11,12 @@ the contributor is kept in the file for the editor and never published. The
 candidates are written by the inbox's own writer (``issue.write_candidates``)
 and each message's key is remembered in contacts.db (``store.intake``) in the
 same transaction, so a second run takes nothing twice.
+
+Once that transaction has committed, each known sender whose message was taken
+gets an acknowledgement (``ack.acknowledge``), unless the caller says not to
+(``--no-ack``); an unknown sender gets none, since their address may be forged
+(no backscatter). An acknowledgement that cannot be sent is one line in the
+outcome and never undoes the candidate.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.config import Settings
+from newsletter.intake.ack import acknowledge
 from newsletter.intake.imap import is_imap, read_imap
 from newsletter.intake.message import Contribution, Skip, key_of, read_message
 from newsletter.issue.inbox import Candidate, write_candidates
@@ -64,6 +71,8 @@ class Taken:
 
     issue: str
     outcomes: list[Outcome] = field(default_factory=list)
+    acknowledged: int = 0  # acknowledgements sent
+    unacknowledged: list[str] = field(default_factory=list)  # one line for each that failed
 
     @property
     def summary(self) -> str:
@@ -71,10 +80,20 @@ class Taken:
         skipped = len(self.outcomes) - taken
         return f"{taken} taken into issues/{self.issue}/inbox, {skipped} skipped."
 
+    @property
+    def acks(self) -> str:
+        """How many acknowledgements went, and how many did not; "" when none was due."""
+        n, failed = self.acknowledged, len(self.unacknowledged)
+        if not n and not failed:
+            return ""
+        sent = f"{n} acknowledgement{'s' * (n != 1)} sent"
+        return f"{sent}, {failed} not sent." if failed else f"{sent}."
 
-def intake(settings: Settings, db: Database, folder: Path, source: str) -> Taken:
+
+def intake(settings: Settings, db: Database, folder: Path, source: str, ack: bool = True) -> Taken:
     """Take each message of ``source`` (a Maildir, an mbox, one .eml, or an IMAP folder
-    ``imaps://user@host/FOLDER``) into the inbox."""
+    ``imaps://user@host/FOLDER``) into the inbox; with ``ack``, acknowledge each known
+    sender's contribution once it is recorded."""
     read = list(_read(source, settings.section_keys))
     known = taken_keys(db, [key for _, key, _ in read])
     senders = contacts_by_email(
@@ -82,6 +101,7 @@ def intake(settings: Settings, db: Database, folder: Path, source: str) -> Taken
     )
     default = settings.section_keys[0]
     seen: set[str] = set(known)
+    known_senders: dict[int, tuple[Contact, Contribution]] = {}  # by outcome index
     placed: list[tuple[int, str, Candidate]] = []  # (outcome index, key, candidate)
     result = Taken(folder.name)
     for label, key, read_as in read:
@@ -92,12 +112,34 @@ def intake(settings: Settings, db: Database, folder: Path, source: str) -> Taken
             result.outcomes.append(Outcome(label, skipped="already taken in"))
             continue
         seen.add(key)
-        candidate, sender = _candidate(read_as, senders.get(read_as.address), default)
+        contact = senders.get(read_as.address)
+        candidate, sender = _candidate(read_as, contact, default)
+        if contact is not None:
+            known_senders[len(result.outcomes)] = (contact, read_as)
         placed.append((len(result.outcomes), key, candidate))
         result.outcomes.append(Outcome(label, sender=sender, warnings=read_as.warnings))
     if placed:
         _write(db, folder, placed, result)
+    if ack:  # after the commit: an email that fails never undoes a candidate
+        _acknowledge(settings, folder, known_senders, result)
     return result
+
+
+def _acknowledge(
+    settings: Settings, folder: Path, known: dict[int, tuple[Contact, Contribution]], result: Taken
+) -> None:
+    """An acknowledgement to each known sender whose message became a candidate."""
+    for index, (contact, c) in known.items():
+        outcome = result.outcomes[index]
+        if not outcome.name:  # another run took it in meanwhile: it acknowledged it
+            continue
+        failed = acknowledge(settings, folder, contact.email, contact.name, c.title, c.attachments)
+        if failed:
+            result.unacknowledged.append(
+                f"{outcome.label}: acknowledgement to {contact.email} not sent: {failed}"
+            )
+        else:
+            result.acknowledged += 1
 
 
 def _write(

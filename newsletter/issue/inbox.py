@@ -83,6 +83,9 @@ class Candidate:
     sources: tuple[tuple[str, str | None], ...] = ()  # (feed name, link), when merged
     contributor: str = ""  # the person who sent a contribution (``intake``)
     organisation: str = ""  # the contributor's organisation, as the directory names it
+    # Further front matter, checked by the item reader before it comes here: a
+    # contribution form's picture and event fields, (key, value) in the schema's order.
+    details: tuple[tuple[str, Any], ...] = ()
 
 
 def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
@@ -96,6 +99,7 @@ def front_matter(c: Candidate, collected_at: str) -> dict[str, Any]:
         data["contributor"] = c.contributor
     if c.organisation:
         data["organisation"] = c.organisation
+    data.update(c.details)
     data["collected_at"] = collected_at
     if c.feed:
         data["feed"] = c.feed

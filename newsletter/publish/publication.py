@@ -10,6 +10,10 @@ An issue nobody has decided on yet is decided by its issue.toml: ``draft =
 true``, which ``newsletter new`` writes, keeps it off the site; an issue.toml
 without it (an issue made before drafts existed) is published, as it was.
 
+The rule itself (``Status``, ``status``, ``status_of``) is ``send.publication``'s,
+below this stage, so that ``intake`` can ask it too; this module keeps the
+editor's say.
+
 Nothing here rewrites issue.toml: it is the editor's file, a build input
 (editing it would make the build just sent look stale), and it may be open in
 an editor while a send runs for hours.
@@ -21,35 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter import store
-from newsletter.issue.meta import read_meta
+from newsletter.send.publication import Status as Status
+from newsletter.send.publication import status as status
+from newsletter.send.publication import status_of
 from newsletter.store import Database
-from newsletter.store.publications import EDITOR, Publication
-
-
-@dataclass(frozen=True)
-class Status:
-    """Whether an issue is published, and the reason, as the archive's lines say it."""
-
-    published: bool
-    why: str  # "a draft, never sent", "unpublished on 2027-04-02", "sent on ..."
-
-
-def status(record: Publication | None, draft: bool | None) -> Status:
-    """The one rule: the recorded decision, else issue.toml's ``draft``."""
-    if record is not None:
-        if not record.published:
-            return Status(False, f"unpublished on {record.day}")
-        verb = "published" if record.by == EDITOR else "sent"
-        return Status(True, f"{verb} on {record.day}")
-    if draft:
-        return Status(False, "a draft, never sent")
-    return Status(True, "issue.toml does not say draft = true")
-
-
-def status_of(db: Database | None, folder: Path) -> Status:
-    """``folder``'s status now (without contacts.db: issue.toml alone)."""
-    record = store.publications.get(db, folder.name) if db is not None else None
-    return status(record, read_meta(folder, ()).draft)
 
 
 @dataclass(frozen=True)

@@ -102,8 +102,8 @@ ACCESS = "newsletter.access"
 # token's shape anywhere else (a path of some other route, a traceback).
 MASKED = "<masked>"
 # Every personal page: the unsubscribe link, "Check your entry", the members' directory,
-# a reviewer's preview.
-_PERSONAL = re.compile(r"(/(?:unsubscribe|entry|members|review)/)[^\s\"'?#]+")
+# a reviewer's preview, a focal point's contribution form.
+_PERSONAL = re.compile(r"(/(?:unsubscribe|entry|members|review|submit)/)[^\s\"'?#]+")
 # A token of any of our kinds anywhere, however long its payload (a click or
 # review token's runs past tokens.SHAPE's 200 characters): from the start of a run.
 _ANY_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{43}")

@@ -1,6 +1,6 @@
 """``create_app``: the unsubscribe pages, the archive, click counting, and the directory's
-and the reviewers' pages in one app; ``app_from_env``: the same for a WSGI server,
-configured by environment variables."""
+and the reviewers' pages and the contribution form in one app; ``app_from_env``: the
+same for a WSGI server, configured by environment variables."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask import Flask
 
 from newsletter.config import Settings, load_settings
 from newsletter.directory import blueprint
+from newsletter.intake import blueprint as contribution_form
 from newsletter.returns import WEB_LOCK_WAIT, app_for, open_site, readership
 from newsletter.review import blueprint as review_pages
 
@@ -28,6 +29,7 @@ def create_app(
     app.register_blueprint(blueprint(site))
     app.register_blueprint(readership.blueprint(site))
     app.register_blueprint(review_pages(site))
+    app.register_blueprint(contribution_form(site))
     return app
 
 

@@ -87,3 +87,11 @@ def submitted(db: Database, issues: Sequence[str]) -> dict[tuple[str, str], int]
         )
         found.update({(issue, org): count for issue, org, count in db.execute(sql, part)})
     return found
+
+
+def taken(db: Database, key: str) -> Taken | None:
+    """The contribution taken in under ``key``, if any (a form's receipt reads it)."""
+    row = db.execute(
+        "SELECT key, issue, name, organisation, route FROM intake_messages WHERE key = ?", [key]
+    ).fetchone()
+    return Taken(*row) if row else None
