@@ -73,6 +73,7 @@ LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "feeds": _feeds,
     "collect": _feeds,
     "intake": _feeds,
+    "contributions": _feeds,
     "inbox": _feeds,
     "accept": _feeds,
     "reject": _feeds,

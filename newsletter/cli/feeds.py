@@ -1,4 +1,5 @@
-"""Feed commands: the registry (feeds add/list/remove), collect, intake, and inbox triage."""
+"""Feed commands: the registry (feeds add/list/remove), collect, intake, inbox triage, and
+the contribution tracker (contributions)."""
 
 from __future__ import annotations
 
@@ -381,7 +382,35 @@ def intake(env: Env, issue_id: str, source: str, as_json: bool, quiet: bool) -> 
     click.echo(result.summary)
 
 
+@click.command()
+@click.option(
+    "--issues",
+    "count",
+    type=InRange("issues"),
+    default=4,
+    show_default=True,
+    help="How many of the latest issues to show.",
+)
+@json_option
+@pass_env
+def contributions(env: Env, count: int, as_json: bool) -> None:
+    """Show what each organisation submitted to the last issues, what was accepted, and
+    which organisations have been silent for two issues or more.
+
+    Example: newsletter contributions --issues 6
+    """
+    from newsletter.returns import track, tracker_lines
+
+    found = track(env.settings, env.db, count)
+    if as_json:
+        echo_json(found.as_json())
+        return
+    for line in tracker_lines(found):
+        click.echo(line)
+
+
 COMMANDS = {
+    "contributions": contributions,
     "intake": intake,
     "feeds": feeds,
     "collect": collect,
