@@ -41,6 +41,7 @@ SHOWN = 4  # issues, unless --issues says otherwise
 SILENT_AFTER = 2  # issues in a row with nothing from an organisation
 UNVERIFIED = "Unverified senders"
 NOT_YET = "-"  # an issue before the organisation was in the directory
+BEFORE = "before the organisation's first contact was added"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,19 @@ class Tracker:
         """The organisations silent for ``SILENT_AFTER`` issues or more, longest first."""
         found = [r for r in self.rows if r.silent >= SILENT_AFTER]
         return tuple(sorted(found, key=lambda r: (-r.silent, r.name.casefold())))
+
+    @property
+    def before_note(self) -> str:
+        """What "-" means, when a cell is an issue before its organisation's first
+        contact; else ""."""
+        found = any(not c.counted for r in self.rows for c in r.cells)
+        return f"{NOT_YET}: {BEFORE}" if found else ""
+
+    @property
+    def silent_heading(self) -> str:
+        if self.silent:
+            return f"Silent for {SILENT_AFTER} issues or more:"
+        return f"No organisation has been silent for {SILENT_AFTER} issues or more."
 
     @property
     def heading(self) -> str:
@@ -226,13 +240,9 @@ def tracker_lines(tracker: Tracker) -> list[str]:
     for name, row in zip(names, tracker.rows, strict=True):
         cells = "".join(f"  {c.text:>{w}}" for c, w in zip(row.cells, cols, strict=True))
         lines.append(f"  {name:<{width}}{cells}")
-    if any(not c.counted for r in tracker.rows for c in r.cells):
-        lines.append(f"  {NOT_YET}: before the organisation's first contact was added")
+    if tracker.before_note:
+        lines.append(f"  {tracker.before_note}")
     lines += [f"Not counted: {p}" for p in tracker.problems]
-    silent = tracker.silent
-    if silent:
-        lines.append(f"Silent for {SILENT_AFTER} issues or more:")
-        lines += [f"  {r.silent_line}" for r in silent]
-    else:
-        lines.append(f"No organisation has been silent for {SILENT_AFTER} issues or more.")
+    lines.append(tracker.silent_heading)
+    lines += [f"  {r.silent_line}" for r in tracker.silent]
     return lines
