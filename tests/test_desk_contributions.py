@@ -40,7 +40,8 @@ def test_the_page_shows_the_command_s_table_and_the_silent(project: Path):
     rows = [line.rsplit(None, 2) for line in command.splitlines()[2:6]]
     assert [[name.strip(), *cells] for name, *cells in rows] == cells.rows[1:]
     assert "&lt;b&gt;unicef&lt;/b&gt;" in page.text and "<b>unicef" not in page.text
-    assert "<li>ILO: silent for 2 issues</li>" in page.text
+    assert '<p class="silent">Silent for 2 issues or more:</p>' in page.text
+    assert "<li>ILO: 2 issues</li>" in page.text
     assert "-: before the organisation's first contact was added." in html.unescape(page.text)
     assert '<a href="/contributions" aria-current="page">Contributions</a>' in page.text
 
@@ -51,4 +52,7 @@ def test_the_desk_links_the_page_from_every_page(project: Path):
         page = requests.get(f"{base}/", timeout=30)
         empty = requests.get(f"{base}/contributions", timeout=30)
     assert '<a href="/contributions">Contributions</a>' in page.text
-    assert "<p>No organisation has been silent for 2 issues or more.</p>" in empty.text
+    assert (
+        "<p>Contributions to the last issue (submitted/accepted): no organisation in the "
+        "directory, and no contribution.</p>"
+    ) in empty.text

@@ -42,6 +42,7 @@ SILENT_AFTER = 2  # issues in a row with nothing from an organisation
 UNVERIFIED = "Unverified senders"
 NOT_YET = "-"  # an issue before the organisation was in the directory
 BEFORE = "before the organisation's first contact was added"
+NOTHING = "no organisation in the directory, and no contribution."
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,12 @@ class Row:
         return self.organisation or UNVERIFIED
 
     @property
+    def silent_for(self) -> str:
+        return f"{self.silent} issue{'s' * (self.silent != 1)}"
+
+    @property
     def silent_line(self) -> str:
-        return f"{self.name}: silent for {self.silent} issue{'s' * (self.silent != 1)}"
+        return f"{self.name}: silent for {self.silent_for}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,22 @@ class Tracker:
         n = len(self.issues)
         last = "the last issue" if n == 1 else f"the last {n} issues"
         return f"Contributions to {last} (submitted/accepted):"
+
+    @property
+    def summary(self) -> str:
+        """How many of the directory's organisations were heard from in these issues."""
+        listed = [r for r in self.rows if r.listed]
+        heard = sum(any(c.heard for c in r.cells) for r in listed)
+        n = len(listed)
+        return (
+            f"{heard} of the {n} organisation{'s' * (n != 1)} with a listed focal point "
+            f"contributed to {'this issue' if len(self.issues) == 1 else 'these issues'}."
+        )
+
+    @property
+    def nothing_line(self) -> str:
+        """The table's one line when it has no row."""
+        return f"{self.heading} {NOTHING}"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -231,9 +252,11 @@ def tracker_lines(tracker: Tracker) -> list[str]:
     """The table as ``newsletter contributions`` and ``newsletter report`` print it."""
     if not tracker.issues:
         return ["Contributions: no issues yet under issues/."]
+    if not tracker.rows:
+        return [tracker.nothing_line]
     lines = [tracker.heading]
     names = [r.name for r in tracker.rows]
-    width = max(len("Organisation"), *map(len, names))
+    width = max([len("Organisation"), *map(len, names)])
     cols = [max(len(i), 5) for i in tracker.issues]
     head = "".join(f"  {i:>{w}}" for i, w in zip(tracker.issues, cols, strict=True))
     lines.append(f"  {'Organisation':<{width}}{head}")
