@@ -7,8 +7,6 @@ import json
 
 import pytest
 from helpers import cli, make_issue
-from hypothesis import given
-from hypothesis import strategies as st
 
 from newsletter.config import load_settings
 from newsletter.models import Contact
@@ -206,19 +204,3 @@ def test_hostile_organisation_names_stay_one_line(project):
     # A terminal line: no line break, no bidi control (a marker means nothing here).
     assert "\u202e" not in output
     assert output.splitlines()[2] == "  Evil %%EMAIL%%Org      0/1"
-
-
-@given(st.text(max_size=12))
-def test_issues_takes_a_whole_number_from_1_to_100_or_is_a_usage_error(tmp_path_factory, text):
-    root = tmp_path_factory.mktemp("p")
-    (root / "pyproject.toml").write_text("", encoding="utf-8")
-    result = cli(root, "contributions", "--issues", text)
-    try:
-        ok = 1 <= int(text.strip()) <= 100 and text.strip().lstrip("+-").isdigit()
-    except ValueError:
-        ok = False
-    if ok:
-        assert "Invalid value for '--issues'" not in result.output
-    else:
-        assert result.exit_code == 2, result.output
-        assert "Error: Invalid value for '--issues'" in result.output

@@ -182,8 +182,8 @@ def track(
                 f"so not counted; see: newsletter check {issue}"
             )
         for each in listed:
-            if each.item is not None and each.item.organisation:
-                key = names.key(each.item.organisation)
+            key = names.key(each.item.organisation or "") if each.item else ""
+            if key:  # "" (none, or nothing visible) is no organisation's, not the unverified's
                 table.setdefault(key, {}).setdefault(issue, [0, 0])[1] += 1
     for key in names.listed:
         table.setdefault(key, {})
