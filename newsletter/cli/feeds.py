@@ -394,8 +394,7 @@ def intake(env: Env, issue_id: str, source: str, as_json: bool, quiet: bool) -> 
 @json_option
 @pass_env
 def contributions(env: Env, count: int, as_json: bool) -> None:
-    """Show what each organisation submitted to the last issues, what was accepted, and
-    which organisations have been silent for two issues or more.
+    """Show per organisation what it sent to the last issues, what was taken, who is silent.
 
     Example: newsletter contributions --issues 6
     """
