@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import pytest
 import requests
 from helpers import cli, serve_app
 from test_returns_report import Cells
@@ -56,3 +57,34 @@ def test_the_desk_links_the_page_from_every_page(project: Path):
         "<p>Contributions to the last issue (submitted/accepted): no organisation in the "
         "directory, and no contribution.</p>"
     ) in empty.text
+
+
+@pytest.mark.parametrize(
+    ("asked", "columns", "error"),
+    [
+        ("1", ["2026-Q4"], ""),
+        (" 2 ", ["2026-Q3", "2026-Q4"], ""),
+        ("", ["2026-Q3", "2026-Q4"], ""),  # the default, 4: both issues there are
+        ("0", ["2026-Q3", "2026-Q4"], "'0' is not a whole number from 1 to 100."),
+        ("101", ["2026-Q3", "2026-Q4"], "'101' is not a whole number from 1 to 100."),
+        ("2.5", ["2026-Q3", "2026-Q4"], "'2.5' is not a whole number from 1 to 100."),
+    ],
+)
+def test_issues_is_read_as_the_command_reads_it(project: Path, asked, columns, error):
+    issue(project, "2026-Q3", {"a.md": item("A", "ILO")})
+    issue(project, "2026-Q4", {"b.md": item("B", "ILO")})
+    with serve_app(desk_app(load_settings(project), project / "contacts.db")) as base:
+        page = requests.get(f"{base}/contributions", params={"issues": asked}, timeout=30)
+    assert page.status_code == 200
+    cells = Cells()
+    cells.feed(page.text)
+    assert cells.rows[0] == ["Organisation", *columns]
+    shown = html.unescape(page.text)
+    if error:
+        assert f'<p class="field-error" id="issues-error">{error}</p>' in shown
+        assert 'aria-invalid="true" aria-describedby="issues-error"' in page.text
+        # The command says the same of the same text.
+        said = cli(project, "contributions", "--issues", asked).output.splitlines()[-1]
+        assert said == f"Error: Invalid value for '--issues': {error}"
+    else:
+        assert 'id="issues-error"' not in page.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from helpers import cli, examples, make_issue, new_project
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -47,3 +48,37 @@ def test_any_organisation_is_one_row_of_one_line(tmp_path_factory, organisation)
     data = json.loads(cli(root, "contributions", "--json").output)
     assert len(data["organisations"]) == len(rows)
     assert all(row["organisation"] for row in data["organisations"])
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    """The desk, served once, on a project with two issues."""
+    from helpers import serve_app
+
+    from newsletter.config import load_settings
+    from newsletter.desk import desk_app
+
+    root = new_project(tmp_path_factory.mktemp("desk") / "project")
+    make_issue(root, "2026-Q3")
+    make_issue(root, "2026-Q4")
+    with serve_app(desk_app(load_settings(root), root / "contacts.db")) as base:
+        yield base, root
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(st.text(max_size=60))
+def test_the_desk_reads_any_issues_as_the_option_does(desk, text):
+    """?issues= on the desk: a table of that many issues, or the table of 4 and one error
+    beside the field, exactly when --issues refuses the same text."""
+    import html
+
+    import requests
+
+    base, root = desk
+    page = requests.get(f"{base}/contributions", params={"issues": text}, timeout=30)
+    assert page.status_code == 200
+    refused = "Invalid value for '--issues'" in cli(root, "contributions", "--issues", text).output
+    if not text.strip():
+        refused = False  # an empty field is the default, as no option is
+    assert ('id="issues-error"' in page.text) is refused
+    assert "Traceback" not in html.unescape(page.text)
