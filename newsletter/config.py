@@ -134,6 +134,8 @@ HOUSE = Schema(
         Field("send", anything(), default={}),
         # "aggregate": links in the email count clicks per issue and link (README).
         Field("readership", choice(READERSHIP), default="off"),
+        # true: an item with an organisation says "Contributed by ..." (build.render.byline).
+        Field("attribution", boolean(), default=False),
     ),
     assign=_toml,
 )
@@ -341,6 +343,7 @@ class Settings:
     senders: Mapping[str, SenderTable] = field(default_factory=dict)
     send: SendSettings = field(default_factory=SendSettings)
     readership: str = "off"  # or "aggregate": click counts per issue and link
+    attribution: bool = False  # credit an item's organisation: "Contributed by UNICEF"
     path: Path | None = None
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)
     build_inputs: str = ""  # the settings a build reads, as canonical JSON (see input_digest)
@@ -428,6 +431,7 @@ def load_settings(root: Path) -> Settings:
         greeting=v["greeting"],
         readership=v["readership"],
         approval=v["approval"],
+        attribution=v["attribution"],
         sources=_sources(path, lines, v["sources"]),
         senders=_senders(path, lines, v["senders"]),
         send=_send(path, lines, v["send"]),

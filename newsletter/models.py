@@ -385,6 +385,7 @@ LIMITS = {
     "retry_delay_max": Range(0, 86_400, unit="seconds"),
     "max_consecutive_failures": Range(1, 1_000_000, whole=True),
     "timeout": Range(0, 600, above=True, unit="seconds"),  # a source; collect --timeout
+    "issues": Range(1, 100, whole=True),  # newsletter contributions --issues: 25 years of four
 }
 
 # A contact's status. Consent only moves away from "subscribed" by itself.

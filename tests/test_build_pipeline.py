@@ -179,3 +179,49 @@ def test_a_failed_audit_says_why_in_one_line(project):
         f"issues/2026-Q4/build/report.json: {len(result.report.errors)} accessibility or size "
         "errors. Fix the templates or content and build again."
     )
+
+
+CONTRIBUTED = (
+    "---\ntitle: A contributed story\nsection: news\nlink: https://example.org/c\n"
+    "date: 2026-10-05\nsource: UNICEF\ncontributor: Jane Contributor\n"
+    "organisation: {organisation}\n---\nA summary.\n"
+)
+
+
+@pytest.mark.parametrize("attribution", [True, False])
+def test_attribution_credits_the_organisation_in_every_part(project, attribution):
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as fh:
+        fh.write(f"attribution = {str(attribution).lower()}\n")
+    make_issue(project, items={"c.md": CONTRIBUTED.format(organisation="UNICEF")})
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    out = project / "issues/2026-Q4/build"
+    for name in ("email.html", "email.txt", "web.html"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert ("Contributed by UNICEF" in text) is attribution, name
+        assert "Jane Contributor" not in text, name  # a contributor is a person
+
+
+def test_a_hostile_organisation_is_escaped_and_one_line(project):
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as fh:
+        fh.write("attribution = true\n")
+    hostile = '"<b>Evil</b>\\n\\nSubject: x %%NAME%% & co"'
+    make_issue(project, items={"c.md": CONTRIBUTED.format(organisation=hostile)})
+    result = cli(project, "build", "2026-Q4")
+    assert result.exit_code == 0, result.output
+    out = project / "issues/2026-Q4/build"
+    for name in ("email.html", "web.html"):
+        html = (out / name).read_text(encoding="utf-8")
+        assert (
+            "Contributed by &lt;b&gt;Evil&lt;/b&gt; Subject: x %\u200d%NAME%\u200d% &amp; co"
+            in html
+        )
+        assert "<b>Evil" not in html
+        assert "%%NAME%%" not in html.replace("Dear %%NAME%%,", "")  # the greeting's own
+    text = (out / "email.txt").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if "Contributed by" in x)
+    # As written, wrapped (the date's year on the next line), never a header of its own.
+    assert (
+        line
+        == "UNICEF · Contributed by <b>Evil</b> Subject: x %\u200d%NAME%\u200d% & co · 5 October"
+    )
+    assert "%%NAME%%" not in text.replace("Dear %%NAME%%,", "")

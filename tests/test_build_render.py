@@ -251,6 +251,30 @@ def test_byline(fields, shown):
     assert byline(Item("a", "A", "news", "", **fields)) == shown
 
 
+@pytest.mark.parametrize(
+    ("fields", "shown"),
+    [
+        (
+            {"source": "OHCHR", "organisation": "UNICEF", "date": dt.date(2027, 3, 1)},
+            "OHCHR · Contributed by UNICEF · 1 March 2027",
+        ),
+        # The source that names the organisation again is not repeated.
+        ({"source": "unicef", "organisation": "UNICEF"}, "Contributed by UNICEF"),
+        ({"organisation": "UNICEF", "starts": dt.date(2027, 4, 20)}, "Contributed by UNICEF"),
+        ({"source": "OHCHR", "contributor": "Jane Doe"}, "OHCHR"),  # never a person
+        # Untrusted: one line, no marker, bounded.
+        ({"organisation": "A\nB\u202e %%NAME%%"}, "Contributed by AB %\u200d%NAME%\u200d%"),
+        ({"organisation": "%\u200d%NAME%%"}, "Contributed by %\u200d%NAME%\u200d%"),
+        ({"organisation": "x" * 500}, "Contributed by " + "x" * 80),
+        ({"organisation": " \n "}, ""),
+    ],
+)
+def test_byline_credits_the_organisation_with_attribution(fields, shown):
+    item = Item("a", "A", "news", "", **fields)
+    assert byline(item, attribution=True) == shown
+    assert "Contributed" not in byline(item)  # off by default
+
+
 EVENT = """\
 ---
 title: Human rights due diligence & business

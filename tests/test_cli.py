@@ -366,7 +366,7 @@ def test_shell_completion_scripts_generate_and_complete_lazy_commands(tmp_path):
         assert other.returncode == 0 and "newsletter" in other.stdout, other.stderr
     env.update(_NEWSLETTER_COMPLETE="bash_complete", COMP_WORDS="newsletter co", COMP_CWORD="1")
     words = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
-    assert words.stdout.splitlines() == ["plain,collect", "plain,contacts"]
+    assert words.stdout.splitlines() == ["plain,collect", "plain,contacts", "plain,contributions"]
     env.update(COMP_WORDS="newsletter contacts list --status ", COMP_CWORD="4")
     choices = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
     assert "plain,unsubscribed" in choices.stdout.splitlines()

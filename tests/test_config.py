@@ -29,7 +29,7 @@ from newsletter.schema import ranged, shown
             ("name = ", "nmae = "),
             ":2: [tool.newsletter] unknown key 'nmae'. Use one of: name, from_name, "
             "from_address, reply_to, contributions_address, postal_address, web_url, language, "
-            "sections, list_id, greeting, approval, sources, senders, send, readership.",
+            "sections, list_id, greeting, approval, sources, senders, send, readership, attribution.",
         ),
         (
             ('language = "en"', 'language = "en"\nreadership = "per-person"'),

@@ -30,6 +30,7 @@ from newsletter.desk import desk_app
 from newsletter.directory import propose
 from newsletter.send.lock import process_start, this_host
 from newsletter.store import ledger, locks, now, open_db, reviews, writing
+from newsletter.store.intake import Taken, record_taken
 
 pytestmark = [
     needs_chromium,
@@ -79,6 +80,17 @@ def project(tmp_path_factory) -> Path:
     # Two proposals in the directory's queue: a correction and a departure.
     propose(db, "correct", "self-service", ana, "", {"job_title": "Head of Partnerships"}, ana)
     propose(db, "left", "auto-reply", omar, "", {"successor_email": "dan@example.org"})
+    # Contributions for the tracker's page: an organisation with a long name, and an
+    # unverified sender.
+    with writing(db):
+        record_taken(
+            db,
+            [
+                Taken("k1", "2026-Q4", "a.md", "United Nations Children's Fund (UNICEF), Geneva"),
+                Taken("k2", "2026-Q3", "b.md", ""),
+            ],
+            now(),
+        )
     db.conn.close()
     # An issue whose item does not load: its build fails.
     broken = make_issue(root, "2027-Q2")
@@ -110,6 +122,9 @@ def pages(project: Path):
             "review, an error beside a field": f"{base}/issues/2026-Q4/review",
             "directory, with proposals": f"{base}/directory",
             "directory, empty": f"{empty}/directory",
+            "contributions": f"{base}/contributions",
+            "contributions, none": f"{empty}/contributions",
+            "contributions, an error beside the field": f"{base}/contributions?issues=0",
             "send": f"{base}/issues/2026-Q4/send",
             "send, refused (not built)": f"{base}/issues/2026-Q3/send",
             "send, running": f"{base}/issues/2026-Q1/send",
@@ -147,6 +162,9 @@ PAGES = [
     "review, an error beside a field",
     "directory, with proposals",
     "directory, empty",
+    "contributions",
+    "contributions, none",
+    "contributions, an error beside the field",
     "send",
     "send, refused (not built)",
     "send, running",

@@ -355,3 +355,23 @@ def test_no_address_or_phone_of_any_contact_anywhere_under_the_site(site, projec
     assert "<li><em>Alternate</em><br>Vacant since 1 October 2026</li>" in page
     assert "<em>Private-sector focal point</em><br><strong>Kim Stale</strong>" in page
     assert "not confirmed" not in blob  # an editor's worry, not the public's
+
+
+def test_the_archive_page_carries_the_credit_of_a_contribution(project):
+    """attribution = true: the public page of the issue says who contributed an item
+    (the organisation), never the contributor."""
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as fh:
+        fh.write("attribution = true\n")
+    make_issue(
+        project,
+        items={
+            "c.md": "---\ntitle: Contributed\nsection: news\nlink: https://example.org/c\n"
+            "date: 2026-10-05\nsource: A UN focal point\ncontributor: Jane Contributor\n"
+            "organisation: UNICEF\n---\nA summary.\n"
+        },
+    )
+    assert cli(project, "build", "2026-Q4").exit_code == 0
+    assert cli(project, "archive").exit_code == 0
+    page = (project / "site" / "2026-Q4" / "index.html").read_text(encoding="utf-8")
+    assert "A UN focal point · Contributed by UNICEF · 5 October 2026" in page
+    assert "Jane Contributor" not in page

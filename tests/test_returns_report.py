@@ -302,6 +302,11 @@ def test_the_html_report_has_counts_per_organisation_and_no_personal_data(quarte
         ["UNICEF", "1", "1", "100%"],
         ["No organisation", "1", "1", "100%"],
         ["All", "5", "5", "100%"],
+        # The contribution tracker (returns.tracker): the directory's organisations.
+        ["Organisation", "2026-Q4"],
+        ["Haut-Commissariat pour les réfugiés", "0/0"],
+        ["UNDP", "0/0"],
+        ["UNICEF", "0/0"],
     ]
     assert "Directory: 5 of 5 entries confirmed in the last 12 months (100%)" in page
     assert "Issue 7: The UN-Business Focal Point: test issue" in page
@@ -519,13 +524,15 @@ def test_the_desks_function_returns_the_page_the_command_writes(aftermath):
 
 
 def typical(settings) -> str:
-    """The page for a typical issue: 13 items from 9 sources, 14 organisations, 12 links."""
+    """The page for a typical issue: 13 items from 9 sources, 14 organisations, 12 links,
+    and the contribution tracker over four issues."""
     import datetime as dt
 
     from newsletter.contacts.freshness import Freshness, Tally
     from newsletter.returns import ManagementReport, render_html
     from newsletter.returns.management import Contributions
     from newsletter.returns.report import DeliveryReport, SenderStatus
+    from newsletter.returns.tracker import Cell, Row, Tracker
     from newsletter.store.bounces import Aftermath
     from newsletter.store.clicks import LinkClicks, OrganisationClicks
 
@@ -562,12 +569,21 @@ def typical(settings) -> str:
         (),
         (),
     )
+    # The tracker over four issues: the 13 organisations, some of them silent.
+    tracked = Tracker(
+        ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"),
+        tuple(
+            Row(name or "", tuple(Cell(n % 3, n % 2) for _ in range(4)), bool(name), n % 4)
+            for n, name in enumerate(orgs)
+        ),
+    )
     report = ManagementReport(
         delivery,
         "Issue 14: The UN-Business Focal Point, December 2026",
         given,
         tuple(OrganisationClicks(name, 20) for name in orgs[:8]),
         fresh,
+        tracked,
     )
     return render_html(settings, report, dt.datetime(2026, 12, 20, 9, 30, tzinfo=dt.UTC))
 
@@ -585,3 +601,40 @@ def test_a_typical_report_prints_on_one_page(project, tmp_path):
         pdf = chromium.call("Page.printToPDF", session=True, preferCSSPageSize=True)
     data = base64.b64decode(pdf["data"])
     assert len(re.findall(rb"/Type\s*/Page\b", data)) == 1
+
+
+def test_the_report_has_the_contribution_tracker_up_to_its_issue(project):
+    """The issues up to the one reported on (not a later one), counts and organisation
+    names only: the contributor of an item is a person and never shown."""
+    from test_returns_tracker import Taken, directory, issue, item
+
+    issue(project, "2026-Q2", {"a.md": item("A", "unicef")})
+    issue(project, "2026-Q3", {"b.md": item("B")})
+    issue(project, "2026-Q4", {"c.md": item("C", "ILO")})
+    directory(
+        project,
+        [("fp@unicef.org", "UNICEF", "2025-01-10"), ("fp@ilo.org", "ILO", "2025-01-10")],
+        [Taken("k1", "2026-Q2", "a.md", "UNICEF"), Taken("k2", "2026-Q4", "c.md", "ILO")],
+    )
+    text = cli(project, "report", "2026-Q3").output
+    tracker = text.split("Contributions to", 1)[1].split("Directory:", 1)[0]
+    assert "Contributions to" + tracker == (
+        "Contributions to the last 2 issues (submitted/accepted):\n"
+        "  Organisation  2026-Q2  2026-Q3\n"
+        "  ILO               0/0      0/0\n"
+        "  UNICEF            1/1      0/0\n"
+        "Silent for 2 issues or more:\n"
+        "  ILO: silent for 2 issues\n"
+    )
+    cells = Cells()
+    cells.feed(cli(project, "report", "2026-Q3", "--html").output)
+    at = cells.rows.index(["Organisation", "2026-Q2", "2026-Q3"])
+    assert cells.rows[at:] == [
+        ["Organisation", "2026-Q2", "2026-Q3"],
+        ["ILO", "0/0", "0/0"],
+        ["UNICEF", "1/1", "0/0"],
+    ]
+    page = " ".join(cells.text)
+    assert "2 of the 2 organisations with a listed focal point" not in page
+    assert "1 of the 2 organisations with a listed focal point contributed" in page
+    assert "ILO: 2 issues" in page and "fp@" not in page

@@ -99,3 +99,21 @@ def test_suppress_adds_the_hash_once_with_a_history_row(project):
         ("suppressed", "complaint", "complaint:2026-Q4"),
     ]
     assert db.execute("SELECT reason FROM suppression").fetchall() == [("complaint",)]
+
+
+def test_first_added_is_each_organisation_s_earliest_contact(tmp_path):
+    from newsletter.models import Contact
+
+    store = open_db(tmp_path / "contacts.db")
+    for email, org, at in [
+        ("a@u.org", "UNICEF", "2026-03-01T09:00:00+00:00"),
+        ("b@u.org", "UNICEF", "2025-01-01T09:00:00+00:00"),
+        ("c@i.org", "ILO", "2026-07-01T09:00:00+00:00"),
+        ("d@none.org", "", "2020-01-01T09:00:00+00:00"),  # no organisation: no row
+    ]:
+        contacts.create_contact(store, Contact(email=email, organisation=org), "t", at=at)
+    ids = {o.name: o.id for o in contacts.organisations(store)}
+    assert contacts.first_added(store) == {
+        ids["UNICEF"]: "2025-01-01T09:00:00+00:00",
+        ids["ILO"]: "2026-07-01T09:00:00+00:00",
+    }

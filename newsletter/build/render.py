@@ -7,6 +7,7 @@ Templates are looked up in the issue's ``templates/`` first and the house
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import textwrap
 import traceback
@@ -22,7 +23,7 @@ from markupsafe import Markup
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.models import PLACEHOLDERS, Issue, Item
-from newsletter.sanitize import html_to_paragraphs, neutralise
+from newsletter.sanitize import html_to_paragraphs, neutralise, one_line
 from newsletter.schema import GREETING_FIELD
 
 if TYPE_CHECKING:  # for the annotation only: `serve` renders pages without the contacts stage
@@ -104,14 +105,27 @@ def event_file(slug: str) -> str:
     return EVENT_FILE.format(slug=slug)
 
 
-def byline(item: Item) -> str:
-    """The source and the date the item was filed: "OHCHR · 1 March 2027".
+CREDIT_CHARS = 80  # the longest organisation name a credit line shows
+
+
+def byline(item: Item, attribution: bool = False) -> str:
+    """The source and the date the item was filed: "OHCHR · 1 March 2027"; with
+    ``attribution`` (the house setting), an item with an ``organisation`` credits it:
+    "Contributed by UNICEF · 1 March 2027" (after the source, when that names
+    someone else).
 
     An event shows no filing date: beside the event's own dates it would read as
-    the day it happens.
+    the day it happens. The credit names the organisation, never the contributor
+    (a person); it is untrusted text, so one line, bounded, and no marker.
     """
     filed = None if item.starts else longdate(item.date)
-    return " · ".join(part for part in (item.source, filed) if part)
+    source, credit = item.source, None
+    organisation = one_line(item.organisation or "", CREDIT_CHARS) if attribution else ""
+    if organisation:
+        credit = f"Contributed by {neutralise(organisation)}"
+        if source and one_line(source).casefold() == organisation.casefold():
+            source = None  # "UNICEF · Contributed by UNICEF" says it twice
+    return " · ".join(part for part in (source, credit, filed) if part)
 
 
 def event_when(item: Item) -> str:
@@ -190,7 +204,8 @@ def environment(settings: Settings, folder: Path) -> jinja2.Environment:
         wrap=wrap,
         longdate=longdate,
         paragraphs=html_to_paragraphs,
-        byline=byline,
+        # The house setting decides whether an item credits its organisation.
+        byline=functools.partial(byline, attribution=settings.attribution),
         when=event_when,
         event_file=event_file,
     )

@@ -74,6 +74,7 @@ LAZY: Mapping[str, Callable[[], ModuleType]] = {
     "collect": _feeds,
     "intake": _feeds,
     "call": _feeds,
+    "contributions": _feeds,
     "inbox": _feeds,
     "accept": _feeds,
     "reject": _feeds,

@@ -1,5 +1,5 @@
 """Feed commands: the registry (feeds add/list/remove), collect, intake, a call for
-contributions, and inbox triage."""
+contributions, inbox triage, and the contribution tracker (contributions)."""
 
 from __future__ import annotations
 
@@ -448,7 +448,34 @@ def call(
     send_mailing(env, prepare, sender_name, options, test_to, dry_run, yes)
 
 
+@click.command()
+@click.option(
+    "--issues",
+    "count",
+    type=InRange("issues"),
+    default=4,
+    show_default=True,
+    help="How many of the latest issues to show.",
+)
+@json_option
+@pass_env
+def contributions(env: Env, count: int, as_json: bool) -> None:
+    """Show per organisation what it sent to the last issues, what was taken, who is silent.
+
+    Example: newsletter contributions --issues 6
+    """
+    from newsletter.returns import track, tracker_lines
+
+    found = track(env.settings, env.db, count)
+    if as_json:
+        echo_json(found.as_json())
+        return
+    for line in tracker_lines(found):
+        click.echo(line)
+
+
 COMMANDS = {
+    "contributions": contributions,
     "intake": intake,
     "call": call,
     "feeds": feeds,

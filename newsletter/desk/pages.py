@@ -7,7 +7,17 @@ from pathlib import Path
 from flask import Flask
 
 from newsletter.config import Settings
-from newsletter.desk import building, directory, editor, inbox, issues, report, reviews, sending
+from newsletter.desk import (
+    building,
+    contributions,
+    directory,
+    editor,
+    inbox,
+    issues,
+    report,
+    reviews,
+    sending,
+)
 from newsletter.desk.app import Pages, create_desk, open_desk
 
 # Every page of the desk, each a module with a ``blueprint(desk)``, in the order an
@@ -21,6 +31,7 @@ PAGES: tuple[Pages, ...] = (
     sending.blueprint,
     report.blueprint,
     directory.blueprint,
+    contributions.blueprint,
 )
 
 

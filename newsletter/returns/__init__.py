@@ -1,6 +1,7 @@
 """What comes back: bounces and delivery reports, the report for management
-(``management_report``: the page's HTML for an issue), the one-click unsubscribe
-pages, and what every page of ``serve`` shares (``Site``)."""
+(``management_report``: the page's HTML for an issue), the contribution tracker
+(``track``: per organisation, what it sent to the last issues and what they took),
+the one-click unsubscribe pages, and what every page of ``serve`` shares (``Site``)."""
 
 from newsletter.returns.bounces import Outcome, Summary, process
 from newsletter.returns.management import (
@@ -19,6 +20,7 @@ from newsletter.returns.report import (
     delivery_report,
     shown_count,
 )
+from newsletter.returns.tracker import SHOWN, Tracker, track, tracker_lines
 from newsletter.returns.webapp import (
     WEB_LOCK_WAIT,
     Site,
@@ -36,7 +38,9 @@ __all__ = [
     "ManagementReport",
     "Outcome",
     "Site",
+    "SHOWN",
     "Summary",
+    "Tracker",
     "WEB_LOCK_WAIT",
     "app_for",
     "as_json",
@@ -51,5 +55,7 @@ __all__ = [
     "render_html",
     "shown_count",
     "text_lines",
+    "track",
+    "tracker_lines",
     "write_html",
 ]

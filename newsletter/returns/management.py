@@ -6,7 +6,9 @@ came back since; the clicks per link and per organisation (``store.clicks``:
 only organisations of at least ``models.MIN_GROUP`` recipients are named, the
 rest are "other organisations", and a count under 5 is "fewer than 5"); the
 items each organisation contributed, per section (the issue folder's
-``source``, ``contributed_by``); and the directory's freshness, the one figure
+``source``, ``contributed_by``); the contribution tracker over the last issues up
+to this one (``returns.tracker``, the table ``newsletter contributions`` prints);
+and the directory's freshness, the one figure
 ``contacts.freshness`` computes, overall and per organisation.
 
 ``management_report`` is the one function that returns the page's HTML for an
@@ -36,6 +38,7 @@ from newsletter.returns.report import (
     figures,
     shown_count,
 )
+from newsletter.returns.tracker import SHOWN, Tracker, track, tracker_lines
 from newsletter.sanitize import one_line
 from newsletter.store import Database, clicks
 
@@ -91,6 +94,8 @@ class ManagementReport:
     contributions: Contributions
     organisation_clicks: tuple[clicks.OrganisationClicks, ...]
     freshness: Freshness
+    # The contribution tracker over the last issues up to this one (returns.tracker).
+    tracker: Tracker = Tracker()
 
     @property
     def other_clicks(self) -> int:
@@ -136,6 +141,7 @@ def collect(
         given,
         tuple(clicks.by_organisation(db, issue_id)),
         freshness(db, today),
+        track(settings, db, SHOWN, up_to=issue_id),
     )
 
 
@@ -173,6 +179,8 @@ def text_lines(report: ManagementReport) -> list[str]:
         for name, (_, counts) in zip(names, given.rows, strict=True):
             cells = "".join(f"  {n:>{w}}" for n, w in zip(counts, cols, strict=True))
             lines.append(f"  {name:<{width}}{cells}  {sum(counts):>5}")
+    if report.tracker.rows:  # nothing to track: no directory, no contribution
+        lines += tracker_lines(report.tracker)
     fresh = report.freshness
     lines.append(fresh.line)
     if fresh.organisations:
@@ -211,6 +219,7 @@ def render_html(settings: Settings, report: ManagementReport, made: dt.datetime)
             (name or NOT_NAMED, counts, sum(counts)) for name, counts in given.rows
         ],
         "section_totals": [sum(c[n] for _, c in given.rows) for n in range(len(given.sections))],
+        "tracker": report.tracker,
         "fresh": fresh,
         "fresh_rows": [
             (t.organisation, t.fresh, t.listed, round(100 * t.fresh / t.listed) if t.listed else 0)

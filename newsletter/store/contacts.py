@@ -639,3 +639,14 @@ def gone(db: Database, recent: Iterable[int]) -> list[Gone]:
         ids,
     )
     return [Gone(*row) for row in rows]
+
+
+def first_added(db: Database) -> dict[int, str]:
+    """When each organisation's first contact was added (``created_at``), by its row id:
+    the contribution tracker counts no issue against an organisation that was not
+    in the directory yet."""
+    rows = db.execute(
+        "SELECT organisation_id, min(created_at) FROM contacts"
+        " WHERE organisation_id IS NOT NULL GROUP BY organisation_id"
+    )
+    return {org_id: at or "" for org_id, at in rows}
