@@ -460,3 +460,29 @@ def test_an_event_shows_its_own_date_not_its_filing_date(project):
 )
 def test_a_deadline_is_written_with_its_weekday(day, written):
     assert dayname(day) == written
+
+
+def test_the_environment_is_made_once_and_still_sees_templates_edited_added_or_removed(project):
+    from newsletter.build.render import environment
+    from newsletter.config import load_settings
+
+    settings = load_settings(project)
+    folder = make_issue(project)
+    env = environment(settings, folder)
+    assert environment(settings, folder) is env  # compiled templates are reused
+    own = folder / "templates"
+    own.mkdir()
+    assert environment(settings, folder) is not env  # a new folder: looked at again
+    (own / "intake_ack.txt.j2").write_text("Override one\n", encoding="utf-8")
+    env = environment(settings, folder)
+    assert env.get_template("intake_ack.txt.j2").render() == "Override one\n"
+
+    (own / "intake_ack.txt.j2").write_text("Override two, longer\n", encoding="utf-8")
+    assert environment(settings, folder) is env  # an edit: Jinja sees the file's time
+    assert environment(settings, folder).get_template("intake_ack.txt.j2").render() == (
+        "Override two, longer\n"
+    )
+
+    (own / "intake_ack.txt.j2").unlink()  # removed: the house's again
+    found = environment(settings, folder).get_template("intake_ack.txt.j2").filename
+    assert found == str(project / "templates" / "intake_ack.txt.j2")

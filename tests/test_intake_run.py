@@ -189,6 +189,27 @@ def test_each_contribution_is_recorded_for_its_organisation_once(contributors, t
     assert counts == by_front and sum(counts.values()) == 5
 
 
+def test_a_second_run_does_not_read_again_what_it_took_in(contributors, tmp_path, monkeypatch):
+    import newsletter.intake.run as run
+
+    box = maildir(tmp_path / "box")
+    cli(contributors, "intake", "2026-Q4", str(box), "--no-ack")
+    read: list[bytes] = []
+    real = run.read_message
+
+    def counted(data, sections):
+        read.append(data)
+        return real(data, sections)
+
+    monkeypatch.setattr(run, "read_message", counted)
+    again = cli(contributors, "intake", "2026-Q4", str(box), "-q", "--no-ack")
+    assert again.stdout == "0 taken into issues/2026-Q4/inbox, 9 skipped.\n"
+    # Only what was never taken is read again (the auto-reply, the bounce, the empty
+    # one); the five taken and the copy of one of them are not: reading is most of a
+    # run's time.
+    assert len(read) == 3
+
+
 def test_a_message_taken_is_not_taken_again_from_another_mailbox(contributors, tmp_path):
     cli(contributors, "intake", "2026-Q4", str(maildir(tmp_path / "box")))
     result = cli(contributors, "intake", "2026-Q4", str(mbox(tmp_path / "copy.mbox")))

@@ -94,13 +94,12 @@ def intake(settings: Settings, db: Database, folder: Path, source: str, ack: boo
     """Take each message of ``source`` (a Maildir, an mbox, one .eml, or an IMAP folder
     ``imaps://user@host/FOLDER``) into the inbox; with ``ack``, acknowledge each known
     sender's contribution once it is recorded."""
-    read = list(_read(source, settings.section_keys))
-    known = taken_keys(db, [key for _, key, _ in read])
+    read = list(_read(source, settings.section_keys, db))
     senders = contacts_by_email(
         db, sorted({c.address for _, _, c in read if isinstance(c, Contribution) and c.address})
     )
     default = settings.section_keys[0]
-    seen: set[str] = set(known)
+    seen: set[str] = set()
     known_senders: dict[int, tuple[Contact, Contribution]] = {}  # by outcome index
     placed: list[tuple[int, str, Candidate]] = []  # (outcome index, key, candidate)
     result = Taken(folder.name)
@@ -108,7 +107,7 @@ def intake(settings: Settings, db: Database, folder: Path, source: str, ack: boo
         if isinstance(read_as, Skip):
             result.outcomes.append(Outcome(label, skipped=read_as.why))
             continue
-        if key in seen:
+        if read_as is None or key in seen:  # taken by an earlier run, or twice in this one
             result.outcomes.append(Outcome(label, skipped="already taken in"))
             continue
         seen.add(key)
@@ -170,8 +169,14 @@ def _write(
         result.outcomes[index] = Outcome(o.label, name, o.sender, warnings=o.warnings)
 
 
-def _read(source: str, sections: tuple[str, ...]) -> Iterator[tuple[str, str, Contribution | Skip]]:
-    """(label, key, what it is) for each message of the mailbox."""
+def _read(
+    source: str, sections: tuple[str, ...], db: Database
+) -> Iterator[tuple[str, str, Contribution | Skip | None]]:
+    """(label, key, what it is) for each message of the mailbox; None for one an earlier
+    run took in, which is not read again: reading (the classifier, the sanitiser,
+    Markdown) is most of a run's time, and a second run over the same mailbox would
+    otherwise cost as much as the first. Each key is looked up as its message comes,
+    so no more than one message's bytes are held at a time."""
     mail = read_imap(source) if is_imap(source) else read_mailbox(Path(source))
     for place, data in mail:
         if isinstance(data, str):  # too large or not a file: not read
@@ -179,7 +184,8 @@ def _read(source: str, sections: tuple[str, ...]) -> Iterator[tuple[str, str, Co
             continue
         key = key_of(data)
         label = f"<{one_line(key[3:], 100)}>" if key.startswith("id:") else one_line(place, 100)
-        yield label, key, read_message(data, sections)
+        taken = bool(taken_keys(db, [key]))
+        yield label, key, None if taken else read_message(data, sections)
 
 
 def _candidate(c: Contribution, contact: Contact | None, default: str) -> tuple[Candidate, str]:
