@@ -152,4 +152,4 @@ def test_a_dry_run_shows_its_sample_decoded_not_quoted_printable(project):
     # The whole text part, as sent, but for the links: the sample's are signed for nobody.
     unsigned = tokens.SHAPE.sub("TOKEN", text.decode().replace("\r\n", "\n"))
     assert unsigned in tokens.SHAPE.sub("TOKEN", result.output)
-    assert unsigned.count("TOKEN") == 3  # entry, members, unsubscribe
+    assert unsigned.count("TOKEN") == 4  # entry, members, submit, unsubscribe
