@@ -454,7 +454,9 @@ def _serve(project: Path):
     )
     first = proc.stdout.readline() if proc.stdout else ""
     found = re.search(r"http://127\.0\.0\.1:(\d+)/", first)
-    assert found, (first, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+    if not found:  # it ended (or said something else): show why, not an empty line
+        proc.kill()
+        assert found, (first, proc.communicate(timeout=10)[1])
     return proc, f"http://127.0.0.1:{found[1]}"
 
 
