@@ -102,8 +102,11 @@ _UNSEEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u206
 
 
 def one_line(text: object, limit: int = 300) -> str:
-    """Untrusted text as one printable line for a terminal or a log, at most ``limit``."""
-    return " ".join(_UNSEEN.sub("", str(text)).split())[:limit]
+    """Untrusted text as one printable line for a terminal or a log, at most ``limit``.
+
+    A line break or a tab is a space ("Ann\nLee" is "Ann Lee", not "AnnLee");
+    the other unseen characters go."""
+    return " ".join(_UNSEEN.sub("", " ".join(str(text).split())).split())[:limit]
 
 
 def neutralise(text: str) -> str:

@@ -25,6 +25,7 @@ from newsletter.sanitize import (
     clean_html,
     markdown_bounded,
     neutralise,
+    one_line,
 )
 
 SECTIONS = ("news", "tools", "events", "spotlight")
@@ -354,3 +355,18 @@ def test_no_untrusted_text_can_forge_a_marker(key):
     for text in (marker, f"see {marker}!", marker * 2, "%" + marker + "%"):
         safe = neutralise(text)
         assert not any(m in safe for m in PLACEHOLDERS.values()), (key, text)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Ann\nLee", "Ann Lee"),  # a line break is a space, not glue
+        ("Ann\r\n\tLee", "Ann Lee"),
+        ("Ann\u2028Lee\u0085x", "Ann Lee x"),
+        ("A\u200bnn \x00 Lee\x07", "Ann Lee"),  # the unseen go, with no double space left
+        ("\u202eevil", "evil"),
+        ("  padded  ", "padded"),
+    ],
+)
+def test_one_line_makes_breaks_spaces_and_drops_the_unseen(text, expected):
+    assert one_line(text) == expected
