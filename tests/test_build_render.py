@@ -263,7 +263,7 @@ def test_byline(fields, shown):
         ({"organisation": "UNICEF", "starts": dt.date(2027, 4, 20)}, "Contributed by UNICEF"),
         ({"source": "OHCHR", "contributor": "Jane Doe"}, "OHCHR"),  # never a person
         # Untrusted: one line, no marker, bounded.
-        ({"organisation": "A\nB\u202e %%NAME%%"}, "Contributed by AB %\u200d%NAME%\u200d%"),
+        ({"organisation": "A\nB\u202e %%NAME%%"}, "Contributed by A B %\u200d%NAME%\u200d%"),
         ({"organisation": "%\u200d%NAME%%"}, "Contributed by %\u200d%NAME%\u200d%"),
         ({"organisation": "x" * 500}, "Contributed by " + "x" * 80),
         ({"organisation": " \n "}, ""),
