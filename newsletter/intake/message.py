@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
+from newsletter.contacts.fields import normalise_email
 from newsletter.feeds.markdown import to_markdown
 from newsletter.issue.keys import untracked
 from newsletter.returns.dsn import classify
@@ -129,7 +130,7 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
         section=section,
         date=date,
         name=_line(name, 100),
-        address=one_line(address, 254).lower(),
+        address=_address(address),
         attachments=attachments,
         warnings=warnings,
     )
@@ -144,14 +145,38 @@ def _line(text: str, limit: int) -> str:
 def _header(msg: Message, name: str) -> str:
     """A header's value, its encoded words (RFC 2047) decoded, at most ``MAX_HEADER``
     characters read."""
-    return _decoded(str(msg.get(name, ""))[:MAX_HEADER])
+    return _decoded(_raw(msg, name))
+
+
+def _raw(msg: Message, name: str) -> str:
+    """A header as written, at most ``MAX_HEADER`` characters. compat32 keeps 8-bit
+    bytes in a header as a ``Header`` whose ``str`` is "\ufffd" for each byte; they
+    are UTF-8 (RFC 6532, as clients send them), so they are read as UTF-8."""
+    value = msg.get(name, "")
+    if isinstance(value, email.header.Header):
+        value = "".join(
+            part.decode("utf-8", "replace") if isinstance(part, bytes) else part
+            for part, _ in email.header.decode_header(value)
+        )
+    return str(value)[:MAX_HEADER]
 
 
 def _sender(msg: Message) -> tuple[str, str]:
     """(display name, address) of From: split as written, then the name decoded, since a
     decoded name may hold the comma or the quotes its encoding protected."""
-    name, address = email.utils.parseaddr(str(msg.get("from", ""))[:MAX_HEADER])
+    name, address = email.utils.parseaddr(_raw(msg, "from"))
     return _decoded(name), address
+
+
+def _address(raw: str) -> str:
+    """The sender's address in the form the contacts store (``normalise_email``), so
+    that ``ann@xn--bcher-kva.example`` is the contact ``ann@bücher.example``; one
+    the contacts could not hold is kept lower-cased, for an unverified sender."""
+    address = one_line(raw, 254)
+    try:
+        return normalise_email(address)
+    except ValueError:
+        return address.lower()
 
 
 def _decoded(raw: str) -> str:

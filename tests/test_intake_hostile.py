@@ -1,0 +1,77 @@
+"""intake: hostile and unusual contribution emails, read as a real mail client sends them."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+import pytest
+from helpers import cli
+
+from newsletter.intake import Contribution, read_message
+from newsletter.models import Contact
+from newsletter.store import open_db
+from newsletter.store.contacts import create_contact
+
+SECTIONS = ("news", "tools", "events", "spotlight")
+
+
+def maildir_of(path: Path, messages: list[bytes]) -> Path:
+    mailbox.Maildir(path, create=True).close()
+    for n, data in enumerate(messages):
+        (path / "new" / f"m{n}").write_bytes(data)
+    return path
+
+
+def read(data: bytes) -> Contribution:
+    found = read_message(data, SECTIONS)
+    assert isinstance(found, Contribution), found
+    return found
+
+
+@pytest.mark.parametrize(
+    "head,title,name,address",
+    [
+        # RFC 6532: a client may send UTF-8 in the headers themselves, unencoded.
+        (
+            b"From: J\xc3\xa9r\xc3\xb4me <j@who.int>\r\nSubject: Caf\xc3\xa9 news",
+            "Café news",
+            "Jérôme",
+            "j@who.int",
+        ),
+        (b"From: Ann <ann@b\xc3\xbccher.example>\r\nSubject: x", "x", "Ann", "ann@bücher.example"),
+        # The ASCII form of an international domain, as most clients write it, is stored
+        # as the contacts keep it (contacts.fields.normalise_email).
+        (b"From: Ann <Ann@XN--BCHER-KVA.example>\r\nSubject: x", "x", "Ann", "ann@bücher.example"),
+        # Not 8-bit and not UTF-8: still one line, never a crash.
+        (
+            b"From: \xff\xfe <j@who.int>\r\nSubject: \xe9t\xe9",
+            "\ufffdt\ufffd",
+            "\ufffd\ufffd",
+            "j@who.int",
+        ),
+    ],
+)
+def test_utf8_headers_and_international_domains_are_read_as_written(head, title, name, address):
+    found = read(head + b"\r\nMessage-ID: <u@who.int>\r\n\r\nOur news.\r\n")
+    assert (found.title, found.name, found.address) == (title, name, address)
+
+
+def test_a_sender_writing_their_domain_in_ascii_is_the_contact_with_the_unicode_one(
+    contributors, tmp_path
+):
+    db = open_db(contributors / "contacts.db")
+    contact = Contact(email="ann@bücher.example", name="Ann Lee", organisation="UNEP")
+    create_contact(db, contact, "test", "t")
+    db.conn.close()
+    box = maildir_of(
+        tmp_path / "box",
+        [
+            b"From: Ann <ann@xn--bcher-kva.example>\r\nSubject: Ocean data\r\n"
+            b"Message-ID: <idn@b.example>\r\n\r\nOur news.\r\n"
+        ],
+    )
+    result = cli(contributors, "intake", "2026-Q4", str(box))
+    assert result.output == (
+        "inbox/ocean-data.md  from UNEP (Ann Lee)\n1 taken into issues/2026-Q4/inbox, 0 skipped.\n"
+    )
