@@ -75,3 +75,23 @@ def test_a_sender_writing_their_domain_in_ascii_is_the_contact_with_the_unicode_
     assert result.output == (
         "inbox/ocean-data.md  from UNEP (Ann Lee)\n1 taken into issues/2026-Q4/inbox, 0 skipped.\n"
     )
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p><b>Section:</b> events</p><p><strong>Date:</strong> 12 March 2027</p>",
+        "<p>Section: <b>events</b></p><p>Date: <i>12 March 2027</i></p>",
+        "<p><b>Section: events</b></p><p><em>Date: 12 March 2027</em></p>",
+    ],
+)
+def test_field_lines_in_bold_or_italics_are_read_as_plain_ones(html):
+    """Outlook and Gmail users bold the label or the value; to_markdown keeps the marks."""
+    msg = b"From: a@who.int\r\nSubject: s\r\nContent-Type: text/html\r\n\r\n"
+    found = read(msg + html.encode() + b"<p>Our news.</p>")
+    assert (found.section, str(found.date), found.warnings, found.summary) == (
+        "events",
+        "2027-03-12",
+        (),
+        "Our news.",
+    )

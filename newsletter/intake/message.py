@@ -37,8 +37,9 @@ REPORTS = ("hard", "soft", "delayed", "delivered", "complaint", "unsubscribe")
 # dsn counts Precedence: auto_reply as an auto-reply; list and junk mail is no
 # contribution either, though a bounce reader must not take it for an auto-reply.
 _MASS = ("bulk", "junk", "list")
-# "Section: events" on a line of its own; "*", "_" and a trailing "\\" are Markdown's marks.
-_FIELD = re.compile(r"^[ \t>*_]*(section|date)[ \t*_]*:[ \t]*(.+?)[ \t*_\\]*$", re.I | re.M)
+# "Section: events" on a line of its own; "*" and "_" around the label or the value
+# (an Outlook user bolds one) and a trailing "\\" are Markdown's marks.
+_FIELD = re.compile(r"^[ \t>*_]*(section|date)[ \t*_]*:[ \t*_]*(.+?)[ \t*_\\]*$", re.I | re.M)
 # Where a forwarded or quoted message starts (Gmail, Outlook, Apple Mail; English,
 # French, Spanish), as plain text or as to_markdown writes it ("\\-", "\\>").
 _FORWARDED = re.compile(
