@@ -95,3 +95,13 @@ def test_field_lines_in_bold_or_italics_are_read_as_plain_ones(html):
         (),
         "Our news.",
     )
+
+
+@pytest.mark.parametrize("day", ["1 January 0001", "0001-01-01", "31 December 9999"])
+def test_a_date_line_no_item_can_hold_is_ignored_with_a_warning(day):
+    """An item's date keeps a day's room in the calendar (schema.FIRST_DAY, LAST_DAY):
+    taken as it is, the candidate would be a file that neither inbox nor check can read."""
+    found = read(
+        b"From: a@who.int\r\nSubject: s\r\n\r\nDate: " + day.encode() + b"\r\n\r\nNews.\r\n"
+    )
+    assert (found.date, found.warnings) == (None, (f"date {day!r} is not a real date; ignored",))

@@ -28,6 +28,7 @@ from newsletter.feeds.markdown import to_markdown
 from newsletter.issue.keys import untracked
 from newsletter.returns.dsn import classify
 from newsletter.sanitize import MAX_CHARS, clean_bounded, one_line
+from newsletter.schema import FIRST_DAY, LAST_DAY
 
 MAX_MESSAGE = 10 * 1024 * 1024  # a contribution is a few paragraphs; more is an attachment
 TITLE_CHARS = 200
@@ -276,15 +277,17 @@ def _fields(
 
 def plain_date(value: str) -> dt.date | None:
     """A date written plainly ("12 March 2027", "March 12, 2027", "2027-03-12"), strictly:
-    a "Date:" line of a contribution, and a call's ``--deadline``."""
+    a "Date:" line of a contribution, and a call's ``--deadline``. A day an item may not
+    hold (``schema.FIRST_DAY`` to ``LAST_DAY``) is none: its candidate would not load."""
     if not _DATE_SHAPE.match(value):
         return None
     plain = re.sub(r"[.,]", "", " ".join(value.split()))
     for form in _DATE_FORMATS:
         try:
-            return dt.datetime.strptime(plain, form).date()
+            day = dt.datetime.strptime(plain, form).date()
         except ValueError:
             continue
+        return day if FIRST_DAY <= day <= LAST_DAY else None
     return None
 
 
