@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from helpers import cli
 
+from newsletter.contacts import add_contact
 from newsletter.intake import Contribution, read_message
+from newsletter.intake.call import silent_holders
 from newsletter.models import Contact
-from newsletter.store import open_db
+from newsletter.store import open_db, seats
 from newsletter.store.contacts import create_contact
 
 SECTIONS = ("news", "tools", "events", "spotlight")
@@ -105,3 +107,37 @@ def test_a_date_line_no_item_can_hold_is_ignored_with_a_warning(day):
         b"From: a@who.int\r\nSubject: s\r\n\r\nDate: " + day.encode() + b"\r\n\r\nNews.\r\n"
     )
     assert (found.date, found.warnings) == (None, (f"date {day!r} is not a real date; ignored",))
+
+
+LONG = "United Nations Office for Partnerships, Private Sector Engagement and Sustainable Development Goals Advocacy"  # noqa: E501
+
+
+# intake.run._candidate records one_line(contact.organisation, 100): cut at 100 characters
+# and without the ZWNJ that one_line drops, so the name no longer matches the directory's
+# and the reminder goes to an organisation that did send news. The fix is in run.py
+# (record contact.organisation as stored: contacts.fields.clean_text already made it one
+# line), which another helper is editing; strict, so the fix turns this red to remove it.
+@pytest.mark.xfail(strict=True, reason="intake.run cuts the organisation it records")
+@pytest.mark.parametrize(
+    "organisation",
+    [
+        LONG,  # over 100 characters: the contacts keep up to 300
+        "\u0633\u0627\u0632\u0645\u0627\u0646\u200c\u0647\u0627",  # a Persian name with its ZWNJ
+    ],
+)
+def test_an_organisation_that_sent_news_by_email_is_not_reminded(
+    contributors, tmp_path, organisation
+):
+    db = open_db(contributors / "contacts.db")
+    contact = add_contact(
+        db, {"email": "kim@org.example", "name": "Kim", "organisation": organisation}
+    )
+    box = maildir_of(
+        tmp_path / "box",
+        [b"From: kim@org.example\r\nSubject: News\r\nMessage-ID: <k@org.example>\r\n\r\nOurs.\r\n"],
+    )
+    db.conn.close()
+    assert cli(contributors, "intake", "2026-Q4", str(box)).exit_code == 0
+    db = open_db(contributors / "contacts.db")
+    assert contact.id in seats.listed_holders(db)
+    assert contact.id not in silent_holders(db, "2026-Q4")
