@@ -141,3 +141,50 @@ def test_an_organisation_that_sent_news_by_email_is_not_reminded(
     db = open_db(contributors / "contacts.db")
     assert contact.id in seats.listed_holders(db)
     assert contact.id not in silent_holders(db, "2026-Q4")
+
+
+SAFE = (
+    "https://eur03.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.unicef.org%2Freport"
+    "%3Flang%3Den&data=05%7C02%7Cjane.doe%40unicef.org%7Cabc%7C0&sdata=xyz%3D&reserved=0"
+)
+
+
+@pytest.mark.parametrize(
+    "kind,body,summary",
+    [
+        (
+            "plain",
+            f"Our report: {SAFE}\n",
+            "Our report: https://www.unicef.org/report?lang=en",
+        ),
+        (
+            "html",
+            f'<p>Our report: <a href="{SAFE.replace("&", "&amp;")}">here</a></p>',
+            "Our report: [here](https://www.unicef.org/report?lang=en)",
+        ),
+    ],
+)
+def test_outlook_safe_links_are_unwrapped_so_no_address_is_published(kind, body, summary):
+    """Microsoft 365 rewrites each link a message brings in; the wrapper's data= holds the
+    recipient's address, which must not reach an item's link, the email or the archive."""
+    found = read(
+        f"From: a@who.int\r\nSubject: s\r\nContent-Type: text/{kind}\r\n\r\n{body}".encode()
+    )
+    assert (found.summary, found.link) == (
+        summary,
+        "https://www.unicef.org/report?lang=en" if "report" in summary else None,
+    )
+
+
+def test_a_safe_link_wrapping_no_web_address_is_dropped_with_its_wrapper():
+    body = (
+        '<p>See <a href="https://nam02.safelinks.protection.outlook.com/?data=05%7Cjane%40'
+        'unicef.org">this</a> and <a href="https://eur01.safelinks.protection.outlook.com/'
+        '?url=javascript%3Aalert(1)&amp;data=x%40y.org">that</a>.</p>'
+    )
+    found = read(f"From: a@who.int\r\nSubject: s\r\nContent-Type: text/html\r\n\r\n{body}".encode())
+    # The sanitiser's way with a link it refuses: the words stay, the address goes.
+    assert found.summary == (
+        '<p>See <a rel="noopener noreferrer">this</a> and <a rel="noopener noreferrer">that</a>.</p>'
+    )
+    assert found.link is None

@@ -20,6 +20,7 @@ import email.utils
 import hashlib
 import html
 import re
+import urllib.parse
 from dataclasses import dataclass
 from email.message import Message
 
@@ -53,6 +54,12 @@ _FORWARDED = re.compile(
 # the space). What follows is the sender's phone, address and job title: personal
 # data that a summary printed in the email and the archive must not carry.
 _SIGNATURE = re.compile(r"^--[ \t]?$", re.M)
+# Microsoft 365 Safe Links, which most UN agencies' mail has, rewrite each link a
+# message brings in: the wrapper's data= holds the recipient's address, which an
+# item's link, the email and the public archive must never carry.
+_SAFE_LINK = re.compile(
+    r"https?://[a-z0-9-]+\.safelinks\.protection\.outlook\.com/?\?[^\s\"'<>]*", re.I
+)
 _LINK = re.compile(r"https?://[^\s<>\"'()\[\]]+", re.I)
 _HREF = re.compile(r"""href="(https?://[^"]+)\"""", re.I)
 _DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%Y-%m-%d")
@@ -108,7 +115,8 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
     if _header(msg, "precedence").lower() in _MASS:
         return Skip("mass mail (Precedence: bulk, junk or list)")
     text_html, plain, attachments = _body(msg)
-    cleaned = clean_bounded(text_html).html
+    # Unwrapped before the sanitiser, which then checks the address each wrapper held.
+    cleaned = clean_bounded(_SAFE_LINK.sub(_unwrapped, text_html)).html
     summary = to_markdown(cleaned)
     # "Section:" and "Date:" are read on the lines the sender wrote (``_paragraphs``
     # leaves them out of a plain body); in HTML, on the Markdown's lines, where
@@ -289,6 +297,14 @@ def plain_date(value: str) -> dt.date | None:
             continue
         return day if FIRST_DAY <= day <= LAST_DAY else None
     return None
+
+
+def _unwrapped(found: re.Match[str]) -> str:
+    """The address a Safe Link wraps (its ``url``), escaped for the HTML it is in; ""
+    when it wraps no web address: the wrapper itself is never kept."""
+    query = urllib.parse.urlsplit(html.unescape(found.group(0))).query
+    target = urllib.parse.parse_qs(query).get("url", [""])[0]
+    return html.escape(target) if _LINK.fullmatch(target) else ""
 
 
 def _first_link(cleaned: str) -> str | None:
