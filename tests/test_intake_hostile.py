@@ -188,3 +188,62 @@ def test_a_safe_link_wrapping_no_web_address_is_dropped_with_its_wrapper():
         '<p>See <a rel="noopener noreferrer">this</a> and <a rel="noopener noreferrer">that</a>.</p>'
     )
     assert found.link is None
+
+
+@pytest.mark.parametrize(
+    "results,failed",
+    [
+        (
+            "mx.who.int; spf=pass smtp.mailfrom=who.int; dkim=pass header.d=who.int; dmarc=pass",
+            False,
+        ),
+        (
+            "mx.who.int; spf=fail smtp.mailfrom=who.int; dmarc=fail action=none header.from=who.int",
+            True,
+        ),
+        ("mx.who.int; DMARC=FAIL (p=reject) header.from=who.int", True),
+        ("mx.who.int; dmarc=failure", False),  # not the verdict "fail"
+        (None, False),  # no verdict at all: as before
+    ],
+)
+def test_a_sender_the_receiving_server_found_forged_is_flagged(results, failed):
+    """Anyone can write a focal point's address in From:. A "fail" verdict is safe to
+    believe wherever it stands: a forger only ever writes "pass"."""
+    head = f"Authentication-Results: {results}\r\n" if results else ""
+    found = read(f"{head}From: ann@who.int\r\nSubject: s\r\n\r\nNews.\r\n".encode())
+    assert found.forged is failed
+    assert found.warnings == (
+        (
+            "the receiving server found From: ann@who.int forged (dmarc=fail): "
+            "check with the sender before accepting it",
+        )
+        if failed
+        else ()
+    )
+
+
+FORGED = (
+    b"Authentication-Results: mx.example.org; dmarc=fail action=none header.from=unicef.example\r\n"
+    b"From: Jane Doe <jane.doe@unicef.example>\r\nSubject: Urgent: new bank details\r\n"
+    b"Message-ID: <forged@evil.example>\r\n\r\nPlease update our bank details.\r\n"
+)
+
+
+def test_intake_warns_of_a_sender_that_failed_dmarc(contributors, tmp_path):
+    result = cli(contributors, "intake", "2026-Q4", str(maildir_of(tmp_path / "box", [FORGED])))
+    assert result.stderr == (
+        "warning: <forged@evil.example>: the receiving server found From: "
+        "jane.doe@unicef.example forged (dmarc=fail): check with the sender before accepting it\n"
+    )
+
+
+# intake.run._candidate still looks the forged address up among the contacts, so the
+# candidate is credited to UNICEF and the forgery silences UNICEF's reminder. The fix is
+# in run.py (``contact = None if c.forged else senders.get(c.address)``), which another
+# helper is editing; strict, so the fix turns this red to remove it.
+@pytest.mark.xfail(strict=True, reason="intake.run verifies a sender that failed DMARC")
+def test_a_sender_that_failed_dmarc_is_unverified(contributors, tmp_path):
+    result = cli(contributors, "intake", "2026-Q4", str(maildir_of(tmp_path / "box", [FORGED])))
+    assert result.stdout.startswith(
+        "inbox/urgent-new-bank-details.md  from Unverified: Jane Doe <jane.doe@unicef.example>\n"
+    )

@@ -60,6 +60,8 @@ _SIGNATURE = re.compile(r"^--[ \t]?$", re.M)
 _SAFE_LINK = re.compile(
     r"https?://[a-z0-9-]+\.safelinks\.protection\.outlook\.com/?\?[^\s\"'<>]*", re.I
 )
+# A DMARC verdict of "fail" in an Authentication-Results header (RFC 8601).
+_DMARC_FAIL = re.compile(r"(?:^|[;\s])dmarc\s*=\s*fail\b", re.I)
 _LINK = re.compile(r"https?://[^\s<>\"'()\[\]]+", re.I)
 _HREF = re.compile(r"""href="(https?://[^"]+)\"""", re.I)
 _DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%Y-%m-%d")
@@ -88,6 +90,9 @@ class Contribution:
     address: str  # the sender's address, lower case
     attachments: int
     warnings: tuple[str, ...] = ()  # what was written in the body but could not be used
+    # The receiving server's DMARC verdict on From: was "fail": the address may be forged,
+    # so it verifies no one (``run`` should take the sender as unknown).
+    forged: bool = False
 
 
 def key_of(data: bytes) -> str:
@@ -133,6 +138,12 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
     name, address = _sender(msg)
     section, date, warnings = _fields(words, sections)
     link = _first_link(cleaned)
+    forged = _forged(msg)
+    if forged:
+        warnings += (
+            f"the receiving server found From: {one_line(address, 100)} forged (dmarc=fail): "
+            "check with the sender before accepting it",
+        )
     return Contribution(
         title=title,
         summary=summary,
@@ -143,6 +154,7 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
         address=_address(address),
         attachments=attachments,
         warnings=warnings,
+        forged=forged,
     )
 
 
@@ -169,6 +181,14 @@ def _raw(msg: Message, name: str) -> str:
             for part, _ in email.header.decode_header(value)
         )
     return str(value)[:MAX_HEADER]
+
+
+def _forged(msg: Message) -> bool:
+    """Whether an Authentication-Results header says From: failed DMARC. Only "fail" is
+    believed, wherever the header stands: a sender can add their own such header, but
+    a forger would write "pass", and a verdict of "pass" proves nothing here."""
+    found = msg.get_all("authentication-results") or []
+    return any(_DMARC_FAIL.search(str(value)[:MAX_HEADER]) for value in found[:20])
 
 
 def _sender(msg: Message) -> tuple[str, str]:
