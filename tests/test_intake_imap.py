@@ -156,3 +156,26 @@ def test_an_untrusted_certificate_is_one_line_and_no_password_is_sent(
         "authority's PEM file; nothing was taken in.\n"
     )
     assert imaps.commands == []  # not a word, let alone the password, before the check
+
+
+@pytest.mark.parametrize(
+    "user,why",
+    [
+        ("news%0D%0AA999%20DELETE%20INBOX", "contains a line break"),
+        ("news%0Ax", "contains a line break"),
+        ("news%C2%85", "contains a line break"),  # NEL
+        ("news%00", "contains a control character"),
+        ("news%7F", "contains a control character"),
+    ],
+)
+def test_a_user_name_with_a_line_break_or_control_is_refused_before_connecting(
+    contributors, imap, user, why
+):
+    """imaplib writes the user name into the LOGIN line as it is: a CR LF in it would
+    send a command of its own (a DELETE) to a folder this command only reads."""
+    result = cli(contributors, "intake", "2026-Q4", f"imap://{user}@127.0.0.1:{imap.port}/INBOX")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: imap://127.0.0.1/INBOX: the user name {why}. Write it as the server knows it.\n",
+    )
+    assert imap.commands == []

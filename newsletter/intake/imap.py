@@ -25,7 +25,7 @@ from imapclient.exceptions import IMAPClientError
 
 from newsletter.errors import NewsletterError
 from newsletter.intake.message import MAX_MESSAGE
-from newsletter.schema import shown
+from newsletter.schema import header_problem, shown
 
 PASSWORD = "NEWSLETTER_IMAP_PASSWORD"
 TOKEN = "NEWSLETTER_IMAP_TOKEN"
@@ -55,6 +55,12 @@ def read_imap(source: str) -> Iterator[tuple[str, bytes | str]]:
             f"{where}: write the folder as imaps://USER@HOST[:PORT]/FOLDER, the password in "
             f"{PASSWORD} (or an OAuth token in {TOKEN}), never in the address."
         )
+    # imaplib writes the user name into the LOGIN line as it is (XOAUTH2 too): a CR LF
+    # would send a command of its own, a DELETE say, to a folder this only reads. (The
+    # folder is safe: IMAPClient writes it in modified UTF-7, quoted.)
+    bad = header_problem(user)
+    if bad:
+        raise NewsletterError(f"{where}: the user name {bad}. Write it as the server knows it.")
     tls = url.scheme.lower() == "imaps"
     if not tls and not _loopback(host):
         raise NewsletterError(
