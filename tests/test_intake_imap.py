@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from helpers import IMAPServer, cli, self_signed
 from intake_mail import EXPECTED, MESSAGES, WARNING, plain
@@ -179,3 +181,14 @@ def test_a_user_name_with_a_line_break_or_control_is_refused_before_connecting(
         f"Error: imap://127.0.0.1/INBOX: the user name {why}. Write it as the server knows it.\n",
     )
     assert imap.commands == []
+
+
+def test_a_server_that_is_not_there_is_named_in_words_not_an_error_number(contributors):
+    with socket.socket() as probe:  # a port just freed: nothing listens on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = cli(contributors, "intake", "2026-Q4", f"imap://news@127.0.0.1:{port}/INBOX")
+    assert result.stderr == (
+        "Error: imap://127.0.0.1/INBOX: the IMAP server refused or failed (Connection refused). "
+        "Check the address, the folder and the password; nothing was taken in.\n"
+    )

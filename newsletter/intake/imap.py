@@ -115,6 +115,8 @@ def _messages(box: IMAPClient) -> Iterator[tuple[str, bytes | str]]:
 def _why(exc: Exception) -> str:
     """The server's words, one short safe line: imaplib hands them over as bytes, and
     IMAPClient's login error as the text of those bytes ("b'...'")."""
+    if isinstance(exc, OSError) and exc.strerror:  # its first argument is the errno
+        return shown(exc.strerror, quote=False)
     said = exc.args[0] if exc.args else exc
     text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
     text = re.sub(r"""^b(['"])(.*)\1$""", r"\2", text)
