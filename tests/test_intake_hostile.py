@@ -9,7 +9,7 @@ import pytest
 from helpers import cli
 
 from newsletter.contacts import add_contact
-from newsletter.intake import Contribution, read_message
+from newsletter.intake import Contribution, key_of, read_message
 from newsletter.intake.call import silent_holders
 from newsletter.models import Contact
 from newsletter.store import open_db, seats
@@ -247,3 +247,13 @@ def test_a_sender_that_failed_dmarc_is_unverified(contributors, tmp_path):
     assert result.stdout.startswith(
         "inbox/urgent-new-bank-details.md  from Unverified: Jane Doe <jane.doe@unicef.example>\n"
     )
+
+
+@pytest.mark.parametrize("mid", [b"<>", b"<<>>", b"<", b'""'])
+def test_an_empty_message_id_is_no_key_two_messages_share(mid):
+    """Else the first message with "Message-ID: <>" makes every later one "already taken"."""
+    one, two = (
+        b"From: a@who.int\r\nMessage-ID: " + mid + b"\r\nSubject: " + s + b"\r\n\r\nNews.\r\n"
+        for s in (b"One", b"Two")
+    )
+    assert key_of(one).startswith("sha256:") and key_of(one) != key_of(two)

@@ -100,8 +100,10 @@ def key_of(data: bytes) -> str:
     head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     found = re.search(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", head, re.I | re.M)
     value = found.group(1).split() if found else []
-    if value and len(value[0]) <= 250:
-        return "id:" + value[0].decode("ascii", "replace").strip("<>")
+    ident = value[0].decode("ascii", "replace").strip("<>") if value else ""
+    # "<>" or '""' names no message: as a key, it would make the next one "already taken".
+    if ident.strip('<>"') and len(value[0]) <= 250:
+        return "id:" + ident
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
