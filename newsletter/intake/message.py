@@ -111,7 +111,7 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
     """The contribution ``data`` proposes, or why it is skipped."""
     if len(data) > MAX_MESSAGE:
         return Skip(f"larger than {MAX_MESSAGE // 1024 // 1024} MB; ask for a link instead")
-    kind = classify(data).kind
+    kind = classify(_bounded(data)).kind
     if kind == "auto-reply":
         return Skip("an auto-reply")
     if kind in REPORTS:
@@ -158,6 +158,25 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
         warnings=warnings,
         forged=forged,
     )
+
+
+def _bounded(data: bytes) -> bytes:
+    """``data`` with each header line cut to ``MAX_HEADER`` bytes and a header's folded
+    lines dropped past that, for ``classify``: it decodes whole headers, and Python's
+    ``decode_header`` takes time in the square of their encoded words (2 MB of them in
+    a subject took over a minute). Its verdict reads the start of a header anyway."""
+    end = re.search(rb"\r?\n\r?\n", data)
+    head, body = (data[: end.start()], data[end.start() :]) if end else (data, b"")
+    if len(head) <= 16 * MAX_HEADER:
+        return data
+    kept, size = [], 0
+    for line in head.split(b"\n"):
+        folded = line[:1] in (b" ", b"\t")
+        if folded and size >= MAX_HEADER:
+            continue
+        size = size + len(line) if folded else len(line)
+        kept.append(line[:MAX_HEADER])
+    return b"\n".join(kept) + body
 
 
 def _line(text: str, limit: int) -> str:
