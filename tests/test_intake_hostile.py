@@ -270,3 +270,17 @@ def test_a_subject_of_many_encoded_words_is_read_in_seconds_not_minutes(fold):
     found = read(data)
     assert time.monotonic() - start < 6
     assert found.title == "a" * 200
+
+
+def test_noncharacters_in_the_subject_or_name_leave_a_candidate_that_loads(contributors, tmp_path):
+    """The item reader refuses U+FFFE and U+FFFF in a title (schema's control characters):
+    kept, they made a candidate that neither inbox nor check could read."""
+    data = (
+        b"From: =?utf-8?q?Jane=EF=BF=BF?= <jane.doe@unicef.example>\r\n"
+        b"Subject: =?utf-8?q?Ocean=EF=BF=BE_data=EF=BF=BF?=\r\nMessage-ID: <nc@x>\r\n\r\nNews.\r\n"
+    )
+    unknown = data.replace(b"jane.doe@unicef", b"sam@other").replace(b"<nc@", b"<nc2@")
+    box = maildir_of(tmp_path / "box", [data, unknown])
+    assert cli(contributors, "intake", "2026-Q4", str(box)).exit_code == 0
+    listed = cli(contributors, "inbox", "2026-Q4")
+    assert (listed.stderr, listed.stdout.count("Ocean data")) == ("", 2)
