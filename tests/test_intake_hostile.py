@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import email.utils
 import mailbox
 import time
 from pathlib import Path
 
 import pytest
 from helpers import cli
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newsletter.contacts import add_contact
 from newsletter.intake import Contribution, key_of, read_message
@@ -284,3 +287,37 @@ def test_noncharacters_in_the_subject_or_name_leave_a_candidate_that_loads(contr
     assert cli(contributors, "intake", "2026-Q4", str(box)).exit_code == 0
     listed = cli(contributors, "inbox", "2026-Q4")
     assert (listed.stderr, listed.stdout.count("Ocean data")) == ("", 2)
+
+
+@pytest.mark.parametrize(
+    "sender,address",
+    [
+        ("Ann Lee <Ann@WHO.example>", "ann@who.example"),
+        ('"Lee, Ann" <ann@who.int>', "ann@who.int"),
+        ("ann@who.int (Ann Lee)", "ann@who.int"),
+        ("<ann@who.int>", "ann@who.int"),
+        ("ann@who.int <ann@who.int>", "ann@who.int"),
+        ('"jane.doe@unicef.example" <atk@evil.example>', "atk@evil.example"),
+        # Python's parseaddr takes the first address it meets in each of these; the one
+        # that sent it (and that DMARC checked) is the other, or none can tell which.
+        ("jane.doe@unicef.example <atk@evil.example>", "atk@evil.example"),
+        ("jane.doe@unicef.example (Jane) <atk@evil.example>", "atk@evil.example"),
+        ("<jane.doe@unicef.example>@evil.example", ""),
+        ("jane.doe@unicef.example, atk@evil.example", ""),
+        ("<jane.doe@unicef.example> <atk@evil.example>", ""),
+    ],
+)
+def test_the_sender_is_the_address_a_mail_server_would_take_or_none(sender, address):
+    """A known address slipped in before the real one made a stranger a verified focal
+    point, under a From: whose domain the sender owns and DMARC passes."""
+    found = read(f"From: {sender}\r\nSubject: s\r\n\r\nNews.\r\n".encode())
+    assert found.address == address
+
+
+@given(name=st.text(max_size=40), local=st.from_regex(r"[a-z0-9._+-]{1,20}", fullmatch=True))
+def test_any_name_a_client_writes_before_an_address_leaves_that_address(name, local):
+    """A display name, however odd, quoted or encoded as a client writes it with
+    formataddr, never changes which address is the sender's."""
+    sender = email.utils.formataddr((name, f"{local}@who.int"))
+    found = read_message(f"From: {sender}\r\nSubject: s\r\n\r\nNews.\r\n".encode(), SECTIONS)
+    assert not isinstance(found, Contribution) or found.address == f"{local}@who.int".lower()

@@ -60,6 +60,10 @@ _SIGNATURE = re.compile(r"^--[ \t]?$", re.M)
 _SAFE_LINK = re.compile(
     r"https?://[a-z0-9-]+\.safelinks\.protection\.outlook\.com/?\?[^\s\"'<>]*", re.I
 )
+# The parts of a From: value (RFC 5322) around its address.
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+_ANGLE = re.compile(r"<([^<>]*)>")
 # A DMARC verdict of "fail" in an Authentication-Results header (RFC 8601).
 _DMARC_FAIL = re.compile(r"(?:^|[;\s])dmarc\s*=\s*fail\b", re.I)
 _LINK = re.compile(r"https?://[^\s<>\"'()\[\]]+", re.I)
@@ -215,8 +219,30 @@ def _forged(msg: Message) -> bool:
 def _sender(msg: Message) -> tuple[str, str]:
     """(display name, address) of From: split as written, then the name decoded, since a
     decoded name may hold the comma or the quotes its encoding protected."""
-    name, address = email.utils.parseaddr(_raw(msg, "from"))
-    return _decoded(name), address
+    raw = _raw(msg, "from")
+    name, _ = email.utils.parseaddr(raw)
+    return _decoded(name), _mailbox(raw)
+
+
+def _mailbox(raw: str) -> str:
+    """The one address of From: as a mail server takes it: the only ``<...>``, else the
+    value itself when it is one word; "" when it holds two or is no such shape.
+    ``parseaddr`` takes the first address it meets, so "jane@known.org <me@mine.org>",
+    sent from (and signed for) mine.org, would have verified a stranger as Jane."""
+    bare = _QUOTED.sub('""', raw)
+    for _ in range(8):  # comments nest: the innermost first
+        bare, n = _COMMENT.subn(" ", bare)
+        if not n:
+            break
+    angles = list(_ANGLE.finditer(bare))
+    if len(angles) == 1:
+        # A phrase before it may hold anything but brackets (clients write "a@b <a@b>");
+        # after it, nothing: "<jane@known.org>@mine.org" is no one's address.
+        before, after = bare[: angles[0].start()], bare[angles[0].end() :]
+        plain = not after.strip() and "<" not in before and ">" not in before
+        return angles[0].group(1).strip() if plain else ""
+    words = bare.split()
+    return words[0] if not angles and len(words) == 1 and "," not in words[0] else ""
 
 
 def _address(raw: str) -> str:
