@@ -321,3 +321,22 @@ def test_any_name_a_client_writes_before_an_address_leaves_that_address(name, lo
     sender = email.utils.formataddr((name, f"{local}@who.int"))
     found = read_message(f"From: {sender}\r\nSubject: s\r\n\r\nNews.\r\n".encode(), SECTIONS)
     assert not isinstance(found, Contribution) or found.address == f"{local}@who.int".lower()
+
+
+@pytest.mark.parametrize(
+    "subject,body,title",
+    [
+        (b"=?utf-8?q?=E2=80=8B?=", b"\xe2\x80\x8b\n\nOur news.", "Our news."),
+        (b"\xe2\x80\x8b", b"\xe2\x80\x8b\n\nOur news.", "Our news."),  # raw UTF-8 (RFC 6532)
+        (b"\xe2\x80\xae", b"\xe2\x80\x8b\xe2\x80\x8b", "(no subject)"),
+    ],
+)
+def test_a_subject_of_unseen_characters_still_gives_a_title(subject, body, title):
+    """An empty title is a candidate the item reader refuses."""
+    found = read(
+        b"From: a@who.int\r\nSubject: "
+        + subject
+        + b"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        + body
+    )
+    assert found.title == title

@@ -33,6 +33,7 @@ from newsletter.schema import FIRST_DAY, LAST_DAY
 
 MAX_MESSAGE = 10 * 1024 * 1024  # a contribution is a few paragraphs; more is an attachment
 TITLE_CHARS = 200
+NO_TITLE = "(no subject)"  # neither the subject nor any line of the text shows anything
 MAX_HEADER = 4096  # characters of a header read: the title keeps 200 of them anyway
 # Kinds of returned mail (``dsn.Bounce.kind``) that are reports, not people writing.
 REPORTS = ("hard", "soft", "delayed", "delivered", "complaint", "unsubscribe")
@@ -137,10 +138,10 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
         summary = _without_fields(summary)
     if not summary.strip():
         return Skip("no text")
-    # No subject: the first line of the text stands in, as a mail client lists it.
-    title = _line(_header(msg, "subject"), TITLE_CHARS) or _line(
-        summary.split("\n", 1)[0], TITLE_CHARS
-    )
+    # No subject: the first line of the text stands in, as a mail client lists it;
+    # a line of unseen characters only is none (an empty title would not load).
+    lines = (_line(line, TITLE_CHARS) for line in summary.splitlines())
+    title = _line(_header(msg, "subject"), TITLE_CHARS) or next(filter(None, lines), NO_TITLE)
     name, address = _sender(msg)
     section, date, warnings = _fields(words, sections)
     link = _first_link(cleaned)
