@@ -97,8 +97,10 @@ _INVALID = re.compile(
 
 
 # Characters that change how a terminal line reads without being seen: controls,
-# zero-width marks and bidi overrides. A server, a feed or a cell chooses them.
-_UNSEEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# zero-width marks and bidi overrides. A server, a feed or a cell chooses them. And
+# the noncharacters U+FFFE and U+FFFF, which the item reader refuses in a title
+# (schema's control characters): a one-line title from an email must load.
+_UNSEEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufffe\uffff]")
 
 
 def one_line(text: object, limit: int = 300) -> str:

@@ -18,15 +18,19 @@ from hypothesis import strategies as st
 from newsletter.build.render import longdate
 from newsletter.errors import BadUsage
 from newsletter.intake import deadline_of
+from newsletter.schema import LAST_DAY
 
 TODAY = dt.date(2026, 12, 2)
-DAYS = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(9999, 12, 31))
+# A day an item may hold (schema.LAST_DAY): plain_date reads no later one.
+DAYS = st.dates(min_value=dt.date(1900, 1, 1), max_value=LAST_DAY)
 TEXT = st.one_of(
     st.text(max_size=60),
     DAYS.map(lambda d: d.isoformat()),
     DAYS.map(longdate),
     DAYS.map(lambda d: f"{d:%B} {d.day}, {d.year}"),
-    st.sampled_from(["2027-02-30", "31 February 2027", "tomorrow", "2027-1-5", "\n2027-01-15"]),
+    st.sampled_from(
+        ["2027-02-30", "31 February 2027", "tomorrow", "2027-1-5", "\n2027-01-15", "9999-12-31"]
+    ),
 )
 
 

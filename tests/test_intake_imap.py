@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from helpers import IMAPServer, cli, self_signed
 from intake_mail import EXPECTED, MESSAGES, WARNING, plain
@@ -156,3 +158,37 @@ def test_an_untrusted_certificate_is_one_line_and_no_password_is_sent(
         "authority's PEM file; nothing was taken in.\n"
     )
     assert imaps.commands == []  # not a word, let alone the password, before the check
+
+
+@pytest.mark.parametrize(
+    "user,why",
+    [
+        ("news%0D%0AA999%20DELETE%20INBOX", "contains a line break"),
+        ("news%0Ax", "contains a line break"),
+        ("news%C2%85", "contains a line break"),  # NEL
+        ("news%00", "contains a control character"),
+        ("news%7F", "contains a control character"),
+    ],
+)
+def test_a_user_name_with_a_line_break_or_control_is_refused_before_connecting(
+    contributors, imap, user, why
+):
+    """imaplib writes the user name into the LOGIN line as it is: a CR LF in it would
+    send a command of its own (a DELETE) to a folder this command only reads."""
+    result = cli(contributors, "intake", "2026-Q4", f"imap://{user}@127.0.0.1:{imap.port}/INBOX")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: imap://127.0.0.1/INBOX: the user name {why}. Write it as the server knows it.\n",
+    )
+    assert imap.commands == []
+
+
+def test_a_server_that_is_not_there_is_named_in_words_not_an_error_number(contributors):
+    with socket.socket() as probe:  # a port just freed: nothing listens on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = cli(contributors, "intake", "2026-Q4", f"imap://news@127.0.0.1:{port}/INBOX")
+    assert result.stderr == (
+        "Error: imap://127.0.0.1/INBOX: the IMAP server refused or failed (Connection refused). "
+        "Check the address, the folder and the password; nothing was taken in.\n"
+    )

@@ -25,7 +25,7 @@ from imapclient.exceptions import IMAPClientError
 
 from newsletter.errors import NewsletterError
 from newsletter.intake.message import MAX_MESSAGE
-from newsletter.schema import shown
+from newsletter.schema import header_problem, shown
 
 PASSWORD = "NEWSLETTER_IMAP_PASSWORD"
 TOKEN = "NEWSLETTER_IMAP_TOKEN"
@@ -55,6 +55,12 @@ def read_imap(source: str) -> Iterator[tuple[str, bytes | str]]:
             f"{where}: write the folder as imaps://USER@HOST[:PORT]/FOLDER, the password in "
             f"{PASSWORD} (or an OAuth token in {TOKEN}), never in the address."
         )
+    # imaplib writes the user name into the LOGIN line as it is (XOAUTH2 too): a CR LF
+    # would send a command of its own, a DELETE say, to a folder this only reads. (The
+    # folder is safe: IMAPClient writes it in modified UTF-7, quoted.)
+    bad = header_problem(user)
+    if bad:
+        raise NewsletterError(f"{where}: the user name {bad}. Write it as the server knows it.")
     tls = url.scheme.lower() == "imaps"
     if not tls and not _loopback(host):
         raise NewsletterError(
@@ -109,6 +115,8 @@ def _messages(box: IMAPClient) -> Iterator[tuple[str, bytes | str]]:
 def _why(exc: Exception) -> str:
     """The server's words, one short safe line: imaplib hands them over as bytes, and
     IMAPClient's login error as the text of those bytes ("b'...'")."""
+    if isinstance(exc, OSError) and exc.strerror:  # its first argument is the errno
+        return shown(exc.strerror, quote=False)
     said = exc.args[0] if exc.args else exc
     text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
     text = re.sub(r"""^b(['"])(.*)\1$""", r"\2", text)

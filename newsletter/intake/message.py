@@ -20,24 +20,29 @@ import email.utils
 import hashlib
 import html
 import re
+import urllib.parse
 from dataclasses import dataclass
 from email.message import Message
 
+from newsletter.contacts.fields import normalise_email
 from newsletter.feeds.markdown import to_markdown
 from newsletter.issue.keys import untracked
 from newsletter.returns.dsn import classify
 from newsletter.sanitize import MAX_CHARS, clean_bounded, one_line
+from newsletter.schema import FIRST_DAY, LAST_DAY
 
 MAX_MESSAGE = 10 * 1024 * 1024  # a contribution is a few paragraphs; more is an attachment
 TITLE_CHARS = 200
+NO_TITLE = "(no subject)"  # neither the subject nor any line of the text shows anything
 MAX_HEADER = 4096  # characters of a header read: the title keeps 200 of them anyway
 # Kinds of returned mail (``dsn.Bounce.kind``) that are reports, not people writing.
 REPORTS = ("hard", "soft", "delayed", "delivered", "complaint", "unsubscribe")
 # dsn counts Precedence: auto_reply as an auto-reply; list and junk mail is no
 # contribution either, though a bounce reader must not take it for an auto-reply.
 _MASS = ("bulk", "junk", "list")
-# "Section: events" on a line of its own; "*", "_" and a trailing "\\" are Markdown's marks.
-_FIELD = re.compile(r"^[ \t>*_]*(section|date)[ \t*_]*:[ \t]*(.+?)[ \t*_\\]*$", re.I | re.M)
+# "Section: events" on a line of its own; "*" and "_" around the label or the value
+# (an Outlook user bolds one) and a trailing "\\" are Markdown's marks.
+_FIELD = re.compile(r"^[ \t>*_]*(section|date)[ \t*_]*:[ \t*_]*(.+?)[ \t*_\\]*$", re.I | re.M)
 # Where a forwarded or quoted message starts (Gmail, Outlook, Apple Mail; English,
 # French, Spanish), as plain text or as to_markdown writes it ("\\-", "\\>").
 _FORWARDED = re.compile(
@@ -50,6 +55,18 @@ _FORWARDED = re.compile(
 # the space). What follows is the sender's phone, address and job title: personal
 # data that a summary printed in the email and the archive must not carry.
 _SIGNATURE = re.compile(r"^--[ \t]?$", re.M)
+# Microsoft 365 Safe Links, which most UN agencies' mail has, rewrite each link a
+# message brings in: the wrapper's data= holds the recipient's address, which an
+# item's link, the email and the public archive must never carry.
+_SAFE_LINK = re.compile(
+    r"https?://[a-z0-9-]+\.safelinks\.protection\.outlook\.com/?\?[^\s\"'<>]*", re.I
+)
+# The parts of a From: value (RFC 5322) around its address.
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+_ANGLE = re.compile(r"<([^<>]*)>")
+# A DMARC verdict of "fail" in an Authentication-Results header (RFC 8601).
+_DMARC_FAIL = re.compile(r"(?:^|[;\s])dmarc\s*=\s*fail\b", re.I)
 _LINK = re.compile(r"https?://[^\s<>\"'()\[\]]+", re.I)
 _HREF = re.compile(r"""href="(https?://[^"]+)\"""", re.I)
 _DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%Y-%m-%d")
@@ -78,6 +95,9 @@ class Contribution:
     address: str  # the sender's address, lower case
     attachments: int
     warnings: tuple[str, ...] = ()  # what was written in the body but could not be used
+    # The receiving server's DMARC verdict on From: was "fail": the address may be forged,
+    # so it verifies no one (``run`` should take the sender as unknown).
+    forged: bool = False
 
 
 def key_of(data: bytes) -> str:
@@ -85,8 +105,10 @@ def key_of(data: bytes) -> str:
     head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     found = re.search(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", head, re.I | re.M)
     value = found.group(1).split() if found else []
-    if value and len(value[0]) <= 250:
-        return "id:" + value[0].decode("ascii", "replace").strip("<>")
+    ident = value[0].decode("ascii", "replace").strip("<>") if value else ""
+    # "<>" or '""' names no message: as a key, it would make the next one "already taken".
+    if ident.strip('<>"') and len(value[0]) <= 250:
+        return "id:" + ident
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
@@ -94,7 +116,7 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
     """The contribution ``data`` proposes, or why it is skipped."""
     if len(data) > MAX_MESSAGE:
         return Skip(f"larger than {MAX_MESSAGE // 1024 // 1024} MB; ask for a link instead")
-    kind = classify(data).kind
+    kind = classify(_bounded(data)).kind
     if kind == "auto-reply":
         return Skip("an auto-reply")
     if kind in REPORTS:
@@ -105,7 +127,8 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
     if _header(msg, "precedence").lower() in _MASS:
         return Skip("mass mail (Precedence: bulk, junk or list)")
     text_html, plain, attachments = _body(msg)
-    cleaned = clean_bounded(text_html).html
+    # Unwrapped before the sanitiser, which then checks the address each wrapper held.
+    cleaned = clean_bounded(_SAFE_LINK.sub(_unwrapped, text_html)).html
     summary = to_markdown(cleaned)
     # "Section:" and "Date:" are read on the lines the sender wrote (``_paragraphs``
     # leaves them out of a plain body); in HTML, on the Markdown's lines, where
@@ -115,13 +138,19 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
         summary = _without_fields(summary)
     if not summary.strip():
         return Skip("no text")
-    # No subject: the first line of the text stands in, as a mail client lists it.
-    title = _line(_header(msg, "subject"), TITLE_CHARS) or _line(
-        summary.split("\n", 1)[0], TITLE_CHARS
-    )
+    # No subject: the first line of the text stands in, as a mail client lists it;
+    # a line of unseen characters only is none (an empty title would not load).
+    lines = (_line(line, TITLE_CHARS) for line in summary.splitlines())
+    title = _line(_header(msg, "subject"), TITLE_CHARS) or next(filter(None, lines), NO_TITLE)
     name, address = _sender(msg)
     section, date, warnings = _fields(words, sections)
     link = _first_link(cleaned)
+    forged = _forged(msg)
+    if forged:
+        warnings += (
+            f"the receiving server found From: {one_line(address, 100)} forged (dmarc=fail): "
+            "check with the sender before accepting it",
+        )
     return Contribution(
         title=title,
         summary=summary,
@@ -129,10 +158,30 @@ def read_message(data: bytes, sections: tuple[str, ...]) -> Contribution | Skip:
         section=section,
         date=date,
         name=_line(name, 100),
-        address=one_line(address, 254).lower(),
+        address=_address(address),
         attachments=attachments,
         warnings=warnings,
+        forged=forged,
     )
+
+
+def _bounded(data: bytes) -> bytes:
+    """``data`` with each header line cut to ``MAX_HEADER`` bytes and a header's folded
+    lines dropped past that, for ``classify``: it decodes whole headers, and Python's
+    ``decode_header`` takes time in the square of their encoded words (2 MB of them in
+    a subject took over a minute). Its verdict reads the start of a header anyway."""
+    end = re.search(rb"\r?\n\r?\n", data)
+    head, body = (data[: end.start()], data[end.start() :]) if end else (data, b"")
+    if len(head) <= 16 * MAX_HEADER:
+        return data
+    kept, size = [], 0
+    for line in head.split(b"\n"):
+        folded = line[:1] in (b" ", b"\t")
+        if folded and size >= MAX_HEADER:
+            continue
+        size = size + len(line) if folded else len(line)
+        kept.append(line[:MAX_HEADER])
+    return b"\n".join(kept) + body
 
 
 def _line(text: str, limit: int) -> str:
@@ -144,14 +193,68 @@ def _line(text: str, limit: int) -> str:
 def _header(msg: Message, name: str) -> str:
     """A header's value, its encoded words (RFC 2047) decoded, at most ``MAX_HEADER``
     characters read."""
-    return _decoded(str(msg.get(name, ""))[:MAX_HEADER])
+    return _decoded(_raw(msg, name))
+
+
+def _raw(msg: Message, name: str) -> str:
+    """A header as written, at most ``MAX_HEADER`` characters. compat32 keeps 8-bit
+    bytes in a header as a ``Header`` whose ``str`` is "\ufffd" for each byte; they
+    are UTF-8 (RFC 6532, as clients send them), so they are read as UTF-8."""
+    value = msg.get(name, "")
+    if isinstance(value, email.header.Header):
+        value = "".join(
+            part.decode("utf-8", "replace") if isinstance(part, bytes) else part
+            for part, _ in email.header.decode_header(value)
+        )
+    return str(value)[:MAX_HEADER]
+
+
+def _forged(msg: Message) -> bool:
+    """Whether an Authentication-Results header says From: failed DMARC. Only "fail" is
+    believed, wherever the header stands: a sender can add their own such header, but
+    a forger would write "pass", and a verdict of "pass" proves nothing here."""
+    found = msg.get_all("authentication-results") or []
+    return any(_DMARC_FAIL.search(str(value)[:MAX_HEADER]) for value in found[:20])
 
 
 def _sender(msg: Message) -> tuple[str, str]:
     """(display name, address) of From: split as written, then the name decoded, since a
     decoded name may hold the comma or the quotes its encoding protected."""
-    name, address = email.utils.parseaddr(str(msg.get("from", ""))[:MAX_HEADER])
-    return _decoded(name), address
+    raw = _raw(msg, "from")
+    name, _ = email.utils.parseaddr(raw)
+    return _decoded(name), _mailbox(raw)
+
+
+def _mailbox(raw: str) -> str:
+    """The one address of From: as a mail server takes it: the only ``<...>``, else the
+    value itself when it is one word; "" when it holds two or is no such shape.
+    ``parseaddr`` takes the first address it meets, so "jane@known.org <me@mine.org>",
+    sent from (and signed for) mine.org, would have verified a stranger as Jane."""
+    bare = _QUOTED.sub('""', raw)
+    for _ in range(8):  # comments nest: the innermost first
+        bare, n = _COMMENT.subn(" ", bare)
+        if not n:
+            break
+    angles = list(_ANGLE.finditer(bare))
+    if len(angles) == 1:
+        # A phrase before it may hold anything but brackets (clients write "a@b <a@b>");
+        # after it, nothing: "<jane@known.org>@mine.org" is no one's address.
+        before, after = bare[: angles[0].start()], bare[angles[0].end() :]
+        plain = not after.strip() and "<" not in before and ">" not in before
+        return angles[0].group(1).strip() if plain else ""
+    words = bare.split()
+    return words[0] if not angles and len(words) == 1 and "," not in words[0] else ""
+
+
+def _address(raw: str) -> str:
+    """The sender's address in the form the contacts store (``normalise_email``), so
+    that ``ann@xn--bcher-kva.example`` is the contact ``ann@bücher.example``; one
+    the contacts could not hold is kept lower-cased, for an unverified sender."""
+    address = one_line(raw, 254)
+    try:
+        return normalise_email(address)
+    except ValueError:
+        return address.lower()
 
 
 def _decoded(raw: str) -> str:
@@ -250,16 +353,26 @@ def _fields(
 
 def plain_date(value: str) -> dt.date | None:
     """A date written plainly ("12 March 2027", "March 12, 2027", "2027-03-12"), strictly:
-    a "Date:" line of a contribution, and a call's ``--deadline``."""
+    a "Date:" line of a contribution, and a call's ``--deadline``. A day an item may not
+    hold (``schema.FIRST_DAY`` to ``LAST_DAY``) is none: its candidate would not load."""
     if not _DATE_SHAPE.match(value):
         return None
     plain = re.sub(r"[.,]", "", " ".join(value.split()))
     for form in _DATE_FORMATS:
         try:
-            return dt.datetime.strptime(plain, form).date()
+            day = dt.datetime.strptime(plain, form).date()
         except ValueError:
             continue
+        return day if FIRST_DAY <= day <= LAST_DAY else None
     return None
+
+
+def _unwrapped(found: re.Match[str]) -> str:
+    """The address a Safe Link wraps (its ``url``), escaped for the HTML it is in; ""
+    when it wraps no web address: the wrapper itself is never kept."""
+    query = urllib.parse.urlsplit(html.unescape(found.group(0))).query
+    target = urllib.parse.parse_qs(query).get("url", [""])[0]
+    return html.escape(target) if _LINK.fullmatch(target) else ""
 
 
 def _first_link(cleaned: str) -> str | None:
