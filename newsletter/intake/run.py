@@ -111,7 +111,9 @@ def intake(settings: Settings, db: Database, folder: Path, source: str, ack: boo
             result.outcomes.append(Outcome(label, skipped="already taken in"))
             continue
         seen.add(key)
-        contact = senders.get(read_as.address)
+        # A From: the receiving server found forged (dmarc=fail) verifies no one: else a
+        # forgery would be credited to an organisation and silence its reminder.
+        contact = None if read_as.forged else senders.get(read_as.address)
         candidate, sender = _candidate(read_as, contact, default)
         if contact is not None:
             known_senders[len(result.outcomes)] = (contact, read_as)
@@ -192,10 +194,12 @@ def _candidate(c: Contribution, contact: Contact | None, default: str) -> tuple[
     """The candidate a contribution makes, and its sender as the output line names them."""
     if contact is not None:
         name = one_line(contact.name, 100) or c.name
-        organisation = one_line(contact.organisation, 100)
-        source = organisation or NO_ORGANISATION
-        both = organisation and name
-        sender = f"{organisation} ({name})" if both else organisation or name or contact.email
+        # As the directory stores it (one line already): the record and the reminder
+        # match on it, so it is not cut or stripped of a ZWNJ here.
+        organisation = contact.organisation
+        shown = one_line(organisation, 100)
+        source = shown or NO_ORGANISATION
+        sender = f"{shown} ({name})" if shown and name else shown or name or contact.email
     else:
         who = f"{c.name} <{c.address}>" if c.name else c.address or "no sender address"
         name, source, sender = who, UNVERIFIED, f"Unverified: {who}"
