@@ -718,3 +718,16 @@ def test_a_huge_auto_reply_is_read_in_bounded_time(body):
     b = classify(REPLY.format(body=body).encode())
     assert time.perf_counter() - start < 2
     assert b.kind == "auto-reply"
+
+
+def test_a_huge_header_is_read_only_so_far():
+    """Decoding encoded words is slow on a huge header: only its start is read."""
+    import email
+
+    from newsletter.returns.dsn import MAX_HEADER, _header
+
+    words = "=?utf-8?q?Abwesenheitsnotiz_?= " * 60_000  # about 2 MB
+    msg = email.message_from_string(f"Subject: {words}\n\nbody\n")
+    text = _header(msg, "Subject")
+    assert text.startswith("Abwesenheitsnotiz")
+    assert len(text) <= MAX_HEADER

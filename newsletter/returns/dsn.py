@@ -80,6 +80,7 @@ _TAG = re.compile(r"<[^<>]*>")  # "<" with no ">" after it costs nothing
 # A bounce's own words are at its top; past this its text is a copy or padding, and
 # reading 10 MB of it with every pattern would hold up the whole mailbox.
 MAX_TEXT = 64 * 1024
+MAX_HEADER = 4096  # characters of a header read for a verdict
 SECOND_LINES = 1000
 _MSGID = re.compile(r"^message-id:\s*<?([^<>\s@]+@[^<>\s]+?)>?(?=\s|$)", re.I | re.M)
 _UNSUBSCRIBE = re.compile(r"\s*unsubscribe\s+([\w-]+\.[\w-]+)\s*$", re.I)
@@ -763,6 +764,10 @@ def _header(msg: Message, name: str) -> str:
     value = msg.get(name)
     if value is None:
         return ""
+    if isinstance(value, str) and len(value) > MAX_HEADER:
+        # Decoding encoded words is slow on a huge header (a 2 MB subject held a run
+        # for over a minute), and no verdict needs more than its start.
+        value = value[:MAX_HEADER]
     try:
         # The Header object itself, not str() of it: raw 8-bit UTF-8 (RFC 6532) comes
         # back as bytes in "unknown-8bit" rather than as replacement characters.
