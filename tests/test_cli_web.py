@@ -26,7 +26,7 @@ def test_serve_says_when_it_cannot_listen(project, people, monkeypatch):
 
 @pytest.mark.parametrize(
     ("host", "shown"),
-    [("a" * 64 + ".example", "a" * 64 + ".example"), ("a..b", "a..b"), ("x\ny", "xy")],
+    [("a" * 64 + ".example", "a" * 64 + ".example"), ("a..b", "a..b"), ("x\ny", "x y")],
 )
 def test_serve_on_a_host_name_no_resolver_can_ask_for_is_one_line(
     project, people, monkeypatch, host, shown

@@ -443,6 +443,37 @@ def test_a_failed_acknowledgement_keeps_the_candidate_and_the_receipt_says_so(
     assert inbox_files(contributors) == ["youth-skills-toolkit-launched.md"]
 
 
+@pytest.mark.parametrize(
+    "organisation",
+    [
+        "United Nations Office for Partnerships, Private Sector Engagement and Sustainable "
+        "Development Goals Advocacy",  # over 100 characters: the contacts keep up to 300
+        "\u0633\u0627\u0632\u0645\u0627\u0646\u200c\u0647\u0627",  # Persian, with its ZWNJ
+    ],
+)
+def test_the_organisation_is_recorded_as_the_directory_names_it(site, web, organisation):
+    from newsletter.intake.call import silent_holders
+    from newsletter.models import Contact
+    from newsletter.store import seats
+    from newsletter.store.contacts import create_contact
+
+    db = open_db(site / "contacts.db")
+    create_contact(
+        db, Contact(email="kim@org.example", name="Kim", organisation=organisation), "t", "t"
+    )
+    db.conn.close()
+    token = link(site, address="kim@org.example")
+    status, _, _ = fetch(f"{web}/submit/{token}", form_of(web, token, **GOOD))
+    assert status == 303
+    data, _ = front(site, "youth-skills-toolkit-launched.md")
+    assert data["organisation"] == organisation
+    db = open_db(site / "contacts.db")
+    kim = contact_id(site, "kim@org.example")
+    assert kim in seats.listed_holders(db)
+    assert kim not in silent_holders(db, ISSUE)  # it sent news: no reminder
+    db.conn.close()
+
+
 # -- the walk: a real `serve` process, Chromium at 375 px, SMTP on 127.0.0.1 ---------------
 
 

@@ -94,10 +94,12 @@ def read_form(settings: Settings, folder: Path, form: Mapping[str, str], contact
     sections = settings.section_keys
     summary = values[SUMMARY]
     markdown = to_markdown(markdown_bounded(summary).html) if summary.strip() else ""
-    organisation = one_line(contact.organisation, 100)
+    # As the directory stores it (one line already), as email-in records it: the
+    # tracker and the reminder match on it, so it is not cut or stripped of a ZWNJ.
+    organisation = contact.organisation
     # Fields the desk's editor shows and this form fills itself: who sent it.
     who: dict[str, str] = {
-        "source": organisation or NO_ORGANISATION,
+        "source": one_line(organisation, 100) or NO_ORGANISATION,
         "contributor": one_line(contact.name, 100) or contact.email,
     }
     if organisation:
