@@ -42,6 +42,11 @@ from newsletter.store.contacts import contacts_by_email, mark_left
 from newsletter.store.purge import purge
 
 KEY = SECRET.encode()
+# Read at import: the tests' own fixture clears every NEWSLETTER_ variable.
+SHOTS = (
+    os.environ.get("NEWSLETTER_SCREENSHOTS")
+    and Path(os.environ["NEWSLETTER_SCREENSHOTS"]).resolve()
+)
 JANE = "jane.doe@unicef.example"
 ISSUE = "2026-Q4"
 GOOD = {
@@ -537,6 +542,8 @@ def test_a_focal_point_sends_news_from_a_phone_and_the_editor_puts_it_in_the_iss
             )
             assert "date-error" in described.split()
             assert browser.evaluate("document.getElementById('title').value") == GOOD["title"]
+            if SHOTS:  # the README's pictures of the form: NEWSLETTER_SCREENSHOTS=docs/screenshots
+                browser.screenshot(SHOTS / "submit-error.png")
             assert inbox_files(contributors) == []
             fill({"date": "2026-11-12"})
             browser.evaluate("document.getElementById('send').click()")
@@ -545,6 +552,8 @@ def test_a_focal_point_sends_news_from_a_phone_and_the_editor_puts_it_in_the_iss
             assert "Youth skills toolkit launched" in shown
             assert "We have emailed you an acknowledgement." in shown
             assert browser.evaluate("document.documentElement.scrollWidth") <= 375
+            if SHOTS:
+                browser.screenshot(SHOTS / "submit-receipt.png")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
