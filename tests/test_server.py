@@ -295,3 +295,28 @@ def test_every_form_on_every_page_carries_a_csrf_token_for_its_link(project):
         "entry": ["confirm", "correct", "left", "correct", "left", "new"],
         "review": ["comment", "approve"],
     }
+
+
+@pytest.mark.parametrize("page", ["entry", "members", "submit", "review"])
+def test_every_personal_page_answers_503_when_the_database_is_gone(project, people, page, caplog):
+    """One rule for every page of serve (``Site.guarded``): a database busy, read-only,
+    full or moved away is a page saying "try again later", and a warning in the log."""
+    from helpers import built
+
+    jane, _ = people
+    built(project)
+    app = create_app(load_settings(project), project / "contacts.db", secret=SECRET.encode())
+    now = time.time()
+    token = {
+        "entry": lambda: entry_link(jane),
+        "members": lambda: tokens.make_link_token(SECRET.encode(), tokens.MEMBERS, jane.id, now),
+        "submit": lambda: tokens.make_link_token(SECRET.encode(), tokens.SUBMIT, jane.id, now),
+        "review": lambda: tokens.make_review_token(
+            SECRET.encode(), "2026-Q4", "rev@example.org", now, 14
+        ),
+    }[page]()
+    (project / "contacts.db").rename(project / "moved.db")
+    answer = app.test_client().get(f"/{page}/{token}")
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    assert "could not use the database" in caplog.text
+    assert "no longer there" in caplog.text

@@ -22,7 +22,6 @@ pages: one renderer with the security headers, one connection with its lock wait
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -32,11 +31,9 @@ from newsletter import tokens
 from newsletter.directory import entries
 from newsletter.directory.proposals import confirm, propose_once
 from newsletter.directory.vcard import vcard, vcards
-from newsletter.errors import NewsletterError
 from newsletter.returns.webapp import MAX_TOKEN, Site
-from newsletter.store import Database, DatabaseError
+from newsletter.store import Database
 
-log = logging.getLogger(__name__)
 ACTIONS = ("confirm", "correct", "left", "new")
 VCARD = "text/vcard"
 
@@ -89,13 +86,7 @@ def blueprint(site: Site) -> Blueprint:
         return entry_page("entry", status, base, link=token, me=me, rosters=rosters, **values)
 
     def guarded(base: str, act: Callable[[Database], Response]) -> Response:
-        """``act`` on the database; busy, read-only or full: 503, nothing recorded."""
-        try:
-            with site.connection() as db:
-                return act(db)
-        except (NewsletterError, DatabaseError, OSError) as exc:
-            log.warning("a directory page could not use the database: %s", exc)
-        return entry_page("unavailable", 503, base)
+        return site.guarded(act, lambda: entry_page("unavailable", 503, base), "a directory page")
 
     # -- "Check your entry" ----------------------------------------------------------
 
@@ -220,16 +211,16 @@ def blueprint(site: Site) -> Blueprint:
         found = read(token, tokens.MEMBERS)
         if found is None:
             return members_page("invalid", 400, base)
-        try:
-            with site.connection() as db:
-                me = entries.entry(db, found.contact_id)
-                if me is None or not me.is_member:
-                    return members_page("refused", 403, base)
-                shown = answer(db)
-                return shown if shown is not None else members_page("missing", 404, base)
-        except (NewsletterError, DatabaseError, OSError) as exc:
-            log.warning("the members' directory could not use the database: %s", exc)
-        return members_page("unavailable", 503, base)
+
+        def act(db: Database) -> Response:
+            me = entries.entry(db, found.contact_id)
+            if me is None or not me.is_member:
+                return members_page("refused", 403, base)
+            shown = answer(db)
+            return shown if shown is not None else members_page("missing", 404, base)
+
+        unavailable = lambda: members_page("unavailable", 503, base)  # noqa: E731
+        return site.guarded(act, unavailable, "the members' directory")
 
     @pages.get("/members/<token>", merge_slashes=False)
     def members(token: str) -> Response:

@@ -31,7 +31,6 @@ from importlib.resources import files
 from flask import Blueprint, Response, redirect, request
 
 from newsletter import tokens
-from newsletter.errors import NewsletterError
 from newsletter.intake.ack import acknowledge
 from newsletter.intake.form import (
     EVENT,
@@ -48,7 +47,7 @@ from newsletter.issue.edit import form_fields
 from newsletter.models import Contact
 from newsletter.returns.webapp import HEADERS, MAX_TOKEN, Site
 from newsletter.send.publication import open_issue
-from newsletter.store import Database, DatabaseError
+from newsletter.store import Database
 from newsletter.store.contacts import get_contact
 from newsletter.store.intake import taken
 
@@ -112,13 +111,7 @@ def blueprint(site: Site) -> Blueprint:
         return tokens.read_link_token(site.secret, tokens.SUBMIT, token, time.time())
 
     def guarded(base: str, act: Callable[[Database], Response]) -> Response:
-        """``act`` on the database; busy, read-only or full: 503, nothing recorded."""
-        try:
-            with site.connection() as db:
-                return act(db)
-        except (NewsletterError, DatabaseError, OSError) as exc:
-            log.warning("the contribution form could not use the database: %s", exc)
-        return page("unavailable", 503, base)
+        return site.guarded(act, lambda: page("unavailable", 503, base), "the contribution form")
 
     def form_page(
         token: str, contact: Contact, issue: str, status: int = 200, **values: object

@@ -232,6 +232,19 @@ class Site:
         finally:
             db.conn.close()
 
+    def guarded(
+        self, act: Callable[[Database], Response], unavailable: Callable[[], Response], what: str
+    ) -> Response:
+        """``act`` on contacts.db for one request. Busy, read-only, full or gone: the
+        page ``unavailable`` makes (a 503), nothing recorded, and one warning naming
+        ``what``; a bug is not one of these: it raises (a 500), not "try again later"."""
+        try:
+            with self.connection() as db:
+                return act(db)
+        except (NewsletterError, DatabaseError, OSError) as exc:
+            log.warning("%s could not use the database: %s", what, exc)
+        return unavailable()
+
 
 def open_site(
     settings: Settings, db_path: Path, secret: bytes | None = None, wait: float = WEB_LOCK_WAIT

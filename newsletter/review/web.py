@@ -22,7 +22,7 @@ from newsletter.build.report import BuildReport
 from newsletter.errors import NewsletterError
 from newsletter.models import ISSUE_ID
 from newsletter.returns.webapp import Site
-from newsletter.store import DatabaseError, reviews
+from newsletter.store import Database, DatabaseError, reviews
 
 log = logging.getLogger(__name__)
 MAX_COMMENT = 4000  # characters: a comment is a note, not a manuscript
@@ -62,31 +62,31 @@ def blueprint(site: Site) -> Blueprint:
         if found is None:
             return page("invalid", 400, base=base)
         review, report, email, text = found
-        try:
-            with site.connection() as db:
-                rows = reviews.entries(db, review.issue_id)
-        except (NewsletterError, DatabaseError, OSError) as exc:
-            log.warning("the review page could not use the database: %s", exc)
-            return page("unavailable", 503, base=base)
-        approved = any(
-            r.kind == reviews.APPROVAL
-            and r.digest == report.inputs
-            and r.reviewer == review.reviewer
-            for r in rows
-        )
-        return page(
-            "review",
-            status,
-            base=base,
-            link=token,
-            csrf=site.form_token(token),
-            review=review,
-            email=email,
-            text=text,
-            comments=[r for r in rows if r.kind == reviews.COMMENT and r.digest == report.inputs],
-            approved=approved,
-            notice=notice,
-        )
+
+        def act(db: Database) -> Response:
+            rows = reviews.entries(db, review.issue_id)
+            approved = any(
+                r.kind == reviews.APPROVAL
+                and r.digest == report.inputs
+                and r.reviewer == review.reviewer
+                for r in rows
+            )
+            comments = [r for r in rows if r.kind == reviews.COMMENT and r.digest == report.inputs]
+            return page(
+                "review",
+                status,
+                base=base,
+                link=token,
+                csrf=site.form_token(token),
+                review=review,
+                email=email,
+                text=text,
+                comments=comments,
+                approved=approved,
+                notice=notice,
+            )
+
+        return site.guarded(act, lambda: page("unavailable", 503, base=base), "the review page")
 
     @pages.get("/review/<token>", merge_slashes=False)
     def review_page(token: str) -> Response:
