@@ -209,6 +209,12 @@ POSTED = {
     ),
 }
 
+# What shows that a page is the one its name says (not the not-found page).
+SHOWN = {
+    "call, none yet": "document.querySelector('#confirm-call') !== null",
+    "call, sent, a reminder to send": "document.querySelector('#confirm-reminder') !== null",
+}
+
 
 def show(browser, pages, page: str, width: int, scheme: str = "light") -> None:
     """Open ``page`` at ``width``; for a state a form leads to, send that form first."""
@@ -217,6 +223,8 @@ def show(browser, pages, page: str, width: int, scheme: str = "light") -> None:
         form, fill, ready = POSTED[page]
         browser.evaluate(f'{fill} document.querySelector("{form}").submit(); 0')
         until(browser, ready)
+    if page in SHOWN:
+        until(browser, SHOWN[page])
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

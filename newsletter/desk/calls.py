@@ -26,7 +26,7 @@ from flask import Blueprint, Response, flash, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from newsletter.desk.app import Desk
-from newsletter.desk.sending import _count, sender_names
+from newsletter.desk.sending import is_count, sender_names
 from newsletter.intake import prepare_call, prepare_reminder, sent_call
 from newsletter.send import Ready, deliver_mailing, left_queued
 from newsletter.store import Database
@@ -122,7 +122,7 @@ def blueprint(desk: Desk) -> Blueprint:
                     deadline = request.form.get("deadline", "")
                     ready = prepare_call(desk.settings, db, sender, None, folder, deadline)
                 # ASCII digits, and few, as the Send page reads its count.
-                if request.form.get("confirm") != "yes" or not _count(expected):
+                if request.form.get("confirm") != "yes" or not is_count(expected):
                     text = "Tick the box to confirm the send, then press the button again."
                     return desk.done(back(issue_id, sender), text, "error")
                 text, kind = _deliver(db, ready, expected)
