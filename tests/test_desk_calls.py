@@ -145,3 +145,5 @@ def test_a_post_without_the_csrf_token_is_refused(desk, smtp):
     assert answer.status_code == 400
     assert "The form was open too long, or it came from another site. Reload it." in answer.text
     assert smtp.messages == []
+    page = requests.get(desk + PAGE, timeout=30).text
+    assert shown(page, "called") == f"No call yet for {ISSUE} via local."
