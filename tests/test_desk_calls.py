@@ -4,6 +4,7 @@ confirmation, and the reminder to the organisations still silent."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -12,7 +13,7 @@ import requests
 from helpers import SECRET, desk_server, form_csrf, make_issue
 
 from newsletter.contacts import add_contact
-from newsletter.store import open_db
+from newsletter.store import calls, open_db
 from newsletter.store.intake import Taken, record_taken
 
 ISSUE = "2027-Q1"
@@ -147,3 +148,18 @@ def test_a_post_without_the_csrf_token_is_refused(desk, smtp):
     assert smtp.messages == []
     page = requests.get(desk + PAGE, timeout=30).text
     assert shown(page, "called") == f"No call yet for {ISSUE} via local."
+
+
+def test_a_call_that_never_went_may_take_a_new_deadline_once_its_day_passed(desk, smtp, project):
+    db = open_db(project / "contacts.db")
+    calls.record_call(db, ISSUE, "local", dt.date(2001, 1, 1), "2000-12-01T00:00:00Z")
+    db.conn.close()
+    session = requests.Session()
+    page = session.get(desk + PAGE, timeout=30).text
+    assert shown(page, "called") == "The call went out via local, deadline 2001-01-01."
+    assert shown(page, "to-call") == "3 listed focal point(s) to reach now."
+    today = re.search(r'id="deadline" name="deadline" value="([^"]+)"', page)[1]
+    assert today == dt.datetime.now(dt.UTC).date().isoformat()
+    page = call(session, desk).text
+    assert notices(page) == ["Sent 3 via local; 0 failed, 0 uncertain, 0 skipped."]
+    assert shown(page, "called") == "The call went out via local, deadline 2030-01-15."

@@ -43,13 +43,21 @@ def looked(desk: Desk, db: Database, folder: Path, sender: str) -> dict[str, Any
     issue_id = folder.name
     call = sent_call(desk.settings, db, issue_id, sender)
     today = dt.datetime.now(dt.UTC).date()
-    deadline = (call.deadline if call else today).isoformat()
+    # The call's own deadline; today's when it has none, or when its day has passed and
+    # the stage still lets it change (no message of it went).
+    days = dict.fromkeys(day.isoformat() for day in (call.deadline if call else today, today))
     to_call = to_remind = None
     call_refused = remind_refused = ""
-    try:
-        to_call = _to_send(db, prepare_call(desk.settings, db, sender, None, folder, deadline))
-    except click.ClickException as exc:
-        call_refused = exc.format_message()
+    for deadline in days:
+        try:
+            ready = prepare_call(desk.settings, db, sender, None, folder, deadline)
+        except click.ClickException as exc:
+            call_refused = call_refused or exc.format_message()
+            continue
+        to_call, call_refused = _to_send(db, ready), ""
+        break
+    else:
+        deadline = next(iter(days))
     if call:
         try:
             to_remind = _to_send(db, prepare_reminder(desk.settings, db, sender, None, folder))
