@@ -7,6 +7,7 @@ wheel, run in headless Chromium through the project's DevTools client).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -26,10 +27,11 @@ from test_templates_axe import AXE, open_page, violations
 from newsletter.build import BuildReport
 from newsletter.build.browser import Browser
 from newsletter.config import load_settings
+from newsletter.contacts import add_contact
 from newsletter.desk import desk_app
 from newsletter.directory import propose
 from newsletter.send.lock import process_start, this_host
-from newsletter.store import ledger, locks, now, open_db, reviews, writing
+from newsletter.store import calls, ledger, locks, now, open_db, reviews, writing
 from newsletter.store.intake import Taken, record_taken
 
 pytestmark = [
@@ -80,6 +82,11 @@ def project(tmp_path_factory) -> Path:
     # Two proposals in the directory's queue: a correction and a departure.
     propose(db, "correct", "self-service", ana, "", {"job_title": "Head of Partnerships"}, ana)
     propose(db, "left", "auto-reply", omar, "", {"successor_email": "dan@example.org"})
+    # A listed focal point for the Call page, and a call recorded for 2026-Q3 (the
+    # reminder's state).
+    add_contact(db, {"email": "focal@who.int", "name": "Focal Point", "organisation": "WHO"})
+    sender = load_settings(root).send.sender
+    calls.record_call(db, "2026-Q3", sender, dt.date(2030, 1, 15), now())
     # Contributions for the tracker's page: an organisation with a long name, and an
     # unverified sender.
     with writing(db):
@@ -131,6 +138,9 @@ def pages(project: Path):
             "send, nothing left": f"{base}/issues/2026-Q2/send",
             "progress, running": f"{base}/issues/2026-Q1/send/progress?sender=outbox",
             "progress, finished": f"{base}/issues/2026-Q2/send/progress?sender=outbox",
+            "call, none yet": f"{base}/issues/2026-Q4/call",
+            "call, sent, a reminder to send": f"{base}/issues/2026-Q3/call",
+            "call, an error": f"{base}/issues/2026-Q4/call",
             "report": f"{base}/issues/2026-Q2/report",
             "report, nothing sent": f"{base}/issues/2026-Q4/report",
             "inbox": f"{base}/issues/2026-Q4/inbox",
@@ -171,6 +181,9 @@ PAGES = [
     "send, nothing left",
     "progress, running",
     "progress, finished",
+    "call, none yet",
+    "call, sent, a reminder to send",
+    "call, an error",
     "report",
     "report, nothing sent",
     "inbox",
@@ -189,6 +202,17 @@ POSTED = {
         "document.querySelector('#days').value = '0';",
         "document.querySelector('.field-error') !== null",
     ),
+    "call, an error": (
+        "form[method=post][action$='/call']",
+        "document.querySelector('#deadline').value = '2001-01-01';",
+        "document.querySelector('p.error[role=alert]') !== null",
+    ),
+}
+
+# What shows that a page is the one its name says (not the not-found page).
+SHOWN = {
+    "call, none yet": "document.querySelector('#confirm-call') !== null",
+    "call, sent, a reminder to send": "document.querySelector('#confirm-reminder') !== null",
 }
 
 
@@ -199,6 +223,8 @@ def show(browser, pages, page: str, width: int, scheme: str = "light") -> None:
         form, fill, ready = POSTED[page]
         browser.evaluate(f'{fill} document.querySelector("{form}").submit(); 0')
         until(browser, ready)
+    if page in SHOWN:
+        until(browser, SHOWN[page])
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -9,6 +9,7 @@ from flask import Flask
 from newsletter.config import Settings
 from newsletter.desk import (
     building,
+    calls,
     contributions,
     directory,
     editor,
@@ -28,6 +29,7 @@ PAGES: tuple[Pages, ...] = (
     editor.blueprint,
     building.blueprint,
     reviews.blueprint,
+    calls.blueprint,
     sending.blueprint,
     report.blueprint,
     directory.blueprint,

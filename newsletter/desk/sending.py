@@ -79,8 +79,9 @@ class SendJob:
     notices: list[str] = field(default_factory=list)
 
 
-def _count(text: str) -> bool:
-    """Whether the form's ``expected`` is a count of recipients int() reads."""
+def is_count(text: str) -> bool:
+    """Whether the form's ``expected`` is a count of recipients int() reads (the Send
+    and Call pages)."""
     return text.isascii() and text.isdigit() and len(text) <= MAX_COUNT_DIGITS
 
 
@@ -250,7 +251,7 @@ def blueprint(desk: Desk) -> Blueprint:
         sender = request.form.get("sender") or desk.settings.send.sender
         expected = request.form.get("expected", "")
         # ASCII digits, and few: int() refuses "²" and 4,300 digits, which isdigit() takes.
-        if request.form.get("confirm") != "yes" or not _count(expected):
+        if request.form.get("confirm") != "yes" or not is_count(expected):
             text = "Tick the box to confirm the send, then press Send again."
             return desk.done(back(issue_id, sender), text, "error")
         try:

@@ -8,7 +8,7 @@ listed focal points for theirs (``call.prepare_call``) and reminds the organisat
 still silent (``call.prepare_reminder``): mailings of ``send.mailing``, sent as the
 directory's round is."""
 
-from newsletter.intake.call import deadline_of, prepare_call, prepare_reminder
+from newsletter.intake.call import deadline_of, prepare_call, prepare_reminder, sent_call
 from newsletter.intake.message import MAX_MESSAGE, Contribution, Skip, key_of, read_message
 from newsletter.intake.run import ATTACHMENTS, UNVERIFIED, Outcome, Taken, intake
 from newsletter.intake.web import blueprint
@@ -28,4 +28,5 @@ __all__ = [
     "prepare_call",
     "prepare_reminder",
     "read_message",
+    "sent_call",
 ]

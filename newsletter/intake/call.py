@@ -36,7 +36,7 @@ from newsletter.schema import shown
 from newsletter.send import mailing
 from newsletter.store import Database, ledger, seats
 from newsletter.store.base import now
-from newsletter.store.calls import call_of, record_call
+from newsletter.store.calls import Call, call_of, record_call
 from newsletter.store.contacts import canonical_organisation, get_contact
 from newsletter.store.intake import submitted
 
@@ -146,6 +146,12 @@ def _went(db: Database, key: str, sender: str) -> bool:
 
 def _record(issue_id: str, sender: str, deadline: dt.date, db: Database) -> None:
     record_call(db, issue_id, sender, deadline, now())
+
+
+def sent_call(settings: Settings, db: Database, issue_id: str, sender: str | None) -> Call | None:
+    """The call for ``issue_id`` recorded via ``sender`` (the house's when None): its
+    deadline and when its send first started; None before any (the desk shows it)."""
+    return call_of(db, issue_id, mailing.sender_name(settings, sender))
 
 
 def prepare_call(
