@@ -179,6 +179,28 @@ def test_an_acronym_and_any_case_meet_the_directory_name(project):
     ]
 
 
+@pytest.mark.parametrize(
+    "organisation",
+    [
+        "United Nations Office for Partnerships, Private Sector Engagement and Sustainable "
+        "Development Goals Advocacy and Outreach to Business",  # over 120 characters
+        "\u0633\u0627\u0632\u0645\u0627\u0646\u200c\u0647\u0627",  # Persian, with its ZWNJ
+    ],
+)
+def test_a_long_or_persian_name_meets_its_own_organisation(project, organisation):
+    """Matched as stored, never cut or stripped first (``store.contacts.organisation_key``),
+    as the reminder matches them: else it would read as silent though it sent news."""
+    issue(project, "2026-Q4", {"a.md": item("A", f'"{organisation}"')})
+    directory(
+        project,
+        [("fp@org.example", organisation, "2025-01-10")],
+        [Taken("k", "2026-Q4", "a.md", organisation)],
+    )
+    found = track(load_settings(project), open_db(project / "contacts.db"))
+    assert [[c.text for c in r.cells] for r in found.rows] == [["1/1"]]
+    assert [r.silent for r in found.rows] == [0]
+
+
 def test_no_issues_and_an_unreadable_item_are_each_one_line(project):
     assert cli(project, "contributions").output == "Contributions: no issues yet under issues/.\n"
     issue(

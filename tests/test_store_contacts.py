@@ -117,3 +117,18 @@ def test_first_added_is_each_organisation_s_earliest_contact(tmp_path):
         ids["UNICEF"]: "2025-01-01T09:00:00+00:00",
         ids["ILO"]: "2026-07-01T09:00:00+00:00",
     }
+
+
+def test_organisation_key_is_the_directory_name_however_it_is_written(tmp_path):
+    from newsletter.models import Contact
+    from newsletter.store.contacts import create_contact, organisation_key
+
+    db = open_db(tmp_path / "contacts.db")
+    long = "United Nations Children's Fund " + "x" * 150
+    create_contact(db, Contact(email="a@u.org", organisation=long), "t")
+    db.execute("UPDATE organisations SET acronym = 'UNICEF' WHERE name = ?", [long])
+    key = long.casefold()
+    written = (long, long.upper(), " unicef ", "UNICEF")
+    assert [organisation_key(db, n) for n in written] == [key] * 4
+    assert organisation_key(db, "Partner NGO") == "partner ngo"  # not in the directory
+    assert organisation_key(db, "  ") == ""

@@ -37,7 +37,7 @@ from newsletter.send import mailing
 from newsletter.store import Database, ledger, seats
 from newsletter.store.base import now
 from newsletter.store.calls import Call, call_of, record_call
-from newsletter.store.contacts import canonical_organisation, get_contact
+from newsletter.store.contacts import get_contact, organisation_key
 from newsletter.store.intake import submitted
 
 PREFIX = "call-"
@@ -189,15 +189,15 @@ def silent_holders(db: Database, issue_id: str) -> list[int]:
     """The listed focal points of the organisations that have sent nothing for
     ``issue_id``: organisation names compared as the directory writes them, in any case."""
     sent = {
-        canonical_organisation(db, org).casefold()
+        organisation_key(db, org)
         for (_, org), count in submitted(db, [issue_id]).items()
         if org and count
     }
     found = []
     for contact_id in seats.listed_holders(db):
         contact = get_contact(db, contact_id)
-        org = contact.organisation if contact else ""
-        if org and canonical_organisation(db, org).casefold() not in sent:
+        key = organisation_key(db, contact.organisation) if contact else ""
+        if key and key not in sent:
             found.append(contact_id)
     return found
 

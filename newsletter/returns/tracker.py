@@ -14,7 +14,7 @@ newest first, shown oldest first), per organisation:
 * **accepted**: the issue's items (``items/``, as ``issue.list_items`` lists
   them) whose ``organisation`` names it.
 
-Names meet through ``store.contacts.canonical_organisation`` (the directory's
+Names meet through ``store.contacts.organisation_key`` (the directory's
 name, or an acronym of it, in any case), so "unicef" and "UNICEF" are one row.
 The rows are every organisation with a listed focal point, and any other that
 contributed. An organisation with a listed focal point is **silent** when the
@@ -217,10 +217,10 @@ class Names:
     def key(self, name: str) -> str:
         """The row an organisation's name belongs to ("" stays the unverified senders')."""
         if name not in self.cache:
-            text = one_line(name, 120)
-            found = contacts.canonical_organisation(self.db, text) if text else ""
-            self.cache[name] = found.casefold()
-            self.shown.setdefault(found.casefold(), found)
+            key = contacts.organisation_key(self.db, name)
+            self.cache[name] = key
+            if key not in self.shown:  # named by a contribution only: shown as it wrote it
+                self.shown[key] = one_line(name, 120)
         return self.cache[name]
 
     def row(

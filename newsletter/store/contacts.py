@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils.migrations import Migrations
 
 from newsletter.models import Contact
+from newsletter.sanitize import one_line
 from newsletter.store import seats
 from newsletter.store.base import Database, now, writing
 
@@ -484,6 +485,17 @@ def canonical_organisation(db: Database, name: str) -> str:
         [name, name, name],
     ).fetchone()
     return row[0] if row else name
+
+
+def organisation_key(db: Database, name: str) -> str:
+    """One key per organisation however a contribution writes it: the directory's name
+    (or the one its acronym stands for), case folded; "" for none. The tracker and the
+    reminder match organisations by it, on the name as stored: never cut or stripped
+    of a ZWNJ first, or a long or Persian name would miss its own organisation."""
+    text = name.strip()
+    if not one_line(text):  # nothing visible: no organisation at all
+        return ""
+    return canonical_organisation(db, text).casefold()
 
 
 def organisation_names(db: Database) -> list[tuple[str, str | None]]:
